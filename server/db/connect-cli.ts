@@ -1,0 +1,26 @@
+/**
+ * Database access for command-line tools (token management, demo): the
+ * PostgreSQL server of DATABASE_URL, or the embedded database, through the
+ * running server's socket when it runs, else opened directly.
+ */
+import { PrismaPg } from "@prisma/adapter-pg";
+import { PrismaClient } from "../generated/prisma/client";
+import type { ServerConfig } from "../config";
+import type { Logger } from "../log";
+import { findRunningEmbedded } from "./embedded";
+import { openDatabase } from "./database";
+
+export async function connectForCli(
+  config: Pick<ServerConfig, "databaseUrl" | "dataDir">,
+  cwd: string,
+  log: Logger,
+): Promise<{ prisma: PrismaClient; close(): Promise<void> }> {
+  const url = config.databaseUrl || findRunningEmbedded(config.dataDir);
+  if (url) {
+    const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: url, max: 2 }) });
+    return { prisma, close: () => prisma.$disconnect() };
+  }
+  // nobody serves the embedded database: open it here (this applies migrations too)
+  const db = await openDatabase({ databaseUrl: "", dataDir: config.dataDir, cwd, log });
+  return { prisma: db.prisma, close: () => db.close() };
+}

@@ -1,0 +1,132 @@
+/**
+ * Server entry: one HTTP server hosting Next (pages and /api route handlers)
+ * and socket.io (/agent for agents, /live for browsers). It only wires; the
+ * work is done in ingest/, state/, live/ and the hub.
+ */
+import http from "node:http";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import next from "next";
+import { Server } from "socket.io";
+import { loadServerConfig, ConfigError, type ServerConfig } from "./config";
+import { openDatabase, type Database } from "./db/database";
+import { Hub } from "./hub";
+import { attachAgentNamespace } from "./ingest/agent-namespace";
+import { attachLiveNamespace } from "./live/live-namespace";
+import { createLogger, type Logger } from "./log";
+import { Counters } from "./metrics";
+import { LIMITS } from "./protocol";
+import { setHub } from "./context";
+import { restoreState } from "./state/restore";
+import { ROOT } from "./paths";
+
+export { ROOT };
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  hub: Hub;
+  db: Database;
+  log: Logger;
+  close(): Promise<void>;
+}
+
+export async function startServer(config: ServerConfig, log: Logger = createLogger(config.logLevel)): Promise<RunningServer> {
+  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, cwd: ROOT, log });
+  const counters = new Counters();
+  const hub = new Hub({ db: db.prisma, dbKind: db.kind, log, counters, offlineMs: config.agentOfflineSeconds * 1000 });
+  await restoreState(db.prisma, hub.store);
+  setHub(hub);
+
+  const app = next({ dev: config.dev, dir: ROOT, quiet: !config.dev });
+  await app.prepare();
+  const handle = app.getRequestHandler();
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      log.error({ err: e, url: req.url }, "request failed");
+      if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
+      res.end(JSON.stringify({ ok: false, code: "internal", message: "internal error" }));
+    });
+  });
+  const io = new Server(server, {
+    maxHttpBufferSize: LIMITS.maxMessageBytes,
+    serveClient: false,
+    cors: config.allowedOrigins ? { origin: config.allowedOrigins.split(",").map((s) => s.trim()) } : undefined,
+  });
+  attachAgentNamespace(io, hub);
+  attachLiveNamespace(io, hub);
+  const ticker = setInterval(() => hub.tick(), 1000);
+
+  // Next's dev server handles its own HMR upgrades; socket.io handles /socket.io/
+  if (config.dev) {
+    const upgrade = app.getUpgradeHandler();
+    server.on("upgrade", (req, socket, head) => {
+      if (!req.url?.startsWith("/socket.io/")) void upgrade(req, socket, head);
+    });
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const addr = server.address();
+  const port = typeof addr === "object" && addr ? addr.port : config.port;
+  const shownHost = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
+  const url = `http://${shownHost}:${port}`;
+  log.info({ url, db: db.kind }, `keepalived monitor listening on ${url}`);
+
+  let closed = false;
+  return {
+    url,
+    port,
+    hub,
+    db,
+    log,
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(ticker);
+      await new Promise<void>((resolve) => io.close(() => resolve()));
+      server.closeAllConnections?.();
+      await app.close?.();
+      await db.close();
+      setHub(undefined);
+    },
+  };
+}
+
+async function main() {
+  let config: ServerConfig;
+  try {
+    config = loadServerConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(e.message);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const log = createLogger(config.logLevel);
+  let running: RunningServer;
+  try {
+    running = await startServer(config, log);
+  } catch (e) {
+    log.fatal({ err: e }, `server did not start: ${(e as Error).message}`);
+    process.exit(1);
+  }
+  const stop = (sig: string) => {
+    log.info({ sig }, "shutting down");
+    running.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+    setTimeout(() => process.exit(1), 10_000).unref();
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  void main();
+}

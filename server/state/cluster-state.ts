@@ -1,0 +1,164 @@
+/**
+ * The current picture of every cluster, kept in memory and fed by ingest:
+ * node liveness, each instance's last known state, the newest config and the
+ * addresses each node holds. Rebuilt from the database at start. Produces the
+ * ClusterSummary that /api/clusters returns and /live pushes.
+ */
+import type { ClusterSummary, ConfigInstance, ConfigRecordMsg, HeldAddress, InstanceState } from "../protocol";
+import type { NodeView } from "./derive";
+import { vridMap } from "./derive";
+
+export interface InstanceView {
+  state: Exclude<InstanceState, "UNKNOWN">;
+  since: number;
+  priority: number | null;
+}
+
+export interface NodeState {
+  id: number;
+  name: string;
+  lastSeen: number | null;
+  connected: boolean;
+  config: Pick<ConfigRecordMsg, "instances" | "hash" | "ts"> | null;
+  held: Set<string>;
+  instances: Map<string, InstanceView>;
+  view: NodeView;
+}
+
+export interface ClusterState {
+  id: number;
+  name: string;
+  nodes: Map<string, NodeState>;
+  openIncidents: number;
+}
+
+/** "192.0.2.100/24 dev eth0" -> "192.0.2.100" */
+export function vipAddress(vip: string): string {
+  return vip.trim().split(/\s+/)[0].split("/")[0].toLowerCase();
+}
+
+export class ClusterStore {
+  readonly clusters = new Map<string, ClusterState>();
+
+  constructor(private offlineMs: number) {}
+
+  cluster(id: number, name: string): ClusterState {
+    let c = this.clusters.get(name);
+    if (!c) {
+      c = { id, name, nodes: new Map(), openIncidents: 0 };
+      this.clusters.set(name, c);
+    }
+    return c;
+  }
+
+  node(cluster: ClusterState, id: number, name: string): NodeState {
+    let n = cluster.nodes.get(name);
+    if (!n) {
+      n = {
+        id,
+        name,
+        lastSeen: null,
+        connected: false,
+        config: null,
+        held: new Set(),
+        instances: new Map(),
+        view: { vrids: new Map(), instances: new Set() },
+      };
+      cluster.nodes.set(name, n);
+    }
+    return n;
+  }
+
+  applyConfig(node: NodeState, cfg: Pick<ConfigRecordMsg, "instances" | "hash" | "ts">) {
+    if (node.config && node.config.ts > cfg.ts) return;
+    node.config = cfg;
+    node.view.vrids = vridMap(cfg);
+    for (const i of cfg.instances) node.view.instances.add(i.name);
+  }
+
+  applyVips(node: NodeState, addresses: HeldAddress[]) {
+    node.held = new Set(addresses.map((a) => a.address.toLowerCase()));
+  }
+
+  applyState(node: NodeState, instance: string, state: string, ts: number) {
+    const s = state as InstanceView["state"];
+    const names = instance === "*" ? [...node.view.instances, ...node.instances.keys()] : [instance];
+    for (const name of new Set(names)) {
+      const cur = node.instances.get(name);
+      if (cur && cur.since > ts) continue; // an older line arriving late does not overwrite a newer state
+      node.instances.set(name, { state: s, since: ts, priority: cur?.priority ?? null });
+      node.view.instances.add(name);
+    }
+  }
+
+  applyPriority(node: NodeState, instance: string, priority: number) {
+    const cur = node.instances.get(instance);
+    if (cur) cur.priority = priority;
+  }
+
+  touch(node: NodeState, at: number) {
+    if (!node.lastSeen || at > node.lastSeen) node.lastSeen = at;
+  }
+
+  isOnline(node: NodeState, now: number): boolean {
+    return node.lastSeen != null && now - node.lastSeen <= this.offlineMs;
+  }
+
+  summary(c: ClusterState, now = Date.now()): ClusterSummary {
+    const nodes = [...c.nodes.values()]
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((n) => {
+        const online = this.isOnline(n, now);
+        const cfgByName = new Map<string, ConfigInstance>((n.config?.instances ?? []).map((i) => [i.name, i]));
+        const names = new Set([...cfgByName.keys(), ...n.instances.keys()]);
+        return {
+          name: n.name,
+          online,
+          lastSeen: n.lastSeen ? new Date(n.lastSeen).toISOString() : null,
+          instances: [...names].sort().map((name) => {
+            const cfg = cfgByName.get(name);
+            const st = n.instances.get(name);
+            return {
+              name,
+              vrid: cfg?.vrid ?? n.view.vrids.get(name) ?? null,
+              state: (online && st ? st.state : "UNKNOWN") as InstanceState,
+              priority: st?.priority ?? cfg?.priority ?? null,
+              vips: (cfg?.vips ?? []).map((v) => {
+                const address = vipAddress(v);
+                return { address, held: n.held.has(address) };
+              }),
+            };
+          }),
+        };
+      });
+    return { name: c.name, status: clusterStatus(nodes, c.openIncidents), nodes, openIncidents: c.openIncidents };
+  }
+
+  summaries(now = Date.now()): ClusterSummary[] {
+    return [...this.clusters.values()].map((c) => this.summary(c, now)).sort((a, b) => a.name.localeCompare(b.name));
+  }
+}
+
+/**
+ * Worst status of a cluster from its current picture: critical for FAULT, for
+ * one VRID MASTER on several nodes, or for a VRID with no MASTER; warning for
+ * an offline node or open incidents. (Detectors with grace periods refine this
+ * through incidents.)
+ */
+export function clusterStatus(nodes: ClusterSummary["nodes"], openIncidents: number): ClusterSummary["status"] {
+  let status: ClusterSummary["status"] = openIncidents > 0 ? "warning" : "ok";
+  const masters = new Map<number, number>();
+  const known = new Map<number, boolean>();
+  for (const n of nodes) {
+    if (!n.online) status = "warning";
+    for (const i of n.instances) {
+      if (i.state === "FAULT") return "critical";
+      if (i.vrid == null) continue;
+      if (i.state === "MASTER") masters.set(i.vrid, (masters.get(i.vrid) ?? 0) + 1);
+      if (i.state === "MASTER" || i.state === "BACKUP") known.set(i.vrid, true);
+    }
+  }
+  for (const count of masters.values()) if (count > 1) return "critical";
+  for (const vrid of known.keys()) if (!masters.has(vrid)) return "critical";
+  return status;
+}

@@ -1,0 +1,59 @@
+/**
+ * Runs the REAL agent (the built single file dist/keepalived-agent.cjs) as a
+ * child process, the way it runs on a node.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { ROOT } from "./server";
+
+export const AGENT_BUNDLE = path.join(ROOT, "dist/keepalived-agent.cjs");
+
+export interface AgentProc {
+  child: ChildProcess;
+  output(): string;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export function startAgent(args: string[], env: Record<string, string> = {}): AgentProc {
+  if (!fs.existsSync(AGENT_BUNDLE)) throw new Error(`${AGENT_BUNDLE} is missing: run npm run build:agent (npm test builds it)`);
+  let out = "";
+  const child = spawn(process.execPath, [AGENT_BUNDLE, ...args], {
+    env: { ...process.env, LOG_LEVEL: "info", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const sink = (b: Buffer) => {
+    out += b.toString();
+    if (out.length > 1_000_000) out = out.slice(-500_000);
+  };
+  child.stdout!.on("data", sink);
+  child.stderr!.on("data", sink);
+  return {
+    child,
+    output: () => out,
+    stop(signal = "SIGTERM") {
+      if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+      return new Promise((resolve) => {
+        child.once("exit", () => resolve());
+        child.kill(signal);
+      });
+    },
+  };
+}
+
+/** Poll `fn` until it returns a truthy value or the time is up. */
+export async function waitFor<T>(what: string, fn: () => Promise<T> | T, timeoutMs = 20_000, everyMs = 100): Promise<NonNullable<T>> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v as NonNullable<T>;
+      last = v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${String(last)})`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

@@ -1,0 +1,179 @@
+/**
+ * The /agent namespace against the real server and database, spoken to by a
+ * real socket.io client: authentication, validation, idempotent storage and
+ * the resulting /api/clusters picture.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { io, type Socket } from "socket.io-client";
+import pg from "pg";
+import { PROTOCOL_VERSION, type AgentRecord, type BatchAck, type ClusterSummary } from "../../server/protocol";
+import { startTestServer, type TestServer } from "../helpers/server";
+import { testDbKind } from "../helpers/db";
+import { findRunningEmbedded } from "../../server/db/embedded";
+
+let srv: TestServer;
+
+function connectAgent(url: string, auth: Record<string, unknown>): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = io(`${url}/agent`, { auth, transports: ["websocket"], reconnection: false, timeout: 5000 });
+    s.once("connect", () => resolve(s));
+    s.once("connect_error", (e) => {
+      s.close();
+      reject(e);
+    });
+  });
+}
+
+function hello(token: string, node = "lb1", agentId = randomUUID()) {
+  return { protocol: PROTOCOL_VERSION, token, agentId, node, hostname: node, version: "test" };
+}
+
+async function query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
+  const url = srv.db.databaseUrl || findRunningEmbedded(srv.db.dataDir);
+  assert.ok(url, "database reachable");
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query(sql, params)).rows as T[];
+  } finally {
+    await c.end();
+  }
+}
+
+const logRec = (seq: number, line: string, ts = Date.parse("2026-11-23T18:53:53Z")): AgentRecord => ({
+  kind: "log",
+  seq,
+  ts,
+  source: "file",
+  line,
+  inode: "1234",
+  offset: seq * 100,
+});
+
+before(async () => {
+  srv = await startTestServer();
+});
+after(async () => {
+  await srv?.close();
+});
+
+describe(`agent ingest (${testDbKind()})`, () => {
+  it("answers /api/health with the database kind", async () => {
+    const r = await fetch(`${srv.url}/api/health`);
+    assert.equal(r.status, 200);
+    assert.deepEqual(await r.json(), { ok: true, db: testDbKind() });
+  });
+
+  it("refuses a connection with a wrong token, with a typed error", async () => {
+    await assert.rejects(connectAgent(srv.url, hello("kam_this-token-does-not-exist-at-all")), (e: Error & { data?: { code: string } }) => {
+      assert.equal(e.data?.code, "unauthorized");
+      assert.match(e.message, /token/);
+      return true;
+    });
+  });
+
+  it("refuses an agent speaking another protocol version", async () => {
+    const token = await srv.token("proto");
+    await assert.rejects(connectAgent(srv.url, { ...hello(token), protocol: 999 }), (e: Error & { data?: { code: string } }) => {
+      assert.equal(e.data?.code, "protocol_mismatch");
+      return true;
+    });
+  });
+
+  it("answers a malformed batch with a typed error and stores none of it", async () => {
+    const token = await srv.token("malformed");
+    const s = await connectAgent(srv.url, hello(token, "m1"));
+    try {
+      // first record valid, second type-confused: the whole batch must be refused
+      const bad = { records: [logRec(1, "(VI_1) Entering MASTER STATE"), { kind: "log", seq: "two", ts: -1, source: "x", line: 5 }] };
+      const ack = (await s.timeout(5000).emitWithAck("batch", bad)) as BatchAck;
+      assert.equal(ack.ok, false);
+      assert.equal(!ack.ok && ack.code, "invalid_message");
+      const notObject = (await s.timeout(5000).emitWithAck("batch", "garbage")) as BatchAck;
+      assert.equal(notObject.ok, false);
+      const rows = await query<{ n: string }>(
+        `SELECT count(*) AS n FROM log_record l JOIN cluster c ON c.id = l.cluster_id WHERE c.name = 'malformed'`,
+      );
+      assert.equal(Number(rows[0].n), 0);
+      // the connection keeps serving valid batches afterwards
+      const ok = (await s.timeout(5000).emitWithAck("batch", { records: [logRec(1, "(VI_1) Entering BACKUP STATE")] })) as BatchAck;
+      assert.equal(ok.ok, true);
+    } finally {
+      s.close();
+    }
+  });
+
+  it("stores a redelivered batch exactly once and acknowledges it again", async () => {
+    const token = await srv.token("dedup");
+    const agentId = randomUUID();
+    const s = await connectAgent(srv.url, hello(token, "d1", agentId));
+    try {
+      const batch = { records: [1, 2, 3].map((i) => logRec(i, `(VI_1) Entering BACKUP STATE line ${i}`)) };
+      const a1 = (await s.timeout(5000).emitWithAck("batch", batch)) as BatchAck;
+      const a2 = (await s.timeout(5000).emitWithAck("batch", batch)) as BatchAck;
+      assert.deepEqual(a1, { ok: true, acked: [1, 2, 3], stored: 3, duplicates: 0 });
+      assert.deepEqual(a2, { ok: true, acked: [1, 2, 3], stored: 0, duplicates: 3 });
+      const rows = await query<{ n: string }>(`SELECT count(*) AS n FROM log_record WHERE agent_id = $1`, [agentId]);
+      assert.equal(Number(rows[0].n), 3);
+    } finally {
+      s.close();
+    }
+  });
+
+  it("refuses a node name already bound to another token of the cluster", async () => {
+    const t1 = await srv.token("bound");
+    const t2 = await srv.token("bound");
+    const s = await connectAgent(srv.url, hello(t1, "owner"));
+    s.close();
+    await assert.rejects(connectAgent(srv.url, hello(t2, "owner")), (e: Error & { data?: { code: string } }) => {
+      assert.equal(e.data?.code, "forbidden");
+      return true;
+    });
+  });
+
+  it("shows the state, VRID, priority and VIP holder from config, VIP and log records", async () => {
+    const token = await srv.token("shop");
+    const s = await connectAgent(srv.url, hello(token, "lb1"));
+    try {
+      const cfg: AgentRecord = {
+        kind: "config",
+        seq: 1,
+        ts: Date.now(),
+        path: "/etc/keepalived/keepalived.conf",
+        hash: "a".repeat(64),
+        routerId: "lb1",
+        netNamespace: null,
+        errors: [],
+        instances: [
+          {
+            name: "VI_1", vrid: 51, interface: "eth0", state: "BACKUP", priority: 150, advertInt: 1, authType: "PASS",
+            authPassHash: "b".repeat(64), vips: ["198.18.0.100/24"], trackScripts: [], trackInterfaces: [],
+            unicastSrcIp: null, unicastPeers: [], nopreempt: false, vrrpVersion: 2, syncGroup: null,
+          },
+        ],
+      };
+      const vips: AgentRecord = { kind: "vips", seq: 2, ts: Date.now(), addresses: [{ address: "198.18.0.100", prefixlen: 24, iface: "eth0" }] };
+      const ack = (await s.timeout(5000).emitWithAck("batch", {
+        records: [cfg, vips, logRec(3, "Mon Nov 23 18:53:53 2026: (VI_1) Entering BACKUP STATE (init)"),
+          logRec(4, "Mon Nov 23 18:53:56 2026: (VI_1) Entering MASTER STATE")],
+      })) as BatchAck;
+      assert.equal(ack.ok, true);
+      const clusters = (await (await fetch(`${srv.url}/api/clusters`)).json()) as ClusterSummary[];
+      const shop = clusters.find((c) => c.name === "shop");
+      assert.ok(shop, "cluster listed");
+      assert.equal(shop.nodes.length, 1);
+      assert.equal(shop.nodes[0].online, true);
+      assert.deepEqual(shop.nodes[0].instances, [
+        { name: "VI_1", vrid: 51, state: "MASTER", priority: 150, vips: [{ address: "198.18.0.100", held: true }] },
+      ]);
+      const changes = await query<{ state: string; vrid: number }>(
+        `SELECT state, vrid FROM state_change sc JOIN cluster c ON c.id = sc.cluster_id WHERE c.name = 'shop' ORDER BY ts`,
+      );
+      assert.deepEqual(changes, [{ state: "BACKUP", vrid: 51 }, { state: "MASTER", vrid: 51 }]);
+    } finally {
+      s.close();
+    }
+  });
+});
