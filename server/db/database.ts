@@ -36,7 +36,8 @@ export async function openDatabase(opts: { databaseUrl: string; dataDir: string;
   try {
     const t = Date.now();
     const status = await applyMigrations(url, opts.cwd);
-    opts.log.info({ db: kind, url: describeUrl(url), ms: Date.now() - t }, `migrations: ${status}`);
+    const where = kind === "pglite" ? `embedded:${opts.dataDir}` : describeUrl(url);
+    opts.log.info({ db: kind, url: where, ms: Date.now() - t }, `migrations: ${status}`);
   } catch (e) {
     await embedded?.close();
     throw e;
