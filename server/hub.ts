@@ -55,7 +55,7 @@ export class Hub {
   async ingest(d: AgentSocketData, records: AgentRecord[]): Promise<StoreResult> {
     const { cluster, node } = this.where(d);
     // derive against a copy of the node's view: if the transaction fails, nothing changed
-    const view = { vrids: new Map(node.view.vrids), instances: new Set(node.view.instances) };
+    const view = { vrids: new Map(node.view.vrids), instances: new Set(node.view.instances), last: new Map(node.view.last) };
     const t0 = performance.now();
     const r = await storeBatch(this.db, d, records, (logs, configs) => deriveStateChanges(view, logs, configs));
     this.counters.inc("kam_ingest_batches_total");

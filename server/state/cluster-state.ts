@@ -62,7 +62,7 @@ export class ClusterStore {
         config: null,
         held: new Set(),
         instances: new Map(),
-        view: { vrids: new Map(), instances: new Set() },
+        view: { vrids: new Map(), instances: new Set(), last: new Map() },
       };
       cluster.nodes.set(name, n);
     }

@@ -10,6 +10,8 @@ export interface NodeView {
   vrids: Map<string, number | null>;
   /** instances known on the node (config or seen in logs), for daemon-wide events */
   instances: Set<string>;
+  /** last derived state per instance ("*" rows clear it), to drop repeats */
+  last: Map<string, string>;
 }
 
 export function vridMap(config: Pick<ConfigRecordMsg, "instances"> | null): Map<string, number | null> {
@@ -27,20 +29,24 @@ export function deriveStateChanges(view: NodeView, logs: StoredLog[], configs: C
     for (const i of newest.instances) view.instances.add(i.name);
   }
   const out: StateChangeRow[] = [];
+  const enter = (log: StoredLog, instance: string, state: string) => {
+    view.instances.add(instance);
+    // 1.x logs "Transition to MASTER" and then "Entering MASTER": one change
+    if (view.last.get(instance) === state) return;
+    view.last.set(instance, state);
+    out.push({ instance, vrid: view.vrids.get(instance) ?? null, state, ts: log.ts, logRecordId: log.id });
+  };
   for (const log of logs) {
     const ev = log.event;
     if (!ev) continue;
-    if (ev.type === "state") {
-      view.instances.add(ev.instance);
-      out.push({ instance: ev.instance, vrid: view.vrids.get(ev.instance) ?? null, state: ev.state, ts: log.ts, logRecordId: log.id });
-    } else if (ev.type === "daemon" && ev.what === "stopping") {
-      // keepalived is shutting down: every instance of the node stops (one row
-      // per instance would need one log id each; the first instance carries it
-      // and the others are implied by the node-wide STOP below)
-      const names = [...view.instances].sort();
-      if (names.length > 0) {
-        out.push({ instance: "*", vrid: null, state: "STOP", ts: log.ts, logRecordId: log.id });
-      }
+    if (ev.type === "state") enter(log, ev.instance, ev.state);
+    // an instance already in FAULT at startup logs only the reason line
+    else if (ev.type === "fault_reason") enter(log, ev.instance, "FAULT");
+    else if (ev.type === "daemon" && ev.what === "stopping" && view.instances.size > 0) {
+      // keepalived is shutting down: every instance of the node stops. One
+      // node-wide row (instance "*"), since a row is keyed by its log line.
+      for (const name of view.instances) view.last.set(name, "STOP");
+      out.push({ instance: "*", vrid: null, state: "STOP", ts: log.ts, logRecordId: log.id });
     }
   }
   return out;

@@ -39,6 +39,9 @@ export async function restoreState(db: Db, store: ClusterStore): Promise<void> {
   for (const r of latest) if (r.instance !== "*") byNodeId.get(r.node_id)?.view.instances.add(r.instance);
   for (const r of latest) {
     const n = byNodeId.get(r.node_id);
-    if (n) store.applyState(n, r.instance, r.state, r.ts.getTime());
+    if (!n) continue;
+    store.applyState(n, r.instance, r.state, r.ts.getTime());
+    if (r.instance === "*") for (const name of n.view.instances) n.view.last.set(name, r.state);
+    else n.view.last.set(r.instance, r.state);
   }
 }

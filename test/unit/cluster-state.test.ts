@@ -20,19 +20,35 @@ const log = (id: number, event: StoredLog["event"], ts = id * 1000): StoredLog =
 
 describe("deriveStateChanges", () => {
   it("maps state lines to rows with the VRID from the config that came before them", () => {
-    const view = { vrids: new Map(), instances: new Set<string>() };
+    const view = { vrids: new Map(), instances: new Set<string>(), last: new Map<string, string>() };
     const rows = deriveStateChanges(view, [log(2, { type: "state", instance: "VI_1", state: "MASTER" })], [cfg(1, [inst("VI_1", 51)])]);
     assert.deepEqual(rows.map((r) => [r.instance, r.vrid, r.state]), [["VI_1", 51, "MASTER"]]);
   });
 
   it("keeps the VRID unknown (null) for an instance missing from the config", () => {
-    const view = { vrids: new Map(), instances: new Set<string>() };
+    const view = { vrids: new Map(), instances: new Set<string>(), last: new Map<string, string>() };
     const rows = deriveStateChanges(view, [log(1, { type: "state", instance: "VI_X", state: "BACKUP", init: true })], []);
     assert.equal(rows[0].vrid, null);
   });
 
+  it("records one change when 1.x logs Transition to MASTER and then Entering MASTER", () => {
+    const view = { vrids: new Map(), instances: new Set<string>(), last: new Map<string, string>() };
+    const rows = deriveStateChanges(view, [
+      log(1, { type: "state", instance: "VI_1", state: "MASTER" }),
+      log(2, { type: "state", instance: "VI_1", state: "MASTER" }),
+      log(3, { type: "state", instance: "VI_1", state: "BACKUP" }),
+    ], []);
+    assert.deepEqual(rows.map((r) => [Number(r.logRecordId), r.state]), [[1, "MASTER"], [3, "BACKUP"]]);
+  });
+
+  it("treats a startup FAULT reason line as entering FAULT", () => {
+    const view = { vrids: new Map(), instances: new Set<string>(), last: new Map<string, string>() };
+    const rows = deriveStateChanges(view, [log(1, { type: "fault_reason", instance: "VI_1", reason: "interface_down", detail: "eth0" })], []);
+    assert.deepEqual(rows.map((r) => [r.instance, r.state]), [["VI_1", "FAULT"]]);
+  });
+
   it("turns keepalived stopping into one node-wide STOP", () => {
-    const view = { vrids: new Map(), instances: new Set(["VI_1", "VI_2"]) };
+    const view = { vrids: new Map(), instances: new Set(["VI_1", "VI_2"]), last: new Map<string, string>() };
     const rows = deriveStateChanges(view, [log(1, { type: "daemon", what: "stopping" }), log(2, null)], []);
     assert.deepEqual(rows.map((r) => [r.instance, r.state]), [["*", "STOP"]]);
   });
