@@ -20,6 +20,8 @@ export const ServerConfig = z.object({
   agentOfflineSeconds: z.coerce.number().positive().max(86400),
   /** allowed browser origins for the /live socket ("" = same host only) */
   allowedOrigins: z.string(),
+  /** the dashboard's public URL, for links in notifications ("" = no links) */
+  publicUrl: z.string().refine((s) => s === "" || /^https?:\/\//.test(s), "must start with http:// or https://"),
 });
 export type ServerConfig = z.infer<typeof ServerConfig>;
 
@@ -33,6 +35,7 @@ const SOURCES: Record<keyof ServerConfig, string> = {
   logLevel: "--log-level / LOG_LEVEL",
   agentOfflineSeconds: "--agent-offline-seconds / KAM_AGENT_OFFLINE_SECONDS",
   allowedOrigins: "--allowed-origins / KAM_ALLOWED_ORIGINS",
+  publicUrl: "--public-url / KAM_PUBLIC_URL",
 };
 
 export class ConfigError extends Error {}
@@ -48,7 +51,7 @@ function flagValue(argv: string[], name: string): string | undefined {
 
 export function loadServerConfig(
   argv: string[] = process.argv.slice(2),
-  env: NodeJS.ProcessEnv = process.env,
+  env: Record<string, string | undefined> = process.env,
   overrides: Partial<ServerConfig> = {},
 ): ServerConfig {
   const pick = (flag: string, envName: string | null, dflt: string) =>
@@ -62,6 +65,7 @@ export function loadServerConfig(
     logLevel: pick("log-level", "LOG_LEVEL", "info"),
     agentOfflineSeconds: pick("agent-offline-seconds", "KAM_AGENT_OFFLINE_SECONDS", "15"),
     allowedOrigins: pick("allowed-origins", "KAM_ALLOWED_ORIGINS", ""),
+    publicUrl: pick("public-url", "KAM_PUBLIC_URL", ""),
     ...overrides,
   };
   const parsed = ServerConfig.safeParse(raw);

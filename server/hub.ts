@@ -1,6 +1,7 @@
 /**
- * The hub ties ingest, the in-memory picture and live fan-out together. It is
- * the only stateful object of the server; socket and HTTP handlers call it.
+ * The hub ties ingest, the in-memory picture, liveness, detection and live
+ * fan-out together. It is the only stateful object of the server; socket and
+ * HTTP handlers call it.
  */
 import type { Db } from "./db/database";
 import type { Logger } from "./log";
@@ -10,6 +11,11 @@ import { storeBatch, type StoreResult } from "./ingest/store";
 import type { AgentSocketData } from "./ingest/agent-namespace";
 import { ClusterStore, type ClusterState, type NodeState } from "./state/cluster-state";
 import { deriveStateChanges } from "./state/derive";
+import { MonotonicClock } from "./clock";
+import type { DetectionHost } from "./incidents/detection-host";
+import { factsFromStored, SEEN_EVERY_MS } from "./incidents/facts";
+import type { ApiIncident } from "./incidents/incident-store";
+import type { Fact, IncidentChange } from "./detect/types";
 
 export interface HubOptions {
   db: Db;
@@ -19,7 +25,17 @@ export interface HubOptions {
   offlineMs: number;
 }
 
+/** see tick() */
+export const DETECTION_LAG_MS = 300;
+
 type Listener = (summary: ClusterSummary) => void;
+type IncidentListener = (cluster: string, incident: ApiIncident, change: IncidentChange["type"]) => void;
+
+/** liveness bookkeeping of one connected agent */
+interface Session {
+  id: bigint;
+  lastPersisted: number;
+}
 
 export class Hub {
   readonly db: Db;
@@ -27,17 +43,23 @@ export class Hub {
   readonly log: Logger;
   readonly counters: Counters;
   readonly store: ClusterStore;
+  readonly clock = new MonotonicClock();
+  /** set by the server once detection runs */
+  detection: DetectionHost | null = null;
+  private offlineMs: number;
   private listeners = new Set<Listener>();
+  private incidentListeners = new Set<IncidentListener>();
+  private sessions = new Map<string, Session>();
   private dirty = new Set<string>();
   private flushScheduled = false;
   private lastOnline = new Map<string, boolean>();
-  private lastSeenWrites = new Map<number, number>();
 
   constructor(o: HubOptions) {
     this.db = o.db;
     this.dbKind = o.dbKind;
     this.log = o.log;
     this.counters = o.counters;
+    this.offlineMs = o.offlineMs;
     this.store = new ClusterStore(o.offlineMs);
   }
 
@@ -46,31 +68,56 @@ export class Hub {
     return () => this.listeners.delete(fn);
   }
 
+  onIncident(fn: IncidentListener): () => void {
+    this.incidentListeners.add(fn);
+    return () => this.incidentListeners.delete(fn);
+  }
+
+  /** called by the detection host after an incident change is stored */
+  incidentChanged(cluster: string, incident: ApiIncident, change: IncidentChange["type"]) {
+    for (const fn of this.incidentListeners) fn(cluster, incident, change);
+  }
+
+  setOpenIncidents(cluster: string, open: number) {
+    const c = this.store.clusters.get(cluster);
+    if (c && c.openIncidents !== open) {
+      c.openIncidents = open;
+      this.markDirty(cluster);
+    }
+  }
+
   private where(d: AgentSocketData): { cluster: ClusterState; node: NodeState } {
     const cluster = this.store.cluster(d.clusterId, d.cluster);
     return { cluster, node: this.store.node(cluster, d.nodeId, d.node) };
   }
 
-  /** Store a validated batch, then update the picture and push. */
+  private feed(cluster: ClusterState, facts: Fact[]) {
+    this.detection?.feed(cluster.id, cluster.name, facts);
+  }
+
+  /** Store a validated batch, then update the picture, detect and push. */
   async ingest(d: AgentSocketData, records: AgentRecord[]): Promise<StoreResult> {
     const { cluster, node } = this.where(d);
     // derive against a copy of the node's view: if the transaction fails, nothing changed
     const view = { vrids: new Map(node.view.vrids), instances: new Set(node.view.instances), last: new Map(node.view.last) };
     const t0 = performance.now();
-    const r = await storeBatch(this.db, d, records, (logs, configs) => deriveStateChanges(view, logs, configs));
+    const r = await storeBatch(this.db, d, records, (logs, configs) => deriveStateChanges(view, logs, configs), this.clock.nextIso());
     this.counters.inc("kam_ingest_batches_total");
     this.counters.inc("kam_ingest_records_total", {}, r.stored);
     this.counters.inc("kam_ingest_duplicates_total", {}, r.duplicates);
-    this.counters.inc("kam_ingest_commit_ms_total", {}, performance.now() - t0);
+    this.counters.inc("kam_ingest_commit_seconds_total", {}, (performance.now() - t0) / 1000);
     node.view = view;
     for (const c of r.configs) this.store.applyConfig(node, c);
-    for (const v of r.vips.sort((a, b) => a.ts - b.ts)) this.store.applyVips(node, v.addresses);
+    for (const v of [...r.vips].sort((a, b) => a.ts - b.ts)) this.store.applyVips(node, v.addresses);
     for (const s of r.stateChanges) this.store.applyState(node, s.instance, s.state, s.ts.getTime());
     for (const l of r.logs) {
       if (l.event?.type === "priority") this.store.applyPriority(node, l.event.instance, l.event.to);
     }
     this.store.touch(node, Date.now());
-    if (r.stored > 0) this.markDirty(cluster.name);
+    if (r.stored > 0) {
+      this.markDirty(cluster.name);
+      this.feed(cluster, factsFromStored(node.name, r));
+    }
     return r;
   }
 
@@ -80,23 +127,63 @@ export class Hub {
     const wasOnline = this.store.isOnline(node, now);
     this.store.touch(node, now);
     if (!wasOnline) this.markDirty(cluster.name);
-    // persist liveness at most every 5 s per node; never blocks the socket
-    const last = this.lastSeenWrites.get(node.id) ?? 0;
-    if (now - last >= 5000) {
-      this.lastSeenWrites.set(node.id, now);
-      const skewMs = Math.round(hb.ts - now);
-      Promise.all([
-        this.db.node.update({ where: { id: node.id }, data: { lastSeenAt: new Date(now) } }),
-        this.db.agent.update({ where: { id: d.agentId }, data: { lastSeenAt: new Date(now), skewMs } }),
-      ]).catch((e: unknown) => this.log.warn({ err: e }, "could not record agent liveness"));
+    const s = this.sessions.get(d.agentId);
+    if (s && now - s.lastPersisted >= SEEN_EVERY_MS) void this.persistSeen(d, s, now, Math.round(hb.ts - now));
+  }
+
+  /**
+   * Liveness goes to storage (agent_session) and to the detectors at the same
+   * moments, so replayed history sees what the live detectors saw. A silence
+   * longer than the offline limit ends the stretch: the next heartbeat starts
+   * a new session row.
+   */
+  private async persistSeen(d: AgentSocketData, s: Session, now: number, skewMs: number) {
+    const { cluster, node } = this.where(d);
+    const gap = now - s.lastPersisted;
+    s.lastPersisted = now;
+    try {
+      if (gap > this.offlineMs) {
+        const row = await this.db.agentSession.create({
+          data: { clusterId: d.clusterId, nodeId: d.nodeId, agentId: d.agentId, connectedAt: new Date(now), lastSeenAt: new Date(now) },
+        });
+        s.id = row.id;
+      } else {
+        await this.db.agentSession.update({ where: { id: s.id }, data: { lastSeenAt: new Date(now) } });
+      }
+      await this.db.node.update({ where: { id: node.id }, data: { lastSeenAt: new Date(now) } });
+      await this.db.agent.update({ where: { id: d.agentId }, data: { lastSeenAt: new Date(now), skewMs } });
+      this.feed(cluster, [{ kind: "seen", node: node.name, ts: now }]);
+    } catch (e) {
+      this.log.warn({ err: e }, "could not record agent liveness");
     }
   }
 
-  agentConnected(d: AgentSocketData, connected: boolean) {
+  async agentConnected(d: AgentSocketData, connected: boolean): Promise<void> {
     const { cluster, node } = this.where(d);
     node.connected = connected;
-    if (connected) this.store.touch(node, Date.now());
+    const now = Date.now();
+    this.store.touch(node, now);
     this.markDirty(cluster.name);
+    try {
+      if (connected) {
+        const row = await this.db.agentSession.create({
+          data: { clusterId: d.clusterId, nodeId: d.nodeId, agentId: d.agentId, connectedAt: new Date(now), lastSeenAt: new Date(now) },
+        });
+        this.sessions.set(d.agentId, { id: row.id, lastPersisted: now });
+        this.feed(cluster, [{ kind: "seen", node: node.name, ts: now }]);
+        return;
+      }
+      const s = this.sessions.get(d.agentId);
+      this.sessions.delete(d.agentId);
+      if (!s) return;
+      await this.db.agentSession.update({ where: { id: s.id }, data: { lastSeenAt: new Date(now), disconnectedAt: new Date(now) } });
+      this.feed(cluster, [
+        { kind: "seen", node: node.name, ts: now },
+        { kind: "disconnected", node: node.name, ts: now },
+      ]);
+    } catch (e) {
+      this.log.warn({ err: e }, "could not record agent session");
+    }
   }
 
   markDirty(cluster: string) {
@@ -119,8 +206,11 @@ export class Hub {
     this.dirty.clear();
   }
 
-  /** Called every second: pushes clusters whose nodes went offline (or back) by the clock alone. */
+  /** Called every few hundred ms: time-driven detection, and nodes going offline (or back) by the clock alone. */
   tick(now = Date.now()) {
+    // detection's clock trails the wall clock a little, so that a fact still on
+    // its way (read, sent, committed) is judged before a timer it could cancel fires
+    this.detection?.tick(now - DETECTION_LAG_MS);
     for (const c of this.store.clusters.values()) {
       for (const n of c.nodes.values()) {
         const key = `${c.name}/${n.name}`;

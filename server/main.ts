@@ -18,6 +18,8 @@ import { Counters } from "./metrics";
 import { LIMITS } from "./protocol";
 import { setHub } from "./context";
 import { restoreState } from "./state/restore";
+import { DetectionHost } from "./incidents/detection-host";
+import { Notifier } from "./incidents/notifier";
 import { ROOT } from "./paths";
 
 export { ROOT };
@@ -36,6 +38,14 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
   const counters = new Counters();
   const hub = new Hub({ db: db.prisma, dbKind: db.kind, log, counters, offlineMs: config.agentOfflineSeconds * 1000 });
   await restoreState(db.prisma, hub.store);
+  const notifier = new Notifier(db.prisma, log.child({ part: "notifier" }), counters, config.publicUrl || null);
+  const detection = new DetectionHost(db.prisma, log.child({ part: "detect" }), counters, notifier, {
+    incident: (cluster, incident, change) => hub.incidentChanged(cluster, incident, change),
+    openCount: (cluster, open) => hub.setOpenIncidents(cluster, open),
+  });
+  await detection.restore();
+  hub.detection = detection;
+  notifier.start();
   setHub(hub);
 
   const app = next({ dev: config.dev, dir: ROOT, quiet: !config.dev });
@@ -56,7 +66,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
   });
   attachAgentNamespace(io, hub);
   attachLiveNamespace(io, hub);
-  const ticker = setInterval(() => hub.tick(), 1000);
+  const ticker = setInterval(() => hub.tick(), 250);
 
   // Next's dev server handles its own HMR upgrades; socket.io handles /socket.io/
   if (config.dev) {
@@ -87,6 +97,8 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
       if (closed) return;
       closed = true;
       clearInterval(ticker);
+      notifier.stop();
+      await detection.idle();
       await new Promise<void>((resolve) => io.close(() => resolve()));
       server.closeAllConnections?.();
       await app.close?.();

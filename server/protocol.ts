@@ -43,8 +43,12 @@ export const AgentHello = z.object({
   node: name.regex(/^[A-Za-z0-9._-]+$/, "node names use letters, digits, '.', '_' and '-'"),
   hostname: z.string().max(255).default(""),
   version: z.string().max(64).default(""),
+  /** the node's offset from UTC in minutes: keepalived's console/log-file lines are stamped in local time */
+  utcOffsetMinutes: z.number().int().min(-1080).max(1080).default(0),
 });
 export type AgentHello = z.infer<typeof AgentHello>;
+/** what an agent sends (defaults may be left out) */
+export type AgentHelloInput = z.input<typeof AgentHello>;
 
 // ---------------------------------------------------------------- records
 
@@ -226,6 +230,31 @@ export const ClusterSummary = z.object({
 });
 export type ClusterSummary = z.infer<typeof ClusterSummary>;
 
+export const IncidentKind = z.enum(["FAULT", "DUAL_MASTER", "NO_MASTER", "FLAPPING", "AGENT_OFFLINE", "STATE_MISMATCH", "CONFIG_DRIFT"]);
+export type IncidentKind = z.infer<typeof IncidentKind>;
+
+/** Element of GET /api/incidents, body of GET /api/incidents/:id and of the live `incident` push. */
+export const IncidentMsg = z.object({
+  id: z.string(),
+  cluster: z.string(),
+  kind: IncidentKind,
+  severity: z.enum(["critical", "warning", "info"]),
+  vrid: z.number().nullable(),
+  /** node name -> instance name */
+  instances: z.record(z.string(), z.string()),
+  nodes: z.array(z.string()),
+  openedAt: z.string(),
+  closedAt: z.string().nullable(),
+  /** opened during a maintenance window: recorded, not notified */
+  silenced: z.boolean(),
+  cause: z.object({
+    code: z.string(),
+    summary: z.string(),
+    evidence: z.array(z.object({ node: z.string(), at: z.string(), line: z.string(), kind: z.string() })),
+  }),
+});
+export type IncidentMsg = z.infer<typeof IncidentMsg>;
+
 /** /live: what a browser may ask for. */
 export const Subscribe = z.object({
   /** cluster names, or ["*"] for all */
@@ -239,6 +268,8 @@ export interface LiveClientToServer {
 export interface LiveServerToClient {
   /** the whole summary of one cluster, after any change to it */
   cluster: (summary: ClusterSummary) => void;
+  /** an incident of a subscribed cluster was opened, updated or closed */
+  incident: (msg: { change: "opened" | "updated" | "closed"; incident: IncidentMsg }) => void;
 }
 
 /** Format a zod error as one short line naming the first failing fields. */

@@ -17,7 +17,8 @@ export async function connectForCli(
 ): Promise<{ prisma: PrismaClient; close(): Promise<void> }> {
   const url = config.databaseUrl || findRunningEmbedded(config.dataDir);
   if (url) {
-    const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: url, max: 2 }) });
+    // one connection: see database.ts on PGlite sessions
+    const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: url, max: 1 }) });
     return { prisma, close: () => prisma.$disconnect() };
   }
   // nobody serves the embedded database: open it here (this applies migrations too)

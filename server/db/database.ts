@@ -42,7 +42,11 @@ export async function openDatabase(opts: { databaseUrl: string; dataDir: string;
     await embedded?.close();
     throw e;
   }
-  const adapter = new PrismaPg({ connectionString: url, max: kind === "pglite" ? 4 : 10 });
+  // PGlite is ONE PostgreSQL session behind the socket: its server interleaves
+  // the protocol messages of concurrent connections, which breaks the unnamed
+  // statements of the extended protocol. So the embedded database gets exactly
+  // one pooled connection (queries queue in the pool instead).
+  const adapter = new PrismaPg({ connectionString: url, max: kind === "pglite" ? 1 : 10 });
   const prisma = new PrismaClient({ adapter });
   return {
     prisma,

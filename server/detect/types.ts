@@ -4,7 +4,7 @@
  * to incidents. No I/O. The live server and a replay of stored history feed
  * the same engine, so they yield the same incidents.
  */
-import type { ConfigInstance } from "../protocol";
+import type { ConfigInstance, InstanceState } from "../protocol";
 import type { KeepalivedEvent } from "../parser/types";
 
 export type Fact =
@@ -49,16 +49,33 @@ export interface Cause {
 }
 
 export interface Incident {
-  /** stable identity: the same finding in a replay has the same key */
+  /**
+   * stable identity: the same finding in a replay has the same key:
+   * `${cluster}:${kind}:${scope}[:${node}|:names]:${openedAt}` (openedAt in epoch ms as stored)
+   */
   key: string;
   kind: IncidentKind;
   severity: Severity;
+  cluster: string;
   vrid: number | null;
+  /** address family of the virtual router's VIPs (peers are grouped by VRID + family); null when unknown */
+  family: "ipv4" | "ipv6" | null;
+  /**
+   * what the incident is about: "51" (VRID 51, IPv4), "51/ipv6", or the instance name when the node sent
+   * no configuration (then vrid is null and peers are grouped by instance name); "agent" for AGENT_OFFLINE
+   */
+  scope: string;
   /** node name -> instance name, for the nodes involved */
   instances: Record<string, string>;
   nodes: string[];
-  /** epoch ms, derived from facts (never from the time a tick ran) */
+  /**
+   * epoch ms, derived from facts (never from the time a tick ran): the moment the condition BEGAN
+   * (second MASTER appeared, last MASTER left, FAULT line, first counted state change, last time the
+   * agent was heard from, config snapshot). The incident is only reported once the condition has lasted
+   * past its threshold (grace, flap count, offline limit).
+   */
   openedAt: number;
+  /** the moment the condition ENDED (for FLAPPING: the last state change before the quiet period) */
   closedAt: number | null;
   cause: Cause;
   evidence: Evidence[];
@@ -68,9 +85,29 @@ export type IncidentChange = { type: "opened" | "updated" | "closed"; incident: 
 
 /** Per-cluster settings; every field has a documented default. */
 export interface DetectorSettings {
-  /** overlap/absence tolerated before DUAL_MASTER / NO_MASTER / STATE_MISMATCH; default: 3 x advert_int (from config), else 3000 ms */
+  /**
+   * overlap tolerated before DUAL_MASTER and STATE_MISMATCH open. null (default): graceAdverts x the
+   * VRID's advert_int (largest among the peers' configs; 1 s when unknown)
+   */
   graceMs: number | null;
-  /** FLAPPING: at least this many state changes of one VRID ... (default 4) */
+  /**
+   * grace in advert intervals when graceMs is null (default 1.5). Measured on the captured
+   * keepalived 2.2.7 runs: failovers and preemptions overlap by milliseconds (nothing even at
+   * 0.5 s), a normal takeover by at most one advert interval, while the injected partitions
+   * overlapped 2.0 s and 2.55 s (keepalived itself waits ~3 adverts before taking over). A grace of
+   * 3 x advert_int, as first specified, would miss partitions shorter than ~6 s.
+   */
+  graceAdverts: number;
+  /**
+   * absence of any MASTER tolerated before NO_MASTER. null (default): the larger of the grace and
+   * 4 x advert_int (a BACKUP waits keepalived's master-down interval, 3 x advert_int + skew < 4 x advert_int,
+   * before taking over, e.g. at startup or when a MASTER dies without sending priority 0)
+   */
+  noMasterGraceMs: number | null;
+  /**
+   * FLAPPING: at least this many state changes of one node's instance of a VRID (entering or leaving an
+   * `(init)` state is keepalived starting, not counted) ... (default 4; at least 2)
+   */
   flapCount: number;
   /** ... within this window (default 60000 ms) */
   flapWindowMs: number;
@@ -84,9 +121,34 @@ export interface DetectorSettings {
 
 export const DEFAULT_SETTINGS: DetectorSettings = {
   graceMs: null,
+  graceAdverts: 1.5,
+  noMasterGraceMs: null,
   flapCount: 4,
   flapWindowMs: 60_000,
   flapQuietMs: 60_000,
   offlineMs: 15_000,
   holdDownMs: 60_000,
 };
+
+/** What the UI shows per node: nodeStates() */
+export interface NodeStateView {
+  node: string;
+  /** false while the agent is offline (disconnected, or silent past offlineMs): every state is then UNKNOWN */
+  online: boolean;
+  lastSeen: number | null;
+  instances: InstanceStateView[];
+}
+
+export interface InstanceStateView {
+  instance: string;
+  vrid: number | null;
+  family: "ipv4" | "ipv6" | null;
+  /** UNKNOWN while the agent is offline or before keepalived logged a state for the instance */
+  state: InstanceState;
+  /** epoch ms of the log line that put the instance in its state */
+  since: number | null;
+  /** effective priority (from `Changing effective priority` lines, else the configured one) */
+  priority: number | null;
+  /** the instance's configured VIPs; held is null before the node's first VIP observation */
+  vips: { address: string; held: boolean | null }[];
+}

@@ -27,6 +27,8 @@ export interface AgentSocketData {
   node: string;
   agentId: string;
   tokenId: number;
+  /** node's UTC offset, for log lines stamped in local time */
+  utcOffsetMinutes: number;
 }
 
 type AgentNamespace = Namespace<AgentClientToServer, AgentServerToClient, Record<string, never>, AgentSocketData>;
@@ -86,7 +88,10 @@ async function authenticate(hub: Hub, auth: unknown): Promise<AgentSocketData> {
     update: { version: h.version, hostname: h.hostname, lastSeenAt: now, tokenId: scope.tokenId },
   });
   await db.agentToken.update({ where: { id: scope.tokenId }, data: { lastUsedAt: now } });
-  return { clusterId: scope.clusterId, cluster: scope.cluster, nodeId: node.id, node: h.node, agentId: h.agentId, tokenId: scope.tokenId };
+  return {
+    clusterId: scope.clusterId, cluster: scope.cluster, nodeId: node.id, node: h.node, agentId: h.agentId, tokenId: scope.tokenId,
+    utcOffsetMinutes: h.utcOffsetMinutes,
+  };
 }
 
 export function attachAgentNamespace(io: Server, hub: Hub): AgentNamespace {
@@ -111,7 +116,7 @@ export function attachAgentNamespace(io: Server, hub: Hub): AgentNamespace {
     const d = socket.data;
     const log = hub.log.child({ cluster: d.cluster, node: d.node, agent: d.agentId, sid: socket.id });
     log.info("agent connected");
-    hub.agentConnected(d, true);
+    void hub.agentConnected(d, true);
     // one batch at a time per agent, in arrival order
     let chain: Promise<unknown> = Promise.resolve();
 
@@ -151,7 +156,7 @@ export function attachAgentNamespace(io: Server, hub: Hub): AgentNamespace {
 
     socket.on("disconnect", (reason) => {
       log.info({ reason }, "agent disconnected");
-      hub.agentConnected(d, false);
+      void hub.agentConnected(d, false);
     });
   });
   return nsp;

@@ -17,6 +17,21 @@ export interface AgentScope {
   clusterId: number;
   nodeId: number;
   agentId: string;
+  /** node's UTC offset: file lines carry local time */
+  utcOffsetMinutes?: number;
+}
+
+/**
+ * Node time of a record. Journald gives it (µs). A file line carries its own
+ * stamp, in whole seconds of the node's local time; when the agent read the
+ * line within that second (the normal case: it follows the file live), the
+ * read time is the same instant with millisecond precision. A line read later
+ * (backlog after a restart) keeps its own stamp.
+ */
+export function recordTime(rec: LogRecordMsg, lineTs: number | null, utcOffsetMinutes = 0): number {
+  if (rec.source !== "file" || lineTs == null) return rec.ts;
+  const stamp = lineTs - utcOffsetMinutes * 60_000;
+  return rec.ts >= stamp && rec.ts < stamp + 1000 ? rec.ts : stamp;
 }
 
 export interface StoredLog {
@@ -53,8 +68,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 async function insertLogs(tx: Db, s: AgentScope, recs: LogRecordMsg[], now: string) {
   if (recs.length === 0) return { ids: new Map<number, bigint>(), parsed: [], ts: [] as string[] };
   const parsed = recs.map((r) => parseLine(r.line, { now: r.ts }));
-  // file lines carry their own node time; journald records come with it
-  const ts = recs.map((r, i) => iso(r.source === "file" && parsed[i].ts != null ? parsed[i].ts! : r.ts));
+  const ts = recs.map((r, i) => iso(recordTime(r, parsed[i].ts, s.utcOffsetMinutes)));
   const rows = (await tx.$queryRawUnsafe(
     `INSERT INTO log_record (cluster_id, node_id, agent_id, seq, ts, received_at, source, cursor, inode, "offset", ident, pid, line)
      SELECT $1, $2, $3::uuid, u.seq, u.ts, $4::timestamptz, u.source, u.cursor, u.inode, u.off, u.ident, u.pid, u.line
@@ -118,9 +132,10 @@ export async function storeBatch(
   scope: AgentScope,
   records: AgentRecord[],
   derive: DeriveStateChanges,
-  now = new Date(),
+  /** server receive time, ISO-8601 (microseconds allowed: the hub keeps it strictly increasing) */
+  receivedAt = new Date().toISOString(),
 ): Promise<StoreResult> {
-  const nowIso = now.toISOString();
+  const nowIso = receivedAt;
   // a seq repeated inside one batch is one record
   const seen = new Set<number>();
   records = records.filter((r) => !seen.has(r.seq) && seen.add(r.seq) !== undefined);

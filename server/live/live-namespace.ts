@@ -34,5 +34,8 @@ export function attachLiveNamespace(io: Server, hub: Hub): Namespace<LiveClientT
   hub.onSummary((summary) => {
     nsp.to(ALL).to(room(summary.name)).emit("cluster", summary);
   });
+  hub.onIncident((cluster, incident, change) => {
+    nsp.to(ALL).to(room(cluster)).emit("incident", { change, incident });
+  });
   return nsp;
 }

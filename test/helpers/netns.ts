@@ -1,6 +1,6 @@
 /**
  * Network namespaces as stand-ins for nodes' address tables: a namespace with
- * a dummy interface whose addresses the real agent probes with `ip -n NS`.
+ * an interface whose addresses the real agent probes with `ip -n NS`.
  * Lab addresses (198.18.0.0/24) exist only inside these namespaces.
  */
 import { execFileSync } from "node:child_process";
@@ -35,9 +35,16 @@ export function createNetns(prefix: string, ifaceAddress: string): Netns {
   const name = `${prefix}-${randomBytes(3).toString("hex")}`;
   const ip = (...args: string[]) => execFileSync("ip", args, { stdio: "pipe" });
   ip("netns", "add", name);
-  ip("-n", name, "link", "add", "eth0", "type", "dummy");
-  ip("-n", name, "link", "set", "eth0", "up");
-  ip("-n", name, "addr", "add", ifaceAddress, "dev", "eth0");
+  try {
+    // a veth pair with both ends inside (this kernel has no dummy driver)
+    ip("-n", name, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0p");
+    ip("-n", name, "link", "set", "eth0", "up");
+    ip("-n", name, "link", "set", "eth0p", "up");
+    ip("-n", name, "addr", "add", ifaceAddress, "dev", "eth0");
+  } catch (e) {
+    ip("netns", "del", name);
+    throw e;
+  }
   return {
     name,
     addAddress: (cidr) => void ip("-n", name, "addr", "add", cidr, "dev", "eth0"),

@@ -90,6 +90,8 @@ async function startAgents(rs: NodeRig[], token: string) {
     );
     cleanups.push(() => void r.agent?.stop("SIGKILL"));
   }
+  // a new agent follows a log file from its current end: append only once it does
+  for (const r of rs) await waitFor(`${r.name} agent following its file`, () => /following log file/.test(r.agent!.output()));
 }
 
 /** append lines of both nodes in time order, a few at a time, as keepalived would write them */
@@ -108,6 +110,16 @@ async function append(rs: NodeRig[], pick: (line: string) => boolean, onHalf?: (
     await new Promise((r) => setTimeout(r, 15));
   }
   return queue.length;
+}
+
+async function waitStored(cluster: string, want: number, rs: NodeRig[]) {
+  let got = -1;
+  try {
+    await waitFor(`${want} lines stored`, async () => (got = (await storedCount(cluster)).n) === want, 60_000);
+  } catch (e) {
+    const tails = rs.map((r) => `--- agent ${r.name}:\n${r.agent?.output().slice(-3000)}`).join("\n");
+    throw new Error(`${(e as Error).message}: ${got} stored\n${tails}\n--- server:\n${srv.output().slice(-3000)}`);
+  }
 }
 
 before(async () => {
@@ -149,7 +161,7 @@ describe(`two-node fixture through real agents (${testDbKind()})`, { skip: skipR
           await srv.restart();
         }
         rs[0].ns.addAddress(VIP_CIDR);
-        await waitFor(`${appended} lines stored`, async () => (await storedCount(cluster)).n === appended, 60_000);
+        await waitStored(cluster, appended, rs);
         const mid = await waitFor("node1 MASTER holding the VIP, node2 BACKUP", async () => {
           const c = (await clusters()).find((x) => x.name === cluster);
           const [n1, n2] = c?.nodes ?? [];
@@ -168,7 +180,7 @@ describe(`two-node fixture through real agents (${testDbKind()})`, { skip: skipR
         appended += await append(rs, () => true);
         rs[0].ns.delAddress(VIP_CIDR);
         assert.equal(appended, total);
-        await waitFor(`all ${total} lines stored`, async () => (await storedCount(cluster)).n === total, 60_000);
+        await waitStored(cluster, total, rs);
         const end = await waitFor("both nodes STOP, VIP held nowhere", async () => {
           const c = (await clusters()).find((x) => x.name === cluster);
           const ok = c?.nodes.every((n) => n.instances[0]?.state === "STOP" && !n.instances[0].vips[0].held);

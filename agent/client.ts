@@ -1,0 +1,279 @@
+/**
+ * socket.io link to the server's /agent namespace.
+ *
+ * - Handshake auth = AgentHello; websocket transport only; reconnection with
+ *   exponential backoff and jitter (1 s .. 30 s). A refusal by the server
+ *   (unauthorized, protocol_mismatch, forbidden) is logged with the setting
+ *   to fix and retried at the longest delay.
+ * - While connected: batches of the oldest unacknowledged outbox records
+ *   (<= LIMITS.maxBatchRecords, < ~1 MiB), a few in flight, each with an ack
+ *   timeout. {ok:true, acked} -> outbox.ack(acked). A batch refused as
+ *   invalid_message/too_large is resent record by record to isolate the bad
+ *   one, which becomes a gap record ("rejected by server: ...") so the stream
+ *   never blocks. Busy/unavailable answers pause sending with backoff.
+ * - Heartbeat every --heartbeat-interval with the outbox depth and the status
+ *   of every source; on `resync` the caller sends fresh VIP/config snapshots.
+ */
+import { io, type Socket } from "socket.io-client";
+import {
+  LIMITS, PROTOCOL_VERSION, type AgentClientToServer, type AgentHelloInput, type AgentServerToClient, type BatchAck, type ErrorCode,
+  type HeartbeatAck,
+} from "../server/protocol";
+import type { Logger } from "./log";
+import { backoffDelay } from "./lines";
+import type { Outbox, Peeked } from "./outbox";
+
+export interface AgentClientOptions {
+  server: string;
+  hello: Omit<AgentHelloInput, "protocol">;
+  /** PEM text of the CA(s) to trust for https */
+  ca: string | null;
+  outbox: Outbox;
+  log: Logger;
+  heartbeatMs: number;
+  sources: () => Record<string, string>;
+  onResync: () => void;
+  ackTimeoutMs?: number;
+  maxInFlight?: number;
+  maxBatchBytes?: number;
+  reconnectMinMs?: number;
+  reconnectMaxMs?: number;
+}
+
+type AgentSocket = Socket<AgentServerToClient, AgentClientToServer>;
+
+const REFUSALS: Partial<Record<ErrorCode, string>> = {
+  unauthorized: "the server refused the token: check --token / KAM_TOKEN (or --token-file / KAM_TOKEN_FILE)",
+  forbidden: "the server does not allow this agent: check the token's cluster and --node / KAM_NODE",
+  protocol_mismatch: `the server speaks another protocol version (this agent speaks ${PROTOCOL_VERSION}): upgrade the agent or the server`,
+};
+
+function errorCode(err: unknown): ErrorCode | null {
+  const e = err as { data?: { code?: unknown }; message?: unknown } | null;
+  const c = e?.data?.code ?? (typeof e?.message === "string" ? /^(\w+)\b/.exec(e.message)?.[1] : undefined);
+  return typeof c === "string" && ["invalid_message", "too_large", "unauthorized", "forbidden", "protocol_mismatch", "rate_limited", "unavailable", "not_found", "internal"].includes(c)
+    ? (c as ErrorCode)
+    : null;
+}
+
+export class AgentClient {
+  private socket: AgentSocket;
+  private gen = 0;
+  private inFlight = new Set<number>();
+  private batches = 0;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private retry: NodeJS.Timeout | null = null;
+  private pauseTimer: NodeJS.Timeout | null = null;
+  private attempt = 0;
+  private busyAttempt = 0;
+  private lastError = "";
+  private lastErrorAt = 0;
+  private stopped = false;
+  readonly stats = { batchesSent: 0, recordsAcked: 0, rejected: 0, timeouts: 0 };
+
+  constructor(private readonly o: AgentClientOptions) {
+    const hello: AgentHelloInput = { protocol: PROTOCOL_VERSION, ...o.hello };
+    this.socket = io(`${o.server}/agent`, {
+      auth: (cb) => cb(hello),
+      transports: ["websocket"],
+      reconnection: true,
+      reconnectionDelay: o.reconnectMinMs ?? 1000,
+      reconnectionDelayMax: o.reconnectMaxMs ?? 30_000,
+      randomizationFactor: 0.5,
+      timeout: 20_000,
+      autoConnect: false,
+      ...(o.ca ? { ca: o.ca } : {}),
+    });
+    this.socket.on("connect", () => this.onConnect());
+    this.socket.on("disconnect", (reason) => this.onDisconnect(reason));
+    this.socket.on("connect_error", (err) => this.onConnectError(err));
+    this.socket.on("resync", () => {
+      this.o.log.info("server asked for a resync");
+      this.o.onResync();
+    });
+    o.outbox.on("flushed", this.onFlushed);
+  }
+
+  private readonly onFlushed = () => this.pump();
+
+  get connected(): boolean {
+    return this.socket.connected;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.socket.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.o.outbox.off("flushed", this.onFlushed);
+    for (const t of [this.heartbeat, this.retry, this.pauseTimer]) if (t) clearTimeout(t);
+    this.heartbeat = null;
+    this.gen++;
+    this.socket.disconnect();
+  }
+
+  private logThrottled(msg: string, fields: Record<string, unknown>): void {
+    const now = Date.now();
+    if (msg === this.lastError && now - this.lastErrorAt < 60_000) return;
+    this.lastError = msg;
+    this.lastErrorAt = now;
+    this.o.log.error(fields, msg);
+  }
+
+  private onConnect(): void {
+    this.attempt = 0;
+    this.lastError = "";
+    this.gen++;
+    this.inFlight.clear();
+    this.batches = 0;
+    this.o.log.info({ server: this.o.server, depth: this.o.outbox.depth() }, "connected to the server");
+    this.sendHeartbeat();
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = setInterval(() => this.sendHeartbeat(), this.o.heartbeatMs);
+    this.pump();
+  }
+
+  private onDisconnect(reason: string): void {
+    this.gen++;
+    this.inFlight.clear();
+    this.batches = 0;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
+    if (this.stopped) return;
+    this.o.log.warn({ reason }, "disconnected from the server");
+    // the server closing the socket turns off socket.io's own reconnection
+    if (reason === "io server disconnect") this.scheduleReconnect(null);
+  }
+
+  private onConnectError(err: Error): void {
+    if (this.stopped) return;
+    const code = errorCode(err);
+    const refusal = code ? REFUSALS[code] : undefined;
+    const detail = (err as { data?: { message?: unknown } }).data?.message ?? err.message;
+    if (refusal) this.logThrottled(refusal, { code, server: this.o.server, detail });
+    else this.logThrottled(`cannot connect to ${this.o.server}: check --server / KAM_SERVER (and --ca / KAM_CA for https)`, { code, detail });
+    // refused by the server's middleware: socket.io will not retry by itself
+    if (!this.socket.active) this.scheduleReconnect(code);
+  }
+
+  private scheduleReconnect(code: ErrorCode | null): void {
+    if (this.retry || this.stopped) return;
+    const max = this.o.reconnectMaxMs ?? 30_000;
+    const delay = code && REFUSALS[code] ? backoffDelay(30, 1000, max, 0.2) : backoffDelay(this.attempt++, this.o.reconnectMinMs ?? 1000, max, 0.5);
+    this.retry = setTimeout(() => {
+      this.retry = null;
+      if (!this.stopped && !this.socket.connected) this.socket.connect();
+    }, delay);
+  }
+
+  private sendHeartbeat(): void {
+    if (!this.socket.connected) return;
+    const sources: Record<string, string> = {};
+    for (const [k, v] of Object.entries(this.o.sources())) sources[k.slice(0, 64)] = v.slice(0, 512);
+    const ts = Date.now();
+    this.socket
+      .timeout(this.o.ackTimeoutMs ?? 15_000)
+      .emitWithAck("heartbeat", { ts, outbox: this.o.outbox.depth(), sources })
+      .then((reply: HeartbeatAck) => {
+        if (reply?.ok) this.o.log.debug({ skewMs: reply.serverTime - (ts + Date.now()) / 2 }, "heartbeat");
+        else this.o.log.warn({ code: reply?.code, message: reply?.message }, "heartbeat refused");
+      })
+      .catch(() => this.o.log.debug("heartbeat not acknowledged"));
+  }
+
+  /** send as many batches as allowed in flight */
+  private pump(): void {
+    if (!this.socket.connected || this.pauseTimer || this.stopped) return;
+    while (this.batches < (this.o.maxInFlight ?? 3)) {
+      const batch = this.o.outbox.peek(LIMITS.maxBatchRecords, {
+        maxBytes: this.o.maxBatchBytes ?? 1024 * 1024 - 4096,
+        exclude: (s) => this.inFlight.has(s),
+      });
+      if (batch.length === 0) return;
+      void this.sendBatch(batch);
+    }
+  }
+
+  private pause(ms: number): void {
+    if (this.pauseTimer) return;
+    this.pauseTimer = setTimeout(() => {
+      this.pauseTimer = null;
+      this.pump();
+    }, ms);
+  }
+
+  private async emitBatch(records: Peeked[]): Promise<BatchAck> {
+    return this.socket.timeout(this.o.ackTimeoutMs ?? 15_000).emitWithAck("batch", { records: records.map((p) => p.record) });
+  }
+
+  private async sendBatch(batch: Peeked[]): Promise<void> {
+    const gen = this.gen;
+    for (const p of batch) this.inFlight.add(p.seq);
+    this.batches++;
+    this.stats.batchesSent++;
+    try {
+      const reply = await this.emitBatch(batch);
+      if (gen !== this.gen) return;
+      await this.handleReply(batch, reply, gen);
+    } catch (e) {
+      if (gen !== this.gen) return;
+      this.stats.timeouts++;
+      this.o.log.warn({ records: batch.length, err: (e as Error).message }, "batch not acknowledged in time; it will be resent");
+    } finally {
+      if (gen === this.gen) {
+        for (const p of batch) this.inFlight.delete(p.seq);
+        this.batches--;
+        setImmediate(() => this.pump());
+      }
+    }
+  }
+
+  private async handleReply(batch: Peeked[], reply: BatchAck, gen: number): Promise<void> {
+    if (reply && reply.ok === true && Array.isArray(reply.acked)) {
+      this.busyAttempt = 0;
+      this.stats.recordsAcked += this.o.outbox.ack(reply.acked);
+      const acked = new Set(reply.acked);
+      const missing = batch.filter((p) => !acked.has(p.seq)).length;
+      if (missing > 0) {
+        this.o.log.warn({ missing }, "the server acknowledged only part of a batch; the rest will be resent");
+        this.pause(1000);
+      }
+      return;
+    }
+    const code = reply && reply.ok === false ? reply.code : "internal";
+    const message = reply && reply.ok === false ? String(reply.message) : "malformed answer";
+    if (code === "invalid_message" || code === "too_large") {
+      this.o.log.error({ code, message, records: batch.length }, "the server rejected a batch; isolating the bad record(s)");
+      await this.isolate(batch, gen);
+      return;
+    }
+    this.o.log.warn({ code, message }, "the server did not take a batch; retrying later");
+    const delay = REFUSALS[code] ? 30_000 : backoffDelay(this.busyAttempt++, 1000, 30_000);
+    this.pause(delay);
+  }
+
+  /** resend one by one; a record refused on its own turns into a gap record */
+  private async isolate(batch: Peeked[], gen: number): Promise<void> {
+    for (const p of batch) {
+      if (gen !== this.gen) return;
+      let reply: BatchAck;
+      try {
+        reply = await this.emitBatch([p]);
+      } catch {
+        return; // no answer: everything not acked is resent later
+      }
+      if (gen !== this.gen) return;
+      if (reply?.ok === true) this.stats.recordsAcked += this.o.outbox.ack(reply.acked);
+      else if (reply?.ok === false && (reply.code === "invalid_message" || reply.code === "too_large")) {
+        this.stats.rejected++;
+        this.o.log.error({ seq: p.seq, kind: p.record.kind, code: reply.code, message: reply.message }, "record rejected by the server; replaced by a gap record");
+        this.o.outbox.reject(p.seq, `rejected by server: ${reply.message}`);
+      } else {
+        this.pause(5000);
+        return;
+      }
+    }
+  }
+}

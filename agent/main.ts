@@ -1,0 +1,159 @@
+/**
+ * keepalived-agent: the collector that runs on every keepalived node.
+ * Wires options -> state dir (agent id, lock) -> outbox -> sources (journal or
+ * file, VIPs, config) -> socket.io client. Decides nothing: the server does.
+ * Logs are pino JSON on stderr. SIGTERM/SIGINT: stop the sources, flush the
+ * outbox (positions ride with it), close the socket, exit 0.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import { AgentClient } from "./client";
+import { ConfigWatcher } from "./config-watch";
+import { createAgentLogger } from "./log";
+import { parseAgentOptions, type AgentOptions } from "./options";
+import { Outbox, type NewRecord, type Position } from "./outbox";
+import { FileSource, FILE_POSITION_KEY, type FilePosition } from "./sources/file";
+import { JournalSource, JOURNAL_POSITION_KEY } from "./sources/journal";
+import { loadAgentId, lockStateDir } from "./state";
+import { VipProbe } from "./vips";
+
+declare const __AGENT_VERSION__: string | undefined;
+export const AGENT_VERSION = typeof __AGENT_VERSION__ === "string" ? __AGENT_VERSION__ : "dev";
+
+function fail(message: string, code = 2): never {
+  process.stderr.write(`keepalived-agent: ${message}\n`);
+  process.exit(code);
+}
+
+function isFilePosition(v: unknown): v is FilePosition {
+  const p = v as FilePosition | null;
+  return !!p && typeof p.inode === "string" && Number.isSafeInteger(p.offset) && typeof p.at === "number";
+}
+
+async function run(opts: AgentOptions): Promise<void> {
+  const log = createAgentLogger(opts.logLevel).child({ node: opts.node });
+  const stateProblem: (e: unknown) => never = (e) => fail(`--state-dir / KAM_STATE_DIR: cannot use ${opts.stateDir}: ${(e as Error).message}`);
+  let lock: { release: () => void };
+  let agentId = "";
+  try {
+    const l = lockStateDir(opts.stateDir);
+    if ("error" in l) fail(l.error);
+    lock = l;
+    agentId = loadAgentId(opts.stateDir);
+  } catch (e) {
+    stateProblem(e);
+  }
+  let ca: string | null = null;
+  if (opts.ca) {
+    try {
+      ca = fs.readFileSync(opts.ca, "utf8");
+    } catch (e) {
+      fail(`--ca / KAM_CA: cannot read ${opts.ca}: ${(e as Error).message}`);
+    }
+  }
+  let outbox: Outbox;
+  try {
+    outbox = new Outbox({ dir: opts.stateDir, maxBytes: opts.outboxMaxBytes, log: log.child({ part: "outbox" }) });
+  } catch (e) {
+    stateProblem(e);
+  }
+  const append = (rec: NewRecord, pos?: Position) => void outbox.append(rec, pos);
+
+  const source =
+    opts.source === "journal"
+      ? new JournalSource({
+          journalctl: opts.journalctl,
+          matches: opts.journalMatch,
+          directory: opts.journalDirectory,
+          cursor: (outbox.position(JOURNAL_POSITION_KEY) as string | undefined) ?? null,
+          log: log.child({ part: "journal" }),
+          emit: append,
+        })
+      : new FileSource({
+          file: opts.logFile!,
+          start: isFilePosition(outbox.position(FILE_POSITION_KEY)) ? (outbox.position(FILE_POSITION_KEY) as FilePosition) : null,
+          log: log.child({ part: "file" }),
+          emit: append,
+        });
+  const vips = new VipProbe({ ip: opts.ip, netns: opts.netns, intervalMs: opts.vipInterval * 1000, log: log.child({ part: "vips" }), emit: append });
+  const conf = opts.keepalivedConf
+    ? new ConfigWatcher({
+        file: opts.keepalivedConf,
+        log: log.child({ part: "config" }),
+        lastHash: (outbox.position("config") as string | undefined) ?? null,
+        emit: append,
+      })
+    : null;
+
+  const sources = (): Record<string, string> => {
+    const s: Record<string, string> = { [opts.source]: source.status(), vips: vips.status() };
+    if (conf) s.config = conf.status();
+    const st = outbox.stats;
+    s.outbox = st.droppedRecords || st.writeErrors ? `dropped ${st.droppedRecords} record(s) (outbox full), ${st.writeErrors} write error(s)` : "ok";
+    return s;
+  };
+  const client = new AgentClient({
+    server: opts.server,
+    hello: {
+      token: opts.token, agentId, node: opts.node, hostname: os.hostname().slice(0, 255), version: AGENT_VERSION,
+      utcOffsetMinutes: -new Date().getTimezoneOffset(),
+    },
+    ca,
+    outbox,
+    log: log.child({ part: "client" }),
+    heartbeatMs: opts.heartbeatInterval * 1000,
+    sources,
+    onResync: () => {
+      void vips.probe(true);
+      conf?.check(true);
+    },
+  });
+
+  log.info({ agentId, version: AGENT_VERSION, server: opts.server, source: opts.source, stateDir: opts.stateDir }, "keepalived-agent starting");
+  source.start();
+  vips.start();
+  conf?.start();
+  client.start();
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "shutting down");
+    const force = setTimeout(() => {
+      log.error("shutdown took too long; exiting");
+      process.exit(1);
+    }, 10_000);
+    force.unref();
+    try {
+      await source.stop();
+      await vips.stop();
+      conf?.stop();
+      await outbox.flush();
+      await client.stop();
+      await outbox.close();
+    } catch (e) {
+      log.error({ err: (e as Error).message }, "error while shutting down");
+    }
+    lock.release();
+    log.info({ depth: outbox.depth() }, "stopped");
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("unhandledRejection", (e) => log.error({ err: String(e) }, "unhandled rejection"));
+}
+
+const parsed = parseAgentOptions(process.argv.slice(2), process.env, {
+  readFile: (f) => fs.readFileSync(f, "utf8"),
+  hostname: () => os.hostname(),
+});
+if (parsed.kind === "help") {
+  process.stdout.write(parsed.text);
+} else if (parsed.kind === "version") {
+  process.stdout.write(`${AGENT_VERSION}\n`);
+} else if (parsed.kind === "error") {
+  fail(parsed.message);
+} else {
+  run(parsed.options).catch((e: Error) => fail(`cannot start: ${e.stack ?? e.message}`, 1));
+}

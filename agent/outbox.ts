@@ -1,0 +1,340 @@
+/**
+ * Durable outbox: every record the agent produces is appended here, gets the
+ * next seq, and stays until the server acknowledges it.
+ *
+ * - Append-only segment files of JSON lines in <stateDir>/outbox. Appends are
+ *   buffered and written + fsynced together (one fsync per flush, at most every
+ *   flushDelayMs, or at once on flush()). Only flushed records are handed out
+ *   by peek(), so the server never sees a record a crash could take back.
+ * - Seqs strictly increase for the life of the outbox: the newest segment is
+ *   never deleted and is named after its first seq, so the next seq survives
+ *   even when everything was acknowledged.
+ * - Acknowledged seqs are kept as ranges in acked.json; a segment whose records
+ *   are all acknowledged is deleted.
+ * - Source positions ride on the records (see outbox-files.ts) and are also
+ *   saved to positions.json before a segment is deleted: a restart resumes the
+ *   source right after the newest flushed record: no line lost or read twice.
+ * - Bounded by maxBytes: when full, the oldest segments are dropped and a gap
+ *   record {fromSeq, toSeq, dropped, reason: "outbox full"} is appended.
+ * - A kill -9 at any moment loses at most records not yet flushed; a torn last
+ *   line is cut off when reopening.
+ */
+import { EventEmitter } from "node:events";
+import fs from "node:fs";
+import path from "node:path";
+import { AgentRecord, describeZodError, type GapRecordMsg } from "../server/protocol";
+import type { Logger } from "./log";
+import { RangeSet } from "./ranges";
+import {
+  type Entry, type Segment, encodeLine, ensureDir, fsyncDir, hasSeq, readEntries, readJson, recover, segmentName, segmentOf, writeAll,
+  writeJsonAtomic,
+} from "./outbox-files";
+
+type Without<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
+/** a record before it gets its seq */
+export type NewRecord = Without<AgentRecord, "seq">;
+export interface Position {
+  key: string;
+  value: unknown;
+}
+export interface Peeked {
+  seq: number;
+  record: AgentRecord;
+  bytes: number;
+}
+
+export interface OutboxOptions {
+  dir: string;
+  maxBytes: number;
+  log: Logger;
+  /** a segment is closed once it is this big (default: maxBytes / 16, between 64 KiB and 4 MiB) */
+  segmentBytes?: number;
+  /** longest wait between an append and its fsync */
+  flushDelayMs?: number;
+  now?: () => number;
+}
+
+interface Pending {
+  seq: number;
+  text: string;
+  bytes: number;
+  pos?: Position;
+  gap?: Entry["gap"];
+}
+
+export class Outbox extends EventEmitter {
+  private readonly dir: string;
+  private readonly segBytes: number;
+  private readonly delay: number;
+  private readonly now: () => number;
+  private segs: Segment[] = [];
+  private fd: number;
+  private acked: RangeSet;
+  private pending: Pending[] = [];
+  private nextSeq = 1;
+  private durableSeq = 0;
+  private positions = new Map<string, { seq: number; value: unknown }>();
+  private chain: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+  /** counters for logs and tests */
+  readonly stats = { tornBytes: 0, corruptLines: 0, droppedRecords: 0, invalidRecords: 0, writeErrors: 0 };
+
+  constructor(private readonly o: OutboxOptions) {
+    super();
+    this.dir = path.join(o.dir, "outbox");
+    this.segBytes = o.segmentBytes ?? Math.max(64 * 1024, Math.min(4 * 1024 * 1024, Math.floor(o.maxBytes / 16)));
+    this.delay = o.flushDelayMs ?? 20;
+    this.now = o.now ?? Date.now;
+    ensureDir(this.dir);
+    this.acked = RangeSet.fromJSON(readJson(path.join(this.dir, "acked.json")));
+    const r = recover(this.dir, readJson(path.join(this.dir, "positions.json")), (seq) => this.acked.has(seq));
+    Object.assign(this.stats, { tornBytes: r.tornBytes, corruptLines: r.corrupt });
+    if (r.tornBytes || r.corrupt) o.log.warn({ tornBytes: r.tornBytes, corruptLines: r.corrupt }, "outbox: recovered after a crash");
+    this.segs = r.segs;
+    this.positions = r.positions;
+    const minSeq = r.nextSeq;
+    this.nextSeq = minSeq;
+    this.durableSeq = minSeq - 1;
+    if (this.segs.length === 0) this.createSegment(this.nextSeq);
+    this.fd = fs.openSync(this.active.path, "a", 0o600);
+    fs.fsyncSync(this.fd); // what a crash left in the page cache is now on disk
+    this.collect();
+    o.log.info({ dir: this.dir, nextSeq: this.nextSeq, depth: this.depth(), segments: this.segs.length }, "outbox opened");
+  }
+
+  private get active(): Segment {
+    return this.segs[this.segs.length - 1];
+  }
+
+  /** durable position of a source (the one reached by its newest flushed record) */
+  position(key: string): unknown {
+    return this.positions.get(key)?.value;
+  }
+
+  /** records not yet acknowledged (flushed or waiting for the next flush) */
+  depth(): number {
+    let n = this.pending.length;
+    for (const s of this.segs) n += s.unacked;
+    return n;
+  }
+
+  /** bytes of segment files on disk */
+  diskBytes(): number {
+    return this.segs.reduce((a, s) => a + s.size, 0);
+  }
+
+  /** Append a record (and the source position it reaches); returns its seq, or 0 when the record is invalid. */
+  append(rec: NewRecord, pos?: Position): number {
+    if (this.closed) throw new Error("outbox is closed");
+    const seq = this.nextSeq;
+    const record = { ...rec, seq };
+    const check = AgentRecord.safeParse(record);
+    if (!check.success) {
+      this.stats.invalidRecords++;
+      this.o.log.error({ kind: rec.kind, problem: describeZodError(check.error) }, "outbox: refusing an invalid record");
+      return 0;
+    }
+    this.nextSeq++;
+    const text = encodeLine({ seq, rec: record, pos: pos ? [pos.key, pos.value] : undefined });
+    const gap: Entry["gap"] = rec.kind === "gap" ? [rec.fromSeq, rec.toSeq, rec.dropped] : undefined;
+    this.pending.push({ seq, text, bytes: Buffer.byteLength(text), pos, gap });
+    if (!this.timer) this.timer = setTimeout(() => void this.flush(), this.delay);
+    return seq;
+  }
+
+  /** Write and fsync everything appended so far; resolves once it is durable. */
+  flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.chain = this.chain
+      .then(() => this.writeBatch())
+      .catch((e: Error) => {
+        this.stats.writeErrors++;
+        this.o.log.error({ err: e.message }, "outbox: flush failed");
+      });
+    return this.chain;
+  }
+
+  private async writeBatch(): Promise<void> {
+    if (this.pending.length === 0) return;
+    // everything up to the write is synchronous: no append can slip in between
+    let batch = this.pending;
+    this.pending = [];
+    let seg: Segment;
+    try {
+      let need = batch.reduce((a, p) => a + p.bytes, 0);
+      if (this.diskBytes() + need > this.o.maxBytes) batch = this.makeRoom(batch, need);
+      need = batch.reduce((a, p) => a + p.bytes, 0);
+      if (this.active.size > 0 && this.active.size + need > this.segBytes) this.rotate(batch[0].seq);
+      seg = this.active;
+      try {
+        writeAll(this.fd, Buffer.from(batch.map((p) => p.text).join("")));
+      } catch (e) {
+        fs.ftruncateSync(this.fd, seg.size); // no half batch left behind (else the next scan cuts it)
+        throw e;
+      }
+    } catch (e) {
+      // disk full, I/O error: keep the records in memory and try again (the size bound still applies then)
+      this.stats.writeErrors++;
+      this.o.log.error({ err: (e as Error).message }, "outbox: write failed; retrying in 1 s");
+      this.pending = batch.concat(this.pending);
+      setTimeout(() => void this.flush(), 1000).unref();
+      return;
+    }
+    let off = seg.size;
+    for (const p of batch) {
+      seg.entries.push({ seq: p.seq, off, len: p.bytes, gap: p.gap });
+      seg.unacked++;
+      off += p.bytes;
+    }
+    seg.size = off;
+    await new Promise<void>((resolve) =>
+      fs.fsync(this.fd, (err) => {
+        if (err) this.o.log.error({ err: err.message }, "outbox: fsync failed");
+        resolve();
+      }),
+    );
+    this.durableSeq = Math.max(this.durableSeq, batch[batch.length - 1].seq);
+    for (const p of batch) if (p.pos) this.positions.set(p.pos.key, { seq: p.seq, value: p.pos.value });
+    this.emit("flushed", this.durableSeq);
+  }
+
+  /** Drop the oldest records until `need` more bytes fit; returns the batch to write (with a gap record). */
+  private makeRoom(batch: Pending[], need: number): Pending[] {
+    let from = Infinity;
+    let to = 0;
+    let dropped = 0;
+    let lost = 0;
+    const mark = (seq: number, gap?: Entry["gap"]) => {
+      from = Math.min(from, gap ? gap[0] : seq);
+      to = Math.max(to, seq);
+      // a dropped gap record is folded into the new one, so no loss goes unreported
+      dropped += gap ? gap[2] : 1;
+      if (!gap) lost++;
+    };
+    const reserve = 1024; // room for the gap record itself
+    const full = () => this.diskBytes() + need + reserve > this.o.maxBytes;
+    const dropOldest = () => {
+      while (this.segs.length > 1 && full()) {
+        const s = this.segs[0];
+        for (const e of s.entries) if (!this.acked.has(e.seq)) mark(e.seq, e.gap);
+        this.removeSegment(s);
+      }
+    };
+    dropOldest();
+    if (full() && this.active.size > 0) {
+      // the active segment itself must go: close it so it can be dropped like the others
+      this.rotate(batch[0]?.seq ?? this.nextSeq);
+      dropOldest();
+    }
+    while (batch.length > 0 && this.diskBytes() + need + reserve > this.o.maxBytes) {
+      const p = batch.shift()!;
+      mark(p.seq, p.gap);
+      need -= p.bytes;
+    }
+    if (dropped === 0) return batch;
+    this.stats.droppedRecords += lost;
+    const seq = this.nextSeq++;
+    const gap: GapRecordMsg = { kind: "gap", seq, ts: this.now(), fromSeq: from, toSeq: to, dropped, reason: "outbox full" };
+    const text = encodeLine({ seq, rec: gap });
+    this.o.log.warn({ fromSeq: from, toSeq: to, dropped, maxBytes: this.o.maxBytes }, "outbox full: dropped the oldest records");
+    return [...batch, { seq, text, bytes: Buffer.byteLength(text), gap: [from, to, dropped] }];
+  }
+
+  private createSegment(firstSeq: number): void {
+    const p = path.join(this.dir, segmentName(firstSeq));
+    fs.closeSync(fs.openSync(p, "a", 0o600));
+    fsyncDir(this.dir);
+    this.segs.push({ firstSeq, path: p, size: 0, entries: [], unacked: 0 });
+  }
+
+  private rotate(firstSeq: number): void {
+    fs.fsyncSync(this.fd);
+    fs.closeSync(this.fd);
+    this.createSegment(firstSeq);
+    this.fd = fs.openSync(this.active.path, "a", 0o600);
+    this.collect();
+  }
+
+  private removeSegment(s: Segment): void {
+    // positions carried by this segment's lines must survive it
+    writeJsonAtomic(path.join(this.dir, "positions.json"), Object.fromEntries(this.positions), true);
+    fs.rmSync(s.path, { force: true });
+    this.segs.splice(this.segs.indexOf(s), 1);
+  }
+
+  /** delete fully acknowledged segments (never the active one) and forget their acked ranges */
+  private collect(): void {
+    let removed = false;
+    for (const s of this.segs.slice(0, -1)) {
+      if (s.unacked === 0) {
+        this.removeSegment(s);
+        removed = true;
+      }
+    }
+    if (removed) fsyncDir(this.dir);
+    const min = this.segs[0].entries[0]?.seq ?? this.segs[0].firstSeq;
+    this.acked.prune(min);
+  }
+
+  /** Oldest flushed, unacknowledged records (skipping `exclude`d seqs), at most `max` and about `maxBytes`. */
+  peek(max: number, opts: { maxBytes?: number; exclude?: (seq: number) => boolean } = {}): Peeked[] {
+    const out: Peeked[] = [];
+    let bytes = 0;
+    const maxBytes = opts.maxBytes ?? Infinity;
+    let stop = false;
+    for (const s of this.segs) {
+      const want = [];
+      for (const e of s.entries) {
+        if (out.length + want.length >= max || e.seq > this.durableSeq) {
+          stop = true;
+          break;
+        }
+        if (this.acked.has(e.seq) || opts.exclude?.(e.seq)) continue;
+        if (bytes + e.len > maxBytes && out.length + want.length > 0) {
+          stop = true;
+          break;
+        }
+        want.push(e);
+        bytes += e.len;
+      }
+      for (const r of readEntries(s.path, want)) out.push({ seq: r.seq, record: r.line.rec as unknown as AgentRecord, bytes: r.len });
+      if (stop) break;
+    }
+    return out;
+  }
+
+  /** Forget acknowledged records; returns how many were newly acknowledged. */
+  ack(seqs: Iterable<number>): number {
+    let n = 0;
+    for (const seq of seqs) {
+      if (!Number.isSafeInteger(seq) || seq > this.durableSeq) continue;
+      const s = segmentOf(this.segs, seq);
+      if (!s || !hasSeq(s.entries, seq) || !this.acked.add(seq)) continue;
+      s.unacked--;
+      n++;
+    }
+    if (n > 0) {
+      this.collect();
+      writeJsonAtomic(path.join(this.dir, "acked.json"), this.acked.toJSON(), false);
+    }
+    return n;
+  }
+
+  /** Replace a record the server will never accept by a gap record naming why (keeps the stream honest). */
+  reject(seq: number, reason: string): void {
+    if (this.ack([seq]) === 0) return;
+    this.append({ kind: "gap", ts: this.now(), fromSeq: seq, toSeq: seq, dropped: 1, reason: reason.slice(0, 512) });
+  }
+
+  /** flush, persist acks and positions, close the file */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.flush();
+    this.closed = true;
+    writeJsonAtomic(path.join(this.dir, "acked.json"), this.acked.toJSON(), true);
+    writeJsonAtomic(path.join(this.dir, "positions.json"), Object.fromEntries(this.positions), true);
+    fs.closeSync(this.fd);
+  }
+}

@@ -1,0 +1,260 @@
+/**
+ * Log file source with `tail -F` semantics.
+ *
+ * - Follows the file by path: waits for it to appear; on rotation (the path
+ *   names another inode, or is gone) reads the old descriptor to its end, keeps
+ *   reading it for a short grace period (a writer may still append before it
+ *   reopens), and opens the new file from offset 0; on truncation (size below
+ *   our offset: copytruncate) restarts at 0.
+ * - Emits complete lines only; a partial last line is held until its newline
+ *   (a rotated file's unterminated tail is emitted when it is let go). Lines
+ *   longer than LIMITS.maxLineLength are cut and flagged.
+ * - Resumes at a saved {inode, offset}: same inode at the path -> that offset;
+ *   the inode found in a rotated sibling (keepalived.log.1) -> its rest first,
+ *   then the current file from 0; otherwise the current file from 0 when it was
+ *   created after the position was saved (or its birth time is unknown), else
+ *   from its end. Without a saved position it starts at the end.
+ * - fs.watch on the directory for promptness, plus a poll (default 250 ms)
+ *   because watch events are not guaranteed (network filesystems, bind mounts).
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { LIMITS, type LogRecordMsg } from "../../server/protocol";
+import type { Logger } from "../log";
+import type { Position } from "../outbox";
+import { cutLine } from "../lines";
+
+export interface FilePosition {
+  inode: string;
+  /** byte offset after the last line read */
+  offset: number;
+  /** when it was saved (epoch ms) */
+  at: number;
+}
+
+export interface FileSourceOptions {
+  file: string;
+  log: Logger;
+  emit: (rec: Omit<LogRecordMsg, "seq">, pos?: Position) => void;
+  start?: FilePosition | null;
+  pollMs?: number;
+  rotateGraceMs?: number;
+  now?: () => number;
+}
+
+interface Reader {
+  fd: number;
+  ino: string;
+  /** next byte to read */
+  pos: number;
+  /** file offset where `partial` starts */
+  lineStart: number;
+  partial: Buffer;
+  /** inside an over-long line: drop bytes until its newline */
+  skipping: boolean;
+  /** when a rotated reader is let go */
+  until?: number;
+}
+
+const MAX_LINE_BYTES = LIMITS.maxLineLength * 4;
+
+export const FILE_POSITION_KEY = "file";
+
+export class FileSource {
+  private cur: Reader | null = null;
+  private draining: Reader[] = [];
+  private poll: NodeJS.Timeout | null = null;
+  private watcher: fs.FSWatcher | null = null;
+  private state = "starting";
+  private first = true;
+  private curEmitted = false;
+  private readonly now: () => number;
+  private readonly buf = Buffer.alloc(64 * 1024);
+
+  constructor(private readonly o: FileSourceOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  status(): string {
+    return this.state;
+  }
+
+  start(): void {
+    this.tick();
+    this.poll = setInterval(() => this.tick(), this.o.pollMs ?? 250);
+  }
+
+  async stop(): Promise<void> {
+    if (this.poll) clearInterval(this.poll);
+    this.poll = null;
+    this.watcher?.close();
+    this.watcher = null;
+    for (const r of [...this.draining, ...(this.cur ? [this.cur] : [])]) fs.closeSync(r.fd);
+    this.draining = [];
+    this.cur = null;
+    this.state = "stopped";
+  }
+
+  private watchDir(): void {
+    if (this.watcher) return;
+    try {
+      const base = path.basename(this.o.file);
+      this.watcher = fs.watch(path.dirname(this.o.file), { persistent: false }, (_e, name) => {
+        if (!name || name === base) this.tick();
+      });
+      this.watcher.on("error", () => {
+        this.watcher?.close();
+        this.watcher = null;
+      });
+    } catch {
+      // the directory does not exist (yet): the poll covers it
+    }
+  }
+
+  /** one pass: read what is new, notice rotation/truncation/appearance. Synchronous, so never re-entered. */
+  private tick(): void {
+    if (!this.poll && this.state !== "starting") return;
+    this.watchDir();
+    try {
+      for (const r of this.draining.slice()) {
+        this.readAll(r, !this.curEmitted);
+        if (this.now() >= (r.until ?? 0)) this.release(r);
+      }
+      if (!this.cur) this.open();
+      if (!this.cur) return;
+      const st = fs.fstatSync(this.cur.fd);
+      if (st.size < this.cur.pos) {
+        this.o.log.info({ file: this.o.file, size: st.size, offset: this.cur.pos }, "log file truncated: reading it again from the start");
+        Object.assign(this.cur, { pos: 0, lineStart: 0, partial: Buffer.alloc(0), skipping: false });
+      }
+      this.readAll(this.cur, true);
+      let now: fs.Stats | null = null;
+      try {
+        now = fs.statSync(this.o.file);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+      }
+      if (!now || String(now.ino) !== this.cur.ino) {
+        this.o.log.info({ file: this.o.file, oldInode: this.cur.ino }, "log file rotated");
+        this.cur.until = this.now() + (this.o.rotateGraceMs ?? 2000);
+        this.draining.push(this.cur);
+        this.cur = null;
+        this.curEmitted = false;
+        this.open();
+        if (this.cur) this.readAll(this.cur, true);
+      }
+      this.state = this.cur ? "ok" : `waiting for ${this.o.file} to appear`;
+    } catch (e) {
+      this.state = `cannot read ${this.o.file}: ${(e as Error).message}`.slice(0, 500);
+      this.o.log.warn({ err: (e as Error).message, file: this.o.file }, "log file source");
+    }
+  }
+
+  /** open the file at the path, choosing where to start (see the header) */
+  private open(): void {
+    let fd: number;
+    try {
+      fd = fs.openSync(this.o.file, "r");
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") {
+        if (this.first && this.o.start) this.drainSibling(this.o.start);
+        this.first = false;
+        this.state = `waiting for ${this.o.file} to appear`;
+        return;
+      }
+      throw e;
+    }
+    const st = fs.fstatSync(fd);
+    const ino = String(st.ino);
+    let pos = 0;
+    if (this.first) {
+      const saved = this.o.start;
+      if (!saved) pos = st.size;
+      else if (saved.inode === ino) pos = saved.offset <= st.size ? saved.offset : 0;
+      else {
+        this.drainSibling(saved);
+        const born = st.birthtimeMs || 0;
+        pos = born === 0 || born >= saved.at - 1000 ? 0 : st.size;
+      }
+      this.o.log.info({ file: this.o.file, inode: ino, offset: pos, saved }, "following log file");
+    }
+    this.first = false;
+    this.cur = { fd, ino, pos, lineStart: pos, partial: Buffer.alloc(0), skipping: false };
+  }
+
+  /** after a restart: finish the rotated file that still holds our saved inode (keepalived.log.1 and the like) */
+  private drainSibling(saved: FilePosition): void {
+    const dir = path.dirname(this.o.file);
+    const base = path.basename(this.o.file);
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(dir).filter((n) => n !== base && n.startsWith(base) && !/\.(gz|xz|bz2|zst)$/.test(n));
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const p = path.join(dir, n);
+      try {
+        const st = fs.statSync(p);
+        if (String(st.ino) !== saved.inode || saved.offset > st.size) continue;
+        const fd = fs.openSync(p, "r");
+        this.o.log.info({ file: p, offset: saved.offset }, "reading the rest of the rotated log file");
+        const r: Reader = { fd, ino: saved.inode, pos: saved.offset, lineStart: saved.offset, partial: Buffer.alloc(0), skipping: false, until: 0 };
+        this.readAll(r, true);
+        this.release(r);
+        return;
+      } catch {
+        // vanished meanwhile
+      }
+    }
+  }
+
+  private release(r: Reader): void {
+    if (r.partial.length > 0 && !r.skipping) this.line(r, r.partial, r.lineStart, false);
+    fs.closeSync(r.fd);
+    this.draining = this.draining.filter((x) => x !== r);
+  }
+
+  private readAll(r: Reader, withPos: boolean): void {
+    for (;;) {
+      const n = fs.readSync(r.fd, this.buf, 0, this.buf.length, r.pos);
+      if (n <= 0) return;
+      r.pos += n;
+      let data = r.partial.length ? Buffer.concat([r.partial, this.buf.subarray(0, n)]) : Buffer.from(this.buf.subarray(0, n));
+      let start = 0;
+      for (;;) {
+        const nl = data.indexOf(0x0a, start);
+        if (nl < 0) break;
+        if (r.skipping) r.skipping = false;
+        else this.line(r, data.subarray(start, nl), r.lineStart, withPos, r.lineStart + (nl + 1 - start));
+        r.lineStart += nl + 1 - start;
+        start = nl + 1;
+      }
+      data = data.subarray(start);
+      if (!r.skipping && data.length > MAX_LINE_BYTES) {
+        // an endless line: send what we have, flagged, and drop the rest up to its newline
+        this.line(r, data, r.lineStart, false);
+        r.skipping = true;
+      }
+      if (r.skipping) {
+        r.lineStart += data.length;
+        data = Buffer.alloc(0);
+      }
+      r.partial = Buffer.from(data);
+    }
+  }
+
+  private line(r: Reader, bytes: Buffer, offset: number, withPos: boolean, end?: number): void {
+    let text = bytes.toString("utf8");
+    if (text.endsWith("\r")) text = text.slice(0, -1);
+    const cut = cutLine(text);
+    const long = bytes.length > MAX_LINE_BYTES;
+    const now = this.now();
+    const pos = withPos && end !== undefined ? { key: FILE_POSITION_KEY, value: { inode: r.ino, offset: end, at: now } satisfies FilePosition } : undefined;
+    if (r === this.cur) this.curEmitted = true;
+    this.o.emit(
+      { kind: "log", ts: now, source: "file", line: cut.line, ...(cut.truncated || long ? { truncated: true } : {}), inode: r.ino, offset },
+      pos,
+    );
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * systemd journal source: follows `journalctl -o json -f` with the configured
+ * matches (the same field repeated = OR, different fields = AND, as journalctl
+ * does it).
+ *
+ * First start (no saved cursor): from the current end (`-n 0`). Later starts
+ * and restarts of journalctl: `--after-cursor=<cursor of the newest record>
+ * --no-tail`, so nothing is lost or read twice. journalctl is restarted with
+ * backoff when it exits; its stderr shows in the heartbeat's `sources`.
+ */
+import { LIMITS, type LogRecordMsg } from "../../server/protocol";
+import type { Logger } from "../log";
+import type { Position } from "../outbox";
+import { Supervisor } from "../supervise";
+import { cutLine } from "../lines";
+
+export const JOURNAL_POSITION_KEY = "journal";
+
+type Rec = Omit<LogRecordMsg, "seq">;
+
+export interface JournalArgs {
+  matches: string[];
+  directory: string | null;
+  cursor: string | null;
+}
+
+export function journalctlArgs(a: JournalArgs): string[] {
+  return [
+    "--output=json",
+    // fields over 4 KiB would otherwise be printed as null
+    "--all",
+    "--follow",
+    "--no-pager",
+    "--quiet",
+    ...(a.directory ? ["--directory", a.directory] : []),
+    ...(a.cursor ? [`--after-cursor=${a.cursor}`, "--no-tail"] : ["--lines=0"]),
+    ...a.matches,
+  ];
+}
+
+/** journald JSON gives a field as a string, as an array of bytes (not valid UTF-8 / binary), or as an array of those (repeated field) */
+export function decodeField(v: unknown): string | null {
+  if (typeof v === "string") return v;
+  if (Array.isArray(v)) {
+    if (v.every((x) => typeof x === "number")) return Buffer.from(v as number[]).toString("utf8");
+    const parts = v.map(decodeField).filter((x): x is string => x !== null);
+    return parts.length ? parts.join("\n") : null;
+  }
+  return null;
+}
+
+/** One journal entry -> a log record; null when it has no usable message or cursor. Never throws. */
+export function journalEntryToRecord(entry: unknown): Rec | null {
+  if (!entry || typeof entry !== "object") return null;
+  const e = entry as Record<string, unknown>;
+  const cursor = decodeField(e.__CURSOR);
+  let message = decodeField(e.MESSAGE);
+  if (cursor === null || message === null || cursor.length > 512) return null;
+  if (message.endsWith("\n")) message = message.slice(0, -1);
+  const micros = Number(decodeField(e.__REALTIME_TIMESTAMP));
+  const ts = Number.isFinite(micros) && micros > 0 ? micros / 1000 : Date.now();
+  const ident = decodeField(e.SYSLOG_IDENTIFIER);
+  const pidText = decodeField(e.SYSLOG_PID) ?? decodeField(e._PID);
+  const pid = pidText !== null && /^\d{1,10}$/.test(pidText) ? Number(pidText) : undefined;
+  const cut = cutLine(message);
+  const rec: Rec = { kind: "log", ts, source: "journal", line: cut.line, cursor };
+  if (cut.truncated) rec.truncated = true;
+  if (ident !== null) rec.ident = ident.slice(0, 128);
+  if (pid !== undefined && pid <= 2 ** 31) rec.pid = pid;
+  return rec;
+}
+
+export interface JournalSourceOptions {
+  journalctl: string;
+  matches: string[];
+  directory: string | null;
+  /** resume after this cursor (the outbox's saved position) */
+  cursor: string | null;
+  log: Logger;
+  emit: (rec: Rec, pos: Position) => void;
+  minRestartMs?: number;
+}
+
+export class JournalSource {
+  private cursor: string | null;
+  private sup: Supervisor;
+  private badLines = 0;
+  private entriesThisRun = 0;
+
+  constructor(private readonly o: JournalSourceOptions) {
+    this.cursor = o.cursor;
+    this.sup = new Supervisor({
+      name: "journalctl",
+      command: o.journalctl,
+      args: () => {
+        this.entriesThisRun = 0;
+        return journalctlArgs({ matches: o.matches, directory: o.directory, cursor: this.cursor });
+      },
+      onLine: (line) => this.onLine(line),
+      onExit: (_code, _signal, stderr) => this.onExit(stderr),
+      log: o.log,
+      minDelayMs: o.minRestartMs,
+    });
+  }
+
+  start(): void {
+    this.o.log.info({ resumeAfter: this.cursor ? "saved cursor" : "end of journal", matches: this.o.matches }, "following the journal");
+    this.sup.start();
+  }
+
+  stop(): Promise<void> {
+    return this.sup.stop();
+  }
+
+  status(): string {
+    const s = this.sup.status();
+    return this.badLines > 0 ? `${s}; ${this.badLines} unreadable line(s)`.slice(0, 500) : s;
+  }
+
+  private onLine(line: string): void {
+    let entry: unknown;
+    try {
+      entry = JSON.parse(line);
+    } catch {
+      this.badLines++;
+      return;
+    }
+    this.entriesThisRun++;
+    const cursor = decodeField((entry as Record<string, unknown> | null)?.__CURSOR);
+    const rec = journalEntryToRecord(entry);
+    if (cursor && cursor.length <= 512) this.cursor = cursor;
+    if (!rec) return;
+    if (rec.line.length > LIMITS.maxLineLength) return; // cannot happen (cut above); keeps the contract obvious
+    this.o.emit(rec, { key: JOURNAL_POSITION_KEY, value: rec.cursor });
+  }
+
+  private onExit(stderr: string[]): void {
+    // a cursor journalctl cannot seek to (journal vacuumed, files replaced) would fail every restart: start over at the end
+    if (this.cursor && this.entriesThisRun === 0 && stderr.some((l) => /cursor/i.test(l))) {
+      this.o.log.error({ stderr }, "journalctl rejected the saved cursor; continuing from the end of the journal (lines logged meanwhile are missed)");
+      this.cursor = null;
+    }
+  }
+}

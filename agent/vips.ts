@@ -1,0 +1,149 @@
+/**
+ * Which addresses this node holds: the ground truth for VIP ownership.
+ *
+ * Runs `ip [-n NS] -j addr show` and reports the full set (a VipRecordMsg)
+ * whenever it changes and every --vip-interval seconds. `ip [-n NS] monitor
+ * address` runs alongside: any line it prints triggers a re-probe (debounced
+ * ~50 ms), so a VIP that moves is seen within milliseconds without fast polling.
+ *
+ * Kept: every address except loopback (interfaces flagged LOOPBACK, and
+ * 127.0.0.0/8 and ::1 anywhere). IPv6 link-local (fe80::/10) addresses ARE
+ * kept: keepalived IPv6 instances use them as virtual addresses.
+ */
+import { execFile } from "node:child_process";
+import { HeldAddress, LIMITS, type VipRecordMsg } from "../server/protocol";
+import type { Logger } from "./log";
+import { Supervisor } from "./supervise";
+
+/** Map `ip -j addr show` output to the held addresses, sorted (interface, address). Never throws. */
+export function mapIpAddr(json: unknown): HeldAddress[] {
+  const out: HeldAddress[] = [];
+  if (!Array.isArray(json)) return out;
+  for (const link of json) {
+    if (!link || typeof link !== "object") continue;
+    const l = link as { ifname?: unknown; flags?: unknown; link_type?: unknown; addr_info?: unknown };
+    if ((Array.isArray(l.flags) && l.flags.includes("LOOPBACK")) || l.link_type === "loopback") continue;
+    if (!Array.isArray(l.addr_info) || typeof l.ifname !== "string") continue;
+    for (const a of l.addr_info) {
+      if (!a || typeof a !== "object") continue;
+      const { local, prefixlen } = a as { local?: unknown; prefixlen?: unknown };
+      if (typeof local !== "string" || local === "::1" || /^127\./.test(local)) continue;
+      const parsed = HeldAddress.safeParse({ address: local, prefixlen, iface: l.ifname });
+      if (parsed.success) out.push(parsed.data);
+    }
+  }
+  out.sort((x, y) => (x.iface === y.iface ? (x.address < y.address ? -1 : x.address > y.address ? 1 : 0) : x.iface < y.iface ? -1 : 1));
+  return out.slice(0, LIMITS.maxAddresses);
+}
+
+export interface VipProbeOptions {
+  ip: string;
+  netns: string | null;
+  intervalMs: number;
+  log: Logger;
+  emit: (rec: Omit<VipRecordMsg, "seq">) => void;
+  /** debounce of `ip monitor` output */
+  debounceMs?: number;
+}
+
+export class VipProbe {
+  private timer: NodeJS.Timeout | null = null;
+  private debounce: NodeJS.Timeout | null = null;
+  private monitor: Supervisor;
+  private last: string | null = null;
+  private running: Promise<void> | null = null;
+  private again: { force: boolean } | null = null;
+  private problem: string | null = "not probed yet";
+  private stopped = false;
+
+  constructor(private readonly o: VipProbeOptions) {
+    const ns = o.netns ? ["-n", o.netns] : [];
+    this.monitor = new Supervisor({
+      name: "ip monitor",
+      command: o.ip,
+      args: () => [...ns, "monitor", "address"],
+      log: o.log,
+      onLine: () => this.soon(),
+      // a restarted monitor may have missed changes
+      onExit: () => this.soon(),
+    });
+  }
+
+  status(): string {
+    const mon = this.monitor.status();
+    if (this.problem) return this.problem;
+    return mon === "ok" ? "ok" : `ip monitor: ${mon}`;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.monitor.start();
+    void this.probe(true);
+    this.timer = setInterval(() => void this.probe(true), this.o.intervalMs);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    if (this.debounce) clearTimeout(this.debounce);
+    await this.monitor.stop();
+    await this.running;
+  }
+
+  private soon(): void {
+    if (this.debounce || this.stopped) return;
+    this.debounce = setTimeout(() => {
+      this.debounce = null;
+      void this.probe(false);
+    }, this.o.debounceMs ?? 50);
+  }
+
+  /** probe now; force: report even when unchanged (periodic report, server resync) */
+  probe(force: boolean): Promise<void> {
+    if (this.running) {
+      this.again = { force: force || (this.again?.force ?? false) };
+      return this.running;
+    }
+    this.running = this.run(force).finally(() => {
+      this.running = null;
+      const next = this.again;
+      this.again = null;
+      if (next && !this.stopped) void this.probe(next.force);
+    });
+    return this.running;
+  }
+
+  private async run(force: boolean): Promise<void> {
+    const args = [...(this.o.netns ? ["-n", this.o.netns] : []), "-j", "addr", "show"];
+    let stdout: string;
+    try {
+      stdout = await new Promise<string>((resolve, reject) =>
+        execFile(this.o.ip, args, { timeout: 5000, maxBuffer: 16 * 1024 * 1024 }, (err, out, errOut) =>
+          err ? reject(new Error(`${this.o.ip} ${args.join(" ")}: ${(String(errOut).trim() || err.message).slice(0, 300)}`)) : resolve(out),
+        ),
+      );
+    } catch (e) {
+      this.setProblem((e as Error).message);
+      return;
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(stdout);
+    } catch {
+      this.setProblem(`${this.o.ip} ${args.join(" ")} printed no JSON (iproute2 too old for -j?)`);
+      return;
+    }
+    this.setProblem(null);
+    const addresses = mapIpAddr(json);
+    const key = JSON.stringify(addresses);
+    if (this.stopped || (!force && key === this.last)) return;
+    if (key !== this.last) this.o.log.info({ addresses: addresses.map((a) => `${a.address}/${a.prefixlen} ${a.iface}`) }, "held addresses");
+    this.last = key;
+    this.o.emit({ kind: "vips", ts: Date.now(), addresses });
+  }
+
+  private setProblem(p: string | null): void {
+    if (p && p !== this.problem) this.o.log.warn({ problem: p }, "VIP probe failed");
+    this.problem = p;
+  }
+}

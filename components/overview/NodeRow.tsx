@@ -1,0 +1,22 @@
+import type { ClusterSummary } from "../../server/protocol";
+import { NodeBadge } from "../NodeBadge";
+import { InstanceTable } from "./InstanceTable";
+import { formatRelative } from "./transforms";
+
+type Node = ClusterSummary["nodes"][number];
+
+/** One keepalived node: its agent status, when it was last heard from, and its instances. */
+export function NodeRow({ node, now, first }: { node: Node; now: number; first: boolean }) {
+  return (
+    <li data-testid={`node-${node.name}`} className="grid gap-x-6 gap-y-2 px-4 py-3 md:grid-cols-[11rem_1fr]">
+      <div className="flex flex-wrap items-center gap-x-2 gap-y-1 md:flex-col md:items-start">
+        <h3 className="font-mono font-semibold break-all">{node.name}</h3>
+        <NodeBadge online={node.online} />
+        <span className="text-xs text-slate-500 dark:text-slate-400" title={node.lastSeen ?? "never seen"}>
+          seen {formatRelative(node.lastSeen, now)}
+        </span>
+      </div>
+      <InstanceTable node={node} showHeader={first} />
+    </li>
+  );
+}

@@ -1,0 +1,35 @@
+import type { NextConfig } from "next";
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = dirname(fileURLToPath(import.meta.url));
+
+/**
+ * Next runs inside our custom Node server (server/main.ts), so no `output: "standalone"`.
+ * Pages import only server/protocol.ts (zod); everything heavy stays outside the bundles.
+ */
+const nextConfig: NextConfig = {
+  reactStrictMode: true,
+  poweredByHeader: false,
+  turbopack: { root },
+  typescript: {
+    ignoreBuildErrors: false,
+    // Type-check only what the Next bundles contain (app/, components/, server/protocol.ts).
+    // The server, agent and tests are checked by `npm run typecheck`.
+    tsconfigPath: "tsconfig.next.json",
+  },
+  // Used only if route handlers (app/api) import server modules: keep native/heavy packages external.
+  serverExternalPackages: [
+    "@prisma/client",
+    "@prisma/adapter-pg",
+    "pg",
+    "pino",
+    "@electric-sql/pglite",
+    "@electric-sql/pglite-socket",
+    "socket.io",
+  ],
+  // Tests and users open the dev server through 127.0.0.1 as well as localhost.
+  allowedDevOrigins: ["127.0.0.1", "localhost"],
+};
+
+export default nextConfig;

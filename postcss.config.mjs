@@ -1,0 +1,8 @@
+/** Tailwind 4 through its PostCSS plugin (no tailwind.config: configuration lives in app/globals.css). */
+const config = {
+  plugins: {
+    "@tailwindcss/postcss": {},
+  },
+};
+
+export default config;

@@ -1,0 +1,113 @@
+/**
+ * DUAL_MASTER: two or more online nodes MASTER for one virtual router, or one of its VIPs held by two or
+ * more nodes (ip addr is the ground truth), for longer than the grace period. A normal failover or a
+ * preemption overlaps for about one advert at most and raises nothing.
+ *
+ * openedAt = the moment the condition began (the second MASTER / second holder appeared);
+ * closedAt = the moment it ended (one of them left MASTER or released the VIP, or its agent went offline
+ * so its state became unknown). The incident is only reported once the overlap outlasted the grace.
+ */
+import type { Evidence } from "./types";
+import { graceMs, instancesOf, logEv, eventsIn, type Ctx } from "./context";
+import type { Group, InstRec, NodeRec } from "./model";
+import { dualCause } from "./dual-cause";
+import { appendEvidence } from "./registry";
+
+export interface DualNow {
+  /** online node -> its member instances in MASTER state */
+  masters: Map<string, InstRec[]>;
+  /** VIP -> the online nodes holding it, for VIPs held by two or more nodes */
+  doubleVips: Map<string, NodeRec[]>;
+  involved: Set<string>;
+}
+
+export function dualNow(ctx: Ctx, g: Group): DualNow {
+  const masters = new Map<string, InstRec[]>();
+  for (const r of g.members.values()) {
+    if (r.state !== "MASTER" || !ctx.model.nodes.get(r.node)!.online) continue;
+    const cur = masters.get(r.node);
+    if (cur) cur.push(r);
+    else masters.set(r.node, [r]);
+  }
+  const doubleVips = new Map<string, NodeRec[]>();
+  for (const a of g.ownedVips) {
+    const h = ctx.model.holders(a);
+    if (h.length >= 2) doubleVips.set(a, h);
+  }
+  const involved = new Set<string>(masters.keys());
+  for (const hs of doubleVips.values()) for (const h of hs) involved.add(h.name);
+  return { masters, doubleVips, involved };
+}
+
+const isDual = (d: DualNow) => d.masters.size >= 2 || d.doubleVips.size > 0;
+
+/** node -> instance name: its member instances, or the instance configuring a doubly-held VIP */
+function dualInstances(ctx: Ctx, g: Group, nodes: Set<string>, d: DualNow): Record<string, string> {
+  const out = instancesOf(ctx, g, nodes);
+  for (const [a, hs] of d.doubleVips) {
+    for (const h of hs) if (!out[h.name]) {
+      const r = ctx.model.instanceWithVip(h, a);
+      if (r) out[h.name] = r.name;
+    }
+  }
+  return out;
+}
+
+export function evaluateDual(ctx: Ctx, g: Group, at: number, trigger: Evidence[]): void {
+  const c = g.dual;
+  const d = dualNow(ctx, g);
+  const timerKey = `dual:${g.key}`;
+  if (isDual(d)) {
+    if (c.since === null) {
+      c.since = at;
+      c.nodes = new Set(d.involved);
+      ctx.timers.set(timerKey, at + graceMs(ctx, g), (t) => fireDual(ctx, g, t));
+      return;
+    }
+    const added = [...d.involved].filter((n) => !c.nodes.has(n));
+    for (const n of added) c.nodes.add(n);
+    const inc = ctx.reg.get(c.slot);
+    if (inc && added.length) {
+      ctx.reg.update(inc, (i) => {
+        i.nodes = [...c.nodes].sort();
+        i.instances = { ...i.instances, ...dualInstances(ctx, g, c.nodes, d) };
+        const ev = added.flatMap((n) => (d.masters.get(n) ?? []).flatMap((r) => (r.entry ? [logEv(r.entry)] : [])));
+        appendEvidence(i.evidence, ev);
+        return true;
+      });
+    }
+    return;
+  }
+  if (c.since === null) return;
+  ctx.timers.cancel(timerKey);
+  if (c.slot !== null) ctx.reg.close(c.slot, at, [...trigger, ...healLines(ctx, g, c.nodes, at)]);
+  c.since = null;
+  c.slot = null;
+  c.nodes = new Set();
+}
+
+function fireDual(ctx: Ctx, g: Group, at: number): void {
+  const c = g.dual;
+  if (c.since === null) return;
+  const d = dualNow(ctx, g);
+  if (!isDual(d)) return;
+  for (const n of d.involved) c.nodes.add(n);
+  const { cause, evidence } = dualCause(ctx, g, d, c.since, at);
+  c.slot = `DUAL_MASTER:${g.scope}`;
+  ctx.reg.open({
+    kind: "DUAL_MASTER", slot: c.slot, severity: "critical", scope: g.scope, vrid: g.vrid, family: g.family,
+    instances: dualInstances(ctx, g, c.nodes, d), nodes: [...c.nodes], openedAt: c.since, cause, evidence,
+  });
+}
+
+/** the advert lines that show the peers hearing each other again, just before the overlap ended */
+function healLines(ctx: Ctx, g: Group, nodes: Set<string>, at: number): Evidence[] {
+  const out: Evidence[] = [];
+  for (const n of [...nodes].sort()) {
+    const node = ctx.model.nodes.get(n);
+    if (!node) continue;
+    const names = new Set([...g.members.values()].filter((r) => r.node === n).map((r) => r.name));
+    for (const e of eventsIn(node, at - 2000, at, (e) => e.event?.type === "advert" && names.has(e.event.instance))) out.push(logEv(e));
+  }
+  return out.slice(-6);
+}

@@ -1,0 +1,247 @@
+/**
+ * One detection engine per cluster: facts in (in the order the server stored them), incident changes out.
+ * Pure: no I/O, no wall clock. Time comes only from the facts' `ts` and from tick(now).
+ *
+ * Timing contract (why live and replay agree): the engine keeps a clock = the largest time it was given.
+ * Timers (grace expiry, flapping quiet period, agent offline) fire when the clock moves strictly past
+ * their deadline, in deadline order, and use the deadline as "now". push(f) first fires every timer due
+ * before f.ts, then applies f. So whether the server ticks every second or a replay only pushes facts and
+ * ticks once at the end, the same timers fire between the same facts, and every incident time comes from
+ * a fact or a deadline. The one divergence is a fact arriving after the live clock already passed a
+ * deadline that the fact would have cancelled: the server should tick with a small lag (e.g. now - 1 s).
+ */
+import type { DetectorSettings, Fact, Incident, IncidentChange, NodeStateView } from "./types";
+import { DEFAULT_SETTINGS } from "./types";
+import { logEv, type Ctx } from "./context";
+import { Model, vipAddress, type Group, type InstRec, type KState, type LogEntry, type NodeRec } from "./model";
+import { Registry } from "./registry";
+import { TimerQueue } from "./timers";
+import { evaluateDual } from "./dual";
+import { evaluateNoMaster } from "./nomaster";
+import { evaluateMismatch } from "./mismatch";
+import { faultOnLog, faultOnState } from "./fault";
+import { flapOnChange } from "./flap";
+import { evaluateDrift } from "./drift";
+import { onDisconnected, onSeen } from "./offline";
+import type { Evidence } from "./types";
+
+export function resolveSettings(s?: Partial<DetectorSettings>): DetectorSettings {
+  const out: DetectorSettings = { ...DEFAULT_SETTINGS };
+  for (const k of Object.keys(DEFAULT_SETTINGS) as (keyof DetectorSettings)[]) {
+    const v = s?.[k];
+    if (typeof v === "number" && Number.isFinite(v) && v >= 0) (out as unknown as Record<string, number>)[k] = v;
+  }
+  out.flapCount = Math.max(2, Math.round(out.flapCount));
+  return out;
+}
+
+export class DetectionEngine {
+  readonly settings: DetectorSettings;
+  /** facts applied, facts rejected as malformed, and internal errors caught (never thrown to the caller) */
+  readonly stats = { facts: 0, rejected: 0, errors: 0 };
+  lastError: unknown = null;
+  private ctx: Ctx;
+  private clock = -Infinity;
+
+  constructor(readonly cluster: string, settings?: Partial<DetectorSettings>) {
+    this.settings = resolveSettings(settings);
+    this.ctx = {
+      cluster, s: this.settings, model: new Model(), reg: new Registry(cluster, this.settings.holdDownMs), timers: new TimerQueue(),
+    };
+  }
+
+  /** the engine's clock: the largest fact time or tick seen */
+  now(): number {
+    return this.clock;
+  }
+
+  push(fact: Fact): IncidentChange[] {
+    const reg = this.ctx.reg;
+    reg.out = [];
+    if (!validFact(fact)) {
+      this.stats.rejected++;
+      return [];
+    }
+    try {
+      this.ctx.timers.fireDue(fact.ts);
+      this.clock = Math.max(this.clock, fact.ts);
+      this.apply(fact);
+      this.stats.facts++;
+      this.ctx.timers.fireDue(this.clock);
+    } catch (e) {
+      this.stats.errors++;
+      this.lastError = e;
+    }
+    return reg.out;
+  }
+
+  tick(now: number): IncidentChange[] {
+    const reg = this.ctx.reg;
+    reg.out = [];
+    if (typeof now !== "number" || !Number.isFinite(now)) return [];
+    try {
+      this.clock = Math.max(this.clock, now);
+      this.ctx.timers.fireDue(this.clock);
+    } catch (e) {
+      this.stats.errors++;
+      this.lastError = e;
+    }
+    return reg.out;
+  }
+
+  /** the earliest pending deadline (a replay or a test may tick just past it), or null */
+  nextDeadline(): number | null {
+    return this.ctx.timers.next();
+  }
+
+  incidents(): Incident[] {
+    return this.ctx.reg.incidents();
+  }
+
+  openIncidents(): Incident[] {
+    return this.ctx.reg.openIncidents();
+  }
+
+  nodeStates(): NodeStateView[] {
+    const out: NodeStateView[] = [];
+    for (const n of [...this.ctx.model.nodes.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      out.push({
+        node: n.name, online: n.online, lastSeen: n.lastSeen,
+        instances: [...n.insts.values()].sort((a, b) => (a.name < b.name ? -1 : 1)).map((r) => ({
+          instance: r.name, vrid: r.group.vrid, family: r.group.family,
+          state: n.online && r.state !== null ? r.state : "UNKNOWN",
+          since: r.since, priority: r.priority,
+          vips: [...new Set((r.cfg?.vips ?? []).map(vipAddress))].map((address) => ({ address, held: n.vipsKnown ? n.held.has(address) : null })),
+        })),
+      });
+    }
+    return out;
+  }
+
+  private apply(f: Fact): void {
+    const model = this.ctx.model;
+    const node = model.node(f.node);
+    switch (f.kind) {
+      case "log":
+        return this.applyLog(node, { node: f.node, ts: f.ts, id: String(f.id), line: String(f.line ?? ""), event: f.event ?? null });
+      case "vips":
+        return this.applyVips(node, f.ts, String(f.id), f.addresses);
+      case "config": {
+        const touched = model.applyConfig(node, Array.isArray(f.instances) ? f.instances : [], f.ts, String(f.id));
+        if (touched === null) return;
+        for (const g of model.groups.values()) evaluateDrift(this.ctx, g, f.ts);
+        this.evaluate(new Set(model.groups.values()), f.ts, []);
+        model.pruneGroups();
+        return;
+      }
+      case "seen":
+        return onSeen(this.ctx, node, f.ts, (gs, at) => this.evaluate(gs, at, []));
+      case "disconnected":
+        return onDisconnected(this.ctx, node, f.ts, (gs, at) => this.evaluate(gs, at, []));
+    }
+  }
+
+  private applyLog(node: NodeRec, e: LogEntry): void {
+    node.lines.push(e);
+    const ev = e.event;
+    if (!ev) return;
+    node.events.push(e);
+    faultOnLog(this.ctx, node, e);
+    switch (ev.type) {
+      case "state":
+        return this.setState(node, ev.instance, ev.state, e, ev.init === true);
+      case "fault_reason": {
+        const r = node.insts.get(ev.instance);
+        if (!r || r.state !== "FAULT") this.setState(node, ev.instance, "FAULT", e, false);
+        return;
+      }
+      case "daemon":
+        // shutting down stops every instance; a start voids states left by a run that ended without a
+        // "Stopping" line (crash); instances never seen in a state stay unknown until their (init) line
+        if (ev.what === "stopping" || ev.what === "stopped" || ev.what === "starting") {
+          for (const r of [...node.insts.values()]) if (ev.what !== "starting" || r.state !== null) this.setState(node, r.name, "STOP", e, false);
+        }
+        return;
+      case "priority": {
+        const r = node.insts.get(ev.instance);
+        if (r) r.priority = ev.to;
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private setState(node: NodeRec, instance: string, state: KState, e: LogEntry, init: boolean): void {
+    if (typeof instance !== "string" || instance.length === 0) return;
+    const r: InstRec | null = this.ctx.model.inst(node, instance);
+    if (!r) return;
+    const prev = r.state;
+    if (prev === state) return; // 1.x logs "Transition to MASTER" then "Entering MASTER": one change
+    const prevInit = r.init;
+    r.state = state;
+    r.init = init;
+    r.since = e.ts;
+    r.entry = e;
+    // entering or leaving an `(init)` state is keepalived starting up, not a change worth counting
+    if (prev !== null && !prevInit && !init) flapOnChange(this.ctx, r, e);
+    faultOnState(this.ctx, node, r, prev, e);
+    this.evaluate(new Set([r.group]), e.ts, [logEv(e)]);
+  }
+
+  private applyVips(node: NodeRec, ts: number, id: string, addresses: unknown): void {
+    const list = Array.isArray(addresses) ? addresses.filter((a): a is string => typeof a === "string") : [];
+    const next = new Set(list.map(vipAddress));
+    const first = !node.vipsKnown;
+    node.vipsKnown = true;
+    node.lastVips = { ts, id };
+    const changed: string[] = [];
+    for (const a of [...node.held.keys()]) if (!next.has(a)) {
+      node.held.delete(a);
+      changed.push(a);
+    }
+    for (const a of next) if (!node.held.has(a)) {
+      node.held.set(a, { ts, id });
+      changed.push(a);
+    }
+    const groups = new Set<Group>();
+    if (first) for (const r of node.insts.values()) groups.add(r.group);
+    const trigger: Evidence[] = [];
+    for (const a of changed) {
+      const gs = this.ctx.model.vipGroups.get(a);
+      if (!gs) continue;
+      for (const g of gs) groups.add(g);
+      trigger.push({ node: node.name, at: ts, kind: "vips", ref: id, line: `ip addr on ${node.name}: ${next.has(a) ? "holds" : "no longer holds"} ${a}` });
+    }
+    this.evaluate(groups, ts, trigger);
+  }
+
+  private evaluate(groups: Set<Group>, at: number, trigger: Evidence[]): void {
+    const sorted = [...groups].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    for (const g of sorted) {
+      evaluateDual(this.ctx, g, at, trigger);
+      evaluateNoMaster(this.ctx, g, at, trigger);
+      evaluateMismatch(this.ctx, g, at, trigger);
+    }
+  }
+}
+
+function validFact(f: unknown): f is Fact {
+  if (!f || typeof f !== "object") return false;
+  const x = f as { kind?: unknown; node?: unknown; ts?: unknown };
+  if (typeof x.node !== "string" || x.node.length === 0 || typeof x.ts !== "number" || !Number.isFinite(x.ts)) return false;
+  return x.kind === "log" || x.kind === "vips" || x.kind === "config" || x.kind === "seen" || x.kind === "disconnected";
+}
+
+/**
+ * Replay stored facts through a fresh engine and return every incident (open and closed), in the order
+ * they were first reported. push() fires each timer before the first fact past its deadline, and a last
+ * tick(until) fires the rest, so this equals a live run that ticked at any rate up to `until`.
+ */
+export function replay(facts: Iterable<Fact>, until: number, settings?: Partial<DetectorSettings>, cluster = "replay"): Incident[] {
+  const engine = new DetectionEngine(cluster, settings);
+  const seen = new Map<string, Incident>();
+  for (const f of facts) for (const ch of engine.push(f)) seen.set(ch.incident.key, ch.incident);
+  for (const ch of engine.tick(until)) seen.set(ch.incident.key, ch.incident);
+  return [...seen.values()];
+}

@@ -1,0 +1,291 @@
+/**
+ * The detectors' picture of one cluster, built only from facts: nodes (liveness, newest config, held
+ * addresses, a bounded ring of recent log lines), instances (state per node) and virtual-router groups.
+ *
+ * Grouping: peers of one virtual router share a VRID on one segment; the instance NAME is local and not
+ * on the wire. We key a group by VRID + address family of the instance's VIPs ("51" = VRID 51 with IPv4
+ * VIPs, "51/ipv6"), from the node's newest config snapshot. An instance the node's config does not
+ * describe (no snapshot yet, or no virtual_router_id) is keyed by its instance name instead, with
+ * vrid null; incidents about it say so.
+ */
+import type { ConfigInstance } from "../protocol";
+import type { KeepalivedEvent } from "../parser/types";
+import { Ring } from "./ring";
+
+export type KState = "MASTER" | "BACKUP" | "FAULT" | "STOP";
+
+/** recent log lines kept per node (bounded memory for a long-running server) */
+export const RING_LINES = 200;
+/** recent lines with a parsed event kept per node, so noise does not push causes out */
+export const RING_EVENTS = 200;
+/** instances tracked per node; names beyond this (a flood of odd lines) are ignored */
+export const MAX_INSTANCES_PER_NODE = 1024;
+
+export interface LogEntry {
+  node: string;
+  ts: number;
+  id: string;
+  line: string;
+  event: KeepalivedEvent | null;
+}
+
+/** A condition that must last past a threshold before an incident opens. */
+export interface Cond {
+  /** when the condition began (null: not active) */
+  since: number | null;
+  /** nodes involved since it began */
+  nodes: Set<string>;
+  /** registry slot of the incident it opened, while open */
+  slot: string | null;
+}
+
+export const newCond = (): Cond => ({ since: null, nodes: new Set(), slot: null });
+
+export interface InstRec {
+  node: string;
+  name: string;
+  group: Group;
+  cfg: ConfigInstance | null;
+  state: KState | null;
+  /** the current state was entered with `(init)` */
+  init: boolean;
+  since: number | null;
+  entry: LogEntry | null;
+  priority: number | null;
+  /** STATE_MISMATCH condition of this instance */
+  mismatch: Cond;
+  /** open FAULT incident slot */
+  faultSlot: string | null;
+}
+
+export interface NodeRec {
+  name: string;
+  /** false while the agent is offline; a node never heard from by `seen` counts as online (liveness untracked) */
+  online: boolean;
+  tracked: boolean;
+  lastSeen: number | null;
+  disconnectedAt: number | null;
+  configTs: number | null;
+  configRef: string | null;
+  cfgByName: Map<string, ConfigInstance>;
+  insts: Map<string, InstRec>;
+  /** a VIP observation was received: held is meaningful */
+  vipsKnown: boolean;
+  /** every address the node holds -> when it started holding it */
+  held: Map<string, { ts: number; id: string }>;
+  lastVips: { ts: number; id: string } | null;
+  lines: Ring<LogEntry>;
+  events: Ring<LogEntry>;
+  /** FAULT incidents still looking for a cause in the lines that follow */
+  pendingFaults: { rec: InstRec; entry: LogEntry; until: number }[];
+}
+
+export interface FlapState {
+  /** node -> recent state changes (oldest first), within the flap window */
+  changes: Map<string, LogEntry[]>;
+  lastChange: number | null;
+  slot: string | null;
+  nodes: Set<string>;
+}
+
+export interface Group {
+  key: string;
+  vrid: number | null;
+  family: "ipv4" | "ipv6" | null;
+  /** "51", "51/ipv6" or the instance name */
+  scope: string;
+  members: Map<string, InstRec>;
+  /** VIP addresses of the members' configs */
+  vips: Set<string>;
+  /** VIPs whose VIP-ownership check this group does (a VIP configured in several groups is checked once) */
+  ownedVips: string[];
+  /** largest advert_int among the members' configs, ms */
+  advertMs: number | null;
+  dual: Cond;
+  nomaster: Cond;
+  flap: FlapState;
+  /** CONFIG_DRIFT signatures of the open drift incidents */
+  drift: { warn: string | null; names: string | null };
+}
+
+/** "192.0.2.100/24 dev eth0" -> "192.0.2.100" */
+export function vipAddress(vip: string): string {
+  return vip.trim().split(/\s+/)[0].split("/")[0].toLowerCase();
+}
+
+export function familyOf(vips: readonly string[]): "ipv4" | "ipv6" {
+  return vips.length > 0 && vips.every((v) => vipAddress(v).includes(":")) ? "ipv6" : "ipv4";
+}
+
+const memberKey = (node: string, inst: string) => `${node}\u0000${inst}`;
+
+export class Model {
+  readonly nodes = new Map<string, NodeRec>();
+  readonly groups = new Map<string, Group>();
+  /** VIP address -> groups whose members configure it */
+  vipGroups = new Map<string, Set<Group>>();
+  /** instance names ignored because a node exceeded MAX_INSTANCES_PER_NODE */
+  droppedInstances = 0;
+
+  node(name: string): NodeRec {
+    let n = this.nodes.get(name);
+    if (!n) {
+      n = {
+        name, online: true, tracked: false, lastSeen: null, disconnectedAt: null, configTs: null, configRef: null,
+        cfgByName: new Map(), insts: new Map(), vipsKnown: false, held: new Map(), lastVips: null,
+        lines: new Ring(RING_LINES), events: new Ring(RING_EVENTS), pendingFaults: [],
+      };
+      this.nodes.set(name, n);
+    }
+    return n;
+  }
+
+  /** The instance record (created on first mention), or null when the node has too many. */
+  inst(node: NodeRec, name: string): InstRec | null {
+    let r = node.insts.get(name);
+    if (r) return r;
+    if (node.insts.size >= MAX_INSTANCES_PER_NODE) {
+      this.droppedInstances++;
+      return null;
+    }
+    const cfg = node.cfgByName.get(name) ?? null;
+    r = {
+      node: node.name, name, group: null as unknown as Group, cfg, state: null, init: false, since: null, entry: null,
+      priority: cfg?.priority ?? null, mismatch: newCond(), faultSlot: null,
+    };
+    this.attach(r, this.groupFor(name, cfg));
+    node.insts.set(name, r);
+    return r;
+  }
+
+  groupFor(name: string, cfg: ConfigInstance | null): Group {
+    let key: string, vrid: number | null = null, family: Group["family"] = null, scope: string;
+    if (cfg && cfg.vrid != null) {
+      vrid = cfg.vrid;
+      family = familyOf(cfg.vips);
+      key = `${family}:${vrid}`;
+      scope = family === "ipv6" ? `${vrid}/ipv6` : `${vrid}`;
+    } else {
+      key = `name:${name}`;
+      scope = name;
+    }
+    let g = this.groups.get(key);
+    if (!g) {
+      g = {
+        key, vrid, family, scope, members: new Map(), vips: new Set(), ownedVips: [], advertMs: null,
+        dual: newCond(), nomaster: newCond(), flap: { changes: new Map(), lastChange: null, slot: null, nodes: new Set() },
+        drift: { warn: null, names: null },
+      };
+      this.groups.set(key, g);
+    }
+    return g;
+  }
+
+  attach(r: InstRec, g: Group): void {
+    if (r.group) r.group.members.delete(memberKey(r.node, r.name));
+    r.group = g;
+    g.members.set(memberKey(r.node, r.name), r);
+  }
+
+  /**
+   * Install a node's config snapshot: regroup its instances (creating records for configured ones).
+   * Returns the groups whose membership changed. Older snapshots than the current one are ignored (null).
+   */
+  applyConfig(node: NodeRec, instances: ConfigInstance[], ts: number, ref: string): Set<Group> | null {
+    if (node.configTs !== null && ts < node.configTs) return null;
+    node.configTs = ts;
+    node.configRef = ref;
+    node.cfgByName = new Map(instances.map((i) => [i.name, i]));
+    const touched = new Set<Group>();
+    // instances only known from an older snapshot (never seen in a log) go away with it
+    for (const [name, r] of node.insts) {
+      if (node.cfgByName.has(name) || r.state !== null) continue;
+      r.group.members.delete(memberKey(r.node, r.name));
+      touched.add(r.group);
+      node.insts.delete(name);
+    }
+    for (const i of instances) this.inst(node, i.name);
+    for (const r of node.insts.values()) {
+      r.cfg = node.cfgByName.get(r.name) ?? null;
+      if (r.priority === null) r.priority = r.cfg?.priority ?? null;
+      const g = this.groupFor(r.name, r.cfg);
+      if (g !== r.group) {
+        touched.add(r.group);
+        touched.add(g);
+        this.attach(r, g);
+      }
+    }
+    this.rebuildGroupProps();
+    return touched;
+  }
+
+  /** Recompute VIP sets, advert intervals and the VIP index of every group (config facts are rare). */
+  rebuildGroupProps(): void {
+    this.vipGroups = new Map();
+    for (const g of this.groups.values()) {
+      g.vips = new Set();
+      g.advertMs = null;
+      for (const r of g.members.values()) {
+        for (const v of r.cfg?.vips ?? []) g.vips.add(vipAddress(v));
+        const adv = r.cfg?.advertInt;
+        if (adv != null && (g.advertMs === null || adv * 1000 > g.advertMs)) g.advertMs = adv * 1000;
+      }
+      for (const a of g.vips) {
+        let s = this.vipGroups.get(a);
+        if (!s) this.vipGroups.set(a, (s = new Set()));
+        s.add(g);
+      }
+    }
+    for (const g of this.groups.values()) {
+      g.ownedVips = [...g.vips].filter((a) => ownerOf(this.vipGroups.get(a)!) === g).sort();
+    }
+  }
+
+  /** Forget groups left without members and without anything pending (after a config change). */
+  pruneGroups(): void {
+    for (const [key, g] of this.groups) {
+      if (g.members.size || g.dual.since !== null || g.nomaster.since !== null || g.flap.slot !== null) continue;
+      if (g.drift.warn !== null || g.drift.names !== null) continue;
+      this.groups.delete(key);
+    }
+  }
+
+  /** online nodes that reported holding `address` */
+  holders(address: string): NodeRec[] {
+    const out: NodeRec[] = [];
+    for (const n of this.nodes.values()) if (n.online && n.vipsKnown && n.held.has(address)) out.push(n);
+    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /** groups the node is a member of, or whose VIPs it holds */
+  groupsOfNode(node: NodeRec): Set<Group> {
+    const out = new Set<Group>();
+    for (const r of node.insts.values()) out.add(r.group);
+    for (const a of node.held.keys()) for (const g of this.vipGroups.get(a) ?? []) out.add(g);
+    return out;
+  }
+
+  /** member instance names of a node in a group, joined */
+  instanceNames(g: Group, node: string): string | null {
+    const names: string[] = [];
+    for (const r of g.members.values()) if (r.node === node) names.push(r.name);
+    return names.length ? names.sort().join(",") : null;
+  }
+
+  /** the instance on `node` that configures VIP `address`, if any */
+  instanceWithVip(node: NodeRec, address: string): InstRec | null {
+    for (const r of node.insts.values()) if (r.cfg?.vips.some((v) => vipAddress(v) === address)) return r;
+    return null;
+  }
+}
+
+function ownerOf(groups: Set<Group>): Group {
+  let best: Group | null = null;
+  for (const g of groups) if (!best || g.key < best.key) best = g;
+  return best!;
+}
+
+/** nodes sorted by name */
+export function sortedNames(names: Iterable<string>): string[] {
+  return [...new Set(names)].sort();
+}

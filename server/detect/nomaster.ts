@@ -1,0 +1,74 @@
+/**
+ * NO_MASTER: no member of a virtual router is MASTER and none of its VIPs is held anywhere, for longer
+ * than the NO_MASTER grace, while the agents of ALL its member nodes are online and every member's state
+ * is known (an UNKNOWN node might be the MASTER: nothing is claimed then).
+ *
+ * openedAt = when the last MASTER left (or the VIP was released); closedAt = when a MASTER appeared, a
+ * VIP was taken, or a member's state became unknown (agent offline).
+ */
+import type { Evidence } from "./types";
+import { instancesOf, list, logEv, noMasterGraceMs, subject, vipEv, type Ctx } from "./context";
+import type { Group } from "./model";
+
+function noMasterNow(ctx: Ctx, g: Group): boolean {
+  if (g.members.size === 0) return false;
+  for (const r of g.members.values()) {
+    if (!ctx.model.nodes.get(r.node)!.online || r.state === null || r.state === "MASTER") return false;
+  }
+  for (const a of g.vips) if (ctx.model.holders(a).length > 0) return false;
+  return true;
+}
+
+export function evaluateNoMaster(ctx: Ctx, g: Group, at: number, trigger: Evidence[]): void {
+  const c = g.nomaster;
+  const timerKey = `nomaster:${g.key}`;
+  if (noMasterNow(ctx, g)) {
+    if (c.since === null) {
+      c.since = at;
+      ctx.timers.set(timerKey, at + noMasterGraceMs(ctx, g), () => fireNoMaster(ctx, g));
+    }
+    return;
+  }
+  if (c.since === null) return;
+  ctx.timers.cancel(timerKey);
+  if (c.slot !== null) ctx.reg.close(c.slot, at, trigger);
+  c.since = null;
+  c.slot = null;
+}
+
+function fireNoMaster(ctx: Ctx, g: Group): void {
+  const c = g.nomaster;
+  if (c.since === null || !noMasterNow(ctx, g)) return;
+  const members = [...g.members.values()].sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
+  const nodes = [...new Set(members.map((r) => r.node))];
+  const states = new Set(members.map((r) => r.state));
+  const evidence: Evidence[] = [];
+  for (const r of members) if (r.entry) evidence.push(logEv(r.entry));
+  for (const n of nodes) {
+    const node = ctx.model.nodes.get(n)!;
+    if (node.vipsKnown) for (const a of [...g.vips].sort()) evidence.push(vipEv(node, a, false, node.lastVips?.ts, node.lastVips?.id));
+  }
+  const subj = subject(g);
+  const vips = g.vips.size ? `, and ${list([...g.vips].sort())} ${g.vips.size > 1 ? "are" : "is"} held nowhere` : "";
+  let code: string;
+  let summary: string;
+  if (states.size === 1 && states.has("FAULT")) {
+    code = "all_fault";
+    summary = `Every node of ${subj} (${list(nodes)}) is in FAULT${vips}`;
+  } else if (states.size === 1 && states.has("STOP")) {
+    code = "keepalived_stopped";
+    summary = `keepalived is stopped on every node of ${subj} (${list(nodes)})${vips}`;
+  } else if (!states.has("BACKUP")) {
+    code = "all_fault_or_stopped";
+    summary = `Every node of ${subj} (${list(nodes)}) is in FAULT or stopped${vips}`;
+  } else {
+    const backups = members.filter((r) => r.state === "BACKUP").map((r) => r.node);
+    code = "no_takeover";
+    summary = `No node is MASTER for ${subj}: ${list([...new Set(backups)])} stayed BACKUP without taking over (another router with this VRID may be advertising on the segment)${vips}`;
+  }
+  c.slot = `NO_MASTER:${g.scope}`;
+  ctx.reg.open({
+    kind: "NO_MASTER", slot: c.slot, severity: "critical", scope: g.scope, vrid: g.vrid, family: g.family,
+    instances: instancesOf(ctx, g, nodes), nodes, openedAt: c.since, cause: { code, summary }, evidence,
+  });
+}

@@ -1,0 +1,66 @@
+/**
+ * Agent liveness and AGENT_OFFLINE.
+ *
+ * Only `seen` and `disconnected` facts count as hearing from an agent (a log line's own time may be old:
+ * outbox resends). A node becomes UNKNOWN (online = false) at a clean disconnect, or once offlineMs
+ * passed since it was last heard from; its instances are then neither MASTER nor BACKUP for the other
+ * detectors. A node never heard from by a `seen` fact counts as online (liveness not tracked yet).
+ *
+ * AGENT_OFFLINE opens when offlineMs passed without hearing from the agent, with
+ * openedAt = the last time it was heard from (the last seen, or its disconnect) and
+ * closedAt = the next `seen`. Within hold-down a new silence re-opens the same incident.
+ */
+import { iso, type Ctx } from "./context";
+import type { Group, NodeRec } from "./model";
+
+export type Reevaluate = (groups: Set<Group>, at: number) => void;
+
+export function onSeen(ctx: Ctx, node: NodeRec, ts: number, reevaluate: Reevaluate): void {
+  if (node.disconnectedAt !== null && ts < node.disconnectedAt) return; // older than the disconnect
+  const wasOnline = node.online;
+  node.tracked = true;
+  node.lastSeen = node.lastSeen === null ? ts : Math.max(node.lastSeen, ts);
+  node.disconnectedAt = null;
+  ctx.timers.set(`offline:${node.name}`, node.lastSeen + ctx.s.offlineMs, (t) => offlineDeadline(ctx, node, t, reevaluate));
+  const slot = `AGENT_OFFLINE:agent:${node.name}`;
+  if (ctx.reg.get(slot)) {
+    ctx.reg.close(slot, ts, [{ node: node.name, at: ts, line: `agent on ${node.name} heard from again at ${iso(ts)}`, kind: "liveness" }]);
+  }
+  if (!wasOnline) {
+    node.online = true;
+    reevaluate(ctx.model.groupsOfNode(node), ts);
+  }
+}
+
+export function onDisconnected(ctx: Ctx, node: NodeRec, ts: number, reevaluate: Reevaluate): void {
+  if (node.lastSeen !== null && ts < node.lastSeen) return; // a stale disconnect
+  node.tracked = true;
+  node.lastSeen = ts;
+  node.disconnectedAt = ts;
+  ctx.timers.set(`offline:${node.name}`, ts + ctx.s.offlineMs, (t) => offlineDeadline(ctx, node, t, reevaluate));
+  if (node.online) {
+    node.online = false;
+    reevaluate(ctx.model.groupsOfNode(node), ts);
+  }
+}
+
+function offlineDeadline(ctx: Ctx, node: NodeRec, at: number, reevaluate: Reevaluate): void {
+  const last = node.lastSeen ?? at - ctx.s.offlineMs;
+  if (node.online) {
+    node.online = false;
+    reevaluate(ctx.model.groupsOfNode(node), at);
+  }
+  const disconnected = node.disconnectedAt !== null;
+  const line = disconnected
+    ? `agent on ${node.name} disconnected at ${iso(last)} and did not come back within ${ctx.s.offlineMs / 1000} s`
+    : `no heartbeat from the agent on ${node.name} since ${iso(last)} (limit ${ctx.s.offlineMs / 1000} s)`;
+  ctx.reg.open({
+    kind: "AGENT_OFFLINE", slot: `AGENT_OFFLINE:agent:${node.name}`, severity: "warning", scope: "agent", vrid: null, family: null,
+    instances: {}, nodes: [node.name], openedAt: last,
+    cause: {
+      code: disconnected ? "agent_disconnected" : "no_heartbeat",
+      summary: `The agent on ${node.name} has not been heard from since ${iso(last)}, so its keepalived state is unknown (not necessarily down)`,
+    },
+    evidence: [{ node: node.name, at: last, line, kind: "liveness" }],
+  });
+}

@@ -1,0 +1,138 @@
+/**
+ * Runs one detection engine per cluster inside the server: feeds it the facts
+ * of every committed batch and liveness change, ticks it for time-driven
+ * transitions, and turns its changes into stored incidents, live pushes and
+ * webhook notifications. Persisting is serialized per cluster and never
+ * blocks ingest (ingest only queues the facts).
+ */
+import type { Db } from "../db/database";
+import type { Logger } from "../log";
+import type { Counters } from "../metrics";
+import { DetectionEngine } from "../detect";
+import { DEFAULT_SETTINGS, type DetectorSettings, type Fact, type IncidentChange } from "../detect/types";
+import { getIncident, upsertIncident, type ApiIncident } from "./incident-store";
+import { loadFacts } from "./facts";
+import type { Notifier } from "./notifier";
+
+interface ClusterEngine {
+  id: number;
+  name: string;
+  engine: DetectionEngine;
+  /** persistence of this cluster's changes, in order */
+  chain: Promise<void>;
+}
+
+export interface DetectionHostEvents {
+  incident(cluster: string, incident: ApiIncident, change: IncidentChange["type"]): void;
+  openCount(cluster: string, open: number): void;
+}
+
+/** How far back the engines are re-fed at start (covers grace, flap windows and hold-down). */
+export const RESTORE_WINDOW_MS = 15 * 60_000;
+
+export function settingsOf(json: unknown): Partial<DetectorSettings> {
+  const out: Partial<DetectorSettings> = {};
+  if (json && typeof json === "object") {
+    const src = json as Record<string, unknown>;
+    for (const k of Object.keys(DEFAULT_SETTINGS) as (keyof DetectorSettings)[]) {
+      const v = src[k];
+      if (typeof v === "number" && Number.isFinite(v) && v >= 0) (out as Record<string, number>)[k] = v;
+    }
+  }
+  return out;
+}
+
+export class DetectionHost {
+  private engines = new Map<number, ClusterEngine>();
+  /** incident key -> stored id */
+  private ids = new Map<string, bigint>();
+
+  constructor(
+    private db: Db,
+    private log: Logger,
+    private counters: Counters,
+    private notifier: Notifier,
+    private events: DetectionHostEvents,
+  ) {}
+
+  private async engineFor(clusterId: number, name: string): Promise<ClusterEngine> {
+    let ce = this.engines.get(clusterId);
+    if (!ce) {
+      const c = await this.db.cluster.findUnique({ where: { id: clusterId } });
+      ce = { id: clusterId, name, engine: new DetectionEngine(name, settingsOf(c?.settings)), chain: Promise.resolve() };
+      this.engines.set(clusterId, ce);
+    }
+    return ce;
+  }
+
+  /** Feed facts that were just stored (in storage order). */
+  feed(clusterId: number, name: string, facts: Fact[]) {
+    if (facts.length === 0) return;
+    const ce = this.engines.get(clusterId);
+    if (ce) {
+      this.apply(ce, facts.flatMap((f) => ce.engine.push(f)));
+      return;
+    }
+    // first facts of a cluster this process has not seen: create its engine first, keep the order
+    void this.engineFor(clusterId, name).then((e) => this.apply(e, facts.flatMap((f) => e.engine.push(f))));
+  }
+
+  tick(now = Date.now()) {
+    for (const ce of this.engines.values()) this.apply(ce, ce.engine.tick(now));
+  }
+
+  openByKind(): { cluster: string; kind: string; count: number }[] {
+    const out: { cluster: string; kind: string; count: number }[] = [];
+    for (const ce of this.engines.values()) {
+      const counts = new Map<string, number>();
+      for (const i of ce.engine.openIncidents()) counts.set(i.kind, (counts.get(i.kind) ?? 0) + 1);
+      for (const [kind, count] of counts) out.push({ cluster: ce.name, kind, count });
+    }
+    return out;
+  }
+
+  /** Rebuild the engines from recent stored history (after a restart). */
+  async restore(now = Date.now()) {
+    const clusters = await this.db.cluster.findMany();
+    for (const c of clusters) {
+      const ce = await this.engineFor(c.id, c.name);
+      const facts = await loadFacts(this.db, c.id, new Date(now - RESTORE_WINDOW_MS), new Date(now + 1));
+      const changes = facts.flatMap((f) => ce.engine.push(f));
+      changes.push(...ce.engine.tick(now));
+      // upserts are idempotent by key and notifications by (incident, webhook, event)
+      this.apply(ce, changes);
+      await ce.chain;
+    }
+  }
+
+  async idle() {
+    await Promise.all([...this.engines.values()].map((e) => e.chain));
+  }
+
+  private apply(ce: ClusterEngine, changes: IncidentChange[]) {
+    if (changes.length === 0) return;
+    ce.chain = ce.chain
+      .then(async () => {
+        for (const ch of changes) await this.persist(ce, ch);
+        this.events.openCount(ce.name, ce.engine.openIncidents().length);
+      })
+      .catch((e: unknown) => this.log.error({ err: e, cluster: ce.name }, "could not store incident changes"));
+  }
+
+  private async persist(ce: ClusterEngine, ch: IncidentChange) {
+    const inc = ch.incident;
+    const silenced = ch.type === "opened" ? await this.notifier.inMaintenance(ce.id) : false;
+    const { id, created } = await upsertIncident(this.db, ce.id, inc, silenced);
+    this.ids.set(inc.key, id);
+    const api = await getIncident(this.db, id);
+    if (!api) return;
+    if (created) this.counters.inc("kam_incidents_opened_total", { kind: inc.kind });
+    this.events.incident(ce.name, api, ch.type);
+    if (api.silenced) return;
+    if (ch.type === "opened" || (ch.type === "updated" && inc.closedAt == null && created)) {
+      await this.notifier.enqueue(ce.id, id, "opened", api);
+    } else if (ch.type === "closed") {
+      await this.notifier.enqueue(ce.id, id, "resolved", api);
+    }
+  }
+}

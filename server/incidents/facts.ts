@@ -1,0 +1,84 @@
+/**
+ * Facts for the detectors, live and from storage, in ONE order: the order
+ * in which the server stored them (received_at, then the agent's seq). The
+ * live path feeds facts right after each commit in that same order, so a
+ * replay of stored history meets the same sequence and yields the same
+ * incidents.
+ */
+import type { Db } from "../db/database";
+import type { Fact } from "../detect/types";
+import type { ConfigInstance, HeldAddress } from "../protocol";
+import { parseLine } from "../parser";
+import type { StoreResult } from "../ingest/store";
+
+/** liveness is persisted (and fed to the detectors) at most this often per agent */
+export const SEEN_EVERY_MS = 5000;
+
+export function factsFromStored(node: string, r: StoreResult): Fact[] {
+  const out: { seq: number; fact: Fact }[] = [];
+  for (const l of r.logs) out.push({ seq: l.seq, fact: { kind: "log", node, ts: l.ts.getTime(), id: String(l.id), line: l.line, event: l.event } });
+  for (const v of r.vips) {
+    out.push({ seq: v.seq, fact: { kind: "vips", node, ts: v.ts, id: `v${v.id}`, addresses: v.addresses.map((a) => a.address.toLowerCase()) } });
+  }
+  for (const c of r.configs) out.push({ seq: c.seq, fact: { kind: "config", node, ts: c.ts, id: `c${c.id}`, instances: c.instances } });
+  return out.sort((a, b) => a.seq - b.seq).map((x) => x.fact);
+}
+
+type Timed = { at: bigint; seq: number; fact: Fact };
+
+/** Every fact of a cluster whose storage time is in [from, to), in storage order. */
+export async function loadFacts(db: Db, clusterId: number, from: Date, to: Date): Promise<Fact[]> {
+  const nodes = new Map((await db.node.findMany({ where: { clusterId } })).map((n) => [n.id, n.name]));
+  const name = (id: number) => nodes.get(id) ?? `node#${id}`;
+  const us = (d: Date) => BigInt(d.getTime()) * 1000n;
+  const out: Timed[] = [];
+  const args = [clusterId, from.toISOString(), to.toISOString()] as const;
+
+  const logs = (await db.$queryRawUnsafe(
+    `SELECT id, node_id, seq, ts, line, (extract(epoch from received_at) * 1000000)::bigint AS rus
+     FROM log_record WHERE cluster_id = $1 AND received_at >= $2::timestamptz AND received_at < $3::timestamptz`,
+    ...args,
+  )) as { id: bigint; node_id: number; seq: bigint; ts: Date; line: string; rus: bigint }[];
+  for (const l of logs) {
+    const ts = l.ts.getTime();
+    out.push({ at: l.rus, seq: Number(l.seq), fact: { kind: "log", node: name(l.node_id), ts, id: String(l.id), line: l.line, event: parseLine(l.line, { now: ts }).event } });
+  }
+  const vips = (await db.$queryRawUnsafe(
+    `SELECT id, node_id, seq, ts, addresses, (extract(epoch from received_at) * 1000000)::bigint AS rus
+     FROM vip_observation WHERE cluster_id = $1 AND received_at >= $2::timestamptz AND received_at < $3::timestamptz`,
+    ...args,
+  )) as { id: bigint; node_id: number; seq: bigint; ts: Date; addresses: HeldAddress[]; rus: bigint }[];
+  for (const v of vips) {
+    out.push({ at: v.rus, seq: Number(v.seq), fact: { kind: "vips", node: name(v.node_id), ts: v.ts.getTime(), id: `v${v.id}`, addresses: v.addresses.map((a) => a.address.toLowerCase()) } });
+  }
+  const cfgs = (await db.$queryRawUnsafe(
+    `SELECT id, node_id, seq, ts, instances, (extract(epoch from received_at) * 1000000)::bigint AS rus
+     FROM config_snapshot WHERE cluster_id = $1 AND received_at >= $2::timestamptz AND received_at < $3::timestamptz`,
+    ...args,
+  )) as { id: bigint; node_id: number; seq: bigint; ts: Date; instances: ConfigInstance[]; rus: bigint }[];
+  for (const c of cfgs) {
+    out.push({ at: c.rus, seq: Number(c.seq), fact: { kind: "config", node: name(c.node_id), ts: c.ts.getTime(), id: `c${c.id}`, instances: c.instances } });
+  }
+  // Liveness: a session row is one unbroken stretch of heartbeats (the hub
+  // starts a new row after any silence longer than the offline limit), so
+  // "seen" every SEEN_EVERY_MS across [connected_at, last_seen_at] stands for
+  // the heartbeats the live path fed; incidents depend only on the stretches' ends.
+  const sessions = await db.agentSession.findMany({
+    where: { clusterId, connectedAt: { lt: to }, lastSeenAt: { gte: from } },
+    orderBy: { id: "asc" },
+  });
+  for (const s of sessions) {
+    const node = name(s.nodeId);
+    const seen = (ms: number) => {
+      if (ms >= from.getTime() && ms < to.getTime()) out.push({ at: BigInt(ms) * 1000n, seq: 0, fact: { kind: "seen", node, ts: ms } });
+    };
+    const end = s.lastSeenAt.getTime();
+    for (let t = s.connectedAt.getTime(); t < end; t += SEEN_EVERY_MS) seen(t);
+    seen(end);
+    if (s.disconnectedAt && s.disconnectedAt >= from && s.disconnectedAt < to) {
+      out.push({ at: us(s.disconnectedAt), seq: 1, fact: { kind: "disconnected", node, ts: s.disconnectedAt.getTime() } });
+    }
+  }
+  out.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.seq - b.seq));
+  return out.map((x) => x.fact);
+}

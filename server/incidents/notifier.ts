@@ -1,0 +1,143 @@
+/**
+ * Webhook notifications on incident open and resolve: a durable outbox table
+ * (notification) drained by a background loop with exponential backoff, so a
+ * slow or failing receiver never blocks ingest and a restart loses nothing.
+ * During a maintenance window of the cluster, incidents are marked silenced
+ * and nothing is sent.
+ */
+import type { Db } from "../db/database";
+import type { Logger } from "../log";
+import type { Counters } from "../metrics";
+import type { ApiIncident } from "./incident-store";
+
+const MAX_ATTEMPTS = 10;
+const TIMEOUT_MS = 5000;
+
+export type NotifyEvent = "opened" | "resolved";
+
+export function backoffMs(attempts: number, rand = Math.random()): number {
+  const base = Math.min(1000 * 2 ** attempts, 300_000);
+  return Math.round(base * (0.75 + rand * 0.5));
+}
+
+const EMOJI: Record<string, string> = { critical: ":red_circle:", warning: ":large_orange_circle:", info: ":large_blue_circle:" };
+
+export function slackPayload(event: NotifyEvent, inc: ApiIncident, dashboardUrl: string | null) {
+  const what = event === "opened" ? `${EMOJI[inc.severity] ?? ""} ${inc.kind} opened` : `:white_check_mark: ${inc.kind} resolved`;
+  const where = `cluster *${inc.cluster}*${inc.vrid != null ? `, VRID ${inc.vrid}` : ""}, nodes ${inc.nodes.join(", ") || "-"}`;
+  const link = dashboardUrl ? `\n<${dashboardUrl}/incidents/${inc.id}|open in the dashboard>` : "";
+  const lines = inc.cause.evidence.slice(0, 5).map((e) => `${e.node} ${e.at.slice(11, 19)}  ${e.line}`);
+  return {
+    text: `${what}: ${where}. ${inc.cause.summary}${link}`,
+    blocks: [
+      { type: "section", text: { type: "mrkdwn", text: `*${what}*: ${where}\n${inc.cause.summary}${link}` } },
+      ...(lines.length ? [{ type: "section", text: { type: "mrkdwn", text: "```" + lines.join("\n") + "```" } }] : []),
+    ],
+  };
+}
+
+export function jsonPayload(event: NotifyEvent, inc: ApiIncident, dashboardUrl: string | null) {
+  return { event, incident: inc, url: dashboardUrl ? `${dashboardUrl}/incidents/${inc.id}` : null };
+}
+
+export class Notifier {
+  private timer: NodeJS.Timeout | null = null;
+  private running = false;
+  private kick = false;
+
+  constructor(
+    private db: Db,
+    private log: Logger,
+    private counters: Counters,
+    private dashboardUrl: string | null,
+  ) {}
+
+  async inMaintenance(clusterId: number, at = new Date()): Promise<boolean> {
+    const n = await this.db.maintenanceWindow.count({ where: { clusterId, startsAt: { lte: at }, endsAt: { gt: at } } });
+    return n > 0;
+  }
+
+  /** Queue one notification per enabled webhook of the cluster (idempotent per incident, webhook and event). */
+  async enqueue(clusterId: number, incidentId: bigint, event: NotifyEvent, inc: ApiIncident): Promise<number> {
+    const hooks = await this.db.webhook.findMany({ where: { clusterId, enabled: true } });
+    const now = new Date();
+    for (const h of hooks) {
+      const payload = h.format === "slack" ? slackPayload(event, inc, this.dashboardUrl) : jsonPayload(event, inc, this.dashboardUrl);
+      await this.db.notification.upsert({
+        where: { incidentId_webhookId_event: { incidentId, webhookId: h.id, event } },
+        create: { incidentId, webhookId: h.id, event, payload: payload as object, nextAt: now, createdAt: now },
+        update: {},
+      });
+    }
+    if (hooks.length) this.poke();
+    return hooks.length;
+  }
+
+  start(everyMs = 500) {
+    this.timer = setInterval(() => void this.drain(), everyMs);
+    this.timer.unref();
+  }
+
+  stop() {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  poke() {
+    if (this.running) this.kick = true;
+    else void this.drain();
+  }
+
+  /** Deliver what is due; one pass at a time. */
+  async drain(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      do {
+        this.kick = false;
+        const due = await this.db.notification.findMany({
+          where: { deliveredAt: null, failedAt: null, nextAt: { lte: new Date() } },
+          include: { webhook: true },
+          orderBy: { id: "asc" },
+          take: 20,
+        });
+        await Promise.all(due.map((n) => this.deliver(n.id, n.webhook.url, n.payload, n.attempts)));
+      } while (this.kick);
+    } catch (e) {
+      this.log.warn({ err: e }, "notification pass failed; will retry");
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async deliver(id: bigint, url: string, payload: unknown, attempts: number) {
+    let error: string | null = null;
+    try {
+      const r = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json", "user-agent": "keepalived-monitor" },
+        body: JSON.stringify(payload),
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+        redirect: "manual",
+      });
+      if (r.status < 200 || r.status >= 300) error = `HTTP ${r.status}`;
+      await r.body?.cancel();
+    } catch (e) {
+      error = (e as Error).message;
+    }
+    const now = new Date();
+    if (!error) {
+      this.counters.inc("kam_notifications_total", { result: "delivered" });
+      await this.db.notification.update({ where: { id }, data: { deliveredAt: now, attempts: attempts + 1, lastError: null } });
+      return;
+    }
+    const n = attempts + 1;
+    const giveUp = n >= MAX_ATTEMPTS;
+    this.counters.inc("kam_notifications_total", { result: giveUp ? "failed" : "retry" });
+    this.log.warn({ url: new URL(url).host, attempts: n, error }, giveUp ? "webhook failed, giving up" : "webhook failed, will retry");
+    await this.db.notification.update({
+      where: { id },
+      data: { attempts: n, lastError: error.slice(0, 500), nextAt: new Date(now.getTime() + backoffMs(n)), failedAt: giveUp ? now : null },
+    });
+  }
+}

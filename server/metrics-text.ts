@@ -1,0 +1,53 @@
+/** GET /metrics: Prometheus text exposition (version 0.0.4) of the hub's picture and counters. */
+import type { Hub } from "./hub";
+
+const esc = (v: string) => v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
+const labels = (l: Record<string, string | number>) =>
+  "{" + Object.entries(l).map(([k, v]) => `${k}="${esc(String(v))}"`).join(",") + "}";
+
+const STATES = ["MASTER", "BACKUP", "FAULT", "STOP", "UNKNOWN"] as const;
+
+const HELP: Record<string, [string, string]> = {
+  kam_instance_state: ["gauge", "1 for the current state of a keepalived instance (one series per possible state)"],
+  kam_vip_held: ["gauge", "1 if the node holds the VIP of the instance (from ip addr)"],
+  kam_node_online: ["gauge", "1 if the node's agent was heard from within the offline limit"],
+  kam_agent_last_seen_seconds: ["gauge", "unix time the node's agent was last heard from"],
+  kam_open_incidents: ["gauge", "open incidents by cluster and kind"],
+  kam_ingest_batches_total: ["counter", "agent batches stored"],
+  kam_ingest_records_total: ["counter", "agent records stored (new)"],
+  kam_ingest_duplicates_total: ["counter", "redelivered agent records acknowledged without storing"],
+  kam_ingest_commit_seconds_total: ["counter", "time spent committing batches"],
+  kam_ingest_rejected_total: ["counter", "agent messages refused, by error code"],
+  kam_agent_handshake_rejected_total: ["counter", "agent connections refused, by error code"],
+  kam_live_rejected_total: ["counter", "browser messages refused, by error code"],
+  kam_incidents_opened_total: ["counter", "incidents opened, by kind"],
+  kam_notifications_total: ["counter", "webhook deliveries, by result"],
+};
+
+export function renderMetrics(hub: Hub): string {
+  const series = new Map<string, string[]>();
+  const add = (name: string, l: Record<string, string | number>, v: number) => {
+    const list = series.get(name) ?? [];
+    list.push(`${name}${labels(l)} ${Number.isFinite(v) ? v : 0}`);
+    series.set(name, list);
+  };
+  for (const c of hub.clusters()) {
+    for (const n of c.nodes) {
+      add("kam_node_online", { cluster: c.name, node: n.name }, n.online ? 1 : 0);
+      if (n.lastSeen) add("kam_agent_last_seen_seconds", { cluster: c.name, node: n.name }, Date.parse(n.lastSeen) / 1000);
+      for (const i of n.instances) {
+        const base = { cluster: c.name, node: n.name, instance: i.name, vrid: i.vrid ?? "" };
+        for (const s of STATES) add("kam_instance_state", { ...base, state: s }, i.state === s ? 1 : 0);
+        for (const v of i.vips) add("kam_vip_held", { ...base, address: v.address }, v.held ? 1 : 0);
+      }
+    }
+  }
+  for (const { cluster, kind, count } of hub.detection?.openByKind() ?? []) add("kam_open_incidents", { cluster, kind }, count);
+  for (const e of hub.counters.entries()) add(e.name, e.labels, e.value);
+  const out: string[] = [];
+  for (const [name, lines] of [...series].sort(([a], [b]) => a.localeCompare(b))) {
+    const [type, help] = HELP[name] ?? ["untyped", name];
+    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...lines);
+  }
+  return out.join("\n") + "\n";
+}

@@ -1,0 +1,65 @@
+/**
+ * A socket.io client that speaks the agent protocol directly, for tests that
+ * need exact control over what a node reports and when (the real agent is
+ * used by the pipeline tests). It numbers records and heartbeats like an agent.
+ */
+import { randomUUID } from "node:crypto";
+import { io, type Socket } from "socket.io-client";
+import { PROTOCOL_VERSION, type AgentRecord, type BatchAck, type ConfigInstance } from "../../server/protocol";
+
+export interface FakeAgent {
+  node: string;
+  socket: Socket;
+  /** send records (seq assigned here) and wait for the ack */
+  send(records: DistributiveOmit<AgentRecord, "seq">[]): Promise<BatchAck>;
+  /** console-format log lines stamped with the current time */
+  log(...messages: string[]): Promise<BatchAck>;
+  close(): void;
+}
+
+type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
+
+const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const p2 = (n: number) => String(n).padStart(2, "0");
+export const consoleStamp = (d: Date) =>
+  `${DAYS[d.getUTCDay()]} ${MONTHS[d.getUTCMonth()]} ${p2(d.getUTCDate())} ${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())} ${d.getUTCFullYear()}`;
+
+export function instance(over: Partial<ConfigInstance> & { name: string; vrid: number }): ConfigInstance {
+  return {
+    interface: "eth0", state: "BACKUP", priority: 100, advertInt: 1, authType: "PASS", authPassHash: "a".repeat(64),
+    vips: ["198.18.0.100/24"], trackScripts: [], trackInterfaces: [], unicastSrcIp: null, unicastPeers: [], nopreempt: false,
+    vrrpVersion: 2, syncGroup: null, ...over,
+  };
+}
+
+export async function connectFakeAgent(url: string, token: string, node: string, heartbeatMs = 1000): Promise<FakeAgent> {
+  const socket = io(`${url}/agent`, {
+    auth: { protocol: PROTOCOL_VERSION, token, agentId: randomUUID(), node, hostname: node, version: "fake" },
+    transports: ["websocket"],
+    reconnection: false,
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once("connect", () => resolve());
+    socket.once("connect_error", reject);
+  });
+  let seq = 0;
+  const hb = setInterval(() => socket.emit("heartbeat", { ts: Date.now(), outbox: 0, sources: {} }, () => {}), heartbeatMs);
+  const fa: FakeAgent = {
+    node,
+    socket,
+    async send(records) {
+      const withSeq = records.map((r) => ({ ...r, seq: ++seq }));
+      return (await socket.timeout(10_000).emitWithAck("batch", { records: withSeq })) as BatchAck;
+    },
+    log(...messages) {
+      const now = new Date();
+      return fa.send(messages.map((m) => ({ kind: "log" as const, ts: now.getTime(), source: "file" as const, line: `${consoleStamp(now)}: ${m}`, inode: "1", offset: 0 })));
+    },
+    close() {
+      clearInterval(hb);
+      socket.close();
+    },
+  };
+  return fa;
+}

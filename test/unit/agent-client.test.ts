@@ -1,0 +1,164 @@
+/** The agent's socket.io client against a stand-in /agent server (see agent-standin-server.ts). */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Writable } from "node:stream";
+import { pino } from "pino";
+import { AgentClient } from "../../agent/client";
+import { Outbox } from "../../agent/outbox";
+import { silentLogger } from "../../agent/log";
+import { PROTOCOL_VERSION } from "../../server/protocol";
+import { startStandIn } from "./agent-standin-server";
+
+const TOKEN = "kam_test-token-0123456789abcdef";
+
+function capture() {
+  const lines: Array<{ level: number; msg: string; [k: string]: unknown }> = [];
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      for (const l of String(chunk).split("\n")) if (l) lines.push(JSON.parse(l));
+      cb();
+    },
+  });
+  return { log: pino({ level: "debug" }, stream), lines };
+}
+
+function setup(t: { after: (fn: () => unknown) => void }, server: string, extra: Partial<ConstructorParameters<typeof AgentClient>[0]> = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kam-client-"));
+  const outbox = new Outbox({ dir, maxBytes: 1 << 24, log: silentLogger() });
+  const agentId = randomUUID();
+  let resyncs = 0;
+  const client = new AgentClient({
+    server,
+    hello: { token: TOKEN, agentId, node: "node-1", hostname: "host-1", version: "test" },
+    ca: null,
+    outbox,
+    log: silentLogger(),
+    heartbeatMs: 100,
+    sources: () => ({ journal: "ok", vips: "ok" }),
+    onResync: () => resyncs++,
+    reconnectMinMs: 50,
+    reconnectMaxMs: 300,
+    ackTimeoutMs: 500,
+    ...extra,
+  });
+  t.after(async () => {
+    await client.stop();
+    await outbox.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  return { outbox, client, agentId, resyncs: () => resyncs };
+}
+
+async function until(cond: () => boolean, ms = 5000, what = "condition"): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const log = (i: number) => ({ kind: "log" as const, ts: Date.now(), source: "file" as const, line: `line ${i}` });
+
+test("delivers every record exactly once in batches, acks empty the outbox, heartbeats report depth and sources", async (t) => {
+  const srv = await startStandIn(TOKEN);
+  t.after(() => srv.close());
+  const { outbox, client, agentId } = setup(t, srv.url);
+  for (let i = 0; i < 2500; i++) outbox.append(log(i));
+  client.start();
+  await until(() => srv.all().length === 2500 && outbox.depth() === 0, 10_000, "all records");
+  assert.deepEqual(srv.all().map((r) => r.seq), Array.from({ length: 2500 }, (_, i) => i + 1));
+  assert.ok(srv.batches >= 3, "split into batches of at most 1000");
+  assert.deepEqual(srv.hellos[0], { protocol: PROTOCOL_VERSION, token: TOKEN, agentId, node: "node-1", hostname: "host-1", version: "test", utcOffsetMinutes: 0 });
+  await until(() => srv.heartbeats.length >= 2, 2000, "heartbeats");
+  assert.deepEqual(srv.heartbeats.at(-1)!.sources, { journal: "ok", vips: "ok" });
+  assert.equal(srv.heartbeats.at(-1)!.outbox, 0);
+  // records appended while connected go out promptly
+  const t0 = Date.now();
+  outbox.append(log(9999));
+  await until(() => srv.all().length === 2501, 2000, "a live record");
+  assert.ok(Date.now() - t0 < 1000);
+});
+
+test("keeps records while the server is away and delivers them when it comes up; resync is passed on", async (t) => {
+  const probe = await startStandIn(TOKEN);
+  const port = probe.port;
+  await probe.close(); // a free port with nobody listening
+  const { outbox, client, resyncs } = setup(t, `http://127.0.0.1:${port}`);
+  client.start();
+  for (let i = 0; i < 30; i++) outbox.append(log(i));
+  await new Promise((r) => setTimeout(r, 400));
+  assert.equal(client.connected, false);
+  assert.equal(outbox.depth(), 30);
+  const srv = await startStandIn(TOKEN, port);
+  t.after(() => srv.close());
+  await until(() => srv.all().length === 30 && outbox.depth() === 0, 8000, "delivery after the server came up");
+  srv.resync();
+  await until(() => resyncs() === 1, 2000, "resync");
+});
+
+test("a refused token is logged naming the setting, retried, and accepted once the server knows it", async (t) => {
+  const srv = await startStandIn("kam_some-other-token-000000000");
+  t.after(() => srv.close());
+  const cap = capture();
+  const { outbox, client } = setup(t, srv.url, { log: cap.log });
+  outbox.append(log(1));
+  client.start();
+  await until(() => cap.lines.some((l) => l.level >= 50 && /--token \/ KAM_TOKEN/.test(l.msg)), 3000, "the refusal log");
+  assert.ok(!JSON.stringify(cap.lines).includes(TOKEN), "the token is never logged");
+  assert.equal(srv.all().length, 0);
+  srv.token = TOKEN;
+  await until(() => srv.all().length === 1, 5000, "connection after the token is accepted");
+});
+
+test("a batch the server rejects is isolated: the bad record becomes a gap record, all others are delivered", async (t) => {
+  const srv = await startStandIn(TOKEN);
+  t.after(() => srv.close());
+  srv.refuse = (r) => (r.kind === "log" && r.line === "line 7" ? "line 7 is not acceptable (stand-in rule)" : null);
+  const { outbox, client } = setup(t, srv.url);
+  for (let i = 0; i < 20; i++) outbox.append(log(i));
+  client.start();
+  await until(() => outbox.depth() === 0 && srv.all().some((r) => r.kind === "gap"), 5000, "isolation");
+  const all = srv.all();
+  const lines = all.filter((r) => r.kind === "log").map((r) => (r.kind === "log" ? r.line : ""));
+  assert.deepEqual(lines, Array.from({ length: 20 }, (_, i) => `line ${i}`).filter((l) => l !== "line 7"));
+  const gap = all.find((r) => r.kind === "gap");
+  assert.ok(gap && gap.kind === "gap");
+  assert.equal(gap.fromSeq, 8);
+  assert.equal(gap.toSeq, 8);
+  assert.equal(gap.dropped, 1);
+  assert.equal(gap.reason, "rejected by server: line 7 is not acceptable (stand-in rule)");
+  assert.equal(client.stats.rejected, 1);
+});
+
+test("a batch without an answer is resent after the ack timeout; storage stays exactly-once", async (t) => {
+  const srv = await startStandIn(TOKEN);
+  t.after(() => srv.close());
+  srv.swallow = 1;
+  const { outbox, client } = setup(t, srv.url);
+  for (let i = 0; i < 10; i++) outbox.append(log(i));
+  client.start();
+  await until(() => outbox.depth() === 0, 5000, "delivery after the timeout");
+  assert.equal(client.stats.timeouts, 1);
+  assert.deepEqual(srv.all().map((r) => r.seq), Array.from({ length: 10 }, (_, i) => i + 1));
+});
+
+test("a protocol refusal names the versions to align; a server-side disconnect is followed by a reconnect", async (t) => {
+  const srv = await startStandIn(TOKEN);
+  t.after(() => srv.close());
+  srv.handshakeError = "protocol_mismatch";
+  const cap = capture();
+  const { outbox, client } = setup(t, srv.url, { log: cap.log });
+  client.start();
+  await until(() => cap.lines.some((l) => l.level >= 50 && /another protocol version \(this agent speaks \d+\)/.test(l.msg)), 3000, "the protocol log");
+  srv.handshakeError = null;
+  await until(() => client.connected, 5000, "connection once the server accepts");
+  srv.kick();
+  await until(() => !client.connected, 2000, "the kick");
+  outbox.append(log(1));
+  await until(() => srv.all().length === 1, 5000, "delivery after the server closed the socket");
+  assert.ok(srv.hellos.length >= 2, "a second handshake happened");
+});

@@ -1,0 +1,172 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { FileSource, type FilePosition } from "../../agent/sources/file";
+import { silentLogger } from "../../agent/log";
+import { LIMITS, LogRecordMsg } from "../../server/protocol";
+
+type Rec = Omit<LogRecordMsg, "seq">;
+
+function setup(t: { after: (fn: () => void | Promise<void>) => void }) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kam-file-"));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return { dir, file: path.join(dir, "keepalived.log") };
+}
+
+function follow(t: { after: (fn: () => void | Promise<void>) => void }, file: string, start: FilePosition | null = null) {
+  const got: Rec[] = [];
+  let pos: FilePosition | null = start;
+  const src = new FileSource({
+    file, log: silentLogger(), start, pollMs: 25, rotateGraceMs: 300,
+    emit: (r, p) => {
+      assert.equal(LogRecordMsg.safeParse({ ...r, seq: 1 }).success, true);
+      got.push(r);
+      if (p) pos = p.value as FilePosition;
+    },
+  });
+  src.start();
+  t.after(() => src.stop());
+  return { src, got, lines: () => got.map((r) => r.line), position: () => pos };
+}
+
+async function until(cond: () => boolean, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error("timed out waiting");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+test("starts at the end of an existing file, then emits each appended line with its inode and offset", async (t) => {
+  const { file } = setup(t);
+  fs.writeFileSync(file, "old line 1\nold line 2\n");
+  const f = follow(t, file);
+  fs.appendFileSync(file, "Keepalived_vrrp[12]: (VI_1) Entering MASTER STATE\nsecond\r\n");
+  await until(() => f.got.length === 2);
+  const ino = String(fs.statSync(file).ino);
+  assert.deepEqual(f.got.map((r) => [r.line, r.inode, r.offset, r.source]), [
+    ["Keepalived_vrrp[12]: (VI_1) Entering MASTER STATE", ino, 22, "file"],
+    ["second", ino, 72, "file"],
+  ]);
+  assert.ok(Math.abs(f.got[0].ts - Date.now()) < 5000);
+  assert.deepEqual({ ...f.position()!, at: 0 }, { inode: ino, offset: 80, at: 0 });
+  assert.equal(f.src.status(), "ok");
+});
+
+test("holds a partial line until its newline arrives", async (t) => {
+  const { file } = setup(t);
+  fs.writeFileSync(file, "");
+  const f = follow(t, file);
+  fs.appendFileSync(file, "part one, ");
+  await new Promise((r) => setTimeout(r, 150));
+  assert.equal(f.got.length, 0);
+  fs.appendFileSync(file, "part two\nnext");
+  await until(() => f.got.length === 1);
+  assert.deepEqual(f.lines(), ["part one, part two"]);
+  fs.appendFileSync(file, "\n");
+  await until(() => f.got.length === 2);
+  assert.deepEqual(f.lines(), ["part one, part two", "next"]);
+});
+
+test("rotation by rename plus a new file: no line lost, the old file is read to its end first", async (t) => {
+  const { file } = setup(t);
+  fs.writeFileSync(file, "");
+  const f = follow(t, file);
+  const want: string[] = [];
+  for (let i = 0; i < 50; i++) {
+    fs.appendFileSync(file, `a${i}\n`);
+    want.push(`a${i}`);
+  }
+  fs.renameSync(file, `${file}.1`);
+  // a writer that has not reopened yet still appends to the old file
+  fs.appendFileSync(`${file}.1`, "late to old\n");
+  want.push("late to old");
+  fs.writeFileSync(file, "");
+  for (let i = 0; i < 50; i++) {
+    fs.appendFileSync(file, `b${i}\n`);
+    want.push(`b${i}`);
+  }
+  await until(() => f.got.length >= want.length);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual([...f.lines()].sort(), [...want].sort(), "every line exactly once");
+  assert.deepEqual(f.lines().filter((l) => l.startsWith("b")), want.filter((l) => l.startsWith("b")), "new file in order");
+  assert.equal(f.got.find((r) => r.line === "b0")!.offset, 0);
+  assert.equal(f.got.find((r) => r.line === "b0")!.inode, String(fs.statSync(file).ino));
+});
+
+test("copytruncate: a truncated file is read again from the start", async (t) => {
+  const { file } = setup(t);
+  fs.writeFileSync(file, "");
+  const f = follow(t, file);
+  fs.appendFileSync(file, "one that is long enough\ntwo that is long enough\n");
+  await until(() => f.got.length === 2);
+  fs.copyFileSync(file, `${file}.1`);
+  fs.truncateSync(file, 0);
+  await new Promise((r) => setTimeout(r, 100));
+  fs.appendFileSync(file, "three\n");
+  await until(() => f.got.length === 3);
+  assert.deepEqual(f.lines(), ["one that is long enough", "two that is long enough", "three"]);
+  assert.equal(f.got[2].offset, 0);
+});
+
+test("resumes at the saved inode and offset after a restart: nothing lost, nothing twice", async (t) => {
+  const { file } = setup(t);
+  fs.writeFileSync(file, "");
+  const a = follow(t, file);
+  fs.appendFileSync(file, "1\n2\n3\n");
+  await until(() => a.got.length === 3);
+  await a.src.stop();
+  const saved = a.position()!;
+  fs.appendFileSync(file, "4\n5\n");
+  const b = follow(t, file, saved);
+  await until(() => b.got.length === 2);
+  fs.appendFileSync(file, "6\n");
+  await until(() => b.got.length === 3);
+  assert.deepEqual([...a.lines(), ...b.lines()], ["1", "2", "3", "4", "5", "6"]);
+});
+
+test("after a restart across a rotation: the rest of the rotated file, then the new file from the start", async (t) => {
+  const { file } = setup(t);
+  fs.writeFileSync(file, "");
+  const a = follow(t, file);
+  fs.appendFileSync(file, "1\n2\n");
+  await until(() => a.got.length === 2);
+  await a.src.stop();
+  const saved = a.position()!;
+  fs.appendFileSync(file, "3\n");
+  fs.renameSync(file, `${file}.1`);
+  fs.writeFileSync(file, "4\n5\n");
+  const b = follow(t, file, saved);
+  await until(() => b.got.length === 3);
+  assert.deepEqual([...a.lines(), ...b.lines()], ["1", "2", "3", "4", "5"]);
+});
+
+test("waits for a file that does not exist yet and reads it from the start when it appears", async (t) => {
+  const { dir } = setup(t);
+  const file = path.join(dir, "later", "keepalived.log");
+  const f = follow(t, file);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.match(f.src.status(), /waiting for .*keepalived\.log to appear/);
+  fs.mkdirSync(path.dirname(file));
+  fs.writeFileSync(file, "first\nsecond\n");
+  await until(() => f.got.length === 2);
+  assert.deepEqual(f.lines(), ["first", "second"]);
+  assert.equal(f.src.status(), "ok");
+});
+
+test("an over-long line is cut to the limit and flagged; the next line is intact", async (t) => {
+  const { file } = setup(t);
+  fs.writeFileSync(file, "");
+  const f = follow(t, file);
+  fs.appendFileSync(file, "x".repeat(LIMITS.maxLineLength + 100) + "\nshort\n" + "é".repeat(LIMITS.maxLineLength * 3) + "\nend\n");
+  await until(() => f.got.length === 4);
+  assert.equal(f.got[0].line.length, LIMITS.maxLineLength);
+  assert.equal(f.got[0].truncated, true);
+  assert.equal(f.got[1].line, "short");
+  assert.equal(f.got[1].truncated, undefined);
+  assert.equal(f.got[2].truncated, true);
+  assert.equal(f.got[3].line, "end");
+  assert.equal(f.got[3].offset, LIMITS.maxLineLength + 101 + 6 + LIMITS.maxLineLength * 6 + 1);
+});

@@ -1,0 +1,132 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mapIpAddr, VipProbe } from "../../agent/vips";
+import { silentLogger } from "../../agent/log";
+import type { HeldAddress, VipRecordMsg } from "../../server/protocol";
+
+const CI = process.env.CI === "true";
+
+function haveIp(): boolean {
+  try {
+    execFileSync("ip", ["-V"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `ip -j addr` of a node holding a VIP, shaped like iproute2 6.1 prints it */
+const SYNTHETIC = [
+  {
+    ifindex: 1, ifname: "lo", flags: ["LOOPBACK", "UP", "LOWER_UP"], mtu: 65536, link_type: "loopback",
+    addr_info: [
+      { family: "inet", local: "127.0.0.1", prefixlen: 8, scope: "host", label: "lo" },
+      { family: "inet6", local: "::1", prefixlen: 128, scope: "host" },
+    ],
+  },
+  {
+    ifindex: 2, ifname: "eth0", flags: ["BROADCAST", "MULTICAST", "UP", "LOWER_UP"], mtu: 1500, link_type: "ether",
+    address: "02:00:00:00:00:01",
+    addr_info: [
+      { family: "inet", local: "198.18.0.2", prefixlen: 24, broadcast: "198.18.0.255", scope: "global", label: "eth0" },
+      { family: "inet", local: "198.18.0.100", prefixlen: 24, scope: "global", secondary: true, label: "eth0" },
+      { family: "inet6", local: "fe80::1", prefixlen: 64, scope: "link" },
+    ],
+  },
+  { ifindex: 3, ifname: "dummy0", flags: ["BROADCAST", "NOARP"], link_type: "ether", addr_info: [] },
+  { ifindex: 4, ifname: "weird", addr_info: [{ family: "inet" }, null, { local: "127.0.0.5", prefixlen: 8 }] },
+];
+
+test("maps ip -j addr output to held addresses: loopback left out, link-local and secondaries kept, sorted", () => {
+  const got = mapIpAddr(SYNTHETIC);
+  assert.deepEqual(got, [
+    { address: "198.18.0.100", prefixlen: 24, iface: "eth0" },
+    { address: "198.18.0.2", prefixlen: 24, iface: "eth0" },
+    { address: "fe80::1", prefixlen: 64, iface: "eth0" },
+  ] satisfies HeldAddress[]);
+  for (const bad of [null, {}, "x", [1, "a", { addr_info: "no" }]]) assert.deepEqual(mapIpAddr(bad), []);
+});
+
+test("maps this machine's real `ip -j addr show lo` output (loopback only: nothing held)", (t) => {
+  if (!haveIp()) {
+    if (CI) assert.fail("iproute2 `ip` is missing: install iproute2");
+    return t.skip("iproute2 `ip` is missing");
+  }
+  const real = JSON.parse(execFileSync("ip", ["-j", "addr", "show", "lo"], { encoding: "utf8" }));
+  assert.ok(Array.isArray(real) && real[0].ifname === "lo" && real[0].addr_info.some((a: { local: string }) => a.local === "127.0.0.1"));
+  assert.deepEqual(mapIpAddr(real), []);
+  // the same interface renamed away from loopback proves the mapping reads the real fields
+  const unlooped = real.map((l: Record<string, unknown>) => ({ ...l, ifname: "lab0", flags: [], link_type: "ether" }));
+  const mapped = mapIpAddr(unlooped);
+  assert.deepEqual(mapped, [], "127.0.0.1 and ::1 are loopback addresses wherever they are");
+});
+
+test("in a network namespace: the probe sees an added VIP and its removal within 1 s through ip monitor", async (t) => {
+  const isRoot = process.getuid?.() === 0;
+  if (!isRoot || !haveIp()) {
+    const why = !haveIp() ? "iproute2 `ip` is missing" : "creating a network namespace needs root";
+    if (CI) assert.fail(why);
+    return t.skip(why);
+  }
+  const ns = `kamt-${randomBytes(4).toString("hex")}`;
+  execFileSync("ip", ["netns", "add", ns]);
+  t.after(() => {
+    try {
+      execFileSync("ip", ["netns", "del", ns], { stdio: "ignore" });
+    } catch {
+      // already gone
+    }
+  });
+  // a veth pair with both ends inside the namespace (the dummy driver is not in every kernel)
+  execFileSync("ip", ["-n", ns, "link", "add", "kam0", "type", "veth", "peer", "name", "kam1"]);
+  execFileSync("ip", ["-n", ns, "link", "set", "kam0", "up"]);
+
+  const seen: Array<{ at: number; rec: Omit<VipRecordMsg, "seq"> }> = [];
+  // a long interval: only `ip monitor` can explain a fast report
+  const probe = new VipProbe({ ip: "ip", netns: ns, intervalMs: 60_000, log: silentLogger(), emit: (rec) => seen.push({ at: Date.now(), rec }) });
+  probe.start();
+  t.after(() => probe.stop());
+  const until = async (cond: () => boolean, ms: number) => {
+    const end = Date.now() + ms;
+    while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+    return cond();
+  };
+  assert.ok(await until(() => seen.length >= 1, 3000), "initial report");
+  assert.deepEqual(seen[0].rec.addresses, []);
+  assert.equal(probe.status(), "ok");
+  await new Promise((r) => setTimeout(r, 300)); // let `ip monitor` subscribe
+
+  const has = (r: Omit<VipRecordMsg, "seq">) => r.addresses.some((a) => a.address === "198.18.0.10" && a.prefixlen === 32 && a.iface === "kam0");
+  const added = Date.now();
+  execFileSync("ip", ["-n", ns, "addr", "add", "198.18.0.10/32", "dev", "kam0"]);
+  assert.ok(await until(() => seen.some((s) => has(s.rec)), 1000), "the VIP is reported within 1 s");
+  assert.ok(seen.find((s) => has(s.rec))!.at - added < 1000);
+
+  const n = seen.length;
+  const removed = Date.now();
+  execFileSync("ip", ["-n", ns, "addr", "del", "198.18.0.10/32", "dev", "kam0"]);
+  assert.ok(await until(() => seen.length > n && !has(seen.at(-1)!.rec), 1000), "its removal is reported within 1 s");
+  assert.ok(seen.at(-1)!.at - removed < 1000);
+  const before = seen.length;
+  await probe.probe(false);
+  assert.equal(seen.length, before, "an unchanged set is not reported again (outside the periodic report)");
+  await probe.probe(true);
+  assert.equal(seen.length, before + 1, "a forced probe (resync, periodic) reports even an unchanged set");
+});
+
+test("a probe of a namespace that does not exist reports the problem instead of crashing", async (t) => {
+  if (!haveIp()) {
+    if (CI) assert.fail("iproute2 `ip` is missing");
+    return t.skip("iproute2 `ip` is missing");
+  }
+  const seen: unknown[] = [];
+  const probe = new VipProbe({ ip: "ip", netns: `kamt-missing-${randomBytes(3).toString("hex")}`, intervalMs: 60_000, log: silentLogger(), emit: (r) => seen.push(r) });
+  await probe.probe(true);
+  assert.equal(seen.length, 0);
+  assert.match(probe.status(), /ip -n kamt-missing-\w+ -j addr show/);
+  const none = new VipProbe({ ip: "/nonexistent/ip", netns: null, intervalMs: 60_000, log: silentLogger(), emit: (r) => seen.push(r) });
+  await none.probe(true);
+  assert.match(none.status(), /nonexistent/);
+});

@@ -1,0 +1,159 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { replay, type Incident } from "../../server/detect";
+import { T0, confInstances, fixtureText, node2TakesOver, node2Yields, pair, threeNode, twoNode, withConf } from "../helpers/facts";
+
+const of = (xs: Incident[], kind: Incident["kind"]) => xs.filter((i) => i.kind === kind);
+const lines = (i: Incident) => i.evidence.map((e) => `${e.node}|${e.kind}|${e.line}`);
+
+describe("DUAL_MASTER from the three-node partition of hx3", () => {
+  // The captured overlaps last 2.0 s (VRID 51) and 2.55 s (VRID 52): past the default grace of
+  // 1.5 x advert_int = 1.5 s.
+  const fx = threeNode();
+  const incidents = replay(fx.facts, fx.end + 2000);
+  const duals = of(incidents, "DUAL_MASTER");
+  const partition = fx.events["partition hx3"];
+  const heal = fx.events["heal hx3"];
+
+  it("opens one DUAL_MASTER per VRID that hx3 took over, opened when the second MASTER appeared", () => {
+    assert.deepEqual(duals.map((d) => [d.vrid, d.nodes]).sort(), [[51, ["hx1", "hx3"]], [52, ["hx2", "hx3"]]]);
+    for (const d of duals) {
+      assert.ok(d.openedAt > partition && d.openedAt < partition + 5000, `opened ${d.openedAt - partition} ms after the partition`);
+      assert.ok(d.closedAt !== null && d.closedAt >= heal && d.closedAt < heal + 2000, "closed when the partition healed");
+      assert.equal(d.severity, "critical");
+    }
+    const web = duals.find((d) => d.vrid === 51)!;
+    assert.deepEqual(web.instances, { hx1: "VI_WEB", hx3: "VI_WEB" });
+    const hx3Master = fx.facts.find((f) => f.kind === "log" && f.node === "hx3" && f.line === "(VI_WEB) Entering MASTER STATE")!;
+    assert.equal(web.openedAt, hx3Master.ts);
+  });
+
+  it("explains it as adverts not received, with the MASTER lines, timeouts and VIP observations", () => {
+    for (const d of duals) {
+      assert.equal(d.cause.code, "adverts_not_received");
+      assert.match(d.cause.summary, /hx\d became MASTER .* after "Receive advertisement timeout" while hx\d was still MASTER/);
+      assert.match(d.cause.summary, /224\.0\.0\.18/);
+    }
+    const web = lines(duals.find((d) => d.vrid === 51)!);
+    for (const want of ["hx3|log|(VI_WEB) Entering MASTER STATE", "hx1|log|(VI_WEB) Entering MASTER STATE", "hx3|log|(VI_WEB) Receive advertisement timeout",
+      "hx1|vips|ip addr on hx1: holds 192.0.2.100", "hx3|vips|ip addr on hx3: holds 192.0.2.100",
+      "hx1|log|(VI_WEB) Received advert from 192.0.2.3 with lower priority 100, ours 140, forcing new election"]) {
+      assert.ok(web.includes(want), `evidence has ${want}`);
+    }
+  });
+
+  it("raises no DUAL_MASTER for the failovers and preemptions of the health-check toggling", () => {
+    assert.equal(duals.filter((d) => d.openedAt > heal).length, 0);
+  });
+});
+
+describe("normal failovers and short overlaps", () => {
+  const fx = twoNode();
+  it("the health-check failover and the preemption of the two-node capture raise nothing, even with a 0.5 s grace", () => {
+    const until = fx.start + 40_000; // 18:53:53 .. 18:54:33: failover, preemption, two link faults
+    const incidents = replay(fx.facts.filter((f) => f.ts < until), until, { graceMs: 500 });
+    assert.deepEqual(of(incidents, "DUAL_MASTER"), []);
+    assert.deepEqual(of(incidents, "NO_MASTER"), []);
+  });
+
+  it("node2's 2 s takeover at 19:04:11 (the VRRP cut of that run) stays under a 3 s grace setting", () => {
+    assert.deepEqual(of(replay(fx.facts, fx.end + 1000, { graceAdverts: 3 }), "DUAL_MASTER"), []);
+  });
+
+  it("the same takeover is a DUAL_MASTER with the default grace (1.5 x advert_int)", () => {
+    const d = of(replay(fx.facts, fx.end + 1000), "DUAL_MASTER");
+    assert.equal(d.length, 1);
+    assert.deepEqual(d[0].nodes, ["node1", "node2"]);
+    assert.equal(d[0].closedAt! - d[0].openedAt, 2000);
+  });
+
+  it("a one-second overlap in a hand-made failover raises nothing by default", () => {
+    const t = node2Yields(node2TakesOver(pair(), T0 + 20_000), T0 + 21_000);
+    assert.deepEqual(of(replay(t.facts(), T0 + 60_000), "DUAL_MASTER"), []);
+  });
+});
+
+describe("DUAL_MASTER causes from what the peers logged", () => {
+  function splitWith(line: string) {
+    const t = pair();
+    for (let s = 0; s < 4; s++) t.log("node2", T0 + 16_000 + s * 1000, line);
+    node2TakesOver(t, T0 + 20_000);
+    for (let s = 0; s < 6; s++) t.log("node1", T0 + 20_500 + s * 1000, line);
+    return of(replay(t.facts(), T0 + 40_000), "DUAL_MASTER");
+  }
+
+  it("auth_mismatch from `received an invalid passwd!`", () => {
+    const [d] = splitWith("(VI_1) received an invalid passwd!");
+    assert.equal(d.cause.code, "auth_mismatch");
+    assert.match(d.cause.summary, /authentication does not match/);
+    assert.ok(lines(d).includes("node2|log|(VI_1) received an invalid passwd!"));
+    assert.ok(lines(d).includes("node1|log|(VI_1) received an invalid passwd!"));
+  });
+
+  it("auth_mismatch from an auth type line", () => {
+    assert.equal(splitWith("(VI_1) received a 2 auth, expecting 1!")[0].cause.code, "auth_mismatch");
+  });
+
+  it("advert_interval_mismatch from `advertisement interval mismatch`", () => {
+    const [d] = splitWith("(VI_1) advertisement interval mismatch mine=1 sec rcv'd=2 sec");
+    assert.equal(d.cause.code, "advert_interval_mismatch");
+    assert.ok(lines(d).some((l) => l.includes("advertisement interval mismatch")));
+  });
+
+  it("vip_mismatch from a VIP count or address line", () => {
+    assert.equal(splitWith("(VI_1) received an unexpected ip number count 2, expected 1!")[0].cause.code, "vip_mismatch");
+    assert.equal(splitWith("(VI_1) ip address associated with VRID 51 not present in MASTER advert : 192.0.2.100")[0].cause.code, "vip_mismatch");
+  });
+
+  it("vrid_mismatch from `Unknown VRID` lines", () => {
+    assert.equal(splitWith("Unknown VRID(52) received on interface(eth0). ignoring...")[0].cause.code, "vrid_mismatch");
+  });
+
+  it("packet errors older than the look-back window are not blamed", () => {
+    const t = pair();
+    t.log("node2", T0 + 5000, "(VI_1) received an invalid passwd!");
+    node2TakesOver(t, T0 + 60_000);
+    const [d] = of(replay(t.facts(), T0 + 80_000), "DUAL_MASTER");
+    assert.equal(d.cause.code, "adverts_not_received");
+  });
+});
+
+describe("DUAL_MASTER causes from configuration and VIP ownership", () => {
+  const base1 = confInstances(fixtureText("two-node-console/node1.conf"));
+  const base2 = confInstances(fixtureText("two-node-console/node2.conf"));
+
+  it("a differing advert_int in the configs is the cause when nothing was logged", () => {
+    const t = node2TakesOver(pair({ conf2: withConf(base2, { advertInt: 2 }) }), T0 + 20_000);
+    const [d] = of(replay(t.facts(), T0 + 40_000), "DUAL_MASTER");
+    assert.equal(d.cause.code, "advert_interval_mismatch");
+    assert.match(d.cause.summary, /configurations disagree/);
+    assert.ok(lines(d).includes("node1|config|VI_1: advert_int 1"));
+    assert.ok(lines(d).includes("node2|config|VI_1: advert_int 2"));
+  });
+
+  it("a differing password hash in the configs gives auth_mismatch without revealing it", () => {
+    const t = node2TakesOver(pair({ conf2: withConf(base2, { authPassHash: "f".repeat(64) }) }), T0 + 20_000);
+    const [d] = of(replay(t.facts(), T0 + 40_000), "DUAL_MASTER");
+    assert.equal(d.cause.code, "auth_mismatch");
+    assert.ok(d.evidence.every((e) => !e.line.includes("s3cret") && !e.line.includes("f".repeat(16))));
+  });
+
+  it("the same VIP held by two nodes past the grace is DUAL_MASTER even when the log says BACKUP", () => {
+    const t = pair();
+    t.vips("node2", T0 + 20_000, ["192.0.2.2", "192.0.2.100"]);
+    const [d] = of(replay(t.facts(), T0 + 40_000), "DUAL_MASTER");
+    assert.equal(d.cause.code, "vip_held_by_non_master");
+    assert.equal(d.openedAt, T0 + 20_000);
+    assert.ok(lines(d).includes("node1|vips|ip addr on node1: holds 192.0.2.100"));
+    assert.ok(lines(d).includes("node2|vips|ip addr on node2: holds 192.0.2.100"));
+  });
+
+  it("one VIP under two VRIDs held by both nodes is DUAL_MASTER with cause vrid_mismatch", () => {
+    const t = pair({ conf1: base1, conf2: withConf(base2, { vrid: 52 }) });
+    node2TakesOver(t, T0 + 4000);
+    const [d] = of(replay(t.facts(), T0 + 30_000), "DUAL_MASTER");
+    assert.equal(d.cause.code, "vrid_mismatch");
+    assert.deepEqual(d.instances, { node1: "VI_1", node2: "VI_1" });
+    assert.ok(lines(d).some((l) => l.startsWith("node2|config|VI_1: virtual_router_id 52")));
+  });
+});

@@ -1,0 +1,159 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { DetectionEngine, replay, type Incident } from "../../server/detect";
+import type { Fact } from "../../server/detect/types";
+import { T0, node2TakesOver, pair, threeNode } from "../helpers/facts";
+
+const of = (xs: Incident[], kind: Incident["kind"]) => xs.filter((i) => i.kind === kind);
+
+function feed(facts: Fact[], until: number) {
+  const e = new DetectionEngine("c");
+  const changes = facts.flatMap((f) => e.push(f));
+  changes.push(...e.tick(until));
+  return { e, changes };
+}
+
+describe("AGENT_OFFLINE and UNKNOWN state", () => {
+  // node2's agent is heard from until T0 + 30 s, then again from T0 + 60 s
+  const t = pair({ horizonMs: 0 });
+  t.seen("node1", T0, T0 + 120_000).seen("node2", T0, T0 + 30_000).seen("node2", T0 + 60_000, T0 + 120_000);
+
+  it("opens after the offline limit, dated from the last time the agent was heard from, and closes when it is back", () => {
+    const { e, changes } = feed(t.facts(), T0 + 120_000);
+    const off = of(e.incidents(), "AGENT_OFFLINE");
+    assert.equal(off.length, 1);
+    assert.equal(off[0].openedAt, T0 + 30_000);
+    assert.equal(off[0].closedAt, T0 + 60_000);
+    assert.deepEqual(off[0].nodes, ["node2"]);
+    assert.equal(off[0].severity, "warning");
+    assert.equal(off[0].cause.code, "no_heartbeat");
+    assert.match(off[0].cause.summary, /unknown \(not necessarily down\)/);
+    assert.deepEqual(changes.filter((c) => c.incident.kind === "AGENT_OFFLINE").map((c) => c.type), ["opened", "closed"]);
+  });
+
+  it("is not reported before the limit has passed", () => {
+    const e = new DetectionEngine("c");
+    for (const f of t.facts()) if (f.ts <= T0 + 44_000) e.push(f);
+    e.tick(T0 + 44_999);
+    assert.equal(of(e.openIncidents(), "AGENT_OFFLINE").length, 0);
+    e.tick(T0 + 45_001);
+    assert.equal(of(e.openIncidents(), "AGENT_OFFLINE").length, 1);
+  });
+
+  it("shows the node's instances as UNKNOWN while offline and its logged state again afterwards", () => {
+    const e = new DetectionEngine("c");
+    for (const f of t.facts()) if (f.ts <= T0 + 50_000) e.push(f);
+    e.tick(T0 + 50_000);
+    const node2 = () => e.nodeStates().find((n) => n.node === "node2")!;
+    assert.equal(node2().online, false);
+    assert.equal(node2().instances[0].state, "UNKNOWN");
+    assert.equal(e.nodeStates().find((n) => n.node === "node1")!.instances[0].state, "MASTER");
+    for (const f of t.facts()) if (f.ts > T0 + 50_000 && f.ts <= T0 + 61_000) e.push(f);
+    assert.equal(node2().online, true);
+    assert.equal(node2().instances[0].state, "BACKUP");
+    assert.deepEqual(node2().instances[0].vips, [{ address: "192.0.2.100", held: false }]);
+  });
+
+  it("shows the effective priority from `Changing effective priority` lines, else the configured one", () => {
+    const t4 = pair();
+    t4.log("node1", T0 + 20_000, "(VI_1) Changing effective priority from 150 to 90");
+    const e = new DetectionEngine("c");
+    for (const f of t4.facts()) e.push(f);
+    assert.deepEqual(e.nodeStates().map((n) => n.instances[0].priority), [90, 100]);
+  });
+
+  it("a clean disconnect makes the state UNKNOWN at once but raises AGENT_OFFLINE only after the limit", () => {
+    const t2 = pair({ horizonMs: 0 }).seen("node1", T0, T0 + 60_000).seen("node2", T0, T0 + 20_000).disconnected("node2", T0 + 20_500);
+    t2.seen("node2", T0 + 25_000, T0 + 30_000).disconnected("node2", T0 + 30_500);
+    const e = new DetectionEngine("c");
+    for (const f of t2.facts()) if (f.ts <= T0 + 21_000) e.push(f);
+    assert.equal(e.nodeStates().find((n) => n.node === "node2")!.instances[0].state, "UNKNOWN");
+    for (const f of t2.facts()) if (f.ts > T0 + 21_000) e.push(f);
+    e.tick(T0 + 60_000);
+    const off = of(e.incidents(), "AGENT_OFFLINE");
+    assert.equal(off.length, 1, "the 4.5 s reconnect raised nothing; the final disconnect did");
+    assert.equal(off[0].openedAt, T0 + 30_500);
+    assert.equal(off[0].cause.code, "agent_disconnected");
+  });
+
+  it("a node that is offline is not counted as a MASTER for DUAL_MASTER", () => {
+    const t3 = pair({ horizonMs: 0 }).seen("node1", T0, T0 + 90_000).seen("node2", T0, T0 + 10_000).seen("node2", T0 + 60_000, T0 + 90_000);
+    node2TakesOver(t3, T0 + 30_000);
+    const d = of(replay(t3.facts(), T0 + 90_000), "DUAL_MASTER");
+    assert.equal(d.length, 1);
+    assert.equal(d[0].openedAt, T0 + 60_000, "only once node2's agent was heard from again");
+  });
+});
+
+describe("NO_MASTER", () => {
+  /** both nodes go FAULT (node1 at T0 + 20 s), node2 recovers and takes over at T0 + 20 s + gap */
+  function bothFault(gapMs: number, node2Seen?: [number, number][]) {
+    const t = pair({ horizonMs: node2Seen ? 0 : 120_000 });
+    if (node2Seen) {
+      t.seen("node1", T0, T0 + 120_000);
+      for (const [a, b] of node2Seen) t.seen("node2", a, b);
+    }
+    t.lines("node2", T0 + 15_000, ["Netlink reports eth0 down", "(VI_1) Entering FAULT STATE"]);
+    t.lines("node1", T0 + 20_000, ["Netlink reports eth0 down", "(VI_1) Entering FAULT STATE", "(VI_1) removing VIPs."]);
+    t.lines("node2", T0 + 20_000 + gapMs, ["Netlink reports eth0 up", "(VI_1) Entering BACKUP STATE", "(VI_1) Receive advertisement timeout", "(VI_1) Entering MASTER STATE", "(VI_1) setting VIPs."]);
+    return t.facts();
+  }
+
+  it("opens when no node is MASTER and the VIP is held nowhere past the grace, from when the last MASTER left", () => {
+    const [n] = of(replay(bothFault(30_000), T0 + 120_000), "NO_MASTER");
+    assert.equal(n.openedAt, T0 + 20_002, "node1 released the VIP (removing VIPs.) right after its FAULT line");
+    assert.equal(n.closedAt, T0 + 50_003, "node2's MASTER line");
+    assert.equal(n.cause.code, "all_fault");
+    assert.match(n.cause.summary, /192\.0\.2\.100 is held nowhere/);
+    assert.ok(n.evidence.some((e) => e.node === "node1" && e.line === "(VI_1) Entering FAULT STATE"));
+    assert.ok(n.evidence.some((e) => e.kind === "vips" && e.line === "ip addr on node2: does not hold 192.0.2.100"));
+    assert.equal(n.severity, "critical");
+  });
+
+  it("a gap shorter than the master-down interval raises nothing", () => {
+    assert.deepEqual(of(replay(bothFault(3000), T0 + 120_000), "NO_MASTER"), []);
+  });
+
+  it("is not raised while an agent of the VRID is offline (its node might be MASTER)", () => {
+    // node2's agent is silent from T0 + 2 s (unknown from T0 + 17 s) until T0 + 60 s, when node2 is MASTER again
+    const out = replay(bothFault(30_000, [[T0, T0 + 2000], [T0 + 60_000, T0 + 120_000]]), T0 + 120_000);
+    assert.equal(of(out, "AGENT_OFFLINE").length, 1);
+    assert.deepEqual(of(out, "NO_MASTER"), []);
+  });
+
+  it("closes when an agent goes offline, since the state is no longer known", () => {
+    const [n] = of(replay(bothFault(60_000, [[T0, T0 + 30_000], [T0 + 100_000, T0 + 120_000]]), T0 + 120_000), "NO_MASTER");
+    assert.equal(n.openedAt, T0 + 20_002);
+    assert.equal(n.closedAt, T0 + 45_000, "node2 became unknown 15 s after it was last heard from");
+  });
+
+  it("is not raised while logs say BACKUP everywhere but a node still holds the VIP", () => {
+    const t = pair();
+    t.lines("node1", T0 + 20_000, ["(VI_1) Master received advert from 192.0.2.2 with higher priority 200, ours 150", "(VI_1) Entering BACKUP STATE"]);
+    const out = replay(t.facts(), T0 + 60_000);
+    assert.deepEqual(of(out, "NO_MASTER"), []);
+    assert.equal(of(out, "STATE_MISMATCH").length, 1);
+  });
+
+  it("keepalived stopped everywhere is NO_MASTER with cause keepalived_stopped", () => {
+    const t = pair();
+    t.lines("node1", T0 + 20_000, ["Stopping", "(VI_1) sent 0 priority", "(VI_1) removing VIPs.", "Stopped Keepalived v2.2.7 (01/16,2022)"]);
+    t.lines("node2", T0 + 20_000, ["(VI_1) Backup received priority 0 advertisement", "Stopping", "Stopped Keepalived v2.2.7 (01/16,2022)"]);
+    const [n] = of(replay(t.facts(), T0 + 60_000), "NO_MASTER");
+    assert.equal(n.cause.code, "keepalived_stopped");
+  });
+
+  it("the startup election of the three-node capture raises nothing", () => {
+    const fx = threeNode();
+    assert.deepEqual(of(replay(fx.facts, fx.end + 1000, { graceAdverts: 1.5 }), "NO_MASTER"), []);
+  });
+
+  it("with no agent ever heard from, a node is taken as online (liveness untracked)", () => {
+    const facts = pair({ horizonMs: 0 }).facts();
+    const e = new DetectionEngine("c");
+    for (const f of facts) e.push(f);
+    e.tick(T0 + 600_000);
+    assert.deepEqual(e.nodeStates().map((n) => [n.node, n.online, n.instances[0].state]), [["node1", true, "MASTER"], ["node2", true, "BACKUP"]]);
+    assert.deepEqual(of(e.incidents(), "AGENT_OFFLINE"), []);
+  });
+});
