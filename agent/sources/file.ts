@@ -13,7 +13,10 @@
  *   the inode found in a rotated sibling (keepalived.log.1) -> its rest first,
  *   then the current file from 0; otherwise the current file from 0 when it was
  *   created after the position was saved (or its birth time is unknown), else
- *   from its end. Without a saved position it starts at the end.
+ *   from its end. Without a saved position (first start) it reads the last
+ *   BACKFILL_BYTES of the file (from a line start), so that the server learns
+ *   the instances' current states instead of showing them unknown until the
+ *   next transition.
  * - fs.watch on the directory for promptness, plus a poll (default 250 ms)
  *   because watch events are not guaranteed (network filesystems, bind mounts).
  */
@@ -169,7 +172,7 @@ export class FileSource {
     let pos = 0;
     if (this.first) {
       const saved = this.o.start;
-      if (!saved) pos = st.size;
+      if (!saved) pos = backfillStart(fd, st.size);
       else if (saved.inode === ino) pos = saved.offset <= st.size ? saved.offset : 0;
       else {
         this.drainSibling(saved);
@@ -257,4 +260,18 @@ export class FileSource {
       pos,
     );
   }
+}
+
+/** first start: how much of an existing log file to send, so the current states are known */
+export const BACKFILL_BYTES = 256 * 1024;
+
+/** offset of the first line start within the last BACKFILL_BYTES of the file */
+export function backfillStart(fd: number, size: number): number {
+  if (size <= BACKFILL_BYTES) return 0;
+  const from = size - BACKFILL_BYTES;
+  const buf = Buffer.alloc(Math.min(65536, BACKFILL_BYTES));
+  const n = fs.readSync(fd, buf, 0, buf.length, from - 1);
+  const nl = buf.subarray(0, n).indexOf(10);
+  // the byte before `from` is a newline: `from` starts a line
+  return nl < 0 ? size : from - 1 + nl + 1;
 }

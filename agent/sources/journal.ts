@@ -3,7 +3,8 @@
  * matches (the same field repeated = OR, different fields = AND, as journalctl
  * does it).
  *
- * First start (no saved cursor): from the current end (`-n 0`). Later starts
+ * First start (no saved cursor): the newest BACKFILL_LINES matching lines
+ * (`--lines`), so the current states are known at once. Later starts
  * and restarts of journalctl: `--after-cursor=<cursor of the newest record>
  * --no-tail`, so nothing is lost or read twice. journalctl is restarted with
  * backoff when it exits; its stderr shows in the heartbeat's `sources`.
@@ -24,6 +25,9 @@ export interface JournalArgs {
   cursor: string | null;
 }
 
+/** first start (no cursor): the newest matching lines to send, so the current states are known */
+export const BACKFILL_LINES = 1000;
+
 export function journalctlArgs(a: JournalArgs): string[] {
   return [
     "--output=json",
@@ -33,7 +37,7 @@ export function journalctlArgs(a: JournalArgs): string[] {
     "--no-pager",
     "--quiet",
     ...(a.directory ? ["--directory", a.directory] : []),
-    ...(a.cursor ? [`--after-cursor=${a.cursor}`, "--no-tail"] : ["--lines=0"]),
+    ...(a.cursor ? [`--after-cursor=${a.cursor}`, "--no-tail"] : [`--lines=${BACKFILL_LINES}`]),
     ...a.matches,
   ];
 }

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { FileSource, type FilePosition } from "../../agent/sources/file";
+import { BACKFILL_BYTES, FileSource, type FilePosition } from "../../agent/sources/file";
 import { silentLogger } from "../../agent/log";
 import { LIMITS, LogRecordMsg } from "../../server/protocol";
 
@@ -39,20 +39,36 @@ async function until(cond: () => boolean, ms = 3000): Promise<void> {
   }
 }
 
-test("starts at the end of an existing file, then emits each appended line with its inode and offset", async (t) => {
+test("on first start sends the existing file's recent lines (the current states), then each appended line with its inode and offset", async (t) => {
   const { file } = setup(t);
   fs.writeFileSync(file, "old line 1\nold line 2\n");
   const f = follow(t, file);
   fs.appendFileSync(file, "Keepalived_vrrp[12]: (VI_1) Entering MASTER STATE\nsecond\r\n");
-  await until(() => f.got.length === 2);
+  await until(() => f.got.length === 4);
   const ino = String(fs.statSync(file).ino);
   assert.deepEqual(f.got.map((r) => [r.line, r.inode, r.offset, r.source]), [
+    ["old line 1", ino, 0, "file"],
+    ["old line 2", ino, 11, "file"],
     ["Keepalived_vrrp[12]: (VI_1) Entering MASTER STATE", ino, 22, "file"],
     ["second", ino, 72, "file"],
   ]);
-  assert.ok(Math.abs(f.got[0].ts - Date.now()) < 5000);
+  assert.ok(Math.abs(f.got[2].ts - Date.now()) < 5000);
   assert.deepEqual({ ...f.position()!, at: 0 }, { inode: ino, offset: 80, at: 0 });
   assert.equal(f.src.status(), "ok");
+});
+
+test("on first start with a large file sends only its last BACKFILL_BYTES, from a line start", async (t) => {
+  const { file } = setup(t);
+  const line = "x".repeat(99) + "\n";
+  const count = Math.ceil((BACKFILL_BYTES * 2) / line.length);
+  fs.writeFileSync(file, line.repeat(count - 1) + "last old line\n");
+  const f = follow(t, file);
+  await until(() => f.got.at(-1)?.line === "last old line");
+  const size = fs.statSync(file).size;
+  assert.ok(f.got.length > 1 && f.got.length <= BACKFILL_BYTES / line.length + 1, `${f.got.length} lines sent`);
+  assert.ok(f.got[0].offset! >= size - BACKFILL_BYTES, "nothing older than the backfill window");
+  assert.equal(f.got[0].offset! % line.length, 0, "starts at a line start");
+  assert.equal(f.got[0].line, "x".repeat(99));
 });
 
 test("holds a partial line until its newline arrives", async (t) => {
