@@ -26,7 +26,7 @@ export interface HubOptions {
 }
 
 /** see tick() */
-export const DETECTION_LAG_MS = 300;
+export const DETECTION_LAG_MS = 25;
 
 type Listener = (summary: ClusterSummary) => void;
 type IncidentListener = (cluster: string, incident: ApiIncident, change: IncidentChange["type"]) => void;

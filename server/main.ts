@@ -10,7 +10,7 @@ import next from "next";
 import { Server } from "socket.io";
 import { loadServerConfig, ConfigError, type ServerConfig } from "./config";
 import { openDatabase, type Database } from "./db/database";
-import { Hub } from "./hub";
+import { DETECTION_LAG_MS, Hub } from "./hub";
 import { attachAgentNamespace } from "./ingest/agent-namespace";
 import { attachLiveNamespace } from "./live/live-namespace";
 import { createLogger, type Logger } from "./log";
@@ -44,6 +44,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     openCount: (cluster, open) => hub.setOpenIncidents(cluster, open),
   });
   await detection.restore();
+  detection.lagMs = DETECTION_LAG_MS;
   hub.detection = detection;
   notifier.start();
   setHub(hub);
@@ -66,6 +67,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
   });
   attachAgentNamespace(io, hub);
   attachLiveNamespace(io, hub);
+  // periodic: liveness by the clock; detection deadlines also have their own precise timer
   const ticker = setInterval(() => hub.tick(), 250);
 
   // Next's dev server handles its own HMR upgrades; socket.io handles /socket.io/
@@ -98,6 +100,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
       closed = true;
       clearInterval(ticker);
       notifier.stop();
+      detection.stop();
       await detection.idle();
       await new Promise<void>((resolve) => io.close(() => resolve()));
       server.closeAllConnections?.();

@@ -10,7 +10,7 @@ import type { Logger } from "../log";
 import type { Counters } from "../metrics";
 import { DetectionEngine } from "../detect";
 import { DEFAULT_SETTINGS, type DetectorSettings, type Fact, type IncidentChange } from "../detect/types";
-import { getIncident, upsertIncident, type ApiIncident } from "./incident-store";
+import { apiFromEngine, upsertIncident, type ApiIncident } from "./incident-store";
 import { loadFacts } from "./facts";
 import type { Notifier } from "./notifier";
 
@@ -44,8 +44,6 @@ export function settingsOf(json: unknown): Partial<DetectorSettings> {
 
 export class DetectionHost {
   private engines = new Map<number, ClusterEngine>();
-  /** incident key -> stored id */
-  private ids = new Map<string, bigint>();
 
   constructor(
     private db: Db,
@@ -71,6 +69,7 @@ export class DetectionHost {
     const ce = this.engines.get(clusterId);
     if (ce) {
       this.apply(ce, facts.flatMap((f) => ce.engine.push(f)));
+      this.arm();
       return;
     }
     // first facts of a cluster this process has not seen: create its engine first, keep the order
@@ -79,6 +78,37 @@ export class DetectionHost {
 
   tick(now = Date.now()) {
     for (const ce of this.engines.values()) this.apply(ce, ce.engine.tick(now));
+    this.arm();
+  }
+
+  private timer: NodeJS.Timeout | null = null;
+  private armedAt = Infinity;
+  /** wall-clock lag of detection behind the facts (see Hub.tick) */
+  lagMs = 0;
+
+  /**
+   * A precise timer at the earliest engine deadline (grace expiry and the
+   * like), so an incident opens right after its grace instead of at the next
+   * periodic tick.
+   */
+  arm() {
+    let next = Infinity;
+    for (const ce of this.engines.values()) next = Math.min(next, ce.engine.nextDeadline() ?? Infinity);
+    if (next === Infinity || next >= this.armedAt) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.armedAt = next;
+    const wait = Math.max(0, next + 1 + this.lagMs - Date.now());
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.armedAt = Infinity;
+      this.tick(Date.now() - this.lagMs);
+    }, wait);
+    this.timer.unref();
+  }
+
+  stop() {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
   }
 
   openByKind(): { cluster: string; kind: string; count: number }[] {
@@ -121,18 +151,13 @@ export class DetectionHost {
 
   private async persist(ce: ClusterEngine, ch: IncidentChange) {
     const inc = ch.incident;
-    const silenced = ch.type === "opened" ? await this.notifier.inMaintenance(ce.id) : false;
-    const { id, created } = await upsertIncident(this.db, ce.id, inc, silenced);
-    this.ids.set(inc.key, id);
-    const api = await getIncident(this.db, id);
-    if (!api) return;
+    const { id, created, silenced } = await upsertIncident(this.db, ce.id, inc);
     if (created) this.counters.inc("kam_incidents_opened_total", { kind: inc.kind });
+    const api = apiFromEngine(inc, id, ce.name, silenced);
     this.events.incident(ce.name, api, ch.type);
-    if (api.silenced) return;
-    if (ch.type === "opened" || (ch.type === "updated" && inc.closedAt == null && created)) {
-      await this.notifier.enqueue(ce.id, id, "opened", api);
-    } else if (ch.type === "closed") {
-      await this.notifier.enqueue(ce.id, id, "resolved", api);
-    }
+    if (silenced) return;
+    // queued after the push; a hold-down re-open keeps its first "opened" (unique per incident, webhook, event)
+    if (ch.type === "opened") await this.notifier.enqueue(ce.id, id, "opened", api);
+    else if (ch.type === "closed") await this.notifier.enqueue(ce.id, id, "resolved", api);
   }
 }

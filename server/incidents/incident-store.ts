@@ -46,29 +46,59 @@ export function toApi(r: Row): ApiIncident {
   };
 }
 
-/** Insert or update by key; returns the stored row's id and whether it was new. */
-export async function upsertIncident(db: Db, clusterId: number, inc: Incident, silenced: boolean): Promise<{ id: bigint; created: boolean }> {
-  const now = new Date();
-  const data = {
+/**
+ * Insert or update by key in ONE statement (this is on the path from the
+ * deciding event to the live push). `silenced` is decided at insert: an
+ * incident opened inside a maintenance window of its cluster stays silenced.
+ */
+export async function upsertIncident(db: Db, clusterId: number, inc: Incident, now = new Date()): Promise<{ id: bigint; created: boolean; silenced: boolean }> {
+  const rows = (await db.$queryRawUnsafe(
+    `INSERT INTO incident (cluster_id, kind, severity, vrid, instances, nodes, opened_at, closed_at, cause_code, cause_summary,
+                           evidence, dedup_key, silenced, updated_at)
+     VALUES ($1, $2, $3, $4, $5::jsonb, $6::text[], $7::timestamptz, $8::timestamptz, $9, $10, $11::jsonb, $12,
+             EXISTS (SELECT 1 FROM maintenance_window w WHERE w.cluster_id = $1 AND w.starts_at <= $13::timestamptz AND w.ends_at > $13::timestamptz),
+             $13::timestamptz)
+     ON CONFLICT (dedup_key) DO UPDATE SET
+       severity = EXCLUDED.severity, vrid = EXCLUDED.vrid, instances = EXCLUDED.instances, nodes = EXCLUDED.nodes,
+       opened_at = EXCLUDED.opened_at, closed_at = EXCLUDED.closed_at, cause_code = EXCLUDED.cause_code,
+       cause_summary = EXCLUDED.cause_summary, evidence = EXCLUDED.evidence, updated_at = EXCLUDED.updated_at
+     RETURNING id, silenced, (xmax = 0) AS created`,
+    clusterId,
+    inc.kind,
+    inc.severity,
+    inc.vrid,
+    JSON.stringify(inc.instances),
+    inc.nodes,
+    new Date(inc.openedAt).toISOString(),
+    inc.closedAt == null ? null : new Date(inc.closedAt).toISOString(),
+    inc.cause.code,
+    inc.cause.summary,
+    JSON.stringify(inc.evidence),
+    inc.key,
+    now.toISOString(),
+  )) as { id: bigint; silenced: boolean; created: boolean }[];
+  return rows[0];
+}
+
+/** The API shape of an incident the engine just produced (no read back). */
+export function apiFromEngine(inc: Incident, id: bigint, cluster: string, silenced: boolean): ApiIncident {
+  return {
+    id: String(id),
+    cluster,
     kind: inc.kind,
     severity: inc.severity,
     vrid: inc.vrid,
     instances: inc.instances,
     nodes: inc.nodes,
-    openedAt: new Date(inc.openedAt),
-    closedAt: inc.closedAt == null ? null : new Date(inc.closedAt),
-    causeCode: inc.cause.code,
-    causeSummary: inc.cause.summary,
-    evidence: inc.evidence as unknown as object,
-    updatedAt: now,
+    openedAt: new Date(inc.openedAt).toISOString(),
+    closedAt: inc.closedAt == null ? null : new Date(inc.closedAt).toISOString(),
+    silenced,
+    cause: {
+      code: inc.cause.code,
+      summary: inc.cause.summary,
+      evidence: inc.evidence.map((e) => ({ node: e.node, at: new Date(e.at).toISOString(), line: e.line, kind: e.kind })),
+    },
   };
-  const existing = await db.incident.findUnique({ where: { dedupKey: inc.key }, select: { id: true } });
-  if (existing) {
-    await db.incident.update({ where: { id: existing.id }, data });
-    return { id: existing.id, created: false };
-  }
-  const row = await db.incident.create({ data: { ...data, clusterId, dedupKey: inc.key, silenced } });
-  return { id: row.id, created: true };
 }
 
 export interface IncidentQuery {

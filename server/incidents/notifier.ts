@@ -52,11 +52,6 @@ export class Notifier {
     private dashboardUrl: string | null,
   ) {}
 
-  async inMaintenance(clusterId: number, at = new Date()): Promise<boolean> {
-    const n = await this.db.maintenanceWindow.count({ where: { clusterId, startsAt: { lte: at }, endsAt: { gt: at } } });
-    return n > 0;
-  }
-
   /** Queue one notification per enabled webhook of the cluster (idempotent per incident, webhook and event). */
   async enqueue(clusterId: number, incidentId: bigint, event: NotifyEvent, inc: ApiIncident): Promise<number> {
     const hooks = await this.db.webhook.findMany({ where: { clusterId, enabled: true } });

@@ -1,0 +1,93 @@
+/**
+ * Reads what the statistics need from the history store and hands it to the pure computation.
+ * One cluster at a time: its incidents overlapping the range, its state changes inside the range,
+ * and the newest state rows before the range (who was MASTER when the range starts).
+ */
+import type { Db } from "../db/database";
+import { computeClusterStats } from "./compute";
+import type { StateRow } from "./failovers";
+import type { StatsQuery } from "./query";
+import type { ClusterStats, StatsResponse } from "./types";
+
+type Raw = { node_id: number; instance: string; vrid: number | null; state: string; ts: Date; id: bigint };
+
+const toRow = (r: Raw): StateRow => ({
+  node: String(r.node_id),
+  instance: r.instance,
+  vrid: r.vrid,
+  state: r.state,
+  ts: r.ts.getTime(),
+  seq: Number(r.id),
+});
+
+async function clusterStats(db: Db, cluster: { id: number; name: string }, from: number, to: number, now: number): Promise<ClusterStats> {
+  const fromIso = new Date(from).toISOString();
+  const toIso = new Date(to).toISOString();
+  const incidents = await db.incident.findMany({
+    where: {
+      clusterId: cluster.id,
+      openedAt: { lte: new Date(to) },
+      OR: [{ closedAt: null }, { closedAt: { gte: new Date(from) } }],
+    },
+    select: { kind: true, severity: true, vrid: true, instances: true, openedAt: true, closedAt: true },
+  });
+  const rows = (await db.$queryRawUnsafe(
+    `SELECT node_id, instance, vrid, state, ts, id FROM state_change
+     WHERE cluster_id = $1 AND ts >= $2::timestamptz AND ts <= $3::timestamptz`,
+    cluster.id,
+    fromIso,
+    toIso,
+  )) as Raw[];
+  // the newest row of every (node, instance) before the range, and the newest MASTER of every
+  // virtual router (so "the previous MASTER" is known even when nobody was MASTER at the start)
+  const latest = (await db.$queryRawUnsafe(
+    `SELECT DISTINCT ON (node_id, instance) node_id, instance, vrid, state, ts, id FROM state_change
+     WHERE cluster_id = $1 AND ts < $2::timestamptz ORDER BY node_id, instance, ts DESC, id DESC`,
+    cluster.id,
+    fromIso,
+  )) as Raw[];
+  const lastMasters = (await db.$queryRawUnsafe(
+    `SELECT DISTINCT ON (COALESCE(vrid::text, instance)) node_id, instance, vrid, state, ts, id FROM state_change
+     WHERE cluster_id = $1 AND ts < $2::timestamptz AND state = 'MASTER'
+     ORDER BY COALESCE(vrid::text, instance), ts DESC, id DESC`,
+    cluster.id,
+    fromIso,
+  )) as Raw[];
+  const seen = new Set<bigint>();
+  const before: StateRow[] = [];
+  for (const r of [...latest, ...lastMasters]) {
+    if (seen.has(r.id)) continue;
+    seen.add(r.id);
+    before.push(toRow(r));
+  }
+  return computeClusterStats({
+    cluster: cluster.name,
+    from,
+    to,
+    now,
+    incidents: incidents.map((i) => ({
+      kind: i.kind,
+      severity: i.severity,
+      vrid: i.vrid,
+      instances: (i.instances as Record<string, string> | null) ?? {},
+      openedAt: i.openedAt.getTime(),
+      closedAt: i.closedAt ? i.closedAt.getTime() : null,
+    })),
+    before,
+    rows: rows.map(toRow),
+  });
+}
+
+/** Statistics of every cluster (or the one named); null when the named cluster does not exist. */
+export async function loadStats(db: Db, q: StatsQuery, now: number): Promise<StatsResponse | null> {
+  const clusters = await db.cluster.findMany({
+    where: q.cluster ? { name: q.cluster } : {},
+    select: { id: true, name: true },
+    orderBy: { name: "asc" },
+  });
+  if (q.cluster && clusters.length === 0) return null;
+  const out: ClusterStats[] = [];
+  // one after the other: the embedded database serves one connection
+  for (const c of clusters) out.push(await clusterStats(db, c, q.from, q.to, now));
+  return { from: new Date(q.from).toISOString(), to: new Date(q.to).toISOString(), clusters: out };
+}

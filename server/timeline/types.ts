@@ -1,0 +1,78 @@
+/**
+ * Shapes of GET /api/clusters/:name/timeline and GET /api/clusters/:name/logs
+ * (DESIGN.md), as zod schemas with their types: the server builds them, the
+ * browser validates what it receives with the same schemas. Imports only zod
+ * and the wire contract, so it is safe in the browser bundle.
+ */
+import { z } from "zod";
+import { IncidentMsg, InstanceState } from "../protocol";
+
+/** A half-open time interval in epoch ms; `to` null = still going on at `now`. */
+export interface Interval {
+  from: number;
+  to: number;
+}
+
+export const TimelineSegment = z.object({
+  state: InstanceState,
+  from: z.string(),
+  /** null: the state still holds now */
+  to: z.string().nullable(),
+  /** several sub-pixel segments merged into one (see server/timeline/downsample.ts) */
+  aggregated: z.literal(true).optional(),
+  /** state changes inside an aggregated segment */
+  transitions: z.number().int().optional(),
+  /** time (ms) spent in each state inside an aggregated segment */
+  mix: z.partialRecord(InstanceState, z.number()).optional(),
+});
+export type TimelineSegment = z.infer<typeof TimelineSegment>;
+
+export const HeldInterval = z.object({ from: z.string(), to: z.string().nullable() });
+export type HeldInterval = z.infer<typeof HeldInterval>;
+
+export const TimelineLane = z.object({
+  node: z.string(),
+  instance: z.string(),
+  vrid: z.number().nullable(),
+  segments: z.array(TimelineSegment),
+  /** when the node held at least one of the instance's configured VIPs */
+  vipHeld: z.array(HeldInterval),
+  /** the instance's configured VIP addresses (newest config snapshot) */
+  vips: z.array(z.string()),
+  /** state changes of this lane inside the range (before aggregation) */
+  transitions: z.number().int(),
+});
+export type TimelineLane = z.infer<typeof TimelineLane>;
+
+export const TimelineResponse = z.object({
+  from: z.string(),
+  to: z.string(),
+  /** the server's clock when it answered */
+  now: z.string(),
+  /** pixels the segments were aggregated for */
+  width: z.number().int(),
+  lanes: z.array(TimelineLane),
+  incidents: z.array(IncidentMsg),
+});
+export type TimelineResponse = z.infer<typeof TimelineResponse>;
+
+export const LogLine = z.object({
+  node: z.string(),
+  at: z.string(),
+  line: z.string(),
+  source: z.string(),
+});
+export type LogLine = z.infer<typeof LogLine>;
+export const LogLines = z.array(LogLine);
+
+/** Limits of the two endpoints. */
+export const TIMELINE_LIMITS = {
+  maxRangeMs: 31 * 24 * 3600_000,
+  defaultRangeMs: 3600_000,
+  defaultWidth: 1200,
+  minWidth: 10,
+  maxWidth: 10_000,
+  maxIncidents: 2000,
+  defaultLogLimit: 200,
+  maxLogLimit: 2000,
+} as const;
