@@ -32,6 +32,12 @@ export default function RootLayout({ children }: { children: ReactNode }) {
             <Link href="/" className="text-sm text-slate-600 hover:underline dark:text-slate-300">
               Overview
             </Link>
+            <Link href="/incidents" className="text-sm text-slate-600 hover:underline dark:text-slate-300">
+              Incidents
+            </Link>
+            <Link href="/wall" className="text-sm text-slate-600 hover:underline dark:text-slate-300">
+              Wall
+            </Link>
           </nav>
         </header>
         <main className="mx-auto max-w-[120rem] px-4 py-4">{children}</main>

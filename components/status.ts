@@ -3,7 +3,7 @@
  * Every badge, legend and tile uses these so a state always reads the same everywhere.
  * Colour is never the only signal: each entry has a word and an icon (and UNKNOWN a hatch).
  */
-import type { ClusterStatus, InstanceState } from "../server/protocol";
+import type { ClusterStatus, IncidentKind, IncidentMsg, InstanceState } from "../server/protocol";
 
 export type IconName = "dot" | "ring" | "cross" | "square" | "question" | "check" | "bang";
 
@@ -134,5 +134,50 @@ export const CONNECTION_LOOK: Record<"connecting" | "live" | "reconnecting" | "o
     badge: "hatched bg-red-600 text-white ring-1 ring-red-700 dark:bg-red-500 dark:text-red-950 dark:ring-red-400",
     accent: "border-l-red-600",
     icon: "cross",
+  },
+};
+
+/** Incident severity: the same words, colours and icons as the cluster status they cause. */
+export const SEVERITY_LOOK: Record<IncidentMsg["severity"], Look> = {
+  critical: { ...CLUSTER_LOOK.critical, description: "service at risk: act now" },
+  warning: { ...CLUSTER_LOOK.warning, description: "needs attention, service not yet at risk" },
+  info: {
+    label: "INFO",
+    description: "for information only (e.g. instance names differ between peers)",
+    badge: "bg-slate-100 text-slate-800 ring-1 ring-slate-400 dark:bg-slate-800 dark:text-slate-100 dark:ring-slate-500",
+    accent: "border-l-slate-400",
+    icon: "ring",
+  },
+};
+
+/** Lower is worse. */
+export const SEVERITY_RANK: Record<IncidentMsg["severity"], number> = { critical: 0, warning: 1, info: 2 };
+
+/** Incident kinds: the word shown (the API's kind with spaces), a few words of meaning, a sentence. */
+export const INCIDENT_KIND_LOOK: Record<IncidentKind, { label: string; short: string; description: string }> = {
+  FAULT: { label: "FAULT", short: "instance in FAULT", description: "an interface, tracked script or sync group failed on a node" },
+  DUAL_MASTER: { label: "DUAL MASTER", short: "split brain", description: "two nodes are MASTER (or one VIP is held twice) past the grace period" },
+  NO_MASTER: { label: "NO MASTER", short: "VIP held nowhere", description: "no node is MASTER of the virtual router: its VIPs are down" },
+  FLAPPING: { label: "FLAPPING", short: "state keeps changing", description: "an instance changed state too often in a short time" },
+  AGENT_OFFLINE: { label: "AGENT OFFLINE", short: "node not reporting", description: "a node's agent stopped reporting: its states are unknown" },
+  STATE_MISMATCH: { label: "STATE MISMATCH", short: "state and VIPs disagree", description: "keepalived's state contradicts the VIPs the kernel holds" },
+  CONFIG_DRIFT: { label: "CONFIG DRIFT", short: "peers configured differently", description: "peers of a virtual router disagree on their keepalived configuration" },
+};
+
+/** Whether an incident is still going. */
+export const INCIDENT_STATE_LOOK: Record<"open" | "resolved", Look> = {
+  open: {
+    label: "OPEN",
+    description: "the condition is still going on",
+    badge: "bg-white text-red-800 ring-2 ring-red-600 dark:bg-slate-950 dark:text-red-200 dark:ring-red-400",
+    accent: "border-l-red-600 dark:border-l-red-500",
+    icon: "bang",
+  },
+  resolved: {
+    label: "RESOLVED",
+    description: "the condition ended",
+    badge: "bg-slate-100 text-slate-700 ring-1 ring-slate-300 dark:bg-slate-800 dark:text-slate-200 dark:ring-slate-600",
+    accent: "border-l-slate-400",
+    icon: "check",
   },
 };

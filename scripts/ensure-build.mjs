@@ -5,7 +5,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const SOURCES = ["app", "components", "public", "server/protocol.ts", "server/context.ts", "next.config.ts", "postcss.config.mjs", "tsconfig.next.json", "package.json"];
+// route handlers import server modules (stats, timeline, incidents, parser...): any server change may matter
+const SOURCES = ["app", "components", "public", "server", "next.config.ts", "postcss.config.mjs", "tsconfig.next.json", "package.json"];
 
 function newest(p) {
   let st;
