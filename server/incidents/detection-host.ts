@@ -53,14 +53,23 @@ export class DetectionHost {
     private events: DetectionHostEvents,
   ) {}
 
-  private async engineFor(clusterId: number, name: string): Promise<ClusterEngine> {
-    let ce = this.engines.get(clusterId);
-    if (!ce) {
-      const c = await this.db.cluster.findUnique({ where: { id: clusterId } });
-      ce = { id: clusterId, name, engine: new DetectionEngine(name, settingsOf(c?.settings)), chain: Promise.resolve() };
-      this.engines.set(clusterId, ce);
+  /** engines being created: every feed that arrives meanwhile chains on the same promise, in order */
+  private creating = new Map<number, Promise<ClusterEngine>>();
+
+  private engineFor(clusterId: number, name: string): Promise<ClusterEngine> {
+    const ready = this.engines.get(clusterId);
+    if (ready) return Promise.resolve(ready);
+    let p = this.creating.get(clusterId);
+    if (!p) {
+      p = this.db.cluster.findUnique({ where: { id: clusterId } }).then((c) => {
+        const ce: ClusterEngine = { id: clusterId, name, engine: new DetectionEngine(name, settingsOf(c?.settings)), chain: Promise.resolve() };
+        this.engines.set(clusterId, ce);
+        this.creating.delete(clusterId);
+        return ce;
+      });
+      this.creating.set(clusterId, p);
     }
-    return ce;
+    return p;
   }
 
   /** Feed facts that were just stored (in storage order). */
@@ -72,8 +81,15 @@ export class DetectionHost {
       this.arm();
       return;
     }
-    // first facts of a cluster this process has not seen: create its engine first, keep the order
-    void this.engineFor(clusterId, name).then((e) => this.apply(e, facts.flatMap((f) => e.engine.push(f))));
+    // first facts of a cluster this process has not seen: every feed waits for the ONE engine being
+    // created (a second engine would lose what went into the first), in arrival order
+    void this.engineFor(clusterId, name).then(
+      (e) => {
+        this.apply(e, facts.flatMap((f) => e.engine.push(f)));
+        this.arm();
+      },
+      (err: unknown) => this.log.error({ err, cluster: name }, "could not start detection for the cluster"),
+    );
   }
 
   tick(now = Date.now()) {

@@ -88,7 +88,6 @@ async function startAgents(rs: NodeRig[], token: string) {
         "--keepalived-conf", path.join(r.dir, "keepalived.conf"), "--netns", r.ns.name, "--vip-interval", "1", "--heartbeat-interval", "1"],
       { KAM_TOKEN: token },
     );
-    cleanups.push(() => void r.agent?.stop("SIGKILL"));
   }
   // a new agent follows a log file from its current end: append only once it does
   for (const r of rs) await waitFor(`${r.name} agent following its file`, () => /following log file/.test(r.agent!.output()));
@@ -129,8 +128,9 @@ before(async () => {
 });
 
 after(async () => {
+  // SIGTERM: the agents stop their `ip monitor` children too (a SIGKILL would orphan them)
+  for (const r of rigs) await r.agent?.stop("SIGTERM");
   for (const c of cleanups.reverse()) c();
-  for (const r of rigs) await r.agent?.stop("SIGKILL");
   await srv?.close();
 });
 
