@@ -1,3 +1,4 @@
+import Link from "next/link";
 import type { ClusterSummary } from "../../server/protocol";
 import { ClusterStatusBadge } from "../ClusterStatusBadge";
 import { CLUSTER_LOOK } from "../status";
@@ -39,6 +40,13 @@ export function ClusterCard({ cluster, now }: { cluster: ClusterSummary; now: nu
         >
           nodes online {online}/{total}
         </span>
+        <Link
+          href={`/clusters/${encodeURIComponent(cluster.name)}`}
+          data-testid={`timeline-link-${cluster.name}`}
+          className="ml-auto text-sm font-semibold text-sky-700 hover:underline dark:text-sky-300"
+        >
+          Timeline →
+        </Link>
       </header>
       {total === 0 ? (
         <p className="px-4 py-3 text-sm text-slate-500 dark:text-slate-400">No node has reported yet.</p>

@@ -58,8 +58,13 @@ export function downsample(segs: readonly Seg[], range: Range, width: number): S
   const px = (range.to - range.from) / Math.max(1, Math.floor(width));
   if (!(px > 0) || segs.length <= 1) return segs.map((s) => ({ ...s }));
   const buckets = Math.max(1, Math.floor(width));
-  const bucketOf = (t: number) => Math.min(buckets - 1, Math.max(0, Math.floor((t - range.from) / px)));
-  const bucketEnd = (b: number) => (b === buckets - 1 ? Number.POSITIVE_INFINITY : range.from + (b + 1) * px);
+  const bucketEnd = (b: number) => (b >= buckets - 1 ? Number.POSITIVE_INFINITY : range.from + (b + 1) * px);
+  // floor() of a float quotient can land one bucket low at a boundary: step up so a bucket always ends after t
+  const bucketOf = (t: number) => {
+    let b = Math.min(buckets - 1, Math.max(0, Math.floor((t - range.from) / px)));
+    while (bucketEnd(b) <= t) b++;
+    return b;
+  };
 
   const out: Agg[] = [];
   let pend: Pending | null = null;

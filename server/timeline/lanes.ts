@@ -19,6 +19,8 @@ export interface NodeInput {
   trackedSince: number | null;
   sessions: readonly SessionRow[];
   vipChanges: readonly VipChange[];
+  /** when the running server last heard from the node (exact); undefined when not known */
+  lastSeen?: number | null;
 }
 
 /** A state_change row (instance "*" = node-wide STOP). */
@@ -36,6 +38,8 @@ export interface AssembleInput {
   /** pixels to aggregate for */
   width: number;
   offlineMs: number;
+  /** how stale stored liveness may be (see offlineIntervals) */
+  persistSlackMs?: number;
   nodes: readonly NodeInput[];
   /** the last row per (node, instance) before range.from */
   before: readonly StateRow[];
@@ -65,7 +69,7 @@ export function toApiSegment(s: Seg): TimelineSegment {
     state: s.state,
     from: iso(s.from),
     to: s.open ? null : iso(s.to),
-    ...(s.aggregated ? { aggregated: true as const, transitions: s.transitions ?? 0, mix: s.mix ?? {} } : {}),
+    ...(s.aggregated ? { aggregated: true as const, transitions: s.transitions ?? 0 } : {}),
   };
 }
 
@@ -120,7 +124,17 @@ export function assembleLanes(input: AssembleInput): TimelineLane[] {
 
   const offline = new Map<number, Interval[]>();
   for (const n of input.nodes) {
-    offline.set(n.id, offlineIntervals(n.sessions, { range, now, offlineMs: input.offlineMs, trackedSince: n.trackedSince }));
+    offline.set(
+      n.id,
+      offlineIntervals(n.sessions, {
+        range,
+        now,
+        offlineMs: input.offlineMs,
+        trackedSince: n.trackedSince,
+        persistSlackMs: input.persistSlackMs,
+        lastSeen: n.lastSeen,
+      }),
+    );
   }
 
   const out: TimelineLane[] = [];

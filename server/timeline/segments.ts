@@ -37,33 +37,49 @@ export interface SessionRow {
   disconnectedAt: number | null;
 }
 
+export interface LivenessOptions {
+  range: Range;
+  now: number;
+  offlineMs: number;
+  /** connected_at of the node's first session ever; null: liveness never recorded */
+  trackedSince: number | null;
+  /** how stale a stored last_seen_at may be (the hub persists liveness at most this often) */
+  persistSlackMs?: number;
+  /** when the running server last heard from the node (exact, in memory); undefined: not known */
+  lastSeen?: number | null;
+}
+
 /**
  * When the node's agent was offline inside [range.from, min(range.to, now)].
  *
  * A session row is one unbroken stretch of heartbeats, online from
- * connected_at to last_seen_at. A silence between stretches of at most
- * `offlineMs` (a reconnect) is still online; a longer one is offline from the
- * last time the agent was heard from until it connected again. The newest
- * stretch still counts as online up to `now` when it was heard from within
- * `offlineMs` and did not disconnect. Before `trackedSince` (the node's first
- * session ever) liveness was not recorded: that time is not called offline,
- * and a node never tracked (`trackedSince` null) has no offline time at all.
+ * connected_at to last_seen_at. Stored times may be up to `persistSlackMs`
+ * stale, so a silence between stretches of at most offlineMs + persistSlackMs
+ * is still online; a longer one is offline from the last time the agent was
+ * heard from until it connected again. The end: with the server's exact
+ * `lastSeen`, the node is online up to now while that is within offlineMs
+ * (as the live overview says); without it, the newest stored stretch counts as
+ * online up to now while it is recent and did not disconnect. Before
+ * `trackedSince` (the node's first session ever) liveness was not recorded:
+ * that time is not called offline, and a node never tracked has no offline time.
  */
-export function offlineIntervals(
-  sessions: readonly SessionRow[],
-  o: { range: Range; now: number; offlineMs: number; trackedSince: number | null },
-): Interval[] {
+export function offlineIntervals(sessions: readonly SessionRow[], o: LivenessOptions): Interval[] {
   if (o.trackedSince === null) return [];
   const start = Math.max(o.range.from, o.trackedSince);
   const end = Math.min(o.range.to, o.now);
   if (end <= start) return [];
+  const slack = o.persistSlackMs ?? 0;
+  const live = o.lastSeen !== undefined;
+  const rows = [...sessions];
+  if (typeof o.lastSeen === "number") rows.push({ connectedAt: o.lastSeen, lastSeenAt: o.lastSeen, disconnectedAt: null });
   // online stretches, sorted and bridged over short silences
   const stretches: Interval[] = [];
-  for (const s of [...sessions].sort((a, b) => a.connectedAt - b.connectedAt)) {
+  for (const s of rows.sort((a, b) => a.connectedAt - b.connectedAt)) {
     let to = Math.max(s.lastSeenAt, s.connectedAt);
-    if (s.disconnectedAt === null && o.now - to <= o.offlineMs) to = Math.max(to, o.now);
+    const exact = live ? s.connectedAt === o.lastSeen && s.lastSeenAt === o.lastSeen : false;
+    if (s.disconnectedAt === null && (live ? exact && o.now - to <= o.offlineMs : o.now - to <= o.offlineMs + slack)) to = Math.max(to, o.now);
     const last = stretches[stretches.length - 1];
-    if (last && s.connectedAt - last.to <= o.offlineMs) last.to = Math.max(last.to, to);
+    if (last && s.connectedAt - last.to <= o.offlineMs + slack) last.to = Math.max(last.to, to);
     else stretches.push({ from: s.connectedAt, to });
   }
   const out: Interval[] = [];

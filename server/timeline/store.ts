@@ -5,8 +5,10 @@
  * pure functions of lanes.ts.
  */
 import type { Db } from "../db/database";
+import type { Hub } from "../hub";
 import type { ConfigInstance } from "../protocol";
 import { listIncidents } from "../incidents/incident-store";
+import { SEEN_EVERY_MS } from "../incidents/facts";
 import { assembleLanes, type NodeInput, type StateRow } from "./lanes";
 import type { LogQuery, TimelineQuery } from "./query";
 import { TIMELINE_LIMITS, type LogLine, type TimelineResponse } from "./types";
@@ -23,6 +25,12 @@ const ms = (col: string) => `(extract(epoch FROM ${col}) * 1000)::float8`;
 export function hubOfflineMs(hub: object): number {
   const v = (hub as { offlineMs?: unknown }).offlineMs;
   return typeof v === "number" && v > 0 ? v : 15_000;
+}
+
+/** When the hub's in-memory picture last heard from each node of a cluster (exact, unlike stored liveness). */
+export function hubLastSeen(hub: Hub, cluster: string): (node: string) => number | null | undefined {
+  const c = hub.store.clusters.get(cluster);
+  return (node) => (c ? (c.nodes.get(node)?.lastSeen ?? undefined) : undefined);
 }
 
 async function clusterId(db: Db, name: string): Promise<number | null> {
@@ -125,47 +133,43 @@ function loadSessions(db: Db, cid: number, from: number, to: number): Promise<Ra
 }
 
 /**
- * VIP observations reduced in SQL to what the lanes need: per node, the set of
- * its configured VIPs it held, only when that set changed (window lag), plus
- * the newest observation before `from` for the state at the start.
+ * VIP observations of these nodes: the newest one before `from` (the state at
+ * the start) and those inside the range, only where the address list differs
+ * from the node's previous observation (window lag), so the periodic repeats
+ * never leave the database. What the lanes need (which of the node's
+ * configured VIPs it held) is picked out here, and repeats of that dropped.
  */
-async function loadVipChanges(db: Db, cid: number, wanted: { nodeId: number; addr: string }[], from: number, to: number) {
-  if (wanted.length === 0) return new Map<number, VipChange[]>();
-  const nodeIds = [...new Set(wanted.map((w) => w.nodeId))];
+async function loadVipChanges(db: Db, cid: number, wanted: Map<number, Set<string>>, from: number, to: number) {
+  const out = new Map<number, VipChange[]>();
+  const nodeIds = [...wanted.keys()];
+  if (nodeIds.length === 0) return out;
   const rows = (await db.$queryRawUnsafe(
-    `WITH w AS (SELECT * FROM unnest($2::int[], $3::text[]) AS w(node_id, addr)),
-     obs AS (
+    `WITH obs AS (
        SELECT v.id, v.node_id, v.ts, v.addresses FROM vip_observation v
-        WHERE v.cluster_id = $1 AND v.ts >= $4::timestamptz AND v.ts < $5::timestamptz AND v.node_id = ANY($6::int[])
+        WHERE v.cluster_id = $1 AND v.ts >= $2::timestamptz AND v.ts < $3::timestamptz AND v.node_id = ANY($4::int[])
        UNION ALL
-       SELECT b.id, b.node_id, b.ts, b.addresses FROM unnest($6::int[]) AS n(id) CROSS JOIN LATERAL (
+       SELECT b.id, b.node_id, b.ts, b.addresses FROM unnest($4::int[]) AS n(id) CROSS JOIN LATERAL (
          SELECT v.id, v.node_id, v.ts, v.addresses FROM vip_observation v
-          WHERE v.node_id = n.id AND v.ts < $4::timestamptz ORDER BY v.ts DESC, v.id DESC LIMIT 1) b
-     ),
-     held AS (
-       SELECT o.id, o.node_id, o.ts, ARRAY(
-         SELECT DISTINCT lower(a->>'address') FROM jsonb_array_elements(o.addresses) a
-           JOIN w ON w.node_id = o.node_id AND w.addr = lower(a->>'address') ORDER BY 1) AS held
-       FROM obs o
+          WHERE v.node_id = n.id AND v.ts < $2::timestamptz ORDER BY v.ts DESC, v.id DESC LIMIT 1) b
      )
-     SELECT node_id, t, held FROM (
-       SELECT node_id, ${ms("ts")} AS t, held,
-              lag(held) OVER (PARTITION BY node_id ORDER BY ts, id) AS prev,
-              row_number() OVER (PARTITION BY node_id ORDER BY ts, id) AS rn
-         FROM held) x
-      WHERE rn = 1 OR prev IS DISTINCT FROM held
-      ORDER BY node_id, t`,
+     SELECT node_id, t, addresses FROM (
+       SELECT node_id, ${ms("ts")} AS t, ts, id, addresses, lag(addresses) OVER (PARTITION BY node_id ORDER BY ts, id) AS prev FROM obs
+     ) x WHERE prev IS NULL OR prev <> addresses
+     ORDER BY node_id, ts, id`,
     cid,
-    wanted.map((w) => w.nodeId),
-    wanted.map((w) => w.addr),
     iso(from),
     iso(to),
     nodeIds,
-  )) as { node_id: number; t: number; held: string[] }[];
-  const out = new Map<number, VipChange[]>();
+  )) as { node_id: number; t: number; addresses: { address?: unknown }[] | null }[];
   for (const r of rows) {
+    const want = wanted.get(r.node_id);
+    if (!want) continue;
+    const held = [...new Set((Array.isArray(r.addresses) ? r.addresses : []).map((a) => String(a?.address ?? "").toLowerCase()))]
+      .filter((a) => want.has(a))
+      .sort();
     const list = out.get(r.node_id) ?? [];
-    list.push({ ts: r.t, held: r.held });
+    const last = list[list.length - 1];
+    if (!last || last.held.join(",") !== held.join(",")) list.push({ ts: r.t, held });
     out.set(r.node_id, list);
   }
   return out;
@@ -175,22 +179,29 @@ async function loadVipChanges(db: Db, cid: number, wanted: { nodeId: number; add
 export async function loadTimeline(
   db: Db,
   q: TimelineQuery,
-  o: { offlineMs: number; now?: number },
+  o: {
+    offlineMs: number;
+    now?: number;
+    /** node name -> when the running server last heard from it (the hub's picture), for the live end */
+    lastSeen?: (node: string) => number | null | undefined;
+  },
 ): Promise<TimelineResponse | null> {
   const now = o.now ?? Date.now();
   const cid = await clusterId(db, q.cluster);
   if (cid === null) return null;
   const nodes = await loadNodes(db, cid, q.to);
   const nodeIds = nodes.map((n) => n.id);
-  const wanted = nodes.flatMap((n) =>
-    [...new Set((n.instances ?? []).flatMap((i) => i.vips.map(vipAddress)))].map((addr) => ({ nodeId: n.id, addr })),
-  );
+  const wanted = new Map<number, Set<string>>();
+  for (const n of nodes) {
+    const vips = new Set((n.instances ?? []).flatMap((i) => i.vips.map(vipAddress)));
+    if (vips.size > 0) wanted.set(n.id, vips);
+  }
   const [before, rows, sessions, vipChanges, incidents] = await Promise.all([
     loadBefore(db, nodeIds, q.from),
     loadRows(db, cid, q.from, q.to),
     loadSessions(db, cid, q.from - o.offlineMs, q.to),
     loadVipChanges(db, cid, wanted, q.from, q.to),
-    listIncidents(db, { cluster: q.cluster, from: new Date(q.from), to: new Date(q.to), limit: TIMELINE_LIMITS.maxIncidents }),
+    listIncidents(db, { cluster: q.cluster, from: new Date(q.from), to: new Date(q.to), limit: TIMELINE_LIMITS.maxIncidents + 1 }),
   ]);
   const inputs: NodeInput[] = nodes.map((n) => ({
     id: n.id,
@@ -201,9 +212,28 @@ export async function loadTimeline(
       .filter((s) => s.node_id === n.id)
       .map((s) => ({ connectedAt: s.c, lastSeenAt: s.l, disconnectedAt: s.d })),
     vipChanges: vipChanges.get(n.id) ?? [],
+    lastSeen: o.lastSeen?.(n.name),
   }));
-  const lanes = assembleLanes({ range: { from: q.from, to: q.to }, now, width: q.width, offlineMs: o.offlineMs, nodes: inputs, before, rows });
-  return { from: iso(q.from), to: iso(q.to), now: iso(now), width: q.width, lanes, incidents };
+  const lanes = assembleLanes({
+    range: { from: q.from, to: q.to },
+    now,
+    width: q.width,
+    offlineMs: o.offlineMs,
+    persistSlackMs: SEEN_EVERY_MS,
+    nodes: inputs,
+    before,
+    rows,
+  });
+  const incidentsTruncated = incidents.length > TIMELINE_LIMITS.maxIncidents;
+  return {
+    from: iso(q.from),
+    to: iso(q.to),
+    now: iso(now),
+    width: q.width,
+    lanes,
+    incidents: incidentsTruncated ? incidents.slice(0, TIMELINE_LIMITS.maxIncidents) : incidents,
+    incidentsTruncated,
+  };
 }
 
 /** GET /api/clusters/:name/logs; null when the cluster (or the named node) is unknown. */

@@ -22,8 +22,6 @@ export const TimelineSegment = z.object({
   aggregated: z.literal(true).optional(),
   /** state changes inside an aggregated segment */
   transitions: z.number().int().optional(),
-  /** time (ms) spent in each state inside an aggregated segment */
-  mix: z.partialRecord(InstanceState, z.number()).optional(),
 });
 export type TimelineSegment = z.infer<typeof TimelineSegment>;
 
@@ -53,6 +51,8 @@ export const TimelineResponse = z.object({
   width: z.number().int(),
   lanes: z.array(TimelineLane),
   incidents: z.array(IncidentMsg),
+  /** more incidents overlap the range than are sent (the newest TIMELINE_LIMITS.maxIncidents are) */
+  incidentsTruncated: z.boolean(),
 });
 export type TimelineResponse = z.infer<typeof TimelineResponse>;
 

@@ -1,0 +1,36 @@
+import type { Metadata } from "next";
+import Link from "next/link";
+import { Suspense } from "react";
+import { ClusterTimeline } from "../../../components/timeline/ClusterTimeline";
+import { prefetchScript } from "../../../components/timeline/prefetch";
+
+type Props = { params: Promise<{ name: string }> };
+
+export async function generateMetadata({ params }: Props): Promise<Metadata> {
+  const { name } = await params;
+  return { title: `${name} timeline · keepalived monitor` };
+}
+
+/**
+ * Cluster timeline: one swimlane per node x VRID over a time range kept in the
+ * URL (?range=1h, or ?from=&to= for a fixed range), live. A thin shell: the
+ * client component loads /api/clusters/:name/timeline and follows /live.
+ */
+export default async function ClusterTimelinePage({ params }: Props) {
+  const { name } = await params;
+  return (
+    <>
+      <nav aria-label="Breadcrumb" className="mb-2 text-sm text-slate-600 dark:text-slate-400">
+        <Link href="/" className="hover:underline">
+          Clusters
+        </Link>{" "}
+        / <span className="break-all">{name}</span>
+      </nav>
+      <Suspense fallback={<p className="text-slate-500">Loading the timeline…</p>}>
+        <ClusterTimeline cluster={name} />
+      </Suspense>
+      {/* starts the first data request while the page's JavaScript loads (components/timeline/prefetch.ts) */}
+      <script dangerouslySetInnerHTML={{ __html: prefetchScript(name) }} />
+    </>
+  );
+}

@@ -1,0 +1,121 @@
+/**
+ * The time range of the cluster timeline and its URL form, so a link can be
+ * shared in an incident channel. Pure; unit-tested in test/unit/timeline-ui.test.ts.
+ *
+ * URL forms:
+ *   ?range=15m|1h|24h|7d              live: the range ends now and follows the clock
+ *   ?from=<ISO>&to=<ISO>              fixed (zoomed, panned or typed in)
+ * Anything else falls back to the default (1 h, live).
+ */
+
+export const PRESETS = {
+  "15m": 15 * 60_000,
+  "1h": 3600_000,
+  "24h": 24 * 3600_000,
+  "7d": 7 * 24 * 3600_000,
+} as const;
+export type Preset = keyof typeof PRESETS;
+export const DEFAULT_PRESET: Preset = "1h";
+
+/** shortest range one can zoom into, and the longest the API serves */
+export const MIN_SPAN_MS = 10_000;
+export const MAX_SPAN_MS = 31 * 24 * 3600_000;
+
+export type RangeSpec = { kind: "live"; preset: Preset } | { kind: "fixed"; from: number; to: number };
+
+export interface Window {
+  from: number;
+  to: number;
+}
+
+const isPreset = (s: string | null): s is Preset => s !== null && Object.prototype.hasOwnProperty.call(PRESETS, s);
+
+/** Read the range from the page's query string. */
+export function parseRange(params: URLSearchParams): RangeSpec {
+  const preset = params.get("range");
+  if (isPreset(preset)) return { kind: "live", preset };
+  const from = Date.parse(params.get("from") ?? "");
+  const to = Date.parse(params.get("to") ?? "");
+  if (Number.isFinite(from) && Number.isFinite(to) && from < to && to - from <= MAX_SPAN_MS) return { kind: "fixed", from, to };
+  return { kind: "live", preset: DEFAULT_PRESET };
+}
+
+/** The query string of a range (without "?"), other parameters kept. */
+export function rangeQuery(spec: RangeSpec, keep?: URLSearchParams): string {
+  const p = new URLSearchParams(keep);
+  p.delete("range");
+  p.delete("from");
+  p.delete("to");
+  if (spec.kind === "live") p.set("range", spec.preset);
+  else {
+    p.set("from", new Date(spec.from).toISOString());
+    p.set("to", new Date(spec.to).toISOString());
+  }
+  return p.toString();
+}
+
+/** The concrete window at `now`. */
+export function windowOf(spec: RangeSpec, now: number): Window {
+  if (spec.kind === "live") return { from: now - PRESETS[spec.preset], to: now };
+  return { from: spec.from, to: spec.to };
+}
+
+/** A fixed range, clamped to the allowed spans and never reaching past `now`. */
+export function fixedRange(from: number, to: number, now: number): RangeSpec {
+  let f = Math.min(from, to);
+  let t = Math.max(from, to);
+  if (t > now) {
+    f -= t - now;
+    t = now;
+  }
+  if (t - f < MIN_SPAN_MS) {
+    const mid = (f + t) / 2;
+    f = mid - MIN_SPAN_MS / 2;
+    t = mid + MIN_SPAN_MS / 2;
+    if (t > now) {
+      f -= t - now;
+      t = now;
+    }
+  }
+  if (t - f > MAX_SPAN_MS) f = t - MAX_SPAN_MS;
+  return { kind: "fixed", from: Math.round(f), to: Math.round(t) };
+}
+
+/** Move the window by `fraction` of its span (negative: earlier). Reaching now again turns it live when it was. */
+export function pan(spec: RangeSpec, fraction: number, now: number): RangeSpec {
+  const w = windowOf(spec, now);
+  const shift = (w.to - w.from) * fraction;
+  return fixedRange(w.from + shift, w.to + shift, now);
+}
+
+/** Zoom around the window's centre: factor 2 = twice the span (zoom out). */
+export function zoom(spec: RangeSpec, factor: number, now: number): RangeSpec {
+  const w = windowOf(spec, now);
+  const span = (w.to - w.from) * factor;
+  const mid = (w.from + w.to) / 2;
+  return fixedRange(mid - span / 2, mid + span / 2, now);
+}
+
+/** "15 min", "1 h", "24 h", "7 d", or a span such as "2 h 30 min". */
+export function formatSpan(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s} s`;
+  const m = Math.round(s / 60);
+  if (m < 60) return `${m} min`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return m % 60 ? `${h} h ${m % 60} min` : `${h} h`;
+  const d = Math.floor(h / 24);
+  return h % 24 ? `${d} d ${h % 24} h` : `${d} d`;
+}
+
+/** `<input type="datetime-local">` value for an epoch ms, in the browser's time zone. */
+export function toLocalInput(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+/** Epoch ms of a datetime-local value, NaN when it is not one. */
+export function fromLocalInput(value: string): number {
+  return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/.test(value) ? new Date(value).getTime() : Number.NaN;
+}
