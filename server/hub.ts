@@ -122,6 +122,7 @@ export class Hub {
   }
 
   heartbeat(d: AgentSocketData, hb: Heartbeat) {
+    this.detection?.agentOutbox(d.agentId, hb.outbox);
     const { cluster, node } = this.where(d);
     const now = Date.now();
     const wasOnline = this.store.isOnline(node, now);
@@ -166,6 +167,7 @@ export class Hub {
     this.markDirty(cluster.name);
     try {
       if (connected) {
+        this.detection?.agentConnected(d.clusterId, d.agentId, now);
         const row = await this.db.agentSession.create({
           data: { clusterId: d.clusterId, nodeId: d.nodeId, agentId: d.agentId, connectedAt: new Date(now), lastSeenAt: new Date(now) },
         });
@@ -173,6 +175,7 @@ export class Hub {
         this.feed(cluster, [{ kind: "seen", node: node.name, ts: now }]);
         return;
       }
+      this.detection?.agentGone(d.agentId);
       const s = this.sessions.get(d.agentId);
       this.sessions.delete(d.agentId);
       if (!s) return;

@@ -61,7 +61,10 @@ export function evaluateDual(ctx: Ctx, g: Group, at: number, trigger: Evidence[]
     if (c.since === null) {
       c.since = at;
       c.nodes = new Set(d.involved);
-      ctx.timers.set(timerKey, at + graceMs(ctx, g), (t) => fireDual(ctx, g, t));
+      // A condition learnt late (a reconnected agent replaying its backlog: `at` is already behind the
+      // engine's clock) still gets its full grace from now, so the other node's backlog can arrive and
+      // end it; openedAt stays `at`, the moment it really began.
+      ctx.timers.set(timerKey, Math.max(at, ctx.timers.reached) + graceMs(ctx, g), (t) => fireDual(ctx, g, t));
       return;
     }
     const added = [...d.involved].filter((n) => !c.nodes.has(n));

@@ -16,6 +16,8 @@ interface Entry {
 export class TimerQueue {
   private heap: Entry[] = [];
   private live = new Map<string, { at: number; fn: TimerFn }>();
+  /** the largest limit fireDue was called with: how far the engine's clock has gone */
+  reached = -Infinity;
 
   get size(): number {
     return this.live.size;
@@ -51,6 +53,7 @@ export class TimerQueue {
 
   /** Fire, in deadline order, every timer whose deadline is < limit (handlers may set new timers). */
   fireDue(limit: number): void {
+    if (limit > this.reached) this.reached = limit;
     for (;;) {
       const at = this.next();
       if (at === null || !(at < limit)) return;

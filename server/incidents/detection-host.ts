@@ -27,6 +27,9 @@ export interface DetectionHostEvents {
   openCount(cluster: string, open: number): void;
 }
 
+/** longest time a cluster's wall-clock detection waits for a reconnected agent's backlog */
+export const CATCH_UP_MAX_MS = 30_000;
+
 /** How far back the engines are re-fed at start (covers grace, flap windows and hold-down). */
 export const RESTORE_WINDOW_MS = 15 * 60_000;
 
@@ -93,8 +96,38 @@ export class DetectionHost {
   }
 
   tick(now = Date.now()) {
-    for (const ce of this.engines.values()) this.apply(ce, ce.engine.tick(now));
+    for (const ce of this.engines.values()) {
+      // a cluster whose agent is still replaying its backlog is judged by its facts alone: a wall-clock
+      // tick now would see the first node's old MASTER line before the other node's lines arrive
+      if (this.catchingUp(ce.id, now)) continue;
+      this.apply(ce, ce.engine.tick(now));
+    }
     this.arm();
+  }
+
+  /** agentId -> { cluster, until }: agents that (re)connected and have not yet reported an empty outbox */
+  private backlog = new Map<string, { clusterId: number; until: number }>();
+
+  /** an agent (re)connected: it may deliver a backlog first (at most CATCH_UP_MAX_MS is waited for) */
+  agentConnected(clusterId: number, agentId: string, now = Date.now()) {
+    this.backlog.set(agentId, { clusterId, until: now + CATCH_UP_MAX_MS });
+  }
+
+  /** the agent's heartbeat reported its outbox depth */
+  agentOutbox(agentId: string, depth: number) {
+    if (depth === 0 && this.backlog.delete(agentId)) this.arm();
+  }
+
+  agentGone(agentId: string) {
+    if (this.backlog.delete(agentId)) this.arm();
+  }
+
+  private catchingUp(clusterId: number, now: number): boolean {
+    for (const [id, b] of this.backlog) {
+      if (b.until < now) this.backlog.delete(id);
+      else if (b.clusterId === clusterId) return true;
+    }
+    return false;
   }
 
   private timer: NodeJS.Timeout | null = null;
@@ -109,7 +142,9 @@ export class DetectionHost {
    */
   arm() {
     let next = Infinity;
-    for (const ce of this.engines.values()) next = Math.min(next, ce.engine.nextDeadline() ?? Infinity);
+    const now = Date.now();
+    // a cluster waiting for a backlog is ticked again once its agent reports an empty outbox (agentOutbox)
+    for (const ce of this.engines.values()) if (!this.catchingUp(ce.id, now)) next = Math.min(next, ce.engine.nextDeadline() ?? Infinity);
     if (next === Infinity || next >= this.armedAt) return;
     if (this.timer) clearTimeout(this.timer);
     this.armedAt = next;

@@ -35,3 +35,62 @@ it("feeds that arrive while a new cluster's engine is being created all reach th
   assert.deepEqual(engine.nodeStates().map((n) => n.node).sort(), ["a", "b", "c"], "every node's facts reached it");
   host.stop();
 });
+
+it("does not judge a cluster by the wall clock while a reconnected agent replays its backlog", async () => {
+  const stubDb = { cluster: { findUnique: async () => ({ id: 1, name: "c", settings: {} }) } } as unknown as Db;
+  const changes: string[] = [];
+  const host = new DetectionHost(stubDb, createLogger("silent"), new Counters(), {} as Notifier, { incident() {}, openCount() {} });
+  (host as unknown as { apply: (ce: unknown, ch: { type: string; incident: { kind: string } }[]) => void }).apply = (_ce, ch) => {
+    for (const c of ch) changes.push(`${c.type} ${c.incident.kind}`);
+  };
+  const t = Date.now() - 60_000; // the failover happened a minute ago, while both agents were down
+  const cfg = (node: string): Fact => ({ kind: "config", node, ts: t - 20_000, id: `c-${node}`, instances: [{
+    name: "VI_1", vrid: 51, interface: "eth0", state: "BACKUP", priority: 100, advertInt: 1, authType: null, authPassHash: null,
+    vips: [], trackScripts: [], trackInterfaces: [], unicastSrcIp: null, unicastPeers: [], nopreempt: false, vrrpVersion: 2, syncGroup: null }] });
+  const line = (node: string, ts: number, state: "MASTER" | "BACKUP"): Fact =>
+    ({ kind: "log", node, ts, id: `${node}${ts}`, line: `(VI_1) Entering ${state} STATE`, event: { type: "state", instance: "VI_1", state } });
+  // before: b MASTER, a BACKUP, both agents seen
+  host.feed(1, "c", [cfg("a"), cfg("b"), line("b", t - 10_000, "MASTER"), line("a", t - 10_000, "BACKUP"),
+    { kind: "seen", node: "a", ts: t - 9000 }, { kind: "seen", node: "b", ts: t - 9000 }]);
+  await new Promise((r) => setTimeout(r, 20));
+  // both agents reconnect; a's backlog arrives first: a became MASTER at t
+  host.agentConnected(1, "agent-a");
+  host.agentConnected(1, "agent-b");
+  host.feed(1, "c", [line("a", t, "MASTER")]);
+  host.tick(Date.now()); // a wall-clock tick now would see a and (stale) b MASTER for a minute
+  // b's backlog: it had handed over just before
+  host.feed(1, "c", [line("b", t - 10, "BACKUP")]);
+  host.agentOutbox("agent-a", 0);
+  host.agentOutbox("agent-b", 0);
+  host.tick(Date.now());
+  assert.deepEqual(changes.filter((c) => c.endsWith("DUAL_MASTER")), []);
+  host.stop();
+});
+
+it("a MASTER line replayed late from a reconnected agent's backlog gets a full grace before DUAL_MASTER, so the peer's backlog can end it", async () => {
+  const { DetectionEngine } = await import("../../server/detect");
+  const e = new DetectionEngine("c");
+  const t = 1_800_000_000_000;
+  const cfg = (node: string): Fact => ({ kind: "config", node, ts: t - 20_000, id: `c-${node}`, instances: [{
+    name: "VI_1", vrid: 51, interface: "eth0", state: "BACKUP", priority: 100, advertInt: 1, authType: null, authPassHash: null,
+    vips: [], trackScripts: [], trackInterfaces: [], unicastSrcIp: null, unicastPeers: [], nopreempt: false, vrrpVersion: 2, syncGroup: null }] });
+  const line = (node: string, ts: number, state: "MASTER" | "BACKUP"): Fact =>
+    ({ kind: "log", node, ts, id: `${node}${ts}`, line: `(VI_1) Entering ${state} STATE`, event: { type: "state", instance: "VI_1", state } });
+  const out: string[] = [];
+  const push = (f: Fact) => out.push(...e.push(f).map((c) => `${c.type} ${c.incident.kind}`));
+  for (const f of [cfg("a"), cfg("b"), line("b", t - 10_000, "MASTER"), line("a", t - 10_000, "BACKUP")]) push(f);
+  // agents away and back: the clock is 20 s later; a's backlog says it took over at t
+  push({ kind: "seen", node: "a", ts: t + 20_000 });
+  push({ kind: "seen", node: "b", ts: t + 20_000 });
+  push(line("a", t, "MASTER"));
+  out.push(...e.tick(t + 20_500).map((c) => `${c.type} ${c.incident.kind}`));
+  push(line("b", t - 10, "BACKUP")); // b's backlog: it had handed over just before
+  out.push(...e.tick(t + 25_000).map((c) => `${c.type} ${c.incident.kind}`));
+  assert.deepEqual(out.filter((c) => c.endsWith("DUAL_MASTER")), []);
+  // and a real late split still opens, at the moment it began
+  push(line("b", t + 21_000, "MASTER"));
+  out.push(...e.tick(t + 30_000).map((c) => `${c.type} ${c.incident.kind}`));
+  const d = e.incidents().filter((i) => i.kind === "DUAL_MASTER");
+  assert.equal(d.length, 1);
+  assert.equal(d[0].openedAt, t + 21_000);
+});
