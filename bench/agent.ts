@@ -1,0 +1,169 @@
+/**
+ * The agent on a quiet node: the real bundle (dist/keepalived-agent.cjs)
+ * against the real server, following a log file nobody writes to, reading a
+ * keepalived.conf, probing the host's own addresses (no --netns).
+ * - idle RSS (VmRSS, sampled every second; max) and CPU over IDLE_S seconds
+ *   (/proc/<pid>/stat ticks of the agent, of the children it reaped -- the
+ *   periodic `ip -j addr show` -- and of its long-lived `ip monitor` child);
+ *   baseline: a bare `node` process with one timer, same sampling.
+ * - cold start of the bundle: `node keepalived-agent.cjs --version` (median
+ *   of 7) against `node -e 0`; and spawn -> "connected to the server".
+ * - bundle size (and gzipped).
+ * A second agent idles alongside with MALLOC_MMAP_THRESHOLD_=131072 in its
+ * environment (a fixed glibc mmap threshold: the 16 MiB scrypt buffer of the
+ * auth_pass hashing is then returned to the system), to show that setting's
+ * effect in the same run.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import zlib from "node:zlib";
+import { AGENT_BUNDLE, startAgent, waitFor, type AgentProc } from "../test/helpers/agent";
+import { startBenchServer, q, step, sleep, hasBinary, onInterrupt } from "./lib/env";
+import { createTokens } from "./lib/db";
+import { anonMiB, childPids, clkTck, comm, cpuTicks, rssMiB, sampleRss } from "./lib/proc";
+import { row, runStandalone, isMain, unavailable, type Row } from "./lib/result";
+import { fmt, median } from "./lib/stats";
+import { keepalivedConf } from "./latency";
+
+const IDLE_S = Number(process.env.BENCH_AGENT_IDLE_S ?? q(60, 30));
+
+function wallMs(args: string[]): number {
+  const t = performance.now();
+  const r = spawnSync(process.execPath, args, { stdio: "ignore" });
+  if (r.status !== 0) throw new Error(`node ${args.join(" ")} exited ${r.status}`);
+  return performance.now() - t;
+}
+
+/** idle figures of a running process: CPU % of a core (self, reaped children, live children), RSS max */
+async function idleFigures(pid: number, seconds: number) {
+  const liveKids = () => childPids(pid).map((c) => ({ pid: c, comm: comm(c), ticks: (() => { try { return cpuTicks(c).self; } catch { return NaN; } })() }));
+  const k0 = new Map(liveKids().map((k) => [k.pid, k.ticks]));
+  const c0 = cpuTicks(pid);
+  const t0 = performance.now();
+  const rss = sampleRss(pid, 1000);
+  await sleep(seconds * 1000);
+  const samples = rss.stop();
+  const secs = (performance.now() - t0) / 1000;
+  const c1 = cpuTicks(pid);
+  const kids = liveKids();
+  const live = kids.reduce((s, k) => s + (Number.isFinite(k.ticks) ? k.ticks - (k0.get(k.pid) ?? 0) : 0), 0);
+  const pct = (ticks: number) => (ticks / clkTck() / secs) * 100;
+  return {
+    selfPct: pct(c1.self - c0.self),
+    reapedPct: pct(c1.children - c0.children),
+    livePct: pct(live),
+    liveKids: kids.map((k) => `${k.comm} ${fmt(rssMiB(k.pid))} MiB`),
+    rssMax: Math.max(...samples),
+    rssMedian: median(samples),
+    anon: anonMiB(pid),
+    secs,
+  };
+}
+
+export async function benchAgent(): Promise<Row[]> {
+  const B = "agent";
+  if (!fs.existsSync(AGENT_BUNDLE)) return [unavailable(B, "agent", `${AGENT_BUNDLE} missing: node agent/build.mjs`)];
+  if (!hasBinary("ip")) return [unavailable(B, "agent idle", "iproute2 `ip` is missing (the VIP probe needs it)")];
+  const rows: Row[] = [];
+
+  // bundle size
+  const buf = fs.readFileSync(AGENT_BUNDLE);
+  const gz = zlib.gzipSync(buf, { level: 9 }).length;
+  rows.push(row({ bench: B, name: "bundle size (dist/keepalived-agent.cjs)", unit: "KiB", value: buf.length / 1024, stat: "1 file", detail: `${fmt(gz / 1024)} KiB gzipped; no node_modules needed` }));
+
+  // cold start of the file itself
+  wallMs([AGENT_BUNDLE, "--version"]);
+  const cold = Array.from({ length: 7 }, () => wallMs([AGENT_BUNDLE, "--version"]));
+  const bare = Array.from({ length: 7 }, () => wallMs(["-e", "0"]));
+  rows.push(row({ bench: B, name: "cold start: node keepalived-agent.cjs --version", unit: "ms", value: median(cold), stat: "median of 7", baseline: { name: "node -e 0", value: median(bare) },
+    detail: `runs ${cold.map((x) => fmt(x)).join(", ")} ms; node -e 0: ${bare.map((x) => fmt(x)).join(", ")} ms` }));
+
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kam-bench-agent-"));
+  const srv = await startBenchServer(B);
+  let agent: AgentProc | null = null;
+  let variant: AgentProc | null = null;
+  const baseline = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: "ignore" });
+  const forget = onInterrupt(async () => {
+    baseline.kill("SIGKILL");
+    await agent?.stop("SIGKILL");
+    await variant?.stop("SIGKILL");
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+  try {
+    const token = (await createTokens(srv, ["idle"])).get("idle")!;
+    // a node's layout: config, log and state in their own directories
+    for (const d of ["etc", "log", "state"]) fs.mkdirSync(path.join(tmp, d));
+    const conf = path.join(tmp, "etc/keepalived.conf");
+    fs.writeFileSync(conf, keepalivedConf(2));
+    const logFile = path.join(tmp, "log/keepalived.log");
+    fs.writeFileSync(logFile, "");
+    const args = (dir: string, node = "idle1") => ["--server", srv.url, "--node", node, "--state-dir", path.join(tmp, "state", dir), "--source", "file", "--log-file", logFile, "--keepalived-conf", conf];
+
+    // spawn -> connected (a fresh state directory each time: a first start)
+    const connect: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const t = performance.now();
+      const a = startAgent(args(`s${i}`), { KAM_TOKEN: token });
+      await waitFor("agent connected", () => /connected to the server/.test(a.output()), 30_000, 5);
+      connect.push(performance.now() - t);
+      await a.stop();
+    }
+    rows.push(row({ bench: B, name: "start: spawn -> connected to the server", unit: "ms", value: median(connect), stat: "median of 3", detail: `runs ${connect.map((x) => fmt(x)).join(", ")} ms (first start: state directory created)` }));
+
+    agent = startAgent(args("idle"), { KAM_TOKEN: token });
+    variant = startAgent(args("idle-malloc", "idle2"), { KAM_TOKEN: token, MALLOC_MMAP_THRESHOLD_: "131072" });
+    await waitFor("agents connected", () => /connected to the server/.test(agent!.output()) && /connected to the server/.test(variant!.output()), 30_000);
+    await sleep(5000); // settle: first probe, config snapshot, backfill
+    step(`agent: idle for ${IDLE_S} s (agent pid ${agent.child.pid}, variant pid ${variant.child.pid}, bare node pid ${baseline.pid})...`);
+    const [a, b, v] = await Promise.all([idleFigures(agent.child.pid!, IDLE_S), idleFigures(baseline.pid!, IDLE_S), idleFigures(variant.child.pid!, IDLE_S)]);
+    const total = a.selfPct + a.reapedPct + a.livePct;
+    rows.push(
+      row({
+        bench: B,
+        name: "idle RSS (max over the window)",
+        unit: "MiB",
+        value: a.rssMax,
+        stat: `max of ${IDLE_S} samples`,
+        baseline: { name: "bare node", value: b.rssMax },
+        target: [{ op: "<=", value: 45 }],
+        detail: `median ${fmt(a.rssMedian)} MiB, of which private (anonymous) ${fmt(a.anon)} MiB, the rest mostly the node binary's pages shared by every node process; bare node: ${fmt(b.rssMax)} MiB (private ${fmt(b.anon)}); its children: ${a.liveKids.join(", ") || "none"}`,
+      }),
+      row({
+        bench: B,
+        name: "idle RSS with MALLOC_MMAP_THRESHOLD_=131072 (same run)",
+        unit: "MiB",
+        value: v.rssMax,
+        stat: `max of ${IDLE_S} samples`,
+        baseline: { name: "bare node", value: b.rssMax },
+        target: [{ op: "<=", value: 45 }],
+        detail: `private (anonymous) ${fmt(v.anon)} MiB; CPU ${(v.selfPct + v.reapedPct + v.livePct).toFixed(2)}% of a core`,
+      }),
+      row({
+        bench: B,
+        name: "idle CPU (agent + its ip processes)",
+        unit: "% of a core",
+        value: total,
+        stat: `${fmt(a.secs, 0)} s window`,
+        baseline: { name: "bare node", value: b.selfPct },
+        target: [{ op: "<=", value: 0.5 }],
+        detail: `agent ${a.selfPct.toFixed(3)}%, reaped children (periodic ip -j addr) ${a.reapedPct.toFixed(3)}%, live children (ip monitor) ${a.livePct.toFixed(3)}%`,
+      }),
+    );
+    return rows;
+  } catch (e) {
+    console.error(e);
+    if (agent) console.error(agent.output().slice(-2000));
+    return [...rows, unavailable(B, "agent idle", `failed: ${(e as Error).message}`)];
+  } finally {
+    forget();
+    baseline.kill();
+    await agent?.stop();
+    await variant?.stop();
+    await srv.close();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+if (isMain(import.meta.url)) await runStandalone("agent", benchAgent);
