@@ -3,22 +3,8 @@ import { describe, it } from "node:test";
 import type { IncidentMsg } from "../../server/protocol";
 import { applyIncidentPush, feedReducer, initialFeed, sortIncidents } from "../../components/incidents/feed";
 import { NO_FILTERS } from "../../components/incidents/filters";
+import { incident } from "../helpers/incident";
 
-function incident(over: Partial<IncidentMsg> & { id: string }): IncidentMsg {
-  return {
-    cluster: "shop",
-    kind: "DUAL_MASTER",
-    severity: "critical",
-    vrid: 51,
-    instances: { a: "VI_1", b: "VI_1" },
-    nodes: ["a", "b"],
-    openedAt: "2024-05-01T12:00:00.000Z",
-    closedAt: null,
-    silenced: false,
-    cause: { code: "adverts_not_received", summary: "Both nodes stopped hearing each other's adverts", evidence: [] },
-    ...over,
-  };
-}
 
 const ids = (l: { id: string }[]) => l.map((i) => i.id);
 

@@ -12,22 +12,8 @@ import {
   statsRange,
   type IncidentFilters,
 } from "../../components/incidents/filters";
+import { incident } from "../helpers/incident";
 
-function incident(over: Partial<IncidentMsg> & { id: string }): IncidentMsg {
-  return {
-    cluster: "shop",
-    kind: "DUAL_MASTER",
-    severity: "critical",
-    vrid: 51,
-    instances: { a: "VI_1", b: "VI_1" },
-    nodes: ["a", "b"],
-    openedAt: "2024-05-01T12:00:00.000Z",
-    closedAt: null,
-    silenced: false,
-    cause: { code: "adverts_not_received", summary: "Both nodes stopped hearing each other's adverts", evidence: [] },
-    ...over,
-  };
-}
 
 describe("incident review filters in the URL", () => {
   it("round-trips every filter through the query string", () => {

@@ -2,22 +2,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { ClusterSummary, IncidentMsg } from "../../server/protocol";
 import { capacityFor, gridFor, STALE_AFTER_MS, staleness, TILE_EM, tileFontSize, tileModels, tileStatus, vipHolders, wallPages } from "../../components/wall/wall";
+import { incident } from "../helpers/incident";
 
-function incident(over: Partial<IncidentMsg> & { id: string }): IncidentMsg {
-  return {
-    cluster: "shop",
-    kind: "DUAL_MASTER",
-    severity: "critical",
-    vrid: 51,
-    instances: { a: "VI_1", b: "VI_1" },
-    nodes: ["a", "b"],
-    openedAt: "2024-05-01T12:00:00.000Z",
-    closedAt: null,
-    silenced: false,
-    cause: { code: "adverts_not_received", summary: "Both nodes stopped hearing each other's adverts", evidence: [] },
-    ...over,
-  };
-}
 
 const cluster = (name: string, status: ClusterSummary["status"] = "ok"): ClusterSummary => ({ name, status, nodes: [], openIncidents: 0 });
 
