@@ -22,6 +22,18 @@ export const ServerConfig = z.object({
   allowedOrigins: z.string(),
   /** the dashboard's public URL, for links in notifications ("" = no links) */
   publicUrl: z.string().refine((s) => s === "" || /^https?:\/\//.test(s), "must start with http:// or https://"),
+  /** rate limits of the /agent namespace (server/ingest/limits.ts) */
+  agentRecordsPerSecond: z.coerce.number().positive().max(1_000_000),
+  agentMessagesPerSecond: z.coerce.number().positive().max(100_000),
+  ipHandshakesPer10s: z.coerce.number().positive().max(100_000),
+  /** pruning job (server/retention/): period, and days to keep each kind of data (0 = for ever) */
+  retentionIntervalSeconds: z.coerce.number().min(1).max(7 * 86400),
+  retainLogDays: z.coerce.number().nonnegative().max(36500),
+  retainVipDays: z.coerce.number().nonnegative().max(36500),
+  retainConfigDays: z.coerce.number().nonnegative().max(36500),
+  retainSessionDays: z.coerce.number().nonnegative().max(36500),
+  retainStateDays: z.coerce.number().nonnegative().max(36500),
+  retainIncidentDays: z.coerce.number().nonnegative().max(36500),
 });
 export type ServerConfig = z.infer<typeof ServerConfig>;
 
@@ -36,6 +48,16 @@ const SOURCES: Record<keyof ServerConfig, string> = {
   agentOfflineSeconds: "--agent-offline-seconds / KAM_AGENT_OFFLINE_SECONDS",
   allowedOrigins: "--allowed-origins / KAM_ALLOWED_ORIGINS",
   publicUrl: "--public-url / KAM_PUBLIC_URL",
+  agentRecordsPerSecond: "--agent-records-per-second / KAM_AGENT_RECORDS_PER_SECOND",
+  agentMessagesPerSecond: "--agent-messages-per-second / KAM_AGENT_MESSAGES_PER_SECOND",
+  ipHandshakesPer10s: "--ip-handshakes-per-10s / KAM_IP_HANDSHAKES_PER_10S",
+  retentionIntervalSeconds: "--retention-interval-seconds / KAM_RETENTION_INTERVAL_SECONDS",
+  retainLogDays: "--retain-log-days / KAM_RETAIN_LOG_DAYS",
+  retainVipDays: "--retain-vip-days / KAM_RETAIN_VIP_DAYS",
+  retainConfigDays: "--retain-config-days / KAM_RETAIN_CONFIG_DAYS",
+  retainSessionDays: "--retain-session-days / KAM_RETAIN_SESSION_DAYS",
+  retainStateDays: "--retain-state-days / KAM_RETAIN_STATE_DAYS",
+  retainIncidentDays: "--retain-incident-days / KAM_RETAIN_INCIDENT_DAYS",
 };
 
 export class ConfigError extends Error {}
@@ -66,6 +88,16 @@ export function loadServerConfig(
     agentOfflineSeconds: pick("agent-offline-seconds", "KAM_AGENT_OFFLINE_SECONDS", "15"),
     allowedOrigins: pick("allowed-origins", "KAM_ALLOWED_ORIGINS", ""),
     publicUrl: pick("public-url", "KAM_PUBLIC_URL", ""),
+    agentRecordsPerSecond: pick("agent-records-per-second", "KAM_AGENT_RECORDS_PER_SECOND", "5000"),
+    agentMessagesPerSecond: pick("agent-messages-per-second", "KAM_AGENT_MESSAGES_PER_SECOND", "100"),
+    ipHandshakesPer10s: pick("ip-handshakes-per-10s", "KAM_IP_HANDSHAKES_PER_10S", "20"),
+    retentionIntervalSeconds: pick("retention-interval-seconds", "KAM_RETENTION_INTERVAL_SECONDS", "3600"),
+    retainLogDays: pick("retain-log-days", "KAM_RETAIN_LOG_DAYS", "30"),
+    retainVipDays: pick("retain-vip-days", "KAM_RETAIN_VIP_DAYS", "30"),
+    retainConfigDays: pick("retain-config-days", "KAM_RETAIN_CONFIG_DAYS", "365"),
+    retainSessionDays: pick("retain-session-days", "KAM_RETAIN_SESSION_DAYS", "90"),
+    retainStateDays: pick("retain-state-days", "KAM_RETAIN_STATE_DAYS", "365"),
+    retainIncidentDays: pick("retain-incident-days", "KAM_RETAIN_INCIDENT_DAYS", "730"),
     ...overrides,
   };
   const parsed = ServerConfig.safeParse(raw);

@@ -25,6 +25,8 @@ export interface HubOptions {
   offlineMs: number;
 }
 
+const INT4_MAX = 2 ** 31 - 1;
+
 /** see tick() */
 export const DETECTION_LAG_MS = 25;
 
@@ -107,9 +109,12 @@ export class Hub {
     this.counters.inc("kam_ingest_duplicates_total", {}, r.duplicates);
     this.counters.inc("kam_ingest_commit_seconds_total", {}, (performance.now() - t0) / 1000);
     node.view = view;
-    for (const c of r.configs) this.store.applyConfig(node, c);
-    for (const v of [...r.vips].sort((a, b) => a.ts - b.ts)) this.store.applyVips(node, v.addresses);
-    for (const s of r.stateChanges) this.store.applyState(node, s.instance, s.state, s.ts.getTime());
+    // newest by the agent's own order (seq), not by the node's clock, which may jump
+    const order = (seq: number) => ({ agentId: d.agentId, seq });
+    for (const c of r.configs) this.store.applyConfig(node, { ...c, order: order(c.seq) });
+    for (const v of [...r.vips].sort((a, b) => a.seq - b.seq)) this.store.applyVips(node, v.addresses, v.ts, order(v.seq));
+    const seqOf = new Map(r.logs.map((l) => [l.id, l.seq]));
+    for (const s of r.stateChanges) this.store.applyState(node, s.instance, s.state, s.ts.getTime(), order(seqOf.get(s.logRecordId) ?? 0));
     for (const l of r.logs) {
       if (l.event?.type === "priority") this.store.applyPriority(node, l.event.instance, l.event.to);
     }
@@ -127,9 +132,14 @@ export class Hub {
     const now = Date.now();
     const wasOnline = this.store.isOnline(node, now);
     this.store.touch(node, now);
-    if (!wasOnline) this.markDirty(cluster.name);
+    const skewMs = Math.round(hb.ts - now);
+    // shown per node; pushed when it moves by a second or more
+    if (!wasOnline || node.skewMs === null || Math.abs(node.skewMs - skewMs) >= 1000) this.markDirty(cluster.name);
+    node.skewMs = skewMs;
     const s = this.sessions.get(d.agentId);
-    if (s && now - s.lastPersisted >= SEEN_EVERY_MS) void this.persistSeen(d, s, now, Math.round(hb.ts - now));
+    // agent.skew_ms is an int column: a clock off by more than ~24 days is stored at its bound
+    const stored = Math.max(-INT4_MAX, Math.min(INT4_MAX, skewMs));
+    if (s && now - s.lastPersisted >= SEEN_EVERY_MS) void this.persistSeen(d, s, now, stored);
   }
 
   /**

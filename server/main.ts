@@ -21,6 +21,8 @@ import { restoreState } from "./state/restore";
 import { DetectionHost } from "./incidents/detection-host";
 import { Notifier } from "./incidents/notifier";
 import { ROOT } from "./paths";
+import { IngestLimiter } from "./ingest/limits";
+import { RetentionJob } from "./retention/job";
 
 export { ROOT };
 
@@ -65,8 +67,20 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     serveClient: false,
     cors: config.allowedOrigins ? { origin: config.allowedOrigins.split(",").map((s) => s.trim()) } : undefined,
   });
-  attachAgentNamespace(io, hub);
+  const limiter = new IngestLimiter(
+    { agentRecordsPerSecond: config.agentRecordsPerSecond, agentMessagesPerSecond: config.agentMessagesPerSecond, ipHandshakesPer10s: config.ipHandshakesPer10s },
+    LIMITS.maxBatchRecords,
+  );
+  attachAgentNamespace(io, hub, limiter);
   attachLiveNamespace(io, hub);
+  const retention = new RetentionJob({
+    db: db.prisma, dbKind: db.kind, log: log.child({ part: "retention" }), counters, intervalMs: config.retentionIntervalSeconds * 1000,
+    settings: {
+      logDays: config.retainLogDays, vipDays: config.retainVipDays, configDays: config.retainConfigDays,
+      sessionDays: config.retainSessionDays, stateDays: config.retainStateDays, incidentDays: config.retainIncidentDays,
+    },
+  });
+  retention.start();
   // periodic: liveness by the clock; detection deadlines also have their own precise timer
   const ticker = setInterval(() => hub.tick(), 250);
 
@@ -99,6 +113,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
       if (closed) return;
       closed = true;
       clearInterval(ticker);
+      await retention.stop();
       notifier.stop();
       detection.stop();
       await detection.idle();

@@ -215,6 +215,8 @@ export const ClusterSummary = z.object({
       name: z.string(),
       online: z.boolean(),
       lastSeen: z.string().nullable(),
+      /** node clock minus server clock (ms) from the agent's last heartbeat; null = not measured yet */
+      skewMs: z.number().nullable().optional(),
       instances: z.array(
         z.object({
           name: z.string(),

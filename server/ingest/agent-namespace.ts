@@ -19,6 +19,7 @@ import {
 } from "../protocol";
 import type { Hub } from "../hub";
 import { verifyToken } from "./tokens";
+import { IngestLimiter, LogThrottle, unstorable } from "./limits";
 
 export interface AgentSocketData {
   clusterId: number;
@@ -94,10 +95,22 @@ async function authenticate(hub: Hub, auth: unknown): Promise<AgentSocketData> {
   };
 }
 
-export function attachAgentNamespace(io: Server, hub: Hub): AgentNamespace {
+/** batches waiting for storage on one socket beyond which new ones are refused (the agent retries later) */
+const MAX_QUEUED_BATCHES = 16;
+
+export function attachAgentNamespace(io: Server, hub: Hub, limiter?: IngestLimiter): AgentNamespace {
   const nsp = io.of("/agent") as unknown as AgentNamespace;
 
+  const quiet = new LogThrottle();
   nsp.use((socket, next) => {
+    const allowed = limiter?.handshake(socket.handshake.address) ?? { ok: true };
+    if (!allowed.ok) {
+      hub.counters.inc("kam_agent_handshake_rejected_total", { code: "rate_limited" });
+      const suppressed = quiet.allow(`hs:${socket.handshake.address}`);
+      if (suppressed !== null) hub.log.warn({ code: "rate_limited", addr: socket.handshake.address, suppressed }, `agent refused: ${allowed.message}`);
+      next(new HandshakeError("rate_limited", allowed.message));
+      return;
+    }
     authenticate(hub, socket.handshake.auth)
       .then((data) => {
         socket.data = data;
@@ -120,17 +133,28 @@ export function attachAgentNamespace(io: Server, hub: Hub): AgentNamespace {
     // one batch at a time per agent, in arrival order
     let chain: Promise<unknown> = Promise.resolve();
 
+    let queued = 0;
+    const refuse = (reply: (r: BatchAck) => void, code: ErrorCode, message: string) => {
+      hub.counters.inc("kam_ingest_rejected_total", { code });
+      const suppressed = quiet.allow(`${socket.id}:${code}`);
+      if (suppressed !== null) log.warn({ code, message, suppressed }, "batch rejected");
+      reply({ ok: false, code, message });
+    };
+
     socket.on("batch", (payload, ack) => {
       const reply = typeof ack === "function" ? ack : () => {};
+      // checked on arrival, so a flood is answered at once instead of queueing
+      const msgLimit = limiter?.message(d.agentId) ?? { ok: true };
+      if (!msgLimit.ok) return refuse(reply, "rate_limited", msgLimit.message);
+      const parsed = Batch.safeParse(payload);
+      if (!parsed.success) return refuse(reply, "invalid_message", describeZodError(parsed.error));
+      const problem = unstorable(parsed.data.records);
+      if (problem) return refuse(reply, "invalid_message", problem);
+      if (queued >= MAX_QUEUED_BATCHES) return refuse(reply, "unavailable", `more than ${MAX_QUEUED_BATCHES} batches wait for storage: retry later`);
+      const recLimit = limiter?.recordsOf(d.agentId, parsed.data.records.length) ?? { ok: true };
+      if (!recLimit.ok) return refuse(reply, "rate_limited", recLimit.message);
+      queued++;
       chain = chain.then(async () => {
-        const parsed = Batch.safeParse(payload);
-        if (!parsed.success) {
-          hub.counters.inc("kam_ingest_rejected_total", { code: "invalid_message" });
-          const message = describeZodError(parsed.error);
-          log.warn({ message }, "batch rejected");
-          reply({ ok: false, code: "invalid_message", message } satisfies BatchAck);
-          return;
-        }
         try {
           const r = await hub.ingest(d, parsed.data.records);
           reply({ ok: true, acked: parsed.data.records.map((x) => x.seq), stored: r.stored, duplicates: r.duplicates });
@@ -138,12 +162,20 @@ export function attachAgentNamespace(io: Server, hub: Hub): AgentNamespace {
           hub.counters.inc("kam_ingest_rejected_total", { code: "unavailable" });
           log.error({ err: e }, "batch not stored");
           reply({ ok: false, code: "unavailable", message: "the server could not store the batch; it will be retried" });
+        } finally {
+          queued--;
         }
       }).catch((e: unknown) => log.error({ err: e }, "batch handler failed"));
     });
 
     socket.on("heartbeat", (payload, ack) => {
       const reply = typeof ack === "function" ? ack : () => {};
+      const msgLimit = limiter?.message(d.agentId) ?? { ok: true };
+      if (!msgLimit.ok) {
+        hub.counters.inc("kam_ingest_rejected_total", { code: "rate_limited" });
+        reply({ ok: false, code: "rate_limited", message: msgLimit.message } satisfies HeartbeatAck);
+        return;
+      }
       const hb = Heartbeat.safeParse(payload);
       if (!hb.success) {
         hub.counters.inc("kam_ingest_rejected_total", { code: "invalid_message" });
@@ -155,6 +187,8 @@ export function attachAgentNamespace(io: Server, hub: Hub): AgentNamespace {
     });
 
     socket.on("disconnect", (reason) => {
+      // an oversized message (over maxHttpBufferSize) shows here as "transport error"
+      hub.counters.inc("kam_agent_disconnects_total", { reason });
       log.info({ reason }, "agent disconnected");
       void hub.agentConnected(d, false);
     });

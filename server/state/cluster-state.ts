@@ -12,6 +12,27 @@ export interface InstanceView {
   state: Exclude<InstanceState, "UNKNOWN">;
   since: number;
   priority: number | null;
+  order?: RecordOrder;
+}
+
+/**
+ * Where a record stands in its node's own sequence: the agent's seq orders
+ * the records of one agent installation, whatever the node's clock says.
+ */
+export interface RecordOrder {
+  agentId: string;
+  seq: number;
+}
+
+/**
+ * Is the record at (`next`, `nextTs`) older than the one at (`cur`, `curTs`)?
+ * Of one agent: by seq (a late batch is older; a clock jump is not). Of
+ * another agent (a reinstall of the node's agent): the newer arrival wins.
+ * Without an order (tests, callers that have none): by node time.
+ */
+export function olderThan(cur: RecordOrder | undefined, curTs: number, next: RecordOrder | undefined, nextTs: number): boolean {
+  if (cur && next) return cur.agentId === next.agentId && next.seq < cur.seq;
+  return nextTs < curTs;
 }
 
 export interface NodeState {
@@ -19,8 +40,11 @@ export interface NodeState {
   name: string;
   lastSeen: number | null;
   connected: boolean;
-  config: Pick<ConfigRecordMsg, "instances" | "hash" | "ts"> | null;
+  /** node clock minus server clock (ms), from the last heartbeat */
+  skewMs: number | null;
+  config: (Pick<ConfigRecordMsg, "instances" | "hash" | "ts"> & { order?: RecordOrder }) | null;
   held: Set<string>;
+  heldAt?: { ts: number; order?: RecordOrder };
   instances: Map<string, InstanceView>;
   view: NodeView;
 }
@@ -59,6 +83,7 @@ export class ClusterStore {
         name,
         lastSeen: null,
         connected: false,
+        skewMs: null,
         config: null,
         held: new Set(),
         instances: new Map(),
@@ -69,24 +94,26 @@ export class ClusterStore {
     return n;
   }
 
-  applyConfig(node: NodeState, cfg: Pick<ConfigRecordMsg, "instances" | "hash" | "ts">) {
-    if (node.config && node.config.ts > cfg.ts) return;
+  applyConfig(node: NodeState, cfg: Pick<ConfigRecordMsg, "instances" | "hash" | "ts"> & { order?: RecordOrder }) {
+    if (node.config && olderThan(node.config.order, node.config.ts, cfg.order, cfg.ts)) return;
     node.config = cfg;
     node.view.vrids = vridMap(cfg);
     for (const i of cfg.instances) node.view.instances.add(i.name);
   }
 
-  applyVips(node: NodeState, addresses: HeldAddress[]) {
+  applyVips(node: NodeState, addresses: HeldAddress[], ts?: number, order?: RecordOrder) {
+    if (ts !== undefined && node.heldAt && olderThan(node.heldAt.order, node.heldAt.ts, order, ts)) return;
+    if (ts !== undefined) node.heldAt = { ts, order };
     node.held = new Set(addresses.map((a) => a.address.toLowerCase()));
   }
 
-  applyState(node: NodeState, instance: string, state: string, ts: number) {
+  applyState(node: NodeState, instance: string, state: string, ts: number, order?: RecordOrder) {
     const s = state as InstanceView["state"];
     const names = instance === "*" ? [...node.view.instances, ...node.instances.keys()] : [instance];
     for (const name of new Set(names)) {
       const cur = node.instances.get(name);
-      if (cur && cur.since > ts) continue; // an older line arriving late does not overwrite a newer state
-      node.instances.set(name, { state: s, since: ts, priority: cur?.priority ?? null });
+      if (cur && olderThan(cur.order, cur.since, order, ts)) continue; // an older line arriving late does not overwrite a newer state
+      node.instances.set(name, { state: s, since: ts, priority: cur?.priority ?? null, order });
       node.view.instances.add(name);
     }
   }
@@ -115,6 +142,7 @@ export class ClusterStore {
           name: n.name,
           online,
           lastSeen: n.lastSeen ? new Date(n.lastSeen).toISOString() : null,
+          skewMs: n.skewMs,
           instances: [...names].sort().map((name) => {
             const cfg = cfgByName.get(name);
             const st = n.instances.get(name);

@@ -15,33 +15,55 @@ export async function restoreState(db: Db, store: ClusterStore): Promise<void> {
     }
     cs.openIncidents = await db.incident.count({ where: { clusterId: c.id, closedAt: null } });
   }
+  // newest by the agent's own order (see olderThan in cluster-state.ts): the newest agent
+  // installation of the node, then its highest seq; node time only where that is unknown
   const configs = (await db.$queryRawUnsafe(
-    `SELECT DISTINCT ON (node_id) node_id, hash, instances, ts FROM config_snapshot ORDER BY node_id, ts DESC, id DESC`,
-  )) as { node_id: number; hash: string; instances: ConfigInstance[]; ts: Date }[];
+    `SELECT DISTINCT ON (c.node_id) c.node_id, c.hash, c.instances, c.ts, c.agent_id::text AS agent_id, c.seq
+     FROM config_snapshot c LEFT JOIN agent a ON a.id = c.agent_id
+     ORDER BY c.node_id, a.first_seen_at DESC NULLS LAST, c.seq DESC, c.id DESC`,
+  )) as { node_id: number; hash: string; instances: ConfigInstance[]; ts: Date; agent_id: string; seq: bigint }[];
   for (const r of configs) {
     const n = byNodeId.get(r.node_id);
-    if (n) store.applyConfig(n, { hash: r.hash, instances: r.instances, ts: r.ts.getTime() });
+    if (n) store.applyConfig(n, { hash: r.hash, instances: r.instances, ts: r.ts.getTime(), order: { agentId: r.agent_id, seq: Number(r.seq) } });
   }
   const vips = (await db.$queryRawUnsafe(
-    `SELECT DISTINCT ON (node_id) node_id, addresses FROM vip_observation ORDER BY node_id, ts DESC, id DESC`,
-  )) as { node_id: number; addresses: HeldAddress[] }[];
+    `SELECT DISTINCT ON (v.node_id) v.node_id, v.addresses, v.ts, v.agent_id::text AS agent_id, v.seq
+     FROM vip_observation v LEFT JOIN agent a ON a.id = v.agent_id
+     ORDER BY v.node_id, a.first_seen_at DESC NULLS LAST, v.seq DESC, v.id DESC`,
+  )) as { node_id: number; addresses: HeldAddress[]; ts: Date; agent_id: string; seq: bigint }[];
   for (const r of vips) {
     const n = byNodeId.get(r.node_id);
-    if (n) store.applyVips(n, r.addresses);
+    if (n) store.applyVips(n, r.addresses, r.ts.getTime(), { agentId: r.agent_id, seq: Number(r.seq) });
   }
-  // newest state per (node, instance); a node-wide STOP is stored as instance "*"
+  // newest state per (node, instance); a node-wide STOP is stored as instance "*". A state
+  // change whose log line was pruned (retention) has no seq: it ranks by node time after those that do.
   const latest = (await db.$queryRawUnsafe(
-    `SELECT DISTINCT ON (node_id, instance) node_id, instance, state, ts
-     FROM state_change ORDER BY node_id, instance, ts DESC, id DESC`,
-  )) as { node_id: number; instance: string; state: string; ts: Date }[];
-  // apply in time order so a node-wide STOP and later per-instance states resolve correctly
-  latest.sort((a, b) => a.ts.getTime() - b.ts.getTime());
+    `SELECT DISTINCT ON (sc.node_id, sc.instance) sc.node_id, sc.instance, sc.state, sc.ts, l.agent_id::text AS agent_id, l.seq,
+            a.first_seen_at
+     FROM state_change sc LEFT JOIN log_record l ON l.id = sc.log_record_id LEFT JOIN agent a ON a.id = l.agent_id
+     ORDER BY sc.node_id, sc.instance, a.first_seen_at DESC NULLS LAST, l.seq DESC NULLS LAST, sc.ts DESC, sc.id DESC`,
+  )) as { node_id: number; instance: string; state: string; ts: Date; agent_id: string | null; seq: bigint | null; first_seen_at: Date | null }[];
+  // apply in the same order so a node-wide STOP and later per-instance states resolve correctly
+  const rank = (r: (typeof latest)[number]) => [r.first_seen_at?.getTime() ?? -1, r.seq == null ? -1 : Number(r.seq), r.ts.getTime()];
+  latest.sort((a, b) => {
+    const [x, y] = [rank(a), rank(b)];
+    return x[0] - y[0] || x[1] - y[1] || x[2] - y[2];
+  });
   for (const r of latest) if (r.instance !== "*") byNodeId.get(r.node_id)?.view.instances.add(r.instance);
   for (const r of latest) {
     const n = byNodeId.get(r.node_id);
     if (!n) continue;
-    store.applyState(n, r.instance, r.state, r.ts.getTime());
+    const order = r.agent_id != null && r.seq != null ? { agentId: r.agent_id, seq: Number(r.seq) } : undefined;
+    store.applyState(n, r.instance, r.state, r.ts.getTime(), order);
     if (r.instance === "*") for (const name of n.view.instances) n.view.last.set(name, r.state);
     else n.view.last.set(r.instance, r.state);
+  }
+  // the clock skew of each node's most recently seen agent
+  const skews = (await db.$queryRawUnsafe(
+    `SELECT DISTINCT ON (node_id) node_id, skew_ms FROM agent ORDER BY node_id, last_seen_at DESC`,
+  )) as { node_id: number; skew_ms: number | null }[];
+  for (const r of skews) {
+    const n = byNodeId.get(r.node_id);
+    if (n) n.skewMs = r.skew_ms;
   }
 }

@@ -1,0 +1,209 @@
+/**
+ * Fuzzing the agent's keepalived.conf reader (parseKeepalivedConf) on 100,000
+ * generated configurations read through an in-memory file system: mutations
+ * of the real captured configs (bit flips, truncation, duplication, splicing,
+ * brace and keyword noise), random bytes and ASCII, deep nesting, include
+ * chains, loops and globs, parameter definitions and conditional lines. It
+ * must never throw, every instance it returns must satisfy the wire schema,
+ * its errors stay bounded, and no input may take 100 ms or more.
+ * FUZZ_SEED=<n> replays a run; the seed is in every failure message.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import { ConfigInstance } from "../../server/protocol";
+import { parseKeepalivedConf, type ConfFs } from "../../agent/keepalived-conf";
+
+const N = 100_000;
+const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
+const FIX = new URL("../fixtures/", import.meta.url);
+
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const int = (r: () => number, n: number) => Math.floor(r() * n);
+const pick = <T>(r: () => number, a: readonly T[]): T => a[int(r, a.length)];
+
+const REAL = ["agent/hx1.conf", "agent/node1.conf", "keepalived-2.2.7/two-node-console/node2.conf"].map((f) => fs.readFileSync(new URL(f, FIX), "utf8"));
+const WORDS = ["{", "}", "{ }", "}}", "{{", "\n", " ", "\t", "#", "!", '"', '\\"', "\\", "$X", "${X}", "$X=1", "$X=$X$X", "@hx1", "@^hx1", "include", "include /etc/k/*.conf",
+  "include ../a.conf", "vrrp_instance", "VI_1", "virtual_router_id", "256", "0", "-1", "priority", "advert_int", "0.0001", "1e309", "state", "MASTER",
+  "authentication", "auth_type", "AH", "auth_pass", "virtual_ipaddress", "192.0.2.1/33", "::1/129", "fe80::1%eth0", "unicast_peer", "track_script",
+  "vrrp_sync_group", "group", "net_namespace", "global_defs", "router_id", "vrrp_version", "3", "nopreempt", "\u0000", "\ufffd", "💥", "\r\n"];
+
+/** An in-memory file system: a few files under /etc/k, globs with * ? and [..] */
+function memFs(files: Record<string, string>): ConfFs {
+  const toRe = (glob: string) => new RegExp(`^${glob.replace(/[.+^${}()|\\]/g, "\\$&").replace(/\*/g, "[^/]*").replace(/\?/g, "[^/]")}$`);
+  return {
+    readFile(f) {
+      const t = files[f];
+      if (t === undefined) throw new Error("ENOENT: no such file");
+      return t;
+    },
+    glob(p) {
+      let re: RegExp;
+      try {
+        re = toRe(p);
+      } catch {
+        return [];
+      }
+      return Object.keys(files).filter((k) => re.test(k)).sort();
+    },
+  };
+}
+
+function mutate(r: () => number, s: string): string {
+  switch (int(r, 6)) {
+    case 0: { // bit flips
+      const c = [...s];
+      for (let k = 1 + int(r, 6); k > 0; k--) {
+        const i = int(r, c.length || 1);
+        c[i] = String.fromCharCode((c[i]?.charCodeAt(0) ?? 32) ^ (1 << int(r, 8)));
+      }
+      return c.join("");
+    }
+    case 1: return s.slice(0, int(r, s.length + 1)); // truncation
+    case 2: { // duplication of a slice
+      const a = int(r, s.length);
+      const b = a + int(r, Math.min(400, s.length - a) + 1);
+      return s.slice(0, b) + s.slice(a, b).repeat(1 + int(r, 8)) + s.slice(b);
+    }
+    case 3: { // splicing with another config
+      const o = pick(r, REAL);
+      return s.slice(0, int(r, s.length)) + o.slice(int(r, o.length));
+    }
+    case 4: { // words inserted at random places
+      let t = s;
+      for (let k = 1 + int(r, 10); k > 0; k--) {
+        const i = int(r, t.length + 1);
+        t = t.slice(0, i) + pick(r, WORDS) + t.slice(i);
+      }
+      return t;
+    }
+    default: { // lines shuffled
+      const ls = s.split("\n");
+      for (let k = 1 + int(r, 5); k > 0; k--) {
+        const i = int(r, ls.length);
+        const j = int(r, ls.length);
+        [ls[i], ls[j]] = [ls[j], ls[i]];
+      }
+      return ls.join("\n");
+    }
+  }
+}
+
+type Case = { kind: string; files: Record<string, string> };
+const MAIN = "/etc/k/keepalived.conf";
+
+const GENERATORS: [string, (r: () => number) => Case][] = [
+  ["mutated real config", (r) => {
+    let s = pick(r, REAL);
+    for (let k = 1 + int(r, 3); k > 0; k--) s = mutate(r, s);
+    return { kind: "", files: { [MAIN]: s } };
+  }],
+  ["random bytes", (r) => ({ kind: "", files: { [MAIN]: Buffer.from(Array.from({ length: int(r, 2000) }, () => int(r, 256))).toString("utf8") } })],
+  // printable ASCII with extra newlines, blanks and braces
+  ["random ASCII", (r) => ({ kind: "", files: { [MAIN]: String.fromCharCode(...Array.from({ length: int(r, 2000) }, () => (r() < 0.3 ? pick(r, [10, 32, 123, 125]) : 32 + int(r, 95)))) } })],
+  ["random words", (r) => ({ kind: "", files: { [MAIN]: Array.from({ length: int(r, 400) }, () => pick(r, WORDS)).join(pick(r, [" ", "\n", ""])) } })],
+  ["deep nesting", (r) => {
+    const d = 1 + int(r, 1000);
+    const open = pick(r, ["vrrp_instance VI_1 {\n", "a {", "{", "virtual_ipaddress {\n"]);
+    return { kind: "", files: { [MAIN]: open.repeat(d) + (r() < 0.5 ? "}".repeat(int(r, d + 5)) : "") } };
+  }],
+  ["include chains, loops and globs", (r) => {
+    const n = 1 + int(r, 25);
+    const files: Record<string, string> = {};
+    for (let i = 0; i < n; i++) {
+      // one include per file (chains, back edges = loops, missing files, bad patterns); globs that
+      // match many files sit in the main file only: see the todo test below for globs in every file
+      const target = pick(r, [`/etc/k/f${i + 1}.conf`, `/etc/k/f${int(r, n)}.conf`, `/etc/k/f${i + 1}?.conf`, "/etc/k/[f]1.conf", "/etc/k/missing.conf", "f[.conf", MAIN]);
+      files[`/etc/k/f${i}.conf`] = `${mutate(r, pick(r, REAL)).slice(0, 600)}\ninclude ${target}\n`;
+    }
+    files[MAIN] = `include /etc/k/f0.conf\n${r() < 0.5 ? pick(r, ["include /etc/k/*.conf\n", "include /etc/k/f?.conf\n"]) : ""}${pick(r, REAL)}`;
+    return { kind: "", files };
+  }],
+  ["parameters and conditionals", (r) => {
+    const lines = Array.from({ length: 1 + int(r, 30) }, () => pick(r, [
+      `$P${int(r, 4)}=${pick(r, WORDS)}`, `$P${int(r, 4)}=$P${int(r, 4)} x`, `@${pick(r, ["hx1", "hx2", "^hx1", ""])} ${pick(r, WORDS)} $P${int(r, 4)}`,
+      `vrrp_instance $P${int(r, 4)} {`, `priority \${P${int(r, 4)}}`, "}",
+    ]));
+    return { kind: "", files: { [MAIN]: lines.join("\n") + "\n" + pick(r, REAL) } };
+  }],
+];
+
+test(`parseKeepalivedConf never throws, returns valid instances and stays under 100 ms per input on ${N.toLocaleString("en")} fuzzed configs`, { timeout: 180_000 }, () => {
+  const rnd = prng(SEED);
+  let slowest = { ms: 0, what: "" };
+  let instances = 0;
+  const t0 = performance.now();
+  const hashPass = (p: string, vrid: number | null) => `h:${p.length}:${vrid}`; // the scrypt hash is tested on its own; here it would only be slow
+  for (let i = 0; i < N; i++) {
+    const [kind, gen] = GENERATORS[i % GENERATORS.length];
+    const c = gen(rnd);
+    const what = () => `FUZZ_SEED=${SEED}, input #${i} (${kind}): ${JSON.stringify(c.files[MAIN].slice(0, 200))} (${Object.keys(c.files).length} files)`;
+    const t = performance.now();
+    let out: ReturnType<typeof parseKeepalivedConf>;
+    try {
+      out = parseKeepalivedConf(MAIN, memFs(c.files), { hashPass, configId: "hx1" });
+    } catch (e) {
+      assert.fail(`threw ${(e as Error).message}: ${what()}`);
+    }
+    let ms = performance.now() - t;
+    // a pause of the machine (GC, another process) is not the input's fault: time a slow one again
+    for (let k = 0; k < 2 && ms >= 100; k++) {
+      const t2 = performance.now();
+      parseKeepalivedConf(MAIN, memFs(c.files), { hashPass, configId: "hx1" });
+      ms = Math.min(ms, performance.now() - t2);
+    }
+    if (ms > slowest.ms) slowest = { ms, what: what() };
+    for (const inst of out.instances) {
+      const v = ConfigInstance.safeParse(inst);
+      assert.ok(v.success, `invalid instance ${JSON.stringify(inst).slice(0, 200)}: ${what()}`);
+    }
+    assert.ok(out.errors.length <= 256 && out.errors.every((e) => typeof e === "string" && e.length <= 1024), `errors unbounded: ${what()}`);
+    assert.ok(out.instances.length <= 1024);
+    assert.ok(out.routerId === null || (typeof out.routerId === "string" && out.routerId.length <= 128));
+    assert.equal(out.files[0] ?? MAIN, MAIN);
+    instances += out.instances.length;
+  }
+  const total = performance.now() - t0;
+  console.log(`# seed ${SEED}: ${N} configs in ${(total / 1000).toFixed(1)} s, ${instances} instances read, slowest ${slowest.ms.toFixed(1)} ms: ${slowest.what.slice(0, 200)}`);
+  assert.ok(slowest.ms < 100, `slowest input took ${slowest.ms.toFixed(1)} ms: ${slowest.what}`);
+  assert.ok(instances > N / 10, "mutated configs still yield instances: the fuzzing reaches the reader, not only the lexer");
+});
+
+test("large pathological configs finish in bounded time (linear, not quadratic)", () => {
+  const big = 1_000_000;
+  const inputs = ["{".repeat(big), "}".repeat(big), "a {\n".repeat(big / 4), '"'.repeat(big), "#".repeat(big), "x ".repeat(big / 2), `${"vrrp_instance V {\n".repeat(20_000)}`,
+    `vrrp_instance V {\nvirtual_ipaddress {\n${"192.0.2.1/24\n".repeat(50_000)}}\n}\n`, `$A=${"b".repeat(big)}\n${"$A ".repeat(10)}`];
+  for (const s of inputs) {
+    const t = performance.now();
+    const out = parseKeepalivedConf(MAIN, memFs({ [MAIN]: s }), { hashPass: () => "h" });
+    const ms = performance.now() - t;
+    assert.ok(ms < 3000, `${JSON.stringify(s.slice(0, 30))}... (${s.length} chars) took ${ms.toFixed(0)} ms`);
+    assert.ok(out.errors.length <= 256);
+  }
+});
+
+test("a parameter that doubles itself on every line does not throw or exhaust memory", { todo: "agent/conf-lexer.ts substitute(): `$A=$A$A` repeated grows the value without bound; 30 lines throw RangeError (Invalid string length) out of parseKeepalivedConf, which crashes the agent's config watcher (reported to the lead)" }, () => {
+  const text = `$A=xx\n${"$A=$A$A\n".repeat(30)}global_defs {\n router_id $A\n}\n`;
+  const t = performance.now();
+  const out = parseKeepalivedConf(MAIN, memFs({ [MAIN]: text }), { hashPass: () => "h" });
+  assert.ok(performance.now() - t < 1000);
+  assert.ok(out.routerId === null || out.routerId.length <= 128);
+});
+
+test("include globs in every included file do not fan out exponentially or throw", { todo: "agent/keepalived-conf.ts loadTokens(): a file reached through several include paths is read again on each path, so `include /etc/k/*.conf` inside the included files fans out exponentially (up to 16 levels); result.push(...tokens) then throws RangeError (Maximum call stack size exceeded) out of parseKeepalivedConf (reported to the lead)" }, () => {
+  const files: Record<string, string> = { [MAIN]: "include /etc/k/f*.conf\n" };
+  for (let i = 0; i < 8; i++) files[`/etc/k/f${i}.conf`] = `vrrp_instance V${i} {\n virtual_router_id ${i + 1}\n}\ninclude /etc/k/f*.conf\n`;
+  const t = performance.now();
+  const out = parseKeepalivedConf(MAIN, memFs(files), { hashPass: () => "h" });
+  assert.ok(performance.now() - t < 1000, `took ${(performance.now() - t).toFixed(0)} ms`);
+  assert.equal(out.instances.length, 8);
+});
