@@ -7,7 +7,7 @@ import { StateBadge } from "../StateBadge";
 import { StatusIcon } from "../StatusIcon";
 import { fetchLogs, type LogRequest } from "./api";
 import type { Selection } from "./Swimlanes";
-import { formatClock, formatDuration, segmentSpan, type Lane } from "./transforms";
+import { formatClock, formatDuration, gapSpan, gapSummary, segmentSpan, type Lane } from "./transforms";
 
 type LogsState = { status: "loading" } | { status: "error"; reason: string } | { status: "ok"; lines: LogLine[] };
 
@@ -61,6 +61,12 @@ export function DetailsPanel({
     key = `inc:${incident.id}`;
     const ev = new Set(incident.cause.evidence.map((e) => `${e.node}\n${e.line}`));
     mark = (l) => ev.has(`${l.node}\n${l.line}`);
+  } else if (selection.kind === "gap") {
+    const g = selection.gap;
+    const span = gapSpan(g);
+    // the node's lines on both sides of the hole: the last delivered ones and what came after the report
+    req = { around: span.from, node: g.node, limit: 60 };
+    key = `gap:${g.node}:${g.fromSeq}:${g.at}`;
   }
   const logs = useLogs(cluster, req, key);
   const nodes = incident && incident.nodes.length > 0 ? new Set(incident.nodes) : null;
@@ -75,7 +81,18 @@ export function DetailsPanel({
         <div className="min-w-0 space-y-1">
           {selection.kind === "segment" && lane && <SegmentHeader lane={lane} selection={selection} now={now} onZoom={onZoom} />}
           {selection.kind === "incident" && incident && <IncidentHeader incident={incident} now={now} />}
-          {!lane && !incident && <p className="text-sm text-slate-500">This item is no longer in the range.</p>}
+          {selection.kind === "gap" && (
+            <div data-testid="gap-details">
+              <h3 className="flex items-center gap-2 text-sm font-semibold text-amber-900 dark:text-amber-200">
+                <StatusIcon name="bang" className="size-3" /> Data gap on {selection.gap.node}
+              </h3>
+              <p className="text-sm">{gapSummary(selection.gap)}</p>
+              <p className="text-xs text-slate-600 dark:text-slate-400">
+                The agent could not deliver these records (reason above). States and incidents in this span may miss what they described.
+              </p>
+            </div>
+          )}
+          {!lane && !incident && selection.kind !== "gap" && <p className="text-sm text-slate-500">This item is no longer in the range.</p>}
         </div>
         <button type="button" onClick={onClose} className="rounded-md px-2 py-0.5 text-sm ring-1 ring-slate-300 dark:ring-slate-600" aria-label="Close details">
           Close

@@ -1,7 +1,8 @@
 "use client";
 import { useMemo, useRef, useState, type PointerEvent as ReactPointerEvent, type RefObject } from "react";
-import type { TimelineResponse, TimelineSegment } from "../../server/timeline/types";
+import type { DataGap, TimelineResponse, TimelineSegment } from "../../server/timeline/types";
 import { StateBadge } from "../StateBadge";
+import { GapTrack } from "./GapTrack";
 import { IncidentTrack } from "./IncidentTrack";
 import { LaneRow } from "./LaneRow";
 import {
@@ -23,7 +24,8 @@ import {
 
 export type Selection =
   | { kind: "segment"; lane: string; segment: TimelineSegment }
-  | { kind: "incident"; id: string };
+  | { kind: "incident"; id: string }
+  | { kind: "gap"; gap: DataGap };
 
 const DRAG_MIN_PX = 6;
 const NO_STRIP: StripPiece[] = [];
@@ -171,6 +173,20 @@ export function Swimlanes({ data, from, to, now, width, plotRef, plotEl, prefix,
           </p>
         )}
       </div>
+      {data.gaps && data.gaps.length > 0 && (
+        <div className={`${LABELS} border-b border-slate-200 py-1 dark:border-slate-800`}>
+          <div className="text-xs font-semibold text-amber-800 sm:pt-1 dark:text-amber-300" title="records an agent could not deliver: history there is incomplete">
+            Data gaps
+          </div>
+          <GapTrack
+            gaps={data.gaps}
+            from={from}
+            to={to}
+            selected={selection?.kind === "gap" ? selection.gap : null}
+            onSelect={(gap) => onSelect({ kind: "gap", gap })}
+          />
+        </div>
+      )}
       {groups.map((g) => (
         <section key={g.key} aria-label={g.title} className="border-b border-slate-200 py-1 last:border-b-0 dark:border-slate-800">
           <h3 className="pt-1 text-xs font-semibold tracking-wide text-slate-500 uppercase dark:text-slate-400">{g.title}</h3>

@@ -4,7 +4,7 @@
  * fetched timeline. No React, no I/O: unit-tested in test/unit/timeline-ui.test.ts.
  */
 import type { ClusterSummary, IncidentMsg, InstanceState } from "../../server/protocol";
-import type { TimelineLane, TimelineResponse, TimelineSegment } from "../../server/timeline/types";
+import type { DataGap, TimelineLane, TimelineResponse, TimelineSegment } from "../../server/timeline/types";
 
 export type Lane = TimelineLane;
 
@@ -325,4 +325,24 @@ export function formatClock(t: number, withMs = false): string {
   const p = (n: number, w = 2) => String(n).padStart(w, "0");
   const time = `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}${withMs ? `.${p(d.getMilliseconds(), 3)}` : ""}`;
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${time}`;
+}
+
+/** The span of a data gap in epoch ms: from the node's last delivered line (or the report itself) to the report. */
+export function gapSpan(g: DataGap): { from: number; to: number } {
+  const at = Date.parse(g.at);
+  const since = g.since === null ? at : Date.parse(g.since);
+  return { from: Math.min(since, at), to: at };
+}
+
+/** One sentence for a data gap: who, how many, why, and the span it leaves incomplete. */
+export function gapSummary(g: DataGap): string {
+  const n = g.dropped.toLocaleString("en-US");
+  const what = `${g.node}: ${n} ${g.dropped === 1 ? "record" : "records"} lost (${g.reason})`;
+  const seq = g.fromSeq === g.toSeq ? `seq ${g.fromSeq}` : `seq ${g.fromSeq}–${g.toSeq}`;
+  const span = gapSpan(g);
+  const when =
+    g.since === null
+      ? `reported ${formatClock(span.to)}`
+      : `history incomplete from ${formatClock(span.from)} to ${formatClock(span.to)} (${formatDuration(span.to - span.from)})`;
+  return `${what}, ${seq}; ${when}`;
 }

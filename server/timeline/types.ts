@@ -42,6 +42,31 @@ export const TimelineLane = z.object({
 });
 export type TimelineLane = z.infer<typeof TimelineLane>;
 
+/** Records a node's agent could not deliver: its history between `since` and `at` is incomplete. */
+export const DataGap = z.object({
+  node: z.string(),
+  /** when the agent reported the loss */
+  at: z.string(),
+  /** the newest line the agent did deliver before the lost ones (null: none stored) */
+  since: z.string().nullable(),
+  fromSeq: z.number(),
+  toSeq: z.number(),
+  /** records lost */
+  dropped: z.number().int(),
+  /** the agent's words: "outbox full", a record the server refused, an unreadable source */
+  reason: z.string(),
+});
+export type DataGap = z.infer<typeof DataGap>;
+
+export const GapsResponse = z.object({
+  from: z.string(),
+  to: z.string(),
+  gaps: z.array(DataGap),
+  /** more gaps overlap the range than are sent (the newest are) */
+  truncated: z.boolean(),
+});
+export type GapsResponse = z.infer<typeof GapsResponse>;
+
 export const TimelineResponse = z.object({
   from: z.string(),
   to: z.string(),
@@ -53,6 +78,8 @@ export const TimelineResponse = z.object({
   incidents: z.array(IncidentMsg),
   /** more incidents overlap the range than are sent (the newest TIMELINE_LIMITS.maxIncidents are) */
   incidentsTruncated: z.boolean(),
+  /** data gaps overlapping the range (see GET /api/clusters/:name/gaps); absent from older servers */
+  gaps: z.array(DataGap).optional(),
 });
 export type TimelineResponse = z.infer<typeof TimelineResponse>;
 

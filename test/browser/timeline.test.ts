@@ -80,6 +80,8 @@ test("cluster timeline: lanes, incidents, logs on click, live updates and the ra
     [b, log(m(44, 10000), "(VI_WEB) Master received advert from 198.18.0.10 with higher priority 150, ours 100")],
     [b, log(m(44, 10000), "(VI_WEB) Entering BACKUP STATE")], [b, vips(m(44, 10000), "198.18.0.11", "198.18.0.200")],
     [a, log(m(44, 10000), "(VI_WEB) Entering MASTER STATE")], [a, vips(m(44, 10000), "198.18.0.10", "198.18.0.100")],
+    // lb2's agent lost records (its outbox overflowed): the hole must be visible
+    [b, { kind: "gap", ts: m(50), fromSeq: 100_000, toSeq: 101_233, dropped: 1234, reason: "outbox full" }],
   ];
   for (let i = 0; i < history.length; ) {
     let j = i;
@@ -140,6 +142,18 @@ test("cluster timeline: lanes, incidents, logs on click, live updates and the ra
   await page.locator('[data-testid="details-kind"]').waitFor();
   assert.equal(await page.locator('[data-testid="details-kind"]').textContent(), "FAULT");
   await page.locator('[data-testid="log-lines"] tr[data-marked="true"]').first().waitFor({ timeout: 10_000 });
+
+  // the data gap: on its own track, from lb2's last delivered line to the report, with its details on click
+  const gap = page.locator('[data-testid="gap-track"] [data-testid="gap"][data-node="lb2"]');
+  assert.equal(await gap.count(), 1);
+  assert.equal(await gap.getAttribute("data-dropped"), "1234");
+  assert.match((await gap.getAttribute("title")) ?? "", /lb2: 1,234 records lost \(outbox full\), seq 100000–101233; history incomplete from .* \(5 min 50 s\)/);
+  await gap.click();
+  await page.locator('[data-testid="gap-details"]').waitFor();
+  assert.match((await page.locator('[data-testid="gap-details"]').textContent()) ?? "", /Data gap on lb2.*1,234 records lost/);
+  await page.locator('[data-testid="log-lines"] tr').first().waitFor({ timeout: 10_000 });
+  assert.match((await page.locator('[data-testid="log-lines"]').textContent()) ?? "", /Master received advert from 198\.18\.0\.10/, "lb2's last lines before the hole");
+  await screenshot(page, "timeline-gap");
 
   // live: a new state appears at the right edge without a reload
   await page.evaluate(() => Object.assign(window, { __noReload: true }));

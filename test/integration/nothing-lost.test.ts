@@ -18,6 +18,7 @@ import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { io, type Socket } from "socket.io-client";
 import { PROTOCOL_VERSION, type AgentRecord, type BatchAck, type ClusterSummary } from "../../server/protocol";
+import type { GapsResponse } from "../../server/timeline/types";
 import { findRunningEmbedded } from "../../server/db/embedded";
 import { startTestServer, type TestServer } from "../helpers/server";
 import { createTestDb, testDbKind } from "../helpers/db";
@@ -266,6 +267,21 @@ describe(`nothing lost (${testDbKind()})`, () => {
       const inGap = gaps.some((x) => s >= Number(x.from_seq) && s <= Number(x.to_seq));
       assert.ok(present.has(s) !== inGap, `seq ${s}: ${present.has(s) ? "stored" : "missing"} and ${inGap ? "" : "not "}in a gap`);
     }
+    // the loss is visible where people look: GET /api/clusters/:name/gaps and the timeline's gaps
+    const api = (await (await fetch(`${srv.url}/api/clusters/outbox-full/gaps`)).json()) as GapsResponse;
+    assert.equal(api.truncated, false);
+    assert.equal(api.gaps.length, g.n);
+    assert.equal(api.gaps.reduce((n, x) => n + x.dropped, 0), g.dropped);
+    for (const x of api.gaps) {
+      assert.equal(x.node, "of1");
+      assert.equal(x.reason, "outbox full");
+      assert.ok(gaps.some((y) => Number(y.from_seq) === x.fromSeq && Number(y.to_seq) === x.toSeq), `gap ${x.fromSeq}-${x.toSeq} as stored`);
+      assert.ok(x.since === null || Date.parse(x.since) <= Date.parse(x.at), "the lost span ends at the report");
+    }
+    const tl = (await (await fetch(`${srv.url}/api/clusters/outbox-full/timeline`)).json()) as { gaps?: GapsResponse["gaps"] };
+    assert.deepEqual(tl.gaps, api.gaps);
+    assert.equal((await fetch(`${srv.url}/api/clusters/no-such-cluster/gaps`)).status, 404);
+    assert.equal((await fetch(`${srv.url}/api/clusters/outbox-full/gaps?from=yesterday`)).status, 400);
   });
 
   it("stores duplicate and out-of-order batches exactly once and shows the state that is newest by node time", { timeout: 120_000 }, async () => {

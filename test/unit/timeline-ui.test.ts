@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { ClusterSummary, IncidentMsg } from "../../server/protocol";
-import type { TimelineLane, TimelineResponse } from "../../server/timeline/types";
+import type { DataGap, TimelineLane, TimelineResponse } from "../../server/timeline/types";
 import { fixedRange, MIN_SPAN_MS, pan, parseRange, rangeQuery, windowOf, zoom, fromLocalInput, toLocalInput } from "../../components/timeline/range";
 import {
   applyLiveSummary,
+  gapSpan,
+  gapSummary,
   groupLanes,
   incidentAt,
   incidentTouchesLane,
@@ -254,5 +256,27 @@ describe("timeline paint follows components/status.ts", () => {
     assert.deepEqual(utilityColour("ring-1 ring-sky-400 dark:ring-sky-600", "ring"), { light: "sky-400", dark: "sky-600" });
     assert.deepEqual(utilityColour("text-white", "text"), { light: "white", dark: "white" });
     assert.equal(utilityColour("hatched", "bg"), null);
+  });
+});
+
+describe("data gaps", () => {
+  const g = (over: Partial<DataGap> = {}): DataGap => ({
+    node: "lb2", at: "2026-11-23T10:05:50.000Z", since: "2026-11-23T10:00:00.000Z", fromSeq: 41, toSeq: 1274, dropped: 1234, reason: "outbox full", ...over,
+  });
+  test("spans from the last delivered line to the report", () => {
+    assert.deepEqual(gapSpan(g()), { from: Date.parse("2026-11-23T10:00:00.000Z"), to: Date.parse("2026-11-23T10:05:50.000Z") });
+  });
+  test("is a point at the report when nothing was delivered before it", () => {
+    const at = Date.parse("2026-11-23T10:05:50.000Z");
+    assert.deepEqual(gapSpan(g({ since: null })), { from: at, to: at });
+  });
+  test("never runs backwards when the node clock jumped", () => {
+    const s = gapSpan(g({ since: "2026-11-23T10:09:00.000Z" }));
+    assert.ok(s.from <= s.to);
+  });
+  test("says who, how many, why, which seqs and how long the history is incomplete", () => {
+    const text = gapSummary(g());
+    assert.match(text, /^lb2: 1,234 records lost \(outbox full\), seq 41–1274; history incomplete from .* to .* \(5 min 50 s\)$/);
+    assert.match(gapSummary(g({ dropped: 1, fromSeq: 7, toSeq: 7, since: null })), /^lb2: 1 record lost \(outbox full\), seq 7; reported /);
   });
 });

@@ -1,10 +1,11 @@
 import { getHub } from "@/server/context";
+import { loadGaps } from "@/server/timeline/gaps";
 import { parseTimelineQuery } from "@/server/timeline/query";
 import { hubLastSeen, hubOfflineMs, loadTimeline } from "@/server/timeline/store";
 
 export const dynamic = "force-dynamic";
 
-/** GET /api/clusters/:name/timeline?from=&to=&width=: swimlanes per node x VRID, with incidents. */
+/** GET /api/clusters/:name/timeline?from=&to=&width=: swimlanes per node x VRID, with incidents and data gaps. */
 export async function GET(req: Request, ctx: { params: Promise<{ name: string }> }) {
   const { name } = await ctx.params;
   const now = Date.now();
@@ -13,5 +14,6 @@ export async function GET(req: Request, ctx: { params: Promise<{ name: string }>
   const hub = getHub();
   const body = await loadTimeline(hub.db, q.query, { offlineMs: hubOfflineMs(hub), now, lastSeen: hubLastSeen(hub, q.query.cluster) });
   if (!body) return Response.json({ ok: false, code: "not_found", message: `no cluster ${q.query.cluster}` }, { status: 404 });
-  return Response.json(body);
+  const { gaps } = await loadGaps(hub.db, q.query.cluster, q.query.from, q.query.to);
+  return Response.json({ ...body, gaps });
 }
