@@ -12,6 +12,10 @@ const HELP: Record<string, [string, string]> = {
   kam_vip_held: ["gauge", "1 if the node holds the VIP of the instance (from ip addr)"],
   kam_node_online: ["gauge", "1 if the node's agent was heard from within the offline limit"],
   kam_agent_last_seen_seconds: ["gauge", "unix time the node's agent was last heard from"],
+  kam_agent_clock_skew_seconds: ["gauge", "node clock minus server clock, measured at the agent's last heartbeat"],
+  kam_agent_disconnects_total: ["counter", "agent connections ended, by socket.io disconnect reason"],
+  kam_retention_runs_total: ["counter", "retention pruning runs, by result"],
+  kam_retention_deleted_total: ["counter", "rows deleted by retention pruning, by data kind"],
   kam_open_incidents: ["gauge", "open incidents by cluster and kind"],
   kam_ingest_batches_total: ["counter", "agent batches stored"],
   kam_ingest_records_total: ["counter", "agent records stored (new)"],
@@ -35,6 +39,7 @@ export function renderMetrics(hub: Hub): string {
     for (const n of c.nodes) {
       add("kam_node_online", { cluster: c.name, node: n.name }, n.online ? 1 : 0);
       if (n.lastSeen) add("kam_agent_last_seen_seconds", { cluster: c.name, node: n.name }, Date.parse(n.lastSeen) / 1000);
+      if (typeof n.skewMs === "number") add("kam_agent_clock_skew_seconds", { cluster: c.name, node: n.name }, n.skewMs / 1000);
       for (const i of n.instances) {
         const base = { cluster: c.name, node: n.name, instance: i.name, vrid: i.vrid ?? "" };
         for (const s of STATES) add("kam_instance_state", { ...base, state: s }, i.state === s ? 1 : 0);

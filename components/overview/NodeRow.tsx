@@ -1,12 +1,14 @@
 import type { ClusterSummary } from "../../server/protocol";
 import { NodeBadge } from "../NodeBadge";
+import { StatusIcon } from "../StatusIcon";
 import { InstanceTable } from "./InstanceTable";
-import { formatRelative } from "./transforms";
+import { formatRelative, formatSkew } from "./transforms";
 
 type Node = ClusterSummary["nodes"][number];
 
 /** One keepalived node: its agent status, when it was last heard from, and its instances. */
 export function NodeRow({ node, now, first }: { node: Node; now: number; first: boolean }) {
+  const skew = formatSkew(node.skewMs);
   return (
     <li data-testid={`node-${node.name}`} className="grid gap-x-6 gap-y-2 px-4 py-3 md:grid-cols-[11rem_1fr]">
       <div className="flex flex-wrap items-center gap-x-2 gap-y-1 md:flex-col md:items-start">
@@ -15,6 +17,16 @@ export function NodeRow({ node, now, first }: { node: Node; now: number; first: 
         <span className="text-xs text-slate-500 dark:text-slate-400" title={node.lastSeen ?? "never seen"}>
           seen {formatRelative(node.lastSeen, now)}
         </span>
+        {skew && (
+          <span
+            data-testid="skew"
+            title="this node's clock differs from the server's: its log times are shown as the node wrote them, history is ordered by arrival"
+            className="inline-flex items-center gap-1 rounded-sm bg-amber-100 px-1.5 text-xs font-medium text-amber-900 ring-1 ring-amber-400 dark:bg-amber-950 dark:text-amber-200 dark:ring-amber-700"
+          >
+            <StatusIcon name="bang" className="size-2.5" />
+            {skew}
+          </span>
+        )}
       </div>
       <InstanceTable node={node} showHeader={first} />
     </li>

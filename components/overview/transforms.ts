@@ -77,6 +77,26 @@ export function formatRelative(at: string | number | null | undefined, now: numb
   return `${Math.floor(h / 24)}d ago`;
 }
 
+/** Skew below this is network delay and NTP noise, not worth a word. */
+export const SKEW_SHOWN_MS = 2000;
+
+/**
+ * "clock 3 min 20 s ahead" / "clock 45 s behind" for a node whose clock is off
+ * the server's by at least SKEW_SHOWN_MS; null otherwise (or when unknown).
+ */
+export function formatSkew(skewMs: number | null | undefined): string | null {
+  if (skewMs === null || skewMs === undefined || !Number.isFinite(skewMs) || Math.abs(skewMs) < SKEW_SHOWN_MS) return null;
+  let s = Math.round(Math.abs(skewMs) / 1000);
+  const d = Math.floor(s / 86400);
+  s -= d * 86400;
+  const h = Math.floor(s / 3600);
+  s -= h * 3600;
+  const m = Math.floor(s / 60);
+  s -= m * 60;
+  const parts = d > 0 ? [`${d} d`, h ? `${h} h` : ""] : h > 0 ? [`${h} h`, m ? `${m} min` : ""] : m > 0 ? [`${m} min`, s ? `${s} s` : ""] : [`${s} s`];
+  return `clock ${parts.filter(Boolean).join(" ")} ${skewMs > 0 ? "ahead" : "behind"}`;
+}
+
 /** Retry delay after `attempt` failures (0-based): 1 s doubling up to `maxMs`, never negative. */
 export function backoffDelay(attempt: number, baseMs = 1000, maxMs = 30_000): number {
   const n = Math.max(0, Math.floor(attempt));

@@ -127,6 +127,11 @@ class FakeAgent {
     assert.deepEqual(ack.acked.sort((a, b) => a - b), records.map((r) => r.seq).sort((a, b) => a - b));
   }
 
+  /** a heartbeat stamped by a node clock `offsetMs` off the real one */
+  async heartbeat(offsetMs: number): Promise<void> {
+    await this.socket.timeout(15_000).emitWithAck("heartbeat", { ts: Date.now() + offsetMs, outbox: 0, sources: {} });
+  }
+
   close(): void {
     this.socket.close();
   }
@@ -187,6 +192,13 @@ test("live overview shows an agent's node and follows its state changes without 
   assert.equal(await vip1.getAttribute("data-held"), "true");
   assert.match((await vip1.textContent()) ?? "", /holds/);
   assert.equal(await page.locator(`[data-testid="vip-lb2-VI_1-${VIP_ADDRESS}"]`).getAttribute("data-held"), "false");
+
+  // a node whose clock is 3 minutes behind says so; the other says nothing
+  await lb2.heartbeat(-3 * 60_000);
+  await lb1.heartbeat(0);
+  await page.locator('[data-testid="node-lb2"] [data-testid="skew"]').waitFor({ timeout: 15_000 });
+  assert.match((await page.locator('[data-testid="node-lb2"] [data-testid="skew"]').textContent()) ?? "", /^clock 3 min behind$/);
+  assert.equal(await page.locator('[data-testid="node-lb1"] [data-testid="skew"]').count(), 0);
 
   await page.locator('[data-testid="connection"][data-connection="live"]').waitFor({ timeout: 15_000 });
   await screenshot(page, "live-overview-desktop");

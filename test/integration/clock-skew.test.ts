@@ -131,6 +131,12 @@ describe(`clock skew (${testDbKind()})`, () => {
     assert.ok(Math.abs(a.skewMs! - 5 * MIN) < 2000, `ahead: skewMs ${a.skewMs}`);
     const r = await nodeOf("skew", "right");
     assert.ok(typeof r?.skewMs === "number" && Math.abs(r.skewMs) < 2000, `right: skewMs ${r?.skewMs}`);
+    // and in /metrics, per node
+    const text = await (await fetch(`${srv.url}/metrics`)).text();
+    const gauge = (node: string) => Number(new RegExp(`^kam_agent_clock_skew_seconds\\{cluster="skew",node="${node}"\\} (\\S+)$`, "m").exec(text)?.[1]);
+    assert.ok(Math.abs(gauge("ahead") - 300) < 2, `ahead in /metrics: ${gauge("ahead")}`);
+    assert.ok(Math.abs(gauge("right")) < 2, `right in /metrics: ${gauge("right")}`);
+    assert.match(text, /^# TYPE kam_agent_clock_skew_seconds gauge$/m);
     // and on the agent row (per agent), persisted with liveness
     await waitFor("skew stored per agent", async () => {
       const [row] = await query<{ skew_ms: number | null }>(`SELECT a.skew_ms FROM agent a JOIN node n ON n.id = a.node_id WHERE n.name = 'ahead'`);

@@ -5,6 +5,7 @@ import {
   backoffDelay,
   countByStatus,
   formatRelative,
+  formatSkew,
   nodesOnline,
   pageTitle,
   sortClusters,
@@ -150,5 +151,18 @@ describe("vipMismatch", () => {
   test("says nothing when the state is unknown", () => {
     assert.equal(vipMismatch("UNKNOWN", true), null);
     assert.equal(vipMismatch("UNKNOWN", false), null);
+  });
+});
+
+describe("formatSkew", () => {
+  test("says nothing for network delay and NTP noise", () => {
+    for (const v of [0, 1999, -1999, null, undefined, Number.NaN]) assert.equal(formatSkew(v), null);
+  });
+  test("names the size and the direction", () => {
+    assert.equal(formatSkew(2000), "clock 2 s ahead");
+    assert.equal(formatSkew(-45_400), "clock 45 s behind");
+    assert.equal(formatSkew(5 * 60_000 + 20_000), "clock 5 min 20 s ahead");
+    assert.equal(formatSkew(-3 * 3600_000), "clock 3 h behind");
+    assert.equal(formatSkew(40 * 86_400_000 + 3600_000), "clock 40 d 1 h ahead");
   });
 });
