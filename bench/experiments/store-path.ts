@@ -15,7 +15,7 @@
  */
 import { randomUUID } from "node:crypto";
 import pg from "pg";
-import { clientOnPool } from "../../server/db/database";
+import { clientOnPool, sqlOf } from "../../server/db/database";
 import { applyMigrations } from "../../server/db/migrate";
 import { storeBatch, recordTime, type StoredLog } from "../../server/ingest/store";
 import { parseLine } from "../../server/parser";
@@ -150,6 +150,7 @@ async function main() {
       }
     }
     await prisma.$disconnect();
+    await sqlOf(prisma).end();
     await pool.end();
   } finally {
     await db.drop();

@@ -117,8 +117,8 @@ const isoSql = (col: string) => `to_char((${col}) AT TIME ZONE 'UTC', 'YYYY-MM-D
  * The incidents matching a filter, in the API shape built by PostgreSQL
  * (json_build_object), newest first, as one JSON array value. Each filter is a
  * SQL expression (a parameter, or NULL for none). Evidence times are epoch ms
- * in storage (possibly fractional: journald is µs), shown like toISOString
- * (whole ms).
+ * in storage (possibly fractional: journald is µs; an ISO string is read as a
+ * time too), shown like toISOString (whole ms).
  */
 export function incidentListSql(f: { cluster: string; kind: string; open: string; to: string; from: string; limit: string }): string {
   return `SELECT coalesce(json_agg(x.j ORDER BY x.opened_at DESC, x.id DESC), '[]') FROM (
@@ -128,7 +128,9 @@ export function incidentListSql(f: { cluster: string; kind: string; open: string
     'openedAt', ${isoSql("i.opened_at")}, 'closedAt', ${isoSql("i.closed_at")}, 'silenced', i.silenced,
     'cause', json_build_object('code', i.cause_code, 'summary', i.cause_summary, 'evidence', (
       SELECT coalesce(json_agg(json_build_object(
-        'node', e->'node', 'at', ${isoSql("to_timestamp(0) + floor((e->>'at')::float8) * interval '1 millisecond'")},
+        'node', e->'node',
+        'at', CASE WHEN jsonb_typeof(e->'at') = 'number' THEN ${isoSql("to_timestamp(0) + floor((e->>'at')::float8) * interval '1 millisecond'")}
+                   ELSE ${isoSql("(e->>'at')::timestamptz")} END,
         'line', e->'line', 'kind', e->'kind') ORDER BY o), '[]')
       FROM jsonb_array_elements(CASE WHEN jsonb_typeof(i.evidence) = 'array' THEN i.evidence ELSE '[]'::jsonb END)
         WITH ORDINALITY AS ev(e, o)))) AS j
