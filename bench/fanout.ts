@@ -10,6 +10,9 @@
  * responsiveness, the event-loop lag seen from a client: the round trip of a
  * socket.io heartbeat (no database on that path) and of GET /api/health,
  * under load against the same idle server before the agents came (baseline).
+ * And from inside: the server's own kam_event_loop_lag_seconds gauge
+ * (monitorEventLoopDelay; /metrics read at the start and the end of each
+ * window, so the second read covers exactly the window).
  */
 import { connectFakeAgent } from "../test/helpers/fake-agent";
 import { startBenchServer, q, step, DB_MARK, DIRECT_SQL, sleep } from "./lib/env";
@@ -51,6 +54,16 @@ async function probe(url: string, token: string, everyMs: number) {
   };
 }
 
+/** the server's event-loop delay (ms) since the previous /metrics read */
+async function loopLag(url: string): Promise<{ p50: number; p99: number; max: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const get = (qt: string) => {
+    const m = text.match(new RegExp(`^kam_event_loop_lag_seconds\\{quantile="${qt.replace(".", "\\.")}"\\} (\\S+)$`, "m"));
+    return m ? Number(m[1]) * 1000 : NaN;
+  };
+  return { p50: get("0.5"), p99: get("0.99"), max: get("1") };
+}
+
 interface UpdateResult {
   updates: number;
   browsers: number;
@@ -73,9 +86,11 @@ export async function benchFanout(): Promise<Row[]> {
 
     // baseline: the idle server
     const idleRss = rssMiB(srv.pid);
+    await loopLag(srv.url);
     let p = await probe(srv.url, tokens.get("fan-probe")!, 100);
     await sleep(q(5000, 3000));
     const idle = await p.stop();
+    const idleLag = await loopLag(srv.url);
 
     const t0 = performance.now();
     const agents = Array.from({ length: AGENTS }, (_, i) => ({ token: tokens.get(clusters[i >> 1])!, node: `n${(i % 2) + 1}`, cluster: clusters[i >> 1] }));
@@ -91,9 +106,11 @@ export async function benchFanout(): Promise<Row[]> {
     const x0 = await commits();
     const cpu = new CpuWindow(srv.pid);
     const rss = sampleRss(srv.pid, 500);
+    await loopLag(srv.url);
     p = await probe(srv.url, tokens.get("fan-probe")!, 100);
     const u = await swarm.call<UpdateResult>("updates", { rate: UPDATE_RATE, durationMs: WINDOW_MS, settleMs: 5000 });
     const loaded = await p.stop();
+    const lag = await loopLag(srv.url);
     const rssSamples = rss.stop();
     const cp = cpu.read();
     const txPerS = ((await commits()) - x0) / cp.seconds;
@@ -105,6 +122,8 @@ export async function benchFanout(): Promise<Row[]> {
     return [
       row({ bench: B, name: `server RSS with ${AGENTS} agents + ${BROWSERS} browsers${DB_MARK}`, unit: "MiB", value: Math.max(...rssSamples), stat: "max over the window",
         baseline: { name: "idle server", value: idleRss }, detail: `${common}; server CPU ${cp.processPct.toFixed(0)}% of a core, machine ${cp.machineBusyPct.toFixed(0)}% busy; ${fmt(txPerS)} database transactions/s during the window (liveness of ${AGENTS} agents + updates); setup ${fmt(setupS)} s` }),
+      row({ bench: B, name: "event-loop lag in the server (kam_event_loop_lag_seconds)", unit: "ms", value: lag.p99, stat: "p99 over the window",
+        baseline: { name: "idle server p99", value: idleLag.p99 }, detail: `loaded p50 ${fmt(lag.p50, 1)} / p99 ${fmt(lag.p99, 1)} / max ${fmt(lag.max, 1)} ms; idle p50 ${fmt(idleLag.p50, 1)} / p99 ${fmt(idleLag.p99, 1)} / max ${fmt(idleLag.max, 1)} ms (monitorEventLoopDelay, 10 ms resolution)` }),
       row({ bench: B, name: "event-loop lag seen from a client: heartbeat round trip", unit: "ms", value: loaded.hb.p99, stat: `p99 of ${loaded.hb.n}`,
         baseline: { name: "idle server p99", value: idle.hb.p99 }, detail: `loaded ${distText(loaded.hb)}; idle ${distText(idle.hb)}` }),
       row({ bench: B, name: "GET /api/health (SELECT 1 through the server pool) under load", unit: "ms", value: loaded.health.p99, stat: `p99 of ${loaded.health.n}`,

@@ -22,6 +22,7 @@ import { benchDetectionLatency } from "./detection-latency";
 import { benchQueries } from "./queries";
 import { benchAgent } from "./agent";
 import { benchFanout } from "./fanout";
+import { benchTimelineRender } from "./timeline-render";
 
 const BENCHES: [string, string, () => Promise<Row[]>][] = [
   ["ingest", "ingest throughput (K agents -> server -> PostgreSQL, acked) vs plain COPY", benchIngest],
@@ -30,6 +31,7 @@ const BENCHES: [string, string, () => Promise<Row[]>][] = [
   ["queries", "timeline and incident queries over a month of history", benchQueries],
   ["agent", "agent: idle RSS and CPU, cold start, bundle size", benchAgent],
   ["fanout", "fan-out: 1,000 agents and 100 browsers on one server", benchFanout],
+  ["render", "7-day timeline (10,000 transitions) drawn in headless Chromium", benchTimelineRender],
 ];
 
 /** rebuild the agent bundle when its sources are newer (the benchmarks run the real bundle) */

@@ -12,6 +12,9 @@
  * run and as the median: the time from navigation start to the drawn timeline
  * (the first frame after the data is on screen), the API answer time, and the
  * number of SVG elements drawn.
+ *
+ * `npm run bench` runs it too (benchTimelineRender: fewer runs, one table row
+ * for the drawing time and one for the API answer as the page fetched it).
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,6 +23,9 @@ import { launchBrowser, screenshot, CHROMIUM_PATH } from "../test/helpers/browse
 import { connectFakeAgent, consoleStamp, instance, type FakeAgent } from "../test/helpers/fake-agent";
 import { startTestServer, ROOT } from "../test/helpers/server";
 import type { TimelineResponse } from "../server/timeline/types";
+import { startBenchServer, q, step, DB_MARK } from "./lib/env";
+import { row, unavailable, type Row } from "./lib/result";
+import { existsSync } from "node:fs";
 
 type Rec = Parameters<FakeAgent["send"]>[0][number];
 
@@ -142,11 +148,44 @@ export async function seed(url: string, token: string): Promise<{ agents: FakeAg
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+/** For `npm run bench`: the same measurement on a bench server, as table rows. */
+export async function benchTimelineRender(): Promise<Row[]> {
+  const B = "timeline-render";
+  if (!existsSync(CHROMIUM_PATH)) return [unavailable(B, "7-day timeline drawn in the browser", `Chromium not found at ${CHROMIUM_PATH}`)];
+  const server = await startBenchServer(B);
+  try {
+    const r = await measure(server, q(5, 3), (s) => step(`${B}: ${s}`));
+    return [
+      row({ bench: B, name: `7-day timeline drawn in the browser (${r.stored} transitions)${DB_MARK}`, unit: "ms", value: r.drawn, stat: `median of ${r.runs}`,
+        target: [{ op: "<=", value: 1000 }], detail: `navigation start -> first frame with the timeline; ${r.svg} SVG elements; Chromium 1920x1080` }),
+      row({ bench: B, name: "7-day timeline API answer as the page fetched it", unit: "ms", value: r.api, stat: `median of ${r.runs}`, detail: `resource timing of /api/clusters/:name/timeline (width of the page)` }),
+    ];
+  } catch (e) {
+    console.error(e);
+    return [unavailable(B, "7-day timeline drawn in the browser", `failed: ${(e as Error).message}`)];
+  } finally {
+    await server.close();
+  }
+}
+
 async function main() {
   const { ensureBuild } = (await import("../scripts/ensure-build.mjs")) as { ensureBuild(): void };
   ensureBuild();
   console.log(`Chromium: ${CHROMIUM_PATH}; repository: ${ROOT}`);
   const server = await startTestServer();
+  try {
+    const r = await measure(server, RUNS, (s) => console.log(s));
+    console.log(
+      `\nmedian of ${RUNS}: timeline drawn ${r.drawn.toFixed(0)} ms after navigation start ` +
+        `(API ${r.api.toFixed(0)} ms), ${r.svg} SVG elements for ${r.stored} transitions: ${r.drawn < 1000 ? "under" : "OVER"} 1 s`,
+    );
+  } finally {
+    await server.close();
+  }
+}
+
+async function measure(server: { url: string; token(cluster: string): Promise<string> }, RUNS: number, say: (s: string) => void) {
+  const console = { log: say };
   const browser = await launchBrowser();
   let agents: FakeAgent[] = [];
   try {
@@ -219,15 +258,10 @@ async function main() {
       );
     }
     console.log(`screenshot: ${await screenshot(page, "timeline-bench-7d")}`);
-    console.log(
-      `\nmedian of ${RUNS}: timeline drawn ${median(rows.map((r) => r.drawn)).toFixed(0)} ms after navigation start ` +
-        `(API ${median(rows.map((r) => r.api)).toFixed(0)} ms), ${median(rows.map((r) => r.svg))} SVG elements ` +
-        `for ${stored} transitions: ${median(rows.map((r) => r.drawn)) < 1000 ? "under" : "OVER"} 1 s`,
-    );
+    return { runs: RUNS, stored, drawn: median(rows.map((r) => r.drawn)), api: median(rows.map((r) => r.api)), svg: median(rows.map((r) => r.svg)) };
   } finally {
     for (const a of agents) a.close();
     await browser.close();
-    await server.close();
   }
 }
 

@@ -3,10 +3,10 @@
  * fan-out together. It is the only stateful object of the server; socket and
  * HTTP handlers call it.
  */
-import type { Db } from "./db/database";
+import { sqlOf, type Db } from "./db/database";
 import type { Logger } from "./log";
 import type { AgentRecord, ClusterSummary, Heartbeat } from "./protocol";
-import type { Counters } from "./metrics";
+import { LoopLag, type Counters } from "./metrics";
 import { storeBatch, type StoreResult } from "./ingest/store";
 import type { AgentSocketData } from "./ingest/agent-namespace";
 import { ClusterStore, type ClusterState, type NodeState } from "./state/cluster-state";
@@ -39,6 +39,55 @@ interface Session {
   lastPersisted: number;
 }
 
+/** a heartbeat due for storage, waiting for the next liveness flush */
+interface PendingSeen {
+  d: AgentSocketData;
+  s: Session;
+  at: number;
+  skewMs: number;
+}
+
+/**
+ * An agent reports its VIP set when it changes and every 10 s. A report equal
+ * to the set this server process last stored for the node (same agent, newer
+ * seq) is acknowledged but not stored (counted as a duplicate), unless the
+ * stored one is older than this: storage keeps every change plus an hourly
+ * confirmation, not 8,640 rows a day per node. The first report of every
+ * connection (and after a server start) is stored.
+ */
+export const VIP_CONFIRM_MS = 3600_000;
+
+/** a node's VIP set as this server process last stored it */
+interface VipMemo {
+  key: string;
+  agentId: string;
+  seq: number;
+  at: number;
+}
+
+const vipKey = (addresses: readonly { address: string; prefixlen?: number | null; iface?: string | null }[]) =>
+  addresses
+    .map((a) => `${a.address.toLowerCase()}/${a.prefixlen ?? ""}%${a.iface ?? ""}`)
+    .sort()
+    .join(" ");
+
+/** how often the liveness of every agent seen meanwhile is written (one statement) */
+export const SEEN_FLUSH_MS = 1000;
+
+/**
+ * One statement for all the agents seen since the last flush: their session
+ * rows, nodes and agents (last seen, clock skew). GREATEST: a disconnect
+ * written meanwhile is never moved back.
+ */
+const SEEN_SQL = `WITH
+ s AS (UPDATE agent_session x SET last_seen_at = GREATEST(x.last_seen_at, u.t)
+         FROM unnest($1::bigint[], $2::timestamptz[]) AS u(id, t) WHERE x.id = u.id),
+ n AS (UPDATE node x SET last_seen_at = GREATEST(x.last_seen_at, u.t)
+         FROM unnest($3::int[], $4::timestamptz[]) AS u(id, t) WHERE x.id = u.id),
+ a AS (UPDATE agent x SET last_seen_at = GREATEST(x.last_seen_at, u.t), skew_ms = u.k
+         FROM unnest($5::uuid[], $6::timestamptz[], $7::int[]) AS u(id, t, k) WHERE x.id = u.id)
+SELECT 1`;
+
 export class Hub {
   readonly db: Db;
   readonly dbKind: "postgres" | "pglite";
@@ -46,6 +95,8 @@ export class Hub {
   readonly counters: Counters;
   readonly store: ClusterStore;
   readonly clock = new MonotonicClock();
+  /** event-loop delay, for /metrics (started by the server) */
+  readonly loopLag = new LoopLag();
   /** set by the server once detection runs */
   detection: DetectionHost | null = null;
   readonly offlineMs: number;
@@ -55,6 +106,11 @@ export class Hub {
   private dirty = new Set<string>();
   private flushScheduled = false;
   private lastOnline = new Map<string, boolean>();
+  private pendingSeen = new Map<string, PendingSeen>();
+  /** node id -> VIP set last stored (see VIP_CONFIRM_MS) */
+  private vipMemo = new Map<number, VipMemo>();
+  private seenTimer: NodeJS.Timeout | null = null;
+  private seenFlushing: Promise<void> = Promise.resolve();
 
   constructor(o: HubOptions) {
     this.db = o.db;
@@ -101,9 +157,36 @@ export class Hub {
   async ingest(d: AgentSocketData, records: AgentRecord[]): Promise<StoreResult> {
     const { cluster, node } = this.where(d);
     // derive against a copy of the node's view: if the transaction fails, nothing changed
-    const view = { vrids: new Map(node.view.vrids), instances: new Set(node.view.instances), last: new Map(node.view.last) };
+    // (storeBatch may derive twice; each time from the view before the batch, the last one counts)
+    let view = node.view;
     const t0 = performance.now();
-    const r = await storeBatch(this.db, d, records, (logs, configs) => deriveStateChanges(view, logs, configs), this.clock.nextIso());
+    // unchanged VIP reports are acknowledged, not stored (see VIP_CONFIRM_MS)
+    const wall = Date.now();
+    let ref = this.vipMemo.get(d.nodeId);
+    const unchanged = new Set<AgentRecord>();
+    for (const v of records.filter((x) => x.kind === "vips").sort((a, b) => a.seq - b.seq)) {
+      if (v.kind !== "vips") continue;
+      const key = vipKey(v.addresses);
+      if (ref && ref.agentId === d.agentId && v.seq > ref.seq && ref.key === key && wall - ref.at < VIP_CONFIRM_MS) unchanged.add(v);
+      else ref = { key, agentId: d.agentId, seq: v.seq, at: wall };
+    }
+    const r = await storeBatch(
+      this.db,
+      d,
+      unchanged.size ? records.filter((x) => !unchanged.has(x)) : records,
+      (logs, configs) => {
+        view = { vrids: new Map(node.view.vrids), instances: new Set(node.view.instances), last: new Map(node.view.last) };
+        return deriveStateChanges(view, logs, configs);
+      },
+      this.clock.nextIso(),
+    );
+    r.duplicates += unchanged.size;
+    const newestVip = r.vips.reduce<(typeof r.vips)[number] | null>((a, v) => (!a || v.seq > a.seq ? v : a), null);
+    const memo = this.vipMemo.get(d.nodeId);
+    if (newestVip && (!memo || memo.agentId !== d.agentId || newestVip.seq > memo.seq)) {
+      this.vipMemo.set(d.nodeId, { key: vipKey(newestVip.addresses), agentId: d.agentId, seq: newestVip.seq, at: wall });
+    }
+    this.counters.inc("kam_ingest_vips_unchanged_total", {}, unchanged.size);
     this.counters.inc("kam_ingest_batches_total");
     this.counters.inc("kam_ingest_records_total", {}, r.stored);
     this.counters.inc("kam_ingest_duplicates_total", {}, r.duplicates);
@@ -146,27 +229,73 @@ export class Hub {
    * Liveness goes to storage (agent_session) and to the detectors at the same
    * moments, so replayed history sees what the live detectors saw. A silence
    * longer than the offline limit ends the stretch: the next heartbeat starts
-   * a new session row.
+   * a new session row (written at once). Otherwise the heartbeats due for
+   * storage (one per agent every SEEN_EVERY_MS) are collected and written
+   * together once per SEEN_FLUSH_MS, in one statement; each is fed to the
+   * detectors (with its own time) right after that commit.
    */
   private async persistSeen(d: AgentSocketData, s: Session, now: number, skewMs: number) {
     const { cluster, node } = this.where(d);
     const gap = now - s.lastPersisted;
     s.lastPersisted = now;
+    if (gap <= this.offlineMs) {
+      this.pendingSeen.set(d.agentId, { d, s, at: now, skewMs });
+      this.seenTimer ??= setTimeout(() => void this.flushSeen(), SEEN_FLUSH_MS);
+      return;
+    }
     try {
-      if (gap > this.offlineMs) {
-        const row = await this.db.agentSession.create({
-          data: { clusterId: d.clusterId, nodeId: d.nodeId, agentId: d.agentId, connectedAt: new Date(now), lastSeenAt: new Date(now) },
-        });
-        s.id = row.id;
-      } else {
-        await this.db.agentSession.update({ where: { id: s.id }, data: { lastSeenAt: new Date(now) } });
-      }
+      const row = await this.db.agentSession.create({
+        data: { clusterId: d.clusterId, nodeId: d.nodeId, agentId: d.agentId, connectedAt: new Date(now), lastSeenAt: new Date(now) },
+      });
+      s.id = row.id;
       await this.db.node.update({ where: { id: node.id }, data: { lastSeenAt: new Date(now) } });
       await this.db.agent.update({ where: { id: d.agentId }, data: { lastSeenAt: new Date(now), skewMs } });
       this.feed(cluster, [{ kind: "seen", node: node.name, ts: now }]);
     } catch (e) {
       this.log.warn({ err: e }, "could not record agent liveness");
     }
+  }
+
+  /** Write the collected heartbeats (one statement), then feed them to the detectors. Serialized. */
+  flushSeen(): Promise<void> {
+    if (this.seenTimer) clearTimeout(this.seenTimer);
+    this.seenTimer = null;
+    const batch = [...this.pendingSeen.values()];
+    this.pendingSeen.clear();
+    if (batch.length === 0) return this.seenFlushing;
+    this.seenFlushing = this.seenFlushing.then(async () => {
+      const iso = (ms: number) => new Date(ms).toISOString();
+      const nodes = new Map<number, number>();
+      for (const p of batch) nodes.set(p.d.nodeId, Math.max(nodes.get(p.d.nodeId) ?? 0, p.at));
+      try {
+        await sqlOf(this.db).query(SEEN_SQL, [
+          batch.map((p) => p.s.id.toString()),
+          batch.map((p) => iso(p.at)),
+          [...nodes.keys()],
+          [...nodes.values()].map(iso),
+          batch.map((p) => p.d.agentId),
+          batch.map((p) => iso(p.at)),
+          batch.map((p) => p.skewMs),
+        ]);
+        this.counters.inc("kam_liveness_flushes_total");
+      } catch (e) {
+        this.log.warn({ err: e, agents: batch.length }, "could not record agent liveness");
+        return;
+      }
+      for (const p of batch) {
+        // a clean disconnect since: its own write and facts are newer
+        if (this.sessions.get(p.d.agentId) !== p.s) continue;
+        const { cluster, node } = this.where(p.d);
+        this.feed(cluster, [{ kind: "seen", node: node.name, ts: p.at }]);
+      }
+    });
+    return this.seenFlushing;
+  }
+
+  /** at shutdown: write what is pending */
+  async stop(): Promise<void> {
+    this.loopLag.stop();
+    await this.flushSeen();
   }
 
   async agentConnected(d: AgentSocketData, connected: boolean): Promise<void> {
@@ -177,6 +306,8 @@ export class Hub {
     this.markDirty(cluster.name);
     try {
       if (connected) {
+        // the first VIP report of a connection is stored even when unchanged
+        this.vipMemo.delete(d.nodeId);
         this.detection?.agentConnected(d.clusterId, d.agentId, now);
         const row = await this.db.agentSession.create({
           data: { clusterId: d.clusterId, nodeId: d.nodeId, agentId: d.agentId, connectedAt: new Date(now), lastSeenAt: new Date(now) },
@@ -188,6 +319,8 @@ export class Hub {
       this.detection?.agentGone(d.agentId);
       const s = this.sessions.get(d.agentId);
       this.sessions.delete(d.agentId);
+      // the disconnect below is newer than a heartbeat still waiting for the flush
+      if (this.pendingSeen.get(d.agentId)?.s === s) this.pendingSeen.delete(d.agentId);
       if (!s) return;
       await this.db.agentSession.update({ where: { id: s.id }, data: { lastSeenAt: new Date(now), disconnectedAt: new Date(now) } });
       this.feed(cluster, [

@@ -39,6 +39,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, cwd: ROOT, log });
   const counters = new Counters();
   const hub = new Hub({ db: db.prisma, dbKind: db.kind, log, counters, offlineMs: config.agentOfflineSeconds * 1000 });
+  hub.loopLag.start();
   await restoreState(db.prisma, hub.store);
   const notifier = new Notifier(db.prisma, log.child({ part: "notifier" }), counters, config.publicUrl || null);
   const detection = new DetectionHost(db.prisma, log.child({ part: "detect" }), counters, notifier, {
@@ -114,6 +115,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
       closed = true;
       clearInterval(ticker);
       await retention.stop();
+      await hub.stop();
       notifier.stop();
       detection.stop();
       await detection.idle();

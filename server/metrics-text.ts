@@ -26,6 +26,9 @@ const HELP: Record<string, [string, string]> = {
   kam_live_rejected_total: ["counter", "browser messages refused, by error code"],
   kam_incidents_opened_total: ["counter", "incidents opened, by kind"],
   kam_notifications_total: ["counter", "webhook deliveries, by result"],
+  kam_ingest_vips_unchanged_total: ["counter", "VIP reports equal to the node's stored set, acknowledged without storing (also in duplicates)"],
+  kam_liveness_flushes_total: ["counter", "liveness writes (all agents seen in the last second, one statement each)"],
+  kam_event_loop_lag_seconds: ["gauge", "event-loop delay of the server process since the previous scrape (quantile 1 = max)"],
 };
 
 export function renderMetrics(hub: Hub): string {
@@ -49,6 +52,12 @@ export function renderMetrics(hub: Hub): string {
   }
   for (const { cluster, kind, count } of hub.detection?.openByKind() ?? []) add("kam_open_incidents", { cluster, kind }, count);
   for (const e of hub.counters.entries()) add(e.name, e.labels, e.value);
+  const lag = hub.loopLag.take();
+  if (lag) {
+    add("kam_event_loop_lag_seconds", { quantile: "0.5" }, lag.p50);
+    add("kam_event_loop_lag_seconds", { quantile: "0.99" }, lag.p99);
+    add("kam_event_loop_lag_seconds", { quantile: "1" }, lag.max);
+  }
   const out: string[] = [];
   for (const [name, lines] of [...series].sort(([a], [b]) => a.localeCompare(b))) {
     const [type, help] = HELP[name] ?? ["untyped", name];

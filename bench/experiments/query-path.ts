@@ -8,9 +8,8 @@
  *
  *   TEST_DATABASE_URL=postgresql://... npx tsx bench/experiments/query-path.ts
  */
-import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
-import { PrismaClient } from "../../server/generated/prisma/client";
+import { clientOnPool } from "../../server/db/database";
 import { loadTimeline } from "../../server/timeline/store";
 import { listIncidents } from "../../server/incidents/incident-store";
 import { clusterName, vipClusterName } from "../lib/seed";
@@ -27,7 +26,7 @@ const meta = new pg.Client({ connectionString: url });
 await meta.connect();
 const end = Number((await meta.query(`SELECT end_ms FROM bench_seed_meta`)).rows[0].end_ms);
 await meta.end();
-const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: url, max: 10 }) });
+const prisma = clientOnPool(new pg.Pool({ connectionString: url, max: 10 }));
 
 async function time(label: string, n: number, fn: (i: number) => Promise<unknown>) {
   for (let i = 0; i < 3; i++) await fn(i);

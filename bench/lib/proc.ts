@@ -49,6 +49,17 @@ export function anonMiB(pid: number): number {
   }
 }
 
+/** Pss and private memory (Private_Clean + Private_Dirty) of a process, MiB, from smaps_rollup */
+export function privateMiB(pid: number): { pss: number; priv: number } {
+  try {
+    const t = fs.readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+    const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(t)?.[1] ?? NaN);
+    return { pss: kb("Pss") / 1024, priv: (kb("Private_Clean") + kb("Private_Dirty")) / 1024 };
+  } catch {
+    return { pss: NaN, priv: NaN };
+  }
+}
+
 /** direct children of a process */
 export function childPids(pid: number): number[] {
   try {

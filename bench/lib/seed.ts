@@ -7,7 +7,9 @@
  * script results), a VIP observation per node at each change, one agent
  * session per node per day, and an incident for 1 failover in 12.
  * The `vipClusters` extra clusters have the same history plus what real agents
- * also send: the full VIP set every --vip-interval (10 s), changed or not.
+ * also send: the full VIP set every --vip-interval (10 s), changed or not,
+ * stored as the server stores them: a report equal to the node's last stored
+ * set is not stored again unless that one is an hour old (VIP_CONFIRM_MS).
  * Rows are generated deterministically (seeded PRNG) cluster by cluster and
  * streamed; secondary indexes are dropped during the load and rebuilt after.
  */
@@ -15,6 +17,7 @@ import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import { copyField as f, copyFrom } from "./pgcopy";
 import { stepDown, takeover } from "./lines";
+import { VIP_CONFIRM_MS } from "../../server/hub";
 
 export interface SeedParams {
   clusters: number;
@@ -118,6 +121,17 @@ function clusterRows(ci: number, clusterId: number, nodeIds: number[], agentIds:
       for (let n = 0; n < NODES.length; n++) vips.push({ node: n, ts: t + n * 7, held: VRIDS.filter((_, k) => m[k] === n).map((v) => v.vip) });
     }
     vips.sort((a, b) => a.ts - b.ts);
+    // the server keeps changes and an hourly confirmation (server/hub.ts)
+    const last = new Map<number, { key: string; ts: number }>();
+    const kept = vips.filter((v) => {
+      const key = [...v.held].sort().join(" ");
+      const l = last.get(v.node);
+      if (l && l.key === key && v.ts - l.ts < VIP_CONFIRM_MS) return false;
+      last.set(v.node, { key, ts: v.ts });
+      return true;
+    });
+    vips.length = 0;
+    vips.push(...kept);
   }
   const noise = perCluster - lines.length;
   for (let k = 0; k < noise; k++) lines.push({ node: k % NODES.length, ts: start + r() * (end - start), line: NOISE[k % NOISE.length] });

@@ -3,12 +3,12 @@
  * PostgreSQL server of DATABASE_URL, or the embedded database, through the
  * running server's socket when it runs, else opened directly.
  */
-import { PrismaPg } from "@prisma/adapter-pg";
-import { PrismaClient } from "../generated/prisma/client";
+import pg from "pg";
+import type { PrismaClient } from "../generated/prisma/client";
 import type { ServerConfig } from "../config";
 import type { Logger } from "../log";
 import { findRunningEmbedded } from "./embedded";
-import { openDatabase } from "./database";
+import { clientOnPool, openDatabase } from "./database";
 
 export async function connectForCli(
   config: Pick<ServerConfig, "databaseUrl" | "dataDir">,
@@ -18,8 +18,15 @@ export async function connectForCli(
   const url = config.databaseUrl || findRunningEmbedded(config.dataDir);
   if (url) {
     // one connection: see database.ts on PGlite sessions
-    const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: url, max: 1 }) });
-    return { prisma, close: () => prisma.$disconnect() };
+    const pool = new pg.Pool({ connectionString: url, max: 1 });
+    const prisma = clientOnPool(pool);
+    return {
+      prisma,
+      async close() {
+        await prisma.$disconnect();
+        await pool.end();
+      },
+    };
   }
   // nobody serves the embedded database: open it here (this applies migrations too)
   const db = await openDatabase({ databaseUrl: "", dataDir: config.dataDir, cwd, log });

@@ -1,5 +1,6 @@
 /** Opens the history store: PostgreSQL from DATABASE_URL, or the embedded PGlite. */
 import { PrismaPg } from "@prisma/adapter-pg";
+import pg from "pg";
 import { PrismaClient } from "../generated/prisma/client";
 import type { Logger } from "../log";
 import { startEmbedded, type EmbeddedDb } from "./embedded";
@@ -7,8 +8,35 @@ import { applyMigrations } from "./migrate";
 
 export type Db = PrismaClient;
 
+/**
+ * The `pg` pool under a Prisma client. The hot paths (batch storage, liveness
+ * writes, the timeline and incident-list queries) run their SQL on it directly:
+ * the Prisma client's own CPU per call (its JS and WASM query interpreter) was
+ * the largest part of their cost (docs/PERFORMANCE.md). Same pool, so the
+ * embedded database still sees exactly one connection.
+ */
+// On the client object under a global symbol: Next bundles app/ (the route
+// handlers) separately, so a module-level map would not be shared with them.
+const POOL = Symbol.for("kam.pgPool");
+
+/** A Prisma client over `pool` (registered for sqlOf). */
+export function clientOnPool(pool: pg.Pool): PrismaClient {
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  Object.defineProperty(prisma, POOL, { value: pool });
+  return prisma;
+}
+
+/** The pool under a client made by clientOnPool() (openDatabase, connectForCli). */
+export function sqlOf(db: Db): pg.Pool {
+  const p = (db as unknown as Record<symbol, pg.Pool | undefined>)[POOL];
+  if (!p) throw new Error("this Prisma client has no registered pg pool: create it with clientOnPool()");
+  return p;
+}
+
 export interface Database {
   prisma: PrismaClient;
+  /** the pool under `prisma` (see sqlOf) */
+  pool: pg.Pool;
   kind: "postgres" | "pglite";
   url: string;
   close(): Promise<void>;
@@ -46,14 +74,17 @@ export async function openDatabase(opts: { databaseUrl: string; dataDir: string;
   // the protocol messages of concurrent connections, which breaks the unnamed
   // statements of the extended protocol. So the embedded database gets exactly
   // one pooled connection (queries queue in the pool instead).
-  const adapter = new PrismaPg({ connectionString: url, max: kind === "pglite" ? 1 : 10 });
-  const prisma = new PrismaClient({ adapter });
+  const pool = new pg.Pool({ connectionString: url, max: kind === "pglite" ? 1 : 10 });
+  pool.on("error", (e) => opts.log.warn({ err: e }, "idle database connection failed"));
+  const prisma = clientOnPool(pool);
   return {
     prisma,
+    pool,
     kind,
     url,
     async close() {
       await prisma.$disconnect();
+      await pool.end();
       await embedded?.close();
     },
   };

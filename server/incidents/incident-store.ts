@@ -3,7 +3,7 @@
  * by a stable key; storing is an upsert on that key, so the live run, a
  * restart and a replay never duplicate an incident.
  */
-import type { Db } from "../db/database";
+import { sqlOf, type Db } from "../db/database";
 import type { Incident, IncidentKind } from "../detect/types";
 import type { IncidentMsg } from "../protocol";
 
@@ -110,21 +110,60 @@ export interface IncidentQuery {
   limit?: number;
 }
 
+/** ISO-8601 UTC with milliseconds, as Date#toISOString writes it */
+const isoSql = (col: string) => `to_char((${col}) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/**
+ * The incidents matching a filter, in the API shape built by PostgreSQL
+ * (json_build_object), newest first, as one JSON array value. Each filter is a
+ * SQL expression (a parameter, or NULL for none). Evidence times are epoch ms
+ * in storage (possibly fractional: journald is µs; an ISO string is read as a
+ * time too), shown like toISOString (whole ms).
+ */
+export function incidentListSql(f: { cluster: string; kind: string; open: string; to: string; from: string; limit: string }): string {
+  return `SELECT coalesce(json_agg(x.j ORDER BY x.opened_at DESC, x.id DESC), '[]') FROM (
+  SELECT i.id, i.opened_at, json_build_object(
+    'id', i.id::text, 'cluster', c.name, 'kind', i.kind, 'severity', i.severity, 'vrid', i.vrid,
+    'instances', coalesce(i.instances, '{}'::jsonb), 'nodes', i.nodes,
+    'openedAt', ${isoSql("i.opened_at")}, 'closedAt', ${isoSql("i.closed_at")}, 'silenced', i.silenced,
+    'cause', json_build_object('code', i.cause_code, 'summary', i.cause_summary, 'evidence', (
+      SELECT coalesce(json_agg(json_build_object(
+        'node', e->'node',
+        'at', CASE WHEN jsonb_typeof(e->'at') = 'number' THEN ${isoSql("to_timestamp(0) + floor((e->>'at')::float8) * interval '1 millisecond'")}
+                   ELSE ${isoSql("(e->>'at')::timestamptz")} END,
+        'line', e->'line', 'kind', e->'kind') ORDER BY o), '[]')
+      FROM jsonb_array_elements(CASE WHEN jsonb_typeof(i.evidence) = 'array' THEN i.evidence ELSE '[]'::jsonb END)
+        WITH ORDINALITY AS ev(e, o)))) AS j
+  FROM incident i JOIN cluster c ON c.id = i.cluster_id
+  WHERE (${f.cluster}::text IS NULL OR c.name = ${f.cluster}) AND (${f.kind}::text IS NULL OR i.kind = ${f.kind})
+    AND (${f.open}::boolean IS NULL OR (i.closed_at IS NULL) = ${f.open})
+    AND (${f.to}::timestamptz IS NULL OR i.opened_at <= ${f.to})
+    AND (${f.from}::timestamptz IS NULL OR i.closed_at IS NULL OR i.closed_at >= ${f.from})
+  ORDER BY i.opened_at DESC, i.id DESC LIMIT ${f.limit}) x`;
+}
+
+const LIST_SQL = `SELECT (${incidentListSql({ cluster: "$1", kind: "$2", open: "$3", to: "$4", from: "$5", limit: "$6" })})::text AS list`;
+
+/**
+ * GET /api/incidents as JSON text, straight from PostgreSQL (no Prisma, no
+ * re-serialization: the list of 500 incidents with their evidence was the
+ * route's main cost).
+ */
+export async function listIncidentsJson(db: Db, q: IncidentQuery): Promise<string> {
+  const res = await sqlOf(db).query(LIST_SQL, [
+    q.cluster ?? null,
+    q.kind ?? null,
+    q.open ?? null,
+    // overlapping the range: opened before its end, and not closed before its start
+    q.to?.toISOString() ?? null,
+    q.from?.toISOString() ?? null,
+    Math.min(q.limit ?? 500, 5000),
+  ]);
+  return (res.rows[0] as { list: string }).list;
+}
+
 export async function listIncidents(db: Db, q: IncidentQuery): Promise<ApiIncident[]> {
-  const rows = await db.incident.findMany({
-    where: {
-      ...(q.cluster ? { cluster: { name: q.cluster } } : {}),
-      ...(q.kind ? { kind: q.kind } : {}),
-      ...(q.open === true ? { closedAt: null } : q.open === false ? { NOT: { closedAt: null } } : {}),
-      // overlapping the range: opened before its end, and not closed before its start
-      ...(q.to ? { openedAt: { lte: q.to } } : {}),
-      ...(q.from ? { OR: [{ closedAt: null }, { closedAt: { gte: q.from } }] } : {}),
-    },
-    include: { cluster: { select: { name: true } } },
-    orderBy: [{ openedAt: "desc" }, { id: "desc" }],
-    take: Math.min(q.limit ?? 500, 5000),
-  });
-  return rows.map(toApi);
+  return JSON.parse(await listIncidentsJson(db, q)) as ApiIncident[];
 }
 
 export async function getIncident(db: Db, id: bigint): Promise<ApiIncident | null> {

@@ -1,15 +1,22 @@
 /**
  * Batched, idempotent storage of agent records.
  *
- * One transaction per batch; one multi-row INSERT per record kind (unnest of
- * parameter arrays, so the statement text is constant and the plan cached);
+ * One transaction per batch, run on the `pg` pool directly (not through the
+ * Prisma client, whose own CPU per call was the largest cost of ingest: see
+ * docs/PERFORMANCE.md). Normally it is ONE statement: data-modifying CTEs
+ * insert every record kind (unnest of parameter arrays, so the statement text
+ * is constant), the state changes derived from the batch's log lines (joined
+ * on the rows actually inserted) and the agent's progress.
  * `ON CONFLICT (agent_id, seq) DO NOTHING RETURNING` tells which records are
  * new, so redelivered records are acknowledged again without being stored or
- * processed twice. State changes derived from the new log lines are written in
- * the same transaction: history and derived data never disagree.
+ * processed twice. The state changes are derived before the insert on the
+ * assumption that every record is new; when some were already stored (a
+ * redelivery), that statement inserts no state change and a second one, in the
+ * same transaction, writes those derived from the rows that really were new.
+ * History and derived data never disagree.
  */
 import type { AgentRecord, ConfigRecordMsg, GapRecordMsg, LogRecordMsg, VipRecordMsg } from "../protocol";
-import type { Db } from "../db/database";
+import { sqlOf, type Db } from "../db/database";
 import { parseLine } from "../parser";
 import type { KeepalivedEvent } from "../parser/types";
 
@@ -60,72 +67,86 @@ export interface StoreResult {
   duplicates: number;
 }
 
-/** Turns newly stored, parsed log lines into state-change rows (pure; supplied by the state layer). */
+/**
+ * Turns newly stored, parsed log lines into state-change rows (supplied by the
+ * state layer). It may be called twice for one batch (see above): every call
+ * must start from the node's view as it was before the batch, and the view
+ * left by the LAST call is the one to keep.
+ */
 export type DeriveStateChanges = (logs: StoredLog[], configs: ConfigRecordMsg[]) => StateChangeRow[];
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-async function insertLogs(tx: Db, s: AgentScope, recs: LogRecordMsg[], now: string) {
-  if (recs.length === 0) return { ids: new Map<number, bigint>(), parsed: [], ts: [] as string[] };
-  const parsed = recs.map((r) => parseLine(r.line, { now: r.ts }));
-  const ts = recs.map((r, i) => iso(recordTime(r, parsed[i].ts, s.utcOffsetMinutes)));
-  const rows = (await tx.$queryRawUnsafe(
-    `INSERT INTO log_record (cluster_id, node_id, agent_id, seq, ts, received_at, source, cursor, inode, "offset", ident, pid, line)
-     SELECT $1, $2, $3::uuid, u.seq, u.ts, $4::timestamptz, u.source, u.cursor, u.inode, u.off, u.ident, u.pid, u.line
-     FROM unnest($5::bigint[], $6::timestamptz[], $7::text[], $8::text[], $9::bigint[], $10::bigint[], $11::text[], $12::int[], $13::text[])
-       AS u(seq, ts, source, cursor, inode, off, ident, pid, line)
-     ON CONFLICT (agent_id, seq) DO NOTHING
-     RETURNING id, seq`,
-    s.clusterId,
-    s.nodeId,
-    s.agentId,
-    now,
-    recs.map((r) => r.seq),
-    ts,
-    recs.map((r) => r.source),
-    recs.map((r) => r.cursor ?? null),
-    recs.map((r) => r.inode ?? null),
-    recs.map((r) => r.offset ?? null),
-    recs.map((r, i) => r.ident ?? parsed[i].ident ?? null),
-    recs.map((r) => r.pid ?? null),
-    recs.map((r) => r.line),
-  )) as { id: bigint; seq: bigint }[];
-  const ids = new Map<number, bigint>();
-  for (const row of rows) ids.set(Number(row.seq), row.id);
-  return { ids, parsed, ts };
+const JSON_KINDS = {
+  vip_observation: { cols: "addresses", sel: "(d->'addresses')" },
+  config_snapshot: { cols: "path, hash, instances, errors", sel: "d->>'path', d->>'hash', d->'instances', d->'errors'" },
+  agent_gap: {
+    cols: "from_seq, to_seq, dropped, reason",
+    sel: "(d->>'fromSeq')::bigint, (d->>'toSeq')::bigint, (d->>'dropped')::int, d->>'reason'",
+  },
+} as const;
+
+const jsonInsert = (table: keyof typeof JSON_KINDS, param: string) =>
+  `INSERT INTO ${table} (cluster_id, node_id, agent_id, seq, ts, received_at, ${JSON_KINDS[table].cols})
+   SELECT $1, $2, $3::uuid, (d->>'seq')::bigint, to_timestamp((d->>'ts')::double precision / 1000), $4::timestamptz, ${JSON_KINDS[table].sel}
+     FROM unnest(${param}::jsonb[]) AS d
+   ON CONFLICT (agent_id, seq) DO NOTHING
+   RETURNING id, seq`;
+
+const STATE_COLS = `unnest($17::text[], $18::int[], $19::text[], $20::timestamptz[], $21::bigint[]) AS u(instance, vrid, state, ts, lid)`;
+
+/**
+ * The whole batch in one statement. $1-$4 scope and receive time, $5-$13 the
+ * log columns, $14-$16 vips, configs and gaps as JSON, $17-$21 the state
+ * changes derived on the assumption that every record is new (u.lid carries
+ * the log line's seq; joined on the inserted rows), $22/$23 how many log lines
+ * and configs the batch has (the state changes are written only when all of
+ * them were new), $24 the highest seq. Returns "seq:id" lists per kind.
+ */
+const BATCH_SQL = `WITH
+ l AS (INSERT INTO log_record (cluster_id, node_id, agent_id, seq, ts, received_at, source, cursor, inode, "offset", ident, pid, line)
+       SELECT $1, $2, $3::uuid, u.seq, u.ts, $4::timestamptz, u.source, u.cursor, u.inode, u.off, u.ident, u.pid, u.line
+         FROM unnest($5::bigint[], $6::timestamptz[], $7::text[], $8::text[], $9::bigint[], $10::bigint[], $11::text[], $12::int[], $13::text[])
+           AS u(seq, ts, source, cursor, inode, off, ident, pid, line)
+       ON CONFLICT (agent_id, seq) DO NOTHING
+       RETURNING id, seq),
+ v AS (${jsonInsert("vip_observation", "$14")}),
+ c AS (${jsonInsert("config_snapshot", "$15")}),
+ g AS (${jsonInsert("agent_gap", "$16")}),
+ sc AS (INSERT INTO state_change (cluster_id, node_id, instance, vrid, state, ts, log_record_id)
+        SELECT $1, $2, u.instance, u.vrid, u.state, u.ts, l.id FROM ${STATE_COLS} JOIN l ON l.seq = u.lid
+         WHERE (SELECT count(*) FROM l) = $22 AND (SELECT count(*) FROM c) = $23
+        ON CONFLICT (log_record_id) DO NOTHING),
+ a AS (UPDATE agent SET last_seq = GREATEST(last_seq, $24), last_seen_at = $4::timestamptz WHERE id = $3::uuid)
+SELECT (SELECT string_agg(seq || ':' || id, ',') FROM l) AS l,
+       (SELECT string_agg(seq || ':' || id, ',') FROM v) AS v,
+       (SELECT string_agg(seq || ':' || id, ',') FROM c) AS c,
+       (SELECT string_agg(seq || ':' || id, ',') FROM g) AS g`;
+
+/** the state changes of a batch whose optimistic derivation did not hold (some records were not new) */
+const STATE_SQL = `INSERT INTO state_change (cluster_id, node_id, instance, vrid, state, ts, log_record_id)
+  SELECT $1, $2, u.instance, u.vrid, u.state, u.ts, u.lid
+    FROM unnest($3::text[], $4::int[], $5::text[], $6::timestamptz[], $7::bigint[]) AS u(instance, vrid, state, ts, lid)
+  ON CONFLICT (log_record_id) DO NOTHING`;
+
+/** "seq:id,seq:id" -> seq -> id */
+function idsOf(list: string | null): Map<number, bigint> {
+  const out = new Map<number, bigint>();
+  if (!list) return out;
+  for (const pair of list.split(",")) {
+    const i = pair.indexOf(":");
+    out.set(Number(pair.slice(0, i)), BigInt(pair.slice(i + 1)));
+  }
+  return out;
 }
 
-async function insertJsonKind(
-  tx: Db,
-  table: "vip_observation" | "config_snapshot" | "agent_gap",
-  s: AgentScope,
-  recs: (VipRecordMsg | ConfigRecordMsg | GapRecordMsg)[],
-  now: string,
-): Promise<Map<number, bigint>> {
-  if (recs.length === 0) return new Map();
-  // Columns per kind; values travel as one JSON document per record.
-  const spec = {
-    vip_observation: { cols: "addresses", sel: "(d->'addresses')" },
-    config_snapshot: { cols: "path, hash, instances, errors", sel: "d->>'path', d->>'hash', d->'instances', d->'errors'" },
-    agent_gap: {
-      cols: "from_seq, to_seq, dropped, reason",
-      sel: "(d->>'fromSeq')::bigint, (d->>'toSeq')::bigint, (d->>'dropped')::int, d->>'reason'",
-    },
-  }[table];
-  const rows = (await tx.$queryRawUnsafe(
-    `INSERT INTO ${table} (cluster_id, node_id, agent_id, seq, ts, received_at, ${spec.cols})
-     SELECT $1, $2, $3::uuid, (d->>'seq')::bigint, to_timestamp((d->>'ts')::double precision / 1000), $4::timestamptz, ${spec.sel}
-     FROM unnest($5::jsonb[]) AS d
-     ON CONFLICT (agent_id, seq) DO NOTHING
-     RETURNING id, seq`,
-    s.clusterId,
-    s.nodeId,
-    s.agentId,
-    now,
-    recs.map((r) => JSON.stringify(r)),
-  )) as { id: bigint; seq: bigint }[];
-  return new Map(rows.map((r) => [Number(r.seq), r.id]));
-}
+const stateArrays = (rows: StateChangeRow[]) => [
+  rows.map((c) => c.instance),
+  rows.map((c) => c.vrid),
+  rows.map((c) => c.state),
+  rows.map((c) => c.ts.toISOString()),
+  rows.map((c) => c.logRecordId.toString()),
+];
 
 export async function storeBatch(
   db: Db,
@@ -135,8 +156,8 @@ export async function storeBatch(
   /** server receive time, ISO-8601 (microseconds allowed: the hub keeps it strictly increasing) */
   receivedAt = new Date().toISOString(),
 ): Promise<StoreResult> {
-  const nowIso = receivedAt;
-  // a seq repeated inside one batch is one record
+  const received = records.length;
+  // a seq repeated inside one batch is one record (stored once; the repeats count as duplicates)
   const seen = new Set<number>();
   records = records.filter((r) => !seen.has(r.seq) && seen.add(r.seq) !== undefined);
   const logs = records.filter((r): r is LogRecordMsg => r.kind === "log");
@@ -145,55 +166,78 @@ export async function storeBatch(
   const gaps = records.filter((r): r is GapRecordMsg => r.kind === "gap");
   const maxSeq = records.reduce((m, r) => Math.max(m, r.seq), 0);
 
-  return db.$transaction(
-    async (tx) => {
-      const t = tx as unknown as Db;
-      const logRes = await insertLogs(t, scope, logs, nowIso);
-      const vipIds = await insertJsonKind(t, "vip_observation", scope, vips, nowIso);
-      const cfgIds = await insertJsonKind(t, "config_snapshot", scope, configs, nowIso);
-      const gapIds = await insertJsonKind(t, "agent_gap", scope, gaps, nowIso);
+  const parsed = logs.map((r) => parseLine(r.line, { now: r.ts }));
+  const ts = logs.map((r, i) => recordTime(r, parsed[i].ts, scope.utcOffsetMinutes));
+  const logOf = (i: number, id: bigint): StoredLog => ({ id, seq: logs[i].seq, ts: new Date(ts[i]), line: logs[i].line, event: parsed[i].event });
+  // optimistic: every record new; the id stands in for the seq until the insert names the row
+  const trial = derive(logs.map((_, i) => logOf(i, BigInt(logs[i].seq))), configs);
 
-      const storedLogs: StoredLog[] = [];
-      logs.forEach((r, i) => {
-        const id = logRes.ids.get(r.seq);
-        if (id !== undefined) {
-          storedLogs.push({ id, seq: r.seq, ts: new Date(logRes.ts[i]), line: r.line, event: logRes.parsed[i].event });
-        }
-      });
-      const newConfigs = configs.filter((c) => cfgIds.has(c.seq));
-      const stateChanges = derive(storedLogs, newConfigs);
-      if (stateChanges.length > 0) {
-        await t.$executeRawUnsafe(
-          `INSERT INTO state_change (cluster_id, node_id, instance, vrid, state, ts, log_record_id)
-           SELECT $1, $2, u.instance, u.vrid, u.state, u.ts, u.lid
-           FROM unnest($3::text[], $4::int[], $5::text[], $6::timestamptz[], $7::bigint[]) AS u(instance, vrid, state, ts, lid)
-           ON CONFLICT (log_record_id) DO NOTHING`,
-          scope.clusterId,
-          scope.nodeId,
-          stateChanges.map((c) => c.instance),
-          stateChanges.map((c) => c.vrid),
-          stateChanges.map((c) => c.state),
-          stateChanges.map((c) => c.ts.toISOString()),
-          stateChanges.map((c) => c.logRecordId),
-        );
-      }
-      await t.$executeRawUnsafe(
-        `UPDATE agent SET last_seq = GREATEST(last_seq, $2), last_seen_at = $3::timestamptz WHERE id = $1::uuid`,
-        scope.agentId,
-        maxSeq,
-        nowIso,
-      );
-      const stored = storedLogs.length + vipIds.size + cfgIds.size + gapIds.size;
-      return {
-        logs: storedLogs,
-        vips: vips.filter((v) => vipIds.has(v.seq)).map((v) => ({ ...v, id: vipIds.get(v.seq)! })),
-        configs: newConfigs.map((c) => ({ ...c, id: cfgIds.get(c.seq)! })),
-        gaps: gaps.filter((g) => gapIds.has(g.seq)).map((g) => ({ ...g, id: gapIds.get(g.seq)! })),
-        stateChanges,
-        stored,
-        duplicates: records.length - stored,
-      };
-    },
-    { timeout: 30_000, maxWait: 30_000 },
-  );
+  const pool = sqlOf(db);
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    await client.query("BEGIN");
+    const res = await client.query(BATCH_SQL, [
+      scope.clusterId,
+      scope.nodeId,
+      scope.agentId,
+      receivedAt,
+      logs.map((r) => r.seq),
+      ts.map(iso),
+      logs.map((r) => r.source),
+      logs.map((r) => r.cursor ?? null),
+      logs.map((r) => r.inode ?? null),
+      logs.map((r) => r.offset ?? null),
+      logs.map((r, i) => r.ident ?? parsed[i].ident ?? null),
+      logs.map((r) => r.pid ?? null),
+      logs.map((r) => r.line),
+      vips.map((r) => JSON.stringify(r)),
+      configs.map((r) => JSON.stringify(r)),
+      gaps.map((r) => JSON.stringify(r)),
+      ...stateArrays(trial),
+      logs.length,
+      configs.length,
+      maxSeq,
+    ]);
+    const row = res.rows[0] as { l: string | null; v: string | null; c: string | null; g: string | null };
+    const logIds = idsOf(row.l);
+    const vipIds = idsOf(row.v);
+    const cfgIds = idsOf(row.c);
+    const gapIds = idsOf(row.g);
+
+    const storedLogs: StoredLog[] = [];
+    logs.forEach((r, i) => {
+      const id = logIds.get(r.seq);
+      if (id !== undefined) storedLogs.push(logOf(i, id));
+    });
+    const newConfigs = configs.filter((c) => cfgIds.has(c.seq));
+    let stateChanges: StateChangeRow[];
+    if (logIds.size === logs.length && cfgIds.size === configs.length) {
+      // the statement wrote them: name their log rows
+      stateChanges = trial.map((c) => ({ ...c, logRecordId: logIds.get(Number(c.logRecordId))! }));
+    } else {
+      stateChanges = derive(storedLogs, newConfigs);
+      if (stateChanges.length > 0) await client.query(STATE_SQL, [scope.clusterId, scope.nodeId, ...stateArrays(stateChanges)]);
+    }
+    await client.query("COMMIT");
+    const stored = storedLogs.length + vipIds.size + cfgIds.size + gapIds.size;
+    return {
+      logs: storedLogs,
+      vips: vips.filter((v) => vipIds.has(v.seq)).map((v) => ({ ...v, id: vipIds.get(v.seq)! })),
+      configs: newConfigs.map((c) => ({ ...c, id: cfgIds.get(c.seq)! })),
+      gaps: gaps.filter((g) => gapIds.has(g.seq)).map((g) => ({ ...g, id: gapIds.get(g.seq)! })),
+      stateChanges,
+      stored,
+      duplicates: received - stored,
+    };
+  } catch (e) {
+    try {
+      await client.query("ROLLBACK");
+    } catch {
+      broken = true;
+    }
+    throw e;
+  } finally {
+    client.release(broken);
+  }
 }

@@ -4,10 +4,10 @@
  * (node_id, ts) indexes, never one query per row. The shaping is done by the
  * pure functions of lanes.ts.
  */
-import type { Db } from "../db/database";
+import { sqlOf, type Db } from "../db/database";
 import type { Hub } from "../hub";
 import type { ConfigInstance } from "../protocol";
-import { listIncidents } from "../incidents/incident-store";
+import { incidentListSql, type ApiIncident } from "../incidents/incident-store";
 import { SEEN_EVERY_MS } from "../incidents/facts";
 import { assembleLanes, type NodeInput, type StateRow } from "./lanes";
 import type { LogQuery, TimelineQuery } from "./query";
@@ -34,143 +34,86 @@ export function hubLastSeen(hub: Hub, cluster: string): (node: string) => number
 }
 
 async function clusterId(db: Db, name: string): Promise<number | null> {
-  const rows = (await db.$queryRawUnsafe(`SELECT id FROM cluster WHERE name = $1`, name)) as { id: number }[];
+  const rows = (await sqlOf(db).query(`SELECT id FROM cluster WHERE name = $1`, [name])).rows as { id: number }[];
   return rows[0]?.id ?? null;
 }
 
-interface NodeRow {
-  id: number;
-  name: string;
-  tracked_since: number | null;
-  instances: ConfigInstance[] | null;
-}
-
-/** Nodes with their first session ever and their newest config as of `to` (else their first one). */
-function loadNodes(db: Db, cid: number, to: number): Promise<NodeRow[]> {
-  return db.$queryRawUnsafe(
-    `SELECT n.id, n.name,
-       (SELECT ${ms("s.connected_at")} FROM agent_session s WHERE s.node_id = n.id ORDER BY s.connected_at LIMIT 1) AS tracked_since,
-       COALESCE(
-         (SELECT c.instances FROM config_snapshot c
-           WHERE c.cluster_id = n.cluster_id AND c.node_id = n.id AND c.ts <= $2::timestamptz ORDER BY c.ts DESC, c.id DESC LIMIT 1),
-         (SELECT c.instances FROM config_snapshot c
-           WHERE c.cluster_id = n.cluster_id AND c.node_id = n.id ORDER BY c.ts, c.id LIMIT 1)) AS instances
-     FROM node n WHERE n.cluster_id = $1 ORDER BY n.id`,
-    cid,
-    iso(to),
-  ) as Promise<NodeRow[]>;
-}
-
-interface RawState {
-  node_id: number;
-  instance: string;
-  vrid: number | null;
-  state: string;
-  t: number;
-}
-
-const toStateRow = (r: RawState): StateRow => ({ nodeId: r.node_id, instance: r.instance, vrid: r.vrid, state: r.state, ts: r.t });
-
 /**
- * The last state_change before `from` of every (node, instance) of these
- * nodes: the distinct pairs by a loose index scan (a recursive walk of the
- * (node_id, instance, ts) index, one probe per pair), then one index probe per
- * pair for its newest row. Cost grows with the number of instances, not with
- * the length of the history.
+ * Everything a timeline needs, in ONE statement on the pg pool (no Prisma:
+ * its CPU per call was most of the route's cost), each part a JSON array:
+ *
+ * - nodes: with their first session ever and their newest config as of `to`
+ *   (else their first one);
+ * - before: the last state_change before `from` of every (node, instance):
+ *   the distinct pairs by a loose index scan (a recursive walk of the
+ *   (node_id, instance, ts) index, one probe per pair), then one index probe
+ *   per pair for its newest row; cost grows with the number of instances,
+ *   not with the length of the history;
+ * - rows: the state changes inside the range;
+ * - sessions overlapping [from - offline limit, to];
+ * - vips: VIP observations, the newest one before `from` (the state at the
+ *   start) and those inside the range, only where the address list differs
+ *   from the node's previous observation (window lag);
+ * - incidents overlapping the range (API shape), at most $5.
+ *
+ * $1 cluster name, $2 from, $3 to, $4 sessions from, $5 incident limit.
  */
-async function loadBefore(db: Db, nodeIds: number[], from: number): Promise<StateRow[]> {
-  if (nodeIds.length === 0) return [];
-  const rows = (await db.$queryRawUnsafe(
-    `WITH RECURSIVE p(node_id, instance) AS (
-       (SELECT s.node_id, s.instance FROM state_change s
-         WHERE s.node_id >= $1 AND s.node_id <= $2 ORDER BY s.node_id, s.instance LIMIT 1)
-       UNION ALL
-       SELECT x.node_id, x.instance FROM p CROSS JOIN LATERAL (
-         SELECT s.node_id, s.instance FROM state_change s
-          WHERE (s.node_id, s.instance) > (p.node_id, p.instance) AND s.node_id <= $2
-          ORDER BY s.node_id, s.instance LIMIT 1) x
-     )
-     SELECT p.node_id, p.instance, l.vrid, l.state, l.t
-       FROM p CROSS JOIN LATERAL (
-         SELECT s.vrid, s.state, ${ms("s.ts")} AS t FROM state_change s
-          WHERE s.node_id = p.node_id AND s.instance = p.instance AND s.ts < $3::timestamptz
-          ORDER BY s.ts DESC, s.id DESC LIMIT 1) l
-      WHERE p.node_id = ANY($4::int[])`,
-    Math.min(...nodeIds),
-    Math.max(...nodeIds),
-    iso(from),
-    nodeIds,
-  )) as RawState[];
-  return rows.map(toStateRow);
-}
+const TIMELINE_SQL = `WITH RECURSIVE
+ cl AS (SELECT id FROM cluster WHERE name = $1),
+ nd AS (SELECT n.id, n.name FROM node n WHERE n.cluster_id = (SELECT id FROM cl)),
+ p(node_id, instance) AS (
+   (SELECT s.node_id, s.instance FROM state_change s
+     WHERE s.node_id >= (SELECT min(id) FROM nd) AND s.node_id <= (SELECT max(id) FROM nd) ORDER BY s.node_id, s.instance LIMIT 1)
+   UNION ALL
+   SELECT x.node_id, x.instance FROM p CROSS JOIN LATERAL (
+     SELECT s.node_id, s.instance FROM state_change s
+      WHERE (s.node_id, s.instance) > (p.node_id, p.instance) AND s.node_id <= (SELECT max(id) FROM nd)
+      ORDER BY s.node_id, s.instance LIMIT 1) x),
+ obs AS (
+   SELECT v.id, v.node_id, v.ts, v.addresses FROM vip_observation v
+    WHERE v.cluster_id = (SELECT id FROM cl) AND v.ts >= $2::timestamptz AND v.ts < $3::timestamptz
+   UNION ALL
+   SELECT b.id, b.node_id, b.ts, b.addresses FROM nd CROSS JOIN LATERAL (
+     SELECT v.id, v.node_id, v.ts, v.addresses FROM vip_observation v
+      WHERE v.node_id = nd.id AND v.ts < $2::timestamptz ORDER BY v.ts DESC, v.id DESC LIMIT 1) b)
+SELECT (SELECT id FROM cl) AS cid,
+ (SELECT json_agg(json_build_array(n.id, n.name,
+    (SELECT ${ms("s.connected_at")} FROM agent_session s WHERE s.node_id = n.id ORDER BY s.connected_at LIMIT 1),
+    COALESCE(
+      (SELECT c.instances FROM config_snapshot c
+        WHERE c.cluster_id = (SELECT id FROM cl) AND c.node_id = n.id AND c.ts <= $3::timestamptz ORDER BY c.ts DESC, c.id DESC LIMIT 1),
+      (SELECT c.instances FROM config_snapshot c
+        WHERE c.cluster_id = (SELECT id FROM cl) AND c.node_id = n.id ORDER BY c.ts, c.id LIMIT 1))) ORDER BY n.id) FROM nd n) AS nodes,
+ (SELECT json_agg(json_build_array(p.node_id, p.instance, l.vrid, l.state, l.t))
+    FROM p CROSS JOIN LATERAL (
+      SELECT s.vrid, s.state, ${ms("s.ts")} AS t FROM state_change s
+       WHERE s.node_id = p.node_id AND s.instance = p.instance AND s.ts < $2::timestamptz
+       ORDER BY s.ts DESC, s.id DESC LIMIT 1) l
+   WHERE p.node_id IN (SELECT id FROM nd)) AS before,
+ (SELECT json_agg(json_build_array(s.node_id, s.instance, s.vrid, s.state, ${ms("s.ts")}) ORDER BY s.ts, s.id) FROM state_change s
+   WHERE s.cluster_id = (SELECT id FROM cl) AND s.ts >= $2::timestamptz AND s.ts < $3::timestamptz) AS rows,
+ (SELECT json_agg(json_build_array(s.node_id, ${ms("s.connected_at")}, ${ms("s.last_seen_at")}, ${ms("s.disconnected_at")})) FROM agent_session s
+   WHERE s.cluster_id = (SELECT id FROM cl) AND s.last_seen_at >= $4::timestamptz AND s.connected_at <= $3::timestamptz) AS sessions,
+ (SELECT json_agg(json_build_array(x.node_id, x.t, x.addresses) ORDER BY x.node_id, x.ts, x.id) FROM (
+    SELECT node_id, ${ms("ts")} AS t, ts, id, addresses, lag(addresses) OVER (PARTITION BY node_id ORDER BY ts, id) AS prev FROM obs
+  ) x WHERE x.prev IS NULL OR x.prev <> x.addresses) AS vips,
+ (${incidentListSql({ cluster: "$1", kind: "NULL", open: "NULL", to: "$3::timestamptz", from: "$2::timestamptz", limit: "$5" })}) AS incidents`;
 
-async function loadRows(db: Db, cid: number, from: number, to: number): Promise<StateRow[]> {
-  const rows = (await db.$queryRawUnsafe(
-    `SELECT node_id, instance, vrid, state, ${ms("ts")} AS t FROM state_change
-      WHERE cluster_id = $1 AND ts >= $2::timestamptz AND ts < $3::timestamptz ORDER BY ts, id`,
-    cid,
-    iso(from),
-    iso(to),
-  )) as RawState[];
-  return rows.map(toStateRow);
-}
+type J<T> = T[] | null;
 
-interface RawSession {
-  node_id: number;
-  c: number;
-  l: number;
-  d: number | null;
-}
-
-function loadSessions(db: Db, cid: number, from: number, to: number): Promise<RawSession[]> {
-  return db.$queryRawUnsafe(
-    `SELECT node_id, ${ms("connected_at")} AS c, ${ms("last_seen_at")} AS l, ${ms("disconnected_at")} AS d
-       FROM agent_session WHERE cluster_id = $1 AND last_seen_at >= $2::timestamptz AND connected_at <= $3::timestamptz`,
-    cid,
-    iso(from),
-    iso(to),
-  ) as Promise<RawSession[]>;
-}
-
-/**
- * VIP observations of these nodes: the newest one before `from` (the state at
- * the start) and those inside the range, only where the address list differs
- * from the node's previous observation (window lag), so the periodic repeats
- * never leave the database. What the lanes need (which of the node's
- * configured VIPs it held) is picked out here, and repeats of that dropped.
- */
-async function loadVipChanges(db: Db, cid: number, wanted: Map<number, Set<string>>, from: number, to: number) {
+/** The configured VIPs a node held at each change of its observations (repeats of that dropped). */
+function vipChangesOf(rows: [number, number, { address?: unknown }[] | null][], wanted: Map<number, Set<string>>) {
   const out = new Map<number, VipChange[]>();
-  const nodeIds = [...wanted.keys()];
-  if (nodeIds.length === 0) return out;
-  const rows = (await db.$queryRawUnsafe(
-    `WITH obs AS (
-       SELECT v.id, v.node_id, v.ts, v.addresses FROM vip_observation v
-        WHERE v.cluster_id = $1 AND v.ts >= $2::timestamptz AND v.ts < $3::timestamptz AND v.node_id = ANY($4::int[])
-       UNION ALL
-       SELECT b.id, b.node_id, b.ts, b.addresses FROM unnest($4::int[]) AS n(id) CROSS JOIN LATERAL (
-         SELECT v.id, v.node_id, v.ts, v.addresses FROM vip_observation v
-          WHERE v.node_id = n.id AND v.ts < $2::timestamptz ORDER BY v.ts DESC, v.id DESC LIMIT 1) b
-     )
-     SELECT node_id, t, addresses FROM (
-       SELECT node_id, ${ms("ts")} AS t, ts, id, addresses, lag(addresses) OVER (PARTITION BY node_id ORDER BY ts, id) AS prev FROM obs
-     ) x WHERE prev IS NULL OR prev <> addresses
-     ORDER BY node_id, ts, id`,
-    cid,
-    iso(from),
-    iso(to),
-    nodeIds,
-  )) as { node_id: number; t: number; addresses: { address?: unknown }[] | null }[];
-  for (const r of rows) {
-    const want = wanted.get(r.node_id);
+  for (const [nodeId, t, addresses] of rows) {
+    const want = wanted.get(nodeId);
     if (!want) continue;
-    const held = [...new Set((Array.isArray(r.addresses) ? r.addresses : []).map((a) => String(a?.address ?? "").toLowerCase()))]
+    const held = [...new Set((Array.isArray(addresses) ? addresses : []).map((a) => String(a?.address ?? "").toLowerCase()))]
       .filter((a) => want.has(a))
       .sort();
-    const list = out.get(r.node_id) ?? [];
+    const list = out.get(nodeId) ?? [];
     const last = list[list.length - 1];
-    if (!last || last.held.join(",") !== held.join(",")) list.push({ ts: r.t, held });
-    out.set(r.node_id, list);
+    if (!last || last.held.join(",") !== held.join(",")) list.push({ ts: t, held });
+    out.set(nodeId, list);
   }
   return out;
 }
@@ -187,30 +130,33 @@ export async function loadTimeline(
   },
 ): Promise<TimelineResponse | null> {
   const now = o.now ?? Date.now();
-  const cid = await clusterId(db, q.cluster);
-  if (cid === null) return null;
-  const nodes = await loadNodes(db, cid, q.to);
-  const nodeIds = nodes.map((n) => n.id);
+  const res = await sqlOf(db).query(TIMELINE_SQL, [q.cluster, iso(q.from), iso(q.to), iso(q.from - o.offlineMs), TIMELINE_LIMITS.maxIncidents + 1]);
+  const r = res.rows[0] as {
+    cid: number | null;
+    nodes: J<[number, string, number | null, ConfigInstance[] | null]>;
+    before: J<[number, string, number | null, string, number]>;
+    rows: J<[number, string, number | null, string, number]>;
+    sessions: J<[number, number, number, number | null]>;
+    vips: J<[number, number, { address?: unknown }[] | null]>;
+    incidents: ApiIncident[];
+  };
+  if (r.cid === null) return null;
+  const nodes = (r.nodes ?? []).map(([id, name, trackedSince, instances]) => ({ id, name, trackedSince, instances }));
   const wanted = new Map<number, Set<string>>();
   for (const n of nodes) {
     const vips = new Set((n.instances ?? []).flatMap((i) => i.vips.map(vipAddress)));
     if (vips.size > 0) wanted.set(n.id, vips);
   }
-  const [before, rows, sessions, vipChanges, incidents] = await Promise.all([
-    loadBefore(db, nodeIds, q.from),
-    loadRows(db, cid, q.from, q.to),
-    loadSessions(db, cid, q.from - o.offlineMs, q.to),
-    loadVipChanges(db, cid, wanted, q.from, q.to),
-    listIncidents(db, { cluster: q.cluster, from: new Date(q.from), to: new Date(q.to), limit: TIMELINE_LIMITS.maxIncidents + 1 }),
-  ]);
+  const stateRow = ([nodeId, instance, vrid, state, ts]: [number, string, number | null, string, number]): StateRow => ({ nodeId, instance, vrid, state, ts });
+  const vipChanges = vipChangesOf(r.vips ?? [], wanted);
+  const sessions = r.sessions ?? [];
+  const incidents = r.incidents;
   const inputs: NodeInput[] = nodes.map((n) => ({
     id: n.id,
     name: n.name,
     config: n.instances,
-    trackedSince: n.tracked_since,
-    sessions: sessions
-      .filter((s) => s.node_id === n.id)
-      .map((s) => ({ connectedAt: s.c, lastSeenAt: s.l, disconnectedAt: s.d })),
+    trackedSince: n.trackedSince,
+    sessions: sessions.filter((s) => s[0] === n.id).map(([, c, l, d]) => ({ connectedAt: c, lastSeenAt: l, disconnectedAt: d })),
     vipChanges: vipChanges.get(n.id) ?? [],
     lastSeen: o.lastSeen?.(n.name),
   }));
@@ -221,8 +167,8 @@ export async function loadTimeline(
     offlineMs: o.offlineMs,
     persistSlackMs: SEEN_EVERY_MS,
     nodes: inputs,
-    before,
-    rows,
+    before: (r.before ?? []).map(stateRow),
+    rows: (r.rows ?? []).map(stateRow),
   });
   const incidentsTruncated = incidents.length > TIMELINE_LIMITS.maxIncidents;
   return {

@@ -122,6 +122,84 @@ describe(`agent ingest (${testDbKind()})`, () => {
     }
   });
 
+  it("stores a seq repeated inside one batch once and counts the repeat as a duplicate", async () => {
+    const token = await srv.token("dedup-inside");
+    const agentId = randomUUID();
+    const s = await connectAgent(srv.url, hello(token, "d2", agentId));
+    try {
+      const records = [logRec(1, "(VI_1) Entering BACKUP STATE"), logRec(2, "(VI_1) Entering MASTER STATE"), logRec(2, "(VI_1) Entering MASTER STATE"), logRec(3, "noise")];
+      const a = (await s.timeout(5000).emitWithAck("batch", { records })) as BatchAck;
+      assert.deepEqual(a, { ok: true, acked: [1, 2, 2, 3], stored: 3, duplicates: 1 });
+      const rows = await query<{ seq: string }>(`SELECT seq FROM log_record WHERE agent_id = $1 ORDER BY seq`, [agentId]);
+      assert.deepEqual(rows.map((r) => Number(r.seq)), [1, 2, 3]);
+      const changes = await query<{ state: string; seq: string }>(
+        `SELECT sc.state, l.seq FROM state_change sc JOIN log_record l ON l.id = sc.log_record_id WHERE l.agent_id = $1 ORDER BY l.seq`,
+        [agentId],
+      );
+      assert.deepEqual(changes.map((c) => [c.state, Number(c.seq)]), [["BACKUP", 1], ["MASTER", 2]]);
+    } finally {
+      s.close();
+    }
+  });
+
+  it("derives state changes from the new lines only when a batch partly repeats stored ones", async () => {
+    const token = await srv.token("dedup-partial");
+    const agentId = randomUUID();
+    const s = await connectAgent(srv.url, hello(token, "d3", agentId));
+    try {
+      const first = [logRec(1, "(VI_1) Entering BACKUP STATE"), logRec(2, "(VI_1) Entering MASTER STATE")];
+      const a1 = (await s.timeout(5000).emitWithAck("batch", { records: first })) as BatchAck;
+      assert.deepEqual(a1, { ok: true, acked: [1, 2], stored: 2, duplicates: 0 });
+      // seq 2 again (its ack was lost), then new lines: MASTER again (no change), BACKUP, MASTER
+      const second = [first[1], logRec(3, "(VI_1) Entering MASTER STATE"), logRec(4, "(VI_1) Entering BACKUP STATE"), logRec(5, "(VI_1) Entering MASTER STATE")];
+      const a2 = (await s.timeout(5000).emitWithAck("batch", { records: second })) as BatchAck;
+      assert.deepEqual(a2, { ok: true, acked: [2, 3, 4, 5], stored: 3, duplicates: 1 });
+      const changes = await query<{ state: string; seq: string }>(
+        `SELECT sc.state, l.seq FROM state_change sc JOIN log_record l ON l.id = sc.log_record_id WHERE l.agent_id = $1 ORDER BY l.seq`,
+        [agentId],
+      );
+      assert.deepEqual(changes.map((c) => [c.state, Number(c.seq)]), [["BACKUP", 1], ["MASTER", 2], ["BACKUP", 4], ["MASTER", 5]]);
+      const clusters = (await (await fetch(`${srv.url}/api/clusters`)).json()) as ClusterSummary[];
+      const node = clusters.find((c) => c.name === "dedup-partial")?.nodes.find((n) => n.name === "d3");
+      assert.equal(node?.instances.find((i) => i.name === "VI_1")?.state, "MASTER");
+    } finally {
+      s.close();
+    }
+  });
+
+  it("stores a VIP report only when the set changed (first of each connection always), acknowledging the repeats as duplicates", async () => {
+    const token = await srv.token("vip-dedup");
+    const agentId = randomUUID();
+    const v = (seq: number, ...addresses: string[]): AgentRecord => ({
+      kind: "vips", seq, ts: Date.now(), addresses: addresses.map((address) => ({ address, prefixlen: 24, iface: "eth0" })),
+    });
+    const count = async () => Number((await query<{ n: string }>(`SELECT count(*) AS n FROM vip_observation WHERE agent_id = $1`, [agentId]))[0].n);
+    let s = await connectAgent(srv.url, hello(token, "v1", agentId));
+    try {
+      assert.deepEqual(await s.timeout(5000).emitWithAck("batch", { records: [v(1, "198.18.0.10")] }), { ok: true, acked: [1], stored: 1, duplicates: 0 });
+      assert.deepEqual(await s.timeout(5000).emitWithAck("batch", { records: [v(2, "198.18.0.10")] }), { ok: true, acked: [2], stored: 0, duplicates: 1 });
+      // a change, then its repeats in the same batch; order of addresses does not matter
+      assert.deepEqual(await s.timeout(5000).emitWithAck("batch", { records: [v(3, "198.18.0.10", "198.18.0.100"), v(4, "198.18.0.100", "198.18.0.10"), logRec(5, "noise"), v(6, "198.18.0.10", "198.18.0.100")] }),
+        { ok: true, acked: [3, 4, 5, 6], stored: 2, duplicates: 2 });
+      // a redelivered stored report stays a duplicate
+      assert.deepEqual(await s.timeout(5000).emitWithAck("batch", { records: [v(3, "198.18.0.10", "198.18.0.100")] }), { ok: true, acked: [3], stored: 0, duplicates: 1 });
+      assert.equal(await count(), 2);
+    } finally {
+      s.close();
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    s = await connectAgent(srv.url, hello(token, "v1", agentId));
+    try {
+      assert.deepEqual(await s.timeout(5000).emitWithAck("batch", { records: [v(7, "198.18.0.10", "198.18.0.100")] }), { ok: true, acked: [7], stored: 1, duplicates: 0 });
+      assert.deepEqual(await s.timeout(5000).emitWithAck("batch", { records: [v(8, "198.18.0.10", "198.18.0.100")] }), { ok: true, acked: [8], stored: 0, duplicates: 1 });
+      assert.equal(await count(), 3);
+      const clusters = (await (await fetch(`${srv.url}/api/clusters`)).json()) as ClusterSummary[];
+      assert.ok(clusters.find((c) => c.name === "vip-dedup")?.nodes.find((n) => n.name === "v1"), "node listed");
+    } finally {
+      s.close();
+    }
+  });
+
   it("refuses a node name already bound to another token of the cluster", async () => {
     const t1 = await srv.token("bound");
     const t2 = await srv.token("bound");
