@@ -9,6 +9,7 @@ import type { Hub } from "../hub";
 import type { ConfigInstance } from "../protocol";
 import { incidentListSql, type ApiIncident } from "../incidents/incident-store";
 import { SEEN_EVERY_MS } from "../incidents/facts";
+import { gapsOf, gapsSql, type RawGap } from "./gaps";
 import { assembleLanes, type NodeInput, type StateRow } from "./lanes";
 import type { LogQuery, TimelineQuery } from "./query";
 import { TIMELINE_LIMITS, type LogLine, type TimelineResponse } from "./types";
@@ -54,7 +55,8 @@ async function clusterId(db: Db, name: string): Promise<number | null> {
  * - vips: VIP observations, the newest one before `from` (the state at the
  *   start) and those inside the range, only where the address list differs
  *   from the node's previous observation (window lag);
- * - incidents overlapping the range (API shape), at most $5.
+ * - incidents overlapping the range (API shape), at most $5;
+ * - data gaps whose lost span overlaps the range (gaps.ts).
  *
  * $1 cluster name, $2 from, $3 to, $4 sessions from, $5 incident limit.
  */
@@ -97,7 +99,8 @@ SELECT (SELECT id FROM cl) AS cid,
  (SELECT json_agg(json_build_array(x.node_id, x.t, x.addresses) ORDER BY x.node_id, x.ts, x.id) FROM (
     SELECT node_id, ${ms("ts")} AS t, ts, id, addresses, lag(addresses) OVER (PARTITION BY node_id ORDER BY ts, id) AS prev FROM obs
   ) x WHERE x.prev IS NULL OR x.prev <> x.addresses) AS vips,
- (${incidentListSql({ cluster: "$1", kind: "NULL", open: "NULL", to: "$3::timestamptz", from: "$2::timestamptz", limit: "$5" })}) AS incidents`;
+ (${incidentListSql({ cluster: "$1", kind: "NULL", open: "NULL", to: "$3::timestamptz", from: "$2::timestamptz", limit: "$5" })}) AS incidents,
+ (${gapsSql({ cluster: "$1", from: "$2::timestamptz", to: "$3::timestamptz" })}) AS gaps`;
 
 type J<T> = T[] | null;
 
@@ -139,6 +142,7 @@ export async function loadTimeline(
     sessions: J<[number, number, number, number | null]>;
     vips: J<[number, number, { address?: unknown }[] | null]>;
     incidents: ApiIncident[];
+    gaps: RawGap[] | null;
   };
   if (r.cid === null) return null;
   const nodes = (r.nodes ?? []).map(([id, name, trackedSince, instances]) => ({ id, name, trackedSince, instances }));
@@ -179,6 +183,7 @@ export async function loadTimeline(
     lanes,
     incidents: incidentsTruncated ? incidents.slice(0, TIMELINE_LIMITS.maxIncidents) : incidents,
     incidentsTruncated,
+    gaps: gapsOf(r.gaps).gaps,
   };
 }
 

@@ -13,9 +13,7 @@ export async function GET(req: Request, ctx: { params: Promise<{ name: string }>
   const { name } = await ctx.params;
   const q = parseTimelineQuery(name, new URL(req.url).searchParams);
   if (!q.ok) return Response.json(q.error, { status: 400 });
-  const db = getHub().db;
-  const known = (await db.$queryRawUnsafe(`SELECT 1 FROM cluster WHERE name = $1`, q.query.cluster)) as unknown[];
-  if (known.length === 0) return Response.json({ ok: false, code: "not_found", message: `no cluster ${q.query.cluster}` }, { status: 404 });
-  const { gaps, truncated } = await loadGaps(db, q.query.cluster, q.query.from, q.query.to);
-  return Response.json({ from: new Date(q.query.from).toISOString(), to: new Date(q.query.to).toISOString(), gaps, truncated });
+  const r = await loadGaps(getHub().db, q.query.cluster, q.query.from, q.query.to);
+  if (!r) return Response.json({ ok: false, code: "not_found", message: `no cluster ${q.query.cluster}` }, { status: 404 });
+  return Response.json({ from: new Date(q.query.from).toISOString(), to: new Date(q.query.to).toISOString(), ...r });
 }

@@ -1,5 +1,4 @@
 import { getHub } from "@/server/context";
-import { loadGaps } from "@/server/timeline/gaps";
 import { parseTimelineQuery } from "@/server/timeline/query";
 import { hubLastSeen, hubOfflineMs, loadTimeline } from "@/server/timeline/store";
 
@@ -14,6 +13,5 @@ export async function GET(req: Request, ctx: { params: Promise<{ name: string }>
   const hub = getHub();
   const body = await loadTimeline(hub.db, q.query, { offlineMs: hubOfflineMs(hub), now, lastSeen: hubLastSeen(hub, q.query.cluster) });
   if (!body) return Response.json({ ok: false, code: "not_found", message: `no cluster ${q.query.cluster}` }, { status: 404 });
-  const { gaps } = await loadGaps(hub.db, q.query.cluster, q.query.from, q.query.to);
-  return Response.json({ ...body, gaps });
+  return Response.json(body);
 }
