@@ -16,7 +16,7 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { launchBrowser, screenshot, CHROMIUM_PATH } from "../test/helpers/browser";
+import { launchBrowser, screenshot, signIn, CHROMIUM_PATH } from "../test/helpers/browser";
 import { connectFakeAgent, consoleStamp, instance, type FakeAgent } from "../test/helpers/fake-agent";
 import { startTestServer, ROOT } from "../test/helpers/server";
 import type { TimelineResponse } from "../server/timeline/types";
@@ -179,6 +179,7 @@ async function main() {
     }
 
     const page = await browser.newPage({ width: 1920, height: 1080 });
+    await signIn(page, server);
     page.on("console", (m) => console.log(`[page ${m.type()}] ${m.text()}`));
     page.on("pageerror", (e) => console.log(`[page error] ${e.message}`));
     // a string, not a function: the page must not see the bundler's helpers
