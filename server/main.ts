@@ -38,7 +38,11 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(config: ServerConfig, log: Logger = createLogger(config.logLevel)): Promise<RunningServer> {
+export async function startServer(
+  config: ServerConfig,
+  log: Logger = createLogger(config.logLevel),
+  opts: { setupLink?: boolean } = {},
+): Promise<RunningServer> {
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, cwd: ROOT, log });
   const counters = new Counters();
   const hub = new Hub({ db: db.prisma, dbKind: db.kind, log, counters, offlineMs: config.agentOfflineSeconds * 1000 });
@@ -121,7 +125,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
   const url = `http://${shownHost}:${port}`;
   log.info({ url, db: db.kind }, `keepalived monitor listening on ${url}`);
   // first start: no user yet -> a one-time setup link (only its hash is stored; void once used or after 24 h)
-  const setup = await createSetupToken(db.prisma);
+  const setup = opts.setupLink === false ? null : await createSetupToken(db.prisma);
   if (setup) {
     const base = config.publicUrl ? config.publicUrl.replace(/\/$/, "") : url;
     log.warn(

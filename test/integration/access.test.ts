@@ -47,7 +47,8 @@ async function incident(cluster = "acc"): Promise<string> {
 
 function live(headers: Record<string, string>): Promise<{ socket: Socket; outcome: string }> {
   return new Promise((resolve) => {
-    const socket = io(`${srv.url}/live`, { transports: ["websocket"], reconnection: false, extraHeaders: headers });
+    // forceNew: each socket its own connection, so it carries its own cookie (no multiplexing)
+    const socket = io(`${srv.url}/live`, { transports: ["websocket"], reconnection: false, forceNew: true, extraHeaders: headers });
     sockets.push(socket);
     socket.once("connect", () => resolve({ socket, outcome: "connected" }));
     socket.once("connect_error", (e: Error & { data?: { code?: string } }) => resolve({ socket, outcome: e.data?.code ?? e.message }));
@@ -351,7 +352,7 @@ describe("socket.io", () => {
     const outcome = await new Promise<string>((resolve) => {
       const a = io(`${srv.url}/agent`, {
         auth: { protocol: PROTOCOL_VERSION, agentId: randomUUID(), node: "x", hostname: "x", version: "t" },
-        extraHeaders: { cookie: s.cookie, origin: srv.url }, transports: ["websocket"], reconnection: false,
+        forceNew: true, extraHeaders: { cookie: s.cookie, origin: srv.url }, transports: ["websocket"], reconnection: false,
       });
       sockets.push(a);
       a.once("connect", () => resolve("connected"));
