@@ -15,7 +15,7 @@ export function UserMenu() {
     window.location.assign("/login");
   };
   return (
-    <div className="ml-auto flex items-center gap-3 text-sm">
+    <div className="ml-auto flex min-w-0 flex-wrap items-center gap-x-3 gap-y-1 text-sm">
       {s.role === "admin" && (
         <Link href="/admin" className="text-slate-600 hover:underline dark:text-slate-300">
           Admin

@@ -18,6 +18,21 @@ after(async () => {
   await srv?.close();
 });
 
+it("a setup link is void after 24 h", async () => {
+  let link: RegExpExecArray | null = null;
+  for (let i = 0; i < 50 && !link; i++, await new Promise((r) => setTimeout(r, 100))) link = /\/setup\?token=(kams_[A-Za-z0-9_-]{43})/.exec(srv.output());
+  assert.ok(link);
+  await srv.withPrisma((db) => db.setupToken.updateMany({ data: { expiresAt: new Date(Date.now() - 1000) } }));
+  const page = await request(srv.url, `/setup?token=${link[1]}`);
+  assert.doesNotMatch(page.text, /data-testid="setup-form"/);
+  const pre = page.cookie("kam_pre")!;
+  const r = await request(srv.url, "/api/auth/setup", {
+    method: "POST", headers: { origin: srv.url, cookie: pre, "x-csrf-token": pre.split("=")[1] }, body: { token: link[1], name: "late", password: "correct horse battery" },
+  });
+  assert.deepEqual([r.status, r.json().code], [403, "forbidden"]);
+  assert.equal(await srv.withPrisma((db) => db.user.count()), 0);
+});
+
 it("KAM_ANONYMOUS_READ=off refuses anonymous reads from loopback with a typed 401, a session still reads", async () => {
   for (const p of ["/api/clusters", "/api/incidents", "/api/incidents/1", "/api/stats", "/api/clusters/x/timeline", "/metrics"]) {
     const r = await request(srv.url, p);

@@ -16,6 +16,7 @@ import { io, type Socket } from "socket.io-client";
 import { PROTOCOL_VERSION } from "../../server/protocol";
 import { startTestServer, ROOT, type TestServer } from "../helpers/server";
 import { login, request } from "../helpers/http";
+import { connectFakeAgent } from "../helpers/fake-agent";
 
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -145,6 +146,10 @@ describe("pages and the read API", () => {
     assert.ok(page.text.includes(`${viewer.user} <span`) || page.text.includes(viewer.user));
     assert.ok(!page.text.includes("mallory"));
     assert.equal((await request(srv.url, "/admin", { headers: { cookie: viewer.cookie, "x-kam-role": "admin" } })).status, 403);
+    // without a session nothing of ours overwrites them: they must be dropped
+    const anon = await request(srv.url, "/login", { headers: { "x-kam-user": "mallory", "x-kam-role": "admin", "x-kam-csrf": "forged" } });
+    assert.equal(anon.status, 200);
+    assert.ok(!anon.text.includes("mallory") && !anon.text.includes("forged"), "client x-kam-* headers reach no page");
   });
 });
 
@@ -345,6 +350,26 @@ describe("socket.io", () => {
     assert.equal(c2.outcome, "connected");
     await srv.withPrisma((db) => db.session.deleteMany({ where: { user: { name: b.user } } }));
     assert.equal(await closed(c2.socket), "closed", "the sweep closes it within seconds");
+  });
+
+  it("revoking an agent token in the admin API disconnects its agents at once", async () => {
+    const admin = await srv.session("admin");
+    const h = { origin: srv.url, cookie: admin.cookie, "x-csrf-token": admin.csrf };
+    const made = await request(srv.url, "/api/admin/agent-tokens", { method: "POST", headers: h, body: { cluster: "revoke-me", label: "rack 1" } });
+    assert.equal(made.status, 201, made.text);
+    const { id, token } = made.json<{ id: number; token: string }>();
+    const agent = await connectFakeAgent(srv.url, token, "r1");
+    assert.equal((await agent.log("(VI_1) Entering BACKUP STATE")).ok, true);
+    const listed = (await request(srv.url, "/api/admin/tokens", { headers: { cookie: admin.cookie } })).json<{ agent: { id: number; lastUsedAt: string | null }[] }>();
+    assert.ok(listed.agent.find((t) => t.id === id)?.lastUsedAt, "last use listed");
+    const gone = new Promise<string>((resolve) => {
+      agent.socket.once("disconnect", () => resolve("closed"));
+      setTimeout(() => resolve("still open"), 3000);
+    });
+    assert.equal((await request(srv.url, `/api/admin/agent-tokens/${id}`, { method: "DELETE", headers: h })).status, 200);
+    assert.equal(await gone, "closed");
+    agent.close();
+    await assert.rejects(connectFakeAgent(srv.url, token, "r1"));
   });
 
   it("a browser session cookie does not grant /agent", async () => {
