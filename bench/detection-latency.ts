@@ -26,7 +26,7 @@ type Push = { change: string; incident: IncidentMsg };
 
 export async function benchDetectionLatency(): Promise<Row[]> {
   const srv = await startBenchServer("detection");
-  const live = io(`${srv.url}/live`, { transports: ["websocket"] });
+  const live = io(`${srv.url}/live`, { transports: ["websocket"], forceNew: true, extraHeaders: { cookie: (await srv.session("viewer")).cookie } });
   const waiters = new Set<(m: Push) => void>();
   live.on("incident", (m: Push) => waiters.forEach((w) => w(m)));
   await new Promise<void>((r) => live.once("connect", () => r()));

@@ -96,7 +96,7 @@ export async function benchFanout(): Promise<Row[]> {
     const agents = Array.from({ length: AGENTS }, (_, i) => ({ token: tokens.get(clusters[i >> 1])!, node: `n${(i % 2) + 1}`, cluster: clusters[i >> 1] }));
     const c = await swarm.call<{ agents: number; ms: number }>("connect", { url: srv.url, agents, heartbeatMs: 5000, concurrency: 50, instances: 1, initial: true });
     step(`fan-out: ${c.agents} agents connected (config + first state each) in ${(c.ms / 1000).toFixed(1)} s`);
-    const b = await swarm.call<{ browsers: number; ms: number; complete: number }>("browsers", { url: srv.url, count: BROWSERS, clusters: ["*"], expectClusters: clusters.length, concurrency: 20 });
+    const b = await swarm.call<{ browsers: number; ms: number; complete: number }>("browsers", { url: srv.url, count: BROWSERS, clusters: ["*"], expectClusters: clusters.length, concurrency: 20, cookie: (await srv.session("viewer")).cookie });
     step(`fan-out: ${b.browsers} browsers subscribed in ${(b.ms / 1000).toFixed(1)} s, ${b.complete} with the whole picture`);
     const setupS = (performance.now() - t0) / 1000;
     await sleep(2000);

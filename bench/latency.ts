@@ -143,7 +143,7 @@ export async function benchLatency(): Promise<Row[]> {
   let journald: PrivateJournald | null = null;
   let journaldWhy = "";
   let logger: ChildProcess | null = null;
-  const live = io(`${srv.url}/live`, { transports: ["websocket"] });
+  const live = io(`${srv.url}/live`, { transports: ["websocket"], forceNew: true, extraHeaders: { cookie: (await srv.session("viewer")).cookie } });
   const listeners = new Set<(s: ClusterSummary) => void>();
   live.on("cluster", (s: ClusterSummary) => listeners.forEach((l) => l(s)));
   const onCluster = (fn: (s: ClusterSummary) => void) => (listeners.add(fn), () => listeners.delete(fn));

@@ -19,9 +19,9 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { launchBrowser, screenshot, CHROMIUM_PATH } from "../test/helpers/browser";
+import { launchBrowser, screenshot, signIn, CHROMIUM_PATH } from "../test/helpers/browser";
 import { connectFakeAgent, consoleStamp, instance, type FakeAgent } from "../test/helpers/fake-agent";
-import { startTestServer, ROOT } from "../test/helpers/server";
+import { startTestServer, ROOT, type TestServer } from "../test/helpers/server";
 import type { TimelineResponse } from "../server/timeline/types";
 import { startBenchServer, q, step, DB_MARK } from "./lib/env";
 import { row, unavailable, type Row } from "./lib/result";
@@ -184,7 +184,7 @@ async function main() {
   }
 }
 
-async function measure(server: { url: string; token(cluster: string): Promise<string> }, RUNS: number, say: (s: string) => void) {
+async function measure(server: Pick<TestServer, "url" | "token" | "session">, RUNS: number, say: (s: string) => void) {
   const console = { log: say };
   const browser = await launchBrowser();
   let agents: FakeAgent[] = [];
@@ -218,6 +218,7 @@ async function measure(server: { url: string; token(cluster: string): Promise<st
     }
 
     const page = await browser.newPage({ width: 1920, height: 1080 });
+    await signIn(page, server);
     page.on("console", (m) => console.log(`[page ${m.type()}] ${m.text()}`));
     page.on("pageerror", (e) => console.log(`[page error] ${e.message}`));
     // a string, not a function: the page must not see the bundler's helpers

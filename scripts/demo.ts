@@ -12,6 +12,8 @@ import { loadServerConfig } from "../server/config";
 import { createLogger } from "../server/log";
 import { startServer } from "../server/main";
 import { createToken } from "../server/ingest/tokens";
+import { createUser } from "../server/auth/store";
+import { randomBytes } from "node:crypto";
 import { ROOT } from "../server/paths";
 import { ensureBuild } from "./ensure-build.mjs";
 import { ClusterSimulator, type SimNode } from "./demo/simulator";
@@ -32,7 +34,10 @@ async function main() {
   const config = loadServerConfig([], process.env, { dataDir: path.join(tmp, "db"), databaseUrl: "" });
   const log = createLogger(process.env.LOG_LEVEL ?? "warn");
   say(`starting the server on a throwaway embedded database (${tmp})...`);
-  const srv = await startServer(config, log);
+  const srv = await startServer(config, log, { setupLink: false });
+  // a throwaway admin for this demo database only (deleted with it)
+  const demoPassword = randomBytes(12).toString("base64url");
+  await createUser(srv.hub.db, "demo", "admin", demoPassword);
   const { token } = await createToken(srv.hub.db, "demo", "npm run demo");
   const sim = new ClusterSimulator(path.join(tmp, "nodes"));
 
@@ -60,6 +65,7 @@ async function main() {
   process.on("SIGTERM", () => void stop());
 
   say(`dashboard: ${srv.url}  (Ctrl-C stops the demo and deletes its data)`);
+  say(`sign in as user "demo" with password ${demoPassword}  (a throwaway admin of this demo database)`);
   const [lb1, lb2, lb3] = sim.nodes;
   for (const n of sim.nodes) sim.start(n);
   await sleep(3000);

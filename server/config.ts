@@ -5,6 +5,8 @@
  */
 import path from "node:path";
 import { z } from "zod";
+import { normaliseOrigins } from "./auth/csrf";
+import { validFrameAncestors } from "./auth/headers";
 
 export const ServerConfig = z.object({
   port: z.coerce.number().int().min(0).max(65535),
@@ -19,7 +21,14 @@ export const ServerConfig = z.object({
   /** an agent with no heartbeat for this long is offline (its states become UNKNOWN) */
   agentOfflineSeconds: z.coerce.number().positive().max(86400),
   /** allowed browser origins for the /live socket ("" = same host only) */
-  allowedOrigins: z.string(),
+  allowedOrigins: z.string().refine((s) => {
+    try {
+      normaliseOrigins(s);
+      return true;
+    } catch {
+      return false;
+    }
+  }, "must be http(s) origins separated by commas, e.g. https://noc.example.net"),
   /** the dashboard's public URL, for links in notifications ("" = no links) */
   publicUrl: z.string().refine((s) => s === "" || /^https?:\/\//.test(s), "must start with http:// or https://"),
   /** rate limits of the /agent namespace (server/ingest/limits.ts) */
@@ -34,6 +43,19 @@ export const ServerConfig = z.object({
   retainSessionDays: z.coerce.number().nonnegative().max(36500),
   retainStateDays: z.coerce.number().nonnegative().max(36500),
   retainIncidentDays: z.coerce.number().nonnegative().max(36500),
+  /** access control (server/auth/): who may read without signing in */
+  anonymousRead: z.enum(["loopback", "off"]),
+  /** "true": Secure cookies even on plain HTTP (TLS ends at a proxy); "" = Secure when served over TLS */
+  cookieSecure: z.enum(["", "true", "false"]),
+  sessionIdleHours: z.coerce.number().positive().max(24 * 365),
+  sessionMaxDays: z.coerce.number().positive().max(365),
+  wallSessionDays: z.coerce.number().positive().max(3650),
+  loginAttemptsPerIp: z.coerce.number().int().positive().max(100_000),
+  loginAttemptsPerUser: z.coerce.number().int().positive().max(100_000),
+  liveConnectionsPerIp: z.coerce.number().int().positive().max(100_000),
+  wallFrameAncestors: z.string().refine(validFrameAncestors, "must be 'none', 'self' or origins separated by spaces"),
+  /** peers whose X-Forwarded-For names the client (for rate limits and logs only), comma-separated; "loopback" = any loopback peer */
+  trustedProxies: z.string().regex(/^[0-9A-Za-z.:,\s]*$/, "must be addresses separated by commas"),
 });
 export type ServerConfig = z.infer<typeof ServerConfig>;
 
@@ -58,6 +80,16 @@ const SOURCES: Record<keyof ServerConfig, string> = {
   retainSessionDays: "--retain-session-days / KAM_RETAIN_SESSION_DAYS",
   retainStateDays: "--retain-state-days / KAM_RETAIN_STATE_DAYS",
   retainIncidentDays: "--retain-incident-days / KAM_RETAIN_INCIDENT_DAYS",
+  anonymousRead: "--anonymous-read / KAM_ANONYMOUS_READ",
+  cookieSecure: "--cookie-secure / KAM_COOKIE_SECURE",
+  sessionIdleHours: "--session-idle-hours / KAM_SESSION_IDLE_HOURS",
+  sessionMaxDays: "--session-max-days / KAM_SESSION_MAX_DAYS",
+  wallSessionDays: "--wall-session-days / KAM_WALL_SESSION_DAYS",
+  loginAttemptsPerIp: "--login-attempts-per-ip / KAM_LOGIN_ATTEMPTS_PER_IP",
+  loginAttemptsPerUser: "--login-attempts-per-user / KAM_LOGIN_ATTEMPTS_PER_USER",
+  liveConnectionsPerIp: "--live-connections-per-ip / KAM_LIVE_CONNECTIONS_PER_IP",
+  wallFrameAncestors: "--wall-frame-ancestors / KAM_WALL_FRAME_ANCESTORS",
+  trustedProxies: "--trusted-proxies / KAM_TRUSTED_PROXIES",
 };
 
 export class ConfigError extends Error {}
@@ -98,6 +130,16 @@ export function loadServerConfig(
     retainSessionDays: pick("retain-session-days", "KAM_RETAIN_SESSION_DAYS", "90"),
     retainStateDays: pick("retain-state-days", "KAM_RETAIN_STATE_DAYS", "365"),
     retainIncidentDays: pick("retain-incident-days", "KAM_RETAIN_INCIDENT_DAYS", "730"),
+    anonymousRead: pick("anonymous-read", "KAM_ANONYMOUS_READ", "loopback"),
+    cookieSecure: pick("cookie-secure", "KAM_COOKIE_SECURE", ""),
+    sessionIdleHours: pick("session-idle-hours", "KAM_SESSION_IDLE_HOURS", "12"),
+    sessionMaxDays: pick("session-max-days", "KAM_SESSION_MAX_DAYS", "7"),
+    wallSessionDays: pick("wall-session-days", "KAM_WALL_SESSION_DAYS", "30"),
+    loginAttemptsPerIp: pick("login-attempts-per-ip", "KAM_LOGIN_ATTEMPTS_PER_IP", "30"),
+    loginAttemptsPerUser: pick("login-attempts-per-user", "KAM_LOGIN_ATTEMPTS_PER_USER", "10"),
+    liveConnectionsPerIp: pick("live-connections-per-ip", "KAM_LIVE_CONNECTIONS_PER_IP", "50"),
+    wallFrameAncestors: pick("wall-frame-ancestors", "KAM_WALL_FRAME_ANCESTORS", "'none'"),
+    trustedProxies: pick("trusted-proxies", "KAM_TRUSTED_PROXIES", ""),
     ...overrides,
   };
   const parsed = ServerConfig.safeParse(raw);

@@ -23,6 +23,9 @@ import { Notifier } from "./incidents/notifier";
 import { ROOT } from "./paths";
 import { IngestLimiter } from "./ingest/limits";
 import { RetentionJob } from "./retention/job";
+import { Access } from "./auth/access";
+import { createSetupToken } from "./auth/store";
+import { HttpGate } from "./http/gate";
 
 export { ROOT };
 
@@ -35,7 +38,11 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(config: ServerConfig, log: Logger = createLogger(config.logLevel)): Promise<RunningServer> {
+export async function startServer(
+  config: ServerConfig,
+  log: Logger = createLogger(config.logLevel),
+  opts: { setupLink?: boolean } = {},
+): Promise<RunningServer> {
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, cwd: ROOT, log });
   const counters = new Counters();
   const hub = new Hub({ db: db.prisma, dbKind: db.kind, log, counters, offlineMs: config.agentOfflineSeconds * 1000 });
@@ -55,15 +62,31 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
   const app = next({ dev: config.dev, dir: ROOT, quiet: !config.dev });
   await app.prepare();
   const handle = app.getRequestHandler();
+  const access = new Access(db.prisma, config, counters, log.child({ part: "access" }));
+  let io: Server | null = null;
+  const gate = new HttpGate({
+    access, hub, dev: config.dev, root: ROOT, frameAncestors: config.wallFrameAncestors,
+    hooks: {
+      agentTokenRevoked(id) {
+        void io?.of("/agent").fetchSockets().then((all) => {
+          for (const s of all) if ((s.data as { tokenId?: number }).tokenId === id) s.disconnect(true);
+        });
+      },
+    },
+  });
 
   const server = http.createServer((req, res) => {
-    handle(req, res).catch((e: unknown) => {
-      log.error({ err: e, url: req.url }, "request failed");
-      if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
-      res.end(JSON.stringify({ ok: false, code: "internal", message: "internal error" }));
-    });
+    // the gate authenticates and authorises before anything reaches Next (server/http/gate.ts)
+    gate
+      .handle(req, res)
+      .then((answered) => (answered ? undefined : handle(req, res)))
+      .catch((e: unknown) => {
+        log.error({ err: e, url: req.url?.split("?")[0] }, "request failed");
+        if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
+        res.end(JSON.stringify({ ok: false, code: "internal", message: "internal error" }));
+      });
   });
-  const io = new Server(server, {
+  io = new Server(server, {
     maxHttpBufferSize: LIMITS.maxMessageBytes,
     serveClient: false,
     cors: config.allowedOrigins ? { origin: config.allowedOrigins.split(",").map((s) => s.trim()) } : undefined,
@@ -73,7 +96,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     LIMITS.maxBatchRecords,
   );
   attachAgentNamespace(io, hub, limiter);
-  attachLiveNamespace(io, hub);
+  attachLiveNamespace(io, hub, access);
   const retention = new RetentionJob({
     db: db.prisma, dbKind: db.kind, log: log.child({ part: "retention" }), counters, intervalMs: config.retentionIntervalSeconds * 1000,
     settings: {
@@ -102,6 +125,15 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
   const shownHost = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
   const url = `http://${shownHost}:${port}`;
   log.info({ url, db: db.kind }, `keepalived monitor listening on ${url}`);
+  // first start: no user yet -> a one-time setup link (only its hash is stored; void once used or after 24 h)
+  const setup = opts.setupLink === false ? null : await createSetupToken(db.prisma);
+  if (setup) {
+    const base = config.publicUrl ? config.publicUrl.replace(/\/$/, "") : url;
+    log.warn(
+      `no user exists yet. Create the first admin within 24 h at ${base}/setup?token=${setup} ` +
+        "(one-time link), or run: npm run admin -- user add NAME --role admin",
+    );
+  }
 
   let closed = false;
   return {
@@ -114,12 +146,13 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
       if (closed) return;
       closed = true;
       clearInterval(ticker);
+      access.stop();
       await retention.stop();
       await hub.stop();
       notifier.stop();
       detection.stop();
       await detection.idle();
-      await new Promise<void>((resolve) => io.close(() => resolve()));
+      await new Promise<void>((resolve) => io!.close(() => resolve()));
       server.closeAllConnections?.();
       await app.close?.();
       await db.close();

@@ -163,6 +163,8 @@ export const ErrorCode = z.enum([
   "unavailable",
   "not_found",
   "internal",
+  /** a state-changing HTTP request without same-origin Origin/Referer or without a valid CSRF token */
+  "csrf",
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 export type ErrorReply = { ok: false; code: ErrorCode; message: string };
@@ -249,6 +251,9 @@ export const IncidentMsg = z.object({
   closedAt: z.string().nullable(),
   /** opened during a maintenance window: recorded, not notified */
   silenced: z.boolean(),
+  /** optional extra fields: set once an operator acknowledged the incident */
+  ackedAt: z.string().optional(),
+  ackedBy: z.string().optional(),
   cause: z.object({
     code: z.string(),
     summary: z.string(),

@@ -126,7 +126,8 @@ let profileSeq = 0;
 /** Start the real server (child process) with the benchmark's database; optionally CPU-profiled. */
 export async function startBenchServer(label: string, opts: TestServerOptions = {}): Promise<BenchServer> {
   // LOG_LEVEL stays info (production default): the helper waits for the "listening" line
-  const env: Record<string, string> = { ...(opts.env ?? {}) };
+  // many simulated browsers share one loopback address: lift the per-address /live limit
+  const env: Record<string, string> = { KAM_LIVE_CONNECTIONS_PER_IP: "100000", ...(opts.env ?? {}) };
   let profDir: string | null = null;
   if (process.env.BENCH_PROFILE === "1") {
     profDir = path.join(ROOT, "bench-results/profiles", `${label}-${++profileSeq}`);

@@ -137,10 +137,10 @@ const commands: Record<string, (args: never) => Promise<unknown>> = {
   },
 
   /** browsers on /live subscribed to `clusters` (["*"] = all); resolves when each has its first picture */
-  async browsers(a: { url: string; count: number; clusters: string[]; expectClusters: number; concurrency: number }) {
+  async browsers(a: { url: string; count: number; clusters: string[]; expectClusters: number; concurrency: number; cookie: string }) {
     const t0 = performance.now();
     await inBatches(Array.from({ length: a.count }, (_, i) => i), a.concurrency, async (i) => {
-      const s = io(`${a.url}/live`, { transports: ["websocket"], reconnection: false });
+      const s = io(`${a.url}/live`, { transports: ["websocket"], reconnection: false, forceNew: true, extraHeaders: { cookie: a.cookie } });
       const seen = new Map<string, ClusterSummary>();
       latest[i] = seen;
       browsers[i] = s;

@@ -20,6 +20,7 @@ import { incidentWindow } from "./lanes";
 import { MiniTimeline } from "./MiniTimeline";
 import { useClock } from "./useClock";
 import { useIncidentSocket } from "./useIncidentSocket";
+import { AckControl } from "./AckControl";
 
 const dt = "text-xs font-medium text-slate-500 dark:text-slate-400";
 const dd = "mt-0.5 break-words";
@@ -33,7 +34,9 @@ export function IncidentDetail({ initial, renderedAt }: { initial: IncidentMsg; 
     (raw: unknown) => {
       const p = IncidentPush.safeParse(raw);
       if (p.success && p.data.incident.id === initial.id) {
-        setIncident(p.data.incident);
+        const next = p.data.incident;
+        // detector pushes do not carry the acknowledgement: keep the one we know
+        setIncident((prev) => (next.ackedAt || !prev.ackedAt ? next : { ...next, ackedAt: prev.ackedAt, ackedBy: prev.ackedBy }));
         setLastUpdate(Date.now());
       }
     },
@@ -117,6 +120,9 @@ export function IncidentDetail({ initial, renderedAt }: { initial: IncidentMsg; 
             </dd>
           </div>
         </dl>
+        <div className="mt-4">
+          <AckControl incident={incident} onAcked={setIncident} />
+        </div>
       </header>
 
       <section aria-labelledby="cause-heading" className="rounded-lg border border-slate-200 bg-white p-4 dark:border-slate-800 dark:bg-slate-900">

@@ -4,6 +4,7 @@
  * npm run admin -- maintenance add --cluster NAME (--for 2h | --from ISO --to ISO) [--reason TEXT]
  * npm run admin -- maintenance list | maintenance remove ID
  * npm run admin -- settings show --cluster NAME | settings set --cluster NAME key=value ...
+ * npm run admin -- user|session|api-token|wall-token|agent-token ...   (see cli/users.ts)
  * Uses DATABASE_URL, or the embedded database under KAM_DATA_DIR (default ./data).
  */
 import { loadServerConfig } from "../config";
@@ -13,6 +14,8 @@ import { ROOT } from "../paths";
 import { DEFAULT_SETTINGS } from "../detect/types";
 import { settingsOf } from "../incidents/detection-host";
 import type { Db } from "../db/database";
+import { ACCESS_USAGE, CliUsageError, runAccessCommand } from "./users";
+import { AuthInputError } from "../auth/store";
 
 const USAGE = `usage:
   npm run admin -- webhook add --cluster NAME --url URL [--format json|slack]
@@ -23,6 +26,7 @@ const USAGE = `usage:
   npm run admin -- maintenance remove ID
   npm run admin -- settings show --cluster NAME
   npm run admin -- settings set --cluster NAME key=value ...   (keys: ${Object.keys(DEFAULT_SETTINGS).join(", ")}; milliseconds)
+${ACCESS_USAGE}
 Detector settings take effect at the next server start.`;
 
 class UsageError extends Error {}
@@ -51,6 +55,7 @@ async function cluster(db: Db, name: string) {
 }
 
 async function run(db: Db, argv: string[]): Promise<void> {
+  if (await runAccessCommand(db, argv)) return;
   const [what, verb] = argv;
   const now = new Date();
   if (what === "webhook" && verb === "add") {
@@ -113,9 +118,13 @@ async function main(argv: string[]): Promise<number> {
     await run(db.prisma, argv);
     return 0;
   } catch (e) {
-    if (e instanceof UsageError) {
+    if (e instanceof UsageError || e instanceof CliUsageError) {
       console.error(`${e.message}\n${USAGE}`);
       return 2;
+    }
+    if (e instanceof AuthInputError) {
+      console.error(`admin: ${e.message}`);
+      return e.code === "not_found" ? 1 : 2;
     }
     throw e;
   } finally {

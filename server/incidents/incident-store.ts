@@ -22,6 +22,8 @@ type Row = {
   causeSummary: string;
   evidence: unknown;
   silenced: boolean;
+  ackedAt?: Date | null;
+  ackedBy?: string | null;
   cluster: { name: string };
 };
 
@@ -43,7 +45,15 @@ export function toApi(r: Row): ApiIncident {
       summary: r.causeSummary,
       evidence: evidence.map((e) => ({ node: e.node, at: new Date(e.at).toISOString(), line: e.line, kind: e.kind })),
     },
+    // extra fields only when acknowledged: the documented shape stays as it was
+    ...(r.ackedAt ? { ackedAt: r.ackedAt.toISOString(), ackedBy: r.ackedBy ?? "" } : {}),
   };
+}
+
+/** Acknowledges an incident (the first acknowledgement stays); null when there is no such incident. */
+export async function acknowledgeIncident(db: Db, id: bigint, by: string, now = new Date()): Promise<ApiIncident | null> {
+  await db.incident.updateMany({ where: { id, ackedAt: null }, data: { ackedAt: now, ackedBy: by } });
+  return getIncident(db, id);
 }
 
 /**

@@ -1,8 +1,13 @@
 /**
  * socket.io namespace /live: browsers subscribe to clusters and receive the
- * whole ClusterSummary of a cluster whenever it changes.
+ * whole ClusterSummary of a cluster whenever it changes. The handshake is
+ * authenticated once (io.of("/live").use): the Origin must be this host or an
+ * allowed origin, the cookie must carry a user or wall session, and one
+ * client address may hold at most KAM_LIVE_CONNECTIONS_PER_IP sockets.
  */
 import type { Namespace, Server } from "socket.io";
+import type { Access } from "../auth/access";
+import { originMatches } from "../auth/csrf";
 import { Subscribe, describeZodError, type LiveClientToServer, type LiveServerToClient } from "../protocol";
 import type { Hub } from "../hub";
 import { TokenBucket } from "../ingest/limits";
@@ -13,8 +18,74 @@ const SUBSCRIBE_BURST = 20;
 const SUBSCRIBE_PER_SECOND = 5;
 const room = (cluster: string) => `cluster:${cluster}`;
 
-export function attachLiveNamespace(io: Server, hub: Hub): Namespace<LiveClientToServer, LiveServerToClient> {
+class LiveRefused extends Error {
+  data: { code: string };
+  constructor(code: "forbidden" | "unauthorized" | "rate_limited" | "unavailable", message: string) {
+    super(message);
+    this.data = { code };
+  }
+}
+
+/** sockets per client address */
+class AddressCounts {
+  private readonly n = new Map<string, number>();
+  take(addr: string, max: number): boolean {
+    const c = this.n.get(addr) ?? 0;
+    if (c >= max) return false;
+    this.n.set(addr, c + 1);
+    return true;
+  }
+  release(addr: string): void {
+    const c = (this.n.get(addr) ?? 1) - 1;
+    if (c <= 0) this.n.delete(addr);
+    else this.n.set(addr, c);
+  }
+}
+
+export function attachLiveNamespace(io: Server, hub: Hub, access?: Access): Namespace<LiveClientToServer, LiveServerToClient> {
   const nsp: Namespace<LiveClientToServer, LiveServerToClient> = io.of("/live");
+
+  if (access) {
+    const perAddress = new AddressCounts();
+    const max = access.config.liveConnectionsPerIp;
+    nsp.use((socket, next) => {
+      const refuse = (e: LiveRefused) => {
+        hub.counters.inc("kam_live_handshake_rejected_total", { code: e.data.code });
+        next(e);
+      };
+      const h = socket.handshake.headers;
+      // a browser always sends Origin on a websocket; a non-browser client still needs a session below
+      if (h.origin && !originMatches(h.origin, h.host, access.origins)) {
+        refuse(new LiveRefused("forbidden", "origin not allowed: add it to KAM_ALLOWED_ORIGINS"));
+        return;
+      }
+      const addr = access.clientIp(socket.request);
+      if (!perAddress.take(addr, max)) {
+        refuse(new LiveRefused("rate_limited", `more than ${max} live connections from one address`));
+        return;
+      }
+      access
+        .session(h.cookie)
+        .then((s) => {
+          if (!s) {
+            perAddress.release(addr);
+            refuse(new LiveRefused("unauthorized", "sign in first: /live needs a session"));
+            return;
+          }
+          const untrack = access.track(s.id, socket);
+          socket.once("disconnect", () => {
+            untrack();
+            perAddress.release(addr);
+          });
+          next();
+        })
+        .catch((e: unknown) => {
+          perAddress.release(addr);
+          hub.log.warn({ err: e }, "live handshake: session lookup failed");
+          refuse(new LiveRefused("unavailable", "cannot check the session right now, retry later"));
+        });
+    });
+  }
 
   nsp.on("connection", (socket) => {
     const bucket = new TokenBucket(SUBSCRIBE_BURST, SUBSCRIBE_PER_SECOND, Date.now());

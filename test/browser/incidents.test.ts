@@ -10,7 +10,7 @@ import { test } from "node:test";
 import type { Page } from "playwright-core";
 import type { IncidentMsg } from "../../server/protocol";
 import { waitFor } from "../helpers/agent";
-import { launchBrowser, requireChromium, screenshot } from "../helpers/browser";
+import { launchBrowser, requireChromium, screenshot, signIn } from "../helpers/browser";
 import { connectFakeAgent, instance, type FakeAgent } from "../helpers/fake-agent";
 import { startTestServer, type TestServer } from "../helpers/server";
 
@@ -89,6 +89,8 @@ test("incident review lists live incidents, filters through the URL, and exports
   const fault = await waitFor("FAULT stored", async () => (await incidents(srv, "cluster=edge&kind=FAULT"))[0], 20_000);
 
   const page = await browser.newPage({ width: 1920, height: 1080 });
+
+  await signIn(page, srv);
   await page.goto(`${srv.url}/incidents`, { waitUntil: "domcontentloaded" });
   await page.locator(`[data-testid="incident-${dual.id}"]`).waitFor({ timeout: 20_000 });
   await page.locator(`[data-testid="incident-${fault.id}"]`).waitFor();
@@ -132,6 +134,7 @@ test("incident review lists live incidents, filters through the URL, and exports
   // a hand-written URL with a time range and open=true
   const from = new Date(Date.parse(dual.openedAt) - 60_000).toISOString();
   const fresh = await browser.newPage({ width: 1280, height: 800 });
+  await signIn(fresh, srv);
   await fresh.goto(`${srv.url}/incidents?kind=DUAL_MASTER&open=true&from=${encodeURIComponent(from)}`, { waitUntil: "domcontentloaded" });
   await fresh.locator(`[data-testid="incident-${dual.id}"]`).waitFor();
   assert.deepEqual(await rowIds(fresh), [dual.id]);
@@ -184,6 +187,7 @@ test("incident review lists live incidents, filters through the URL, and exports
 
   // on call, on a phone, in both themes
   const phone = await browser.newPage({ width: 390, height: 844 });
+  await signIn(phone, srv);
   await phone.goto(`${srv.url}/incidents`, { waitUntil: "domcontentloaded" });
   await phone.locator(`[data-testid="incident-${dual.id}"]`).waitFor();
   await noOverflow(phone, "incident list");

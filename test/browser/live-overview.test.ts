@@ -16,7 +16,7 @@ import {
   type BatchAck,
   type ConfigInstance,
 } from "../../server/protocol";
-import { launchBrowser, requireChromium, screenshot } from "../helpers/browser";
+import { launchBrowser, requireChromium, screenshot, signIn } from "../helpers/browser";
 import { startTestServer } from "../helpers/server";
 
 type AgentSocket = Socket<AgentServerToClient, AgentClientToServer>;
@@ -177,6 +177,8 @@ test("live overview shows an agent's node and follows its state changes without 
   );
 
   const page = await browser.newPage({ width: 1920, height: 1080 });
+
+  await signIn(page, server);
   await page.goto(server.url, { waitUntil: "domcontentloaded" });
 
   const card = page.locator(`[data-testid="cluster-${CLUSTER}"]`);
@@ -223,6 +225,8 @@ test("live overview shows an agent's node and follows its state changes without 
   await screenshot(page, "live-overview-fault-desktop");
 
   const phone = await browser.newPage({ width: 390, height: 844 });
+
+  await signIn(phone, server);
   await phone.goto(server.url, { waitUntil: "domcontentloaded" });
   await waitForBadge(phone, "lb1", "VI_1", "FAULT");
   const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);

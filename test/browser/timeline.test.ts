@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Page } from "playwright-core";
-import { launchBrowser, requireChromium, screenshot } from "../helpers/browser";
+import { launchBrowser, requireChromium, screenshot, signIn } from "../helpers/browser";
 import { connectFakeAgent, consoleStamp, instance, type FakeAgent } from "../helpers/fake-agent";
 import { startTestServer } from "../helpers/server";
 import { waitFor } from "../helpers/agent";
@@ -96,6 +96,8 @@ test("cluster timeline: lanes, incidents, logs on click, live updates and the ra
   }, 20_000);
 
   const page = await browser.newPage({ width: 1920, height: 1080 });
+
+  await signIn(page, server);
   await page.goto(`${server.url}/clusters/${CLUSTER}?range=1h`, { waitUntil: "domcontentloaded" });
   await waitRendered(page);
   // the silent node turns UNKNOWN (hatched, with its word in the lane's badge), live
@@ -196,6 +198,7 @@ test("cluster timeline: lanes, incidents, logs on click, live updates and the ra
 
   // ...and a shared link opens the same range
   const shared = await browser.newPage({ width: 1920, height: 1080 });
+  await signIn(shared, server);
   await shared.goto(url.toString(), { waitUntil: "domcontentloaded" });
   await waitRendered(shared);
   await shared.locator(`[data-testid="timeline"][data-from="${from}"][data-to="${to}"]`).waitFor();
@@ -211,6 +214,7 @@ test("cluster timeline: lanes, incidents, logs on click, live updates and the ra
 
   // phone width, light and dark
   const phone = await browser.newPage({ width: 390, height: 844 });
+  await signIn(phone, server);
   await phone.goto(`${server.url}/clusters/${CLUSTER}?range=1h`, { waitUntil: "domcontentloaded" });
   await waitRendered(phone);
   const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);

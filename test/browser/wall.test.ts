@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Page } from "playwright-core";
 import { capacityFor } from "../../components/wall/wall";
-import { launchBrowser, requireChromium, screenshot } from "../helpers/browser";
+import { launchBrowser, requireChromium, screenshot, signIn } from "../helpers/browser";
 import { connectFakeAgent, instance, type FakeAgent } from "../helpers/fake-agent";
 import { startTestServer, type TestServer } from "../helpers/server";
 
@@ -68,6 +68,8 @@ test("NOC wall shows problems first, follows changes live, rotates pages and say
   await hold(sb, true);
 
   const page = await browser.newPage({ width: 1920, height: 1080 });
+
+  await signIn(page, srv);
   await page.goto(`${srv.url}/wall`, { waitUntil: "domcontentloaded" });
   await tile(page, "calm").waitFor({ timeout: 20_000 });
   await waitStatus(page, "split", "critical");
@@ -111,6 +113,7 @@ test("NOC wall shows problems first, follows changes live, rotates pages and say
     await hold(fa, true);
   }
   const rot = await browser.newPage(small);
+  await signIn(rot, srv);
   await rot.goto(`${srv.url}/wall`, { waitUntil: "domcontentloaded" });
   await tile(rot, okNames[0]!).or(tile(rot, okNames.at(-1)!)).first().waitFor({ timeout: 20_000 });
   const pages = Number(await rot.locator('[data-testid="wall-grid"]').getAttribute("data-pages"));
@@ -128,6 +131,7 @@ test("NOC wall shows problems first, follows changes live, rotates pages and say
 
   // 4K: same layout, scaled up
   const big = await browser.newPage({ width: 3840, height: 2160 });
+  await signIn(big, srv);
   await big.goto(`${srv.url}/wall`, { waitUntil: "domcontentloaded" });
   await waitStatus(big, "split", "critical");
   const bigPx = await tile(big, "split").locator('[data-testid="wall-status"]').evaluate((e) => parseFloat(getComputedStyle(e).fontSize));

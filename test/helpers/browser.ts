@@ -86,3 +86,13 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   await page.screenshot({ path, fullPage: true });
   return path;
 }
+
+/**
+ * Signs the page's browser context in as a session of the test server (the
+ * cookie a real sign-in sets, created with the server's own session store).
+ */
+export async function signIn(page: Page, srv: { url: string; session(role?: "viewer" | "operator" | "admin"): Promise<{ secret: string; user: string }> }, role: "viewer" | "operator" | "admin" = "viewer"): Promise<string> {
+  const s = await srv.session(role);
+  await page.context().addCookies([{ name: "kam_session", value: s.secret, url: srv.url, httpOnly: true, sameSite: "Lax" }]);
+  return s.user;
+}

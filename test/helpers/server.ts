@@ -8,6 +8,11 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { connectForCli } from "../../server/db/connect-cli";
 import { createToken } from "../../server/ingest/tokens";
+import { randomBytes } from "node:crypto";
+import { createSession, createUser, createWallToken } from "../../server/auth/store";
+import { csrfTokenFor } from "../../server/auth/csrf";
+import type { Role } from "../../server/auth/roles";
+import type { Db } from "../../server/db/database";
 import { createLogger } from "../../server/log";
 import { createTestDb, type TestDb } from "./db";
 
@@ -20,11 +25,31 @@ export interface TestServer {
   /** everything the server printed */
   output(): string;
   token(cluster: string): Promise<string>;
+  /** a user with a random password (real scrypt hash in the server's database) */
+  user(role: Role, name?: string): Promise<{ name: string; password: string }>;
+  /**
+   * A signed-in session of a new user of that role, created with the server's own
+   * session store: `cookie` for a Cookie header, `csrf` for x-csrf-token.
+   */
+  session(role?: Role): Promise<TestSession>;
+  /** runs fn with a Prisma client on the server's database (through its socket for the embedded one) */
+  withPrisma<T>(fn: (db: Db) => Promise<T>): Promise<T>;
+  /** a NOC wall token (the secret for /wall?token=) */
+  wallToken(name?: string): Promise<{ id: number; token: string }>;
   /** SIGKILL (default) or SIGTERM the server and wait for it to exit */
   kill(signal?: NodeJS.Signals): Promise<void>;
   /** start it again on the same port and database */
   restart(): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface TestSession {
+  user: string;
+  /** the cookie's value */
+  secret: string;
+  /** "kam_session=..." */
+  cookie: string;
+  csrf: string;
 }
 
 export interface TestServerOptions {
@@ -80,6 +105,14 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   const exited = (c: ChildProcess) =>
     c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => c.once("exit", () => r()));
 
+  const withDb = async <T>(fn: (db: Db) => Promise<T>): Promise<T> => {
+    const conn = await connectForCli({ databaseUrl: db.databaseUrl, dataDir: db.dataDir }, ROOT, createLogger("warn"));
+    try {
+      return await fn(conn.prisma);
+    } finally {
+      await conn.close();
+    }
+  };
   const ts: TestServer = {
     url: `http://127.0.0.1:${port}`,
     port,
@@ -92,6 +125,24 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       } finally {
         await conn.close();
       }
+    },
+    withPrisma: (fn) => withDb(fn),
+    async user(role, name) {
+      const password = randomBytes(12).toString("base64url");
+      const n = name ?? `${role}-${randomBytes(3).toString("hex")}`;
+      await withDb(async (db) => createUser(db, n, role, password));
+      return { name: n, password };
+    },
+    async session(role = "admin") {
+      const { name } = await ts.user(role);
+      return withDb(async (db) => {
+        const u = await db.user.findUniqueOrThrow({ where: { name } });
+        const { secret } = await createSession(db, { userId: u.id }, { idleMs: 12 * 3600_000, maxMs: 7 * 86400_000, wallMaxMs: 30 * 86400_000 });
+        return { user: name, secret, cookie: `kam_session=${secret}`, csrf: csrfTokenFor(secret) };
+      });
+    },
+    async wallToken(name = "noc") {
+      return withDb((db) => createWallToken(db, name, "test"));
     },
     async kill(signal = "SIGKILL") {
       const done = exited(child);

@@ -351,7 +351,7 @@ describe(`hostile input at the agent endpoint (${testDbKind()})`, () => {
   });
 
   it("validates and rate-limits browser subscriptions on /live", { timeout: 60_000 }, async () => {
-    const live = io(`${srv.url}/live`, { transports: ["websocket"], reconnection: false });
+    const live = io(`${srv.url}/live`, { transports: ["websocket"], reconnection: false, forceNew: true, extraHeaders: { cookie: (await srv.session("viewer")).cookie } });
     sockets.push(live);
     await new Promise<void>((r) => live.once("connect", () => r()));
     const sub = (m: unknown) => live.timeout(5000).emitWithAck("subscribe", m) as Promise<{ ok: boolean; code?: string }>;

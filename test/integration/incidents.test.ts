@@ -59,7 +59,7 @@ before(async () => {
   await new Promise<void>((r) => hook.listen(0, "127.0.0.1", () => r()));
   hookUrl = `http://127.0.0.1:${(hook.address() as { port: number }).port}/hook`;
   srv = await startTestServer();
-  live = io(`${srv.url}/live`, { transports: ["websocket"] });
+  live = io(`${srv.url}/live`, { transports: ["websocket"], forceNew: true, extraHeaders: { cookie: (await srv.session("viewer")).cookie } });
   live.on("incident", (m: { change: string; incident: IncidentMsg }) => pushed.push(m));
   await new Promise<void>((r) => live.once("connect", () => r()));
   await live.timeout(5000).emitWithAck("subscribe", { clusters: ["*"] });

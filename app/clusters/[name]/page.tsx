@@ -1,8 +1,10 @@
 import type { Metadata } from "next";
+import { headers } from "next/headers";
 import Link from "next/link";
 import { Suspense } from "react";
 import { ClusterTimeline } from "../../../components/timeline/ClusterTimeline";
 import { prefetchScript } from "../../../components/timeline/prefetch";
+import { IDENTITY } from "../../../server/auth/identity";
 
 type Props = { params: Promise<{ name: string }> };
 
@@ -18,6 +20,8 @@ export async function generateMetadata({ params }: Props): Promise<Metadata> {
  */
 export default async function ClusterTimelinePage({ params }: Props) {
   const { name } = await params;
+  // our one inline script carries this response's CSP nonce (server/auth/headers.ts)
+  const nonce = (await headers()).get(IDENTITY.nonce) ?? undefined;
   return (
     <>
       <nav aria-label="Breadcrumb" className="mb-2 text-sm text-slate-600 dark:text-slate-400">
@@ -30,7 +34,7 @@ export default async function ClusterTimelinePage({ params }: Props) {
         <ClusterTimeline cluster={name} />
       </Suspense>
       {/* starts the first data request while the page's JavaScript loads (components/timeline/prefetch.ts) */}
-      <script dangerouslySetInnerHTML={{ __html: prefetchScript(name) }} />
+      <script nonce={nonce} dangerouslySetInnerHTML={{ __html: prefetchScript(name) }} />
     </>
   );
 }

@@ -55,7 +55,9 @@ export class Stack {
   }
 
   private async connectLive(): Promise<void> {
-    const live = io(`${this.srv.url}/live`, { transports: ["websocket"], reconnectionDelay: 200, reconnectionDelayMax: 1000 });
+    // /live needs a session (server/live/live-namespace.ts)
+    const { cookie } = await this.srv.session("viewer");
+    const live = io(`${this.srv.url}/live`, { transports: ["websocket"], reconnectionDelay: 200, reconnectionDelayMax: 1000, forceNew: true, extraHeaders: { cookie } });
     this.live = live;
     live.on("incident", (m: IncidentPush["msg"]) => this.incidents.push({ at: Date.now(), msg: m }));
     live.on("cluster", (m: ClusterSummary) => this.summaries.push({ at: Date.now(), msg: m }));

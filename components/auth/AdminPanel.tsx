@@ -1,0 +1,137 @@
+"use client";
+/**
+ * The small admin page: users (add, role, remove, end sessions) and tokens
+ * (API, wall, agent: list with last use, create, revoke). Everything goes
+ * through /api/admin/* with the session's CSRF token; secrets are shown once.
+ */
+import { useCallback, useEffect, useState, type FormEvent } from "react";
+import { send } from "./api";
+import { useSession } from "./session";
+
+interface UserRow { id: number; name: string; role: string; lastLoginAt: string | null; sessions: number }
+interface TokenRow { id: number; name?: string; label?: string; cluster?: string; prefix: string; lastUsedAt: string | null; revokedAt: string | null; sessions?: number }
+interface Tokens { api: TokenRow[]; wall: TokenRow[]; agent: TokenRow[] }
+
+const box = "rounded-lg border border-slate-200 bg-white p-4 dark:border-slate-800 dark:bg-slate-900";
+const btn = "rounded border border-slate-300 px-2 py-0.5 text-sm hover:bg-slate-100 dark:border-slate-700 dark:hover:bg-slate-800";
+const field = "rounded border border-slate-300 bg-white px-2 py-0.5 text-sm dark:border-slate-700 dark:bg-slate-950";
+const when = (s: string | null) => (s ? s.replace("T", " ").slice(0, 19) : "never");
+
+export function AdminPanel() {
+  const { csrf } = useSession();
+  const [users, setUsers] = useState<UserRow[]>([]);
+  const [tokens, setTokens] = useState<Tokens>({ api: [], wall: [], agent: [] });
+  const [message, setMessage] = useState<string | null>(null);
+  const [secret, setSecret] = useState<string | null>(null);
+
+  const load = useCallback(async () => {
+    const [u, t] = await Promise.all([fetch("/api/admin/users", { cache: "no-store" }), fetch("/api/admin/tokens", { cache: "no-store" })]);
+    if (u.ok) setUsers((await u.json()) as UserRow[]);
+    if (t.ok) setTokens((await t.json()) as Tokens);
+  }, []);
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  const act = async (method: "POST" | "DELETE", url: string, body?: unknown, show?: (d: Record<string, unknown>) => string) => {
+    setMessage(null);
+    setSecret(null);
+    const r = await send<Record<string, unknown>>(method, url, csrf, body);
+    if (!r.ok) setMessage(r.message);
+    else if (show) setSecret(show(r.data));
+    await load();
+  };
+  const form = (fn: (f: FormData) => void) => (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    fn(new FormData(e.currentTarget));
+    e.currentTarget.reset();
+  };
+
+  return (
+    <div className="space-y-4" data-testid="admin-panel">
+      <h1 className="text-xl font-bold">Administration</h1>
+      {message && <p role="alert" className="text-sm text-red-700 dark:text-red-400">{message}</p>}
+      {secret && (
+        <p data-testid="admin-secret" className="rounded bg-amber-100 p-2 font-mono text-sm break-all text-slate-900">
+          {secret}
+        </p>
+      )}
+      <section className={box}>
+        <h2 className="mb-2 font-semibold">Users</h2>
+        <table className="w-full text-sm">
+          <tbody>
+            {users.map((u) => (
+              <tr key={u.id} data-testid={`user-${u.name}`} className="border-t border-slate-100 dark:border-slate-800">
+                <td className="py-1 font-medium">{u.name}</td>
+                <td>
+                  <select aria-label={`role of ${u.name}`} value={u.role} className={field} onChange={(e) => void act("POST", `/api/admin/users/${u.id}/role`, { role: e.target.value })}>
+                    <option>viewer</option>
+                    <option>operator</option>
+                    <option>admin</option>
+                  </select>
+                </td>
+                <td className="text-slate-500">last sign-in {when(u.lastLoginAt)} · {u.sessions} session(s)</td>
+                <td className="text-right">
+                  <button className={btn} onClick={() => void act("DELETE", `/api/admin/users/${u.id}/sessions`)}>End sessions</button>{" "}
+                  <button className={btn} onClick={() => void act("DELETE", `/api/admin/users/${u.id}`)}>Remove</button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        <form className="mt-2 flex flex-wrap gap-2" onSubmit={form((f) => void act("POST", "/api/admin/users", { name: f.get("name"), role: f.get("role"), password: f.get("password") }))}>
+          <input name="name" placeholder="user name" required className={field} />
+          <select name="role" className={field} defaultValue="viewer">
+            <option>viewer</option>
+            <option>operator</option>
+            <option>admin</option>
+          </select>
+          <input name="password" type="password" placeholder="password (10+ characters)" autoComplete="new-password" required minLength={10} className={field} />
+          <button className={btn}>Add user</button>
+        </form>
+      </section>
+      <TokenSection title="API tokens (read-only, Authorization: Bearer)" rows={tokens.api} onRevoke={(id) => void act("DELETE", `/api/admin/api-tokens/${id}`)}
+        onCreate={(name) => void act("POST", "/api/admin/api-tokens", { name }, (d) => `API token (shown once): ${String(d.token)}`)} />
+      <TokenSection title="NOC wall links" rows={tokens.wall} onRevoke={(id) => void act("DELETE", `/api/admin/wall-tokens/${id}`)}
+        onCreate={(name) => void act("POST", "/api/admin/wall-tokens", { name }, (d) => `wall URL (shown once): ${window.location.origin}${String(d.path)}`)} />
+      <TokenSection title="Agent tokens" rows={tokens.agent} onRevoke={(id) => void act("DELETE", `/api/admin/agent-tokens/${id}`)}
+        createLabel="cluster" onCreate={(cluster) => void act("POST", "/api/admin/agent-tokens", { cluster }, (d) => `agent token (shown once): ${String(d.token)}`)} />
+    </div>
+  );
+}
+
+function TokenSection(p: { title: string; rows: TokenRow[]; onRevoke(id: number): void; onCreate(name: string): void; createLabel?: string }) {
+  return (
+    <section className={box}>
+      <h2 className="mb-2 font-semibold">{p.title}</h2>
+      <table className="w-full text-sm">
+        <tbody>
+          {p.rows.map((t) => (
+            <tr key={t.id} className="border-t border-slate-100 dark:border-slate-800">
+              <td className="py-1">{t.id}</td>
+              <td className="font-medium">{t.cluster ? `${t.cluster} ${t.label ?? ""}` : t.name}</td>
+              <td className="font-mono">{t.prefix}…</td>
+              <td className="text-slate-500">
+                {t.revokedAt ? `revoked ${when(t.revokedAt)}` : `last used ${when(t.lastUsedAt)}`}
+                {t.sessions !== undefined ? ` · ${t.sessions} session(s)` : ""}
+              </td>
+              <td className="text-right">{!t.revokedAt && <button className={btn} onClick={() => p.onRevoke(t.id)}>Revoke</button>}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <form
+        className="mt-2 flex gap-2"
+        onSubmit={(e) => {
+          e.preventDefault();
+          const v = String(new FormData(e.currentTarget).get("name") ?? "");
+          e.currentTarget.reset();
+          p.onCreate(v);
+        }}
+      >
+        <input name="name" placeholder={p.createLabel ?? "name"} required className={field} />
+        <button className={btn}>Create</button>
+      </form>
+    </section>
+  );
+}

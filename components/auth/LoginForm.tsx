@@ -1,0 +1,44 @@
+"use client";
+import { useState, type FormEvent } from "react";
+import { send } from "./api";
+
+const input = "mt-1 w-full rounded border border-slate-300 bg-white px-2 py-1.5 dark:border-slate-700 dark:bg-slate-900";
+
+/** Sign-in form: POST /api/auth/login with the pre-session CSRF value, then a full load of `next`. */
+export function LoginForm({ pre, next }: { pre: string; next: string }) {
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: FormEvent<HTMLFormElement>) => {
+    e.preventDefault();
+    const f = new FormData(e.currentTarget);
+    setBusy(true);
+    setError(null);
+    const r = await send<{ next: string }>("POST", "/api/auth/login", pre, { name: f.get("name"), password: f.get("password"), next });
+    if (r.ok) {
+      window.location.assign(r.data.next);
+      return;
+    }
+    setBusy(false);
+    setError(r.message);
+  };
+  return (
+    <form onSubmit={(e) => void submit(e)} className="space-y-3" data-testid="login-form">
+      <label className="block text-sm">
+        User name
+        <input name="name" autoComplete="username" required maxLength={64} className={input} autoFocus />
+      </label>
+      <label className="block text-sm">
+        Password
+        <input name="password" type="password" autoComplete="current-password" required className={input} />
+      </label>
+      {error && (
+        <p role="alert" data-testid="login-error" className="text-sm text-red-700 dark:text-red-400">
+          {error}
+        </p>
+      )}
+      <button type="submit" disabled={busy} className="w-full rounded bg-slate-900 px-3 py-1.5 font-medium text-white disabled:opacity-60 dark:bg-slate-100 dark:text-slate-900">
+        Sign in
+      </button>
+    </form>
+  );
+}

@@ -1,0 +1,143 @@
+/**
+ * Access control state of one server process: session policy, login rate
+ * limits, principal resolution from a request's cookie or bearer token, and
+ * the registry of open /live sockets per session (so that logout and
+ * revocation close them: at once when done through this process, within the
+ * sweep interval when done by the admin CLI in another process).
+ */
+import type { IncomingMessage } from "node:http";
+import type { TLSSocket } from "node:tls";
+import type { Db } from "../db/database";
+import type { Logger } from "../log";
+import type { Counters } from "../metrics";
+import type { ServerConfig } from "../config";
+import { normaliseOrigins, type OriginPolicy } from "./csrf";
+import { clientAddress } from "./net";
+import { WindowLimiter } from "./rate-limit";
+import { parseBearer, readCookie } from "./secrets";
+import { liveSessionIds, lookupSession, verifyApiToken, type SessionInfo, type SessionPolicy } from "./store";
+import { SESSION_COOKIE } from "./identity";
+
+export type Principal =
+  | (SessionInfo & { secret: string })
+  | { kind: "api"; tokenId: number; name: string }
+  | { kind: "anonymous"; badBearer: boolean };
+
+const LOGIN_WINDOW_MS = 15 * 60_000;
+export const SWEEP_MS = 2000;
+
+export interface Closable {
+  disconnect(close?: boolean): unknown;
+}
+
+export class Access {
+  readonly policy: SessionPolicy;
+  readonly origins: OriginPolicy;
+  readonly loginPerIp: WindowLimiter;
+  readonly loginPerUser: WindowLimiter;
+  readonly trustedProxies: string[];
+  private readonly sockets = new Map<bigint, Set<Closable>>();
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private sweeping = false;
+
+  constructor(
+    readonly db: Db,
+    readonly config: ServerConfig,
+    readonly counters: Counters,
+    readonly log: Logger,
+  ) {
+    this.policy = {
+      idleMs: config.sessionIdleHours * 3600_000,
+      maxMs: config.sessionMaxDays * 86400_000,
+      wallMaxMs: config.wallSessionDays * 86400_000,
+    };
+    this.origins = { allowed: [...normaliseOrigins(config.allowedOrigins), ...(config.publicUrl ? [new URL(config.publicUrl).origin.toLowerCase()] : [])] };
+    this.loginPerIp = new WindowLimiter(config.loginAttemptsPerIp, LOGIN_WINDOW_MS);
+    this.loginPerUser = new WindowLimiter(config.loginAttemptsPerUser, LOGIN_WINDOW_MS);
+    this.trustedProxies = config.trustedProxies.split(",").map((s) => s.trim()).filter(Boolean);
+  }
+
+  clientIp(req: IncomingMessage): string {
+    return clientAddress(req.socket.remoteAddress, req.headers, this.trustedProxies);
+  }
+
+  /** Secure cookies: KAM_COOKIE_SECURE=true, or this connection is TLS (unless KAM_COOKIE_SECURE=false) */
+  secureCookies(req: IncomingMessage): boolean {
+    if (this.config.cookieSecure === "true") return true;
+    if (this.config.cookieSecure === "false") return false;
+    return !!(req.socket as TLSSocket).encrypted;
+  }
+
+  async session(cookieHeader: string | undefined): Promise<(SessionInfo & { secret: string }) | null> {
+    const secret = readCookie(cookieHeader, SESSION_COOKIE);
+    if (!secret) return null;
+    const s = await lookupSession(this.db, secret, this.policy);
+    return s ? { ...s, secret } : null;
+  }
+
+  /** who sends this request: a session (cookie first), an API token, or nobody */
+  async principal(req: IncomingMessage): Promise<Principal> {
+    const s = await this.session(req.headers.cookie);
+    if (s) return s;
+    const bearer = parseBearer(req.headers.authorization);
+    if (bearer) {
+      const t = await verifyApiToken(this.db, bearer);
+      if (t) return { kind: "api", tokenId: t.id, name: t.name };
+      return { kind: "anonymous", badBearer: true };
+    }
+    return { kind: "anonymous", badBearer: false };
+  }
+
+  denied(code: string, where: string): void {
+    this.counters.inc("kam_access_denied_total", { code, where });
+  }
+
+  // ---------- open /live sockets per session ----------
+
+  track(sessionId: bigint, socket: Closable): () => void {
+    let set = this.sockets.get(sessionId);
+    if (!set) this.sockets.set(sessionId, (set = new Set()));
+    set.add(socket);
+    this.startSweep();
+    return () => {
+      set.delete(socket);
+      if (set.size === 0) this.sockets.delete(sessionId);
+    };
+  }
+
+  /** closes the sockets of ended sessions now */
+  endSessions(ids: Iterable<bigint>): void {
+    for (const id of ids) {
+      const set = this.sockets.get(id);
+      if (!set) continue;
+      this.sockets.delete(id);
+      for (const s of set) s.disconnect(true);
+    }
+  }
+
+  /** sessions ended elsewhere (admin CLI, expiry) lose their sockets within SWEEP_MS */
+  private startSweep(): void {
+    if (this.sweepTimer) return;
+    this.sweepTimer = setInterval(() => void this.sweep(), SWEEP_MS);
+    this.sweepTimer.unref();
+  }
+
+  async sweep(): Promise<void> {
+    if (this.sweeping || this.sockets.size === 0) return;
+    this.sweeping = true;
+    try {
+      const ids = [...this.sockets.keys()];
+      const alive = await liveSessionIds(this.db, ids, this.policy);
+      this.endSessions(ids.filter((id) => !alive.has(id)));
+    } catch (e) {
+      this.log.warn({ err: e }, "session sweep failed (retried)");
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  stop(): void {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
+  }
+}

@@ -1,0 +1,39 @@
+/** Peer addresses and proxies, pure. */
+import type { IncomingHttpHeaders } from "node:http";
+
+export function isLoopback(addr: string | undefined): boolean {
+  if (!addr) return false;
+  const a = addr.toLowerCase();
+  if (a === "::1") return true;
+  const v4 = a.startsWith("::ffff:") ? a.slice(7) : a;
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4);
+}
+
+/** A proxy in front of us adds one of these: the peer address is then the proxy's, not the client's. */
+export const PROXY_HEADERS = ["forwarded", "x-forwarded-for", "x-real-ip"] as const;
+
+export function hasProxyHeaders(headers: IncomingHttpHeaders): boolean {
+  return PROXY_HEADERS.some((h) => headers[h] !== undefined);
+}
+
+/**
+ * Anonymous reads are allowed only to a direct loopback peer: a request that
+ * came through a proxy on the same host carries a forwarding header and is
+ * treated as remote.
+ */
+export function anonymousReadAllowed(mode: "loopback" | "off", peer: string | undefined, headers: IncomingHttpHeaders): boolean {
+  return mode === "loopback" && isLoopback(peer) && !hasProxyHeaders(headers);
+}
+
+/**
+ * The client address for rate limits and logs: the peer, or, when the peer is
+ * a trusted proxy, the last address it appended to X-Forwarded-For.
+ */
+export function clientAddress(peer: string | undefined, headers: IncomingHttpHeaders, trustedProxies: string[]): string {
+  const p = peer ?? "unknown";
+  if (!trustedProxies.includes(p) && !(trustedProxies.includes("loopback") && isLoopback(p))) return p;
+  const xff = headers["x-forwarded-for"];
+  const list = (Array.isArray(xff) ? xff.join(",") : xff ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  const last = list[list.length - 1];
+  return last && last.length <= 64 ? last : p;
+}
