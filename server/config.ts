@@ -3,7 +3,9 @@
  * environment variables, then defaults. A bad value stops the start with a
  * message that names the setting to fix.
  */
+import fs from "node:fs";
 import path from "node:path";
+import tls from "node:tls";
 import { z } from "zod";
 
 export const ServerConfig = z.object({
@@ -34,6 +36,9 @@ export const ServerConfig = z.object({
   retainSessionDays: z.coerce.number().nonnegative().max(36500),
   retainStateDays: z.coerce.number().nonnegative().max(36500),
   retainIncidentDays: z.coerce.number().nonnegative().max(36500),
+  /** PEM certificate (chain) and private key files: both set = https for everything (pages, API, socket.io); both empty = http */
+  tlsCert: z.string(),
+  tlsKey: z.string(),
 });
 export type ServerConfig = z.infer<typeof ServerConfig>;
 
@@ -58,6 +63,8 @@ const SOURCES: Record<keyof ServerConfig, string> = {
   retainSessionDays: "--retain-session-days / KAM_RETAIN_SESSION_DAYS",
   retainStateDays: "--retain-state-days / KAM_RETAIN_STATE_DAYS",
   retainIncidentDays: "--retain-incident-days / KAM_RETAIN_INCIDENT_DAYS",
+  tlsCert: "--tls-cert / KAM_TLS_CERT",
+  tlsKey: "--tls-key / KAM_TLS_KEY",
 };
 
 export class ConfigError extends Error {}
@@ -98,9 +105,15 @@ export function loadServerConfig(
     retainSessionDays: pick("retain-session-days", "KAM_RETAIN_SESSION_DAYS", "90"),
     retainStateDays: pick("retain-state-days", "KAM_RETAIN_STATE_DAYS", "365"),
     retainIncidentDays: pick("retain-incident-days", "KAM_RETAIN_INCIDENT_DAYS", "730"),
+    tlsCert: pick("tls-cert", "KAM_TLS_CERT", ""),
+    tlsKey: pick("tls-key", "KAM_TLS_KEY", ""),
     ...overrides,
   };
   const parsed = ServerConfig.safeParse(raw);
+  if (parsed.success && !parsed.data.tlsCert !== !parsed.data.tlsKey) {
+    const missing = parsed.data.tlsCert ? "tlsKey" : "tlsCert";
+    throw new ConfigError(`invalid server configuration:\n  ${SOURCES[missing]}: required with ${SOURCES[missing === "tlsKey" ? "tlsCert" : "tlsKey"]} (set both for https, or neither)`);
+  }
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
       const key = String(i.path[0]) as keyof ServerConfig;
@@ -109,4 +122,36 @@ export function loadServerConfig(
     throw new ConfigError(`invalid server configuration:\n${lines.join("\n")}`);
   }
   return parsed.data;
+}
+
+export interface TlsFiles {
+  cert: Buffer;
+  key: Buffer;
+}
+
+/**
+ * The certificate and key for https, or null when TLS is off. An unreadable
+ * file is a ConfigError naming its setting (never the key's content).
+ */
+export function readTlsFiles(config: Pick<ServerConfig, "tlsCert" | "tlsKey">, readFile: (p: string) => Buffer = (p) => fs.readFileSync(p)): TlsFiles | null {
+  if (!config.tlsCert && !config.tlsKey) return null;
+  const read = (key: "tlsCert" | "tlsKey"): Buffer => {
+    const file = config[key];
+    try {
+      return readFile(file);
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      throw new ConfigError(`invalid server configuration:\n  ${SOURCES[key]}: cannot read ${file}: ${err.code ?? err.message}`);
+    }
+  };
+  return { cert: read("tlsCert"), key: read("tlsKey") };
+}
+
+/** A TLS context from the files, or a ConfigError naming both settings when they do not make a certificate/key pair. */
+export function checkTlsPair(files: TlsFiles): void {
+  try {
+    tls.createSecureContext({ cert: files.cert, key: files.key });
+  } catch (e) {
+    throw new ConfigError(`invalid server configuration:\n  ${SOURCES.tlsCert} and ${SOURCES.tlsKey}: not a usable PEM certificate and matching private key (${(e as Error).message})`);
+  }
 }

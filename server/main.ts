@@ -4,11 +4,12 @@
  * work is done in ingest/, state/, live/ and the hub.
  */
 import http from "node:http";
+import https from "node:https";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import next from "next";
 import { Server } from "socket.io";
-import { loadServerConfig, ConfigError, type ServerConfig } from "./config";
+import { loadServerConfig, ConfigError, checkTlsPair, readTlsFiles, type ServerConfig } from "./config";
 import { openDatabase, type Database } from "./db/database";
 import { DETECTION_LAG_MS, Hub } from "./hub";
 import { attachAgentNamespace } from "./ingest/agent-namespace";
@@ -36,6 +37,9 @@ export interface RunningServer {
 }
 
 export async function startServer(config: ServerConfig, log: Logger = createLogger(config.logLevel)): Promise<RunningServer> {
+  // TLS files are checked before anything starts: a bad path fails fast, naming the setting
+  const tlsFiles = readTlsFiles(config);
+  if (tlsFiles) checkTlsPair(tlsFiles);
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, cwd: ROOT, log });
   const counters = new Counters();
   const hub = new Hub({ db: db.prisma, dbKind: db.kind, log, counters, offlineMs: config.agentOfflineSeconds * 1000 });
@@ -55,13 +59,15 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
   await app.prepare();
   const handle = app.getRequestHandler();
 
-  const server = http.createServer((req, res) => {
+  const onRequest: http.RequestListener = (req, res) => {
     handle(req, res).catch((e: unknown) => {
       log.error({ err: e, url: req.url }, "request failed");
       if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
       res.end(JSON.stringify({ ok: false, code: "internal", message: "internal error" }));
     });
-  });
+  };
+  // with --tls-cert/--tls-key everything (pages, API, socket.io) is served over https only
+  const server = tlsFiles ? https.createServer({ cert: tlsFiles.cert, key: tlsFiles.key }, onRequest) : http.createServer(onRequest);
   const io = new Server(server, {
     maxHttpBufferSize: LIMITS.maxMessageBytes,
     serveClient: false,
@@ -99,8 +105,8 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
   const addr = server.address();
   const port = typeof addr === "object" && addr ? addr.port : config.port;
   const shownHost = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
-  const url = `http://${shownHost}:${port}`;
-  log.info({ url, db: db.kind }, `keepalived monitor listening on ${url}`);
+  const url = `${tlsFiles ? "https" : "http"}://${shownHost}:${port}`;
+  log.info({ url, db: db.kind, tls: !!tlsFiles }, `keepalived monitor listening on ${url}`);
 
   let closed = false;
   return {
@@ -142,6 +148,10 @@ async function main() {
   try {
     running = await startServer(config, log);
   } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(e.message);
+      process.exit(2);
+    }
     log.fatal({ err: e }, `server did not start: ${(e as Error).message}`);
     process.exit(1);
   }
