@@ -4,7 +4,6 @@
  * work is done in ingest/, state/, live/ and the hub.
  */
 import http from "node:http";
-import https from "node:https";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import next from "next";
@@ -18,6 +17,7 @@ import { createLogger, type Logger } from "./log";
 import { Counters } from "./metrics";
 import { LIMITS } from "./protocol";
 import { setHub } from "./context";
+import { createWebServer } from "./web-server";
 import { restoreState } from "./state/restore";
 import { DetectionHost } from "./incidents/detection-host";
 import { Notifier } from "./incidents/notifier";
@@ -59,15 +59,14 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
   await app.prepare();
   const handle = app.getRequestHandler();
 
-  const onRequest: http.RequestListener = (req, res) => {
+  // with --tls-cert/--tls-key everything (pages, API, socket.io) is served over https only
+  const server = createWebServer(tlsFiles, (req, res) => {
     handle(req, res).catch((e: unknown) => {
       log.error({ err: e, url: req.url }, "request failed");
       if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
       res.end(JSON.stringify({ ok: false, code: "internal", message: "internal error" }));
     });
-  };
-  // with --tls-cert/--tls-key everything (pages, API, socket.io) is served over https only
-  const server = tlsFiles ? https.createServer({ cert: tlsFiles.cert, key: tlsFiles.key }, onRequest) : http.createServer(onRequest);
+  });
   const io = new Server(server, {
     maxHttpBufferSize: LIMITS.maxMessageBytes,
     serveClient: false,
