@@ -4,13 +4,19 @@
  * - Handshake auth = AgentHello; websocket transport only; reconnection with
  *   exponential backoff and jitter (1 s .. 30 s). A refusal by the server
  *   (unauthorized, protocol_mismatch, forbidden) is logged with the setting
- *   to fix and retried at the longest delay.
+ *   to fix and retried at the longest delay; any other typed refusal
+ *   (rate_limited, unavailable, ...) is logged with its code and message and
+ *   retried no sooner than the server's `retryAfterMs` hint (capped, jittered).
+ *   Only an untyped failure (nothing answered) points at --server / --ca.
  * - While connected: batches of the oldest unacknowledged outbox records
  *   (<= LIMITS.maxBatchRecords, < ~1 MiB), a few in flight, each with an ack
  *   timeout. {ok:true, acked} -> outbox.ack(acked). A batch refused as
  *   invalid_message/too_large is resent record by record to isolate the bad
  *   one, which becomes a gap record ("rejected by server: ...") so the stream
- *   never blocks. Busy/unavailable answers pause sending with backoff.
+ *   never blocks. Busy/unavailable answers pause sending with backoff (at
+ *   least the server's `retryAfterMs`). A single record too big for one
+ *   socket.io message (the server would drop the connection, again and again)
+ *   becomes a gap record before it is sent.
  * - Heartbeat every --heartbeat-interval with the outbox depth and the status
  *   of every source; on `resync` the caller sends fresh VIP/config snapshots.
  */
@@ -20,7 +26,7 @@ import {
   type HeartbeatAck,
 } from "../server/protocol";
 import type { Logger } from "./log";
-import { backoffDelay } from "./lines";
+import { backoffDelay, retryDelay } from "./lines";
 import type { Outbox, Peeked } from "./outbox";
 
 export interface AgentClientOptions {
@@ -48,12 +54,54 @@ const REFUSALS: Partial<Record<ErrorCode, string>> = {
   protocol_mismatch: `the server speaks another protocol version (this agent speaks ${PROTOCOL_VERSION}): upgrade the agent or the server`,
 };
 
+/** the server's retry hint (ms) from a refusal's data or a reply, if it gave a sane one */
+export function retryHint(v: unknown): number | null {
+  const h = (v as { retryAfterMs?: unknown } | null)?.retryAfterMs;
+  return typeof h === "number" && Number.isFinite(h) && h >= 0 ? Math.min(h, 3_600_000) : null;
+}
+
+/** a record this big (serialized) can never travel in one socket.io message */
+const MAX_RECORD_BYTES = LIMITS.maxMessageBytes - 64 * 1024;
+
 function errorCode(err: unknown): ErrorCode | null {
   const e = err as { data?: { code?: unknown }; message?: unknown } | null;
   const c = e?.data?.code ?? (typeof e?.message === "string" ? /^(\w+)\b/.exec(e.message)?.[1] : undefined);
   return typeof c === "string" && ["invalid_message", "too_large", "unauthorized", "forbidden", "protocol_mismatch", "rate_limited", "unavailable", "not_found", "internal"].includes(c)
     ? (c as ErrorCode)
     : null;
+}
+
+const UNTRUSTED = new Set([
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE", "SELF_SIGNED_CERT_IN_CHAIN", "DEPTH_ZERO_SELF_SIGNED_CERT", "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY", "CERT_UNTRUSTED", "CERT_SIGNATURE_FAILURE", "UNABLE_TO_DECRYPT_CERT_SIGNATURE",
+]);
+
+/** The TLS failure inside a connect_error (engine.io wraps the socket's error event), as a log message naming what to fix. */
+export function tlsProblem(err: unknown): { message: string; detail: string } | null {
+  const seen = new Set<unknown>();
+  const stack: unknown[] = [err];
+  while (stack.length) {
+    const e = stack.pop() as { code?: unknown; message?: unknown; description?: unknown; error?: unknown; cause?: unknown; context?: unknown } | null;
+    if (!e || typeof e !== "object" || seen.has(e)) continue;
+    seen.add(e);
+    const code = typeof e.code === "string" ? e.code : "";
+    const msg = typeof e.message === "string" ? e.message : "";
+    const detail = `${code}${code && msg ? ": " : ""}${msg}`.slice(0, 300);
+    if (UNTRUSTED.has(code)) {
+      return { detail, message: "cannot verify the server's TLS certificate: give the CA that signed it with --ca / KAM_CA (PEM file)" };
+    }
+    if (code === "CERT_HAS_EXPIRED" || code === "CERT_NOT_YET_VALID") {
+      return { detail, message: "the server's TLS certificate is expired or not yet valid (check the server's certificate and this node's clock)" };
+    }
+    if (code === "ERR_TLS_CERT_ALTNAME_INVALID") {
+      return { detail, message: "the server's TLS certificate does not name the host in --server / KAM_SERVER: use a name the certificate lists" };
+    }
+    if (code === "EPROTO" || /wrong version number|packet length too long/i.test(msg)) {
+      return { detail, message: "TLS handshake failed: the address in --server / KAM_SERVER may not serve https (use http:// or the TLS port)" };
+    }
+    stack.push(e.description, e.error, e.cause, e.context);
+  }
+  return null;
 }
 
 export class AgentClient {
@@ -150,22 +198,35 @@ export class AgentClient {
   private onConnectError(err: Error): void {
     if (this.stopped) return;
     const code = errorCode(err);
+    const data = (err as { data?: unknown }).data;
+    const hint = retryHint(data);
     const refusal = code ? REFUSALS[code] : undefined;
-    const detail = (err as { data?: { message?: unknown } }).data?.message ?? err.message;
-    if (refusal) this.logThrottled(refusal, { code, server: this.o.server, detail });
-    else this.logThrottled(`cannot connect to ${this.o.server}: check --server / KAM_SERVER (and --ca / KAM_CA for https)`, { code, detail });
+    const detail = (data as { message?: unknown } | undefined)?.message ?? err.message;
     // refused by the server's middleware: socket.io will not retry by itself
-    if (!this.socket.active) this.scheduleReconnect(code);
+    const delay = this.socket.active ? null : this.scheduleReconnect(code, hint);
+    if (refusal) this.logThrottled(refusal, { code, server: this.o.server, detail });
+    else if (code) {
+      // the server answered and said why (rate_limited, unavailable, ...): that is the reason, not the URL
+      this.logThrottled(`the server refused the connection (${code}): ${String(detail).slice(0, 300)}`, { code, server: this.o.server, retryAfterMs: hint, retryInMs: delay });
+    } else {
+      const tls = tlsProblem(err);
+      if (tls) this.logThrottled(tls.message, { server: this.o.server, detail: tls.detail, ca: this.o.ca ? "given" : "none" });
+      else this.logThrottled(`cannot connect to ${this.o.server}: check --server / KAM_SERVER (and --ca / KAM_CA for https)`, { code, detail });
+    }
   }
 
-  private scheduleReconnect(code: ErrorCode | null): void {
-    if (this.retry || this.stopped) return;
+  /** reconnect later; returns the delay (ms), or null when one is already scheduled */
+  private scheduleReconnect(code: ErrorCode | null, hintMs: number | null = null): number | null {
+    if (this.retry || this.stopped) return null;
     const max = this.o.reconnectMaxMs ?? 30_000;
-    const delay = code && REFUSALS[code] ? backoffDelay(30, 1000, max, 0.2) : backoffDelay(this.attempt++, this.o.reconnectMinMs ?? 1000, max, 0.5);
+    const delay = code && REFUSALS[code]
+      ? backoffDelay(30, 1000, max, 0.2)
+      : retryDelay(this.attempt++, hintMs, this.o.reconnectMinMs ?? 1000, max);
     this.retry = setTimeout(() => {
       this.retry = null;
       if (!this.stopped && !this.socket.connected) this.socket.connect();
     }, delay);
+    return delay;
   }
 
   private sendHeartbeat(): void {
@@ -192,6 +253,12 @@ export class AgentClient {
         exclude: (s) => this.inFlight.has(s),
       });
       if (batch.length === 0) return;
+      if (batch.length === 1 && batch[0].bytes > MAX_RECORD_BYTES) {
+        this.stats.rejected++;
+        this.o.log.error({ seq: batch[0].seq, kind: batch[0].record.kind, bytes: batch[0].bytes }, "record too large for one message; replaced by a gap record");
+        this.o.outbox.reject(batch[0].seq, `too large to send: ${batch[0].bytes} bytes (limit ${MAX_RECORD_BYTES})`);
+        continue;
+      }
       void this.sendBatch(batch);
     }
   }
@@ -249,8 +316,9 @@ export class AgentClient {
       await this.isolate(batch, gen);
       return;
     }
-    this.o.log.warn({ code, message }, "the server did not take a batch; retrying later");
-    const delay = REFUSALS[code] ? 30_000 : backoffDelay(this.busyAttempt++, 1000, 30_000);
+    const hint = retryHint(reply);
+    const delay = REFUSALS[code] ? 30_000 : retryDelay(this.busyAttempt++, hint, 1000, 30_000);
+    this.o.log.warn({ code, message, retryAfterMs: hint, retryInMs: delay }, "the server did not take a batch; retrying later");
     this.pause(delay);
   }
 
@@ -271,7 +339,7 @@ export class AgentClient {
         this.o.log.error({ seq: p.seq, kind: p.record.kind, code: reply.code, message: reply.message }, "record rejected by the server; replaced by a gap record");
         this.o.outbox.reject(p.seq, `rejected by server: ${reply.message}`);
       } else {
-        this.pause(5000);
+        this.pause(retryDelay(this.busyAttempt++, retryHint(reply), 5000, 30_000));
         return;
       }
     }

@@ -10,7 +10,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { ConfigRecordMsg } from "../server/protocol";
 import type { Logger } from "./log";
-import { configHash, parseKeepalivedConf, type ConfFs } from "./keepalived-conf";
+import { configHash, parseKeepalivedConf, type ConfFs, type ParsedConf } from "./keepalived-conf";
 import type { Position } from "./outbox";
 
 type ConfigRecord = Omit<ConfigRecordMsg, "seq">;
@@ -87,6 +87,8 @@ export class ConfigWatcher {
   private timer: NodeJS.Timeout | null = null;
   private debounce: NodeJS.Timeout | null = null;
   private problem: string | null = null;
+  /** parses that threw (never expected) and config limits hit, per code, since start */
+  readonly stats: { parseFailures: number; limits: Record<string, number> } = { parseFailures: 0, limits: {} };
 
   constructor(private readonly o: ConfigWatcherOptions) {
     this.lastHash = o.lastHash ?? null;
@@ -110,14 +112,27 @@ export class ConfigWatcher {
 
   /** re-read now; force: send even when unchanged (server resync) */
   check(force: boolean): void {
-    const parsed = parseKeepalivedConf(this.o.file, nodeConfFs, { configId: this.o.configId ?? null });
+    let parsed: ParsedConf;
+    try {
+      parsed = parseKeepalivedConf(this.o.file, nodeConfFs, { configId: this.o.configId ?? null });
+    } catch (e) {
+      // the reader is written never to throw; if it does, the watcher keeps running and says so
+      this.stats.parseFailures++;
+      this.problem = `cannot parse the config: ${(e as Error).message}`.slice(0, 500);
+      this.o.log.error({ err: (e as Error).message }, "config parse failed");
+      return;
+    }
     const hash = configHash(parsed);
     this.signature = this.computeSignature(parsed.files, parsed.includes);
     this.rewatch([...parsed.files, ...parsed.includes, this.o.file]);
-    this.problem = parsed.errors.length ? `${parsed.errors.length} problem(s): ${parsed.errors[0]}`.slice(0, 500) : null;
+    const limits = Object.entries(parsed.limits);
+    for (const [code, n] of limits) this.stats.limits[code] = (this.stats.limits[code] ?? 0) + (n ?? 0);
+    this.problem = parsed.errors.length
+      ? `${parsed.errors.length} problem(s)${limits.length ? ` (limits: ${limits.map(([c, n]) => `${c} ${n}`).join(", ")})` : ""}: ${parsed.errors[0]}`.slice(0, 500)
+      : null;
     if (!force && hash === this.lastHash) return;
     this.lastHash = hash;
-    this.o.log.info({ hash, instances: parsed.instances.length, errors: parsed.errors.length }, "keepalived config snapshot");
+    this.o.log.info({ hash, instances: parsed.instances.length, errors: parsed.errors.length, ...(limits.length ? { limits: parsed.limits } : {}) }, "keepalived config snapshot");
     this.o.emit(
       {
         kind: "config",

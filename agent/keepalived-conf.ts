@@ -20,7 +20,7 @@ import { isIP } from "node:net";
 import path from "node:path";
 import { ConfigInstance, LIMITS, describeZodError } from "../server/protocol";
 import { hashAuthPass, type HashAuthPass } from "./auth-hash";
-import { buildTree, lex, type LexContext, type Node, type Tok } from "./conf-lexer";
+import { buildTree, hitLimit, lex, type ConfLimitCode, type LexContext, type Node, type Tok } from "./conf-lexer";
 
 export interface ConfFs {
   /** file text; throws (with a message) when it cannot be read */
@@ -37,6 +37,8 @@ export interface ParsedConf {
   /** every file read (main first), and the patterns of the includes: what to watch */
   files: string[];
   includes: string[];
+  /** how often each bound was hit (parameter expansion, include depth/loops/count, total size) */
+  limits: Partial<Record<ConfLimitCode, number>>;
 }
 
 export interface ParseOptions {
@@ -45,20 +47,67 @@ export interface ParseOptions {
   configId?: string | null;
 }
 
-const MAX_INCLUDE_DEPTH = 16;
+/**
+ * Include bounds. keepalived itself has none (an include loop recurses until it
+ * fails), and a file reached through several include paths is read again on each
+ * one (so a shared snippet may be included in several blocks). Here: a file
+ * already on the current include chain is a loop (that include is skipped), the
+ * chain is at most MAX_INCLUDE_DEPTH deep, and one parse reads at most
+ * MAX_FILE_READS files and MAX_TOTAL_CHARS characters in all, so globs that
+ * include each other cannot fan out exponentially. Each hit is an error naming
+ * file and line, counted in `limits`.
+ */
+export const MAX_INCLUDE_DEPTH = 16;
+export const MAX_FILE_READS = 1000;
+export const MAX_TOTAL_CHARS = 32 * 1024 * 1024;
 const MAX_ERRORS = 256;
 
-function loadTokens(file: string, fsx: ConfFs, ctx: LexContext, stack: string[], out: ParsedConf, from?: string): Tok[] {
-  let text: string;
-  try {
-    text = fsx.readFile(file);
-  } catch (e) {
-    ctx.errors.push(`${from ?? file}: cannot read ${file}: ${(e as Error).message}`);
-    return [];
+interface LoadState {
+  fsx: ConfFs;
+  ctx: LexContext;
+  out: ParsedConf;
+  /** file text and glob results, read once per parse (a consistent snapshot) */
+  texts: Map<string, string | Error>;
+  globs: Map<string, string[]>;
+  reads: number;
+  chars: number;
+  /** a read or size limit was hit: every further include is skipped */
+  exhausted: boolean;
+  result: Tok[];
+}
+
+function readText(st: LoadState, file: string): string | Error {
+  let t = st.texts.get(file);
+  if (t === undefined) {
+    try {
+      t = st.fsx.readFile(file);
+      if (typeof t !== "string") t = new Error("not text");
+    } catch (e) {
+      t = e instanceof Error ? e : new Error(String(e));
+    }
+    st.texts.set(file, t);
   }
-  if (!out.files.includes(file)) out.files.push(file);
+  return t;
+}
+
+/** lex `file` and append its tokens (includes expanded in place) to st.result; `stack` is the include chain ending in `file` */
+function loadTokens(st: LoadState, file: string, stack: string[], from?: string): void {
+  const { ctx, out } = st;
+  const text = readText(st, file);
+  if (text instanceof Error) {
+    ctx.errors.push(`${from ?? file}: cannot read ${file}: ${text.message}`);
+    return;
+  }
+  if (st.reads >= MAX_FILE_READS || st.chars + text.length > MAX_TOTAL_CHARS) {
+    st.exhausted = true;
+    const why = st.reads >= MAX_FILE_READS ? `more than ${MAX_FILE_READS} included files` : `more than ${MAX_TOTAL_CHARS} characters of configuration`;
+    hitLimit(ctx, st.reads >= MAX_FILE_READS ? "include_count" : "config_size", `${from ?? file}: ${why} (includes that include each other?): ${file} and every later include skipped`);
+    return;
+  }
+  st.reads++;
+  st.chars += text.length;
+  if (!out.files.includes(file) && out.files.length < MAX_FILE_READS) out.files.push(file);
   const toks = lex(text, file, ctx);
-  const result: Tok[] = [];
   let atStart = true;
   for (let i = 0; i < toks.length; i++) {
     const tok = toks[i];
@@ -70,26 +119,40 @@ function loadTokens(file: string, fsx: ConfFs, ctx: LexContext, stack: string[],
         ctx.errors.push(`${where}: include without a file name`);
         continue;
       }
+      if (st.exhausted) continue;
       if (stack.length >= MAX_INCLUDE_DEPTH) {
-        ctx.errors.push(`${where}: includes nested deeper than ${MAX_INCLUDE_DEPTH}`);
+        hitLimit(ctx, "include_depth", `${where}: includes nested deeper than ${MAX_INCLUDE_DEPTH}: include ${arg.text.slice(0, 256)} skipped`);
         continue;
       }
       const pattern = path.resolve(path.dirname(file), arg.text);
-      out.includes.push(pattern);
-      const matches = /[*?[]/.test(pattern) ? fsx.glob(pattern) : [pattern];
+      if (!out.includes.includes(pattern) && out.includes.length < MAX_FILE_READS) out.includes.push(pattern);
+      let matches: string[];
+      if (/[*?[]/.test(pattern)) {
+        matches = st.globs.get(pattern) ?? [];
+        if (!st.globs.has(pattern)) {
+          try {
+            matches = st.fsx.glob(pattern);
+          } catch (e) {
+            ctx.errors.push(`${where}: cannot expand ${pattern}: ${(e as Error).message}`);
+            matches = [];
+          }
+          st.globs.set(pattern, matches);
+        }
+      } else matches = [pattern];
       for (const m of matches) {
+        if (st.exhausted) break;
         if (stack.includes(m)) {
-          ctx.errors.push(`${where}: include loop through ${m}`);
+          hitLimit(ctx, "include_loop", `${where}: include loop through ${m}: skipped`);
           continue;
         }
-        result.push(...loadTokens(m, fsx, ctx, [...stack, m], out, where), { t: "eol", file: m, line: 0 });
+        loadTokens(st, m, [...stack, m], where);
+        st.result.push({ t: "eol", file: m, line: 0 });
       }
       continue;
     }
-    result.push(tok);
+    st.result.push(tok);
     atStart = tok.t !== "word";
   }
-  return result;
 }
 
 const where = (n: Node) => `${n.file}:${n.line}`;
@@ -217,9 +280,11 @@ function readInstance(n: Node, errors: string[], hashPass: HashAuthPass, globalV
 /** Parse the main file (and its includes) into a config snapshot. */
 export function parseKeepalivedConf(mainFile: string, fsx: ConfFs, opts: ParseOptions = {}): ParsedConf {
   const hashPass = opts.hashPass ?? hashAuthPass;
-  const out: ParsedConf = { routerId: null, netNamespace: null, instances: [], errors: [], files: [], includes: [] };
-  const ctx: LexContext = { defs: new Map(), configId: opts.configId ?? null, errors: out.errors };
-  const tree = buildTree(loadTokens(mainFile, fsx, ctx, [mainFile], out), out.errors);
+  const out: ParsedConf = { routerId: null, netNamespace: null, instances: [], errors: [], files: [], includes: [], limits: {} };
+  const ctx: LexContext = { defs: new Map(), configId: opts.configId ?? null, errors: out.errors, limits: out.limits };
+  const st: LoadState = { fsx, ctx, out, texts: new Map(), globs: new Map(), reads: 0, chars: 0, exhausted: false, result: [] };
+  loadTokens(st, mainFile, [mainFile]);
+  const tree = buildTree(st.result, out.errors);
 
   let globalVersion: number | null = null;
   const groupOf = new Map<string, string>();
@@ -277,6 +342,8 @@ export function parseKeepalivedConf(mainFile: string, fsx: ConfFs, opts: ParseOp
     out.instances.push(check.data);
   }
   for (const [inst, g] of groupOf) if (!seen.has(inst)) out.errors.push(`sync group ${g} names an unknown vrrp_instance ${inst}`);
+  // a file read again (globs, a snippet in several blocks) repeats its problems word for word: report each once
+  out.errors = [...new Set(out.errors)];
   if (out.errors.length > MAX_ERRORS) out.errors.splice(MAX_ERRORS - 1, Infinity, `... and ${out.errors.length - MAX_ERRORS + 1} more problems`);
   out.errors = out.errors.map((e) => e.slice(0, 1024));
   return out;

@@ -34,6 +34,35 @@ export function backoffDelay(attempt: number, baseMs: number, maxMs: number, jit
   return Math.max(0, Math.round(d * (1 - jitter + 2 * jitter * random())));
 }
 
+/**
+ * Delay before a retry: exponential backoff with jitter, but never sooner than
+ * the server's hint (`retryAfterMs`), which is capped at maxMs and jittered
+ * upwards by up to 20 % (within the cap) so agents told the same moment spread out.
+ */
+export function retryDelay(attempt: number, hintMs: number | null, baseMs: number, maxMs: number, random = Math.random): number {
+  const b = backoffDelay(attempt, baseMs, maxMs, 0.5, random);
+  if (hintMs === null || hintMs <= 0) return b;
+  const lo = Math.min(hintMs, maxMs);
+  const hi = Math.min(maxMs, lo * 1.2);
+  const h = lo >= maxMs ? maxMs * (0.8 + 0.2 * random()) : lo + (hi - lo) * random();
+  return Math.round(Math.max(h, Math.min(b, maxMs)));
+}
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * Text the server can store: PostgreSQL text takes neither NUL nor a lone
+ * UTF-16 surrogate, and the server refuses such a record. A crash leaves runs
+ * of NUL bytes in a log file (blocks allocated but never written): leading
+ * NULs are dropped, any other run of them becomes one U+FFFD, as does a lone
+ * surrogate.
+ */
+export function storableText(s: string): string {
+  if (s.includes("\u0000")) s = s.replace(/^\u0000+/, "").replace(/\u0000+/g, "\ufffd");
+  LONE_SURROGATE.lastIndex = 0;
+  return LONE_SURROGATE.test(s) ? s.replace(LONE_SURROGATE, "\ufffd") : s;
+}
+
 /** Cut a line to LIMITS.maxLineLength characters (never splitting a surrogate pair). */
 export function cutLine(line: string): { line: string; truncated: boolean } {
   if (line.length <= LIMITS.maxLineLength) return { line, truncated: false };

@@ -2,6 +2,16 @@
  * Runs a long-lived helper process (journalctl -f, ip monitor), feeds its
  * stdout line by line, keeps the tail of its stderr for the heartbeat, and
  * restarts it with exponential backoff when it exits.
+ *
+ * The helper must not outlive the agent. Under systemd, KillMode=control-group
+ * takes care of it; elsewhere a SIGKILLed agent would leave it running:
+ * `ip monitor` only notices its closed stdout when it next writes (after the
+ * next address change, maybe never), and node cannot ask for PR_SET_PDEATHSIG.
+ * So every helper runs under a small POSIX sh guard whose stdin is a pipe from
+ * the agent: when that pipe closes (the agent stopped it, or died, SIGKILL
+ * included) the guard SIGTERMs the helper and exits with its status. The guard
+ * keeps no copy of the helper's stdout/stderr, so the helper exiting on its own
+ * still ends the output, and the agent then closes the guard's stdin.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import type { Logger } from "./log";
@@ -20,6 +30,20 @@ export interface SupervisorOptions {
   /** told about every exit, with the last stderr lines */
   onExit?: (code: number | null, signal: NodeJS.Signals | null, stderr: string[]) => void;
 }
+
+/** sh -c GUARD kam-guard COMMAND ARGS...: see the header. Exit status: the command's (127: not found, 143: stopped). */
+export const GUARD = [
+  // the trap comes first: a SIGTERM arriving before the helper started must not kill the guard alone
+  "c=",
+  "trap '[ -n \"$c\" ] && kill -TERM $c 2>/dev/null' TERM INT HUP",
+  'command -v "$1" >/dev/null 2>&1 || { echo "cannot run $1: command not found" >&2; exit 127; }',
+  '"$@" </dev/null &',
+  "c=$!",
+  "exec >/dev/null 2>&1",
+  "while read -r _; do :; done",
+  "kill -TERM $c 2>/dev/null",
+  'wait "$c"',
+].join("\n");
 
 /** A run this long counts as healthy: the next failure starts the backoff from the beginning. */
 const HEALTHY_RUN_MS = 30_000;
@@ -60,8 +84,12 @@ export class Supervisor {
     const started = Date.now();
     this.stderrTail = [];
     this.o.log.debug({ cmd: this.o.command, args }, `${this.o.name}: starting`);
-    const child = spawn(this.o.command, args, { stdio: ["ignore", "pipe", "pipe"] });
+    // detached: the guard leads its own process group, so a last-resort SIGKILL reaches the helper too
+    const child = spawn("/bin/sh", ["-c", GUARD, "kam-guard", this.o.command, ...args], { stdio: ["pipe", "pipe", "pipe"], detached: true });
     this.child = child;
+    // the helper closed its output (it exited): release the guard
+    child.stdout!.once("end", () => child.stdin?.end());
+    child.stdin!.on("error", () => {}); // EPIPE once the guard is gone
     const out = new LineSplitter();
     const err = new LineSplitter(4096);
     child.stdout!.on("data", (chunk: Buffer) => {
@@ -108,8 +136,16 @@ export class Supervisor {
     this.timer = null;
     const child = this.child;
     if (!child) return;
+    // closing the guard's stdin stops the helper; SIGTERM does too (the guard traps it)
+    child.stdin?.end();
     child.kill("SIGTERM");
-    const kill = setTimeout(() => child.kill("SIGKILL"), 2000);
+    const kill = setTimeout(() => {
+      try {
+        if (child.pid) process.kill(-child.pid, "SIGKILL"); // the guard's group: guard and helper
+      } catch {
+        child.kill("SIGKILL");
+      }
+    }, 2000);
     await this.exited;
     clearTimeout(kill);
   }

@@ -3,7 +3,9 @@
  * environment variables, then defaults. A bad value stops the start with a
  * message that names the setting to fix.
  */
+import fs from "node:fs";
 import path from "node:path";
+import tls from "node:tls";
 import { z } from "zod";
 import { normaliseOrigins } from "./auth/csrf";
 import { validFrameAncestors } from "./auth/headers";
@@ -56,6 +58,9 @@ export const ServerConfig = z.object({
   wallFrameAncestors: z.string().refine(validFrameAncestors, "must be 'none', 'self' or origins separated by spaces"),
   /** peers whose X-Forwarded-For names the client (for rate limits and logs only), comma-separated; "loopback" = any loopback peer */
   trustedProxies: z.string().regex(/^[0-9A-Za-z.:,\s]*$/, "must be addresses separated by commas"),
+  /** PEM certificate (chain) and private key files: both set = https for everything (pages, API, socket.io); both empty = http */
+  tlsCert: z.string(),
+  tlsKey: z.string(),
 });
 export type ServerConfig = z.infer<typeof ServerConfig>;
 
@@ -90,6 +95,8 @@ const SOURCES: Record<keyof ServerConfig, string> = {
   liveConnectionsPerIp: "--live-connections-per-ip / KAM_LIVE_CONNECTIONS_PER_IP",
   wallFrameAncestors: "--wall-frame-ancestors / KAM_WALL_FRAME_ANCESTORS",
   trustedProxies: "--trusted-proxies / KAM_TRUSTED_PROXIES",
+  tlsCert: "--tls-cert / KAM_TLS_CERT",
+  tlsKey: "--tls-key / KAM_TLS_KEY",
 };
 
 export class ConfigError extends Error {}
@@ -140,9 +147,15 @@ export function loadServerConfig(
     liveConnectionsPerIp: pick("live-connections-per-ip", "KAM_LIVE_CONNECTIONS_PER_IP", "50"),
     wallFrameAncestors: pick("wall-frame-ancestors", "KAM_WALL_FRAME_ANCESTORS", "'none'"),
     trustedProxies: pick("trusted-proxies", "KAM_TRUSTED_PROXIES", ""),
+    tlsCert: pick("tls-cert", "KAM_TLS_CERT", ""),
+    tlsKey: pick("tls-key", "KAM_TLS_KEY", ""),
     ...overrides,
   };
   const parsed = ServerConfig.safeParse(raw);
+  if (parsed.success && !parsed.data.tlsCert !== !parsed.data.tlsKey) {
+    const missing = parsed.data.tlsCert ? "tlsKey" : "tlsCert";
+    throw new ConfigError(`invalid server configuration:\n  ${SOURCES[missing]}: required with ${SOURCES[missing === "tlsKey" ? "tlsCert" : "tlsKey"]} (set both for https, or neither)`);
+  }
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
       const key = String(i.path[0]) as keyof ServerConfig;
@@ -151,4 +164,36 @@ export function loadServerConfig(
     throw new ConfigError(`invalid server configuration:\n${lines.join("\n")}`);
   }
   return parsed.data;
+}
+
+export interface TlsFiles {
+  cert: Buffer;
+  key: Buffer;
+}
+
+/**
+ * The certificate and key for https, or null when TLS is off. An unreadable
+ * file is a ConfigError naming its setting (never the key's content).
+ */
+export function readTlsFiles(config: Pick<ServerConfig, "tlsCert" | "tlsKey">, readFile: (p: string) => Buffer = (p) => fs.readFileSync(p)): TlsFiles | null {
+  if (!config.tlsCert && !config.tlsKey) return null;
+  const read = (key: "tlsCert" | "tlsKey"): Buffer => {
+    const file = config[key];
+    try {
+      return readFile(file);
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      throw new ConfigError(`invalid server configuration:\n  ${SOURCES[key]}: cannot read ${file}: ${err.code ?? err.message}`);
+    }
+  };
+  return { cert: read("tlsCert"), key: read("tlsKey") };
+}
+
+/** A TLS context from the files, or a ConfigError naming both settings when they do not make a certificate/key pair. */
+export function checkTlsPair(files: TlsFiles): void {
+  try {
+    tls.createSecureContext({ cert: files.cert, key: files.key });
+  } catch (e) {
+    throw new ConfigError(`invalid server configuration:\n  ${SOURCES.tlsCert} and ${SOURCES.tlsKey}: not a usable PEM certificate and matching private key (${(e as Error).message})`);
+  }
 }

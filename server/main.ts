@@ -8,7 +8,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import next from "next";
 import { Server } from "socket.io";
-import { loadServerConfig, ConfigError, type ServerConfig } from "./config";
+import { loadServerConfig, ConfigError, checkTlsPair, readTlsFiles, type ServerConfig } from "./config";
 import { openDatabase, type Database } from "./db/database";
 import { DETECTION_LAG_MS, Hub } from "./hub";
 import { attachAgentNamespace } from "./ingest/agent-namespace";
@@ -17,6 +17,7 @@ import { createLogger, type Logger } from "./log";
 import { Counters } from "./metrics";
 import { LIMITS } from "./protocol";
 import { setHub } from "./context";
+import { createWebServer } from "./web-server";
 import { restoreState } from "./state/restore";
 import { DetectionHost } from "./incidents/detection-host";
 import { Notifier } from "./incidents/notifier";
@@ -43,6 +44,9 @@ export async function startServer(
   log: Logger = createLogger(config.logLevel),
   opts: { setupLink?: boolean } = {},
 ): Promise<RunningServer> {
+  // TLS files are checked before anything starts: a bad path fails fast, naming the setting
+  const tlsFiles = readTlsFiles(config);
+  if (tlsFiles) checkTlsPair(tlsFiles);
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, cwd: ROOT, log });
   const counters = new Counters();
   const hub = new Hub({ db: db.prisma, dbKind: db.kind, log, counters, offlineMs: config.agentOfflineSeconds * 1000 });
@@ -75,7 +79,8 @@ export async function startServer(
     },
   });
 
-  const server = http.createServer((req, res) => {
+  // with --tls-cert/--tls-key everything (pages, API, socket.io) is served over https only
+  const server = createWebServer(tlsFiles, (req, res) => {
     // the gate authenticates and authorises before anything reaches Next (server/http/gate.ts)
     gate
       .handle(req, res)
@@ -123,8 +128,8 @@ export async function startServer(
   const addr = server.address();
   const port = typeof addr === "object" && addr ? addr.port : config.port;
   const shownHost = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
-  const url = `http://${shownHost}:${port}`;
-  log.info({ url, db: db.kind }, `keepalived monitor listening on ${url}`);
+  const url = `${tlsFiles ? "https" : "http"}://${shownHost}:${port}`;
+  log.info({ url, db: db.kind, tls: !!tlsFiles }, `keepalived monitor listening on ${url}`);
   // first start: no user yet -> a one-time setup link (only its hash is stored; void once used or after 24 h)
   const setup = opts.setupLink === false ? null : await createSetupToken(db.prisma);
   if (setup) {
@@ -177,6 +182,10 @@ async function main() {
   try {
     running = await startServer(config, log);
   } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(e.message);
+      process.exit(2);
+    }
     log.fatal({ err: e }, `server did not start: ${(e as Error).message}`);
     process.exit(1);
   }

@@ -167,7 +167,19 @@ export const ErrorCode = z.enum([
   "csrf",
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
-export type ErrorReply = { ok: false; code: ErrorCode; message: string };
+export type ErrorReply = {
+  ok: false;
+  code: ErrorCode;
+  message: string;
+  /** rate_limited / unavailable: the earliest moment worth retrying, in ms from now (agents wait at least this long) */
+  retryAfterMs?: number;
+};
+
+/**
+ * `data` of the Error a refused /agent handshake carries (socket.io
+ * connect_error): the typed code, and for rate_limited / unavailable a retry hint.
+ */
+export type HandshakeRefusal = { code: ErrorCode; retryAfterMs?: number };
 
 /** Answer to a batch: sent only after the records are committed. */
 export type BatchAck =

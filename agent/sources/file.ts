@@ -17,6 +17,8 @@
  *   BACKFILL_BYTES of the file (from a line start), so that the server learns
  *   the instances' current states instead of showing them unknown until the
  *   next transition.
+ * - NUL bytes (a crash-damaged file) never reach the server: a run of them
+ *   where a line starts is skipped, one inside a line becomes U+FFFD.
  * - fs.watch on the directory for promptness, plus a poll (default 250 ms)
  *   because watch events are not guaranteed (network filesystems, bind mounts).
  */
@@ -25,7 +27,7 @@ import path from "node:path";
 import { LIMITS, type LogRecordMsg } from "../../server/protocol";
 import type { Logger } from "../log";
 import type { Position } from "../outbox";
-import { cutLine } from "../lines";
+import { cutLine, storableText } from "../lines";
 
 export interface FilePosition {
   inode: string;
@@ -226,6 +228,12 @@ export class FileSource {
       let data = r.partial.length ? Buffer.concat([r.partial, this.buf.subarray(0, n)]) : Buffer.from(this.buf.subarray(0, n));
       let start = 0;
       for (;;) {
+        // NUL padding left by a crash (blocks allocated, never written) before the next real line: skip it
+        // here, byte by byte, so a long run can neither swallow that line as "over-long" nor reach the server
+        if (!r.skipping) while (start < data.length && data[start] === 0) {
+          start++;
+          r.lineStart++;
+        }
         const nl = data.indexOf(0x0a, start);
         if (nl < 0) break;
         if (r.skipping) r.skipping = false;
@@ -248,7 +256,7 @@ export class FileSource {
   }
 
   private line(r: Reader, bytes: Buffer, offset: number, withPos: boolean, end?: number): void {
-    let text = bytes.toString("utf8");
+    let text = storableText(bytes.toString("utf8"));
     if (text.endsWith("\r")) text = text.slice(0, -1);
     const cut = cutLine(text);
     const long = bytes.length > MAX_LINE_BYTES;

@@ -13,7 +13,7 @@ import { LIMITS, type LogRecordMsg } from "../../server/protocol";
 import type { Logger } from "../log";
 import type { Position } from "../outbox";
 import { Supervisor } from "../supervise";
-import { cutLine } from "../lines";
+import { cutLine, storableText } from "../lines";
 
 export const JOURNAL_POSITION_KEY = "journal";
 
@@ -58,7 +58,8 @@ export function journalEntryToRecord(entry: unknown): Rec | null {
   if (!entry || typeof entry !== "object") return null;
   const e = entry as Record<string, unknown>;
   const cursor = decodeField(e.__CURSOR);
-  let message = decodeField(e.MESSAGE);
+  const raw = decodeField(e.MESSAGE);
+  let message = raw === null ? null : storableText(raw);
   if (cursor === null || message === null || cursor.length > 512) return null;
   if (message.endsWith("\n")) message = message.slice(0, -1);
   const micros = Number(decodeField(e.__REALTIME_TIMESTAMP));
@@ -69,7 +70,7 @@ export function journalEntryToRecord(entry: unknown): Rec | null {
   const cut = cutLine(message);
   const rec: Rec = { kind: "log", ts, source: "journal", line: cut.line, cursor };
   if (cut.truncated) rec.truncated = true;
-  if (ident !== null) rec.ident = ident.slice(0, 128);
+  if (ident !== null) rec.ident = storableText(ident).slice(0, 128);
   if (pid !== undefined && pid <= 2 ** 31) rec.pid = pid;
   return rec;
 }

@@ -15,11 +15,12 @@ import {
   type AgentServerToClient,
   type BatchAck,
   type ErrorCode,
+  type HandshakeRefusal,
   type HeartbeatAck,
 } from "../protocol";
 import type { Hub } from "../hub";
 import { verifyToken } from "./tokens";
-import { IngestLimiter, LogThrottle, unstorable } from "./limits";
+import { IngestLimiter, LogThrottle, permanentStoreError, unstorable } from "./limits";
 
 export interface AgentSocketData {
   clusterId: number;
@@ -36,12 +37,15 @@ type AgentNamespace = Namespace<AgentClientToServer, AgentServerToClient, Record
 type AgentSocket = Socket<AgentClientToServer, AgentServerToClient, Record<string, never>, AgentSocketData>;
 
 class HandshakeError extends Error {
-  data: { code: ErrorCode };
-  constructor(code: ErrorCode, message: string) {
+  data: HandshakeRefusal;
+  constructor(code: ErrorCode, message: string, retryAfterMs?: number) {
     super(message);
-    this.data = { code };
+    this.data = retryAfterMs !== undefined && Number.isFinite(retryAfterMs) ? { code, retryAfterMs: Math.ceil(retryAfterMs) } : { code };
   }
 }
+
+/** the retry hint when the token cannot be checked (database away) */
+const UNAVAILABLE_RETRY_MS = 5000;
 
 async function authenticate(hub: Hub, auth: unknown): Promise<AgentSocketData> {
   const proto = (auth as { protocol?: unknown } | null)?.protocol;
@@ -108,7 +112,7 @@ export function attachAgentNamespace(io: Server, hub: Hub, limiter?: IngestLimit
       hub.counters.inc("kam_agent_handshake_rejected_total", { code: "rate_limited" });
       const suppressed = quiet.allow(`hs:${socket.handshake.address}`);
       if (suppressed !== null) hub.log.warn({ code: "rate_limited", addr: socket.handshake.address, suppressed }, `agent refused: ${allowed.message}`);
-      next(new HandshakeError("rate_limited", allowed.message));
+      next(new HandshakeError("rate_limited", allowed.message, allowed.retryMs));
       return;
     }
     authenticate(hub, socket.handshake.auth)
@@ -117,7 +121,7 @@ export function attachAgentNamespace(io: Server, hub: Hub, limiter?: IngestLimit
         next();
       })
       .catch((e: unknown) => {
-        const err = e instanceof HandshakeError ? e : new HandshakeError("unavailable", "server cannot check the token right now, retry later");
+        const err = e instanceof HandshakeError ? e : new HandshakeError("unavailable", "server cannot check the token right now, retry later", UNAVAILABLE_RETRY_MS);
         if (!(e instanceof HandshakeError)) hub.log.error({ err: e }, "agent handshake failed");
         hub.counters.inc("kam_agent_handshake_rejected_total", { code: err.data.code });
         hub.log.warn({ code: err.data.code, addr: socket.handshake.address }, `agent refused: ${err.message}`);
@@ -134,34 +138,40 @@ export function attachAgentNamespace(io: Server, hub: Hub, limiter?: IngestLimit
     let chain: Promise<unknown> = Promise.resolve();
 
     let queued = 0;
-    const refuse = (reply: (r: BatchAck) => void, code: ErrorCode, message: string) => {
+    const refuse = (reply: (r: BatchAck) => void, code: ErrorCode, message: string, retryAfterMs?: number) => {
       hub.counters.inc("kam_ingest_rejected_total", { code });
       const suppressed = quiet.allow(`${socket.id}:${code}`);
       if (suppressed !== null) log.warn({ code, message, suppressed }, "batch rejected");
-      reply({ ok: false, code, message });
+      reply(retryAfterMs !== undefined && Number.isFinite(retryAfterMs) ? { ok: false, code, message, retryAfterMs: Math.ceil(retryAfterMs) } : { ok: false, code, message });
     };
 
     socket.on("batch", (payload, ack) => {
       const reply = typeof ack === "function" ? ack : () => {};
       // checked on arrival, so a flood is answered at once instead of queueing
       const msgLimit = limiter?.message(d.agentId) ?? { ok: true };
-      if (!msgLimit.ok) return refuse(reply, "rate_limited", msgLimit.message);
+      if (!msgLimit.ok) return refuse(reply, "rate_limited", msgLimit.message, msgLimit.retryMs);
       const parsed = Batch.safeParse(payload);
       if (!parsed.success) return refuse(reply, "invalid_message", describeZodError(parsed.error));
       const problem = unstorable(parsed.data.records);
       if (problem) return refuse(reply, "invalid_message", problem);
       if (queued >= MAX_QUEUED_BATCHES) return refuse(reply, "unavailable", `more than ${MAX_QUEUED_BATCHES} batches wait for storage: retry later`);
       const recLimit = limiter?.recordsOf(d.agentId, parsed.data.records.length) ?? { ok: true };
-      if (!recLimit.ok) return refuse(reply, "rate_limited", recLimit.message);
+      if (!recLimit.ok) return refuse(reply, "rate_limited", recLimit.message, recLimit.retryMs);
       queued++;
       chain = chain.then(async () => {
         try {
           const r = await hub.ingest(d, parsed.data.records);
           reply({ ok: true, acked: parsed.data.records.map((x) => x.seq), stored: r.stored, duplicates: r.duplicates });
         } catch (e) {
-          hub.counters.inc("kam_ingest_rejected_total", { code: "unavailable" });
-          log.error({ err: e }, "batch not stored");
-          reply({ ok: false, code: "unavailable", message: "the server could not store the batch; it will be retried" });
+          // PostgreSQL refusing the data itself would refuse it again on every retry: answer
+          // invalid_message, so the agent isolates the record and reports it as a gap
+          const permanent = permanentStoreError(e);
+          const code: ErrorCode = permanent ? "invalid_message" : "unavailable";
+          hub.counters.inc("kam_ingest_rejected_total", { code });
+          log.error({ err: e, permanent: !!permanent }, "batch not stored");
+          reply(permanent
+            ? { ok: false, code, message: `the database refused the batch: ${permanent}` }
+            : { ok: false, code, message: "the server could not store the batch; it will be retried" });
         } finally {
           queued--;
         }

@@ -243,3 +243,38 @@ export function unstorable(records: AgentRecord[]): string | null {
   }
   return null;
 }
+
+/**
+ * SQLSTATE classes that depend on the data, not on the database being
+ * reachable: 22 (data exception: bad encoding, value out of range, ...) and
+ * 54000 (program limit exceeded, e.g. an index row too big). Retrying the same
+ * batch cannot succeed.
+ */
+function permanentSqlState(code: string): boolean {
+  return code.startsWith("22") || code === "54000";
+}
+
+/**
+ * Why the database refused a batch for good (a data error it would repeat on
+ * every retry), as "SQLSTATE: message", or null for anything else (connection
+ * lost, timeout, serialization failure: worth retrying). Reads the SQLSTATE
+ * from a Prisma driver-adapter error, or from a pg error.
+ */
+export function permanentStoreError(e: unknown): string | null {
+  const seen = new Set<unknown>();
+  const stack: unknown[] = [e];
+  while (stack.length) {
+    const x = stack.pop() as Record<string, unknown> | null;
+    if (!x || typeof x !== "object" || seen.has(x)) continue;
+    seen.add(x);
+    const code = typeof x.originalCode === "string" ? x.originalCode : x.kind === "postgres" || "severity" in x ? x.code : undefined;
+    if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)) {
+      if (!permanentSqlState(code)) return null;
+      const msg = typeof x.originalMessage === "string" ? x.originalMessage : typeof x.message === "string" ? x.message : "";
+      return `${code}: ${msg}`.slice(0, 300);
+    }
+    const meta = x.meta as Record<string, unknown> | undefined;
+    stack.push(x.cause, meta?.driverAdapterError, meta);
+  }
+  return null;
+}

@@ -75,14 +75,14 @@ function spawnServer(db: TestDb, port: number, env: Record<string, string>, sink
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
-  const ready = new Promise<number>((resolve, reject) => {
+  const ready = new Promise<{ port: number; scheme: string }>((resolve, reject) => {
     let buf = "";
     const onData = (b: Buffer) => {
       const s = b.toString();
       sink(s);
       buf += s;
-      const m = /listening on http:\/\/[^:]+:(\d+)/.exec(buf);
-      if (m) resolve(Number(m[1]));
+      const m = /listening on (https?):\/\/[^:]+:(\d+)/.exec(buf);
+      if (m) resolve({ port: Number(m[2]), scheme: m[1] });
     };
     child.stdout!.on("data", onData);
     child.stderr!.on("data", onData);
@@ -101,7 +101,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     if (out.length > 2_000_000) out = out.slice(-1_000_000);
   };
   let { child, ready } = spawnServer(db, 0, opts.env ?? {}, sink);
-  const port = await ready;
+  const { port, scheme } = await ready;
   const exited = (c: ChildProcess) =>
     c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => c.once("exit", () => r()));
 
@@ -114,7 +114,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     }
   };
   const ts: TestServer = {
-    url: `http://127.0.0.1:${port}`,
+    url: `${scheme}://127.0.0.1:${port}`,
     port,
     db,
     output: () => out,

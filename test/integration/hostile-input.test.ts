@@ -241,6 +241,8 @@ describe(`hostile input at the agent endpoint (${testDbKind()})`, () => {
     assert.equal(ok.length, 2, JSON.stringify(acks.map((a) => (a.ok ? "ok" : a.code))));
     assert.equal(limited.length, 2);
     assert.match((limited[0] as { message: string }).message, /records\/s/);
+    const hint = (limited[0] as { retryAfterMs?: number }).retryAfterMs;
+    assert.ok(typeof hint === "number" && hint > 0 && hint <= 2000, `retry hint ${hint} ms: 1000 records at 500/s`);
     assert.equal(await storedBy(agentId), 2000);
     assert.equal(await metric("kam_ingest_rejected_total", { code: "rate_limited" }), before + 2);
     await new Promise((r) => setTimeout(r, 2100)); // 1000 tokens again
@@ -304,14 +306,19 @@ describe(`hostile input at the agent endpoint (${testDbKind()})`, () => {
     const token = await srv.token("handshakes");
     const before = await metric("kam_agent_handshake_rejected_total", { code: "rate_limited" });
     const codes: string[] = [];
+    const hints: unknown[] = [];
     for (let i = 0; i < 2 * 2 * HANDSHAKES_PER_10S; i++) {
       try {
         (await connect(hello(token, `h${i}`), "127.0.0.9")).close();
         codes.push("ok");
       } catch (e) {
-        codes.push((e as { data?: { code?: string } }).data?.code ?? String(e));
+        const data = (e as { data?: { code?: string; retryAfterMs?: unknown } }).data;
+        codes.push(data?.code ?? String(e));
+        if (data?.code === "rate_limited") hints.push(data.retryAfterMs);
       }
     }
+    // refilled at 1 attempt per second: the hint says when the next one is allowed
+    assert.ok(hints.length > 0 && hints.every((h) => typeof h === "number" && h > 0 && h <= 1000), JSON.stringify(hints));
     const limited = codes.filter((c) => c === "rate_limited").length;
     assert.deepEqual(new Set(codes), new Set(["ok", "rate_limited"]), codes.join(","));
     assert.ok(codes.indexOf("rate_limited") >= 2 * HANDSHAKES_PER_10S, "the burst passes first");

@@ -128,7 +128,7 @@ before(async () => {
 });
 
 after(async () => {
-  // SIGTERM: the agents stop their `ip monitor` children too (a SIGKILL would orphan them)
+  // SIGTERM: a clean stop (their `ip monitor` helpers end with them either way: agent/supervise.ts)
   for (const r of rigs) await r.agent?.stop("SIGTERM");
   for (const c of cleanups.reverse()) c();
   await srv?.close();

@@ -7,7 +7,8 @@ import os from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
 import { pino } from "pino";
-import { AgentClient } from "../../agent/client";
+import { AgentClient, retryHint } from "../../agent/client";
+import { retryDelay } from "../../agent/lines";
 import { Outbox } from "../../agent/outbox";
 import { silentLogger } from "../../agent/log";
 import { PROTOCOL_VERSION } from "../../server/protocol";
@@ -161,4 +162,81 @@ test("a protocol refusal names the versions to align; a server-side disconnect i
   outbox.append(log(1));
   await until(() => srv.all().length === 1, 5000, "delivery after the server closed the socket");
   assert.ok(srv.hellos.length >= 2, "a second handshake happened");
+});
+
+test("retryDelay: backoff with jitter, never sooner than the server's hint, capped at the maximum and still jittered there", () => {
+  const seq = (vals: number[]) => {
+    let i = 0;
+    return () => vals[i++ % vals.length];
+  };
+  assert.equal(retryDelay(0, null, 1000, 30_000, () => 0.5), 1000);
+  assert.equal(retryDelay(3, null, 1000, 30_000, () => 0.5), 8000);
+  assert.equal(retryDelay(10, null, 1000, 30_000, () => 0.5), 30_000, "capped");
+  // a hint above the backoff wins, jittered upwards by up to 20 %
+  assert.equal(retryDelay(0, 4000, 1000, 30_000, seq([0.5, 0])), 4000);
+  assert.equal(retryDelay(0, 4000, 1000, 30_000, seq([0.5, 1])), 4800);
+  for (let k = 0; k < 200; k++) {
+    const d = retryDelay(k % 5, 7000, 1000, 30_000);
+    assert.ok(d >= 7000 && d <= 30_000 * 1.5, String(d));
+  }
+  // a hint beyond the cap: the cap, spread over its last 20 %
+  const spread = new Set(Array.from({ length: 50 }, () => retryDelay(0, 10 * 60_000, 1000, 30_000)));
+  for (const d of spread) assert.ok(d >= 24_000 && d <= 30_000, String(d));
+  assert.ok(spread.size > 10, "agents told the same moment do not retry in lockstep");
+  assert.equal(retryHint({ retryAfterMs: 1500 }), 1500);
+  assert.equal(retryHint({ retryAfterMs: -1 }), null);
+  assert.equal(retryHint({ retryAfterMs: "5" }), null);
+  assert.equal(retryHint(null), null);
+});
+
+test("a handshake refused as rate_limited is logged with its code and the server's message (not 'check --server'), and retried no sooner than retryAfterMs", async (t) => {
+  const srv = await startStandIn(TOKEN);
+  t.after(() => srv.close());
+  srv.handshakeError = "rate_limited";
+  srv.handshakeRetryAfterMs = 700;
+  const cap = capture();
+  const { outbox, client } = setup(t, srv.url, { log: cap.log, reconnectMinMs: 50, reconnectMaxMs: 5000 });
+  outbox.append(log(1));
+  client.start();
+  await until(() => srv.attempts.length >= 3, 8000, "three attempts");
+  const gaps = srv.attempts.slice(1).map((at, i) => at - srv.attempts[i]);
+  for (const g of gaps) assert.ok(g >= 650, `retried after ${g} ms, sooner than the 700 ms hint`);
+  const refusal = cap.lines.find((l) => l.level >= 50 && /refused the connection \(rate_limited\): stand-in refuses: rate_limited/.test(l.msg));
+  assert.ok(refusal, JSON.stringify(cap.lines.filter((l) => l.level >= 40)));
+  assert.equal(refusal.retryAfterMs, 700);
+  assert.ok(!cap.lines.some((l) => /check --server/.test(l.msg)), "the URL is not blamed for a typed refusal");
+  srv.handshakeError = null;
+  await until(() => srv.all().length === 1, 5000, "delivery once the server accepts");
+});
+
+test("a batch answered rate_limited with retryAfterMs is resent no sooner than the hint", async (t) => {
+  const srv = await startStandIn(TOKEN);
+  t.after(() => srv.close());
+  srv.batchError = { code: "rate_limited", retryAfterMs: 800, count: 1 };
+  const { outbox, client } = setup(t, srv.url);
+  for (let i = 0; i < 5; i++) outbox.append(log(i));
+  client.start();
+  await until(() => srv.all().length === 5 && outbox.depth() === 0, 8000, "delivery after the pause");
+  assert.equal(srv.batchTimes.length, 2);
+  assert.ok(srv.batchTimes[1] - srv.batchTimes[0] >= 780, `resent after ${srv.batchTimes[1] - srv.batchTimes[0]} ms`);
+});
+
+test("a record too big for one socket.io message becomes a gap record instead of being sent (the server would drop the connection for ever)", async (t) => {
+  const srv = await startStandIn(TOKEN);
+  t.after(() => srv.close());
+  const { outbox, client } = setup(t, srv.url);
+  outbox.append(log(1));
+  const addresses = Array.from({ length: 4096 }, (_, i) => ({ address: `2001:db8:${"ffff:".repeat(5)}${i.toString(16)}`, prefixlen: 128, iface: "x".repeat(64) }));
+  const huge = { kind: "config" as const, ts: Date.now(), path: "/etc/keepalived/keepalived.conf", hash: "a".repeat(64), routerId: null, netNamespace: null, errors: [],
+    instances: Array.from({ length: 40 }, (_, i) => ({ name: `VI_${i}`, vrid: null, interface: null, state: null, priority: null, advertInt: 1, authType: null, authPassHash: null,
+      vips: addresses.map((a) => `${a.address}/128`), trackScripts: [], trackInterfaces: [], unicastSrcIp: null, unicastPeers: [], nopreempt: false, vrrpVersion: 2, syncGroup: null })) };
+  outbox.append(huge);
+  outbox.append(log(3));
+  client.start();
+  await until(() => outbox.depth() === 0 && srv.all().length === 3, 8000, "delivery around the oversized record");
+  const all = srv.all();
+  assert.deepEqual(all.map((r) => r.kind), ["log", "log", "gap"]);
+  const gap = all[2];
+  assert.ok(gap.kind === "gap" && gap.fromSeq === 2 && /too large to send/.test(gap.reason));
+  assert.equal(client.stats.rejected, 1);
 });

@@ -249,3 +249,28 @@ test("globSync matches like glob(3) and the watcher re-sends only when the hash 
   w.check(true);
   assert.equal(got.length, 3, "a resync sends even an unchanged snapshot");
 });
+
+test("the watcher survives a config that hits the expansion and include limits: snapshot sent with the errors, limits counted in its status", async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kam-conf-"));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const main = path.join(dir, "keepalived.conf");
+  fs.writeFileSync(main, `$A=xx\n${"$A=$A$A\n".repeat(30)}global_defs {\n router_id $A\n}\ninclude f*.conf\n`);
+  for (let i = 0; i < 6; i++) fs.writeFileSync(path.join(dir, `f${i}.conf`), `vrrp_instance V${i} {\n virtual_router_id ${i + 1}\n}\ninclude f*.conf\n`);
+  const got: Array<{ names: string[]; errors: string[] }> = [];
+  const w = new ConfigWatcher({ file: main, log: silentLogger(), checkIntervalMs: 100, emit: (r) => got.push({ names: r.instances.map((i) => i.name), errors: r.errors }) });
+  w.start();
+  t.after(() => w.stop());
+  assert.equal(got.length, 1);
+  assert.deepEqual(got[0].names, ["V0", "V1", "V2", "V3", "V4", "V5"]);
+  assert.ok(got[0].errors.some((e) => /keepalived\.conf:33: (.* longer than 1024 characters|more than 256 parameter substitutions)/.test(e)), got[0].errors.join("\n"));
+  assert.ok(got[0].errors.some((e) => /include loop/.test(e)));
+  assert.match(w.status(), /limits: .*param_expansion 1/);
+  assert.equal(w.stats.limits.param_expansion, 1);
+  assert.ok(w.stats.limits.include_loop! > 0);
+  // a fix is picked up: the watcher is still alive
+  fs.writeFileSync(main, "global_defs {\n router_id fixed\n}\n");
+  for (let i = 0; i < 100 && got.length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(got.length, 2);
+  assert.deepEqual(got[1].errors, []);
+  assert.equal(w.status(), "ok");
+});

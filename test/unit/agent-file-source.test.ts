@@ -186,3 +186,19 @@ test("an over-long line is cut to the limit and flagged; the next line is intact
   assert.equal(f.got[3].line, "end");
   assert.equal(f.got[3].offset, LIMITS.maxLineLength + 101 + 6 + LIMITS.maxLineLength * 6 + 1);
 });
+
+test("a crash-damaged file: NUL padding before a line is skipped (even 64 KiB of it), NULs inside a line become U+FFFD; offsets stay exact", async (t) => {
+  const { file } = setup(t);
+  fs.writeFileSync(file, "before crash\n");
+  const f = follow(t, file);
+  await until(() => f.got.length === 1);
+  const pad = Buffer.alloc(64 * 1024, 0);
+  const after = "Keepalived_vrrp[7]: (VI_1) Entering BACKUP STATE (init)";
+  fs.appendFileSync(file, Buffer.concat([pad, Buffer.from(`${after}\nin\u0000\u0000side\u0000\n`), Buffer.alloc(10, 0), Buffer.from("\nlast\n")]));
+  await until(() => f.got.length === 5);
+  assert.deepEqual(f.lines(), ["before crash", after, "in\ufffdside\ufffd", "", "last"]);
+  assert.equal(f.got[1].offset, 13 + pad.length, "the line's offset is where its text starts");
+  assert.equal(f.got[1].truncated, undefined, "padding does not make the line over-long");
+  for (const r of f.got) assert.ok(!r.line.includes("\u0000"));
+  assert.equal(f.position()!.offset, fs.statSync(file).size);
+});

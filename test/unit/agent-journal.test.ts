@@ -59,3 +59,13 @@ test("decodes MESSAGE given as bytes, repeated fields, and falls back to _PID; u
     if (got) assert.equal(got.pid, undefined);
   }
 });
+
+test("NUL and lone surrogates in a journal MESSAGE or identifier are replaced (the server cannot store them)", () => {
+  const rec = journalEntryToRecord({
+    __CURSOR: "s=1;i=2", __REALTIME_TIMESTAMP: "1700000000000000",
+    MESSAGE: [0, 0, ...Buffer.from("(VI_1) Entering MASTER STATE"), 0, 0, 0x41], SYSLOG_IDENTIFIER: "Keep\u0000alived\ud800",
+  });
+  assert.ok(rec);
+  assert.equal(rec.line, "(VI_1) Entering MASTER STATE\ufffdA");
+  assert.equal(rec.ident, "Keep\ufffdalived\ufffd");
+});

@@ -28,6 +28,14 @@ export interface StandIn {
   swallow: number;
   /** refuse every handshake with this code (null: normal checks) */
   handshakeError: ErrorCode | null;
+  /** retry hint sent with handshakeError */
+  handshakeRetryAfterMs: number | null;
+  /** times of every handshake attempt (ms) */
+  attempts: number[];
+  /** answer the next `count` batches with this error (retryAfterMs included when set) */
+  batchError: { code: ErrorCode; retryAfterMs?: number; count: number } | null;
+  /** times batches arrived (ms) */
+  batchTimes: number[];
   all(): AgentRecord[];
   resync(): void;
   /** close every agent socket from the server side */
@@ -35,9 +43,9 @@ export interface StandIn {
   close(): Promise<void>;
 }
 
-function refusal(code: ErrorCode, message: string): Error {
+function refusal(code: ErrorCode, message: string, retryAfterMs: number | null = null): Error {
   const e = new Error(message) as Error & { data: unknown };
-  e.data = { code, message };
+  e.data = retryAfterMs === null ? { code, message } : { code, message, retryAfterMs };
   return e;
 }
 
@@ -55,6 +63,10 @@ export async function startStandIn(token: string, port = 0): Promise<StandIn> {
     refuse: () => null,
     swallow: 0,
     handshakeError: null,
+    handshakeRetryAfterMs: null,
+    attempts: [],
+    batchError: null,
+    batchTimes: [],
     kick: () => void io.of("/agent").disconnectSockets(true),
     all: () => [...s.records.values()].flatMap((m) => [...m.values()]).sort((a, b) => a.seq - b.seq),
     resync: () => void io.of("/agent").emit("resync"),
@@ -65,7 +77,8 @@ export async function startStandIn(token: string, port = 0): Promise<StandIn> {
   };
   const ns = io.of("/agent");
   ns.use((socket, next) => {
-    if (s.handshakeError) return next(refusal(s.handshakeError, `stand-in refuses: ${s.handshakeError}`));
+    s.attempts.push(Date.now());
+    if (s.handshakeError) return next(refusal(s.handshakeError, `stand-in refuses: ${s.handshakeError}`, s.handshakeRetryAfterMs));
     const hello = AgentHello.safeParse(socket.handshake.auth);
     if (!hello.success) return next(refusal("invalid_message", describeZodError(hello.error)));
     if (hello.data.protocol !== PROTOCOL_VERSION) return next(refusal("protocol_mismatch", `server ${PROTOCOL_VERSION}, agent ${hello.data.protocol}`));
@@ -77,7 +90,13 @@ export async function startStandIn(token: string, port = 0): Promise<StandIn> {
   ns.on("connection", (socket) => {
     socket.on("batch", (raw, ack) => {
       s.batches++;
+      s.batchTimes.push(Date.now());
       if (typeof ack !== "function") return;
+      if (s.batchError && s.batchError.count > 0) {
+        s.batchError.count--;
+        const { code, retryAfterMs } = s.batchError;
+        return ack({ ok: false, code, message: `stand-in refuses the batch: ${code}`, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
+      }
       if (s.swallow > 0) {
         s.swallow--;
         return;

@@ -121,7 +121,7 @@ const GENERATORS: [string, (r: () => number) => Case][] = [
     const files: Record<string, string> = {};
     for (let i = 0; i < n; i++) {
       // one include per file (chains, back edges = loops, missing files, bad patterns); globs that
-      // match many files sit in the main file only: see the todo test below for globs in every file
+      // match many files sit in the main file only: globs in every file have their own test below (they hit the read budget)
       const target = pick(r, [`/etc/k/f${i + 1}.conf`, `/etc/k/f${int(r, n)}.conf`, `/etc/k/f${i + 1}?.conf`, "/etc/k/[f]1.conf", "/etc/k/missing.conf", "f[.conf", MAIN]);
       files[`/etc/k/f${i}.conf`] = `${mutate(r, pick(r, REAL)).slice(0, 600)}\ninclude ${target}\n`;
     }
@@ -191,19 +191,76 @@ test("large pathological configs finish in bounded time (linear, not quadratic)"
   }
 });
 
-test("a parameter that doubles itself on every line does not throw or exhaust memory", { todo: "agent/conf-lexer.ts substitute(): `$A=$A$A` repeated grows the value without bound; 30 lines throw RangeError (Invalid string length) out of parseKeepalivedConf, which crashes the agent's config watcher (reported to the lead)" }, () => {
-  const text = `$A=xx\n${"$A=$A$A\n".repeat(30)}global_defs {\n router_id $A\n}\n`;
-  const t = performance.now();
-  const out = parseKeepalivedConf(MAIN, memFs({ [MAIN]: text }), { hashPass: () => "h" });
-  assert.ok(performance.now() - t < 1000);
-  assert.ok(out.routerId === null || out.routerId.length <= 128);
+test("a parameter that doubles itself on every line, or definitions that refer to each other, give a counted error, never a throw", () => {
+  const cases: Array<[string, string]> = [
+    ["self-doubling", `$A=xx\n${"$A=$A$A\n".repeat(30)}global_defs {\n router_id $A\n}\n`],
+    ["self-reference", "$A=$A\nglobal_defs {\n router_id $A\n}\n"],
+    ["mutual recursion", "$A=${B}\n$B=${A}\nglobal_defs {\n router_id $A\n}\n"],
+    ["huge value used many times", `$A=${"b".repeat(600)}\nglobal_defs {\n router_id $A $A $A\n}\n`],
+    ["exponential nesting", `$A0=x\n${Array.from({ length: 40 }, (_, i) => `$A${i + 1}=\${A${i}}\${A${i}}`).join("\n")}\nglobal_defs {\n router_id $A40\n}\n`],
+  ];
+  for (const [what, text] of cases) {
+    const t = performance.now();
+    let out: ReturnType<typeof parseKeepalivedConf>;
+    try {
+      out = parseKeepalivedConf(MAIN, memFs({ [MAIN]: text }), { hashPass: () => "h" });
+    } catch (e) {
+      assert.fail(`${what}: threw ${(e as Error).message}`);
+    }
+    assert.ok(performance.now() - t < 1000, what);
+    assert.equal(out.routerId, null, `${what}: the line whose expansion fails is ignored`);
+    assert.ok((out.limits.param_expansion ?? 0) >= 1, `${what}: counted under param_expansion`);
+    assert.ok(out.errors.some((e) => /^\/etc\/k\/keepalived\.conf:\d+: .*(longer than 1024 characters|more than 256 parameter substitutions)/.test(e)), `${what}: ${out.errors.join("\n")}`);
+  }
 });
 
-test("include globs in every included file do not fan out exponentially or throw", { todo: "agent/keepalived-conf.ts loadTokens(): a file reached through several include paths is read again on each path, so `include /etc/k/*.conf` inside the included files fans out exponentially (up to 16 levels); result.push(...tokens) then throws RangeError (Maximum call stack size exceeded) out of parseKeepalivedConf (reported to the lead)" }, () => {
+test("parameters expand like keepalived: stored unexpanded, later redefinitions seen, $NAME only before a blank, ',' or ')'", () => {
+  const text = [
+    "$IF=eth0",
+    "$BASE=198.18.0",
+    "$VIP=${BASE}.10/24",
+    "$BASE=192.0.2",
+    "@^other $PRIO=150",
+    "vrrp_instance $NAME {",
+    " interface $IF",
+    " virtual_router_id 9",
+    " priority $PRIO",
+    " virtual_ipaddress {",
+    "  $VIP",
+    "  $BASE.11/24",
+    " }",
+    "}",
+  ].join("\n");
+  const out = parseKeepalivedConf(MAIN, memFs({ [MAIN]: text }), { hashPass: () => "h", configId: "hx1" });
+  assert.deepEqual(out.instances.map((i) => [i.name, i.interface, i.priority, i.vips]), [["$NAME", "eth0", 150, ["192.0.2.10/24"]]]);
+  assert.ok(out.errors.some((e) => /\$BASE\.11\/24/.test(e)), "`$BASE.11` is not a use (keepalived needs ${BASE}.11)");
+  assert.deepEqual(out.limits, {});
+});
+
+test("include globs in every included file do not fan out exponentially or throw", () => {
   const files: Record<string, string> = { [MAIN]: "include /etc/k/f*.conf\n" };
   for (let i = 0; i < 8; i++) files[`/etc/k/f${i}.conf`] = `vrrp_instance V${i} {\n virtual_router_id ${i + 1}\n}\ninclude /etc/k/f*.conf\n`;
   const t = performance.now();
   const out = parseKeepalivedConf(MAIN, memFs(files), { hashPass: () => "h" });
   assert.ok(performance.now() - t < 1000, `took ${(performance.now() - t).toFixed(0)} ms`);
   assert.equal(out.instances.length, 8);
+  assert.equal(out.limits.include_count, 1, "the read budget ends the fan-out once, with one error");
+  assert.ok((out.limits.include_loop ?? 0) > 0, "each file including itself through the glob is a loop");
+  assert.ok(out.errors.some((e) => /more than 1000 included files/.test(e)), out.errors.slice(0, 5).join("\n"));
+  assert.ok(out.errors.length <= 256);
+  assert.deepEqual(out.files, [MAIN, ...Array.from({ length: 8 }, (_, i) => `/etc/k/f${i}.conf`)]);
+});
+
+test("include depth and loops are bounded and reported; a snippet included in two blocks is read for each", () => {
+  const files: Record<string, string> = { [MAIN]: "include /etc/k/d0.conf\ninclude /etc/k/a.conf\n" };
+  for (let i = 0; i < 30; i++) files[`/etc/k/d${i}.conf`] = `include /etc/k/d${i + 1}.conf\n`;
+  files["/etc/k/a.conf"] = "vrrp_instance A {\n virtual_router_id 1\n include vips.inc\n}\nvrrp_instance B {\n virtual_router_id 2\n include vips.inc\n}\ninclude b.conf\n";
+  files["/etc/k/vips.inc"] = "virtual_ipaddress {\n 192.0.2.7/24\n}\n";
+  files["/etc/k/b.conf"] = "include a.conf\n";
+  const out = parseKeepalivedConf(MAIN, memFs(files), { hashPass: () => "h" });
+  assert.deepEqual(out.instances.map((i) => [i.name, i.vips]), [["A", ["192.0.2.7/24"]], ["B", ["192.0.2.7/24"]]]);
+  assert.equal(out.limits.include_depth, 1);
+  assert.equal(out.limits.include_loop, 1);
+  assert.ok(out.errors.some((e) => /^\/etc\/k\/d14\.conf:1: includes nested deeper than 16/.test(e)), out.errors.join("\n"));
+  assert.ok(out.errors.some((e) => /^\/etc\/k\/b\.conf:1: include loop through \/etc\/k\/a\.conf/.test(e)), out.errors.join("\n"));
 });

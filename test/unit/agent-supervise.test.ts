@@ -1,0 +1,153 @@
+/**
+ * Helper processes (ip monitor, journalctl) never outlive the agent: the
+ * supervisor's sh guard stops them when the agent closes the pipe or dies,
+ * SIGKILL included (the non-systemd case; under systemd KillMode=control-group
+ * covers it too). Real processes throughout: a real `sleep`-like helper, the
+ * real agent bundle with the real `ip monitor`.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Supervisor } from "../../agent/supervise";
+import { silentLogger } from "../../agent/log";
+import { startStandIn } from "./agent-standin-server";
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const alive = (pid: number) => fs.existsSync(`/proc/${pid}`) && !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
+
+async function until<T>(fn: () => T, ms: number, what: string): Promise<NonNullable<T>> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** a helper that writes its pid and then nothing, for ever (like `ip monitor` on a quiet node) */
+function quietHelper(dir: string): { command: string; args: () => string[]; pid: () => number | null } {
+  const pidFile = path.join(dir, "helper.pid");
+  return {
+    command: "sh",
+    args: () => ["-c", `echo $$ > ${pidFile}; exec sleep 1000`],
+    pid: () => (fs.existsSync(pidFile) && fs.readFileSync(pidFile, "utf8").trim() ? Number(fs.readFileSync(pidFile, "utf8")) : null),
+  };
+}
+
+/** processes below `pid` (from /proc) with their command lines */
+function descendants(pid: number): Array<{ pid: number; cmd: string }> {
+  const parent = new Map<number, number>();
+  for (const d of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, "utf8");
+      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out: Array<{ pid: number; cmd: string }> = [];
+  for (const [p] of parent) {
+    for (let q = parent.get(p); q !== undefined && q > 1; q = parent.get(q)) {
+      if (q === pid) {
+        try {
+          out.push({ pid: p, cmd: fs.readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0").join(" ").trim() });
+        } catch {
+          // gone
+        }
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+test("stop() ends the helper; a helper that exits by itself is reported with its code and restarted", async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kam-sup-"));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const h = quietHelper(dir);
+  const sup = new Supervisor({ name: "quiet", command: h.command, args: h.args, onLine: () => {}, log: silentLogger() });
+  sup.start();
+  const pid = await until(h.pid, 5000, "the helper");
+  assert.ok(alive(pid));
+  await sup.stop();
+  await until(() => !alive(pid), 3000, "the helper to stop");
+
+  const exits: Array<number | null> = [];
+  const lines: string[] = [];
+  let runs = 0;
+  const flaky = new Supervisor({
+    name: "flaky", command: "sh", args: () => ["-c", `echo run ${++runs}; echo oops >&2; exit 3`], onLine: (l) => lines.push(l), log: silentLogger(),
+    minDelayMs: 50, onExit: (code) => exits.push(code),
+  });
+  flaky.start();
+  t.after(() => flaky.stop());
+  await until(() => exits.length >= 2, 5000, "two exits");
+  assert.deepEqual(exits.slice(0, 2), [3, 3]);
+  assert.deepEqual(lines.slice(0, 2), ["run 1", "run 2"]);
+  assert.match(flaky.status(), /exited \(code 3\): oops; restarting/);
+
+  const missing = new Supervisor({ name: "missing", command: "no-such-command-kam", args: () => [], onLine: () => {}, log: silentLogger(), onExit: (code) => exits.push(code) });
+  missing.start();
+  t.after(() => missing.stop());
+  await until(() => /cannot run no-such-command-kam: command not found/.test(missing.status()), 5000, "the missing command reported");
+});
+
+test("stop() right after start() (the guard barely running) leaves no helper behind and always returns", async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kam-sup-"));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  for (let i = 0; i < 20; i++) {
+    const h = quietHelper(dir);
+    fs.rmSync(path.join(dir, "helper.pid"), { force: true });
+    const sup = new Supervisor({ name: "quick", command: h.command, args: h.args, onLine: () => {}, log: silentLogger() });
+    sup.start();
+    if (i % 2) await new Promise((r) => setTimeout(r, i));
+    await sup.stop();
+    await new Promise((r) => setTimeout(r, 50));
+    const pid = h.pid();
+    if (pid !== null) await until(() => !alive(pid), 3000, `helper of round ${i} to be gone`);
+  }
+});
+
+test("a SIGKILLed process running a supervisor takes its helper with it (no systemd needed)", async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kam-sup-"));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const pidFile = path.join(dir, "helper.pid");
+  const script = `
+    import { Supervisor } from ${JSON.stringify(path.join(repo, "agent/supervise.ts"))};
+    import { silentLogger } from ${JSON.stringify(path.join(repo, "agent/log.ts"))};
+    new Supervisor({ name: "quiet", command: "sh", args: () => ["-c", "echo $$ > ${pidFile}; exec sleep 1000"], onLine: () => {}, log: silentLogger() }).start();
+    setInterval(() => {}, 1000);`;
+  const file = path.join(dir, "run.ts");
+  fs.writeFileSync(file, script);
+  const parent = spawn(process.execPath, ["--import", "tsx", file], { cwd: repo, stdio: "ignore" });
+  t.after(() => parent.kill("SIGKILL"));
+  const pid = await until(() => (fs.existsSync(pidFile) && fs.readFileSync(pidFile, "utf8").trim() ? Number(fs.readFileSync(pidFile, "utf8")) : null), 20_000, "the helper");
+  assert.ok(alive(pid));
+  parent.kill("SIGKILL");
+  await until(() => !alive(pid), 5000, "the helper to die with its parent");
+});
+
+test("the real agent bundle, SIGKILLed, leaves no `ip monitor` behind", { skip: spawnSync("ip", ["-V"]).status === 0 ? false : "iproute2 (ip) is not installed" }, async (t) => {
+  const bundle = path.join(repo, "dist/keepalived-agent.cjs");
+  assert.ok(fs.existsSync(bundle), "npm run build:agent first");
+  const srv = await startStandIn("kam_supervise-test-token-000000000");
+  t.after(() => srv.close());
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "kam-sup-agent-"));
+  t.after(() => fs.rmSync(work, { recursive: true, force: true }));
+  fs.writeFileSync(path.join(work, "keepalived.log"), "");
+  const agent = spawn(process.execPath, [bundle, "--server", srv.url, "--token", "kam_supervise-test-token-000000000", "--node", "sup1",
+    "--state-dir", path.join(work, "state"), "--source", "file", "--log-file", path.join(work, "keepalived.log"), "--keepalived-conf", "none",
+    "--log-level", "warn"], { stdio: "ignore" });
+  t.after(() => agent.kill("SIGKILL"));
+  const monitor = await until(() => descendants(agent.pid!).find((p) => /\bip monitor address$/.test(p.cmd)), 15_000, "ip monitor under the agent");
+  const helpers = descendants(agent.pid!).map((p) => p.pid);
+  agent.kill("SIGKILL");
+  await until(() => !alive(monitor.pid), 5000, "ip monitor to exit with the agent");
+  for (const p of helpers) await until(() => !alive(p), 5000, `helper ${p} to exit`);
+});
