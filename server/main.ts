@@ -11,7 +11,7 @@ import { Server } from "socket.io";
 import { loadServerConfig, ConfigError, checkTlsPair, readTlsFiles, type ServerConfig } from "./config";
 import { openDatabase, type Database } from "./db/database";
 import { DETECTION_LAG_MS, Hub } from "./hub";
-import { attachAgentNamespace } from "./ingest/agent-namespace";
+import { attachAgentNamespace, sweepRevokedAgentTokens } from "./ingest/agent-namespace";
 import { attachLiveNamespace } from "./live/live-namespace";
 import { createLogger, type Logger } from "./log";
 import { Counters } from "./metrics";
@@ -100,7 +100,7 @@ export async function startServer(
     { agentRecordsPerSecond: config.agentRecordsPerSecond, agentMessagesPerSecond: config.agentMessagesPerSecond, ipHandshakesPer10s: config.ipHandshakesPer10s },
     LIMITS.maxBatchRecords,
   );
-  attachAgentNamespace(io, hub, limiter);
+  const stopRevocationSweep = sweepRevokedAgentTokens(attachAgentNamespace(io, hub, limiter), hub);
   attachLiveNamespace(io, hub, access);
   const retention = new RetentionJob({
     db: db.prisma, dbKind: db.kind, log: log.child({ part: "retention" }), counters, intervalMs: config.retentionIntervalSeconds * 1000,
@@ -151,6 +151,7 @@ export async function startServer(
       if (closed) return;
       closed = true;
       clearInterval(ticker);
+      stopRevocationSweep();
       access.stop();
       await retention.stop();
       await hub.stop();

@@ -205,3 +205,38 @@ export function attachAgentNamespace(io: Server, hub: Hub, limiter?: IngestLimit
   });
   return nsp;
 }
+
+/**
+ * Revocation reaches connected agents: every `everyMs` the tokens of the
+ * connected agents are checked, and the sockets of a revoked token are closed
+ * (the agent's reconnection is then refused `unauthorized`). A revocation from
+ * the dashboard closes them at once (main.ts); this covers the admin CLI,
+ * which runs in another process. Returns a stop function.
+ */
+export function sweepRevokedAgentTokens(nsp: AgentNamespace, hub: Hub, everyMs = 2000): () => void {
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    const byToken = new Map<number, AgentSocket[]>();
+    for (const s of nsp.sockets.values()) {
+      const id = s.data?.tokenId;
+      if (typeof id === "number") byToken.set(id, [...(byToken.get(id) ?? []), s]);
+    }
+    if (byToken.size === 0) return;
+    busy = true;
+    hub.db.agentToken
+      .findMany({ where: { id: { in: [...byToken.keys()] }, revokedAt: { not: null } }, select: { id: true } })
+      .then((revoked) => {
+        for (const { id } of revoked) {
+          for (const s of byToken.get(id) ?? []) {
+            hub.log.warn({ cluster: s.data.cluster, node: s.data.node, agent: s.data.agentId }, "agent token revoked: closing its connection");
+            s.disconnect(true);
+          }
+        }
+      })
+      .catch((e: unknown) => hub.log.warn({ err: e }, "agent token revocation check failed (retried)"))
+      .finally(() => (busy = false));
+  }, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}

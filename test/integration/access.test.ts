@@ -372,6 +372,21 @@ describe("socket.io", () => {
     await assert.rejects(connectFakeAgent(srv.url, token, "r1"));
   });
 
+  it("revoking an agent token elsewhere (the CLI, another process) closes its connected agents within seconds", async () => {
+    const token = await srv.token("revoke-cli");
+    const agent = await connectFakeAgent(srv.url, token, "rc1");
+    assert.equal((await agent.log("(VI_1) Entering BACKUP STATE")).ok, true);
+    const gone = new Promise<string>((resolve) => {
+      agent.socket.once("disconnect", () => resolve("closed"));
+      setTimeout(() => resolve("still open"), 8000);
+    });
+    // what `npm run token -- revoke` does: a row update, no call into the server
+    await srv.withPrisma((db) => db.agentToken.updateMany({ where: { cluster: { name: "revoke-cli" } }, data: { revokedAt: new Date() } }));
+    assert.equal(await gone, "closed", "the revocation sweep closes it");
+    agent.close();
+    await assert.rejects(connectFakeAgent(srv.url, token, "rc1"));
+  });
+
   it("a browser session cookie does not grant /agent", async () => {
     const s = await srv.session("admin");
     const outcome = await new Promise<string>((resolve) => {
