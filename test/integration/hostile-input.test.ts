@@ -20,6 +20,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { startAgent, waitFor } from "../helpers/agent";
+import { prng } from "../helpers/prng";
 
 let srv: TestServer;
 const sockets: Socket[] = [];
@@ -28,17 +29,6 @@ const sockets: Socket[] = [];
 const RECORDS_PER_S = 500; // bucket: max(1000, 4 x 500) = 2000 records
 const MESSAGES_PER_S = 1000; // bucket: 4000 messages
 const HANDSHAKES_PER_10S = 10; // bucket: 20 attempts, refilled at 1/s
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function connect(auth: unknown, localAddress?: string): Promise<Socket> {
   return new Promise((resolve, reject) => {

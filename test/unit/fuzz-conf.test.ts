@@ -13,21 +13,12 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import { ConfigInstance } from "../../server/protocol";
 import { parseKeepalivedConf, type ConfFs } from "../../agent/keepalived-conf";
+import { prng } from "../helpers/prng";
 
 const N = 100_000;
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
 const FIX = new URL("../fixtures/", import.meta.url);
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const int = (r: () => number, n: number) => Math.floor(r() * n);
 const pick = <T>(r: () => number, a: readonly T[]): T => a[int(r, a.length)];
 

@@ -10,20 +10,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseLine, parseMessage } from "../../server/parser/index";
 import { consoleLines, journalRecords } from "./parser-cases";
+import { prng } from "../helpers/prng";
 
 const N = 120_000;
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const REAL = [
   ...consoleLines("node1"), ...consoleLines("node2"),

@@ -2,18 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { classify, parseLine, parseMessage } from "../../server/parser/index";
 import { consoleLines, journalRecords } from "./parser-cases";
-
-/** Small deterministic PRNG (mulberry32) so a failure can be reproduced. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from "../helpers/prng";
 
 function assertShape(p: ReturnType<typeof parseLine>): void {
   assert.equal(typeof p.message, "string");
