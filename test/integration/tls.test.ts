@@ -100,7 +100,10 @@ describe("TLS (real openssl certificates, real server, real agent)", { skip: NO_
     const health = await get(`${srv.url}/api/health`, { ca });
     assert.equal(health.status, 200);
     assert.equal(JSON.parse(health.body).ok, true);
-    assert.equal((await get(`${srv.url}/`, { ca })).status, 200);
+    // pages over https too: the sign-in page, and the dashboard's redirect to it
+    const page = await get(`${srv.url}/`, { ca });
+    assert.equal(page.status, 303);
+    assert.equal((await get(`${srv.url}/login`, { ca })).status, 200);
     await assert.rejects(get(`${srv.url}/api/health`), /self-signed certificate in certificate chain|unable to verify/i, "a client that does not trust the CA refuses");
     await assert.rejects(get(`http://127.0.0.1:${srv.port}/api/health`), "plain http is not served");
   });
