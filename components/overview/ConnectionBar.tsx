@@ -1,10 +1,13 @@
+"use client";
 import type { ConnectionState } from "../live/connection";
 import { CONNECTION_LOOK } from "../status";
 import { StatusIcon } from "../StatusIcon";
+import { useHydrated } from "../useHydrated";
 import { formatRelative } from "./transforms";
 
-function clock(ms: number): string {
-  return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+/** the browser's local time of day, 00:00:00-23:59:59 (hourCycle h23: `hour12: false` gives "24:05" after midnight in some ICU versions) */
+export function clock(ms: number): string {
+  return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
 }
 
 /** Live / reconnecting / offline, and when data last arrived: a frozen view must look frozen. */
@@ -17,6 +20,8 @@ export function ConnectionBar({
   lastUpdate: number | null;
   now: number;
 }) {
+  // the local clock only once hydrated: the server knows neither the browser's time zone nor its locale
+  const hydrated = useHydrated();
   const look = CONNECTION_LOOK[connection.status];
   const notLive = connection.status !== "live";
   return (
@@ -36,7 +41,7 @@ export function ConnectionBar({
           "never"
         ) : (
           <time dateTime={new Date(lastUpdate).toISOString()} className="tabular-nums">
-            {clock(lastUpdate)} ({formatRelative(lastUpdate, now)})
+            {hydrated ? `${clock(lastUpdate)} (${formatRelative(lastUpdate, now)})` : formatRelative(lastUpdate, now)}
           </time>
         )}
       </span>
