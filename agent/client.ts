@@ -280,6 +280,8 @@ export class AgentClient {
     for (const p of batch) this.inFlight.add(p.seq);
     this.batches++;
     this.stats.batchesSent++;
+    // the latency bench reads this (at --log-level debug) for its per-stage breakdown
+    this.o.log.debug({ fromSeq: batch[0].seq, toSeq: batch[batch.length - 1].seq, records: batch.length }, "batch sent");
     try {
       const reply = await this.emitBatch(batch);
       if (gen !== this.gen) return;
