@@ -9,7 +9,7 @@
  *   retried no sooner than the server's `retryAfterMs` hint (capped, jittered).
  *   Only an untyped failure (nothing answered) points at --server / --ca.
  * - While connected: batches of the oldest unacknowledged outbox records
- *   (<= LIMITS.maxBatchRecords, < ~1 MiB), a few in flight, each with an ack
+ *   (<= LIMITS.maxBatchRecords, < ~1 MiB), up to 8 in flight, each with an ack
  *   timeout. {ok:true, acked} -> outbox.ack(acked). A batch refused as
  *   invalid_message/too_large is resent record by record to isolate the bad
  *   one, which becomes a gap record ("rejected by server: ...") so the stream
@@ -59,6 +59,9 @@ export function retryHint(v: unknown): number | null {
   const h = (v as { retryAfterMs?: unknown } | null)?.retryAfterMs;
   return typeof h === "number" && Number.isFinite(h) && h >= 0 ? Math.min(h, 3_600_000) : null;
 }
+
+/** batches sent and not yet answered (default) */
+export const MAX_IN_FLIGHT = 8;
 
 /** a record this big (serialized) can never travel in one socket.io message */
 const MAX_RECORD_BYTES = LIMITS.maxMessageBytes - 64 * 1024;
@@ -247,7 +250,10 @@ export class AgentClient {
   /** send as many batches as allowed in flight */
   private pump(): void {
     if (!this.socket.connected || this.pauseTimer || this.stopped) return;
-    while (this.batches < (this.o.maxInFlight ?? 3)) {
+    // 8 in flight (the server queues up to 16 per connection): a record sent while earlier batches
+    // are being committed joins the server's next commit (its group commit) instead of waiting here
+    // for an ack and then for a commit of its own (the file path's p99 under load, docs/PERFORMANCE.md)
+    while (this.batches < (this.o.maxInFlight ?? MAX_IN_FLIGHT)) {
       const batch = this.o.outbox.peek(LIMITS.maxBatchRecords, {
         maxBytes: this.o.maxBatchBytes ?? 1024 * 1024 - 4096,
         exclude: (s) => this.inFlight.has(s),
@@ -280,6 +286,8 @@ export class AgentClient {
     for (const p of batch) this.inFlight.add(p.seq);
     this.batches++;
     this.stats.batchesSent++;
+    // the latency bench reads this (at --log-level debug) for its per-stage breakdown
+    this.o.log.debug({ fromSeq: batch[0].seq, toSeq: batch[batch.length - 1].seq, records: batch.length }, "batch sent");
     try {
       const reply = await this.emitBatch(batch);
       if (gen !== this.gen) return;

@@ -104,32 +104,82 @@ async function drive(src: Source, onCluster: (fn: (s: ClusterSummary) => void) =
   }
 }
 
+/** agent-side times (epoch ms, from the agent's debug log) per seq: outbox fsync done, batch emitted */
+interface AgentTrace {
+  flushed: Map<number, number>;
+  sent: Map<number, number>;
+  fsyncMs: number[];
+}
+
+/** follow an agent's debug log (pino JSON on stderr) for "outbox: flushed" and "batch sent" */
+function traceAgent(a: AgentProc): AgentTrace {
+  const t: AgentTrace = { flushed: new Map(), sent: new Map(), fsyncMs: [] };
+  let rest = "";
+  a.child.stderr!.on("data", (b: Buffer) => {
+    const lines = (rest + b.toString()).split("\n");
+    rest = lines.pop() ?? "";
+    for (const l of lines) {
+      if (!l.includes('"outbox: flushed"') && !l.includes('"batch sent"')) continue;
+      try {
+        const j = JSON.parse(l) as { msg: string; time: number; fromSeq: number; toSeq: number; fsyncMs?: number };
+        const m = j.msg === "batch sent" ? t.sent : t.flushed;
+        for (let s = j.fromSeq; s <= j.toSeq; s++) if (!m.has(s)) m.set(s, j.time);
+        if (j.fsyncMs !== undefined) t.fsyncMs.push(j.fsyncMs);
+      } catch {
+        // not a log line
+      }
+    }
+  });
+  return t;
+}
+
 /**
  * Where the time goes, per stage, from the stored rows (same machine clock):
  * ts is when the agent read the line (file) or when journald received it
- * (journal); received_at is when the server took the batch.
+ * (journal); received_at is when the server took the batch. For the file
+ * agent, its debug log adds when the record's outbox fsync completed and when
+ * its batch was emitted on the socket.
  */
-async function breakdown(db: pg.Client, s: Source): Promise<string> {
+async function breakdown(db: pg.Client, s: Source, trace?: AgentTrace): Promise<string> {
   const rows = (
     await db.query(
-      `SELECT (extract(epoch FROM l.ts) * 1000)::float8 AS ts, (extract(epoch FROM l.received_at) * 1000)::float8 AS rcv
+      `SELECT l.seq::float8 AS seq, (extract(epoch FROM l.ts) * 1000)::float8 AS ts, (extract(epoch FROM l.received_at) * 1000)::float8 AS rcv
          FROM log_record l JOIN cluster c ON c.id = l.cluster_id WHERE c.name = $1 ORDER BY l.seq DESC LIMIT $2`,
       [s.cluster, s.events.length],
     )
-  ).rows.reverse() as { ts: number; rcv: number }[];
+  ).rows.reverse() as { seq: number; ts: number; rcv: number }[];
   const evs = s.events.slice(-rows.length);
   const first: number[] = [];
   const second: number[] = [];
   const server: number[] = [];
+  const durable: number[] = [];
+  const toSend: number[] = [];
+  const wire: number[] = [];
   evs.forEach((e, i) => {
-    first.push(rows[i].ts - e.written);
-    second.push(rows[i].rcv - rows[i].ts);
-    if (e.pushed !== null) server.push(e.pushed - rows[i].rcv);
+    const r = rows[i];
+    first.push(r.ts - e.written);
+    second.push(r.rcv - r.ts);
+    if (e.pushed !== null) server.push(e.pushed - r.rcv);
+    const fl = trace?.flushed.get(r.seq);
+    const se = trace?.sent.get(r.seq);
+    if (fl !== undefined && se !== undefined) {
+      durable.push(fl - r.ts);
+      toSend.push(se - fl);
+      wire.push(r.rcv - se);
+    }
   });
+  if (process.env.BENCH_LATENCY_DUMP) {
+    // every event's stage times (epoch ms) for a closer look: BENCH_LATENCY_DUMP=dir
+    const ev = evs.map((e, i) => ({ seq: rows[i].seq, written: e.written, read: rows[i].ts, flushed: trace?.flushed.get(rows[i].seq), sent: trace?.sent.get(rows[i].seq), took: rows[i].rcv, pushed: e.pushed }));
+    fs.mkdirSync(process.env.BENCH_LATENCY_DUMP, { recursive: true });
+    fs.writeFileSync(path.join(process.env.BENCH_LATENCY_DUMP, `latency-${s.label}.json`), JSON.stringify(ev));
+  }
   const f = (xs: number[]) => `${fmt(pct(xs, 50))}/${fmt(pct(xs, 99))}`;
-  return s.label === "file"
-    ? `written -> read by the agent ${f(first)}, read -> server took the batch ${f(second)}, server -> push ${f(server)}`
-    : `written -> journald ${f(first)}, journald -> server took the batch ${f(second)}, server -> push ${f(server)}`;
+  if (s.label !== "file") return `written -> journald ${f(first)}, journald -> server took the batch ${f(second)}, server -> push ${f(server)}`;
+  const agent = trace && durable.length
+    ? ` [= read -> outbox fsynced ${f(durable)} (fsync alone ${f(trace.fsyncMs)}), fsynced -> batch emitted ${f(toSend)}, emitted -> server took the batch ${f(wire)}; n=${durable.length}]`
+    : "";
+  return `written -> read by the agent ${f(first)}, read -> server took the batch ${f(second)}${agent}, server -> push ${f(server)}`;
 }
 
 export async function benchLatency(): Promise<Row[]> {
@@ -143,12 +193,17 @@ export async function benchLatency(): Promise<Row[]> {
   let journald: PrivateJournald | null = null;
   let journaldWhy = "";
   let logger: ChildProcess | null = null;
+  let jReader: ChildProcess | null = null;
+  const jWritten = new Map<string, number>();
+  const jBase: number[] = [];
+  let timing = false;
   const live = io(`${srv.url}/live`, { transports: ["websocket"], forceNew: true, extraHeaders: { cookie: (await srv.session("viewer")).cookie } });
   const listeners = new Set<(s: ClusterSummary) => void>();
   live.on("cluster", (s: ClusterSummary) => listeners.forEach((l) => l(s)));
   const onCluster = (fn: (s: ClusterSummary) => void) => (listeners.add(fn), () => listeners.delete(fn));
   const forget = onInterrupt(async () => {
     logger?.kill();
+    jReader?.kill();
     for (const a of agents) await a.stop("SIGKILL");
     await journald?.stop();
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -164,8 +219,10 @@ export async function benchLatency(): Promise<Row[]> {
     const env = (cluster: string) => ({ KAM_TOKEN: tokens.get(cluster)!, TZ: "UTC" });
 
     const sources: Source[] = [];
-    const fileAgent = startAgent([...common("file1"), "--source", "file", "--log-file", logFile], env("lat-file"));
+    // at debug level: its "outbox: flushed" / "batch sent" lines give the agent-side stages
+    const fileAgent = startAgent([...common("file1").slice(0, -1), "debug", "--source", "file", "--log-file", logFile], env("lat-file"));
     agents.push(fileAgent);
+    const fileTrace = traceAgent(fileAgent);
     sources.push({ label: "file", cluster: "lat-file", write: (l) => fs.appendFileSync(logFile, `${consoleStamp(new Date())}: ${l}\n`), lat: [], lost: 0, events: [] });
 
     const j = await startPrivateJournald();
@@ -176,7 +233,36 @@ export async function benchLatency(): Promise<Row[]> {
       // one long-lived logger: each line on its stdin is one syslog message, as keepalived sends them
       logger = spawn("logger", ["--socket", j.syslogSocket, "--socket-errors=on", "-t", "Keepalived_vrrp", "--id=4242", "-p", "local1.info"], { stdio: ["pipe", "ignore", "inherit"] });
       const lg = logger;
-      sources.push({ label: "journald", cluster: "lat-journal", write: (l) => lg.stdin!.write(l + "\n"), lat: [], lost: 0, events: [] });
+      // baseline in the same run: a second reader of the same journal, `journalctl -f` as the agent runs it,
+      // timing logger write -> line printed by journalctl (what journald itself costs, before any agent work)
+      const jr = spawn("journalctl", ["--directory", j.journalDir, "--output=json", "--follow", "--no-pager", "--quiet", "--lines=0", "SYSLOG_IDENTIFIER=Keepalived_vrrp"], { stdio: ["ignore", "pipe", "ignore"] });
+      jReader = jr;
+      let rest = "";
+      jr.stdout!.on("data", (b: Buffer) => {
+        const now = performance.now();
+        const lines = (rest + b.toString()).split("\n");
+        rest = lines.pop() ?? "";
+        for (const l of lines) {
+          try {
+            const msg = String((JSON.parse(l) as { MESSAGE?: unknown }).MESSAGE);
+            const t0 = jWritten.get(msg);
+            if (t0 !== undefined) {
+              jBase.push(now - t0);
+              jWritten.delete(msg);
+            }
+          } catch {
+            // not JSON
+          }
+        }
+      });
+      sources.push({
+        label: "journald", cluster: "lat-journal",
+        write: (l) => {
+          if (timing) jWritten.set(l, performance.now());
+          lg.stdin!.write(l + "\n");
+        },
+        lat: [], lost: 0, events: [],
+      });
     }
     if (!live.connected) await new Promise<void>((r) => live.once("connect", () => r()));
     await live.timeout(5000).emitWithAck("subscribe", { clusters: sources.map((s) => s.cluster) });
@@ -211,9 +297,28 @@ export async function benchLatency(): Promise<Row[]> {
         await sleep(EVERY_MS);
       }
     })();
+    // baseline in the same run: append + fsync of one small line in the agents' directory, as the outbox does
+    const fsyncs: number[] = [];
+    const fsyncer = (async () => {
+      const fd = fs.openSync(path.join(tmp, "fsync-probe"), "a");
+      try {
+        while (pinging) {
+          const t = performance.now();
+          fs.writeSync(fd, `{"seq":1,"rec":{"kind":"log","line":"(VI_1) Entering MASTER STATE"}}\n`);
+          await new Promise<void>((r) => fs.fsync(fd, () => r()));
+          fsyncs.push(performance.now() - t);
+          await sleep(EVERY_MS * 5);
+        }
+      } finally {
+        fs.closeSync(fd);
+      }
+    })();
+    timing = true;
     await Promise.all(sources.map((s) => drive(s, onCluster)));
+    timing = false;
     pinging = false;
     await pinger;
+    await fsyncer;
     ping.close();
     const base = dist(rtt);
     const bgStats = await swarm.call<{ sent: number; failed: number; ack: Dist }>("stopLoad");
@@ -222,7 +327,7 @@ export async function benchLatency(): Promise<Row[]> {
     if (DIRECT_SQL) {
       const db = await pgClient(srv);
       try {
-        for (const s of sources) stages.set(s.label, await breakdown(db, s));
+        for (const s of sources) stages.set(s.label, await breakdown(db, s, s.label === "file" ? fileTrace : undefined));
       } finally {
         await db.end();
       }
@@ -236,12 +341,27 @@ export async function benchLatency(): Promise<Row[]> {
         unit: "ms",
         value: d.p99,
         stat: `p99 of ${d.n}`,
-        baseline: { name: "heartbeat RTT p99", value: base.p99 },
+        // journald: against `journalctl -f` reading the same journal in the same run (what journald itself costs)
+        baseline: s.label === "journald" && jBase.length ? { name: "journalctl -f p99", value: dist(jBase).p99 } : { name: "heartbeat RTT p99", value: base.p99 },
         target: [{ op: "<=", value: targets[s.label] }],
         detail: `${distText(d)}; stages (p50/p99 ms): ${stages.get(s.label) ?? "(needs PostgreSQL)"}; heartbeat RTT through the server meanwhile ${distText(base)}; ${s.lost} event(s) not seen within 5 s; background ${bgStats.sent} lines stored meanwhile (${bgStats.failed} failed batches; their ack round trip ${distText(bgStats.ack)})`,
       });
     });
     if (!journald) rows.push(unavailable(B, "journald line -> browser push", journaldWhy));
+    else {
+      const jb = dist(jBase);
+      const jd = dist(sources.find((s) => s.label === "journald")!.lat);
+      rows.push(row({
+        bench: B,
+        name: "journald baseline: logger -> `journalctl -f` prints the line",
+        unit: "ms",
+        value: jb.p99,
+        stat: `p99 of ${jb.n}`,
+        detail: `${distText(jb)}; the agent's journald row over this: p50 ${fmt(jd.p50 - jb.p50)} / p99 ${fmt(jd.p99 - jb.p99)} ms more (journald's own change notification is a 250 ms coalescing timer)`,
+      }));
+    }
+    const fs1 = dist(fsyncs);
+    rows.push(row({ bench: B, name: "baseline: append + fsync of one line in the state dir", unit: "ms", value: fs1.p99, stat: `p99 of ${fs1.n}`, detail: distText(fs1) }));
     rows.push(row({ bench: B, name: "events not delivered", unit: "events", value: sources.reduce((a, s) => a + s.lost, 0), stat: `of ${EVENTS * sources.length}`, target: [{ op: "<=", value: 0 }] }));
     return rows;
   } catch (e) {
@@ -253,6 +373,7 @@ export async function benchLatency(): Promise<Row[]> {
     live.close();
     logger?.stdin?.end();
     logger?.kill();
+    jReader?.kill();
     for (const a of agents) await a.stop();
     await journald?.stop();
     await swarm.close();

@@ -8,6 +8,7 @@ import type { Namespace, Server, Socket } from "socket.io";
 import {
   AgentHello,
   Batch,
+  LIMITS,
   Heartbeat,
   PROTOCOL_VERSION,
   describeZodError,
@@ -20,6 +21,7 @@ import {
 } from "../protocol";
 import type { Hub } from "../hub";
 import { verifyToken } from "./tokens";
+import { BatchQueue } from "./batch-queue";
 import { IngestLimiter, LogThrottle, permanentStoreError, unstorable } from "./limits";
 
 export interface AgentSocketData {
@@ -134,10 +136,27 @@ export function attachAgentNamespace(io: Server, hub: Hub, limiter?: IngestLimit
     const log = hub.log.child({ cluster: d.cluster, node: d.node, agent: d.agentId, sid: socket.id });
     log.info("agent connected");
     void hub.agentConnected(d, true);
-    // one batch at a time per agent, in arrival order
-    let chain: Promise<unknown> = Promise.resolve();
-
-    let queued = 0;
+    // one commit at a time per agent, in arrival order; batches waiting meanwhile share the next commit
+    const queue = new BatchQueue({
+      store: (records) => hub.ingest(d, records),
+      maxRecords: LIMITS.maxBatchRecords,
+      failure: (e, batches) => {
+        // PostgreSQL refusing the data itself would refuse it again on every retry: answer
+        // invalid_message, so the agent isolates the record and reports it as a gap
+        const permanent = permanentStoreError(e);
+        // a merged group refused for its data is retried batch by batch (BatchQueue): not an answer yet
+        if (permanent && batches > 1) return { permanent: true, reply: { ok: false, code: "invalid_message", message: permanent } };
+        const code: ErrorCode = permanent ? "invalid_message" : "unavailable";
+        hub.counters.inc("kam_ingest_rejected_total", { code }, batches);
+        log.error({ err: e, permanent: !!permanent, batches }, "batch not stored");
+        return {
+          permanent: !!permanent,
+          reply: permanent
+            ? { ok: false, code, message: `the database refused the batch: ${permanent}` }
+            : { ok: false, code, message: "the server could not store the batch; it will be retried" },
+        };
+      },
+    });
     const refuse = (reply: (r: BatchAck) => void, code: ErrorCode, message: string, retryAfterMs?: number) => {
       hub.counters.inc("kam_ingest_rejected_total", { code });
       const suppressed = quiet.allow(`${socket.id}:${code}`);
@@ -154,28 +173,10 @@ export function attachAgentNamespace(io: Server, hub: Hub, limiter?: IngestLimit
       if (!parsed.success) return refuse(reply, "invalid_message", describeZodError(parsed.error));
       const problem = unstorable(parsed.data.records);
       if (problem) return refuse(reply, "invalid_message", problem);
-      if (queued >= MAX_QUEUED_BATCHES) return refuse(reply, "unavailable", `more than ${MAX_QUEUED_BATCHES} batches wait for storage: retry later`);
+      if (queue.size >= MAX_QUEUED_BATCHES) return refuse(reply, "unavailable", `more than ${MAX_QUEUED_BATCHES} batches wait for storage: retry later`);
       const recLimit = limiter?.recordsOf(d.agentId, parsed.data.records.length) ?? { ok: true };
       if (!recLimit.ok) return refuse(reply, "rate_limited", recLimit.message, recLimit.retryMs);
-      queued++;
-      chain = chain.then(async () => {
-        try {
-          const r = await hub.ingest(d, parsed.data.records);
-          reply({ ok: true, acked: parsed.data.records.map((x) => x.seq), stored: r.stored, duplicates: r.duplicates });
-        } catch (e) {
-          // PostgreSQL refusing the data itself would refuse it again on every retry: answer
-          // invalid_message, so the agent isolates the record and reports it as a gap
-          const permanent = permanentStoreError(e);
-          const code: ErrorCode = permanent ? "invalid_message" : "unavailable";
-          hub.counters.inc("kam_ingest_rejected_total", { code });
-          log.error({ err: e, permanent: !!permanent }, "batch not stored");
-          reply(permanent
-            ? { ok: false, code, message: `the database refused the batch: ${permanent}` }
-            : { ok: false, code, message: "the server could not store the batch; it will be retried" });
-        } finally {
-          queued--;
-        }
-      }).catch((e: unknown) => log.error({ err: e }, "batch handler failed"));
+      queue.push({ records: parsed.data.records, reply });
     });
 
     socket.on("heartbeat", (payload, ack) => {

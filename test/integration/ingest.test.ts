@@ -167,6 +167,40 @@ describe(`agent ingest (${testDbKind()})`, () => {
     }
   });
 
+  it("batches sent at once on one socket (stored together behind a commit) are each acked with their own seqs, stored once, states in order", async () => {
+    const token = await srv.token("group-commit");
+    const agentId = randomUUID();
+    const s = await connectAgent(srv.url, hello(token, "g1", agentId));
+    try {
+      const states = ["BACKUP", "MASTER", "BACKUP", "MASTER", "FAULT", "BACKUP", "MASTER", "BACKUP"];
+      const batches = states.map((st, i) => ({ records: [logRec(i + 1, `(VI_1) Entering ${st} STATE`)] }));
+      // seq 4 again in another batch (a resend whose ack was lost): stored once, counted once as stored
+      batches.push({ records: [logRec(4, "(VI_1) Entering MASTER STATE"), logRec(9, "(VI_1) Entering MASTER STATE")] });
+      // all emitted before any answer: those arriving during the first commit wait and share the next one
+      const acks = (await Promise.all(batches.map((b) => s.timeout(10_000).emitWithAck("batch", b)))) as BatchAck[];
+      acks.forEach((a, i) => {
+        assert.ok(a.ok, JSON.stringify(a));
+        assert.deepEqual(a.acked, batches[i].records.map((r) => r.seq));
+      });
+      const stored = acks.reduce((n, a) => n + (a.ok ? a.stored : 0), 0);
+      const dups = acks.reduce((n, a) => n + (a.ok ? a.duplicates : 0), 0);
+      assert.deepEqual([stored, dups], [9, 1], "nine records stored, the repeated seq counted once as a duplicate");
+      assert.deepEqual(acks.at(-1), { ok: true, acked: [4, 9], stored: 1, duplicates: 1 });
+      const rows = await query<{ seq: string }>(`SELECT seq FROM log_record WHERE agent_id = $1 ORDER BY seq`, [agentId]);
+      assert.deepEqual(rows.map((r) => Number(r.seq)), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      const changes = await query<{ state: string; seq: string }>(
+        `SELECT sc.state, l.seq FROM state_change sc JOIN log_record l ON l.id = sc.log_record_id WHERE l.agent_id = $1 ORDER BY l.seq`,
+        [agentId],
+      );
+      assert.deepEqual(changes.map((c) => [c.state, Number(c.seq)]), [...states.map((st, i) => [st, i + 1]), ["MASTER", 9]]);
+      const clusters = (await (await fetch(`${srv.url}/api/clusters`)).json()) as ClusterSummary[];
+      const node = clusters.find((c) => c.name === "group-commit")?.nodes.find((n) => n.name === "g1");
+      assert.equal(node?.instances.find((i) => i.name === "VI_1")?.state, "MASTER");
+    } finally {
+      s.close();
+    }
+  });
+
   it("stores a VIP report only when the set changed (first of each connection always), acknowledging the repeats as duplicates", async () => {
     const token = await srv.token("vip-dedup");
     const agentId = randomUUID();

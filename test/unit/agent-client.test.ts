@@ -7,7 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
 import { pino } from "pino";
-import { AgentClient, retryHint } from "../../agent/client";
+import { AgentClient, MAX_IN_FLIGHT, retryHint } from "../../agent/client";
 import { retryDelay } from "../../agent/lines";
 import { Outbox } from "../../agent/outbox";
 import { silentLogger } from "../../agent/log";
@@ -239,4 +239,23 @@ test("a record too big for one socket.io message becomes a gap record instead of
   const gap = all[2];
   assert.ok(gap.kind === "gap" && gap.fromSeq === 2 && /too large to send/.test(gap.reason));
   assert.equal(client.stats.rejected, 1);
+});
+
+test("a record is sent while earlier batches are still unanswered (up to 8 in flight), so it can join the server's next commit", async (t) => {
+  const srv = await startStandIn(TOKEN);
+  t.after(() => srv.close());
+  // acks never time out during the test: only the in-flight limit could hold a send back
+  const { outbox, client } = setup(t, srv.url, { ackTimeoutMs: 60_000 });
+  client.start();
+  await until(() => client.connected, 5000, "connected");
+  srv.swallow = MAX_IN_FLIGHT - 1; // these batches stay unanswered (the commit is "slow")
+  for (let i = 1; i <= MAX_IN_FLIGHT; i++) {
+    outbox.append(log(i));
+    await until(() => srv.batches === i, 5000, `batch ${i} sent`);
+  }
+  assert.equal(MAX_IN_FLIGHT, 8);
+  assert.deepEqual(srv.all().map((r) => r.seq), [MAX_IN_FLIGHT], "the last one was sent and answered although 7 were still in flight");
+  await until(() => outbox.depth() === MAX_IN_FLIGHT - 1, 5000, "the last one acked, the unanswered ones still in the outbox");
+  outbox.append(log(99));
+  await until(() => srv.batches === MAX_IN_FLIGHT + 1, 5000, "one more slot after the answer");
 });

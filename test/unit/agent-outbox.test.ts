@@ -213,3 +213,62 @@ test("after a real kill -9 while appending, every record reported flushed is the
   assert.ok(next > Math.max(...flushed.keys(), ...seen.keys()), "new seqs continue above everything written before");
   await ob.close();
 });
+
+/** turns of the event loop until `done()` (fsync runs in the thread pool); a bound on turns, not on time */
+async function turnsUntil(done: () => boolean, maxTurns = 100_000): Promise<boolean> {
+  for (let i = 0; i < maxTurns && !done(); i++) await new Promise<void>((r) => setImmediate(r));
+  return done();
+}
+
+test("an append on an idle outbox is written and fsynced without any timer (no coalescing delay on the latency path)", async (t) => {
+  const dir = tmpDir(t);
+  const ob = new Outbox({ dir, maxBytes: 1 << 20, log });
+  // no timer can fire: only the event loop's own turns and the fsync's completion drive the flush
+  t.mock.timers.enable({ apis: ["setTimeout", "setInterval"] });
+  let flushedTo = 0;
+  ob.on("flushed", (s: number) => (flushedTo = s));
+  const a = ob.append(rec("a"));
+  const b = ob.append(rec("b")); // same turn: same write and fsync
+  assert.equal(ob.peek(10).length, 0, "nothing is handed out before its fsync");
+  assert.ok(await turnsUntil(() => flushedTo >= b), "flushed with timers frozen");
+  assert.deepEqual(ob.peek(10).map((p) => p.seq), [a, b]);
+  t.mock.timers.reset();
+  await ob.close();
+});
+
+test("records appended while an fsync is under way go together in the next write (group commit), none handed out early", async (t) => {
+  const dir = tmpDir(t);
+  const ob = new Outbox({ dir, maxBytes: 1 << 20, log });
+  const flushes: number[] = [];
+  ob.on("flushed", (s: number) => flushes.push(s));
+  ob.append(rec("first"));
+  // let the first write start (next turn), then append while its fsync is in flight
+  await new Promise<void>((r) => setImmediate(r));
+  const during = [ob.append(rec("x")), ob.append(rec("y")), ob.append(rec("z"))];
+  if (flushes.length === 0) {
+    assert.deepEqual(ob.peek(10).map((p) => p.seq), [], "the first record is not handed out before its fsync");
+  }
+  assert.ok(await turnsUntil(() => flushes.at(-1) === during[2]));
+  assert.deepEqual(ob.peek(10).map((p) => p.seq), [1, ...during]);
+  assert.ok(flushes.length <= 2, `at most two fsyncs for the four records (got ${flushes.length})`);
+  await ob.close();
+});
+
+test("an unacknowledged record survives any number of reopens; only its ack deletes it", async (t) => {
+  const dir = tmpDir(t);
+  let ob = new Outbox({ dir, maxBytes: 1 << 20, segmentBytes: 64 * 1024, log });
+  const s = ob.append(rec("sent, not acked"));
+  await ob.flush();
+  assert.deepEqual(ob.peek(10).map((p) => p.seq), [s]);
+  for (let i = 0; i < 3; i++) {
+    await ob.close();
+    ob = new Outbox({ dir, maxBytes: 1 << 20, segmentBytes: 64 * 1024, log });
+    assert.deepEqual(ob.peek(10).map((p) => p.seq), [s], `still there after reopen ${i + 1}`);
+  }
+  assert.equal(ob.ack([s + 1]), 0, "an ack for a seq the outbox never flushed changes nothing");
+  assert.equal(ob.ack([s]), 1);
+  await ob.close();
+  ob = new Outbox({ dir, maxBytes: 1 << 20, log });
+  assert.equal(ob.peek(10).length, 0);
+  await ob.close();
+});
