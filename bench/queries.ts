@@ -133,19 +133,17 @@ export async function benchQueries(): Promise<Row[]> {
     };
     const health = await measure("GET /api/health", Array.from({ length: N }, () => `${srv.url}/api/health`));
     const base = { name: "/api/health p95", value: health.d.p95 };
-    const add = (name: string, r: Awaited<ReturnType<typeof measure>>, target: number) =>
-      rows.push(
-        row({
-          bench: B,
-          name: name + DB_MARK,
-          unit: "ms",
-          value: r.d.p95,
-          stat: `p95 of ${r.d.n}`,
-          baseline: base,
-          target: [{ op: "<=", value: target }],
-          detail: `${distText(r.d)} round trip${r.server ? `; server-timing ${distText(r.server)}` : ""}; ${fmt(r.kib)} KiB per answer; ${r.bad} non-200; /api/health ${distText(health.d)}`,
-        }),
-      );
+    // the targets are server time (Server-Timing of the route handler); the round trip through
+    // the custom server, Next and the loopback socket is a row of its own, with /api/health as baseline
+    const add = (name: string, r: Awaited<ReturnType<typeof measure>>, target: number) => {
+      const detail = `${distText(r.d)} round trip${r.server ? `; server-timing ${distText(r.server)}` : ""}; ${fmt(r.kib)} KiB per answer; ${r.bad} non-200; /api/health ${distText(health.d)}`;
+      if (r.server) {
+        rows.push(row({ bench: B, name: `${name}, server time${DB_MARK}`, unit: "ms", value: r.server.p95, stat: `p95 of ${r.server.n}`, target: [{ op: "<=", value: target }], detail }));
+        rows.push(row({ bench: B, name: `${name}, HTTP round trip${DB_MARK}`, unit: "ms", value: r.d.p95, stat: `p95 of ${r.d.n}`, baseline: base, detail }));
+      } else {
+        rows.push(row({ bench: B, name: name + DB_MARK, unit: "ms", value: r.d.p95, stat: `p95 of ${r.d.n}`, baseline: base, target: [{ op: "<=", value: target }], detail }));
+      }
+    };
     if (timelineOk) {
       // 24 h windows at random points of the month, clusters in turn
       const day = await measure("24 h timeline", Array.from({ length: N }, (_, i) => {
