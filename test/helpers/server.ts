@@ -15,6 +15,8 @@ import type { Role } from "../../server/auth/roles";
 import type { Db } from "../../server/db/database";
 import { createLogger } from "../../server/log";
 import { createTestDb, type TestDb } from "./db";
+import pg from "pg";
+import { findRunningEmbedded } from "../../server/db/embedded";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -170,4 +172,27 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     await origRestart();
   };
   return ts;
+}
+
+/** A connection string for the server's database (its socket while the embedded one runs). */
+export function dbUrlOf(srv: Pick<TestServer, "db">): string {
+  const url = srv.db.databaseUrl || findRunningEmbedded(srv.db.dataDir);
+  if (!url) throw new Error(`the test server's database is not reachable (no running embedded database in ${srv.db.dataDir})`);
+  return url;
+}
+
+/** One SQL statement on a database, on a connection of its own, for assertions on what was stored. */
+export async function queryUrl<T = Record<string, unknown>>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query(sql, params)).rows as T[];
+  } finally {
+    await c.end();
+  }
+}
+
+/** One SQL statement on a test server's database. */
+export function queryDb<T = Record<string, unknown>>(srv: Pick<TestServer, "db">, sql: string, params: unknown[] = []): Promise<T[]> {
+  return queryUrl<T>(dbUrlOf(srv), sql, params);
 }

@@ -16,23 +16,14 @@ import pg from "pg";
 import { randomUUID } from "node:crypto";
 import { PROTOCOL_VERSION } from "../../server/protocol";
 import { permanentStoreError } from "../../server/ingest/limits";
-import { findRunningEmbedded } from "../../server/db/embedded";
-import { startTestServer, type TestServer } from "../helpers/server";
+import { startTestServer, type TestServer, queryDb } from "../helpers/server";
 import { startAgent, waitFor } from "../helpers/agent";
 
 /** 2 per 10 s: a bucket of 4 attempts, one more every 5 s */
 const HANDSHAKES_PER_10S = 2;
 let srv: TestServer;
 
-async function query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
-  const c = new pg.Client({ connectionString: srv.db.databaseUrl || findRunningEmbedded(srv.db.dataDir)! });
-  await c.connect();
-  try {
-    return (await c.query(sql, params)).rows as T[];
-  } finally {
-    await c.end();
-  }
-}
+const query = <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => queryDb<T>(srv, sql, params);
 
 async function metric(name: string, labels: Record<string, string>): Promise<number> {
   const text = await (await fetch(`${srv.url}/metrics`)).text();

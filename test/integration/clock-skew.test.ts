@@ -10,10 +10,8 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { io, type Socket } from "socket.io-client";
-import pg from "pg";
 import { PROTOCOL_VERSION, type AgentRecord, type BatchAck, type ClusterSummary, type IncidentMsg } from "../../server/protocol";
-import { findRunningEmbedded } from "../../server/db/embedded";
-import { startTestServer, type TestServer } from "../helpers/server";
+import { startTestServer, type TestServer, queryDb } from "../helpers/server";
 import { testDbKind } from "../helpers/db";
 import { instance } from "../helpers/fake-agent";
 import { waitFor } from "../helpers/agent";
@@ -74,15 +72,7 @@ async function agent(node: string, offsetMs: number, token: string) {
   return a;
 }
 
-async function query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
-  const c = new pg.Client({ connectionString: srv.db.databaseUrl || findRunningEmbedded(srv.db.dataDir)! });
-  await c.connect();
-  try {
-    return (await c.query(sql, params)).rows as T[];
-  } finally {
-    await c.end();
-  }
-}
+const query = <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => queryDb<T>(srv, sql, params);
 
 async function cluster(name: string): Promise<ClusterSummary | undefined> {
   return ((await (await fetch(`${srv.url}/api/clusters`)).json()) as ClusterSummary[]).find((c) => c.name === name);

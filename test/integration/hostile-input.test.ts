@@ -10,11 +10,9 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { io, type Socket } from "socket.io-client";
-import pg from "pg";
 import { Batch, LIMITS, PROTOCOL_VERSION, type AgentRecord, type BatchAck, type LogRecordMsg } from "../../server/protocol";
 import { unstorable } from "../../server/ingest/limits";
-import { findRunningEmbedded } from "../../server/db/embedded";
-import { startTestServer, type TestServer } from "../helpers/server";
+import { startTestServer, type TestServer, queryDb } from "../helpers/server";
 import { testDbKind } from "../helpers/db";
 import fs from "node:fs";
 import os from "node:os";
@@ -52,15 +50,7 @@ const send = async (s: Socket, payload: unknown) => (await s.timeout(10_000).emi
 const logRec = (seq: number, line = `(VI_1) Entering BACKUP STATE ${seq}`): LogRecordMsg =>
   ({ kind: "log", seq, ts: Date.now(), source: "file", line, inode: "7", offset: seq });
 
-async function query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
-  const c = new pg.Client({ connectionString: srv.db.databaseUrl || findRunningEmbedded(srv.db.dataDir)! });
-  await c.connect();
-  try {
-    return (await c.query(sql, params)).rows as T[];
-  } finally {
-    await c.end();
-  }
-}
+const query = <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => queryDb<T>(srv, sql, params);
 
 /** rows of every record table written by one agent */
 async function storedBy(agentId: string): Promise<number> {

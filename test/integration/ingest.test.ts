@@ -7,11 +7,9 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { io, type Socket } from "socket.io-client";
-import pg from "pg";
 import { PROTOCOL_VERSION, type AgentRecord, type BatchAck, type ClusterSummary } from "../../server/protocol";
-import { startTestServer, type TestServer } from "../helpers/server";
+import { startTestServer, type TestServer, queryDb } from "../helpers/server";
 import { testDbKind } from "../helpers/db";
-import { findRunningEmbedded } from "../../server/db/embedded";
 
 let srv: TestServer;
 
@@ -30,17 +28,7 @@ function hello(token: string, node = "lb1", agentId = randomUUID()) {
   return { protocol: PROTOCOL_VERSION, token, agentId, node, hostname: node, version: "test" };
 }
 
-async function query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
-  const url = srv.db.databaseUrl || findRunningEmbedded(srv.db.dataDir);
-  assert.ok(url, "database reachable");
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return (await c.query(sql, params)).rows as T[];
-  } finally {
-    await c.end();
-  }
-}
+const query = <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => queryDb<T>(srv, sql, params);
 
 const logRec = (seq: number, line: string, ts = Date.parse("2026-11-23T18:53:53Z")): AgentRecord => ({
   kind: "log",

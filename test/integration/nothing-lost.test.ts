@@ -15,12 +15,10 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { randomUUID } from "node:crypto";
-import pg from "pg";
 import { io, type Socket } from "socket.io-client";
 import { PROTOCOL_VERSION, type AgentRecord, type BatchAck, type ClusterSummary } from "../../server/protocol";
 import type { GapsResponse } from "../../server/timeline/types";
-import { findRunningEmbedded } from "../../server/db/embedded";
-import { startTestServer, type TestServer } from "../helpers/server";
+import { startTestServer, type TestServer, dbUrlOf, queryUrl } from "../helpers/server";
 import { createTestDb, testDbKind } from "../helpers/db";
 import { startAgent, waitFor, type AgentProc } from "../helpers/agent";
 import { instance } from "../helpers/fake-agent";
@@ -63,16 +61,8 @@ let srv: TestServer;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kam-lost-"));
 const cleanups: (() => Promise<void> | void)[] = [];
 
-async function query<T = Record<string, unknown>>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return (await c.query(sql, params)).rows as T[];
-  } finally {
-    await c.end();
-  }
-}
-const mainDb = () => srv.db.databaseUrl || findRunningEmbedded(srv.db.dataDir)!;
+const query = queryUrl;
+const mainDb = () => dbUrlOf(srv);
 
 /** log lines of a cluster: total, distinct lines, distinct (agent, seq) */
 async function logCounts(url: string, cluster: string) {

@@ -15,9 +15,7 @@ import https from "node:https";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
-import pg from "pg";
-import { findRunningEmbedded } from "../../server/db/embedded";
-import { startTestServer, type TestServer } from "../helpers/server";
+import { startTestServer, type TestServer, queryDb } from "../helpers/server";
 import { createTestDb } from "../helpers/db";
 import { startAgent, waitFor } from "../helpers/agent";
 
@@ -40,15 +38,7 @@ function makeCa(name: string): void {
     "-subj", `/CN=${name}`, "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign");
 }
 
-async function query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
-  const c = new pg.Client({ connectionString: srv.db.databaseUrl || findRunningEmbedded(srv.db.dataDir)! });
-  await c.connect();
-  try {
-    return (await c.query(sql, params)).rows as T[];
-  } finally {
-    await c.end();
-  }
-}
+const query = <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => queryDb<T>(srv, sql, params);
 
 function get(url: string, opts: https.RequestOptions = {}): Promise<{ status: number; body: string }> {
   const mod = url.startsWith("https:") ? https : http;
