@@ -162,6 +162,7 @@ export const INCIDENT_KIND_LOOK: Record<IncidentKind, { label: string; short: st
   AGENT_OFFLINE: { label: "AGENT OFFLINE", short: "node not reporting", description: "a node's agent stopped reporting: its states are unknown" },
   STATE_MISMATCH: { label: "STATE MISMATCH", short: "state and VIPs disagree", description: "keepalived's state contradicts the VIPs the kernel holds" },
   CONFIG_DRIFT: { label: "CONFIG DRIFT", short: "peers configured differently", description: "peers of a virtual router disagree on their keepalived configuration" },
+  KEEPALIVED_DOWN: { label: "KEEPALIVED DOWN", short: "keepalived not running", description: "keepalived stopped on a node without logging a shutdown (killed, crashed): its VRIDs lost a member" },
 };
 
 /** Whether an incident is still going. */

@@ -144,7 +144,37 @@ export const GapRecordMsg = z.object({
 });
 export type GapRecordMsg = z.infer<typeof GapRecordMsg>;
 
-export const AgentRecord = z.discriminatedUnion("kind", [LogRecordMsg, VipRecordMsg, ConfigRecordMsg, GapRecordMsg]);
+/**
+ * keepalived's processes on the node, as the agent's process watch saw them (pidfiles, else a /proc scan,
+ * in the agent's network namespace when it watches one). Sent at start (the first observation), on every
+ * change, and hourly as a confirmation. Not a log line: keepalived killed by SIGKILL, a crash or the OOM
+ * killer writes nothing, and this record is how the server learns of it.
+ */
+export const ProcessRecordMsg = z.object({
+  kind: z.literal("process"),
+  seq,
+  /** node time of the observation */
+  ts: epochMs,
+  /** is keepalived (its parent process) running now */
+  running: z.boolean(),
+  /**
+   * what changed: "observed" (first observation or hourly confirmation, nothing changed), "started",
+   * "stopped" (gone after a shutdown was seen: the parent exited with status 0 or the journal logged
+   * "Stopped"), "vanished" (gone without a shutdown the agent could see), "child_vanished" (the parent
+   * runs but its VRRP child is gone)
+   */
+  event: z.enum(["observed", "started", "stopped", "vanished", "child_vanished"]),
+  /** pid of the parent process and of the VRRP child, when running */
+  pid: z.number().int().positive().nullable(),
+  vrrpPid: z.number().int().positive().nullable(),
+  /** how the agent knows: "pidfile" or "proc" */
+  via: z.enum(["pidfile", "proc"]),
+  /** what the agent could learn of the exit: "signal KILL", "exit status 1", "oom-kill" (journal/kernel), else null */
+  exit: z.string().max(256).nullable(),
+});
+export type ProcessRecordMsg = z.infer<typeof ProcessRecordMsg>;
+
+export const AgentRecord = z.discriminatedUnion("kind", [LogRecordMsg, VipRecordMsg, ConfigRecordMsg, GapRecordMsg, ProcessRecordMsg]);
 export type AgentRecord = z.infer<typeof AgentRecord>;
 
 export const Batch = z.object({
@@ -246,7 +276,9 @@ export const ClusterSummary = z.object({
 });
 export type ClusterSummary = z.infer<typeof ClusterSummary>;
 
-export const IncidentKind = z.enum(["FAULT", "DUAL_MASTER", "NO_MASTER", "FLAPPING", "AGENT_OFFLINE", "STATE_MISMATCH", "CONFIG_DRIFT"]);
+export const IncidentKind = z.enum([
+  "FAULT", "DUAL_MASTER", "NO_MASTER", "FLAPPING", "AGENT_OFFLINE", "STATE_MISMATCH", "CONFIG_DRIFT", "KEEPALIVED_DOWN",
+]);
 export type IncidentKind = z.infer<typeof IncidentKind>;
 
 /** Element of GET /api/incidents, body of GET /api/incidents/:id and of the live `incident` push. */

@@ -17,7 +17,15 @@ export type Fact =
   /** the node's agent was heard from at ts (heartbeat, batch or connect) */
   | { kind: "seen"; node: string; ts: number }
   /** the node's agent disconnected cleanly at ts (it may come back) */
-  | { kind: "disconnected"; node: string; ts: number };
+  | { kind: "disconnected"; node: string; ts: number }
+  /**
+   * keepalived's processes on the node (protocol ProcessRecordMsg): running or not, and what changed.
+   * "stopped" = a shutdown the agent saw; "vanished" = gone without one (SIGKILL, crash, OOM killer).
+   */
+  | {
+      kind: "process"; node: string; ts: number; id: string; running: boolean;
+      event: "observed" | "started" | "stopped" | "vanished" | "child_vanished"; exit: string | null;
+    };
 
 export type IncidentKind =
   | "FAULT"
@@ -26,7 +34,8 @@ export type IncidentKind =
   | "FLAPPING"
   | "AGENT_OFFLINE"
   | "STATE_MISMATCH"
-  | "CONFIG_DRIFT";
+  | "CONFIG_DRIFT"
+  | "KEEPALIVED_DOWN";
 
 export type Severity = "critical" | "warning" | "info";
 
