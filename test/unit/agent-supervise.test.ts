@@ -101,17 +101,25 @@ test("stop() ends the helper; a helper that exits by itself is reported with its
 test("stop() right after start() (the guard barely running) leaves no helper behind and always returns", async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kam-sup-"));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  for (let i = 0; i < 20; i++) {
+  // rounds 0-19 stop after 0-19 ms (the helper may or may not have started); rounds 20-23 stop right after the
+  // helper wrote its pid, so the test always checks at least four helpers that did start
+  let checked = 0;
+  for (let i = 0; i < 24; i++) {
     const h = quietHelper(dir);
     fs.rmSync(path.join(dir, "helper.pid"), { force: true });
     const sup = new Supervisor({ name: "quick", command: h.command, args: h.args, onLine: () => {}, log: silentLogger() });
     sup.start();
-    if (i % 2) await new Promise((r) => setTimeout(r, i));
+    if (i >= 20) await until(h.pid, 5000, `the helper of round ${i}`);
+    else if (i % 2) await new Promise((r) => setTimeout(r, i));
     await sup.stop();
     await new Promise((r) => setTimeout(r, 50));
     const pid = h.pid();
-    if (pid !== null) await until(() => !alive(pid), 3000, `helper of round ${i} to be gone`);
+    if (pid !== null) {
+      await until(() => !alive(pid), 3000, `helper of round ${i} to be gone`);
+      checked++;
+    }
   }
+  assert.ok(checked >= 4, `only ${checked} rounds had a helper to check`);
 });
 
 test("a SIGKILLed process running a supervisor takes its helper with it (no systemd needed)", async (t) => {

@@ -120,7 +120,7 @@ export class Keepalived {
         `mount -t tmpfs tmpfs ${q(mnt)}`,
         `mkdir ${q(`${mnt}/u`)} ${q(`${mnt}/w`)}`,
         `mount -t overlay overlay -o ${q(`lowerdir=/dev,upperdir=${mnt}/u,workdir=${mnt}/w`)} /dev`,
-        `ln -s ${q(this.log.socket)} /dev/log`,
+        `ln -sfn ${q(this.log.socket)} /dev/log`, // -f: a machine running journald has /dev/log in the lower /dev
         `exec ip netns exec ${q(this.host.ns)} keepalived -n -D -S ${this.log.facility} ${pidArgs.map(q).join(" ")}`,
       ].join(" && ");
       child = spawn("unshare", ["--mount", "--propagation", "private", "sh", "-c", script], { stdio: ["ignore", out, out] });
