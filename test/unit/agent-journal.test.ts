@@ -54,10 +54,13 @@ test("decodes MESSAGE given as bytes, repeated fields, and falls back to _PID; u
   assert.equal(long.truncated, true);
   assert.equal(long.line.length, LIMITS.maxLineLength);
   assert.ok(Math.abs(long.ts - Date.now()) < 5000, "no __REALTIME_TIMESTAMP: the read time");
-  for (const bad of [null, 5, "x", {}, { MESSAGE: "no cursor" }, { __CURSOR: "c", MESSAGE: null }, { __CURSOR: "c", MESSAGE: "m", SYSLOG_PID: "-1" }]) {
-    const got = journalEntryToRecord(bad);
-    if (got) assert.equal(got.pid, undefined);
+  for (const bad of [null, 5, "x", {}, { MESSAGE: "no cursor" }, { __CURSOR: "c", MESSAGE: null }]) {
+    assert.equal(journalEntryToRecord(bad), null, `unusable entry ${JSON.stringify(bad)}`);
   }
+  const badPid = journalEntryToRecord({ __CURSOR: "c", MESSAGE: "m", SYSLOG_PID: "-1" });
+  assert.ok(badPid, "an entry with an invalid pid is still a line");
+  assert.equal(badPid.line, "m");
+  assert.equal(badPid.pid, undefined, "an invalid SYSLOG_PID is dropped, not stored");
 });
 
 test("NUL and lone surrogates in a journal MESSAGE or identifier are replaced (the server cannot store them)", () => {
