@@ -14,7 +14,12 @@
  *    VRRP child its child (with several children, e.g. a checker process,
  *    the vrrp pidfile decides; without one, the lowest pid).
  * Network namespace: with --netns NS only processes whose /proc/PID/ns/net is
- * /run/netns/NS count; without, those in the agent's own namespace.
+ * /run/netns/NS count (and /run/keepalived/NS/keepalived.pid, where keepalived
+ * run with net_namespace NS writes it, is looked at first); without, those in
+ * the agent's own namespace. An unprivileged agent may not stat another
+ * user's /proc/PID/ns/net: then a process named by a pidfile is trusted, and a
+ * scanned one counts only when the agent watches the host namespace (the
+ * status says so).
  *
  * Watching a known process costs one pread of an already open
  * /proc/PID/stat per poll (intervalMs, default 1 s): no spawn, no new fd, one
@@ -316,12 +321,14 @@ export class ProcessWatch {
     }
   }
 
-  private inNs(pid: number, ns: string): boolean {
+  /** "unknown": the agent may not look (another user's process and no CAP_SYS_PTRACE: the unprivileged unit) */
+  private inNs(pid: number, ns: string): boolean | "unknown" {
     try {
       const s = fs.statSync(`${this.proc}/${pid}/ns/net`);
       return `${s.dev}:${s.ino}` === ns;
-    } catch {
-      return false;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      return code === "EACCES" || code === "EPERM" ? "unknown" : false;
     }
   }
 
@@ -348,13 +355,16 @@ export class ProcessWatch {
   private find(): { parent: Tracked; child: Tracked | null; via: Via } | null {
     const ns = this.targetNs();
     if (ns === null) return null;
-    const files = this.o.pidfile ? [this.o.pidfile] : (this.o.defaultPidfiles ?? DEFAULT_PIDFILES);
+    const files = this.o.pidfile ? [this.o.pidfile] : this.defaultPidfiles(DEFAULT_PIDFILES, "keepalived.pid", this.o.defaultPidfiles);
     for (const f of files) {
       const pid = this.readPid(f);
-      if (pid === null || !this.isKeepalived(this.stat(pid)) || !this.inNs(pid, ns)) continue;
+      if (pid === null || !this.isKeepalived(this.stat(pid))) continue;
+      const where = this.inNs(pid, ns);
+      if (where === false) continue;
       const parent = this.open(pid);
       if (!parent) continue;
-      this.setProblem(null);
+      // a pidfile names the process: trusted when its namespace cannot be checked
+      this.setProblem(where === "unknown" ? `cannot check the network namespace of keepalived (pid ${pid}, ${f}): not permitted; trusting the pidfile` : null);
       return { parent, child: this.findChild(pid, path.dirname(f)), via: "pidfile" };
     }
     if (this.now() - this.lastScan < (this.o.scanMs ?? 5000)) return null;
@@ -370,7 +380,10 @@ export class ProcessWatch {
     for (const n of names) {
       if (n.charCodeAt(0) < 48 || n.charCodeAt(0) > 57) continue;
       const st = this.stat(Number(n));
-      if (this.isKeepalived(st) && this.inNs(st.pid, ns)) ka.set(st.pid, st);
+      if (!this.isKeepalived(st)) continue;
+      const where = this.inNs(st.pid, ns);
+      // in the host namespace an uncheckable keepalived counts; watching a namespace, only a proven one
+      if (where === true || (where === "unknown" && !this.o.netns)) ka.set(st.pid, st);
     }
     this.setProblem(null);
     const parents = [...ka.values()].filter((s) => !ka.has(s.ppid)).sort((a, b) => a.startTime - b.startTime || a.pid - b.pid);
@@ -385,7 +398,7 @@ export class ProcessWatch {
   private findChild(pid: number, dir?: string): Tracked | null {
     const files = this.o.vrrpPidfile
       ? [this.o.vrrpPidfile]
-      : [...(dir ? [path.join(dir, "vrrp.pid")] : []), ...(this.o.defaultVrrpPidfiles ?? DEFAULT_VRRP_PIDFILES)];
+      : [...(dir ? [path.join(dir, "vrrp.pid")] : []), ...this.defaultPidfiles(DEFAULT_VRRP_PIDFILES, "vrrp.pid", this.o.defaultVrrpPidfiles)];
     for (const f of files) {
       const c = this.readPid(f);
       const st = c === null ? null : this.stat(c);
@@ -402,6 +415,12 @@ export class ProcessWatch {
       if (this.isKeepalived(st) && st.ppid === pid) return this.open(k);
     }
     return null;
+  }
+
+  /** keepalived run with net_namespace NS keeps its pidfiles in /run/keepalived/NS/ */
+  private defaultPidfiles(dflt: string[], name: string, override: string[] | undefined): string[] {
+    if (override) return override;
+    return this.o.netns ? [`/run/keepalived/${this.o.netns}/${name}`, `/var/run/keepalived/${this.o.netns}/${name}`, ...dflt] : dflt;
   }
 
   private setProblem(p: string | null): void {

@@ -14,6 +14,7 @@ import { exitDetail, parsePidfile, parseStat, ProcessWatch, SHUTDOWN_LINE, type 
 import { silentLogger } from "../../agent/log";
 import { ProcessRecordMsg } from "../../server/protocol";
 import { canUseNetns, createNetns, type Netns } from "../helpers/netns";
+import { fakeKeepalived as startFake, keepalivedChildOf } from "../helpers/fake-keepalived";
 
 test("parseStat reads pid, comm (with spaces and parentheses), state, ppid and start time", () => {
   const fields = (comm: string) => `4242 (${comm}) S 17 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 98765 1000 200`;
@@ -63,22 +64,8 @@ function netns(): Netns {
   return n;
 }
 
-/** a process tree that looks like keepalived: parent and one child, both with comm "keepalived" */
 function fakeKeepalived(dir: string, ns: string, pidfiles: boolean): ChildProcess {
-  fs.mkdirSync(dir, { recursive: true });
-  const script = path.join(dir, "keepalived");
-  fs.writeFileSync(
-    script,
-    `#!/bin/sh
-if [ "$1" = child ]; then trap 'exit 0' TERM; while :; do sleep 0.2; done; fi
-"$0" child &
-${pidfiles ? `echo $! > ${dir}/vrrp.pid; echo $$ > ${dir}/keepalived.pid` : ""}
-trap 'kill $!; exit 0' TERM
-while :; do sleep 0.2; done
-`,
-    { mode: 0o755 },
-  );
-  const c = spawn("ip", ["netns", "exec", ns, script], { stdio: "ignore" });
+  const c = startFake(dir, ns, pidfiles);
   procs.push(c);
   return c;
 }
@@ -107,13 +94,9 @@ async function until<T>(what: string, fn: () => T | undefined | null | false, ms
   }
 }
 
-/** pid's child named keepalived (0: none yet) */
-function childPid(pid: number): number {
-  const kids = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(" ").filter(Boolean).map(Number);
-  return kids.find((k) => parseStat(fs.readFileSync(`/proc/${k}/stat`, "latin1"))?.comm === "keepalived") ?? 0;
-}
+const childPid = keepalivedChildOf;
 
-test("stand-in keepalived found by /proc scan, only in the watched namespace; SIGKILL -> vanished within 2 s", { skip: skipNs ?? false }, async () => {
+test("stand-in keepalived found by /proc scan, only in the watched namespace; SIGKILL -> vanished within 2 s", { skip: skipNs ?? false }, async (t) => {
   const a = netns();
   const b = netns();
   const p = fakeKeepalived(path.join(tmp, "scan"), a.name, false);
@@ -121,7 +104,7 @@ test("stand-in keepalived found by /proc scan, only in the watched namespace; SI
   const inB = collect({ netns: b.name });
   const host = collect({ netns: null });
   try {
-    await until("the stand-in's child", () => fs.existsSync(`/proc/${p.pid}/task/${p.pid}/children`) && childPid(p.pid!) > 0);
+    await until("the stand-in's child", () => childPid(p.pid!) > 0);
     const child = childPid(p.pid!);
     for (const x of [inA, inB, host]) x.w.start();
     const first = await until("first record in A", () => inA.got[0]);
@@ -137,6 +120,7 @@ test("stand-in keepalived found by /proc scan, only in the watched namespace; SI
     const t0 = Date.now();
     process.kill(p.pid!, "SIGKILL");
     const v = await until("vanished", () => inA.got.find((r) => r.event === "vanished"), 4000);
+    t.diagnostic(`vanished reported ${v.at - t0} ms after the SIGKILL`);
     assert.ok(v.at - t0 < 2000, `reported ${v.at - t0} ms after the SIGKILL`);
     assert.deepEqual([v.running, v.pid, v.vrrpPid, v.exit], [false, null, null, null]);
   } finally {
@@ -144,7 +128,7 @@ test("stand-in keepalived found by /proc scan, only in the watched namespace; SI
   }
 });
 
-test("pidfiles: a stale pidfile does not count; start, graceful stop (a Stopping line) and exit detail", { skip: skipNs ?? false }, async () => {
+test("pidfiles: a stale pidfile does not count; start, graceful stop (a Stopping line) and exit detail", { skip: skipNs ?? false }, async (t) => {
   const a = netns();
   const dir = path.join(tmp, "pidfile");
   fs.mkdirSync(dir, { recursive: true });
@@ -166,6 +150,7 @@ test("pidfiles: a stale pidfile does not count; start, graceful stop (a Stopping
     const t0 = Date.now();
     p.kill("SIGTERM");
     const s = await until("stopped", () => x.got.find((r) => r.event === "stopped"), 4000);
+    t.diagnostic(`stopped reported ${s.at - t0} ms after the SIGTERM`);
     assert.ok(s.at - t0 < 2000, `reported ${s.at - t0} ms after the stop`);
     assert.deepEqual([s.running, s.exit], [false, "exit status 0"]);
 
@@ -193,7 +178,7 @@ test("pidfiles: a stale pidfile does not count; start, graceful stop (a Stopping
 
 const skipReal = skipNs ?? (HAVE_KEEPALIVED ? false : "keepalived is not installed");
 
-test("REAL keepalived in a namespace: SIGTERM -> stopped (from its own Stopping lines), SIGKILL of every process -> vanished within 2 s", { skip: skipReal, timeout: 60_000 }, async () => {
+test("REAL keepalived in a namespace: SIGTERM -> stopped (from its own Stopping lines), SIGKILL of every process -> vanished within 2 s", { skip: skipReal, timeout: 60_000 }, async (t) => {
   const a = netns();
   const dir = path.join(tmp, "real");
   fs.mkdirSync(dir, { recursive: true });
@@ -243,6 +228,7 @@ test("REAL keepalived in a namespace: SIGTERM -> stopped (from its own Stopping 
     process.kill(k2.pid!, "SIGKILL");
     process.kill(vrrp, "SIGKILL");
     const v = await until("vanished", () => x.got.find((r) => r.event === "vanished"), 5000);
+    t.diagnostic(`real keepalived: vanished reported ${v.at - t0} ms after the SIGKILL`);
     assert.ok(v.at - t0 < 2000, `vanished reported ${v.at - t0} ms after the SIGKILL`);
     assert.deepEqual([v.running, v.exit], [false, null]);
     assert.ok(!x.got.some((r) => r.event === "vanished" && r.at < t0), "the graceful stop was not reported as vanished");
