@@ -11,6 +11,7 @@ import { AgentClient } from "./client";
 import { ConfigWatcher } from "./config-watch";
 import { createAgentLogger } from "./log";
 import { parseAgentOptions, type AgentOptions } from "./options";
+import { ProcessWatch } from "./process-watch";
 import { Outbox, type NewRecord, type Position } from "./outbox";
 import { FileSource, FILE_POSITION_KEY, type FilePosition } from "./sources/file";
 import { JournalSource, JOURNAL_POSITION_KEY } from "./sources/journal";
@@ -57,7 +58,18 @@ async function run(opts: AgentOptions): Promise<void> {
   } catch (e) {
     stateProblem(e);
   }
-  const append = (rec: NewRecord, pos?: Position) => void outbox.append(rec, pos);
+  // keepalived liveness (agent/process-watch.ts): it reads the log lines the source produces for "Stopping"
+  const procWatch = new ProcessWatch({
+    pidfile: opts.pidfile,
+    vrrpPidfile: opts.vrrpPidfile,
+    netns: opts.netns,
+    log: log.child({ part: "process" }),
+    emit: (rec) => void outbox.append(rec),
+  });
+  const append = (rec: NewRecord, pos?: Position) => {
+    if (rec.kind === "log") procWatch.noteLine(rec.line);
+    void outbox.append(rec, pos);
+  };
 
   const source =
     opts.source === "journal"
@@ -88,6 +100,7 @@ async function run(opts: AgentOptions): Promise<void> {
   const sources = (): Record<string, string> => {
     const s: Record<string, string> = { [opts.source]: source.status(), vips: vips.status() };
     if (conf) s.config = conf.status();
+    s.process = procWatch.status();
     const st = outbox.stats;
     s.outbox = st.droppedRecords || st.writeErrors ? `dropped ${st.droppedRecords} record(s) (outbox full), ${st.writeErrors} write error(s)` : "ok";
     return s;
@@ -106,6 +119,7 @@ async function run(opts: AgentOptions): Promise<void> {
     onResync: () => {
       void vips.probe(true);
       conf?.check(true);
+      procWatch.report();
     },
   });
 
@@ -113,6 +127,7 @@ async function run(opts: AgentOptions): Promise<void> {
   source.start();
   vips.start();
   conf?.start();
+  procWatch.start();
   client.start();
 
   let stopping = false;
@@ -129,6 +144,7 @@ async function run(opts: AgentOptions): Promise<void> {
       await source.stop();
       await vips.stop();
       conf?.stop();
+      procWatch.stop();
       await outbox.flush();
       await client.stop();
       await outbox.close();

@@ -64,6 +64,11 @@ const SPECS: Spec[] = [
   { key: "netns", flag: "netns", env: "KAM_NETNS", kind: "string", arg: "NAME",
     help: "look for VIPs in this network namespace (`ip -n NAME`), for keepalived run with net_namespace",
     check: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "not a valid namespace name") },
+  { key: "pidfile", flag: "pidfile", env: "KAM_PIDFILE", kind: "string", arg: "PATH",
+    help: "keepalived's pidfile (keepalived -p), watched to report keepalived start, stop and disappearance; default: the usual places " +
+      "(/run/keepalived.pid, /run/keepalived/keepalived.pid, /var/run/...), else a /proc scan for processes named keepalived" },
+  { key: "vrrpPidfile", flag: "vrrp-pidfile", env: "KAM_VRRP_PIDFILE", kind: "string", arg: "PATH",
+    help: "pidfile of keepalived's VRRP child (keepalived -r); default: vrrp.pid next to the pidfile, /run/vrrp.pid, /run/keepalived/vrrp.pid, ..." },
   { key: "ip", flag: "ip", env: "KAM_IP", kind: "string", arg: "PATH", dflt: "ip", help: "iproute2 `ip` binary" },
   { key: "vipInterval", flag: "vip-interval", env: "KAM_VIP_INTERVAL", kind: "int", arg: "SECONDS", dflt: "10",
     help: "full VIP probe and report every SECONDS (changes are seen at once through `ip monitor`)", check: z.number().int().min(1).max(3600) },
@@ -92,6 +97,9 @@ export interface AgentOptions {
   /** null: config snapshots disabled */
   keepalivedConf: string | null;
   netns: string | null;
+  /** null: the default places, then a /proc scan */
+  pidfile: string | null;
+  vrrpPidfile: string | null;
   ip: string;
   vipInterval: number;
   heartbeatInterval: number;
@@ -260,6 +268,8 @@ export function parseAgentOptions(argv: string[], env: Record<string, string | u
       journalDirectory: (out.journalDirectory as string | undefined) ?? null,
       keepalivedConf: conf === "none" || conf === "" ? null : conf,
       netns: (out.netns as string | undefined) ?? null,
+      pidfile: (out.pidfile as string | undefined) ?? null,
+      vrrpPidfile: (out.vrrpPidfile as string | undefined) ?? null,
       ip: out.ip as string,
       vipInterval: out.vipInterval as number,
       heartbeatInterval: out.heartbeatInterval as number,

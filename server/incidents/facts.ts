@@ -21,7 +21,15 @@ export function factsFromStored(node: string, r: StoreResult): Fact[] {
     out.push({ seq: v.seq, fact: { kind: "vips", node, ts: v.ts, id: `v${v.id}`, addresses: v.addresses.map((a) => a.address.toLowerCase()) } });
   }
   for (const c of r.configs) out.push({ seq: c.seq, fact: { kind: "config", node, ts: c.ts, id: `c${c.id}`, instances: c.instances } });
+  for (const p of r.processes) out.push({ seq: p.seq, fact: processFact(node, p.id, p.ts, p) });
   return out.sort((a, b) => a.seq - b.seq).map((x) => x.fact);
+}
+
+type ProcessFields = { running: boolean; event: string; exit: string | null };
+
+/** the `process` fact of a stored keepalived_process row (live and replay build it here, alike) */
+function processFact(node: string, id: bigint, ts: number, p: ProcessFields): Fact {
+  return { kind: "process", node, ts, id: `p${id}`, running: p.running, event: p.event as Extract<Fact, { kind: "process" }>["event"], exit: p.exit };
 }
 
 type Timed = { at: bigint; seq: number; fact: Fact };
@@ -59,6 +67,12 @@ export async function loadFacts(db: Db, clusterId: number, from: Date, to: Date)
   for (const c of cfgs) {
     out.push({ at: c.rus, seq: Number(c.seq), fact: { kind: "config", node: name(c.node_id), ts: c.ts.getTime(), id: `c${c.id}`, instances: c.instances } });
   }
+  const procs = (await db.$queryRawUnsafe(
+    `SELECT id, node_id, seq, ts, running, event, exit, (extract(epoch from received_at) * 1000000)::bigint AS rus
+     FROM keepalived_process WHERE cluster_id = $1 AND received_at >= $2::timestamptz AND received_at < $3::timestamptz`,
+    ...args,
+  )) as ({ id: bigint; node_id: number; seq: bigint; ts: Date; rus: bigint } & ProcessFields)[];
+  for (const p of procs) out.push({ at: p.rus, seq: Number(p.seq), fact: processFact(name(p.node_id), p.id, p.ts.getTime(), p) });
   // Liveness: a session row is one unbroken stretch of heartbeats (the hub
   // starts a new row after any silence longer than the offline limit), so
   // "seen" every SEEN_EVERY_MS across [connected_at, last_seen_at] stands for

@@ -29,6 +29,8 @@ export interface StoredOutcome {
   vips: { seq: number }[];
   configs: { seq: number }[];
   gaps: { seq: number }[];
+  /** keepalived process records (optional for stores that never see them) */
+  processes?: { seq: number }[];
 }
 
 export interface BatchQueueOptions {
@@ -98,7 +100,7 @@ export class BatchQueue {
       return;
     }
     // per batch: a seq written by this commit counts as stored once, for the first batch naming it
-    const fresh = new Set<number>([...r.logs, ...r.vips, ...r.configs, ...r.gaps].map((x) => x.seq));
+    const fresh = new Set<number>([...r.logs, ...r.vips, ...r.configs, ...r.gaps, ...(r.processes ?? [])].map((x) => x.seq));
     for (const g of group) {
       let stored = 0;
       for (const x of g.records) if (fresh.delete(x.seq)) stored++;

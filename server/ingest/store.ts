@@ -15,7 +15,7 @@
  * same transaction, writes those derived from the rows that really were new.
  * History and derived data never disagree.
  */
-import type { AgentRecord, ConfigRecordMsg, GapRecordMsg, LogRecordMsg, VipRecordMsg } from "../protocol";
+import type { AgentRecord, ConfigRecordMsg, GapRecordMsg, LogRecordMsg, ProcessRecordMsg, VipRecordMsg } from "../protocol";
 import { sqlOf, type Db } from "../db/database";
 import { parseLine } from "../parser";
 import type { KeepalivedEvent } from "../parser/types";
@@ -62,6 +62,7 @@ export interface StoreResult {
   vips: (VipRecordMsg & { id: bigint })[];
   configs: (ConfigRecordMsg & { id: bigint })[];
   gaps: (GapRecordMsg & { id: bigint })[];
+  processes: (ProcessRecordMsg & { id: bigint })[];
   stateChanges: StateChangeRow[];
   stored: number;
   duplicates: number;
@@ -84,6 +85,10 @@ const JSON_KINDS = {
     cols: "from_seq, to_seq, dropped, reason",
     sel: "(d->>'fromSeq')::bigint, (d->>'toSeq')::bigint, (d->>'dropped')::int, d->>'reason'",
   },
+  keepalived_process: {
+    cols: "running, event, pid, vrrp_pid, via, exit",
+    sel: "(d->>'running')::boolean, d->>'event', (d->>'pid')::int, (d->>'vrrpPid')::int, d->>'via', d->>'exit'",
+  },
 } as const;
 
 const jsonInsert = (table: keyof typeof JSON_KINDS, param: string) =>
@@ -101,7 +106,8 @@ const STATE_COLS = `unnest($17::text[], $18::int[], $19::text[], $20::timestampt
  * changes derived on the assumption that every record is new (u.lid carries
  * the log line's seq; joined on the inserted rows), $22/$23 how many log lines
  * and configs the batch has (the state changes are written only when all of
- * them were new), $24 the highest seq. Returns "seq:id" lists per kind.
+ * them were new), $24 the highest seq, $25 process records as JSON. Returns
+ * "seq:id" lists per kind.
  */
 const BATCH_SQL = `WITH
  l AS (INSERT INTO log_record (cluster_id, node_id, agent_id, seq, ts, received_at, source, cursor, inode, "offset", ident, pid, line)
@@ -113,6 +119,7 @@ const BATCH_SQL = `WITH
  v AS (${jsonInsert("vip_observation", "$14")}),
  c AS (${jsonInsert("config_snapshot", "$15")}),
  g AS (${jsonInsert("agent_gap", "$16")}),
+ p AS (${jsonInsert("keepalived_process", "$25")}),
  sc AS (INSERT INTO state_change (cluster_id, node_id, instance, vrid, state, ts, log_record_id)
         SELECT $1, $2, u.instance, u.vrid, u.state, u.ts, l.id FROM ${STATE_COLS} JOIN l ON l.seq = u.lid
          WHERE (SELECT count(*) FROM l) = $22 AND (SELECT count(*) FROM c) = $23
@@ -121,7 +128,8 @@ const BATCH_SQL = `WITH
 SELECT (SELECT string_agg(seq || ':' || id, ',') FROM l) AS l,
        (SELECT string_agg(seq || ':' || id, ',') FROM v) AS v,
        (SELECT string_agg(seq || ':' || id, ',') FROM c) AS c,
-       (SELECT string_agg(seq || ':' || id, ',') FROM g) AS g`;
+       (SELECT string_agg(seq || ':' || id, ',') FROM g) AS g,
+       (SELECT string_agg(seq || ':' || id, ',') FROM p) AS p`;
 
 /** the state changes of a batch whose optimistic derivation did not hold (some records were not new) */
 const STATE_SQL = `INSERT INTO state_change (cluster_id, node_id, instance, vrid, state, ts, log_record_id)
@@ -164,6 +172,7 @@ export async function storeBatch(
   const vips = records.filter((r): r is VipRecordMsg => r.kind === "vips");
   const configs = records.filter((r): r is ConfigRecordMsg => r.kind === "config");
   const gaps = records.filter((r): r is GapRecordMsg => r.kind === "gap");
+  const procs = records.filter((r): r is ProcessRecordMsg => r.kind === "process");
   const maxSeq = records.reduce((m, r) => Math.max(m, r.seq), 0);
 
   const parsed = logs.map((r) => parseLine(r.line, { now: r.ts }));
@@ -198,12 +207,14 @@ export async function storeBatch(
       logs.length,
       configs.length,
       maxSeq,
+      procs.map((r) => JSON.stringify(r)),
     ]);
-    const row = res.rows[0] as { l: string | null; v: string | null; c: string | null; g: string | null };
+    const row = res.rows[0] as { l: string | null; v: string | null; c: string | null; g: string | null; p: string | null };
     const logIds = idsOf(row.l);
     const vipIds = idsOf(row.v);
     const cfgIds = idsOf(row.c);
     const gapIds = idsOf(row.g);
+    const procIds = idsOf(row.p);
 
     const storedLogs: StoredLog[] = [];
     logs.forEach((r, i) => {
@@ -220,12 +231,13 @@ export async function storeBatch(
       if (stateChanges.length > 0) await client.query(STATE_SQL, [scope.clusterId, scope.nodeId, ...stateArrays(stateChanges)]);
     }
     await client.query("COMMIT");
-    const stored = storedLogs.length + vipIds.size + cfgIds.size + gapIds.size;
+    const stored = storedLogs.length + vipIds.size + cfgIds.size + gapIds.size + procIds.size;
     return {
       logs: storedLogs,
       vips: vips.filter((v) => vipIds.has(v.seq)).map((v) => ({ ...v, id: vipIds.get(v.seq)! })),
       configs: newConfigs.map((c) => ({ ...c, id: cfgIds.get(c.seq)! })),
       gaps: gaps.filter((g) => gapIds.has(g.seq)).map((g) => ({ ...g, id: gapIds.get(g.seq)! })),
+      processes: procs.filter((p) => procIds.has(p.seq)).map((p) => ({ ...p, id: procIds.get(p.seq)! })),
       stateChanges,
       stored,
       duplicates: received - stored,

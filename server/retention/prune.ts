@@ -4,7 +4,7 @@
  * the embedded PGlite even its single connection) is never held up for long.
  *
  * Which time decides, per kind:
- * - log lines, gaps, VIP observations, config snapshots: `received_at` (the
+ * - log lines, gaps, VIP observations, process records, config snapshots: `received_at` (the
  *   server's clock): a node whose clock is off cannot get its data pruned
  *   early or kept for ever;
  * - state changes: `ts` (they carry no receive time; minutes of skew do not
@@ -14,7 +14,7 @@
  *
  * Kept whatever their age, because the picture rebuilt at start needs them
  * (server/state/restore.ts): the newest config snapshot and VIP observation of
- * every node, and the newest state change of every (node, instance).
+ * every node (and its newest process record: whether keepalived runs), and the newest state change of every (node, instance).
  *
  * State changes reference their log line by id without a foreign key: they
  * are the compact history and are kept longer than the raw lines (defaults
@@ -30,7 +30,7 @@
  */
 import type { Db } from "../db/database";
 
-export const RETENTION_KINDS = ["log", "gap", "vip", "config", "state", "session", "incident"] as const;
+export const RETENTION_KINDS = ["log", "gap", "vip", "process", "config", "state", "session", "incident"] as const;
 export type RetentionKind = (typeof RETENTION_KINDS)[number];
 
 /** days to keep each kind; 0 = keep for ever */
@@ -80,6 +80,8 @@ const SPECS: Spec[] = [
   // a gap says lines are missing: it lives as long as the lines around it
   { kind: "gap", table: "agent_gap", time: "received_at", days: (s) => s.logDays, mode: "window" },
   { kind: "vip", table: "vip_observation", time: "received_at", days: (s) => s.vipDays, mode: "window", keep: newestPerNode("vip_observation") },
+  // keepalived's process records: the VIP observations' policy (a node's newest one says whether keepalived runs)
+  { kind: "process", table: "keepalived_process", time: "received_at", days: (s) => s.vipDays, mode: "window", keep: newestPerNode("keepalived_process") },
   { kind: "config", table: "config_snapshot", time: "received_at", days: (s) => s.configDays, mode: "window", keep: newestPerNode("config_snapshot") },
   {
     kind: "state", table: "state_change", time: "ts", days: (s) => s.stateDays, mode: "window",

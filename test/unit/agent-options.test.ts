@@ -40,6 +40,8 @@ test("defaults fill everything not given", () => {
     journalDirectory: null,
     keepalivedConf: "/etc/keepalived/keepalived.conf",
     netns: null,
+    pidfile: null,
+    vrrpPidfile: null,
     ip: "ip",
     vipInterval: 10,
     heartbeatInterval: 5,
@@ -63,6 +65,11 @@ test("flags win over env, env over the config file, the file over defaults", () 
   assert.equal(e.keepalivedConf, null, "`none` turns config snapshots off");
   const rep = ok(["--server", "http://s:1", "--token", TOKEN, "--journal-match", "SYSLOG_IDENTIFIER=a", "--journal-match", "SYSLOG_IDENTIFIER=b"]);
   assert.deepEqual(rep.journalMatch, ["SYSLOG_IDENTIFIER=a", "SYSLOG_IDENTIFIER=b"], "repeatable");
+  const pf = { "/etc/kam.json": JSON.stringify({ pidfile: "/run/ka/keepalived.pid", "vrrp-pidfile": "/run/ka/vrrp.pid" }) };
+  const p = ok(["--server", "http://s:1", "--token", TOKEN, "--config-file", "/etc/kam.json"], {}, pf);
+  assert.deepEqual([p.pidfile, p.vrrpPidfile], ["/run/ka/keepalived.pid", "/run/ka/vrrp.pid"], "pidfiles from the config file");
+  const pe = ok(["--server", "http://s:1", "--token", TOKEN, "--config-file", "/etc/kam.json", "--pidfile", "/x.pid"], { KAM_VRRP_PIDFILE: "/y.pid" }, pf);
+  assert.deepEqual([pe.pidfile, pe.vrrpPidfile], ["/x.pid", "/y.pid"], "flag and env win over the file");
 });
 
 test("the token comes from --token-file when --token is absent; it is never echoed in errors", () => {
