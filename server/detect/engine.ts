@@ -20,7 +20,7 @@ import { evaluateDual } from "./dual";
 import { evaluateNoMaster } from "./nomaster";
 import { evaluateMismatch } from "./mismatch";
 import { faultOnLog, faultOnState } from "./fault";
-import { flapOnChange } from "./flap";
+import { evaluateFlap } from "./flap";
 import { evaluateDrift } from "./drift";
 import { onDisconnected, onSeen } from "./offline";
 import type { Evidence } from "./types";
@@ -178,13 +178,12 @@ export class DetectionEngine {
     if (!r) return;
     const prev = r.state;
     if (prev === state) return; // 1.x logs "Transition to MASTER" then "Entering MASTER": one change
-    const prevInit = r.init;
+    r.afterInit = r.init && prev !== null && !init;
     r.state = state;
     r.init = init;
+    if (init) r.initAt = e.ts;
     r.since = e.ts;
     r.entry = e;
-    // entering or leaving an `(init)` state is keepalived starting up, not a change worth counting
-    if (prev !== null && !prevInit && !init) flapOnChange(this.ctx, r, e);
     faultOnState(this.ctx, node, r, prev, e);
     this.evaluate(new Set([r.group]), e.ts, [logEv(e)]);
   }
@@ -219,6 +218,8 @@ export class DetectionEngine {
   private evaluate(groups: Set<Group>, at: number, trigger: Evidence[]): void {
     const sorted = [...groups].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     for (const g of sorted) {
+      // FLAPPING first: a change that ends a DUAL_MASTER is judged while that incident is still open
+      evaluateFlap(this.ctx, g, at);
       evaluateDual(this.ctx, g, at, trigger);
       evaluateNoMaster(this.ctx, g, at, trigger);
       evaluateMismatch(this.ctx, g, at, trigger);

@@ -11,6 +11,7 @@
 import type { ConfigInstance } from "../protocol";
 import type { KeepalivedEvent } from "../parser/types";
 import { Ring } from "./ring";
+import { newFlap, type FlapState } from "./flap";
 
 export type KState = "MASTER" | "BACKUP" | "FAULT" | "STOP";
 
@@ -49,6 +50,10 @@ export interface InstRec {
   state: KState | null;
   /** the current state was entered with `(init)` */
   init: boolean;
+  /** the current state was entered from an `(init)` state: the first election of this keepalived run */
+  afterInit: boolean;
+  /** when the instance last entered an `(init)` state (its keepalived started) */
+  initAt: number | null;
   since: number | null;
   entry: LogEntry | null;
   priority: number | null;
@@ -76,16 +81,10 @@ export interface NodeRec {
   lastVips: { ts: number; id: string } | null;
   lines: Ring<LogEntry>;
   events: Ring<LogEntry>;
+  /** open KEEPALIVED_DOWN incident slot */
+  downSlot: string | null;
   /** FAULT incidents still looking for a cause in the lines that follow */
   pendingFaults: { rec: InstRec; entry: LogEntry; until: number }[];
-}
-
-export interface FlapState {
-  /** node -> recent state changes (oldest first), within the flap window */
-  changes: Map<string, LogEntry[]>;
-  lastChange: number | null;
-  slot: string | null;
-  nodes: Set<string>;
 }
 
 export interface Group {
@@ -126,6 +125,8 @@ export class Model {
   vipGroups = new Map<string, Set<Group>>();
   /** instance names ignored because a node exceeded MAX_INSTANCES_PER_NODE */
   droppedInstances = 0;
+  /** node + sync group -> time of the last MASTER change counted for one of its VRIDs (FLAPPING) */
+  readonly syncChanges = new Map<string, number>();
 
   node(name: string): NodeRec {
     let n = this.nodes.get(name);
@@ -133,7 +134,7 @@ export class Model {
       n = {
         name, online: true, tracked: false, lastSeen: null, disconnectedAt: null, configTs: null, configRef: null,
         cfgByName: new Map(), insts: new Map(), vipsKnown: false, held: new Map(), lastVips: null,
-        lines: new Ring(RING_LINES), events: new Ring(RING_EVENTS), pendingFaults: [],
+        lines: new Ring(RING_LINES), events: new Ring(RING_EVENTS), downSlot: null, pendingFaults: [],
       };
       this.nodes.set(name, n);
     }
@@ -150,7 +151,7 @@ export class Model {
     }
     const cfg = node.cfgByName.get(name) ?? null;
     r = {
-      node: node.name, name, group: null as unknown as Group, cfg, state: null, init: false, since: null, entry: null,
+      node: node.name, name, group: null as unknown as Group, cfg, state: null, init: false, afterInit: false, initAt: null, since: null, entry: null,
       priority: cfg?.priority ?? null, mismatch: newCond(), faultSlot: null,
     };
     this.attach(r, this.groupFor(name, cfg));
@@ -173,7 +174,7 @@ export class Model {
     if (!g) {
       g = {
         key, vrid, family, scope, members: new Map(), vips: new Set(), ownedVips: [], advertMs: null,
-        dual: newCond(), nomaster: newCond(), flap: { changes: new Map(), lastChange: null, slot: null, nodes: new Set() },
+        dual: newCond(), nomaster: newCond(), flap: newFlap(),
         drift: { warn: null, names: null },
       };
       this.groups.set(key, g);

@@ -88,6 +88,11 @@ export interface Incident {
   closedAt: number | null;
   cause: Cause;
   evidence: Evidence[];
+  /**
+   * key of the incident of the same slot that this one follows: it re-occurred within the hold-down with
+   * a DIFFERENT cause (one incident = one episode with one cause)
+   */
+  follows?: string;
 }
 
 export type IncidentChange = { type: "opened" | "updated" | "closed"; incident: Incident };
