@@ -127,8 +127,9 @@ export class DetectionEngine {
       case "vips":
         return this.applyVips(node, f.ts, String(f.id), f.addresses);
       case "config": {
-        const touched = model.applyConfig(node, Array.isArray(f.instances) ? f.instances : [], f.ts, String(f.id));
-        if (touched === null) return;
+        const applied = model.applyConfig(node, Array.isArray(f.instances) ? f.instances : [], f.ts, String(f.id));
+        if (applied === null) return;
+        for (const r of applied.retired) this.retire(node, r, f.ts, String(f.id));
         for (const g of model.groups.values()) evaluateDrift(this.ctx, g, f.ts);
         this.evaluate(new Set(model.groups.values()), f.ts, []);
         model.pruneGroups();
@@ -139,6 +140,17 @@ export class DetectionEngine {
       case "disconnected":
         return onDisconnected(this.ctx, node, f.ts, (gs, at) => this.evaluate(gs, at, []));
     }
+  }
+
+  /** an instance left the node's configuration: its own incidents end now (their subject is gone) */
+  private retire(node: NodeRec, r: InstRec, at: number, ref: string): void {
+    const ev: Evidence = { node: node.name, at, kind: "config", ref, line: `${r.name} is no longer in the configuration of ${node.name} (renamed or removed)` };
+    if (r.faultSlot !== null) this.ctx.reg.close(r.faultSlot, at, [ev]);
+    r.faultSlot = null;
+    if (r.mismatch.slot !== null) this.ctx.reg.close(r.mismatch.slot, at, [ev]);
+    this.ctx.timers.cancel(`mismatch:${r.node}\u0000${r.name}`);
+    r.mismatch = { since: null, nodes: new Set(), slot: null };
+    node.pendingFaults = node.pendingFaults.filter((p) => p.rec !== r);
   }
 
   private applyLog(node: NodeRec, e: LogEntry): void {

@@ -125,6 +125,8 @@ export class Model {
   vipGroups = new Map<string, Set<Group>>();
   /** instance names ignored because a node exceeded MAX_INSTANCES_PER_NODE */
   droppedInstances = 0;
+  /** state lines of instances not in their node's current configuration (history: no incident) */
+  historicLines = 0;
   /** node + sync group -> time of the last MASTER change counted for one of its VRIDs (FLAPPING) */
   readonly syncChanges = new Map<string, number>();
 
@@ -141,10 +143,17 @@ export class Model {
     return n;
   }
 
-  /** The instance record (created on first mention), or null when the node has too many. */
+  /**
+   * The instance record (created on first mention), or null when the node has too many, or when the node
+   * sent a configuration snapshot that does not configure `name` (a retired or unknown instance: history).
+   */
   inst(node: NodeRec, name: string): InstRec | null {
     let r = node.insts.get(name);
     if (r) return r;
+    if (node.cfgByName.size > 0 && !node.cfgByName.has(name)) {
+      this.historicLines++;
+      return null;
+    }
     if (node.insts.size >= MAX_INSTANCES_PER_NODE) {
       this.droppedInstances++;
       return null;
@@ -192,18 +201,23 @@ export class Model {
    * Install a node's config snapshot: regroup its instances (creating records for configured ones).
    * Returns the groups whose membership changed. Older snapshots than the current one are ignored (null).
    */
-  applyConfig(node: NodeRec, instances: ConfigInstance[], ts: number, ref: string): Set<Group> | null {
+  applyConfig(node: NodeRec, instances: ConfigInstance[], ts: number, ref: string): { touched: Set<Group>; retired: InstRec[] } | null {
     if (node.configTs !== null && ts < node.configTs) return null;
     node.configTs = ts;
     node.configRef = ref;
     node.cfgByName = new Map(instances.map((i) => [i.name, i]));
     const touched = new Set<Group>();
-    // instances only known from an older snapshot (never seen in a log) go away with it
+    const retired: InstRec[] = [];
+    // an instance the CURRENT snapshot does not configure (renamed, removed, or only known from lines
+    // received before the first snapshot) is retired for this node now: its lines are history from here on
+    // (an EMPTY snapshot says nothing about the instances: the agent found none it could read; lines are
+    // then grouped by instance name as without any snapshot)
     for (const [name, r] of node.insts) {
-      if (node.cfgByName.has(name) || r.state !== null) continue;
+      if (node.cfgByName.has(name) || instances.length === 0) continue;
       r.group.members.delete(memberKey(r.node, r.name));
       touched.add(r.group);
       node.insts.delete(name);
+      retired.push(r);
     }
     for (const i of instances) this.inst(node, i.name);
     for (const r of node.insts.values()) {
@@ -217,7 +231,7 @@ export class Model {
       }
     }
     this.rebuildGroupProps();
-    return touched;
+    return { touched, retired };
   }
 
   /** Recompute VIP sets, advert intervals and the VIP index of every group (config facts are rare). */

@@ -16,6 +16,8 @@ import type { Cause, Evidence, Incident, IncidentChange, IncidentKind, Severity 
 
 export const MAX_EVIDENCE = 50;
 export const MAX_CLOSED = 1000;
+/** kinds about a node rather than a virtual router (vrid null is normal for them) */
+const NODE_SCOPED = new Set<IncidentKind>(["AGENT_OFFLINE", "KEEPALIVED_DOWN"]);
 
 export interface OpenSpec {
   kind: IncidentKind;
@@ -68,6 +70,8 @@ export class Registry {
   }
 
   open(spec: OpenSpec): Incident {
+    // a virtual router whose VRID is unknown (instance known by name only) never raises more than info
+    if (spec.vrid === null && !NODE_SCOPED.has(spec.kind)) spec = { ...spec, severity: "info" };
     const already = this.openBySlot.get(spec.slot);
     if (already) return already;
     const prev = this.closedBySlot.get(spec.slot);
