@@ -23,6 +23,7 @@ import { faultOnLog, faultOnState } from "./fault";
 import { evaluateFlap } from "./flap";
 import { evaluateDrift } from "./drift";
 import { onDisconnected, onSeen } from "./offline";
+import { onProcess, onShutdownLogged, up } from "./down";
 import type { Evidence } from "./types";
 
 export function resolveSettings(s?: Partial<DetectorSettings>): DetectorSettings {
@@ -139,6 +140,8 @@ export class DetectionEngine {
         return onSeen(this.ctx, node, f.ts, (gs, at) => this.evaluate(gs, at, []));
       case "disconnected":
         return onDisconnected(this.ctx, node, f.ts, (gs, at) => this.evaluate(gs, at, []));
+      case "process":
+        return onProcess(this.ctx, node, f, (n, inst, st, e) => this.setState(n, inst, st, e, false), (gs, at) => this.evaluate(gs, at, []));
     }
   }
 
@@ -170,6 +173,8 @@ export class DetectionEngine {
       case "daemon":
         // shutting down stops every instance; a start voids states left by a run that ended without a
         // "Stopping" line (crash); instances never seen in a state stay unknown until their (init) line
+        if (ev.what === "stopping" || ev.what === "stopped") onShutdownLogged(this.ctx, node, e);
+        if (ev.what === "starting" || ev.what === "started") up(this.ctx, node, e.ts, [logEv(e)]);
         if (ev.what === "stopping" || ev.what === "stopped" || ev.what === "starting") {
           for (const r of [...node.insts.values()]) if (ev.what !== "starting" || r.state !== null) this.setState(node, r.name, "STOP", e, false);
         }
@@ -243,7 +248,7 @@ function validFact(f: unknown): f is Fact {
   if (!f || typeof f !== "object") return false;
   const x = f as { kind?: unknown; node?: unknown; ts?: unknown };
   if (typeof x.node !== "string" || x.node.length === 0 || typeof x.ts !== "number" || !Number.isFinite(x.ts)) return false;
-  return x.kind === "log" || x.kind === "vips" || x.kind === "config" || x.kind === "seen" || x.kind === "disconnected";
+  return x.kind === "log" || x.kind === "vips" || x.kind === "config" || x.kind === "seen" || x.kind === "disconnected" || x.kind === "process";
 }
 
 /**

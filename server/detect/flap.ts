@@ -61,7 +61,7 @@ export function explained(ctx: Ctx, g: Group): boolean {
   for (const r of g.members.values()) {
     if (r.faultSlot !== null) return true;
     const n = ctx.model.nodes.get(r.node);
-    if (n && n.downSlot !== null) return true;
+    if (n && (n.downSlot !== null || n.keepalived === "down")) return true;
   }
   return false;
 }

@@ -83,6 +83,14 @@ export interface NodeRec {
   events: Ring<LogEntry>;
   /** open KEEPALIVED_DOWN incident slot */
   downSlot: string | null;
+  /** keepalived's process as last learnt (process facts, start/stop lines); null = not known */
+  keepalived: "running" | "stopped" | "down" | null;
+  keepaliveSince: number | null;
+  /** time of the last logged shutdown ("Stopping"/"Stopped") */
+  shutdownAt: number | null;
+  /** while down: the node's role per virtual router just before, and the process fact's entry */
+  downBefore: Map<Group, KState | null> | null;
+  downEntry: LogEntry | null;
   /** FAULT incidents still looking for a cause in the lines that follow */
   pendingFaults: { rec: InstRec; entry: LogEntry; until: number }[];
 }
@@ -136,7 +144,7 @@ export class Model {
       n = {
         name, online: true, tracked: false, lastSeen: null, disconnectedAt: null, configTs: null, configRef: null,
         cfgByName: new Map(), insts: new Map(), vipsKnown: false, held: new Map(), lastVips: null,
-        lines: new Ring(RING_LINES), events: new Ring(RING_EVENTS), downSlot: null, pendingFaults: [],
+        lines: new Ring(RING_LINES), events: new Ring(RING_EVENTS), downSlot: null, keepalived: null, keepaliveSince: null, shutdownAt: null, downBefore: null, downEntry: null, pendingFaults: [],
       };
       this.nodes.set(name, n);
     }
