@@ -2,10 +2,13 @@
  * One detection engine per cluster: facts in (in the order the server stored them), incident changes out.
  * Pure: no I/O, no wall clock. Time comes only from the facts' `ts` and from tick(now).
  *
- * Timing contract (why live and replay agree): the engine keeps a clock = the largest time it was given.
+ * Timing contract (why live and replay agree): the engine keeps a clock = the largest SERVER time it was
+ * given (a fact's receive time `rx`, or tick(now)); a fact's node time `ts` is its event time only when it
+ * is not after the receipt (event time = min(ts, rx)); a stamp more than futureSkewMs ahead is counted in
+ * stats.skewed.
  * Timers (grace expiry, flapping quiet period, agent offline) fire when the clock moves strictly past
  * their deadline, in deadline order, and use the deadline as "now". push(f) first fires every timer due
- * before f.ts, then applies f. So whether the server ticks every second or a replay only pushes facts and
+ * before f.rx, then applies f. So whether the server ticks every second or a replay only pushes facts and
  * ticks once at the end, the same timers fire between the same facts, and every incident time comes from
  * a fact or a deadline. The one divergence is a fact arriving after the live clock already passed a
  * deadline that the fact would have cancelled: the server should tick with a small lag (e.g. now - 1 s).
@@ -39,7 +42,7 @@ export function resolveSettings(s?: Partial<DetectorSettings>): DetectorSettings
 export class DetectionEngine {
   readonly settings: DetectorSettings;
   /** facts applied, facts rejected as malformed, and internal errors caught (never thrown to the caller) */
-  readonly stats = { facts: 0, rejected: 0, errors: 0 };
+  readonly stats = { facts: 0, rejected: 0, errors: 0, skewed: 0 };
   lastError: unknown = null;
   private ctx: Ctx;
   private clock = -Infinity;
@@ -64,9 +67,14 @@ export class DetectionEngine {
       return [];
     }
     try {
-      this.ctx.timers.fireDue(fact.ts);
-      this.clock = Math.max(this.clock, fact.ts);
-      this.apply(fact);
+      // the clock runs on the server's receive time; the node's stamp is the event time only where it is
+      // plausible (not after the receipt), so no node stamp can push a timer past the server clock
+      const rx = typeof fact.rx === "number" && Number.isFinite(fact.rx) ? fact.rx : fact.ts;
+      if (fact.ts > rx + this.settings.futureSkewMs) this.stats.skewed++;
+      const at = Math.min(fact.ts, rx);
+      this.ctx.timers.fireDue(rx);
+      this.clock = Math.max(this.clock, rx);
+      this.apply(at === fact.ts ? fact : { ...fact, ts: at });
       this.stats.facts++;
       this.ctx.timers.fireDue(this.clock);
     } catch (e) {
