@@ -42,8 +42,12 @@ export function resolveSettings(s?: Partial<DetectorSettings>): DetectorSettings
 export class DetectionEngine {
   readonly settings: DetectorSettings;
   /** facts applied, facts rejected as malformed, and internal errors caught (never thrown to the caller) */
-  readonly stats = { facts: 0, rejected: 0, errors: 0, skewed: 0 };
+  readonly stats = { facts: 0, rejected: 0, errors: 0, skewed: 0, invariantViolations: 0 };
   lastError: unknown = null;
+  /** errors caught per detector kind ("dual", "nomaster", "mismatch", "flap", "engine", ...) since the last drain */
+  private errorLog: { kind: string; error: unknown }[] = [];
+  /** invariant violations found since the last drain (an open incident whose condition no longer holds) */
+  private violationLog: string[] = [];
   private ctx: Ctx;
   private clock = -Infinity;
 
@@ -78,8 +82,7 @@ export class DetectionEngine {
       this.stats.facts++;
       this.ctx.timers.fireDue(this.clock);
     } catch (e) {
-      this.stats.errors++;
-      this.lastError = e;
+      this.caught("engine", e);
     }
     return reg.out;
   }
@@ -92,10 +95,71 @@ export class DetectionEngine {
       this.clock = Math.max(this.clock, now);
       this.ctx.timers.fireDue(this.clock);
     } catch (e) {
-      this.stats.errors++;
-      this.lastError = e;
+      this.caught("engine", e);
     }
+    this.checkInvariants();
     return reg.out;
+  }
+
+  private caught(kind: string, e: unknown): void {
+    this.stats.errors++;
+    this.lastError = e;
+    if (this.errorLog.length < 100) this.errorLog.push({ kind, error: e });
+  }
+
+  /** errors caught since the last call (the host counts and logs them; replay() throws on them) */
+  drainErrors(): { kind: string; error: unknown }[] {
+    const out = this.errorLog;
+    this.errorLog = [];
+    return out;
+  }
+
+  /** throws DetectorFailure when a detector threw or an invariant was violated since the last check */
+  assertHealthy(): void {
+    const errors = this.drainErrors();
+    const violations = this.drainViolations();
+    if (errors.length || violations.length) {
+      const e0 = errors[0];
+      const first = e0 ? `${e0.kind}: ${e0.error instanceof Error ? e0.error.message : String(e0.error)}` : violations[0];
+      throw new DetectorFailure(`detection of cluster ${this.cluster} failed (${errors.length} errors, ${violations.length} invariant violations): ${first}`, errors, violations);
+    }
+  }
+
+  /** invariant violations found since the last call */
+  drainViolations(): string[] {
+    const out = this.violationLog;
+    this.violationLog = [];
+    return out;
+  }
+
+  /**
+   * Invariant: an incident is open only while its condition holds. Checked on every tick; a violation is
+   * recorded (stats.invariantViolations, drainViolations()) and the incident is left as it is.
+   */
+  checkInvariants(): string[] {
+    const found: string[] = [];
+    const { model, timers } = this.ctx;
+    const groupsByScope = new Map<string, Group>();
+    for (const g of model.groups.values()) groupsByScope.set(g.scope, g);
+    for (const inc of this.ctx.reg.openIncidents()) {
+      const g = groupsByScope.get(inc.scope);
+      const node = model.nodes.get(inc.nodes[0] ?? "");
+      let holds = true;
+      switch (inc.kind) {
+        case "DUAL_MASTER": holds = !!g && g.dual.since !== null; break;
+        case "NO_MASTER": holds = !!g && g.nomaster.since !== null; break;
+        case "FLAPPING": holds = !!g && g.flap.slot !== null && timers.has(`flap:${g.key}`); break;
+        case "FAULT": holds = !!g && [...g.members.values()].some((r) => r.node === node?.name && r.faultSlot !== null && r.state === "FAULT"); break;
+        case "STATE_MISMATCH": holds = !!g && [...g.members.values()].some((r) => r.node === node?.name && r.mismatch.slot !== null && r.mismatch.since !== null); break;
+        case "KEEPALIVED_DOWN": holds = !!node && node.keepalived === "down"; break;
+        case "AGENT_OFFLINE": holds = !!node && !node.online; break;
+        default: holds = true; // CONFIG_DRIFT is re-checked on every config snapshot
+      }
+      if (!holds) found.push(`${inc.key}: open but its condition no longer holds`);
+    }
+    this.stats.invariantViolations += found.length;
+    for (const v of found) if (this.violationLog.length < 100) this.violationLog.push(v);
+    return found;
   }
 
   /** the earliest pending deadline (a replay or a test may tick just past it), or null */
@@ -244,10 +308,19 @@ export class DetectionEngine {
     const sorted = [...groups].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     for (const g of sorted) {
       // FLAPPING first: a change that ends a DUAL_MASTER is judged while that incident is still open
-      evaluateFlap(this.ctx, g, at);
-      evaluateDual(this.ctx, g, at, trigger);
-      evaluateNoMaster(this.ctx, g, at, trigger);
-      evaluateMismatch(this.ctx, g, at, trigger);
+      this.guard("FLAPPING", () => evaluateFlap(this.ctx, g, at));
+      this.guard("DUAL_MASTER", () => evaluateDual(this.ctx, g, at, trigger));
+      this.guard("NO_MASTER", () => evaluateNoMaster(this.ctx, g, at, trigger));
+      this.guard("STATE_MISMATCH", () => evaluateMismatch(this.ctx, g, at, trigger));
+    }
+  }
+
+  /** one detector's failure is counted under its kind and does not stop the others */
+  private guard(kind: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.caught(kind, e);
     }
   }
 }
@@ -269,5 +342,14 @@ export function replay(facts: Iterable<Fact>, until: number, settings?: Partial<
   const seen = new Map<string, Incident>();
   for (const f of facts) for (const ch of engine.push(f)) seen.set(ch.incident.key, ch.incident);
   for (const ch of engine.tick(until)) seen.set(ch.incident.key, ch.incident);
+  engine.assertHealthy();
   return [...seen.values()];
+}
+
+/** A detector error or an invariant violation: replay() and the test helpers throw it (never silent). */
+export class DetectorFailure extends Error {
+  constructor(message: string, readonly errors: { kind: string; error: unknown }[], readonly violations: string[]) {
+    super(message);
+    this.name = "DetectorFailure";
+  }
 }

@@ -55,3 +55,27 @@ describe("detection runs on the server's clock", () => {
     assert.ok(e.now() <= T0 + 100_000);
   });
 });
+
+describe("errors are never silent", () => {
+  it("a detector that throws is counted by kind and makes replay() throw", async () => {
+    const { DetectorFailure, replay } = await import("../../server/detect/engine");
+    const t = pair();
+    const facts = t.facts();
+    // a config snapshot whose VIP list is not a list: the model throws while grouping it
+    facts.push({ kind: "config", node: "node2", ts: T0 + 20_000, id: "bad", instances: [{ name: "VI_9", vrid: 9, vips: null } as never] });
+    assert.throws(() => replay(facts, T0 + 30_000), (e: unknown) => e instanceof DetectorFailure && e.errors.length > 0 && /engine: /.test(e.message));
+    const e = new DetectionEngine("c");
+    for (const f of facts) e.push(f);
+    assert.equal(e.stats.errors, 1);
+    assert.deepEqual(e.drainErrors().map((x) => x.kind), ["engine"]);
+    assert.deepEqual(e.drainErrors(), [], "drained");
+  });
+
+  it("the invariant (open only while the condition holds) holds on every tick of the captures and is checked", () => {
+    const t = pair({ horizonMs: 120_000 });
+    node2TakesOver(t, T0 + 30_000);
+    const e = live(t.facts(), T0 + 100_000);
+    assert.equal(e.stats.invariantViolations, 0);
+    assert.deepEqual(e.checkInvariants(), []);
+  });
+});
