@@ -170,6 +170,7 @@ export class Hub {
       if (ref && ref.agentId === d.agentId && v.seq > ref.seq && ref.key === key && wall - ref.at < VIP_CONFIRM_MS) unchanged.add(v);
       else ref = { key, agentId: d.agentId, seq: v.seq, at: wall };
     }
+    const receivedAt = this.clock.nextIso();
     const r = await storeBatch(
       this.db,
       d,
@@ -178,7 +179,7 @@ export class Hub {
         view = { vrids: new Map(node.view.vrids), instances: new Set(node.view.instances), last: new Map(node.view.last) };
         return deriveStateChanges(view, logs, configs);
       },
-      this.clock.nextIso(),
+      receivedAt,
     );
     r.duplicates += unchanged.size;
     const newestVip = r.vips.reduce<(typeof r.vips)[number] | null>((a, v) => (!a || v.seq > a.seq ? v : a), null);
@@ -204,7 +205,7 @@ export class Hub {
     this.store.touch(node, Date.now());
     if (r.stored > 0) {
       this.markDirty(cluster.name);
-      this.feed(cluster, factsFromStored(node.name, r));
+      this.feed(cluster, factsFromStored(node.name, r, Date.parse(receivedAt)));
     }
     return r;
   }

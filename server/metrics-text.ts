@@ -25,6 +25,8 @@ const HELP: Record<string, [string, string]> = {
   kam_agent_handshake_rejected_total: ["counter", "agent connections refused, by error code"],
   kam_live_rejected_total: ["counter", "browser messages refused, by error code"],
   kam_incidents_opened_total: ["counter", "incidents opened, by kind"],
+  kam_detector_errors_total: ["counter", "errors thrown inside a detector (caught, logged with the cluster), by detector kind"],
+  kam_detector_invariant_violations_total: ["counter", "open incidents found on a tick whose condition no longer holds (a detector bug), by cluster"],
   kam_notifications_total: ["counter", "webhook deliveries, by result"],
   kam_login_total: ["counter", "dashboard sign-in attempts, by result"],
   kam_access_denied_total: ["counter", "HTTP requests refused by access control, by code and where"],

@@ -298,6 +298,8 @@ export const IncidentMsg = z.object({
   /** optional extra fields: set once an operator acknowledged the incident */
   ackedAt: z.string().optional(),
   ackedBy: z.string().optional(),
+  /** optional: id of the incident this one follows (same subject, re-occurred within the hold-down with a different cause) */
+  follows: z.string().optional(),
   cause: z.object({
     code: z.string(),
     summary: z.string(),

@@ -46,6 +46,73 @@ const REASON: Record<string, string> = {
   adverts_rejected: "the adverts fail keepalived's packet checks",
 };
 
+/** What dualCause knows when it picks a cause: the facts every rule is checked against. */
+export interface DualFacts {
+  /** nodes keepalived reports MASTER (online) */
+  masters: number;
+  /** a VIP of the router is held by >= 2 nodes */
+  doubleVip: boolean;
+  /** cause codes of packet-check errors logged by the peers in the window */
+  packetErrors: Set<string>;
+  /** cause codes of must-match configuration fields that differ between the involved peers */
+  wireDiffs: Set<string>;
+  /** holders of a doubly-held VIP whose keepalived is gone without a logged shutdown */
+  leftBehind: string[];
+  /** involved nodes whose keepalived is not running (gone or stopped) */
+  notRunning: string[];
+}
+
+export interface CauseRule {
+  code: string;
+  /** the facts that must hold (for humans: docs/DETECTION.md) */
+  mustHold: string;
+  /** the facts that rule it out */
+  ruledOutBy: string;
+  must(f: DualFacts): boolean;
+  ruledOut(f: DualFacts): boolean;
+}
+
+const packetOrConfig = (code: string): CauseRule => ({
+  code,
+  mustHold: `a packet-check error of this kind logged by a peer, or the must-match config field differs (${code})`,
+  ruledOutBy: "a holder of the VIP whose keepalived is gone (vip_left_behind)",
+  must: (f) => f.packetErrors.has(code) || f.wireDiffs.has(code),
+  ruledOut: (f) => f.leftBehind.length > 0,
+});
+
+/**
+ * DUAL_MASTER causes, in the order they are tried: the first whose must-hold facts hold and that no fact
+ * rules out is the cause; "unknown" when none fits.
+ */
+export const DUAL_CAUSE_RULES: CauseRule[] = [
+  {
+    code: "vip_left_behind",
+    mustHold: "a node holding the VIP has no running keepalived and logged no shutdown, while a peer is MASTER",
+    ruledOutBy: "no peer MASTER (then STATE_MISMATCH), or the node's keepalived runs / stopped with a logged shutdown",
+    must: (f) => f.leftBehind.length > 0 && f.doubleVip,
+    ruledOut: (f) => f.masters < 1,
+  },
+  ...ORDER.map(packetOrConfig),
+  {
+    code: "vip_held_by_non_master",
+    mustHold: "a VIP held by >= 2 nodes while keepalived reports fewer than two MASTERs",
+    ruledOutBy: "a holder whose keepalived is gone (vip_left_behind)",
+    must: (f) => f.doubleVip && f.masters < 2,
+    ruledOut: (f) => f.leftBehind.length > 0,
+  },
+  {
+    code: "adverts_not_received",
+    mustHold: ">= 2 peers MASTER, each with keepalived running (alive and sending)",
+    ruledOutBy: "an involved peer whose keepalived is not running (a dead peer is not a firewall), or packet-check errors / config differences (adverts arrive)",
+    must: (f) => f.masters >= 2,
+    ruledOut: (f) => f.notRunning.length > 0 || f.packetErrors.size > 0 || f.wireDiffs.size > 0,
+  },
+];
+
+export function chooseDualCause(f: DualFacts): string {
+  return DUAL_CAUSE_RULES.find((r) => r.must(f) && !r.ruledOut(f))?.code ?? "unknown";
+}
+
 export function dualCause(ctx: Ctx, g: Group, d: DualNow, since: number, at: number): { cause: Cause; evidence: Evidence[] } {
   const from = since - Math.max(30_000, 2 * graceMs(ctx, g));
   const subj = subject(g);
@@ -75,18 +142,7 @@ export function dualCause(ctx: Ctx, g: Group, d: DualNow, since: number, at: num
   const ledToMaster = (n: string, t: LogEntry) => d.masters.get(n)?.some((r) => r.entry && t.ts <= r.entry.ts && t.ts >= r.entry.ts - 5000) ?? false;
   ev.push(...timeouts.filter((t) => ledToMaster(t.node, t)).slice(-10).map(logEv));
 
-  // 1. adverts arrive but are rejected
-  if (errors.length) {
-    const codes = new Set(errors.map((e) => PACKET_CAUSE[(e.event as { error: PacketError }).error] ?? "adverts_rejected"));
-    const code = ORDER.find((c) => codes.has(c)) ?? "adverts_rejected";
-    ev.push(...errors.slice(-15).map(logEv));
-    return {
-      cause: { code, summary: `${list(who)} ${who.length > 1 ? "were" : "was"} MASTER for ${subj} at the same time because their adverts are rejected: ${REASON[code]}` },
-      evidence: ev,
-    };
-  }
-
-  // 2. what must match on the wire differs in the configs
+  // what must match on the wire differs in the configs (or the same VIP under different VRIDs)
   const wire: DriftItem[] = compareConfigs(memberConfigs(ctx, g, d.involved), subj).filter((i) => i.wire);
   for (const [a, hs] of d.doubleVips) {
     const recs = hs.map((h) => ctx.model.instanceWithVip(h, a)).filter((r) => r !== null);
@@ -100,21 +156,61 @@ export function dualCause(ctx: Ctx, g: Group, d: DualNow, since: number, at: num
       });
     }
   }
-  if (wire.length) {
-    const code = ORDER.find((c) => wire.some((w) => w.code === c)) ?? wire[0].code;
+  const leftBehind = [...new Set([...d.doubleVips.values()].flatMap((hs) => hs.filter((h) => h.keepalived === "down").map((h) => h.name)))].sort();
+  const facts: DualFacts = {
+    masters: masters.length,
+    doubleVip: d.doubleVips.size > 0,
+    packetErrors: new Set(errors.map((e) => PACKET_CAUSE[(e.event as { error: PacketError }).error] ?? "adverts_rejected")),
+    wireDiffs: new Set(wire.map((w) => w.code)),
+    leftBehind,
+    notRunning: involved.filter((n) => {
+      const k = ctx.model.nodes.get(n)?.keepalived;
+      return k === "down" || k === "stopped";
+    }),
+  };
+  const code = chooseDualCause(facts);
+
+  if (code === "vip_left_behind") {
+    const peers = masters.filter((n) => !leftBehind.includes(n));
+    for (const n of leftBehind) {
+      const node = ctx.model.nodes.get(n)!;
+      if (node.downEntry) ev.push({ node: n, at: node.downEntry.ts, kind: "liveness", ref: node.downEntry.id, line: `${node.downEntry.line}; no "Stopping" line was logged` });
+    }
+    const vips = [...d.doubleVips.keys()].sort();
+    return {
+      cause: {
+        code,
+        summary: `${list(leftBehind)} still ${leftBehind.length > 1 ? "hold" : "holds"} ${list(vips)} of ${subj} although ${leftBehind.length > 1 ? "their" : "its"} keepalived is gone without a logged shutdown, while ${list(peers.length ? peers : masters)} took over: the same address on two hosts (ARP conflict)`,
+      },
+      evidence: ev,
+    };
+  }
+  if (facts.packetErrors.has(code)) {
+    ev.push(...errors.slice(-15).map(logEv));
+    return {
+      cause: { code, summary: `${list(who)} ${who.length > 1 ? "were" : "was"} MASTER for ${subj} at the same time because their adverts are rejected: ${REASON[code]}` },
+      evidence: ev,
+    };
+  }
+  if (facts.wireDiffs.has(code)) {
     ev.push(...wire.flatMap((w) => w.evidence));
     return {
       cause: { code, summary: `${list(who)} ${who.length > 1 ? "were" : "was"} MASTER for ${subj} at the same time because their configurations disagree: ${REASON[code] ?? code}` },
       evidence: ev,
     };
   }
-
-  // 3. a VIP held twice although keepalived does not say so
-  if (masters.length < 2) {
+  if (code === "vip_held_by_non_master") {
     const [a, hs] = [...d.doubleVips][0];
     const says = masters.length ? `only ${masters[0]} as MASTER` : "no MASTER";
     return {
-      cause: { code: "vip_held_by_non_master", summary: `${a} is held by ${list(hs.map((h) => h.name))} at once although keepalived logged ${says} for ${subj}: the address was left behind or added outside keepalived` },
+      cause: { code, summary: `${a} is held by ${list(hs.map((h) => h.name))} at once although keepalived logged ${says} for ${subj}: the address was left behind or added outside keepalived` },
+      evidence: ev,
+    };
+  }
+  if (code !== "adverts_not_received") {
+    ev.push(...errors.slice(-15).map(logEv), ...wire.flatMap((w) => w.evidence));
+    return {
+      cause: { code: "unknown", summary: `${list(who)} ${who.length > 1 ? "were" : "was"} MASTER for ${subj} at the same time and the evidence fits no single cause (${facts.notRunning.length ? `keepalived is not running on ${list(facts.notRunning)}` : "see the lines"})` },
       evidence: ev,
     };
   }

@@ -2,10 +2,13 @@
  * One detection engine per cluster: facts in (in the order the server stored them), incident changes out.
  * Pure: no I/O, no wall clock. Time comes only from the facts' `ts` and from tick(now).
  *
- * Timing contract (why live and replay agree): the engine keeps a clock = the largest time it was given.
+ * Timing contract (why live and replay agree): the engine keeps a clock = the largest SERVER time it was
+ * given (a fact's receive time `rx`, or tick(now)); a fact's node time `ts` is its event time only when it
+ * is not after the receipt (event time = min(ts, rx)); a stamp more than futureSkewMs ahead is counted in
+ * stats.skewed.
  * Timers (grace expiry, flapping quiet period, agent offline) fire when the clock moves strictly past
  * their deadline, in deadline order, and use the deadline as "now". push(f) first fires every timer due
- * before f.ts, then applies f. So whether the server ticks every second or a replay only pushes facts and
+ * before f.rx, then applies f. So whether the server ticks every second or a replay only pushes facts and
  * ticks once at the end, the same timers fire between the same facts, and every incident time comes from
  * a fact or a deadline. The one divergence is a fact arriving after the live clock already passed a
  * deadline that the fact would have cancelled: the server should tick with a small lag (e.g. now - 1 s).
@@ -20,9 +23,10 @@ import { evaluateDual } from "./dual";
 import { evaluateNoMaster } from "./nomaster";
 import { evaluateMismatch } from "./mismatch";
 import { faultOnLog, faultOnState } from "./fault";
-import { flapOnChange } from "./flap";
+import { evaluateFlap } from "./flap";
 import { evaluateDrift } from "./drift";
 import { onDisconnected, onSeen } from "./offline";
+import { onProcess, onShutdownLogged, up } from "./down";
 import type { Evidence } from "./types";
 
 export function resolveSettings(s?: Partial<DetectorSettings>): DetectorSettings {
@@ -38,8 +42,12 @@ export function resolveSettings(s?: Partial<DetectorSettings>): DetectorSettings
 export class DetectionEngine {
   readonly settings: DetectorSettings;
   /** facts applied, facts rejected as malformed, and internal errors caught (never thrown to the caller) */
-  readonly stats = { facts: 0, rejected: 0, errors: 0 };
+  readonly stats = { facts: 0, rejected: 0, errors: 0, skewed: 0, invariantViolations: 0 };
   lastError: unknown = null;
+  /** errors caught per detector kind ("dual", "nomaster", "mismatch", "flap", "engine", ...) since the last drain */
+  private errorLog: { kind: string; error: unknown }[] = [];
+  /** invariant violations found since the last drain (an open incident whose condition no longer holds) */
+  private violationLog: string[] = [];
   private ctx: Ctx;
   private clock = -Infinity;
 
@@ -63,14 +71,18 @@ export class DetectionEngine {
       return [];
     }
     try {
-      this.ctx.timers.fireDue(fact.ts);
-      this.clock = Math.max(this.clock, fact.ts);
-      this.apply(fact);
+      // the clock runs on the server's receive time; the node's stamp is the event time only where it is
+      // plausible (not after the receipt), so no node stamp can push a timer past the server clock
+      const rx = typeof fact.rx === "number" && Number.isFinite(fact.rx) ? fact.rx : fact.ts;
+      if (fact.ts > rx + this.settings.futureSkewMs) this.stats.skewed++;
+      const at = Math.min(fact.ts, rx);
+      this.ctx.timers.fireDue(rx);
+      this.clock = Math.max(this.clock, rx);
+      this.apply(at === fact.ts ? fact : { ...fact, ts: at });
       this.stats.facts++;
       this.ctx.timers.fireDue(this.clock);
     } catch (e) {
-      this.stats.errors++;
-      this.lastError = e;
+      this.caught("engine", e);
     }
     return reg.out;
   }
@@ -83,10 +95,71 @@ export class DetectionEngine {
       this.clock = Math.max(this.clock, now);
       this.ctx.timers.fireDue(this.clock);
     } catch (e) {
-      this.stats.errors++;
-      this.lastError = e;
+      this.caught("engine", e);
     }
+    this.checkInvariants();
     return reg.out;
+  }
+
+  private caught(kind: string, e: unknown): void {
+    this.stats.errors++;
+    this.lastError = e;
+    if (this.errorLog.length < 100) this.errorLog.push({ kind, error: e });
+  }
+
+  /** errors caught since the last call (the host counts and logs them; replay() throws on them) */
+  drainErrors(): { kind: string; error: unknown }[] {
+    const out = this.errorLog;
+    this.errorLog = [];
+    return out;
+  }
+
+  /** throws DetectorFailure when a detector threw or an invariant was violated since the last check */
+  assertHealthy(): void {
+    const errors = this.drainErrors();
+    const violations = this.drainViolations();
+    if (errors.length || violations.length) {
+      const e0 = errors[0];
+      const first = e0 ? `${e0.kind}: ${e0.error instanceof Error ? e0.error.message : String(e0.error)}` : violations[0];
+      throw new DetectorFailure(`detection of cluster ${this.cluster} failed (${errors.length} errors, ${violations.length} invariant violations): ${first}`, errors, violations);
+    }
+  }
+
+  /** invariant violations found since the last call */
+  drainViolations(): string[] {
+    const out = this.violationLog;
+    this.violationLog = [];
+    return out;
+  }
+
+  /**
+   * Invariant: an incident is open only while its condition holds. Checked on every tick; a violation is
+   * recorded (stats.invariantViolations, drainViolations()) and the incident is left as it is.
+   */
+  checkInvariants(): string[] {
+    const found: string[] = [];
+    const { model, timers } = this.ctx;
+    const groupsByScope = new Map<string, Group>();
+    for (const g of model.groups.values()) groupsByScope.set(g.scope, g);
+    for (const inc of this.ctx.reg.openIncidents()) {
+      const g = groupsByScope.get(inc.scope);
+      const node = model.nodes.get(inc.nodes[0] ?? "");
+      let holds = true;
+      switch (inc.kind) {
+        case "DUAL_MASTER": holds = !!g && g.dual.since !== null; break;
+        case "NO_MASTER": holds = !!g && g.nomaster.since !== null; break;
+        case "FLAPPING": holds = !!g && g.flap.slot !== null && timers.has(`flap:${g.key}`); break;
+        case "FAULT": holds = !!g && [...g.members.values()].some((r) => r.node === node?.name && r.faultSlot !== null && r.state === "FAULT"); break;
+        case "STATE_MISMATCH": holds = !!g && [...g.members.values()].some((r) => r.node === node?.name && r.mismatch.slot !== null && r.mismatch.since !== null); break;
+        case "KEEPALIVED_DOWN": holds = !!node && node.keepalived === "down"; break;
+        case "AGENT_OFFLINE": holds = !!node && !node.online; break;
+        default: holds = true; // CONFIG_DRIFT is re-checked on every config snapshot
+      }
+      if (!holds) found.push(`${inc.key}: open but its condition no longer holds`);
+    }
+    this.stats.invariantViolations += found.length;
+    for (const v of found) if (this.violationLog.length < 100) this.violationLog.push(v);
+    return found;
   }
 
   /** the earliest pending deadline (a replay or a test may tick just past it), or null */
@@ -127,8 +200,9 @@ export class DetectionEngine {
       case "vips":
         return this.applyVips(node, f.ts, String(f.id), f.addresses);
       case "config": {
-        const touched = model.applyConfig(node, Array.isArray(f.instances) ? f.instances : [], f.ts, String(f.id));
-        if (touched === null) return;
+        const applied = model.applyConfig(node, Array.isArray(f.instances) ? f.instances : [], f.ts, String(f.id));
+        if (applied === null) return;
+        for (const r of applied.retired) this.retire(node, r, f.ts, String(f.id));
         for (const g of model.groups.values()) evaluateDrift(this.ctx, g, f.ts);
         this.evaluate(new Set(model.groups.values()), f.ts, []);
         model.pruneGroups();
@@ -138,7 +212,20 @@ export class DetectionEngine {
         return onSeen(this.ctx, node, f.ts, (gs, at) => this.evaluate(gs, at, []));
       case "disconnected":
         return onDisconnected(this.ctx, node, f.ts, (gs, at) => this.evaluate(gs, at, []));
+      case "process":
+        return onProcess(this.ctx, node, f, (n, inst, st, e) => this.setState(n, inst, st, e, false), (gs, at) => this.evaluate(gs, at, []));
     }
+  }
+
+  /** an instance left the node's configuration: its own incidents end now (their subject is gone) */
+  private retire(node: NodeRec, r: InstRec, at: number, ref: string): void {
+    const ev: Evidence = { node: node.name, at, kind: "config", ref, line: `${r.name} is no longer in the configuration of ${node.name} (renamed or removed)` };
+    if (r.faultSlot !== null) this.ctx.reg.close(r.faultSlot, at, [ev]);
+    r.faultSlot = null;
+    if (r.mismatch.slot !== null) this.ctx.reg.close(r.mismatch.slot, at, [ev]);
+    this.ctx.timers.cancel(`mismatch:${r.node}\u0000${r.name}`);
+    r.mismatch = { since: null, nodes: new Set(), slot: null };
+    node.pendingFaults = node.pendingFaults.filter((p) => p.rec !== r);
   }
 
   private applyLog(node: NodeRec, e: LogEntry): void {
@@ -158,6 +245,8 @@ export class DetectionEngine {
       case "daemon":
         // shutting down stops every instance; a start voids states left by a run that ended without a
         // "Stopping" line (crash); instances never seen in a state stay unknown until their (init) line
+        if (ev.what === "stopping" || ev.what === "stopped") onShutdownLogged(this.ctx, node, e);
+        if (ev.what === "starting" || ev.what === "started") up(this.ctx, node, e.ts, [logEv(e)]);
         if (ev.what === "stopping" || ev.what === "stopped" || ev.what === "starting") {
           for (const r of [...node.insts.values()]) if (ev.what !== "starting" || r.state !== null) this.setState(node, r.name, "STOP", e, false);
         }
@@ -178,13 +267,12 @@ export class DetectionEngine {
     if (!r) return;
     const prev = r.state;
     if (prev === state) return; // 1.x logs "Transition to MASTER" then "Entering MASTER": one change
-    const prevInit = r.init;
+    r.afterInit = r.init && prev !== null && !init;
     r.state = state;
     r.init = init;
+    if (init) r.initAt = e.ts;
     r.since = e.ts;
     r.entry = e;
-    // entering or leaving an `(init)` state is keepalived starting up, not a change worth counting
-    if (prev !== null && !prevInit && !init) flapOnChange(this.ctx, r, e);
     faultOnState(this.ctx, node, r, prev, e);
     this.evaluate(new Set([r.group]), e.ts, [logEv(e)]);
   }
@@ -219,9 +307,20 @@ export class DetectionEngine {
   private evaluate(groups: Set<Group>, at: number, trigger: Evidence[]): void {
     const sorted = [...groups].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     for (const g of sorted) {
-      evaluateDual(this.ctx, g, at, trigger);
-      evaluateNoMaster(this.ctx, g, at, trigger);
-      evaluateMismatch(this.ctx, g, at, trigger);
+      // FLAPPING first: a change that ends a DUAL_MASTER is judged while that incident is still open
+      this.guard("FLAPPING", () => evaluateFlap(this.ctx, g, at));
+      this.guard("DUAL_MASTER", () => evaluateDual(this.ctx, g, at, trigger));
+      this.guard("NO_MASTER", () => evaluateNoMaster(this.ctx, g, at, trigger));
+      this.guard("STATE_MISMATCH", () => evaluateMismatch(this.ctx, g, at, trigger));
+    }
+  }
+
+  /** one detector's failure is counted under its kind and does not stop the others */
+  private guard(kind: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.caught(kind, e);
     }
   }
 }
@@ -230,7 +329,7 @@ function validFact(f: unknown): f is Fact {
   if (!f || typeof f !== "object") return false;
   const x = f as { kind?: unknown; node?: unknown; ts?: unknown };
   if (typeof x.node !== "string" || x.node.length === 0 || typeof x.ts !== "number" || !Number.isFinite(x.ts)) return false;
-  return x.kind === "log" || x.kind === "vips" || x.kind === "config" || x.kind === "seen" || x.kind === "disconnected";
+  return x.kind === "log" || x.kind === "vips" || x.kind === "config" || x.kind === "seen" || x.kind === "disconnected" || x.kind === "process";
 }
 
 /**
@@ -243,5 +342,14 @@ export function replay(facts: Iterable<Fact>, until: number, settings?: Partial<
   const seen = new Map<string, Incident>();
   for (const f of facts) for (const ch of engine.push(f)) seen.set(ch.incident.key, ch.incident);
   for (const ch of engine.tick(until)) seen.set(ch.incident.key, ch.incident);
+  engine.assertHealthy();
   return [...seen.values()];
+}
+
+/** A detector error or an invariant violation: replay() and the test helpers throw it (never silent). */
+export class DetectorFailure extends Error {
+  constructor(message: string, readonly errors: { kind: string; error: unknown }[], readonly violations: string[]) {
+    super(message);
+    this.name = "DetectorFailure";
+  }
 }

@@ -11,7 +11,7 @@ import { graceMs, logEv, vipEv, type Ctx } from "./context";
 import { vipAddress, type Group, type InstRec } from "./model";
 
 interface Mismatch {
-  code: "vip_held_not_master" | "master_without_vip";
+  code: "vip_held_not_master" | "master_without_vip" | "vip_held_without_keepalived";
   vips: string[];
 }
 
@@ -25,6 +25,12 @@ function mismatchNow(ctx: Ctx, r: InstRec): Mismatch | null {
     return missing.length ? { code: "master_without_vip", vips: missing } : null;
   }
   if (held.length === 0) return null;
+  if (node.keepalived === "down") {
+    // keepalived gone without a shutdown: the only holder is a STATE_MISMATCH; held elsewhere too, it is
+    // DUAL_MASTER's vip_left_behind
+    const only = held.filter((a) => ctx.model.holders(a).every((h) => h === node));
+    return only.length ? { code: "vip_held_without_keepalived", vips: only } : null;
+  }
   // another instance of this node that is MASTER may legitimately hold the same address
   const owned = held.filter((a) => ![...node.insts.values()].some((o) => o !== r && o.state === "MASTER" && o.cfg?.vips.some((v) => vipAddress(v) === a)));
   return owned.length ? { code: "vip_held_not_master", vips: owned } : null;
@@ -61,7 +67,9 @@ function fireMismatch(ctx: Ctx, r: InstRec): void {
   if (r.entry) evidence.push(logEv(r.entry));
   for (const a of m.vips) evidence.push(vipEv(node, a, m.code === "vip_held_not_master", m.code === "master_without_vip" ? node.lastVips?.ts : undefined));
   const state = r.state === "STOP" ? "stopped" : r.state;
-  const summary = m.code === "vip_held_not_master"
+  const summary = m.code === "vip_held_without_keepalived"
+    ? `${r.node} is the only holder of ${m.vips.join(", ")} but keepalived is not running there (gone without a logged shutdown): nothing advertises or defends the address`
+    : m.code === "vip_held_not_master"
     ? `keepalived on ${r.node} says ${r.name} is ${state} but the node still holds ${m.vips.join(", ")}`
     : `keepalived on ${r.node} says ${r.name} is MASTER but the node does not hold ${m.vips.join(", ")}`;
   c.slot = `STATE_MISMATCH:${g.scope}:${r.node}`;

@@ -11,6 +11,7 @@
 import type { ConfigInstance } from "../protocol";
 import type { KeepalivedEvent } from "../parser/types";
 import { Ring } from "./ring";
+import { newFlap, type FlapState } from "./flap";
 
 export type KState = "MASTER" | "BACKUP" | "FAULT" | "STOP";
 
@@ -49,6 +50,10 @@ export interface InstRec {
   state: KState | null;
   /** the current state was entered with `(init)` */
   init: boolean;
+  /** the current state was entered from an `(init)` state: the first election of this keepalived run */
+  afterInit: boolean;
+  /** when the instance last entered an `(init)` state (its keepalived started) */
+  initAt: number | null;
   since: number | null;
   entry: LogEntry | null;
   priority: number | null;
@@ -76,16 +81,18 @@ export interface NodeRec {
   lastVips: { ts: number; id: string } | null;
   lines: Ring<LogEntry>;
   events: Ring<LogEntry>;
+  /** open KEEPALIVED_DOWN incident slot */
+  downSlot: string | null;
+  /** keepalived's process as last learnt (process facts, start/stop lines); null = not known */
+  keepalived: "running" | "stopped" | "down" | null;
+  keepaliveSince: number | null;
+  /** time of the last logged shutdown ("Stopping"/"Stopped") */
+  shutdownAt: number | null;
+  /** while down: the node's role per virtual router just before, and the process fact's entry */
+  downBefore: Map<Group, KState | null> | null;
+  downEntry: LogEntry | null;
   /** FAULT incidents still looking for a cause in the lines that follow */
   pendingFaults: { rec: InstRec; entry: LogEntry; until: number }[];
-}
-
-export interface FlapState {
-  /** node -> recent state changes (oldest first), within the flap window */
-  changes: Map<string, LogEntry[]>;
-  lastChange: number | null;
-  slot: string | null;
-  nodes: Set<string>;
 }
 
 export interface Group {
@@ -126,6 +133,10 @@ export class Model {
   vipGroups = new Map<string, Set<Group>>();
   /** instance names ignored because a node exceeded MAX_INSTANCES_PER_NODE */
   droppedInstances = 0;
+  /** state lines of instances not in their node's current configuration (history: no incident) */
+  historicLines = 0;
+  /** node + sync group -> time of the last MASTER change counted for one of its VRIDs (FLAPPING) */
+  readonly syncChanges = new Map<string, number>();
 
   node(name: string): NodeRec {
     let n = this.nodes.get(name);
@@ -133,24 +144,31 @@ export class Model {
       n = {
         name, online: true, tracked: false, lastSeen: null, disconnectedAt: null, configTs: null, configRef: null,
         cfgByName: new Map(), insts: new Map(), vipsKnown: false, held: new Map(), lastVips: null,
-        lines: new Ring(RING_LINES), events: new Ring(RING_EVENTS), pendingFaults: [],
+        lines: new Ring(RING_LINES), events: new Ring(RING_EVENTS), downSlot: null, keepalived: null, keepaliveSince: null, shutdownAt: null, downBefore: null, downEntry: null, pendingFaults: [],
       };
       this.nodes.set(name, n);
     }
     return n;
   }
 
-  /** The instance record (created on first mention), or null when the node has too many. */
+  /**
+   * The instance record (created on first mention), or null when the node has too many, or when the node
+   * sent a configuration snapshot that does not configure `name` (a retired or unknown instance: history).
+   */
   inst(node: NodeRec, name: string): InstRec | null {
     let r = node.insts.get(name);
     if (r) return r;
+    if (node.cfgByName.size > 0 && !node.cfgByName.has(name)) {
+      this.historicLines++;
+      return null;
+    }
     if (node.insts.size >= MAX_INSTANCES_PER_NODE) {
       this.droppedInstances++;
       return null;
     }
     const cfg = node.cfgByName.get(name) ?? null;
     r = {
-      node: node.name, name, group: null as unknown as Group, cfg, state: null, init: false, since: null, entry: null,
+      node: node.name, name, group: null as unknown as Group, cfg, state: null, init: false, afterInit: false, initAt: null, since: null, entry: null,
       priority: cfg?.priority ?? null, mismatch: newCond(), faultSlot: null,
     };
     this.attach(r, this.groupFor(name, cfg));
@@ -173,7 +191,7 @@ export class Model {
     if (!g) {
       g = {
         key, vrid, family, scope, members: new Map(), vips: new Set(), ownedVips: [], advertMs: null,
-        dual: newCond(), nomaster: newCond(), flap: { changes: new Map(), lastChange: null, slot: null, nodes: new Set() },
+        dual: newCond(), nomaster: newCond(), flap: newFlap(),
         drift: { warn: null, names: null },
       };
       this.groups.set(key, g);
@@ -191,18 +209,23 @@ export class Model {
    * Install a node's config snapshot: regroup its instances (creating records for configured ones).
    * Returns the groups whose membership changed. Older snapshots than the current one are ignored (null).
    */
-  applyConfig(node: NodeRec, instances: ConfigInstance[], ts: number, ref: string): Set<Group> | null {
+  applyConfig(node: NodeRec, instances: ConfigInstance[], ts: number, ref: string): { touched: Set<Group>; retired: InstRec[] } | null {
     if (node.configTs !== null && ts < node.configTs) return null;
     node.configTs = ts;
     node.configRef = ref;
     node.cfgByName = new Map(instances.map((i) => [i.name, i]));
     const touched = new Set<Group>();
-    // instances only known from an older snapshot (never seen in a log) go away with it
+    const retired: InstRec[] = [];
+    // an instance the CURRENT snapshot does not configure (renamed, removed, or only known from lines
+    // received before the first snapshot) is retired for this node now: its lines are history from here on
+    // (an EMPTY snapshot says nothing about the instances: the agent found none it could read; lines are
+    // then grouped by instance name as without any snapshot)
     for (const [name, r] of node.insts) {
-      if (node.cfgByName.has(name) || r.state !== null) continue;
+      if (node.cfgByName.has(name) || instances.length === 0) continue;
       r.group.members.delete(memberKey(r.node, r.name));
       touched.add(r.group);
       node.insts.delete(name);
+      retired.push(r);
     }
     for (const i of instances) this.inst(node, i.name);
     for (const r of node.insts.values()) {
@@ -216,7 +239,7 @@ export class Model {
       }
     }
     this.rebuildGroupProps();
-    return touched;
+    return { touched, retired };
   }
 
   /** Recompute VIP sets, advert intervals and the VIP index of every group (config facts are rare). */

@@ -12,9 +12,14 @@ import type { Group } from "./model";
 
 function noMasterNow(ctx: Ctx, g: Group): boolean {
   if (g.members.size === 0) return false;
+  let running = false;
   for (const r of g.members.values()) {
-    if (!ctx.model.nodes.get(r.node)!.online || r.state === null || r.state === "MASTER") return false;
+    const n = ctx.model.nodes.get(r.node)!;
+    if (!n.online || r.state === null || r.state === "MASTER") return false;
+    if (r.state !== "STOP" && n.keepalived !== "down" && n.keepalived !== "stopped") running = true;
   }
+  // keepalived runs on no configured host: not NO_MASTER (KEEPALIVED_DOWN, or a planned stop)
+  if (!running) return false;
   for (const a of g.vips) if (ctx.model.holders(a).length > 0) return false;
   return true;
 }
@@ -41,7 +46,6 @@ function fireNoMaster(ctx: Ctx, g: Group): void {
   if (c.since === null || !noMasterNow(ctx, g)) return;
   const members = [...g.members.values()].sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
   const nodes = [...new Set(members.map((r) => r.node))];
-  const states = new Set(members.map((r) => r.state));
   const evidence: Evidence[] = [];
   for (const r of members) if (r.entry) evidence.push(logEv(r.entry));
   for (const n of nodes) {
@@ -52,19 +56,17 @@ function fireNoMaster(ctx: Ctx, g: Group): void {
   const vips = g.vips.size ? `, and ${list([...g.vips].sort())} ${g.vips.size > 1 ? "are" : "is"} held nowhere` : "";
   let code: string;
   let summary: string;
-  if (states.size === 1 && states.has("FAULT")) {
+  const running = members.filter((r) => r.state !== "STOP");
+  if (running.every((r) => r.state === "FAULT")) {
     code = "all_fault";
-    summary = `Every node of ${subj} (${list(nodes)}) is in FAULT${vips}`;
-  } else if (states.size === 1 && states.has("STOP")) {
-    code = "keepalived_stopped";
-    summary = `keepalived is stopped on every node of ${subj} (${list(nodes)})${vips}`;
-  } else if (!states.has("BACKUP")) {
-    code = "all_fault_or_stopped";
-    summary = `Every node of ${subj} (${list(nodes)}) is in FAULT or stopped${vips}`;
-  } else {
+    summary = `Every running node of ${subj} (${list([...new Set(running.map((r) => r.node))])}) is in FAULT${vips}`;
+  } else if (running.some((r) => r.state === "BACKUP")) {
     const backups = members.filter((r) => r.state === "BACKUP").map((r) => r.node);
     code = "no_takeover";
     summary = `No node is MASTER for ${subj}: ${list([...new Set(backups)])} stayed BACKUP without taking over (another router with this VRID may be advertising on the segment)${vips}`;
+  } else {
+    code = "unknown";
+    summary = `No node is MASTER for ${subj} and none holds its addresses${vips}`;
   }
   c.slot = `NO_MASTER:${g.scope}`;
   ctx.reg.open({

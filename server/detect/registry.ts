@@ -5,8 +5,9 @@
  * node-scoped kinds (FAULT, STATE_MISMATCH, AGENT_OFFLINE) or `:names` for the informational drift.
  * The key is `${cluster}:${slot}:${openedAt}`: deterministic, so a replay finds the same keys.
  *
- * Hold-down: when a slot's incident closed at most holdDownMs before a new occurrence begins, the old
- * incident is re-opened (closedAt back to null, evidence appended) and reported as "updated".
+ * Hold-down: when a slot's incident closed at most holdDownMs before a new occurrence begins WITH THE SAME
+ * CAUSE, the old incident is re-opened (closedAt back to null, evidence appended) and reported as
+ * "updated". With a different cause it is a new episode: a new incident whose `follows` is the old key.
  *
  * Memory: closed incidents are kept for hold-down and for incidents(); beyond MAX_CLOSED the oldest
  * closed ones are forgotten (the server has stored them; replay() collects its own list).
@@ -15,6 +16,8 @@ import type { Cause, Evidence, Incident, IncidentChange, IncidentKind, Severity 
 
 export const MAX_EVIDENCE = 50;
 export const MAX_CLOSED = 1000;
+/** kinds about a node rather than a virtual router (vrid null is normal for them) */
+const NODE_SCOPED = new Set<IncidentKind>(["AGENT_OFFLINE", "KEEPALIVED_DOWN"]);
 
 export interface OpenSpec {
   kind: IncidentKind;
@@ -67,14 +70,16 @@ export class Registry {
   }
 
   open(spec: OpenSpec): Incident {
+    // a virtual router whose VRID is unknown (instance known by name only) never raises more than info
+    if (spec.vrid === null && !NODE_SCOPED.has(spec.kind)) spec = { ...spec, severity: "info" };
     const already = this.openBySlot.get(spec.slot);
     if (already) return already;
     const prev = this.closedBySlot.get(spec.slot);
-    if (prev && prev.closedAt !== null && spec.openedAt >= prev.openedAt && spec.openedAt - prev.closedAt <= this.holdDownMs) {
+    const recent = prev && prev.closedAt !== null && spec.openedAt >= prev.openedAt && spec.openedAt - prev.closedAt <= this.holdDownMs;
+    if (prev && recent && prev.cause.code === spec.cause.code) {
       prev.closedAt = null;
       prev.nodes = [...new Set([...prev.nodes, ...spec.nodes])].sort();
       prev.instances = { ...prev.instances, ...spec.instances };
-      if (prev.cause.code === "unknown" && spec.cause.code !== "unknown") prev.cause = { ...spec.cause };
       appendEvidence(prev.evidence, spec.evidence);
       this.closedBySlot.delete(spec.slot);
       this.closedOrder.delete(prev.key);
@@ -89,7 +94,7 @@ export class Registry {
     const inc: Incident = {
       key, kind: spec.kind, severity: spec.severity, cluster: this.cluster, vrid: spec.vrid, family: spec.family, scope: spec.scope,
       instances: { ...spec.instances }, nodes: [...new Set(spec.nodes)].sort(), openedAt: spec.openedAt, closedAt: null,
-      cause: { ...spec.cause }, evidence,
+      cause: { ...spec.cause }, evidence, ...(prev && recent ? { follows: prev.key } : {}),
     };
     this.all.set(key, { inc, slot: spec.slot });
     this.openBySlot.set(spec.slot, inc);

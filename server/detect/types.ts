@@ -7,7 +7,16 @@
 import type { ConfigInstance, InstanceState } from "../protocol";
 import type { KeepalivedEvent } from "../parser/types";
 
-export type Fact =
+export type Fact = FactBody & {
+  /**
+   * server receive time, epoch ms (stored rows: received_at; live: the batch's receive time). The engine's
+   * clock runs on it; `ts` (node time) is for display and evidence and is used as the event time only where
+   * it is plausible (event time = min(ts, rx)). Absent: ts is taken as the receive time (server-made facts).
+   */
+  rx?: number;
+};
+
+type FactBody =
   /** a stored log line (event = the parser's reading of it, null if none) */
   | { kind: "log"; node: string; ts: number; id: string; line: string; event: KeepalivedEvent | null }
   /** the full set of addresses the node held at ts */
@@ -88,6 +97,11 @@ export interface Incident {
   closedAt: number | null;
   cause: Cause;
   evidence: Evidence[];
+  /**
+   * key of the incident of the same slot that this one follows: it re-occurred within the hold-down with
+   * a DIFFERENT cause (one incident = one episode with one cause)
+   */
+  follows?: string;
 }
 
 export type IncidentChange = { type: "opened" | "updated" | "closed"; incident: Incident };
@@ -126,6 +140,8 @@ export interface DetectorSettings {
   offlineMs: number;
   /** a re-occurrence within this time after closing re-opens (extends) the same incident (default 60000 ms) */
   holdDownMs: number;
+  /** a fact stamped more than this ahead of its receive time is flagged (counted) and never moves the clock (default 300000 ms) */
+  futureSkewMs: number;
 }
 
 export const DEFAULT_SETTINGS: DetectorSettings = {
@@ -137,6 +153,7 @@ export const DEFAULT_SETTINGS: DetectorSettings = {
   flapQuietMs: 60_000,
   offlineMs: 15_000,
   holdDownMs: 60_000,
+  futureSkewMs: 300_000,
 };
 
 /** What the UI shows per node: nodeStates() */

@@ -191,6 +191,15 @@ export class DetectionHost {
   }
 
   private apply(ce: ClusterEngine, changes: IncidentChange[]) {
+    // errors are never silent: counted per detector kind and logged with the cluster
+    for (const { kind, error } of ce.engine.drainErrors()) {
+      this.counters.inc("kam_detector_errors_total", { kind });
+      this.log.error({ err: error, cluster: ce.name, kind }, "a detector failed");
+    }
+    for (const v of ce.engine.drainViolations()) {
+      this.counters.inc("kam_detector_invariant_violations_total", { cluster: ce.name });
+      this.log.error({ cluster: ce.name, violation: v }, "detection invariant violated: an incident is open although its condition ended");
+    }
     if (changes.length === 0) return;
     ce.chain = ce.chain
       .then(async () => {
@@ -202,9 +211,9 @@ export class DetectionHost {
 
   private async persist(ce: ClusterEngine, ch: IncidentChange) {
     const inc = ch.incident;
-    const { id, created, silenced } = await upsertIncident(this.db, ce.id, inc);
+    const { id, created, silenced, follows } = await upsertIncident(this.db, ce.id, inc);
     if (created) this.counters.inc("kam_incidents_opened_total", { kind: inc.kind });
-    const api = apiFromEngine(inc, id, ce.name, silenced);
+    const api = apiFromEngine(inc, id, ce.name, silenced, follows);
     this.events.incident(ce.name, api, ch.type);
     if (silenced) return;
     // queued after the push; a hold-down re-open keeps its first "opened" (unique per incident, webhook, event)

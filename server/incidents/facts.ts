@@ -14,14 +14,16 @@ import type { StoreResult } from "../ingest/store";
 /** liveness is persisted (and fed to the detectors) at most this often per agent */
 export const SEEN_EVERY_MS = 5000;
 
-export function factsFromStored(node: string, r: StoreResult): Fact[] {
+/** `rx`: the batch's receive time (epoch ms, the received_at stored with it: loadFacts gives the same) */
+export function factsFromStored(node: string, r: StoreResult, rx?: number): Fact[] {
   const out: { seq: number; fact: Fact }[] = [];
-  for (const l of r.logs) out.push({ seq: l.seq, fact: { kind: "log", node, ts: l.ts.getTime(), id: String(l.id), line: l.line, event: l.event } });
+  const recv = rx !== undefined && Number.isFinite(rx) ? { rx } : {};
+  for (const l of r.logs) out.push({ seq: l.seq, fact: { kind: "log", node, ts: l.ts.getTime(), id: String(l.id), line: l.line, event: l.event, ...recv } });
   for (const v of r.vips) {
-    out.push({ seq: v.seq, fact: { kind: "vips", node, ts: v.ts, id: `v${v.id}`, addresses: v.addresses.map((a) => a.address.toLowerCase()) } });
+    out.push({ seq: v.seq, fact: { kind: "vips", node, ts: v.ts, id: `v${v.id}`, addresses: v.addresses.map((a) => a.address.toLowerCase()), ...recv } });
   }
-  for (const c of r.configs) out.push({ seq: c.seq, fact: { kind: "config", node, ts: c.ts, id: `c${c.id}`, instances: c.instances } });
-  for (const p of r.processes) out.push({ seq: p.seq, fact: processFact(node, p.id, p.ts, p) });
+  for (const c of r.configs) out.push({ seq: c.seq, fact: { kind: "config", node, ts: c.ts, id: `c${c.id}`, instances: c.instances, ...recv } });
+  for (const p of r.processes) out.push({ seq: p.seq, fact: { ...processFact(node, p.id, p.ts, p), ...recv } });
   return out.sort((a, b) => a.seq - b.seq).map((x) => x.fact);
 }
 
@@ -33,6 +35,9 @@ function processFact(node: string, id: bigint, ts: number, p: ProcessFields): Fa
 }
 
 type Timed = { at: bigint; seq: number; fact: Fact };
+
+/** received_at in µs -> the receive time in ms the live path used (Date.parse of the ISO time: truncated) */
+export const rxOf = (us: bigint): number => Number(us / 1000n);
 
 /** Every fact of a cluster whose storage time is in [from, to), in storage order. */
 export async function loadFacts(db: Db, clusterId: number, from: Date, to: Date): Promise<Fact[]> {
@@ -49,7 +54,7 @@ export async function loadFacts(db: Db, clusterId: number, from: Date, to: Date)
   )) as { id: bigint; node_id: number; seq: bigint; ts: Date; line: string; rus: bigint }[];
   for (const l of logs) {
     const ts = l.ts.getTime();
-    out.push({ at: l.rus, seq: Number(l.seq), fact: { kind: "log", node: name(l.node_id), ts, id: String(l.id), line: l.line, event: parseLine(l.line, { now: ts }).event } });
+    out.push({ at: l.rus, seq: Number(l.seq), fact: { kind: "log", node: name(l.node_id), ts, id: String(l.id), line: l.line, event: parseLine(l.line, { now: ts }).event, rx: rxOf(l.rus) } });
   }
   const vips = (await db.$queryRawUnsafe(
     `SELECT id, node_id, seq, ts, addresses, (extract(epoch from received_at) * 1000000)::bigint AS rus
@@ -57,7 +62,7 @@ export async function loadFacts(db: Db, clusterId: number, from: Date, to: Date)
     ...args,
   )) as { id: bigint; node_id: number; seq: bigint; ts: Date; addresses: HeldAddress[]; rus: bigint }[];
   for (const v of vips) {
-    out.push({ at: v.rus, seq: Number(v.seq), fact: { kind: "vips", node: name(v.node_id), ts: v.ts.getTime(), id: `v${v.id}`, addresses: v.addresses.map((a) => a.address.toLowerCase()) } });
+    out.push({ at: v.rus, seq: Number(v.seq), fact: { kind: "vips", node: name(v.node_id), ts: v.ts.getTime(), id: `v${v.id}`, addresses: v.addresses.map((a) => a.address.toLowerCase()), rx: rxOf(v.rus) } });
   }
   const cfgs = (await db.$queryRawUnsafe(
     `SELECT id, node_id, seq, ts, instances, (extract(epoch from received_at) * 1000000)::bigint AS rus
@@ -65,14 +70,14 @@ export async function loadFacts(db: Db, clusterId: number, from: Date, to: Date)
     ...args,
   )) as { id: bigint; node_id: number; seq: bigint; ts: Date; instances: ConfigInstance[]; rus: bigint }[];
   for (const c of cfgs) {
-    out.push({ at: c.rus, seq: Number(c.seq), fact: { kind: "config", node: name(c.node_id), ts: c.ts.getTime(), id: `c${c.id}`, instances: c.instances } });
+    out.push({ at: c.rus, seq: Number(c.seq), fact: { kind: "config", node: name(c.node_id), ts: c.ts.getTime(), id: `c${c.id}`, instances: c.instances, rx: rxOf(c.rus) } });
   }
   const procs = (await db.$queryRawUnsafe(
     `SELECT id, node_id, seq, ts, running, event, exit, (extract(epoch from received_at) * 1000000)::bigint AS rus
      FROM keepalived_process WHERE cluster_id = $1 AND received_at >= $2::timestamptz AND received_at < $3::timestamptz`,
     ...args,
   )) as ({ id: bigint; node_id: number; seq: bigint; ts: Date; rus: bigint } & ProcessFields)[];
-  for (const p of procs) out.push({ at: p.rus, seq: Number(p.seq), fact: processFact(name(p.node_id), p.id, p.ts.getTime(), p) });
+  for (const p of procs) out.push({ at: p.rus, seq: Number(p.seq), fact: { ...processFact(name(p.node_id), p.id, p.ts.getTime(), p), rx: rxOf(p.rus) } });
   // Liveness: a session row is one unbroken stretch of heartbeats (the hub
   // starts a new row after any silence longer than the offline limit), so
   // "seen" every SEEN_EVERY_MS across [connected_at, last_seen_at] stands for

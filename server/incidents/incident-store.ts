@@ -24,6 +24,7 @@ type Row = {
   silenced: boolean;
   ackedAt?: Date | null;
   ackedBy?: string | null;
+  followsId?: bigint | null;
   cluster: { name: string };
 };
 
@@ -47,6 +48,7 @@ export function toApi(r: Row): ApiIncident {
     },
     // extra fields only when acknowledged: the documented shape stays as it was
     ...(r.ackedAt ? { ackedAt: r.ackedAt.toISOString(), ackedBy: r.ackedBy ?? "" } : {}),
+    ...(r.followsId != null ? { follows: String(r.followsId) } : {}),
   };
 }
 
@@ -61,18 +63,18 @@ export async function acknowledgeIncident(db: Db, id: bigint, by: string, now = 
  * deciding event to the live push). `silenced` is decided at insert: an
  * incident opened inside a maintenance window of its cluster stays silenced.
  */
-export async function upsertIncident(db: Db, clusterId: number, inc: Incident, now = new Date()): Promise<{ id: bigint; created: boolean; silenced: boolean }> {
+export async function upsertIncident(db: Db, clusterId: number, inc: Incident, now = new Date()): Promise<{ id: bigint; created: boolean; silenced: boolean; follows: bigint | null }> {
   const rows = (await db.$queryRawUnsafe(
     `INSERT INTO incident (cluster_id, kind, severity, vrid, instances, nodes, opened_at, closed_at, cause_code, cause_summary,
-                           evidence, dedup_key, silenced, updated_at)
+                           evidence, dedup_key, silenced, updated_at, follows_id)
      VALUES ($1, $2, $3, $4, $5::jsonb, $6::text[], $7::timestamptz, $8::timestamptz, $9, $10, $11::jsonb, $12,
              EXISTS (SELECT 1 FROM maintenance_window w WHERE w.cluster_id = $1 AND w.starts_at <= $13::timestamptz AND w.ends_at > $13::timestamptz),
-             $13::timestamptz)
+             $13::timestamptz, (SELECT p.id FROM incident p WHERE p.dedup_key = $14::text))
      ON CONFLICT (dedup_key) DO UPDATE SET
        severity = EXCLUDED.severity, vrid = EXCLUDED.vrid, instances = EXCLUDED.instances, nodes = EXCLUDED.nodes,
        opened_at = EXCLUDED.opened_at, closed_at = EXCLUDED.closed_at, cause_code = EXCLUDED.cause_code,
        cause_summary = EXCLUDED.cause_summary, evidence = EXCLUDED.evidence, updated_at = EXCLUDED.updated_at
-     RETURNING id, silenced, (xmax = 0) AS created`,
+     RETURNING id, silenced, (xmax = 0) AS created, follows_id`,
     clusterId,
     inc.kind,
     inc.severity,
@@ -86,12 +88,14 @@ export async function upsertIncident(db: Db, clusterId: number, inc: Incident, n
     JSON.stringify(inc.evidence),
     inc.key,
     now.toISOString(),
-  )) as { id: bigint; silenced: boolean; created: boolean }[];
-  return rows[0];
+    inc.follows ?? null,
+  )) as { id: bigint; silenced: boolean; created: boolean; follows_id: bigint | null }[];
+  const r = rows[0];
+  return { id: r.id, silenced: r.silenced, created: r.created, follows: r.follows_id };
 }
 
 /** The API shape of an incident the engine just produced (no read back). */
-export function apiFromEngine(inc: Incident, id: bigint, cluster: string, silenced: boolean): ApiIncident {
+export function apiFromEngine(inc: Incident, id: bigint, cluster: string, silenced: boolean, follows: bigint | null = null): ApiIncident {
   return {
     id: String(id),
     cluster,
@@ -108,6 +112,7 @@ export function apiFromEngine(inc: Incident, id: bigint, cluster: string, silenc
       summary: inc.cause.summary,
       evidence: inc.evidence.map((e) => ({ node: e.node, at: new Date(e.at).toISOString(), line: e.line, kind: e.kind })),
     },
+    ...(follows != null ? { follows: String(follows) } : {}),
   };
 }
 
@@ -131,8 +136,7 @@ const isoSql = (col: string) => `to_char((${col}) AT TIME ZONE 'UTC', 'YYYY-MM-D
  * time too), shown like toISOString (whole ms).
  */
 export function incidentListSql(f: { cluster: string; kind: string; open: string; to: string; from: string; limit: string }): string {
-  return `SELECT coalesce(json_agg(x.j ORDER BY x.opened_at DESC, x.id DESC), '[]') FROM (
-  SELECT i.id, i.opened_at, json_build_object(
+  const obj = `json_build_object(
     'id', i.id::text, 'cluster', c.name, 'kind', i.kind, 'severity', i.severity, 'vrid', i.vrid,
     'instances', coalesce(i.instances, '{}'::jsonb), 'nodes', i.nodes,
     'openedAt', ${isoSql("i.opened_at")}, 'closedAt', ${isoSql("i.closed_at")}, 'silenced', i.silenced,
@@ -143,7 +147,9 @@ export function incidentListSql(f: { cluster: string; kind: string; open: string
                    ELSE ${isoSql("(e->>'at')::timestamptz")} END,
         'line', e->'line', 'kind', e->'kind') ORDER BY o), '[]')
       FROM jsonb_array_elements(CASE WHEN jsonb_typeof(i.evidence) = 'array' THEN i.evidence ELSE '[]'::jsonb END)
-        WITH ORDINALITY AS ev(e, o)))) AS j
+        WITH ORDINALITY AS ev(e, o))))`;
+  return `SELECT coalesce(json_agg(x.j ORDER BY x.opened_at DESC, x.id DESC), '[]') FROM (
+  SELECT i.id, i.opened_at, CASE WHEN i.follows_id IS NULL THEN ${obj} ELSE (${obj}::jsonb || jsonb_build_object('follows', i.follows_id::text))::json END AS j
   FROM incident i JOIN cluster c ON c.id = i.cluster_id
   WHERE (${f.cluster}::text IS NULL OR c.name = ${f.cluster}) AND (${f.kind}::text IS NULL OR i.kind = ${f.kind})
     AND (${f.open}::boolean IS NULL OR (i.closed_at IS NULL) = ${f.open})

@@ -96,6 +96,12 @@ export class Timeline {
     return this;
   }
 
+  /** the agent's process watch: keepalived running or not, and what changed */
+  process(node: string, ts: number, running: boolean, event: Extract<Fact, { kind: "process" }>["event"], exit: string | null = null): this {
+    this.items.push({ kind: "process", node, ts, id: `${node}:p${++this.ids}`, running, event, exit });
+    return this;
+  }
+
   disconnected(node: string, ts: number): this {
     this.items.push({ kind: "disconnected", node, ts });
     return this;

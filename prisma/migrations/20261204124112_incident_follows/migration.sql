@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "incident" ADD COLUMN     "follows_id" BIGINT;
+

@@ -1,0 +1,113 @@
+/**
+ * KEEPALIVED_DOWN: keepalived is not running on a configured node and no shutdown was logged (SIGKILL, a
+ * crash, the OOM killer). Learnt from the agent's `process` fact ("vanished": gone without a shutdown the
+ * agent could see; "stopped": a shutdown) and from the log ("Stopping"/"Stopped" lines = graceful, a
+ * "Starting" line = running again).
+ *
+ * - The node's instances stop being MASTER/BACKUP at once (state STOP): the other detectors no longer
+ *   count it as a peer or a backup.
+ * - The incident is confirmed DOWN_CONFIRM_MS after the process was seen gone (the journal may deliver a
+ *   "Stopping" line a little after the process watch): a shutdown logged from SHUTDOWN_LOOKBACK_MS before
+ *   until then makes it a planned stop, with no incident. openedAt = the process fact's time.
+ * - Severity: critical when the node was MASTER of a VRID or its only BACKUP, warning otherwise.
+ * - Closes when keepalived runs again: a `process` fact with running = true, or a start line.
+ */
+import type { Evidence, Fact } from "./types";
+import { iso, list, logEv, subject, type Ctx } from "./context";
+import type { Group, KState, LogEntry, NodeRec } from "./model";
+
+export const DOWN_CONFIRM_MS = 2000;
+export const SHUTDOWN_LOOKBACK_MS = 30_000;
+
+type ProcessFact = Extract<Fact, { kind: "process" }>;
+export type SetState = (node: NodeRec, instance: string, state: KState, e: LogEntry) => void;
+export type Reevaluate = (groups: Set<Group>, at: number) => void;
+
+export const downSlotOf = (node: string) => `KEEPALIVED_DOWN:keepalived:${node}`;
+
+export function onProcess(ctx: Ctx, node: NodeRec, f: ProcessFact, setState: SetState, reevaluate: Reevaluate): void {
+  const entry: LogEntry = { node: node.name, ts: f.ts, id: String(f.id), line: processLine(node.name, f), event: null };
+  if (f.running) {
+    if (f.event === "child_vanished") return; // the parent runs and respawns its VRRP child: not down
+    up(ctx, node, f.ts, [{ node: node.name, at: f.ts, kind: "liveness", ref: String(f.id), line: entry.line }]);
+    return;
+  }
+  if (node.keepalived === "down" || node.keepalived === "stopped") return; // already known
+  const graceful = f.event === "stopped" || (node.shutdownAt !== null && node.shutdownAt >= f.ts - SHUTDOWN_LOOKBACK_MS);
+  // what the node was before it died: MASTER of a VRID, or the only BACKUP
+  const before = new Map<Group, KState | null>();
+  for (const r of node.insts.values()) if (!before.has(r.group) || r.state === "MASTER") before.set(r.group, r.state);
+  node.keepalived = graceful ? "stopped" : "down";
+  node.keepaliveSince = f.ts;
+  for (const r of [...node.insts.values()]) if (r.state !== null && r.state !== "STOP") setState(node, r.name, "STOP", entry);
+  if (graceful) return;
+  node.downBefore = before;
+  node.downEntry = entry;
+  ctx.timers.set(`kdown:${node.name}`, f.ts + DOWN_CONFIRM_MS, (t) => confirm(ctx, node, t, reevaluate));
+}
+
+/** a logged shutdown ("Stopping", "Stopped"): a planned stop */
+export function onShutdownLogged(ctx: Ctx, node: NodeRec, e: LogEntry): void {
+  node.shutdownAt = e.ts;
+  if (node.keepalived === "down" && node.downSlot === null && node.keepaliveSince !== null && e.ts >= node.keepaliveSince - SHUTDOWN_LOOKBACK_MS) {
+    // the "Stopping" line arrived after the process watch reported it gone, within the confirmation time
+    ctx.timers.cancel(`kdown:${node.name}`);
+    node.keepalived = "stopped";
+  }
+}
+
+/** a start line ("Starting Keepalived") or a running process: keepalived runs again */
+export function up(ctx: Ctx, node: NodeRec, at: number, evidence: Evidence[]): void {
+  ctx.timers.cancel(`kdown:${node.name}`);
+  node.keepalived = "running";
+  node.keepaliveSince = at;
+  node.downBefore = null;
+  if (node.downSlot !== null) {
+    ctx.reg.close(node.downSlot, at, evidence);
+    node.downSlot = null;
+  }
+}
+
+function confirm(ctx: Ctx, node: NodeRec, at: number, reevaluate: Reevaluate): void {
+  if (node.keepalived !== "down" || node.downSlot !== null) return;
+  const since = node.keepaliveSince ?? at;
+  const before = node.downBefore ?? new Map<Group, KState | null>();
+  const mastered: string[] = [];
+  const noBackup: string[] = [];
+  let onlyBackup = false;
+  for (const [g, st] of [...before].sort((a, b) => (a[0].key < b[0].key ? -1 : 1))) {
+    if (g.vrid === null) continue; // unknown VRID: never above info, not a VRID to name
+    const others = [...g.members.values()].filter((r) => r.node !== node.name);
+    const backups = others.filter((r) => r.state === "BACKUP" && ctx.model.nodes.get(r.node)?.keepalived !== "down");
+    if (st === "MASTER") mastered.push(subject(g));
+    if (st === "BACKUP" && backups.length === 0 && others.some((r) => r.state === "MASTER")) onlyBackup = true;
+    if (backups.length === 0) noBackup.push(subject(g));
+  }
+  const critical = mastered.length > 0 || onlyBackup;
+  const tail = noBackup.length ? `; ${list(noBackup)} ${noBackup.length > 1 ? "have" : "has"} no backup` : "";
+  const evidence: Evidence[] = [];
+  if (node.downEntry) evidence.push({ node: node.name, at: node.downEntry.ts, kind: "liveness", ref: node.downEntry.id, line: node.downEntry.line });
+  evidence.push(...[...node.lines].slice(-5).filter((e) => e.ts <= since).map(logEv));
+  node.downSlot = downSlotOf(node.name);
+  ctx.reg.open({
+    kind: "KEEPALIVED_DOWN", slot: node.downSlot, severity: critical ? "critical" : "warning", scope: "keepalived", vrid: null, family: null,
+    instances: node.insts.size ? { [node.name]: [...node.insts.keys()].sort().join(",") } : {}, nodes: [node.name], openedAt: since,
+    cause: {
+      code: "keepalived_vanished",
+      summary: `keepalived is not running on ${node.name} since ${iso(since)} and no shutdown was logged${mastered.length ? ` (it was MASTER of ${list(mastered)})` : ""}${tail}`,
+    },
+    evidence,
+  });
+  reevaluate(ctx.model.groupsOfNode(node), at);
+}
+
+function processLine(node: string, f: ProcessFact): string {
+  const exit = f.exit ? ` (${f.exit})` : "";
+  switch (f.event) {
+    case "vanished": return `keepalived on ${node} vanished without a logged shutdown${exit}`;
+    case "child_vanished": return `keepalived's VRRP child on ${node} vanished${exit}`;
+    case "stopped": return `keepalived on ${node} stopped${exit}`;
+    case "started": return `keepalived on ${node} started`;
+    default: return `keepalived on ${node} is ${f.running ? "running" : "not running"}${exit}`;
+  }
+}

@@ -1,0 +1,115 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { DetectionEngine, replay, type Incident } from "../../server/detect";
+import { chooseDualCause, DUAL_CAUSE_RULES, type DualFacts } from "../../server/detect/dual-cause";
+import { T0, pair, node2Yields } from "../helpers/facts";
+
+const of = (xs: Incident[], kind: Incident["kind"]) => xs.filter((i) => i.kind === kind);
+const KILL = T0 + 20_000;
+
+/** node1 (MASTER) is SIGKILLed at KILL: no line, its VIP stays on the interface; node2 takes over ~3.5 s later */
+function masterKilled(restartAt: number | null) {
+  const t = pair({ horizonMs: 200_000 });
+  t.process("node1", T0, true, "observed").process("node2", T0, true, "observed");
+  t.process("node1", KILL + 300, false, "vanished", "signal KILL");
+  t.lines("node2", KILL + 3500, ["(VI_1) Receive advertisement timeout", "(VI_1) Entering MASTER STATE", "(VI_1) setting VIPs."]);
+  if (restartAt !== null) {
+    t.process("node1", restartAt, true, "started");
+    t.lines("node1", restartAt + 10, ["Starting Keepalived v2.2.7 (01/16,2022)", "(VI_1) removing VIPs.", "(VI_1) Entering BACKUP STATE (init)"]);
+    t.lines("node1", restartAt + 3500, ["(VI_1) Receive advertisement timeout", "(VI_1) Entering MASTER STATE", "(VI_1) setting VIPs."]);
+    node2Yields(t, restartAt + 3501);
+  }
+  return t;
+}
+
+describe("KEEPALIVED_DOWN", () => {
+  it("a MASTER killed without a word: KEEPALIVED_DOWN critical, its instance no longer MASTER, the VIP left behind is DUAL_MASTER vip_left_behind", () => {
+    const t = masterKilled(null);
+    const e = new DetectionEngine("c");
+    for (const f of t.facts()) if (f.ts <= KILL + 10_000) e.push(f);
+    e.tick(KILL + 10_000);
+    const open = e.openIncidents();
+    const [down] = of(open, "KEEPALIVED_DOWN");
+    assert.ok(down, "KEEPALIVED_DOWN open");
+    assert.equal(down.severity, "critical");
+    assert.equal(down.openedAt, KILL + 300);
+    assert.match(down.cause.summary, /^keepalived is not running on node1 since .* and no shutdown was logged/);
+    const [dual] = of(open, "DUAL_MASTER");
+    assert.equal(dual.cause.code, "vip_left_behind");
+    assert.ok(dual.evidence.some((x) => x.kind === "vips" && x.node === "node1" && /holds 192\.0\.2\.100/.test(x.line)));
+    assert.ok(dual.evidence.some((x) => x.kind === "liveness" && /no "Stopping" line/.test(x.line)));
+    assert.deepEqual(of(open, "STATE_MISMATCH"), [], "the VIP is held elsewhere too: DUAL_MASTER says it");
+    assert.deepEqual(e.nodeStates().map((n) => [n.node, n.instances[0].state]), [["node1", "STOP"], ["node2", "MASTER"]]);
+  });
+
+  it("closes when keepalived runs again, and the failover + preemption around it is not FLAPPING", () => {
+    const restart = KILL + 40_000;
+    const out = replay(masterKilled(restart).facts(), T0 + 200_000);
+    const [down] = of(out, "KEEPALIVED_DOWN");
+    assert.equal(down.closedAt, restart);
+    const [dual] = of(out, "DUAL_MASTER");
+    // the VIP was removed at start-up; node1 preempts 3.5 s later (the usual ms overlap) and node2 yields
+    assert.ok(dual.closedAt !== null && dual.closedAt <= restart + 3600, `closed ${dual.closedAt! - restart} ms after the restart`);
+    assert.deepEqual(of(out, "FLAPPING"), []);
+    assert.deepEqual(out.filter((i) => i.closedAt === null), []);
+  });
+
+  it("a BACKUP killed without a word: KEEPALIVED_DOWN critical (it was the only BACKUP), VRID 51 has no backup", () => {
+    const t = pair({ horizonMs: 200_000 });
+    t.process("node2", KILL, false, "vanished", null);
+    const e = new DetectionEngine("c");
+    for (const f of t.facts()) e.push(f);
+    e.tick(KILL + 10_000);
+    const [down] = of(e.openIncidents(), "KEEPALIVED_DOWN");
+    assert.equal(down.severity, "critical");
+    assert.match(down.cause.summary, /keepalived is not running on node2 since .* and no shutdown was logged; VRID 51 has no backup/);
+    assert.equal(e.nodeStates().find((n) => n.node === "node2")!.instances[0].state, "STOP", "no longer shown as BACKUP");
+  });
+
+  it("a graceful stop (Stopping logged, before or just after the process watch saw it go) raises nothing", () => {
+    for (const lineAt of [KILL - 200, KILL + 800]) {
+      const t = pair({ horizonMs: 200_000 });
+      t.lines("node2", lineAt, ["Stopping", "Stopped Keepalived v2.2.7 (01/16,2022)"]);
+      t.process("node2", KILL, false, "vanished", null);
+      assert.deepEqual(replay(t.facts(), T0 + 200_000).map((i) => i.kind), [], `Stopping at ${lineAt - KILL} ms`);
+    }
+    const t = pair({ horizonMs: 200_000 });
+    t.process("node2", KILL, false, "stopped", "exit status 0");
+    assert.deepEqual(replay(t.facts(), T0 + 200_000).map((i) => i.kind), []);
+  });
+
+  it("the only holder of the VIP has no running keepalived: STATE_MISMATCH vip_held_without_keepalived", () => {
+    const t = pair({ horizonMs: 200_000 });
+    t.lines("node2", KILL - 5000, ["Stopping", "Stopped Keepalived v2.2.7 (01/16,2022)"]);
+    t.process("node2", KILL - 4900, false, "stopped", "exit status 0");
+    t.process("node1", KILL, false, "vanished", "signal KILL");
+    const out = replay(t.facts(), KILL + 10_000);
+    const [m] = of(out, "STATE_MISMATCH");
+    assert.equal(m.cause.code, "vip_held_without_keepalived");
+    assert.deepEqual(of(out, "NO_MASTER"), [], "keepalived runs on no configured host");
+    assert.equal(of(out, "KEEPALIVED_DOWN").length, 1);
+  });
+});
+
+describe("DUAL_MASTER causes are checked against contradicting facts (both sides of every rule)", () => {
+  const base: DualFacts = { masters: 2, doubleVip: true, packetErrors: new Set(), wireDiffs: new Set(), leftBehind: [], notRunning: [] };
+  const cases: Record<string, { holds: Partial<DualFacts>; ruledOut: Partial<DualFacts> }> = {
+    vip_left_behind: { holds: { masters: 1, leftBehind: ["n1"], notRunning: ["n1"] }, ruledOut: { masters: 0, leftBehind: ["n1"], notRunning: ["n1"] } },
+    auth_mismatch: { holds: { packetErrors: new Set(["auth_mismatch"]) }, ruledOut: { packetErrors: new Set(["auth_mismatch"]), leftBehind: ["n1"], masters: 0 } },
+    advert_interval_mismatch: { holds: { wireDiffs: new Set(["advert_interval_mismatch"]) }, ruledOut: { wireDiffs: new Set(["advert_interval_mismatch"]), leftBehind: ["n1"], masters: 0 } },
+    vip_held_by_non_master: { holds: { masters: 1 }, ruledOut: { masters: 0, leftBehind: ["n1"] } },
+    adverts_not_received: { holds: {}, ruledOut: { notRunning: ["n2"] } },
+  };
+  for (const [code, c] of Object.entries(cases)) {
+    it(`${code}: chosen when its facts hold, not when a contradicting fact is present`, () => {
+      assert.equal(chooseDualCause({ ...base, ...c.holds }), code);
+      assert.notEqual(chooseDualCause({ ...base, ...c.ruledOut }), code);
+    });
+  }
+  it("every rule documents what must hold and what rules it out", () => {
+    for (const r of DUAL_CAUSE_RULES) assert.ok(r.mustHold.length > 10 && r.ruledOutBy.length > 10, r.code);
+  });
+  it("a peer whose keepalived died is not a firewall: two MASTER lines but one keepalived gone -> not adverts_not_received", () => {
+    assert.equal(chooseDualCause({ ...base, notRunning: ["n2"] }), "unknown");
+  });
+});
