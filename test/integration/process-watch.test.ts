@@ -19,7 +19,7 @@ import type { Fact } from "../../server/detect/types";
 import { queryDb, startTestServer, type TestServer } from "../helpers/server";
 import { startAgent, waitFor, type AgentProc } from "../helpers/agent";
 import { canUseNetns, createNetns, type Netns } from "../helpers/netns";
-import { consoleStamp } from "../helpers/fake-agent";
+import { connectFakeAgent, consoleStamp } from "../helpers/fake-agent";
 import { fakeKeepalived, keepalivedChildOf } from "../helpers/fake-keepalived";
 import { testDbKind } from "../helpers/db";
 
@@ -133,5 +133,24 @@ describe(`keepalived process watch through the real agent and server (${testDbKi
     assert.ok(proc.every((f) => /^p\d+$/.test(f.id) && f.ts > 0));
     const logs = facts.filter((f) => f.kind === "log");
     assert.equal(logs.length, 1, "the Stopping line is a fact too");
+  });
+
+  it("a redelivered process record is acknowledged but stored once; a malformed one is refused with a typed error", async () => {
+    const fa = await connectFakeAgent(srv.url, await srv.token("proc-dup"), "d1");
+    try {
+      const rec = { kind: "process" as const, ts: Date.now(), running: false, event: "vanished" as const, pid: null, vrrpPid: null, via: "proc" as const, exit: "signal KILL" };
+      const first = await fa.send([rec]);
+      assert.deepEqual(first.ok && [first.stored, first.duplicates], [1, 0]);
+      // the same seq again, as an agent resends what it did not see acknowledged
+      const again = (await fa.socket.timeout(10_000).emitWithAck("batch", { records: [{ ...rec, seq: 1 }] })) as Awaited<ReturnType<typeof fa.send>>;
+      assert.deepEqual(again.ok && [again.stored, again.duplicates, again.acked], [0, 1, [1]]);
+      const bad = (await fa.socket.timeout(10_000).emitWithAck("batch", { records: [{ ...rec, seq: 2, event: "exploded" }] })) as Awaited<ReturnType<typeof fa.send>>;
+      assert.equal(!bad.ok && bad.code, "invalid_message");
+      const rows = await queryDb<{ n: number; exit: string }>(srv, `SELECT count(*)::int AS n, max(p.exit) AS exit FROM keepalived_process p
+        JOIN cluster c ON c.id = p.cluster_id WHERE c.name = 'proc-dup'`);
+      assert.deepEqual(rows[0], { n: 1, exit: "signal KILL" });
+    } finally {
+      fa.close();
+    }
   });
 });
