@@ -106,7 +106,7 @@ export interface ProcessWatchOptions {
   intervalMs?: number;
   /** /proc scan period while no process is known (default 5000) */
   scanMs?: number;
-  /** wait after a disappearance for the shutdown line (default 600) */
+  /** wait after a disappearance for the shutdown line (default 500) */
   settleMs?: number;
   /** a shutdown line this recent makes a disappearance "stopped" (default 10000) */
   shutdownWindowMs?: number;
@@ -265,7 +265,7 @@ export class ProcessWatch {
       this.send(graceful ? "stopped" : "vanished", exit);
       // it may be back already
       this.tick();
-    }, this.o.settleMs ?? 600);
+    }, this.o.settleMs ?? 500);
   }
 
   private send(event: Event, exit: string | null): void {
