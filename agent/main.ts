@@ -67,7 +67,7 @@ async function run(opts: AgentOptions): Promise<void> {
     emit: (rec) => void outbox.append(rec),
   }) : null;
   const append = (rec: NewRecord, pos?: Position) => {
-    if (rec.kind === "log") procWatch?.noteLine(rec.line);
+    if (rec.kind === "log") procWatch?.noteLine(rec.line, rec.source === "journal" ? rec.ts : undefined);
     void outbox.append(rec, pos);
   };
 

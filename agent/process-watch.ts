@@ -184,8 +184,12 @@ export class ProcessWatch {
     this.release();
   }
 
-  /** a log line the agent's source read from this node */
-  noteLine(line: string): void {
+  /**
+   * a log line the agent's source read from this node; `ts` its node time when known (journal): a line
+   * older than the shutdown window (the backlog sent at the agent's first start) says nothing of now
+   */
+  noteLine(line: string, ts?: number): void {
+    if (ts !== undefined && ts < this.now() - (this.o.shutdownWindowMs ?? 10_000)) return;
     if (SHUTDOWN_LINE.test(line)) this.shutdownAt = this.now();
     const d = exitDetail(line);
     if (d) {
