@@ -59,15 +59,15 @@ async function run(opts: AgentOptions): Promise<void> {
     stateProblem(e);
   }
   // keepalived liveness (agent/process-watch.ts): it reads the log lines the source produces for "Stopping"
-  const procWatch = new ProcessWatch({
+  const procWatch = opts.watchProcesses ? new ProcessWatch({
     pidfile: opts.pidfile,
     vrrpPidfile: opts.vrrpPidfile,
     netns: opts.netns,
     log: log.child({ part: "process" }),
     emit: (rec) => void outbox.append(rec),
-  });
+  }) : null;
   const append = (rec: NewRecord, pos?: Position) => {
-    if (rec.kind === "log") procWatch.noteLine(rec.line);
+    if (rec.kind === "log") procWatch?.noteLine(rec.line, rec.source === "journal" ? rec.ts : undefined);
     void outbox.append(rec, pos);
   };
 
@@ -100,7 +100,7 @@ async function run(opts: AgentOptions): Promise<void> {
   const sources = (): Record<string, string> => {
     const s: Record<string, string> = { [opts.source]: source.status(), vips: vips.status() };
     if (conf) s.config = conf.status();
-    s.process = procWatch.status();
+    if (procWatch) s.process = procWatch.status();
     const st = outbox.stats;
     s.outbox = st.droppedRecords || st.writeErrors ? `dropped ${st.droppedRecords} record(s) (outbox full), ${st.writeErrors} write error(s)` : "ok";
     return s;
@@ -119,7 +119,7 @@ async function run(opts: AgentOptions): Promise<void> {
     onResync: () => {
       void vips.probe(true);
       conf?.check(true);
-      procWatch.report();
+      procWatch?.report();
     },
   });
 
@@ -127,7 +127,7 @@ async function run(opts: AgentOptions): Promise<void> {
   source.start();
   vips.start();
   conf?.start();
-  procWatch.start();
+  procWatch?.start();
   client.start();
 
   let stopping = false;
@@ -144,7 +144,7 @@ async function run(opts: AgentOptions): Promise<void> {
       await source.stop();
       await vips.stop();
       conf?.stop();
-      procWatch.stop();
+      procWatch?.stop();
       await outbox.flush();
       await client.stop();
       await outbox.close();

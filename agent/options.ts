@@ -66,7 +66,8 @@ const SPECS: Spec[] = [
     check: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "not a valid namespace name") },
   { key: "pidfile", flag: "pidfile", env: "KAM_PIDFILE", kind: "string", arg: "PATH",
     help: "keepalived's pidfile (keepalived -p), watched to report keepalived start, stop and disappearance; default: the usual places " +
-      "(/run/keepalived.pid, /run/keepalived/keepalived.pid, /var/run/...), else a /proc scan for processes named keepalived" },
+      "(/run/keepalived.pid, /run/keepalived/keepalived.pid, /var/run/...), else a /proc scan for processes named keepalived; " +
+      "`none` turns the process watch off" },
   { key: "vrrpPidfile", flag: "vrrp-pidfile", env: "KAM_VRRP_PIDFILE", kind: "string", arg: "PATH",
     help: "pidfile of keepalived's VRRP child (keepalived -r); default: vrrp.pid next to the pidfile, /run/vrrp.pid, /run/keepalived/vrrp.pid, ..." },
   { key: "ip", flag: "ip", env: "KAM_IP", kind: "string", arg: "PATH", dflt: "ip", help: "iproute2 `ip` binary" },
@@ -99,6 +100,8 @@ export interface AgentOptions {
   netns: string | null;
   /** null: the default places, then a /proc scan */
   pidfile: string | null;
+  /** false: --pidfile none (no process records) */
+  watchProcesses: boolean;
   vrrpPidfile: string | null;
   ip: string;
   vipInterval: number;
@@ -268,7 +271,8 @@ export function parseAgentOptions(argv: string[], env: Record<string, string | u
       journalDirectory: (out.journalDirectory as string | undefined) ?? null,
       keepalivedConf: conf === "none" || conf === "" ? null : conf,
       netns: (out.netns as string | undefined) ?? null,
-      pidfile: (out.pidfile as string | undefined) ?? null,
+      pidfile: out.pidfile === "none" || out.pidfile === "" ? null : ((out.pidfile as string | undefined) ?? null),
+      watchProcesses: out.pidfile !== "none",
       vrrpPidfile: (out.vrrpPidfile as string | undefined) ?? null,
       ip: out.ip as string,
       vipInterval: out.vipInterval as number,

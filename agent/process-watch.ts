@@ -106,7 +106,7 @@ export interface ProcessWatchOptions {
   intervalMs?: number;
   /** /proc scan period while no process is known (default 5000) */
   scanMs?: number;
-  /** wait after a disappearance for the shutdown line (default 600) */
+  /** wait after a disappearance for the shutdown line (default 500) */
   settleMs?: number;
   /** a shutdown line this recent makes a disappearance "stopped" (default 10000) */
   shutdownWindowMs?: number;
@@ -184,8 +184,12 @@ export class ProcessWatch {
     this.release();
   }
 
-  /** a log line the agent's source read from this node */
-  noteLine(line: string): void {
+  /**
+   * a log line the agent's source read from this node; `ts` its node time when known (journal): a line
+   * older than the shutdown window (the backlog sent at the agent's first start) says nothing of now
+   */
+  noteLine(line: string, ts?: number): void {
+    if (ts !== undefined && ts < this.now() - (this.o.shutdownWindowMs ?? 10_000)) return;
     if (SHUTDOWN_LINE.test(line)) this.shutdownAt = this.now();
     const d = exitDetail(line);
     if (d) {
@@ -265,7 +269,7 @@ export class ProcessWatch {
       this.send(graceful ? "stopped" : "vanished", exit);
       // it may be back already
       this.tick();
-    }, this.o.settleMs ?? 600);
+    }, this.o.settleMs ?? 500);
   }
 
   private send(event: Event, exit: string | null): void {

@@ -19,7 +19,7 @@ import type { Fact } from "../../server/detect/types";
 import { queryDb, startTestServer, type TestServer } from "../helpers/server";
 import { startAgent, waitFor, type AgentProc } from "../helpers/agent";
 import { canUseNetns, createNetns, type Netns } from "../helpers/netns";
-import { consoleStamp } from "../helpers/fake-agent";
+import { connectFakeAgent, consoleStamp } from "../helpers/fake-agent";
 import { fakeKeepalived, keepalivedChildOf } from "../helpers/fake-keepalived";
 import { testDbKind } from "../helpers/db";
 
@@ -49,7 +49,9 @@ after(async () => {
 type Row = { seq: string; running: boolean; event: string; pid: number | null; vrrp_pid: number | null; via: string; exit: string | null };
 
 describe(`keepalived process watch through the real agent and server (${testDbKind()})`, { skip: skipReason }, () => {
-  it("start, graceful stop, restart while the server is down, SIGKILL: stored once each, replayed as process facts", { timeout: 60_000 }, async () => {
+  it("start, graceful stop, restart while the server is down, SIGKILL: stored once each, replayed as process facts", { timeout: 90_000 }, async (t) => {
+    const t00 = Date.now();
+    const mark = (what: string) => t.diagnostic(`${what} at +${Date.now() - t00} ms`);
     ns = createNetns("kampwi", "198.18.0.31/24");
     const dir = path.join(tmp, "ka");
     const logFile = path.join(tmp, "keepalived.log");
@@ -80,29 +82,36 @@ describe(`keepalived process watch through the real agent and server (${testDbKi
     await waitFor("observed, running", async () => (await rows()).length >= 1).catch(fail("first record"));
     const [first] = await rows();
     assert.deepEqual({ ...first, seq: 0 }, { seq: 0, running: true, event: "observed", pid: k1.pid, vrrp_pid: keepalivedChildOf(k1.pid!), via: "pidfile", exit: null });
+    mark("first record stored");
     await waitFor("the agent following its log file", () => /following log file/.test(agent!.output()));
 
     // graceful: keepalived logs Stopping (the agent's file source reads it), then exits
     fs.appendFileSync(logFile, `${consoleStamp(new Date())}: Stopping\n`);
     await waitFor("the Stopping line stored", async () =>
       (await queryDb<{ n: number }>(srv, `SELECT count(*)::int AS n FROM log_record WHERE line LIKE '%: Stopping'`))[0].n === 1);
+    mark("Stopping line stored");
     k1.kill("SIGTERM");
     await waitFor("stopped", async () => (await events()).includes("stopped")).catch(fail("stopped"));
 
     // the server goes away; keepalived starts meanwhile: the agent keeps the record in its outbox
+    mark("stopped stored");
     await srv.kill("SIGKILL");
     const k2 = start();
     await waitFor("the agent saw the start", () => /keepalived started/.test(agent!.output()));
+    mark("server killed, keepalived started");
     await srv.restart();
     await waitFor("started stored after the restart", async () => (await events()).includes("started")).catch(fail("started"));
 
+    mark("started stored after the server restart");
     const child = await waitFor("k2's child", () => keepalivedChildOf(k2.pid!));
     const t0 = Date.now();
     process.kill(k2.pid!, "SIGKILL");
     process.kill(child, "SIGKILL");
     await waitFor("vanished", async () => (await events()).includes("vanished"), 10_000).catch(fail("vanished"));
-    // the agent sends within ~1.6 s; storing adds the round trip
-    assert.ok(Date.now() - t0 < 5000, `vanished stored ${Date.now() - t0} ms after the SIGKILL`);
+    // the agent sends within ~1.5 s; storing adds the round trip
+    const storedAfter = Date.now() - t0;
+    t.diagnostic(`vanished stored ${storedAfter} ms after the SIGKILL`);
+    assert.ok(storedAfter < 5000, `vanished stored ${storedAfter} ms after the SIGKILL`);
 
     // let a late duplicate show up, then compare exactly
     await new Promise((r) => setTimeout(r, 1500));
@@ -124,5 +133,24 @@ describe(`keepalived process watch through the real agent and server (${testDbKi
     assert.ok(proc.every((f) => /^p\d+$/.test(f.id) && f.ts > 0));
     const logs = facts.filter((f) => f.kind === "log");
     assert.equal(logs.length, 1, "the Stopping line is a fact too");
+  });
+
+  it("a redelivered process record is acknowledged but stored once; a malformed one is refused with a typed error", async () => {
+    const fa = await connectFakeAgent(srv.url, await srv.token("proc-dup"), "d1");
+    try {
+      const rec = { kind: "process" as const, ts: Date.now(), running: false, event: "vanished" as const, pid: null, vrrpPid: null, via: "proc" as const, exit: "signal KILL" };
+      const first = await fa.send([rec]);
+      assert.deepEqual(first.ok && [first.stored, first.duplicates], [1, 0]);
+      // the same seq again, as an agent resends what it did not see acknowledged
+      const again = (await fa.socket.timeout(10_000).emitWithAck("batch", { records: [{ ...rec, seq: 1 }] })) as Awaited<ReturnType<typeof fa.send>>;
+      assert.deepEqual(again.ok && [again.stored, again.duplicates, again.acked], [0, 1, [1]]);
+      const bad = (await fa.socket.timeout(10_000).emitWithAck("batch", { records: [{ ...rec, seq: 2, event: "exploded" }] })) as Awaited<ReturnType<typeof fa.send>>;
+      assert.equal(!bad.ok && bad.code, "invalid_message");
+      const rows = await queryDb<{ n: number; exit: string }>(srv, `SELECT count(*)::int AS n, max(p.exit) AS exit FROM keepalived_process p
+        JOIN cluster c ON c.id = p.cluster_id WHERE c.name = 'proc-dup'`);
+      assert.deepEqual(rows[0], { n: 1, exit: "signal KILL" });
+    } finally {
+      fa.close();
+    }
   });
 });

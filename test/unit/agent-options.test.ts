@@ -41,6 +41,7 @@ test("defaults fill everything not given", () => {
     keepalivedConf: "/etc/keepalived/keepalived.conf",
     netns: null,
     pidfile: null,
+    watchProcesses: true,
     vrrpPidfile: null,
     ip: "ip",
     vipInterval: 10,
@@ -70,6 +71,8 @@ test("flags win over env, env over the config file, the file over defaults", () 
   assert.deepEqual([p.pidfile, p.vrrpPidfile], ["/run/ka/keepalived.pid", "/run/ka/vrrp.pid"], "pidfiles from the config file");
   const pe = ok(["--server", "http://s:1", "--token", TOKEN, "--config-file", "/etc/kam.json", "--pidfile", "/x.pid"], { KAM_VRRP_PIDFILE: "/y.pid" }, pf);
   assert.deepEqual([pe.pidfile, pe.vrrpPidfile], ["/x.pid", "/y.pid"], "flag and env win over the file");
+  const off = ok(["--server", "http://s:1", "--token", TOKEN, "--pidfile", "none"]);
+  assert.deepEqual([off.pidfile, off.watchProcesses], [null, false], "`none` turns the watch off");
 });
 
 test("the token comes from --token-file when --token is absent; it is never echoed in errors", () => {
