@@ -130,7 +130,7 @@ describe(`three-node fixture through the real ingest path (${testDbKind()})`, ()
         xs.map((i) => ({
           kind: i.kind, vrid: i.vrid, nodes: [...i.nodes].sort(), cause: i.cause.code,
           openedAt: new Date(i.openedAt).toISOString(), closedAt: i.closedAt == null ? null : new Date(i.closedAt).toISOString(),
-        })).sort((a, b) => (a.openedAt + a.kind).localeCompare(b.openedAt + b.kind));
+        })).sort((a, b) => `${a.openedAt} ${a.kind} ${a.vrid}`.localeCompare(`${b.openedAt} ${b.kind} ${b.vrid}`));
       assert.deepEqual(shape(replayed), shape(live));
     } finally {
       await prisma.$disconnect();
