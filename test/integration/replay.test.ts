@@ -117,6 +117,20 @@ describe(`three-node fixture through the real ingest path (${testDbKind()})`, ()
     assert.ok(Date.parse(flap.openedAt) >= events["flap-start hx1"] + shift - 1000);
     assert.ok(flap.cause.evidence.some((e) => /chk_web/.test(e.line)), "the toggling health check is evidence");
 
+    // hx3's VI_WEB is renamed (config reload): it is retired on hx3 at that snapshot, and lines of the old
+    // name that still arrive (a journal backlog) are history: no incident, live and in the replay alike
+    const hx3 = byNode.get("hx3")!;
+    const conf3 = parseKeepalivedConf(path.join(FIX, "hx3.conf"), { readFile: (f) => fs.readFileSync(f, "utf8"), glob: () => [] });
+    const renamedAt = Date.now();
+    assert.equal((await hx3.send([{ kind: "config", ts: renamedAt, path: "/etc/keepalived/keepalived.conf", hash: "f".repeat(64),
+      routerId: conf3.routerId, netNamespace: conf3.netNamespace, errors: [],
+      instances: conf3.instances.map((i) => (i.name === "VI_WEB" ? { ...i, name: "VI_WEB_NEW" } : i)) }])).ok, true);
+    assert.equal((await hx3.send([{ kind: "log", ts: renamedAt + 10, source: "journal", line: "(VI_WEB) Entering FAULT STATE", ident: "Keepalived_vrrp", pid: 1, cursor: "old-name-1" }])).ok, true);
+    await new Promise((r) => setTimeout(r, 1500));
+    const afterRename = await fetchAll();
+    assert.deepEqual(afterRename.filter((i) => Date.parse(i.openedAt) >= renamedAt - 1000 && i.severity !== "info").map((i) => `${i.kind} ${i.cause.code}`), [],
+      "the old instance name opens nothing");
+
     // replay what was stored, through the same detectors
     const url = srv.db.databaseUrl || findRunningEmbedded(srv.db.dataDir)!;
     const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: url, max: 1 }) });
