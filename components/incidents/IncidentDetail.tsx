@@ -135,6 +135,15 @@ export function IncidentDetail({ initial, renderedAt }: { initial: IncidentMsg; 
         <p className="mt-1 text-xs text-slate-500 dark:text-slate-400">
           code <code className="font-mono">{incident.cause.code}</code>
         </p>
+        {incident.follows ? (
+          <p data-testid="follows" className="mt-2 text-sm">
+            Follows{" "}
+            <Link href={`/incidents/${encodeURIComponent(incident.follows)}`} prefetch={false} className="font-medium underline decoration-dotted hover:decoration-solid">
+              incident #{incident.follows}
+            </Link>{" "}
+            <span className="text-slate-500 dark:text-slate-400">(the same subject again within the hold-down, with a different cause: a new episode)</span>
+          </p>
+        ) : null}
       </section>
 
       <section aria-labelledby="timeline-heading" className="rounded-lg border border-slate-200 bg-white p-4 dark:border-slate-800 dark:bg-slate-900">

@@ -39,6 +39,11 @@ function Row({ inc, now, isNew }: { inc: IncidentMsg; now: number; isNew: boolea
             <span className="text-sm text-slate-600 dark:text-slate-400">{INCIDENT_KIND_LOOK[inc.kind].short}</span>
             <span className="font-semibold break-all">{inc.cluster}</span>
             {inc.vrid !== null && <span className="text-sm tabular-nums">VRID {inc.vrid}</span>}
+            {inc.follows && (
+              <span data-testid="follows-marker" className="text-xs text-slate-600 dark:text-slate-300" title="a new episode of the same subject within the hold-down, with a different cause">
+                follows #{inc.follows}
+              </span>
+            )}
             {inc.silenced && (
               <span className="rounded bg-slate-200 px-1.5 text-xs text-slate-700 dark:bg-slate-700 dark:text-slate-200" title="opened during a maintenance window: not notified">
                 silenced

@@ -1,6 +1,6 @@
 /**
  * One detection engine per cluster: facts in (in the order the server stored them), incident changes out.
- * Pure: no I/O, no wall clock. Time comes only from the facts' `ts` and from tick(now).
+ * Pure: no I/O, no wall clock. Time comes only from the facts' `rx`/`ts` and from tick(now).
  *
  * Timing contract (why live and replay agree): the engine keeps a clock = the largest SERVER time it was
  * given (a fact's receive time `rx`, or tick(now)); a fact's node time `ts` is its event time only when it
@@ -8,7 +8,7 @@
  * stats.skewed.
  * Timers (grace expiry, flapping quiet period, agent offline) fire when the clock moves strictly past
  * their deadline, in deadline order, and use the deadline as "now". push(f) first fires every timer due
- * before f.rx, then applies f. So whether the server ticks every second or a replay only pushes facts and
+ * before f's event time, applies f, then fires those due before f.rx. So whether the server ticks every second or a replay only pushes facts and
  * ticks once at the end, the same timers fire between the same facts, and every incident time comes from
  * a fact or a deadline. The one divergence is a fact arriving after the live clock already passed a
  * deadline that the fact would have cancelled: the server should tick with a small lag (e.g. now - 1 s).
@@ -76,7 +76,9 @@ export class DetectionEngine {
       const rx = typeof fact.rx === "number" && Number.isFinite(fact.rx) ? fact.rx : fact.ts;
       if (fact.ts > rx + this.settings.futureSkewMs) this.stats.skewed++;
       const at = Math.min(fact.ts, rx);
-      this.ctx.timers.fireDue(rx);
+      // timers due before the fact's event time fire first; those between it and the receipt fire right
+      // after it (it may end their condition: a line delayed in transit is still judged at its time)
+      this.ctx.timers.fireDue(at);
       this.clock = Math.max(this.clock, rx);
       this.apply(at === fact.ts ? fact : { ...fact, ts: at });
       this.stats.facts++;

@@ -117,6 +117,20 @@ describe(`three-node fixture through the real ingest path (${testDbKind()})`, ()
     assert.ok(Date.parse(flap.openedAt) >= events["flap-start hx1"] + shift - 1000);
     assert.ok(flap.cause.evidence.some((e) => /chk_web/.test(e.line)), "the toggling health check is evidence");
 
+    // hx3's VI_WEB is renamed (config reload): it is retired on hx3 at that snapshot, and lines of the old
+    // name that still arrive (a journal backlog) are history: no incident, live and in the replay alike
+    const hx3 = byNode.get("hx3")!;
+    const conf3 = parseKeepalivedConf(path.join(FIX, "hx3.conf"), { readFile: (f) => fs.readFileSync(f, "utf8"), glob: () => [] });
+    const renamedAt = Date.now();
+    assert.equal((await hx3.send([{ kind: "config", ts: renamedAt, path: "/etc/keepalived/keepalived.conf", hash: "f".repeat(64),
+      routerId: conf3.routerId, netNamespace: conf3.netNamespace, errors: [],
+      instances: conf3.instances.map((i) => (i.name === "VI_WEB" ? { ...i, name: "VI_WEB_NEW" } : i)) }])).ok, true);
+    assert.equal((await hx3.send([{ kind: "log", ts: renamedAt + 10, source: "journal", line: "(VI_WEB) Entering FAULT STATE", ident: "Keepalived_vrrp", pid: 1, cursor: "old-name-1" }])).ok, true);
+    await new Promise((r) => setTimeout(r, 1500));
+    const afterRename = await fetchAll();
+    assert.deepEqual(afterRename.filter((i) => Date.parse(i.openedAt) >= renamedAt - 1000 && i.severity !== "info").map((i) => `${i.kind} ${i.cause.code}`), [],
+      "the old instance name opens nothing");
+
     // replay what was stored, through the same detectors
     const url = srv.db.databaseUrl || findRunningEmbedded(srv.db.dataDir)!;
     const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: url, max: 1 }) });
@@ -130,7 +144,7 @@ describe(`three-node fixture through the real ingest path (${testDbKind()})`, ()
         xs.map((i) => ({
           kind: i.kind, vrid: i.vrid, nodes: [...i.nodes].sort(), cause: i.cause.code,
           openedAt: new Date(i.openedAt).toISOString(), closedAt: i.closedAt == null ? null : new Date(i.closedAt).toISOString(),
-        })).sort((a, b) => (a.openedAt + a.kind).localeCompare(b.openedAt + b.kind));
+        })).sort((a, b) => `${a.openedAt} ${a.kind} ${a.vrid}`.localeCompare(`${b.openedAt} ${b.kind} ${b.vrid}`));
       assert.deepEqual(shape(replayed), shape(live));
     } finally {
       await prisma.$disconnect();
