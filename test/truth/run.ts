@@ -10,7 +10,7 @@
  * For every miss or false alarm the schedule's evidence goes to
  * bench-results/truth/<seed>/ with the command that reruns it.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -281,6 +281,11 @@ async function main(): Promise<number> {
     console.error(`${(e as Error).message}\n\n${USAGE}`);
     return 2;
   }
+  // what the lab runs: the web UI build (the server serves it) and the agent bundle, built when missing or stale
+  const { ensureBuild } = (await import(path.join(ROOT, "scripts/ensure-build.mjs"))) as { ensureBuild: () => void };
+  ensureBuild();
+  const agent = spawnSync(process.execPath, [path.join(ROOT, "agent/build.mjs")], { cwd: ROOT, stdio: "inherit" });
+  if (agent.status !== 0) return 2;
   const problems = labProblems({ nft: true, journald: true });
   if (problems) {
     console.error(`the truth lab cannot run on this machine:\n${problems}`);
