@@ -205,6 +205,15 @@ function driftFields(a: RouterFields, b: RouterFields): string[] {
   return f;
 }
 
+/** VRRP packets a host received/sent between two times (its nftables counters; "?" without samples) */
+export function vrrpDelta(obs: Observations, host: string, from: number, to: number): string {
+  const xs = obs.vrrp.filter((x) => x.host === host);
+  const before = [...xs].reverse().find((x) => x.t <= from) ?? xs.find((x) => x.t >= from);
+  const after = [...xs].reverse().find((x) => x.t <= to);
+  if (!before || !after || after.t <= before.t) return "?";
+  return `${after.rx - before.rx}/${after.tx - before.tx}`;
+}
+
 export function deriveTruth(obs: Observations, defs: Defs = DEFS): Truth {
   const t0 = obs.startedAt;
   const n = Math.max(0, Math.ceil((obs.endedAt - t0) / STEP));
@@ -294,7 +303,8 @@ export function deriveTruth(obs: Observations, defs: Defs = DEFS): Truth {
         continue;
       }
       const a = explain("DUAL_MASTER", r.start, v, hs);
-      label({ kind: "DUAL_MASTER", vrid: v, hosts: hs, ...r, cause: a?.expect.DUAL_MASTER ?? null, action: a?.id ?? null, why: `VIP/MASTER on ${hs.join("+")} for ${(d / 1000).toFixed(1)} s` });
+      label({ kind: "DUAL_MASTER", vrid: v, hosts: hs, ...r, cause: a?.expect.DUAL_MASTER ?? null, action: a?.id ?? null,
+        why: `VIP/MASTER on ${hs.join("+")} for ${(d / 1000).toFixed(1)} s; VRRP packets in/out meanwhile: ${hs.map((h) => `${h} ${vrrpDelta(obs, h, r.start, r.end)}`).join(", ")}` });
     }
     // NO_MASTER (running somewhere, nobody holds or is MASTER)
     const anyRun = (i: number) => hosts.some((h) => running[h][i]);

@@ -63,13 +63,17 @@ export interface Topology {
 
 export const hostAddress = (h: HostSpec) => `198.18.0.${h.octet}`;
 
+/** even seeds put some hosts on the journald source (the first always), odd seeds use files only: both across schedules */
+export const usesJournal = (seed: number) => seed % 2 === 0;
+
 export function generateTopology(seed: number, opts: { journal?: boolean } = {}): Topology {
   const r = prng(seed);
   const nHosts = between(r, 2, 4);
   const hosts: HostSpec[] = [];
+  const journalSeed = opts.journal !== false && usesJournal(seed);
   for (let i = 0; i < nHosts; i++) {
-    const journal = opts.journal === true ? i === 0 || chance(r, 0.5) : false;
-    hosts.push({ name: `h${i + 1}`, octet: 11 + i, source: journal ? "journal" : "file" });
+    const coin = chance(r, 0.5); // drawn always: the topology depends on the seed only
+    hosts.push({ name: `h${i + 1}`, octet: 11 + i, source: journalSeed && (i === 0 || coin) ? "journal" : "file" });
   }
   const nRouters = between(r, 1, 3);
   const vrids = new Set<number>();
@@ -105,7 +109,9 @@ export function generateTopology(seed: number, opts: { journal?: boolean } = {})
     });
   }
   const syncGroup = routers.length >= 2 && chance(r, 0.35) ? routers.slice(0, 2).map((x) => x.vrid) : [];
-  // keepalived requires nopreempt with state BACKUP; sync-group members share the first member's tracking
+  // keepalived ignores weighted trackers of sync-group members ("ignoring tracked script ... with weights due to SYNC
+  // group"): their scripts track with weight 0 (FAULT, which the group mirrors)
+  for (const v of syncGroup) for (const h of hosts) if (members[h.name][v].scriptWeight !== null) members[h.name][v].scriptWeight = 0;
   return { seed, hosts, routers, members, syncGroup, agentsFirst: chance(r, 0.5), staleNames: chance(r, 0.5) };
 }
 
