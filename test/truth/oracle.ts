@@ -98,6 +98,11 @@ export const CAUSE_CODES: Record<string, string[]> = {
   no_takeover: ["no_takeover", "unknown"],
 };
 
+/** CONFIG_DRIFT: the differing must-match field -> its cause class */
+export const DRIFT_CAUSE: Record<string, string> = {
+  auth: "auth_mismatch", advert_int: "advert_interval_mismatch", vips: "vip_mismatch", unicast_peers: "unicast_peers_mismatch",
+};
+
 export interface Label {
   id: string;
   kind: Kind;
@@ -379,7 +384,8 @@ export function deriveTruth(obs: Observations, defs: Defs = DEFS): Truth {
         continue;
       }
       const a = explain("CONFIG_DRIFT", r.start, v, odd);
-      label({ kind: "CONFIG_DRIFT", vrid: v, hosts: [vals[0][0], ...odd].sort(), ...r, cause: null, action: a?.id ?? null, why: `${which.join(", ")} differ` });
+      const cause = which.length === 1 ? DRIFT_CAUSE[which[0]] : null;
+      label({ kind: "CONFIG_DRIFT", vrid: v, hosts: [vals[0][0], ...odd].sort(), ...r, cause, action: a?.id ?? null, why: `${which.join(", ")} differ` });
     }
   }
 
@@ -428,9 +434,13 @@ export function deriveTruth(obs: Observations, defs: Defs = DEFS): Truth {
       last = m[0];
       const t = T(i);
       all.push(t);
-      const inExplained = explained.some((r) => r.start - 2000 <= t && t <= r.end + 2000);
+      // explained: while a DUAL_MASTER, FAULT or KEEPALIVED_DOWN of the VRID holds (2 s before, and until the
+      // return to the preferred MASTER after it: 8 s); planned: during a benign action (planned failover and its
+      // preemption, rename, reload, priority change, VIP deleted by hand, a negative-weight health check failing once)
+      const inExplained = explained.some((r) => r.start - 2000 <= t && t <= r.end + 8000);
+      const planned = obs.actions.some((a) => a.benign && a.at - 1000 <= t && t <= a.until + 8000);
       const mirror = obs.syncGroup.includes(v) && obs.syncGroup[0] !== v;
-      if (!inExplained && !mirror) counted.push(t);
+      if (!inExplained && !planned && !mirror) counted.push(t);
     }
     const episodes = (xs: number[]) => {
       const out: { start: number; end: number; changes: number }[] = [];

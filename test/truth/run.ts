@@ -34,7 +34,8 @@ const USAGE = `npm run truth -- [--schedules N] [--seed S] [--soak MINUTES] [--s
   --soak MINUTES  instead: a healthy cluster with a planned failover every ~40 s; must raise nothing
   --settings JSON detector settings applied to the lab clusters before their agents connect, e.g. '{"flapCount":2}'
   --out PATH      JSON results (default bench-results/truth.json)
-  --max-actions N at most N actions per schedule (default 8)`;
+  --max-actions N at most N actions per schedule (default 8)
+  --rescore DIR   no lab: derive the truth again from the stored evidence (DIR/<seed>/observations.json, incidents.json) and score it`;
 
 interface Opts {
   schedules: number;
@@ -43,6 +44,7 @@ interface Opts {
   settings: Record<string, number> | null;
   out: string;
   maxActions: number;
+  rescore: string | null;
 }
 
 function parse(argv: string[]): Opts {
@@ -50,7 +52,7 @@ function parse(argv: string[]): Opts {
     args: argv, strict: true, allowPositionals: false,
     options: {
       schedules: { type: "string" }, seed: { type: "string" }, soak: { type: "string" }, settings: { type: "string" },
-      out: { type: "string" }, "max-actions": { type: "string" }, help: { type: "boolean" },
+      out: { type: "string" }, "max-actions": { type: "string" }, rescore: { type: "string" }, help: { type: "boolean" },
     },
   });
   if (values.help) {
@@ -78,6 +80,7 @@ function parse(argv: string[]): Opts {
     schedules: int("schedules", values.schedules, 3, 1), seed: int("seed", values.seed, 1, 0),
     soak: values.soak === undefined ? null : int("soak", values.soak, 0, 1), settings,
     out: values.out ?? path.join(ROOT, "bench-results/truth.json"), maxActions: int("max-actions", values["max-actions"], 8, 1),
+    rescore: values.rescore ?? null,
   };
 }
 
@@ -263,6 +266,22 @@ function writeArtifacts(r: ScheduleResult, base: string): string {
   return dir;
 }
 
+/** score stored evidence again (after a change to the oracle or the scorer): no lab, no server */
+function rescore(dir: string): number {
+  const scores: ScheduleScore[] = [];
+  for (const d of fs.readdirSync(dir).filter((x) => /^\d+$/.test(x)).sort((a, b) => Number(a) - Number(b))) {
+    const f = (n: string) => path.join(dir, d, n);
+    if (!fs.existsSync(f("observations.json")) || !fs.existsSync(f("incidents.json"))) continue;
+    const obs = JSON.parse(fs.readFileSync(f("observations.json"), "utf8")) as Observations;
+    const truth = deriveTruth(obs);
+    const sc = scoreSchedule(obs.seed, truth, JSON.parse(fs.readFileSync(f("incidents.json"), "utf8")) as SeenIncident[], { start: obs.startedAt, end: obs.endedAt });
+    console.log(`seed ${obs.seed}: labels ${truth.labels.length}, matched ${sc.matches.length}, missed ${sc.misses.map((l) => `${l.kind}/${l.vrid ?? l.hosts.join("+")}`).join(", ") || "none"}, false alarms ${sc.falseAlarms.map((x) => `${x.inc.kind}/${x.inc.cause.code}`).join(", ") || "none"}`);
+    scores.push(sc);
+  }
+  console.log(formatTable(summarize(scores)));
+  return 0;
+}
+
 function commit(): string {
   try {
     const sha = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT }).toString().trim();
@@ -281,6 +300,7 @@ async function main(): Promise<number> {
     console.error(`${(e as Error).message}\n\n${USAGE}`);
     return 2;
   }
+  if (opts.rescore !== null) return rescore(opts.rescore);
   // what the lab runs: the web UI build (the server serves it) and the agent bundle, built when missing or stale
   const { ensureBuild } = (await import(path.join(ROOT, "scripts/ensure-build.mjs"))) as { ensureBuild: () => void };
   ensureBuild();

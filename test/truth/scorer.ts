@@ -77,9 +77,10 @@ export function scoreSchedule(seed: number, truth: Truth, seen: SeenIncident[], 
     const cands = truth.labels.filter((l) => l.kind === s.inc.kind && vridMatch(s.inc, l.vrid) && nodesMatch(s.inc, l.hosts)
       && overlaps(s, l.start - MATCH_BEFORE_MS, l.end + MATCH_AFTER_MS, run.end));
     if (cands.length) {
-      // the label whose start is nearest the incident's opening, unmatched ones first
+      // unmatched labels first, then those whose cause this incident names, then the nearest start
       const o = ms(s.inc.openedAt) ?? s.firstSeen;
-      cands.sort((a, b) => Number(byLabel.has(a.id)) - Number(byLabel.has(b.id)) || Math.abs(a.start - o) - Math.abs(b.start - o));
+      const causeMiss = (l: Label) => Number(!!l.accepted && !l.accepted.includes(s.inc.cause.code));
+      cands.sort((a, b) => Number(byLabel.has(a.id)) - Number(byLabel.has(b.id)) || causeMiss(a) - causeMiss(b) || Math.abs(a.start - o) - Math.abs(b.start - o));
       const l = cands[0];
       if (byLabel.has(l.id)) out.duplicates.push({ incident: s, label: l.id });
       byLabel.set(l.id, [...(byLabel.get(l.id) ?? []), s]);
