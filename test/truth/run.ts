@@ -114,8 +114,13 @@ function pollIncidents(stack: Stack, cluster: string) {
   const tick = async () => {
     if (busy || stopped) return;
     busy = true;
+    let timer: NodeJS.Timeout | null = null;
     try {
-      const list = await stack.api<IncidentMsg[]>(`/api/incidents?cluster=${encodeURIComponent(cluster)}&limit=5000`);
+      // never wait on a hung request: 5 s, then the next poll
+      const list = await Promise.race([
+        stack.api<IncidentMsg[]>(`/api/incidents?cluster=${encodeURIComponent(cluster)}&limit=5000`),
+        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("GET /api/incidents: no answer within 5 s")), 5000))),
+      ]);
       const now = Date.now();
       for (const inc of list) {
         const s = seen.get(inc.id);
@@ -129,6 +134,7 @@ function pollIncidents(stack: Stack, cluster: string) {
     } catch {
       errors++; // the server restarting: counted, shown
     } finally {
+      if (timer) clearTimeout(timer);
       busy = false;
     }
   };
@@ -320,6 +326,12 @@ async function main(): Promise<number> {
   console.log(`truth lab: ${chooseDatabase().note}; commit ${commit()}`);
   const thresholdsFile = path.join(ROOT, "test/truth/thresholds.json");
   const th = JSON.parse(fs.readFileSync(thresholdsFile, "utf8")) as { thresholds: Thresholds; targets: Thresholds };
+  // no hang: a watchdog ends the run (the exit handler tears the lab down) when it takes far longer than planned
+  const limitMin = opts.soak !== null ? opts.soak + 10 : 5 + 8 * opts.schedules;
+  setTimeout(() => {
+    console.error(`truth lab: still running after ${limitMin} minutes: giving up (the lab is torn down)`);
+    process.exit(1);
+  }, limitMin * 60_000).unref();
   let journal: LabJournal | null = null;
   const results: ScheduleResult[] = [];
   let stack: Stack | null = null;
