@@ -26,7 +26,7 @@ export interface Planned {
 
 export const ACTION_KINDS = [
   "kill_master", "kill_backup", "block_in", "block_both", "cut", "link_down", "eth1_down", "script_fail", "script_toggle",
-  "auth_mismatch", "advert_mismatch", "vip_mismatch", "unicast_mismatch", "planned_failover", "rename", "priority_change",
+  "auth_mismatch", "advert_mismatch", "vip_mismatch", "unicast_mismatch", "vrid_mismatch", "planned_failover", "rename", "priority_change",
   "reload", "vip_delete", "agent_restart", "server_restart",
 ] as const;
 export type ActionKind = (typeof ACTION_KINDS)[number];
@@ -58,6 +58,7 @@ export const CATALOGUE: Record<ActionKind, ActionInfo> = {
   advert_mismatch: { doc: "a BACKUP restarted with the other advert_int: DUAL_MASTER advert_interval_mismatch, CONFIG_DRIFT", benign: false, fits: () => true, holdMs: [8000, 11000], weight: 1 },
   vip_mismatch: { doc: "a BACKUP restarted with one more VIP: DUAL_MASTER vip_mismatch, CONFIG_DRIFT", benign: false, fits: () => true, holdMs: [8000, 11000], weight: 1 },
   unicast_mismatch: { doc: "a BACKUP restarted without the MASTER in its unicast_peer list: DUAL_MASTER unicast_peers_mismatch, CONFIG_DRIFT", benign: false, fits: (t, v) => rt(t, v).unicast, holdMs: [8000, 11000], weight: 1 },
+  vrid_mismatch: { doc: "a BACKUP restarted with another VRID for the router (same VIPs): DUAL_MASTER vrid_mismatch, CONFIG_DRIFT (VRID for the same VIP)", benign: false, fits: () => true, holdMs: [8000, 11000], weight: 1 },
   planned_failover: { doc: "graceful stop of the MASTER (SIGTERM, logged), start again later (preemption): nothing", benign: true, fits: () => true, holdMs: [6000, 9000], weight: 3 },
   rename: { doc: "an instance renamed on one host, SIGHUP: nothing", benign: true, fits: () => true, holdMs: [0, 0], weight: 2 },
   priority_change: { doc: "a BACKUP's priority lowered by 5, SIGHUP: nothing", benign: true, fits: () => true, holdMs: [0, 0], weight: 1 },
@@ -96,6 +97,8 @@ export function expectationsOf(kind: ActionKind, ctx: { scriptWeight: number | n
       return { expect: { DUAL_MASTER: "vip_mismatch", CONFIG_DRIFT: "any" }, dontCare: [] };
     case "unicast_mismatch":
       return { expect: { DUAL_MASTER: "unicast_peers_mismatch", CONFIG_DRIFT: "any" }, dontCare: [] };
+    case "vrid_mismatch":
+      return { expect: { DUAL_MASTER: "vrid_mismatch", CONFIG_DRIFT: "any" }, dontCare: [] };
     default:
       return { expect: {}, dontCare: [] };
   }

@@ -77,7 +77,7 @@ export class TruthCluster {
     const h = this.host(host);
     h.ka.writeText(renderConfig(this.topo, host, { dir: h.dir, nameSuffix }));
     const routers: Record<number, RouterFields> = {};
-    for (const rt of this.topo.routers) routers[rt.vrid] = effectiveRouter(this.topo, host, rt);
+    for (const rt of this.topo.routers) routers[this.topo.members[host][rt.vrid].vrid ?? rt.vrid] = effectiveRouter(this.topo, host, rt);
     this.obs.configs.push({ t: Date.now(), host, routers });
   }
 

@@ -100,12 +100,20 @@ export async function execute(c: TruthCluster, stack: Stack, p: Planned, id: num
       case "auth_mismatch":
       case "advert_mismatch":
       case "vip_mismatch":
-      case "unicast_mismatch": {
+      case "unicast_mismatch":
+      case "vrid_mismatch": {
         const master = c.holders(p.vrid)[0];
         await restartWith(() => {
           if (p.kind === "auth_mismatch") m!.authPass = router.authPass === null ? "other-pw" : `zz${router.authPass}`;
           if (p.kind === "advert_mismatch") m!.advertInt = router.advertInt === 1 ? 2 : 1;
           if (p.kind === "vip_mismatch") m!.vips = [...router.vips, `198.18.0.${200 + (p.vrid % 50)}`];
+          if (p.kind === "vrid_mismatch") {
+            const used = new Set(t.routers.map((x) => x.vrid));
+            let w = (p.vrid % 250) + 1;
+            while (used.has(w)) w = (w % 250) + 1;
+            m!.vrid = w;
+            rec.note = `VRID ${w} instead of ${p.vrid}`;
+          }
           if (p.kind === "unicast_mismatch") {
             const drop = master && master !== host ? hostAddress(t.hosts.find((x) => x.name === master)!) : null;
             m!.peers = t.hosts.filter((x) => x.name !== host).map(hostAddress).filter((a) => a !== drop);
@@ -118,6 +126,7 @@ export async function execute(c: TruthCluster, stack: Stack, p: Planned, id: num
           delete m!.advertInt;
           delete m!.vips;
           delete m!.peers;
+          delete m!.vrid;
         });
         break;
       }

@@ -90,6 +90,7 @@ export const CAUSE_CODES: Record<string, string[]> = {
   advert_interval_mismatch: ["advert_interval_mismatch"],
   vip_mismatch: ["vip_mismatch"],
   unicast_peers_mismatch: ["unicast_peers_mismatch"],
+  vrid_mismatch: ["vrid_mismatch"],
   interface_down: ["interface_down"],
   script_failed: ["script_failed"],
   sync_group: ["sync_group"],
@@ -100,7 +101,7 @@ export const CAUSE_CODES: Record<string, string[]> = {
 
 /** CONFIG_DRIFT: the differing must-match field -> its cause class */
 export const DRIFT_CAUSE: Record<string, string> = {
-  auth: "auth_mismatch", advert_int: "advert_interval_mismatch", vips: "vip_mismatch", unicast_peers: "unicast_peers_mismatch",
+  auth: "auth_mismatch", advert_int: "advert_interval_mismatch", vips: "vip_mismatch", unicast_peers: "unicast_peers_mismatch", vrid: "vrid_mismatch",
 };
 
 export interface Label {
@@ -163,7 +164,9 @@ function stateSeries(obs: Observations, host: string, vrid: number): { t: number
   for (const d of obs.dumps) {
     if (d.host !== host) continue;
     const inst = d.instances.find((i) => i.vrid === vrid);
+    // a running keepalived without an instance of this VRID (its configuration uses another VRID for the router)
     if (inst) events.push({ t: d.t, kind: "dump", state: KA_STATE[inst.state] ?? `S${inst.state}`, lt: inst.lastTransition });
+    else events.push({ t: d.t, kind: "dump", state: "ABSENT", lt: d.t });
   }
   for (const p of obs.proc) if (p.host === host) events.push({ t: p.t, kind: "proc", running: p.running });
   events.sort((a, b) => a.t - b.t);
@@ -245,8 +248,8 @@ export function deriveTruth(obs: Observations, defs: Defs = DEFS): Truth {
     kdown[h] = [];
     agentUp[h] = [];
   }
-  const per = new Map<number, { holders: string[][]; masters: string[][]; faulted: string[][]; fields: Record<string, RouterFields | undefined>[] }>();
-  for (const v of obs.vrids) per.set(v, { holders: [], masters: [], faulted: [], fields: [] });
+  const per = new Map<number, { holders: string[][]; masters: string[][]; faulted: string[][]; fields: Record<string, RouterFields | undefined>[]; otherVrid: string[][] }>();
+  for (const v of obs.vrids) per.set(v, { holders: [], masters: [], faulted: [], fields: [], otherVrid: [] });
   for (let i = 0; i < n; i++) {
     const t = T(i);
     for (const h of hosts) {
@@ -263,6 +266,7 @@ export function deriveTruth(obs: Observations, defs: Defs = DEFS): Truth {
       for (const h of hosts) fields[h] = cfgOf.get(h)!(t)[v];
       const vipSet = new Set(Object.values(fields).flatMap((f) => f?.vips ?? []));
       p.fields.push(fields);
+      p.otherVrid.push(hosts.filter((h) => Object.entries(cfgOf.get(h)!(t)).some(([w, f]) => Number(w) !== v && f.vips.some((a) => vipSet.has(a)))));
       p.holders.push(hosts.filter((h) => addrOf.get(h)!(t).some((a) => vipSet.has(a))));
       p.masters.push(hosts.filter((h) => running[h][i] && stateOf.get(`${h}/${v}`)!(t) === "MASTER"));
       p.faulted.push(hosts.filter((h) => running[h][i] && stateOf.get(`${h}/${v}`)!(t) === "FAULT"));
@@ -369,16 +373,17 @@ export function deriveTruth(obs: Observations, defs: Defs = DEFS): Truth {
       label({ kind: "STATE_MISMATCH", vrid: v, hosts: hs, ...r, cause: null, action: a?.id ?? null, why: "the only holder without keepalived, or a MASTER without its VIPs" });
     }
     // CONFIG_DRIFT: must-match fields differ among the hosts' written configurations
-    const drift = p.fields.map((fs) => {
+    const drift = p.fields.map((fs, i) => {
       const vals = Object.values(fs).filter((f): f is RouterFields => !!f);
-      return vals.some((f) => !same(f, vals[0]));
+      return vals.some((f) => !same(f, vals[0])) || p.otherVrid[i].length > 0;
     });
     for (const r of runs(drift, t0)) {
       intervals.push({ what: "config_drift", vrid: v, host: null, ...r });
       const fs = p.fields[idx(r.start)];
       const vals = Object.entries(fs).filter((e): e is [string, RouterFields] => !!e[1]);
-      const odd = vals.filter(([, f]) => !same(f, vals[0][1])).map(([h]) => h);
-      const which = [...new Set(odd.flatMap((h) => driftFields(fs[h]!, vals[0][1])))];
+      const otherVrid = p.otherVrid[idx(r.start)];
+      const odd = [...vals.filter(([, f]) => !same(f, vals[0][1])).map(([h]) => h), ...otherVrid];
+      const which = [...new Set([...vals.filter(([h]) => odd.includes(h)).flatMap(([h]) => driftFields(fs[h]!, vals[0][1])), ...(otherVrid.length ? ["vrid"] : [])])];
       if (r.end - r.start < 3000) {
         dontCare.push({ kind: "CONFIG_DRIFT", vrid: v, host: null, ...r, why: "drift shorter than 3 s" });
         continue;

@@ -39,6 +39,8 @@ export interface MemberSpec {
   vips?: string[];
   /** unicast peers (addresses); default every other host */
   peers?: string[];
+  /** the VRID this host uses for the router (VRID mismatch); default the router's */
+  vrid?: number;
 }
 
 export interface HostSpec {
@@ -155,7 +157,7 @@ export function renderConfig(t: Topology, host: string, o: RenderOpts): string {
       `vrrp_instance ${name(rt.vrid)} {`,
       `  state ${m.nopreempt ? "BACKUP" : m.state}`,
       `  interface eth0`,
-      `  virtual_router_id ${rt.vrid}`,
+      `  virtual_router_id ${m.vrid ?? rt.vrid}`,
       `  priority ${m.priority}`,
       `  advert_int ${eff.advertInt}`,
     ];

@@ -208,3 +208,27 @@ test("a config mismatch is a CONFIG_DRIFT label while the written configurations
   assert.ok(Math.abs(d.start - s(30)) <= 100 && Math.abs(d.end - s(45)) <= 100);
   assert.match(d.why, /auth/);
 });
+
+test("a host restarted with another VRID for the same VIP: DUAL_MASTER on the router and CONFIG_DRIFT vrid_mismatch", () => {
+  const o = baseObs();
+  o.ka.push({ t: s(30), host: "b", what: "stop" }, { t: s(30.5), host: "b", what: "start" });
+  o.proc.push({ t: s(30.2), host: "b", running: false }, { t: s(30.6), host: "b", running: true });
+  o.configs.push({ t: s(30.1), host: "b", routers: { 11: FIELDS } });
+  // b runs VRID 11 alone: MASTER with the same VIP from 34 s until it is put back at 45 s
+  o.dumps.push({ t: s(35), host: "b", instances: [{ iname: "VI_b", vrid: 11, state: 2, lastTransition: s(34) }] });
+  o.addr.push({ t: s(34.1), host: "b", ips: ["198.18.0.12", VIP] });
+  o.configs.push({ t: s(45), host: "b", routers: { 10: FIELDS } });
+  o.addr.push({ t: s(45.3), host: "b", ips: ["198.18.0.12"] });
+  dump(o, 46.5, "b", 1, 45.5);
+  action(o, { kind: "vrid_mismatch", host: "b", at: s(30), until: s(45.5), expect: { DUAL_MASTER: "vrid_mismatch", CONFIG_DRIFT: "any" } });
+  const t = deriveTruth(o);
+  const dual = t.labels.find((l) => l.kind === "DUAL_MASTER");
+  const drift = t.labels.find((l) => l.kind === "CONFIG_DRIFT");
+  assert.ok(dual && drift, JSON.stringify(t.labels));
+  assert.deepEqual(dual.hosts, ["a", "b"]);
+  assert.equal(dual.cause, "vrid_mismatch");
+  assert.equal(drift.cause, "vrid_mismatch");
+  assert.ok(Math.abs(drift.start - s(30.1)) <= 100 && Math.abs(drift.end - s(45)) <= 100, `${(drift.start - T0) / 1000} .. ${(drift.end - T0) / 1000}`);
+  // b's VRID-10 instance is absent meanwhile: it is neither MASTER nor BACKUP of VRID 10
+  assert.equal(t.labels.filter((l) => l.kind === "KEEPALIVED_DOWN").length, 0);
+});
