@@ -320,7 +320,9 @@ export function deriveTruth(obs: Observations, defs: Defs = DEFS): Truth {
     const nom = p.holders.map((hs, i) => hs.length === 0 && p.masters[i].length === 0 && anyRun(i));
     for (const r of runs(nom, t0)) {
       intervals.push({ what: "no_master", vrid: v, host: null, ...r });
-      const GN = Math.max(grace(v, idx(r.start)), 4000 * grace(v, idx(r.start)) / (defs.graceAdverts * 1000));
+      // a sync group's election waits for its slowest member: A is the largest advert_int in the group
+      const A = Math.max(...(obs.syncGroup.includes(v) ? obs.syncGroup : [v]).map((w) => (per.has(w) ? grace(w, idx(r.start)) : 0))) / defs.graceAdverts;
+      const GN = Math.max(defs.graceAdverts * A, 4 * A);
       const d = r.end - r.start;
       if (d <= GN - defs.bandMs) continue;
       let allFaultTicks = 0;

@@ -55,8 +55,9 @@ function nodesMatch(inc: IncidentMsg, hosts: string[]): boolean {
   return inc.nodes.some((n) => hosts.includes(n));
 }
 
+/** per-router kinds must name the router's VRID (a group with an unknown VRID never raises more than info); per-host kinds any */
 function vridMatch(inc: IncidentMsg, vrid: number | null): boolean {
-  return vrid === null || inc.vrid === null || inc.vrid === vrid;
+  return vrid === null || inc.vrid === vrid;
 }
 
 function overlaps(inc: SeenIncident, start: number, end: number, runEnd: number): boolean {
