@@ -232,3 +232,11 @@ test("a host restarted with another VRID for the same VIP: DUAL_MASTER on the ro
   // b's VRID-10 instance is absent meanwhile: it is neither MASTER nor BACKUP of VRID 10
   assert.equal(t.labels.filter((l) => l.kind === "KEEPALIVED_DOWN").length, 0);
 });
+
+test("an incident without a VRID never matches a per-router label (unknown VRID: at most info)", () => {
+  const o = killMasterObs();
+  const truth = deriveTruth(o);
+  const sc = scoreSchedule(1, truth, [inc("DUAL_MASTER", 25, 31, "vip_left_behind", ["a", "b"], { vrid: null })], { start: o.startedAt, end: o.endedAt });
+  assert.deepEqual(sc.falseAlarms.map((f) => f.inc.kind), ["DUAL_MASTER"]);
+  assert.ok(sc.misses.some((l) => l.kind === "DUAL_MASTER"));
+});
