@@ -65,6 +65,11 @@ ${spec.track ? "  track_script {\n    chk_app\n  }\n" : ""}}
 `;
 }
 
+/** extras for other labs (the truth lab): environment of keepalived (KA_TMP_DIR/TMPDIR for its JSON dump) */
+export interface KeepalivedOptions {
+  env?: Record<string, string>;
+}
+
 export class Keepalived {
   readonly conf: string;
   readonly logFile: string;
@@ -73,7 +78,7 @@ export class Keepalived {
   private exited: Promise<void> = Promise.resolve();
   spec: VrrpSpec;
 
-  constructor(readonly host: LabHostNet, readonly dir: string, spec: VrrpSpec, readonly log: LogTarget) {
+  constructor(readonly host: LabHostNet, readonly dir: string, spec: VrrpSpec, readonly log: LogTarget, readonly opts: KeepalivedOptions = {}) {
     this.conf = path.join(dir, "keepalived.conf");
     this.logFile = path.join(dir, log.kind === "file" ? "keepalived.log" : "keepalived.stdout");
     this.healthyFile = path.join(dir, "healthy");
@@ -89,6 +94,30 @@ export class Keepalived {
     const tmp = `${this.conf}.tmp`;
     fs.writeFileSync(tmp, renderConfig(this.host.name, spec, this.healthyFile));
     fs.renameSync(tmp, this.conf);
+  }
+
+  /** write a configuration given as text (labs that render their own keepalived.conf) */
+  writeText(text: string): void {
+    const tmp = `${this.conf}.tmp`;
+    fs.writeFileSync(tmp, text);
+    fs.renameSync(tmp, this.conf);
+  }
+
+  /** the running keepalived's parent pid from its pid file (null when not running) */
+  mainPid(): number | null {
+    try {
+      const pid = Number(fs.readFileSync(path.join(this.dir, "keepalived.pid"), "utf8").trim());
+      return pid > 0 && alive(pid) ? pid : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** SIGHUP: keepalived reloads its configuration */
+  reload(): void {
+    const pid = this.mainPid();
+    if (pid === null) throw new Error(`keepalived on ${this.host.name} is not running: nothing to reload`);
+    process.kill(pid, "SIGHUP");
   }
 
   setHealthy(ok: boolean): void {
@@ -109,9 +138,10 @@ export class Keepalived {
     const d = this.dir;
     const pidArgs = ["-f", this.conf, "-p", path.join(d, "keepalived.pid"), "-r", path.join(d, "vrrp.pid"), "-c", path.join(d, "checkers.pid")];
     const out = fs.openSync(this.logFile, "a");
+    const env = { ...process.env, ...this.opts.env };
     let child: ChildProcess;
     if (this.log.kind === "file") {
-      child = spawn("ip", ["netns", "exec", this.host.ns, "keepalived", "-n", "-l", "-D", "-G", ...pidArgs], { stdio: ["ignore", out, out] });
+      child = spawn("ip", ["netns", "exec", this.host.ns, "keepalived", "-n", "-l", "-D", "-G", ...pidArgs], { env, stdio: ["ignore", out, out] });
     } else {
       const mnt = path.join(d, "devlog-overlay");
       fs.mkdirSync(mnt, { recursive: true });
@@ -123,7 +153,7 @@ export class Keepalived {
         `ln -sfn ${q(this.log.socket)} /dev/log`, // -f: a machine running journald has /dev/log in the lower /dev
         `exec ip netns exec ${q(this.host.ns)} keepalived -n -D -S ${this.log.facility} ${pidArgs.map(q).join(" ")}`,
       ].join(" && ");
-      child = spawn("unshare", ["--mount", "--propagation", "private", "sh", "-c", script], { stdio: ["ignore", out, out] });
+      child = spawn("unshare", ["--mount", "--propagation", "private", "sh", "-c", script], { env, stdio: ["ignore", out, out] });
     }
     fs.closeSync(out);
     this.child = child;

@@ -124,10 +124,10 @@ export function deleteNetns(ns: string): void {
   }
 }
 
-function teardownSync(reason: string): void {
-  if (undo.length === 0) return;
+function teardownSync(reason: string, mark = 0): void {
+  if (undo.length <= mark) return;
   const errors: string[] = [];
-  while (undo.length) {
+  while (undo.length > mark) {
     const u = undo.pop()!;
     try {
       u.run();
@@ -161,6 +161,16 @@ export function onTeardown(what: string, run: () => void): () => void {
     undo.splice(i, 1);
     u.run();
   };
+}
+
+/** how many undo steps are registered now (teardownTo(mark) undoes everything registered after it) */
+export function teardownMark(): number {
+  return undo.length;
+}
+
+/** run, newest first, the undo steps registered after `mark` (one truth-lab schedule's cluster) */
+export function teardownTo(mark: number): void {
+  teardownSync("scope", mark);
 }
 
 /** Run every registered undo step now (after() hooks call this). */

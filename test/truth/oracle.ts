@@ -1,0 +1,514 @@
+/**
+ * The truth lab's oracle: from what the harness OBSERVED (kernel addresses,
+ * keepalived processes, keepalived's own JSON dumps, VRRP packet counters)
+ * and what it DID (the schedule: kills, graceful stops, config writes, agent
+ * restarts), derive truth intervals and label them with the incidents the
+ * detection definitions (docs/DETECTION.md, the definitions of issue 12)
+ * require: kind, VRID, hosts, cause class, time window; plus "don't care"
+ * windows where the definitions leave a kind ambiguous.
+ *
+ * Independence: this file (and every oracle*.ts) imports nothing from
+ * server/ except the wire protocol's types (test/unit/truth-oracle-imports.test.ts).
+ */
+import type { IncidentKind } from "../../server/protocol";
+
+export type Kind = IncidentKind;
+
+/** keepalived's JSON `state`: 0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT */
+export const KA_STATE = ["INIT", "BACKUP", "MASTER", "FAULT"] as const;
+
+export interface RouterFields {
+  authPass: string | null;
+  advertInt: number;
+  vips: string[];
+  /** unicast: own address + peers, sorted; null = multicast */
+  peers: string[] | null;
+}
+
+export interface ActionRecord {
+  id: number;
+  kind: string;
+  /** the host it acted on (null: the whole cluster or the server) */
+  host: string | null;
+  vrid: number | null;
+  at: number;
+  /** when it was reverted (= at for instantaneous actions) */
+  until: number;
+  /** kind -> cause class this action explains (see CAUSE_CODES; "any" = no cause check) */
+  expect: Partial<Record<Kind, string>>;
+  /** kinds the definitions leave ambiguous while this action runs (and a settle time after) */
+  dontCare: Kind[];
+  benign: boolean;
+  note?: string;
+}
+
+export interface Observations {
+  seed: number;
+  cluster: string;
+  startedAt: number;
+  endedAt: number;
+  hosts: string[];
+  syncGroup: number[];
+  vrids: number[];
+  /** kernel addresses of each host's eth0, recorded on change (sampled every <= 200 ms) */
+  addr: { t: number; host: string; ips: string[] }[];
+  /** keepalived's parent process alive (pid file + /proc), recorded on change */
+  proc: { t: number; host: string; running: boolean }[];
+  /** keepalived's JSON dumps (t = when read): per instance vrid, state, last_transition (ms) */
+  dumps: { t: number; host: string; instances: { iname: string; vrid: number; state: number; lastTransition: number }[] }[];
+  /** VRRP packets in/out per host (nftables counters), every ~1 s */
+  vrrp: { t: number; host: string; rx: number; tx: number }[];
+  /** what the harness did to keepalived */
+  ka: { t: number; host: string; what: "start" | "stop" | "kill" | "reload" }[];
+  /** each host's configuration as written: must-match fields per VRID */
+  configs: { t: number; host: string; routers: Record<number, RouterFields> }[];
+  /** agent process up/down (harness) */
+  agents: { t: number; host: string; running: boolean }[];
+  actions: ActionRecord[];
+  /** sampling problems (counted, shown) */
+  errors: string[];
+}
+
+export interface Defs {
+  graceAdverts: number;
+  flapCount: number;
+  flapWindowMs: number;
+  flapQuietMs: number;
+  offlineMs: number;
+  /** tolerance around every duration threshold: conditions this close to it are "don't care" */
+  bandMs: number;
+}
+
+/** the definitions' defaults: the oracle labels against the SPECIFICATION, never the product's settings */
+export const DEFS: Defs = { graceAdverts: 1.5, flapCount: 4, flapWindowMs: 60_000, flapQuietMs: 60_000, offlineMs: 15_000, bandMs: 1000 };
+
+/** cause class -> the product's cause codes that count as right */
+export const CAUSE_CODES: Record<string, string[]> = {
+  vip_left_behind: ["vip_left_behind"],
+  adverts_not_received: ["adverts_not_received"],
+  auth_mismatch: ["auth_mismatch"],
+  advert_interval_mismatch: ["advert_interval_mismatch"],
+  vip_mismatch: ["vip_mismatch"],
+  unicast_peers_mismatch: ["unicast_peers_mismatch"],
+  vrid_mismatch: ["vrid_mismatch"],
+  interface_down: ["interface_down"],
+  script_failed: ["script_failed"],
+  sync_group: ["sync_group"],
+  tracked_script_toggling: ["tracked_script_toggling"],
+  link_flapping: ["link_flapping"],
+  no_takeover: ["no_takeover", "unknown"],
+};
+
+/** CONFIG_DRIFT: the differing must-match field -> its cause class */
+export const DRIFT_CAUSE: Record<string, string> = {
+  auth: "auth_mismatch", advert_int: "advert_interval_mismatch", vips: "vip_mismatch", unicast_peers: "unicast_peers_mismatch", vrid: "vrid_mismatch",
+};
+
+export interface Label {
+  id: string;
+  kind: Kind;
+  vrid: number | null;
+  hosts: string[];
+  start: number;
+  end: number;
+  /** false when the condition still held when observation ended */
+  ended: boolean;
+  /** cause class, null = not checked */
+  cause: string | null;
+  accepted: string[] | null;
+  action: number | null;
+  why: string;
+}
+
+export interface Window {
+  kind: Kind;
+  vrid: number | null;
+  host: string | null;
+  start: number;
+  end: number;
+  why: string;
+}
+
+export interface Truth {
+  labels: Label[];
+  dontCare: Window[];
+  /** time in which nothing may open (ms): the run minus labels and don't-care windows */
+  quietMs: number;
+  /** raw truth intervals per condition, for the artifacts */
+  intervals: { what: string; vrid: number | null; host: string | null; start: number; end: number }[];
+}
+
+const STEP = 100;
+
+/** value of a change-recorded series at time t (the last record at or before t) */
+function stepper<T>(records: { t: number; v: T }[], initial: T): (t: number) => T {
+  const rs = [...records].sort((a, b) => a.t - b.t);
+  let i = 0;
+  let cur = initial;
+  let lastT = -Infinity;
+  return (t: number) => {
+    if (t < lastT) {
+      i = 0;
+      cur = initial;
+    }
+    lastT = t;
+    while (i < rs.length && rs[i].t <= t) cur = rs[i++].v;
+    return cur;
+  };
+}
+
+/** per host+vrid state transitions from the dumps (last_transition pins the time) and the process record */
+function stateSeries(obs: Observations, host: string, vrid: number): { t: number; v: string }[] {
+  const out: { t: number; v: string }[] = [];
+  const events: { t: number; kind: "dump" | "proc"; state?: string; lt?: number; running?: boolean }[] = [];
+  for (const d of obs.dumps) {
+    if (d.host !== host) continue;
+    const inst = d.instances.find((i) => i.vrid === vrid);
+    // a running keepalived without an instance of this VRID (its configuration uses another VRID for the router)
+    if (inst) events.push({ t: d.t, kind: "dump", state: KA_STATE[inst.state] ?? `S${inst.state}`, lt: inst.lastTransition });
+    else events.push({ t: d.t, kind: "dump", state: "ABSENT", lt: d.t });
+  }
+  for (const p of obs.proc) if (p.host === host) events.push({ t: p.t, kind: "proc", running: p.running });
+  events.sort((a, b) => a.t - b.t);
+  let prevT = -Infinity;
+  let cur = "DOWN";
+  for (const e of events) {
+    if (e.kind === "proc") {
+      const v = e.running ? "INIT" : "DOWN";
+      if (v !== cur) out.push({ t: e.t, v });
+      cur = v;
+    } else if (e.state !== cur) {
+      const at = Math.min(e.t, Math.max(prevT, e.lt ?? e.t));
+      out.push({ t: at, v: e.state! });
+      cur = e.state!;
+    }
+    prevT = e.t;
+  }
+  return out;
+}
+
+function runs(flags: boolean[], t0: number): { start: number; end: number }[] {
+  const out: { start: number; end: number }[] = [];
+  let s = -1;
+  for (let i = 0; i <= flags.length; i++) {
+    const on = i < flags.length && flags[i];
+    if (on && s < 0) s = i;
+    if (!on && s >= 0) {
+      out.push({ start: t0 + s * STEP, end: t0 + i * STEP });
+      s = -1;
+    }
+  }
+  return out;
+}
+
+const same = (a: RouterFields, b: RouterFields) =>
+  a.authPass === b.authPass && a.advertInt === b.advertInt && [...a.vips].sort().join() === [...b.vips].sort().join() && (a.peers ?? []).join() === (b.peers ?? []).join();
+
+function driftFields(a: RouterFields, b: RouterFields): string[] {
+  const f: string[] = [];
+  if (a.authPass !== b.authPass) f.push("auth");
+  if (a.advertInt !== b.advertInt) f.push("advert_int");
+  if ([...a.vips].sort().join() !== [...b.vips].sort().join()) f.push("vips");
+  if ((a.peers ?? []).join() !== (b.peers ?? []).join()) f.push("unicast_peers");
+  return f;
+}
+
+/** VRRP packets a host received/sent between two times (its nftables counters; "?" without samples) */
+export function vrrpDelta(obs: Observations, host: string, from: number, to: number): string {
+  const xs = obs.vrrp.filter((x) => x.host === host);
+  const before = [...xs].reverse().find((x) => x.t <= from) ?? xs.find((x) => x.t >= from);
+  const after = [...xs].reverse().find((x) => x.t <= to);
+  if (!before || !after || after.t <= before.t) return "?";
+  return `${after.rx - before.rx}/${after.tx - before.tx}`;
+}
+
+export function deriveTruth(obs: Observations, defs: Defs = DEFS): Truth {
+  const t0 = obs.startedAt;
+  const n = Math.max(0, Math.ceil((obs.endedAt - t0) / STEP));
+  const T = (i: number) => t0 + i * STEP;
+  const labels: Label[] = [];
+  const dontCare: Window[] = [];
+  const intervals: Truth["intervals"] = [];
+  const hosts = obs.hosts;
+
+  const addrOf = new Map(hosts.map((h) => [h, stepper(obs.addr.filter((a) => a.host === h).map((a) => ({ t: a.t, v: a.ips })), [] as string[])]));
+  const runningOf = new Map(hosts.map((h) => [h, stepper(obs.proc.filter((a) => a.host === h).map((a) => ({ t: a.t, v: a.running })), false)]));
+  const lastDidOf = new Map(hosts.map((h) => [h, stepper(obs.ka.filter((a) => a.host === h && a.what !== "reload").map((a) => ({ t: a.t, v: a.what as string })), "never")]));
+  const agentOf = new Map(hosts.map((h) => [h, stepper(obs.agents.filter((a) => a.host === h).map((a) => ({ t: a.t, v: a.running })), false)]));
+  const cfgOf = new Map(hosts.map((h) => [h, stepper(obs.configs.filter((a) => a.host === h).map((a) => ({ t: a.t, v: a.routers })), {} as Record<number, RouterFields>)]));
+  const stateOf = new Map<string, (t: number) => string>();
+  for (const h of hosts) for (const v of obs.vrids) stateOf.set(`${h}/${v}`, stepper(stateSeries(obs, h, v), "DOWN"));
+
+  // per-tick samples
+  const running: Record<string, boolean[]> = {};
+  const kdown: Record<string, boolean[]> = {};
+  const agentUp: Record<string, boolean[]> = {};
+  for (const h of hosts) {
+    running[h] = [];
+    kdown[h] = [];
+    agentUp[h] = [];
+  }
+  const per = new Map<number, { holders: string[][]; masters: string[][]; faulted: string[][]; fields: Record<string, RouterFields | undefined>[]; otherVrid: string[][] }>();
+  for (const v of obs.vrids) per.set(v, { holders: [], masters: [], faulted: [], fields: [], otherVrid: [] });
+  for (let i = 0; i < n; i++) {
+    const t = T(i);
+    for (const h of hosts) {
+      const r = runningOf.get(h)!(t);
+      running[h].push(r);
+      const did = lastDidOf.get(h)!(t);
+      // not running and the last thing done was a SIGKILL, or it died by itself after a start
+      kdown[h].push(!r && (did === "kill" || did === "start"));
+      agentUp[h].push(agentOf.get(h)!(t));
+    }
+    for (const v of obs.vrids) {
+      const p = per.get(v)!;
+      const fields: Record<string, RouterFields | undefined> = {};
+      for (const h of hosts) fields[h] = cfgOf.get(h)!(t)[v];
+      const vipSet = new Set(Object.values(fields).flatMap((f) => f?.vips ?? []));
+      p.fields.push(fields);
+      p.otherVrid.push(hosts.filter((h) => Object.entries(cfgOf.get(h)!(t)).some(([w, f]) => Number(w) !== v && f.vips.some((a) => vipSet.has(a)))));
+      p.holders.push(hosts.filter((h) => addrOf.get(h)!(t).some((a) => vipSet.has(a))));
+      p.masters.push(hosts.filter((h) => running[h][i] && stateOf.get(`${h}/${v}`)!(t) === "MASTER"));
+      p.faulted.push(hosts.filter((h) => running[h][i] && stateOf.get(`${h}/${v}`)!(t) === "FAULT"));
+    }
+  }
+
+  /** the action that explains a condition starting at t for this kind (latest first; host/vrid match preferred) */
+  const explain = (kind: Kind, t: number, vrid: number | null, hs: string[]): ActionRecord | null => {
+    const cands = obs.actions.filter((a) => a.expect[kind] !== undefined && a.at - 1000 <= t && t <= a.until + 6000);
+    const score = (a: ActionRecord) => (a.vrid === vrid || a.vrid === null ? 2 : 0) + (a.host === null || hs.includes(a.host) ? 1 : 0);
+    cands.sort((a, b) => score(b) - score(a) || b.at - a.at);
+    return cands[0] ?? null;
+  };
+  const grace = (v: number, i: number) => {
+    const ais = Object.values(per.get(v)!.fields[Math.min(i, n - 1)] ?? {}).map((f) => f?.advertInt ?? 1);
+    return defs.graceAdverts * 1000 * Math.max(1, ...ais);
+  };
+  let nextId = 0;
+  const label = (l: Omit<Label, "id" | "accepted" | "ended"> & { ended?: boolean }) => {
+    const accepted = l.cause && l.cause !== "any" ? CAUSE_CODES[l.cause] ?? [l.cause] : null;
+    labels.push({ ...l, id: `L${++nextId}`, cause: l.cause === "any" ? null : l.cause, accepted, ended: l.ended ?? l.end < obs.endedAt - STEP });
+  };
+  const idx = (t: number) => Math.max(0, Math.min(n - 1, Math.round((t - t0) / STEP)));
+  const union = <T>(xs: T[][], a: number, b: number) => [...new Set(xs.slice(idx(a), idx(b) + 1).flat())].sort() as T[];
+
+  // --- per VRID conditions ---
+  const openOf = new Map<number, { start: number; end: number }[]>(); // DUAL/FAULT/KD intervals of the VRID (flapping exclusion)
+  for (const v of obs.vrids) {
+    const p = per.get(v)!;
+    const explained: { start: number; end: number }[] = [];
+    openOf.set(v, explained);
+    // DUAL_MASTER
+    const dual = p.holders.map((hs, i) => hs.length >= 2 || p.masters[i].length >= 2);
+    for (const r of runs(dual, t0)) {
+      intervals.push({ what: "dual", vrid: v, host: null, ...r });
+      explained.push(r);
+      const G = grace(v, idx(r.start));
+      const d = r.end - r.start;
+      const hs = [...new Set([...union(p.holders, r.start, r.end - STEP), ...union(p.masters, r.start, r.end - STEP)])].sort();
+      if (d <= G - defs.bandMs) continue;
+      if (d < G + defs.bandMs) {
+        dontCare.push({ kind: "DUAL_MASTER", vrid: v, host: null, ...r, why: `dual ${d} ms, within ${defs.bandMs} ms of the grace ${G} ms` });
+        continue;
+      }
+      const a = explain("DUAL_MASTER", r.start, v, hs);
+      label({ kind: "DUAL_MASTER", vrid: v, hosts: hs, ...r, cause: a?.expect.DUAL_MASTER ?? null, action: a?.id ?? null,
+        why: `VIP/MASTER on ${hs.join("+")} for ${(d / 1000).toFixed(1)} s; VRRP packets in/out meanwhile: ${hs.map((h) => `${h} ${vrrpDelta(obs, h, r.start, r.end)}`).join(", ")}` });
+    }
+    // NO_MASTER (running somewhere, nobody holds or is MASTER)
+    const anyRun = (i: number) => hosts.some((h) => running[h][i]);
+    const nom = p.holders.map((hs, i) => hs.length === 0 && p.masters[i].length === 0 && anyRun(i));
+    for (const r of runs(nom, t0)) {
+      intervals.push({ what: "no_master", vrid: v, host: null, ...r });
+      // a sync group's election waits for its slowest member: A is the largest advert_int in the group
+      const A = Math.max(...(obs.syncGroup.includes(v) ? obs.syncGroup : [v]).map((w) => (per.has(w) ? grace(w, idx(r.start)) : 0))) / defs.graceAdverts;
+      const GN = Math.max(defs.graceAdverts * A, 4 * A);
+      const d = r.end - r.start;
+      if (d <= GN - defs.bandMs) continue;
+      let allFaultTicks = 0;
+      const a0 = idx(r.start);
+      const a1 = idx(r.end - STEP);
+      for (let i = a0; i <= a1; i++) {
+        const runningHosts = hosts.filter((h) => running[h][i]);
+        if (runningHosts.every((h) => p.faulted[i].includes(h))) allFaultTicks++;
+      }
+      if (d < GN + defs.bandMs || allFaultTicks > 0) {
+        dontCare.push({ kind: "NO_MASTER", vrid: v, host: null, ...r, why: allFaultTicks ? "every running member FAULT (all_fault) part of the time" : `within the band of GN ${GN} ms` });
+        continue;
+      }
+      const a = explain("NO_MASTER", r.start, v, []);
+      label({ kind: "NO_MASTER", vrid: v, hosts: hosts.filter((h) => running[h][a0]), ...r, cause: a?.expect.NO_MASTER ?? "no_takeover", action: a?.id ?? null, why: `nobody MASTER or holding the VIP for ${(d / 1000).toFixed(1)} s while keepalived ran` });
+    }
+    // FAULT per host
+    for (const h of hosts) {
+      const f = p.faulted.map((hs) => hs.includes(h));
+      for (const r of runs(f, t0)) {
+        intervals.push({ what: "fault", vrid: v, host: h, ...r });
+        explained.push(r);
+        if (r.end - r.start < defs.bandMs) {
+          dontCare.push({ kind: "FAULT", vrid: v, host: h, ...r, why: "FAULT shorter than the band" });
+          continue;
+        }
+        const a = explain("FAULT", r.start, v, [h]);
+        let cause = a?.expect.FAULT ?? null;
+        // a sync-group member that mirrors another member's FAULT
+        if (a && a.vrid !== null && a.vrid !== v && obs.syncGroup.includes(v) && obs.syncGroup.includes(a.vrid)) cause = "sync_group";
+        label({ kind: "FAULT", vrid: v, hosts: [h], ...r, cause, action: a?.id ?? null, why: `${h} FAULT (keepalived's JSON) for ${((r.end - r.start) / 1000).toFixed(1)} s` });
+      }
+    }
+    // STATE_MISMATCH: the only holder has no running keepalived, or a MASTER holds none of its VIPs
+    const sm = p.holders.map((hs, i) => (hs.length === 1 && !running[hs[0]][i]) || p.masters[i].some((m) => !hs.includes(m)));
+    for (const r of runs(sm, t0)) {
+      intervals.push({ what: "state_mismatch", vrid: v, host: null, ...r });
+      const G = grace(v, idx(r.start));
+      const d = r.end - r.start;
+      if (d <= G - defs.bandMs) continue;
+      // a dead MASTER is the only holder until a peer takes over (3 adverts + skew): that takeover time is don't care,
+      // and the JSON state is read once a second: one more second of band
+      const takeover = 3 * (G / defs.graceAdverts) + 1000;
+      if (d < Math.max(G, takeover) + defs.bandMs + 1000) {
+        dontCare.push({ kind: "STATE_MISMATCH", vrid: v, host: null, ...r, why: "within the takeover time or the band of the grace" });
+        continue;
+      }
+      const hs = union(p.holders, r.start, r.end - STEP);
+      const a = explain("STATE_MISMATCH", r.start, v, hs);
+      label({ kind: "STATE_MISMATCH", vrid: v, hosts: hs, ...r, cause: null, action: a?.id ?? null, why: "the only holder without keepalived, or a MASTER without its VIPs" });
+    }
+    // CONFIG_DRIFT: must-match fields differ among the hosts' written configurations
+    const drift = p.fields.map((fs, i) => {
+      const vals = Object.values(fs).filter((f): f is RouterFields => !!f);
+      return vals.some((f) => !same(f, vals[0])) || p.otherVrid[i].length > 0;
+    });
+    for (const r of runs(drift, t0)) {
+      intervals.push({ what: "config_drift", vrid: v, host: null, ...r });
+      const fs = p.fields[idx(r.start)];
+      const vals = Object.entries(fs).filter((e): e is [string, RouterFields] => !!e[1]);
+      const otherVrid = p.otherVrid[idx(r.start)];
+      const odd = [...vals.filter(([, f]) => !same(f, vals[0][1])).map(([h]) => h), ...otherVrid];
+      const which = [...new Set([...vals.filter(([h]) => odd.includes(h)).flatMap(([h]) => driftFields(fs[h]!, vals[0][1])), ...(otherVrid.length ? ["vrid"] : [])])];
+      if (r.end - r.start < 3000) {
+        dontCare.push({ kind: "CONFIG_DRIFT", vrid: v, host: null, ...r, why: "drift shorter than 3 s" });
+        continue;
+      }
+      const a = explain("CONFIG_DRIFT", r.start, v, odd);
+      const cause = which.length === 1 ? DRIFT_CAUSE[which[0]] : null;
+      label({ kind: "CONFIG_DRIFT", vrid: v, hosts: [vals[0][0], ...odd].sort(), ...r, cause, action: a?.id ?? null, why: `${which.join(", ")} differ` });
+    }
+  }
+
+  // --- per host: KEEPALIVED_DOWN, AGENT_OFFLINE ---
+  for (const h of hosts) {
+    for (const r of runs(kdown[h], t0)) {
+      intervals.push({ what: "keepalived_down", vrid: null, host: h, ...r });
+      for (const v of obs.vrids) openOf.get(v)!.push(r);
+      if (r.end - r.start < 2500) {
+        dontCare.push({ kind: "KEEPALIVED_DOWN", vrid: null, host: h, ...r, why: "down for less than 2.5 s" });
+        continue;
+      }
+      const a = explain("KEEPALIVED_DOWN", r.start, null, [h]);
+      label({ kind: "KEEPALIVED_DOWN", vrid: null, hosts: [h], ...r, cause: null, action: a?.id ?? null, why: `keepalived gone on ${h} without a graceful stop` });
+    }
+    const firstUp = agentUp[h].indexOf(true);
+    const down = agentUp[h].map((u, i) => firstUp >= 0 && i > firstUp && !u);
+    for (const r of runs(down, t0)) {
+      intervals.push({ what: "agent_down", vrid: null, host: h, ...r });
+      const d = r.end - r.start;
+      if (d <= defs.offlineMs - 2000) continue;
+      const w = { start: r.start + defs.offlineMs, end: r.end };
+      if (d < defs.offlineMs + 2000) {
+        dontCare.push({ kind: "AGENT_OFFLINE", vrid: null, host: h, start: r.start, end: r.end, why: "agent down about the offline limit" });
+        continue;
+      }
+      label({ kind: "AGENT_OFFLINE", vrid: null, hosts: [h], ...w, cause: null, action: null, why: `agent down ${(d / 1000).toFixed(1)} s` });
+    }
+  }
+
+  // --- FLAPPING: changes of WHO is the single MASTER per VRID ---
+  for (const v of obs.vrids) {
+    const p = per.get(v)!;
+    const explained = openOf.get(v)!;
+    const counted: number[] = [];
+    const all: number[] = [];
+    let last: string | null = null;
+    for (let i = 0; i < n; i++) {
+      const m = p.masters[i];
+      if (m.length !== 1) continue;
+      if (last === null) {
+        last = m[0]; // the first election is not a change
+        continue;
+      }
+      if (m[0] === last) continue;
+      last = m[0];
+      const t = T(i);
+      all.push(t);
+      // explained: while a DUAL_MASTER, FAULT or KEEPALIVED_DOWN of the VRID holds (2 s before, and until the
+      // return to the preferred MASTER after it: 8 s); planned: during a benign action (planned failover and its
+      // preemption, rename, reload, priority change, VIP deleted by hand, a negative-weight health check failing once)
+      const inExplained = explained.some((r) => r.start - 2000 <= t && t <= r.end + 8000);
+      const planned = obs.actions.some((a) => a.benign && a.at - 1000 <= t && t <= a.until + 8000);
+      const mirror = obs.syncGroup.includes(v) && obs.syncGroup[0] !== v;
+      if (!inExplained && !planned && !mirror) counted.push(t);
+    }
+    const episodes = (xs: number[]) => {
+      const out: { start: number; end: number; changes: number }[] = [];
+      for (let k = defs.flapCount - 1; k < xs.length; k++) {
+        if (xs[k] - xs[k - defs.flapCount + 1] > defs.flapWindowMs) continue;
+        // open at xs[k]; the episode lasts while later changes keep coming; it closes Q after the rate fell to <= 1 in W
+        let j = k;
+        while (j + 1 < xs.length && xs[j + 1] - xs[j] <= defs.flapWindowMs) j++;
+        const end = (j >= 1 ? xs[j - 1] : xs[j]) + defs.flapWindowMs + defs.flapQuietMs;
+        const prev = out[out.length - 1];
+        if (prev && xs[k] <= prev.end) prev.end = Math.max(prev.end, end);
+        else out.push({ start: xs[k], end, changes: j - k + defs.flapCount });
+        k = j;
+      }
+      return out;
+    };
+    for (const e of episodes(counted)) {
+      intervals.push({ what: "flapping", vrid: v, host: null, start: e.start, end: e.end });
+      const a = explain("FLAPPING", e.start, v, []);
+      const end = Math.min(e.end, obs.endedAt);
+      label({ kind: "FLAPPING", vrid: v, hosts: union(p.masters, e.start - defs.flapWindowMs, e.start), start: e.start, end, ended: e.end < obs.endedAt,
+        cause: a?.expect.FLAPPING ?? null, action: a?.id ?? null, why: `${e.changes} counted MASTER changes within ${defs.flapWindowMs / 1000} s` });
+    }
+    // N changes only when the excluded ones are counted too, with N-1 counted ones: one change from the threshold
+    // (a change the 1 s JSON sampling may have missed): ambiguous. Fewer counted ones: a FLAPPING there is a false alarm.
+    for (const e of episodes(all)) {
+      if (labels.some((l) => l.kind === "FLAPPING" && l.vrid === v && l.start <= e.end && e.start <= l.end)) continue;
+      const near = counted.filter((c) => c >= e.start - defs.flapWindowMs && c <= e.end).length;
+      if (near < defs.flapCount - 1) continue;
+      dontCare.push({ kind: "FLAPPING", vrid: v, host: null, start: e.start - defs.flapWindowMs, end: e.end, why: `${near} counted changes, ${defs.flapCount} with the explained or mirrored ones` });
+    }
+  }
+
+  // --- don't care windows the actions declare ---
+  for (const a of obs.actions) {
+    for (const k of a.dontCare) {
+      const settle = k === "FLAPPING" ? defs.flapWindowMs + defs.flapQuietMs : 10_000;
+      dontCare.push({ kind: k, vrid: a.vrid, host: null, start: a.at, end: a.until + settle, why: `during ${a.kind} #${a.id}` });
+    }
+  }
+
+  // --- quiet time: the run minus labels (with their close allowance) and don't-care windows ---
+  const busy = [...labels.map((l) => ({ start: l.start - 2000, end: l.end + 5000 })), ...dontCare.map((w) => ({ start: w.start, end: w.end }))]
+    .map((w) => ({ start: Math.max(t0, w.start), end: Math.min(obs.endedAt, w.end) }))
+    .filter((w) => w.end > w.start)
+    .sort((a, b) => a.start - b.start);
+  let covered = 0;
+  let curS = -1;
+  let curE = -1;
+  for (const w of busy) {
+    if (w.start > curE) {
+      if (curE > curS) covered += curE - curS;
+      curS = w.start;
+      curE = w.end;
+    } else curE = Math.max(curE, w.end);
+  }
+  if (curE > curS) covered += curE - curS;
+  return { labels, dontCare, quietMs: Math.max(0, obs.endedAt - t0 - covered), intervals };
+}
+
+/** an empty observation record (the sampler and the harness fill it) */
+export function emptyObservations(seed: number, cluster: string, hosts: string[], vrids: number[], syncGroup: number[]): Observations {
+  return { seed, cluster, startedAt: Date.now(), endedAt: 0, hosts, syncGroup, vrids, addr: [], proc: [], dumps: [], vrrp: [], ka: [], configs: [], agents: [], actions: [], errors: [] };
+}

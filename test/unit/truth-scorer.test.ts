@@ -1,0 +1,242 @@
+/**
+ * The truth lab's oracle and scorer on synthetic observations and incidents:
+ * truth intervals become labels (with cause classes from the actions and
+ * don't-care bands), the scorer matches incidents, counts misses, false
+ * alarms, cause accuracy, latency and close times; and "the lab can fail": a
+ * product with a broken FLAPPING threshold is reported with false alarms.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { IncidentMsg } from "../../server/protocol";
+import { deriveTruth, emptyObservations, type ActionRecord, type Observations, type RouterFields } from "../truth/oracle";
+import { formatTable, missedThresholds, scoreSchedule, summarize, type SeenIncident } from "../truth/scorer";
+
+const T0 = Date.parse("2026-12-04T12:00:00Z");
+const s = (sec: number) => T0 + sec * 1000;
+const VIP = "198.18.0.101";
+const FIELDS: RouterFields = { authPass: "pw", advertInt: 1, vips: [VIP], peers: null };
+
+/** two hosts, VRID 10: a holds the VIP as MASTER from 2 s, b BACKUP; keepalived runs on both */
+function baseObs(endSec = 120): Observations {
+  const o = emptyObservations(1, "c", ["a", "b"], [10], []);
+  o.startedAt = T0;
+  o.endedAt = s(endSec);
+  for (const h of ["a", "b"]) {
+    o.configs.push({ t: T0, host: h, routers: { 10: FIELDS } });
+    o.ka.push({ t: s(0.5), host: h, what: "start" });
+    o.proc.push({ t: s(0.6), host: h, running: true });
+    o.agents.push({ t: T0, host: h, running: true });
+  }
+  o.addr.push({ t: T0, host: "a", ips: ["198.18.0.11"] }, { t: T0, host: "b", ips: ["198.18.0.12"] });
+  o.addr.push({ t: s(2), host: "a", ips: ["198.18.0.11", VIP] });
+  dump(o, 1, "a", 1, 0.7);
+  dump(o, 1, "b", 1, 0.7);
+  dump(o, 3, "a", 2, 2);
+  return o;
+}
+
+function dump(o: Observations, atSec: number, host: string, state: number, sinceSec: number) {
+  o.dumps.push({ t: s(atSec), host, instances: [{ iname: `VI_${host}`, vrid: 10, state, lastTransition: s(sinceSec) }] });
+}
+
+function action(o: Observations, a: Partial<ActionRecord> & { kind: string; at: number; until: number }): void {
+  o.actions.push({ id: o.actions.length + 1, host: null, vrid: 10, expect: {}, dontCare: [], benign: false, ...a });
+}
+
+let nextId = 0;
+function inc(kind: IncidentMsg["kind"], openSec: number, closeSec: number | null, code: string, nodes: string[], extra: Partial<IncidentMsg> = {}): SeenIncident {
+  const i: IncidentMsg = {
+    id: String(++nextId), cluster: "c", kind, severity: "critical", vrid: 10, instances: {}, nodes, openedAt: new Date(s(openSec)).toISOString(),
+    closedAt: closeSec === null ? null : new Date(s(closeSec)).toISOString(), silenced: false, cause: { code, summary: code, evidence: [] }, ...extra,
+  };
+  return { inc: i, firstSeen: s(openSec) + 400, closedSeen: closeSec === null ? null : s(closeSec) + 300 };
+}
+
+/** the MASTER a SIGKILLed at 20 s: its VIP stays, b takes over at 23.5 s, a starts again at 30 s and removes the VIP */
+function killMasterObs(): Observations {
+  const o = baseObs();
+  o.ka.push({ t: s(20), host: "a", what: "kill" });
+  o.proc.push({ t: s(20.1), host: "a", running: false });
+  dump(o, 24, "b", 2, 23.5);
+  o.addr.push({ t: s(23.6), host: "b", ips: ["198.18.0.12", VIP] });
+  o.ka.push({ t: s(30), host: "a", what: "start" });
+  o.proc.push({ t: s(30.1), host: "a", running: true });
+  o.addr.push({ t: s(30.4), host: "a", ips: ["198.18.0.11"] });
+  dump(o, 31, "a", 1, 30.2);
+  action(o, { kind: "kill_master", host: "a", at: s(20), until: s(30), expect: { KEEPALIVED_DOWN: "any", DUAL_MASTER: "vip_left_behind" } });
+  return o;
+}
+
+test("a killed MASTER gives KEEPALIVED_DOWN and a DUAL_MASTER vip_left_behind over the observed overlap", () => {
+  const t = deriveTruth(killMasterObs());
+  const kd = t.labels.find((l) => l.kind === "KEEPALIVED_DOWN");
+  const dual = t.labels.find((l) => l.kind === "DUAL_MASTER");
+  assert.ok(kd && dual, JSON.stringify(t.labels));
+  assert.deepEqual(kd.hosts, ["a"]);
+  assert.ok(Math.abs(kd.start - s(20.1)) <= 100 && Math.abs(kd.end - s(30.1)) <= 100, `${kd.start - T0} .. ${kd.end - T0}`);
+  assert.deepEqual(dual.hosts, ["a", "b"]);
+  assert.equal(dual.cause, "vip_left_behind");
+  assert.ok(Math.abs(dual.start - s(23.6)) <= 100 && Math.abs(dual.end - s(30.4)) <= 100, `${dual.start - T0} .. ${dual.end - T0}`);
+  assert.equal(t.labels.length, 2, JSON.stringify(t.labels.map((l) => l.kind)));
+});
+
+test("the scorer matches, measures latency and close time, checks the cause, and counts a miss and a false alarm", () => {
+  const o = killMasterObs();
+  const truth = deriveTruth(o);
+  const seen = [
+    inc("DUAL_MASTER", 25, 31, "adverts_not_received", ["a", "b"]), // found, wrong cause
+    inc("FLAPPING", 60, 90, "unexplained", ["a", "b"]), // nothing happened then: false alarm
+  ];
+  const sc = scoreSchedule(1, truth, seen, { start: o.startedAt, end: o.endedAt });
+  assert.equal(sc.matches.length, 1);
+  assert.equal(sc.matches[0].label.kind, "DUAL_MASTER");
+  assert.equal(sc.matches[0].causeOk, false);
+  assert.ok(Math.abs(sc.matches[0].latencyMs - (s(25.4) - truth.labels.find((l) => l.kind === "DUAL_MASTER")!.start)) < 1);
+  assert.ok(sc.matches[0].closeMs !== null && sc.matches[0].closeMs > 0 && sc.matches[0].closeMs < 1500, String(sc.matches[0].closeMs));
+  assert.deepEqual(sc.misses.map((l) => l.kind), ["KEEPALIVED_DOWN"]);
+  assert.deepEqual(sc.falseAlarms.map((f) => f.inc.kind), ["FLAPPING"]);
+  const sum = summarize([sc]);
+  const all = sum.rows.find((r) => r.kind === "ALL")!;
+  assert.equal(all.recall, 0.5);
+  assert.equal(all.causeAccuracy, 0);
+  assert.equal(all.precision, 0.5);
+  assert.ok(sum.falseAlarmsPerHour! > 0);
+  assert.match(formatTable(sum), /FLAPPING\s+\|\s+0\s+\|\s+0\s+\|\s+-\s+\|\s+1/);
+  assert.deepEqual(missedThresholds(sum, { recall: 0.99, precision: 1, causeAccuracy: 0.95, falseAlarmsPerHour: 0, closeP99Ms: 5000 }).length, 4);
+});
+
+test("a product that gets everything right scores 100% with no false alarm; info incidents are counted apart", () => {
+  const o = killMasterObs();
+  const truth = deriveTruth(o);
+  const seen = [
+    inc("DUAL_MASTER", 25, 31, "vip_left_behind", ["a", "b"]),
+    inc("KEEPALIVED_DOWN", 21, 30.5, "killed", ["a"], { vrid: null }),
+    inc("NO_MASTER", 40, 41, "unknown_vrid", ["a"], { severity: "info" }),
+  ];
+  const sc = scoreSchedule(1, truth, seen, { start: o.startedAt, end: o.endedAt });
+  assert.equal(sc.misses.length, 0);
+  assert.equal(sc.falseAlarms.length, 0);
+  assert.equal(sc.info, 1);
+  const all = summarize([sc]).rows.find((r) => r.kind === "ALL")!;
+  assert.equal(all.recall, 1);
+  assert.equal(all.causeAccuracy, 1);
+  assert.equal(all.precision, 1);
+});
+
+test("a dual shorter than the grace is no label; one about the grace is don't care", () => {
+  const o = baseObs();
+  // b holds the VIP too for 0.4 s (grace 1.5 s: nothing), later for 1.8 s (within 1 s of the grace: don't care)
+  o.addr.push({ t: s(40), host: "b", ips: ["198.18.0.12", VIP] }, { t: s(40.4), host: "b", ips: ["198.18.0.12"] });
+  o.addr.push({ t: s(60), host: "b", ips: ["198.18.0.12", VIP] }, { t: s(61.8), host: "b", ips: ["198.18.0.12"] });
+  const t = deriveTruth(o);
+  assert.equal(t.labels.length, 0, JSON.stringify(t.labels));
+  assert.equal(t.dontCare.filter((w) => w.kind === "DUAL_MASTER").length, 1);
+  // a DUAL_MASTER the product raised for the 1.8 s overlap is neither a hit nor a false alarm
+  const sc = scoreSchedule(1, t, [inc("DUAL_MASTER", 61.6, 62, "adverts_not_received", ["a", "b"])], { start: o.startedAt, end: o.endedAt });
+  assert.equal(sc.falseAlarms.length, 0);
+  assert.equal(sc.ignored.length, 1);
+});
+
+test("graceful stop (planned failover) is no KEEPALIVED_DOWN; a FAULT gets the cause of the action and the sync-group mirror sync_group", () => {
+  const o = baseObs();
+  o.vrids = [10, 20];
+  o.syncGroup = [10, 20];
+  for (const h of ["a", "b"]) o.configs.push({ t: T0, host: h, routers: { 10: FIELDS, 20: { ...FIELDS, vips: ["198.18.0.103"] } } });
+  o.ka.push({ t: s(10), host: "b", what: "stop" });
+  o.proc.push({ t: s(10.2), host: "b", running: false });
+  o.ka.push({ t: s(18), host: "b", what: "start" });
+  o.proc.push({ t: s(18.1), host: "b", running: true });
+  // a's health check for VRID 10 fails at 40 s: 10 FAULT, 20 mirrors it
+  o.dumps.push({ t: s(42), host: "a", instances: [
+    { iname: "A10", vrid: 10, state: 3, lastTransition: s(40.5) }, { iname: "A20", vrid: 20, state: 3, lastTransition: s(40.6) }] });
+  o.dumps.push({ t: s(50), host: "a", instances: [
+    { iname: "A10", vrid: 10, state: 1, lastTransition: s(48) }, { iname: "A20", vrid: 20, state: 1, lastTransition: s(48) }] });
+  action(o, { kind: "script_fail", host: "a", vrid: 10, at: s(40), until: s(48), expect: { FAULT: "script_failed" } });
+  const t = deriveTruth(o);
+  assert.equal(t.labels.filter((l) => l.kind === "KEEPALIVED_DOWN").length, 0, JSON.stringify(t.labels));
+  const f10 = t.labels.find((l) => l.kind === "FAULT" && l.vrid === 10);
+  const f20 = t.labels.find((l) => l.kind === "FAULT" && l.vrid === 20);
+  assert.equal(f10?.cause, "script_failed");
+  assert.equal(f20?.cause, "sync_group");
+  assert.deepEqual(f10?.accepted, ["script_failed"]);
+});
+
+/** the MASTER role moves a -> b -> a -> b -> a (4 counted changes within a minute) with nothing else explaining it */
+function flappingObs(changes: number): Observations {
+  const o = baseObs(200);
+  let owner = "a";
+  for (let k = 0; k < changes; k++) {
+    const at = 20 + 8 * k;
+    const next = owner === "a" ? "b" : "a";
+    dump(o, at + 1, owner, 1, at);
+    dump(o, at + 1, next, 2, at + 0.2);
+    owner = next;
+  }
+  if (changes) action(o, { kind: "script_toggle", host: "a", at: s(19), until: s(20 + 8 * changes), expect: { FLAPPING: "tracked_script_toggling" } });
+  return o;
+}
+
+test("FLAPPING is labelled at the 4th change of MASTER within the window, not before; a failover and its preemption are not flapping", () => {
+  const t4 = deriveTruth(flappingObs(4));
+  const fl = t4.labels.filter((l) => l.kind === "FLAPPING");
+  assert.equal(fl.length, 1, JSON.stringify(t4.labels));
+  assert.ok(Math.abs(fl[0].start - s(44.2)) <= 200, `${(fl[0].start - T0) / 1000}`);
+  assert.equal(fl[0].cause, "tracked_script_toggling");
+  const t2 = deriveTruth(flappingObs(2));
+  assert.equal(t2.labels.filter((l) => l.kind === "FLAPPING").length, 0);
+});
+
+test("the lab can fail: a FLAPPING threshold at its minimum makes a failover with preemption a false alarm", () => {
+  // what a product with flapCount 2 raises on a failover + preemption: the scorer must count it
+  const o = flappingObs(2);
+  const truth = deriveTruth(o);
+  const broken = [inc("FLAPPING", 28.5, null, "tracked_script_toggling", ["a", "b"])];
+  const sc = scoreSchedule(1, truth, broken, { start: o.startedAt, end: o.endedAt });
+  assert.equal(sc.falseAlarms.length, 1);
+  const sum = summarize([sc]);
+  assert.ok(sum.falseAlarmsPerHour! > 0);
+  assert.ok(missedThresholds(sum, { recall: 0, precision: 0, causeAccuracy: 0, falseAlarmsPerHour: 0, closeP99Ms: 1e9 }).some((m) => m.startsWith("false alarms/h")));
+});
+
+test("a config mismatch is a CONFIG_DRIFT label while the written configurations differ", () => {
+  const o = baseObs();
+  o.configs.push({ t: s(30), host: "b", routers: { 10: { ...FIELDS, authPass: "other" } } });
+  o.configs.push({ t: s(45), host: "b", routers: { 10: FIELDS } });
+  const t = deriveTruth(o);
+  const d = t.labels.find((l) => l.kind === "CONFIG_DRIFT");
+  assert.ok(d, JSON.stringify(t.labels));
+  assert.ok(Math.abs(d.start - s(30)) <= 100 && Math.abs(d.end - s(45)) <= 100);
+  assert.match(d.why, /auth/);
+});
+
+test("a host restarted with another VRID for the same VIP: DUAL_MASTER on the router and CONFIG_DRIFT vrid_mismatch", () => {
+  const o = baseObs();
+  o.ka.push({ t: s(30), host: "b", what: "stop" }, { t: s(30.5), host: "b", what: "start" });
+  o.proc.push({ t: s(30.2), host: "b", running: false }, { t: s(30.6), host: "b", running: true });
+  o.configs.push({ t: s(30.1), host: "b", routers: { 11: FIELDS } });
+  // b runs VRID 11 alone: MASTER with the same VIP from 34 s until it is put back at 45 s
+  o.dumps.push({ t: s(35), host: "b", instances: [{ iname: "VI_b", vrid: 11, state: 2, lastTransition: s(34) }] });
+  o.addr.push({ t: s(34.1), host: "b", ips: ["198.18.0.12", VIP] });
+  o.configs.push({ t: s(45), host: "b", routers: { 10: FIELDS } });
+  o.addr.push({ t: s(45.3), host: "b", ips: ["198.18.0.12"] });
+  dump(o, 46.5, "b", 1, 45.5);
+  action(o, { kind: "vrid_mismatch", host: "b", at: s(30), until: s(45.5), expect: { DUAL_MASTER: "vrid_mismatch", CONFIG_DRIFT: "any" } });
+  const t = deriveTruth(o);
+  const dual = t.labels.find((l) => l.kind === "DUAL_MASTER");
+  const drift = t.labels.find((l) => l.kind === "CONFIG_DRIFT");
+  assert.ok(dual && drift, JSON.stringify(t.labels));
+  assert.deepEqual(dual.hosts, ["a", "b"]);
+  assert.equal(dual.cause, "vrid_mismatch");
+  assert.equal(drift.cause, "vrid_mismatch");
+  assert.ok(Math.abs(drift.start - s(30.1)) <= 100 && Math.abs(drift.end - s(45)) <= 100, `${(drift.start - T0) / 1000} .. ${(drift.end - T0) / 1000}`);
+  // b's VRID-10 instance is absent meanwhile: it is neither MASTER nor BACKUP of VRID 10
+  assert.equal(t.labels.filter((l) => l.kind === "KEEPALIVED_DOWN").length, 0);
+});
+
+test("an incident without a VRID never matches a per-router label (unknown VRID: at most info)", () => {
+  const o = killMasterObs();
+  const truth = deriveTruth(o);
+  const sc = scoreSchedule(1, truth, [inc("DUAL_MASTER", 25, 31, "vip_left_behind", ["a", "b"], { vrid: null })], { start: o.startedAt, end: o.endedAt });
+  assert.deepEqual(sc.falseAlarms.map((f) => f.inc.kind), ["DUAL_MASTER"]);
+  assert.ok(sc.misses.some((l) => l.kind === "DUAL_MASTER"));
+});
