@@ -1,7 +1,7 @@
 "use client";
 import { useState } from "react";
-import type { IncidentMsg } from "../../server/protocol";
-import { send } from "../auth/api";
+import { IncidentMsg } from "../../server/protocol";
+import { send } from "../http";
 import { atLeast, useSession } from "../auth/session";
 import { formatUtc } from "./format";
 
@@ -20,10 +20,10 @@ export function AckControl({ incident, onAcked }: { incident: IncidentMsg; onAck
   if (!atLeast(session, "operator")) return <p className="text-sm text-slate-500">Not acknowledged.</p>;
   const ack = async () => {
     setBusy(true);
-    const r = await send<IncidentMsg>("POST", `/api/incidents/${encodeURIComponent(incident.id)}/ack`, session.csrf);
+    const r = await send("POST", `/api/incidents/${encodeURIComponent(incident.id)}/ack`, session.csrf, {}, IncidentMsg);
     setBusy(false);
     if (r.ok) onAcked(r.data);
-    else setError(r.message);
+    else setError(r.error.message);
   };
   return (
     <div className="flex items-center gap-3 text-sm">

@@ -9,7 +9,7 @@ import { useCallback, useState } from "react";
 import { IncidentMsg } from "../../server/protocol";
 import { ConnectionBar } from "../overview/ConnectionBar";
 import { INCIDENT_KIND_LOOK, SEVERITY_LOOK } from "../status";
-import { getJson } from "./api";
+import { getJson } from "../http";
 import { ConfigDiffTable } from "./ConfigDiffTable";
 import { EvidenceTable } from "./EvidenceTable";
 import { ExportButtons } from "./ExportButtons";
@@ -19,7 +19,7 @@ import { IncidentStateBadge, KindLabel, SeverityBadge } from "./IncidentBadges";
 import { incidentWindow } from "./lanes";
 import { MiniTimeline } from "./MiniTimeline";
 import { useClock } from "./useClock";
-import { useIncidentSocket } from "./useIncidentSocket";
+import { useLive } from "../live/useLive";
 import { AckControl } from "./AckControl";
 
 const dt = "text-xs font-medium text-slate-500 dark:text-slate-400";
@@ -49,7 +49,7 @@ export function IncidentDetail({ initial, renderedAt }: { initial: IncidentMsg; 
       setLastUpdate(Date.now());
     }
   }, [initial.id]);
-  const connection = useIncidentSocket(onPush, () => void onResync());
+  const connection = useLive([initial.cluster], { onIncident: onPush, onResync: () => void onResync() });
 
   const open = incident.closedAt === null;
   const kind = INCIDENT_KIND_LOOK[incident.kind];

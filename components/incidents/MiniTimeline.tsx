@@ -6,7 +6,7 @@
  */
 import { useEffect, useMemo, useState } from "react";
 import type { IncidentMsg } from "../../server/protocol";
-import { getJson } from "./api";
+import { getJson } from "../http";
 import { formatDuration, formatUtc, formatUtcTime } from "./format";
 import { incidentWindow, lanesFromEvidence, lanesFromTimeline, pct, TimelineResponse, type Lane, type Window } from "./lanes";
 import { STATE_FILL } from "./stateFill";
@@ -70,7 +70,7 @@ export function MiniTimeline({ incident, now }: { incident: IncidentMsg; now: nu
     void getJson(`/api/clusters/${encodeURIComponent(incident.cluster)}/timeline?${q}`, TimelineResponse, controller.signal).then((r) => {
       if (controller.signal.aborted) return;
       if (r.ok) setTimeline({ data: r.data, note: null });
-      else setTimeline({ data: null, note: r.status === 404 ? "the cluster timeline is not available" : `the cluster timeline failed (${r.reason})` });
+      else setTimeline({ data: null, note: r.error.status === 404 ? "the cluster timeline is not available" : `the cluster timeline failed (${r.error.message})` });
     });
     return () => controller.abort();
     // eslint-disable-next-line react-hooks/exhaustive-deps

@@ -20,7 +20,7 @@ function useLogs(cluster: string, req: LogRequest | null, key: string): LogsStat
     setState({ status: "loading" });
     void fetchLogs(cluster, req, ctl.signal).then((r) => {
       if (r.ok) setState({ status: "ok", lines: r.data });
-      else if (!r.aborted) setState({ status: "error", reason: r.reason });
+      else if (r.error.kind !== "aborted") setState({ status: "error", reason: r.error.message });
     });
     return () => ctl.abort();
     // eslint-disable-next-line react-hooks/exhaustive-deps
