@@ -3,7 +3,7 @@ import { useState } from "react";
 import { IncidentMsg } from "../../server/protocol";
 import { send } from "../http";
 import { atLeast, useSession } from "../auth/session";
-import { formatUtc } from "./format";
+import { formatTime } from "../format";
 
 /** Who acknowledged the incident and when; operators and admins can acknowledge it. */
 export function AckControl({ incident, onAcked }: { incident: IncidentMsg; onAcked(inc: IncidentMsg): void }) {
@@ -13,7 +13,7 @@ export function AckControl({ incident, onAcked }: { incident: IncidentMsg; onAck
   if (incident.ackedAt) {
     return (
       <p data-testid="incident-ack" className="text-sm">
-        Acknowledged by <strong>{incident.ackedBy}</strong> at <time dateTime={incident.ackedAt}>{formatUtc(incident.ackedAt)}</time>
+        Acknowledged by <strong>{incident.ackedBy}</strong> at <time dateTime={incident.ackedAt}>{formatTime(incident.ackedAt)}</time>
       </p>
     );
   }

@@ -14,7 +14,8 @@ import { ConfigDiffTable } from "./ConfigDiffTable";
 import { EvidenceTable } from "./EvidenceTable";
 import { ExportButtons } from "./ExportButtons";
 import { IncidentPush } from "./feed";
-import { formatDuration, formatUtc, incidentDurationMs } from "./format";
+import { formatDuration, formatTime } from "../format";
+import { incidentDurationMs } from "./feed";
 import { IncidentStateBadge, KindLabel, SeverityBadge } from "./IncidentBadges";
 import { incidentWindow } from "./lanes";
 import { MiniTimeline } from "./MiniTimeline";
@@ -87,13 +88,13 @@ export function IncidentDetail({ initial, renderedAt }: { initial: IncidentMsg; 
           <div>
             <dt className={dt}>Opened</dt>
             <dd className={`${dd} tabular-nums`}>
-              <time dateTime={incident.openedAt}>{formatUtc(incident.openedAt)}</time>
+              <time dateTime={incident.openedAt}>{formatTime(incident.openedAt)}</time>
             </dd>
           </div>
           <div>
             <dt className={dt}>Closed</dt>
             <dd className={`${dd} tabular-nums`}>
-              {incident.closedAt ? <time dateTime={incident.closedAt}>{formatUtc(incident.closedAt)}</time> : "still open"}
+              {incident.closedAt ? <time dateTime={incident.closedAt}>{formatTime(incident.closedAt)}</time> : "still open"}
             </dd>
           </div>
           <div>

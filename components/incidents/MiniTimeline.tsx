@@ -7,7 +7,7 @@
 import { useEffect, useMemo, useState } from "react";
 import type { IncidentMsg } from "../../server/protocol";
 import { getJson } from "../http";
-import { formatDuration, formatUtc, formatUtcTime } from "./format";
+import { formatDuration, formatTime, formatTimeOfDay, TIME_ZONE } from "../format";
 import { incidentWindow, lanesFromEvidence, lanesFromTimeline, pct, TimelineResponse, type Lane, type Window } from "./lanes";
 import { STATE_FILL } from "./stateFill";
 
@@ -32,7 +32,7 @@ function LaneView({ lane, index, win }: { lane: Lane; index: number; win: Window
         const fill = STATE_FILL[s.state];
         return (
           <svg key={i} x={`${x}%`} y={y + BAR_Y} width={`${w}%`} height={BAR_H} data-state={s.state}>
-            <title>{`${s.state} ${formatUtcTime(s.from)} – ${formatUtcTime(s.to)} UTC (${formatDuration(s.to - s.from)})`}</title>
+            <title>{`${s.state} ${formatTimeOfDay(s.from, { ms: true })} – ${formatTimeOfDay(s.to, { ms: true })} ${TIME_ZONE} (${formatDuration(s.to - s.from)})`}</title>
             <rect width="100%" height="100%" className={fill.shape} />
             {s.state === "UNKNOWN" && <rect width="100%" height="100%" fill="url(#mini-hatch)" />}
             <text x="4" y={BAR_H - 5} className={`font-mono text-[10px] font-bold ${fill.text}`}>
@@ -51,7 +51,7 @@ function LaneView({ lane, index, win }: { lane: Lane; index: number; win: Window
           strokeWidth="1.5"
           className="stroke-slate-600 dark:stroke-slate-300"
         >
-          <title>{`${m.kind} evidence at ${formatUtcTime(m.at)} UTC`}</title>
+          <title>{`${m.kind} evidence at ${formatTimeOfDay(m.at, { ms: true })} ${TIME_ZONE}`}</title>
         </line>
       ))}
     </g>
@@ -108,10 +108,10 @@ export function MiniTimeline({ incident, now }: { incident: IncidentMsg; now: nu
           <LaneView key={`${l.node}|${l.instance}`} lane={l} index={i} win={win} />
         ))}
         <text x="0" y={height - 6} className="fill-slate-500 text-[10px] tabular-nums dark:fill-slate-400">
-          {formatUtc(win.from)}
+          {formatTime(win.from)}
         </text>
         <text x="100%" y={height - 6} textAnchor="end" className="fill-slate-500 text-[10px] tabular-nums dark:fill-slate-400">
-          {formatUtc(win.to)}
+          {formatTime(win.to)}
         </text>
       </svg>
       <figcaption className="text-xs text-slate-500 dark:text-slate-400">
