@@ -19,7 +19,7 @@ import { incidentDurationMs } from "./feed";
 import { IncidentStateBadge, KindLabel, SeverityBadge } from "./IncidentBadges";
 import { incidentWindow } from "./lanes";
 import { MiniTimeline } from "./MiniTimeline";
-import { useClock } from "./useClock";
+import { useNow } from "../useNow";
 import { useLive } from "../live/useLive";
 import { AckControl } from "./AckControl";
 
@@ -29,7 +29,7 @@ const dd = "mt-0.5 break-words";
 export function IncidentDetail({ initial, renderedAt }: { initial: IncidentMsg; renderedAt: number }) {
   const [incident, setIncident] = useState(initial);
   const [lastUpdate, setLastUpdate] = useState<number | null>(renderedAt);
-  const now = useClock(renderedAt);
+  const now = useNow(1000, renderedAt);
 
   const onPush = useCallback(
     (raw: unknown) => {

@@ -9,7 +9,7 @@ import type { IncidentMsg } from "../../server/protocol";
 import { getJson } from "../http";
 import { formatDuration, formatTime, formatTimeOfDay, TIME_ZONE } from "../format";
 import { incidentWindow, lanesFromEvidence, lanesFromTimeline, pct, TimelineResponse, type Lane, type Window } from "./lanes";
-import { STATE_FILL } from "./stateFill";
+import { STATE_PAINT } from "../paint";
 
 const TOP = 22;
 const LANE_H = 42;
@@ -29,13 +29,13 @@ function LaneView({ lane, index, win }: { lane: Lane; index: number; win: Window
       {lane.segments.map((s, i) => {
         const x = pct(s.from, win);
         const w = Math.max(0.3, pct(s.to, win) - x);
-        const fill = STATE_FILL[s.state];
+        const paint = STATE_PAINT[s.state];
         return (
           <svg key={i} x={`${x}%`} y={y + BAR_Y} width={`${w}%`} height={BAR_H} data-state={s.state}>
             <title>{`${s.state} ${formatTimeOfDay(s.from, { ms: true })} – ${formatTimeOfDay(s.to, { ms: true })} ${TIME_ZONE} (${formatDuration(s.to - s.from)})`}</title>
-            <rect width="100%" height="100%" className={fill.shape} />
+            <rect width="100%" height="100%" style={{ fill: paint.fill, stroke: s.state === "BACKUP" ? paint.stroke : undefined }} />
             {s.state === "UNKNOWN" && <rect width="100%" height="100%" fill="url(#mini-hatch)" />}
-            <text x="4" y={BAR_H - 5} className={`font-mono text-[10px] font-bold ${fill.text}`}>
+            <text x="4" y={BAR_H - 5} className="font-mono text-[10px] font-bold" style={{ fill: paint.text }}>
               {s.state}
             </text>
           </svg>

@@ -17,7 +17,7 @@ import {
   upsertIncident,
   xScale,
 } from "../../components/timeline/transforms";
-import { STATE_PAINT, SEVERITY_PAINT, utilityColour } from "../../components/timeline/look";
+import { STATE_PAINT, SEVERITY_PAINT, utilityColour } from "../../components/paint";
 import { STATE_LOOK } from "../../components/status";
 
 const NOW = Date.parse("2026-03-10T12:00:00.000Z");
