@@ -5,7 +5,10 @@
  * through /api/admin/* with the session's CSRF token; secrets are shown once.
  */
 import { useCallback, useEffect, useState, type FormEvent } from "react";
-import { send } from "./api";
+import { z } from "zod";
+import { send } from "../http";
+
+const Answer = z.record(z.string(), z.unknown());
 import { useSession } from "./session";
 
 interface UserRow { id: number; name: string; role: string; lastLoginAt: string | null; sessions: number }
@@ -36,8 +39,8 @@ export function AdminPanel() {
   const act = async (method: "POST" | "DELETE", url: string, body?: unknown, show?: (d: Record<string, unknown>) => string) => {
     setMessage(null);
     setSecret(null);
-    const r = await send<Record<string, unknown>>(method, url, csrf, body);
-    if (!r.ok) setMessage(r.message);
+    const r = await send(method, url, csrf, body, Answer);
+    if (!r.ok) setMessage(r.error.message);
     else if (show) setSecret(show(r.data));
     await load();
   };

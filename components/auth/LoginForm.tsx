@@ -1,6 +1,9 @@
 "use client";
 import { useState, type FormEvent } from "react";
-import { send } from "./api";
+import { z } from "zod";
+import { send } from "../http";
+
+const LoginAnswer = z.object({ next: z.string() });
 
 const input = "mt-1 w-full rounded border border-slate-300 bg-white px-2 py-1.5 dark:border-slate-700 dark:bg-slate-900";
 
@@ -13,13 +16,13 @@ export function LoginForm({ pre, next }: { pre: string; next: string }) {
     const f = new FormData(e.currentTarget);
     setBusy(true);
     setError(null);
-    const r = await send<{ next: string }>("POST", "/api/auth/login", pre, { name: f.get("name"), password: f.get("password"), next });
+    const r = await send("POST", "/api/auth/login", pre, { name: f.get("name"), password: f.get("password"), next }, LoginAnswer);
     if (r.ok) {
       window.location.assign(r.data.next);
       return;
     }
     setBusy(false);
-    setError(r.message);
+    setError(r.error.message);
   };
   return (
     <form onSubmit={(e) => void submit(e)} className="space-y-3" data-testid="login-form">

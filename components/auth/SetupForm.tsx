@@ -1,6 +1,7 @@
 "use client";
 import { useState, type FormEvent } from "react";
-import { send } from "./api";
+import { z } from "zod";
+import { send } from "../http";
 
 const input = "mt-1 w-full rounded border border-slate-300 bg-white px-2 py-1.5 dark:border-slate-700 dark:bg-slate-900";
 
@@ -16,13 +17,13 @@ export function SetupForm({ pre, token }: { pre: string; token: string }) {
       return;
     }
     setBusy(true);
-    const r = await send("POST", "/api/auth/setup", pre, { token, name: f.get("name"), password: f.get("password") });
+    const r = await send("POST", "/api/auth/setup", pre, { token, name: f.get("name"), password: f.get("password") }, z.unknown());
     if (r.ok) {
       window.location.assign("/");
       return;
     }
     setBusy(false);
-    setError(r.message);
+    setError(r.error.message);
   };
   return (
     <form onSubmit={(e) => void submit(e)} className="space-y-3" data-testid="setup-form">

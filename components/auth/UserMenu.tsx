@@ -1,7 +1,8 @@
 "use client";
 import Link from "next/link";
 import { useState } from "react";
-import { send } from "./api";
+import { z } from "zod";
+import { send } from "../http";
 import { useSession } from "./session";
 
 /** Signed-in user, role, admin link and sign-out, in the top bar. */
@@ -11,7 +12,7 @@ export function UserMenu() {
   if (!s.user) return null;
   const signOut = async () => {
     setBusy(true);
-    await send("POST", "/api/auth/logout", s.csrf);
+    await send("POST", "/api/auth/logout", s.csrf, {}, z.unknown());
     window.location.assign("/login");
   };
   return (

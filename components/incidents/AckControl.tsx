@@ -1,9 +1,9 @@
 "use client";
 import { useState } from "react";
-import type { IncidentMsg } from "../../server/protocol";
-import { send } from "../auth/api";
+import { IncidentMsg } from "../../server/protocol";
+import { send } from "../http";
 import { atLeast, useSession } from "../auth/session";
-import { formatUtc } from "./format";
+import { formatTime } from "../format";
 
 /** Who acknowledged the incident and when; operators and admins can acknowledge it. */
 export function AckControl({ incident, onAcked }: { incident: IncidentMsg; onAcked(inc: IncidentMsg): void }) {
@@ -13,17 +13,17 @@ export function AckControl({ incident, onAcked }: { incident: IncidentMsg; onAck
   if (incident.ackedAt) {
     return (
       <p data-testid="incident-ack" className="text-sm">
-        Acknowledged by <strong>{incident.ackedBy}</strong> at <time dateTime={incident.ackedAt}>{formatUtc(incident.ackedAt)}</time>
+        Acknowledged by <strong>{incident.ackedBy}</strong> at <time dateTime={incident.ackedAt}>{formatTime(incident.ackedAt)}</time>
       </p>
     );
   }
   if (!atLeast(session, "operator")) return <p className="text-sm text-slate-500">Not acknowledged.</p>;
   const ack = async () => {
     setBusy(true);
-    const r = await send<IncidentMsg>("POST", `/api/incidents/${encodeURIComponent(incident.id)}/ack`, session.csrf);
+    const r = await send("POST", `/api/incidents/${encodeURIComponent(incident.id)}/ack`, session.csrf, {}, IncidentMsg);
     setBusy(false);
     if (r.ok) onAcked(r.data);
-    else setError(r.message);
+    else setError(r.error.message);
   };
   return (
     <div className="flex items-center gap-3 text-sm">

@@ -1,5 +1,5 @@
 import type { IncidentMsg } from "../../server/protocol";
-import { formatOffset, formatUtc } from "./format";
+import { formatOffset, formatTime } from "../format";
 
 type Evidence = IncidentMsg["cause"]["evidence"][number];
 
@@ -23,7 +23,7 @@ export function EvidenceTable({ incident }: { incident: IncidentMsg }) {
           className="grid gap-x-3 gap-y-0.5 py-1.5 sm:grid-cols-[12rem_6rem_minmax(0,1fr)]"
         >
           <div className="flex flex-wrap gap-x-2 text-xs text-slate-600 tabular-nums sm:flex-col dark:text-slate-400">
-            <time dateTime={e.at}>{formatUtc(e.at, { ms: true })}</time>
+            <time dateTime={e.at}>{formatTime(e.at, { ms: true })}</time>
             <span>{formatOffset(e.at, incident.openedAt)}</span>
           </div>
           <div className="flex items-start gap-1.5 sm:flex-col sm:gap-0.5">

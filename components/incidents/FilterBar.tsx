@@ -2,7 +2,7 @@
 import { IncidentKind } from "../../server/protocol";
 import { INCIDENT_KIND_LOOK } from "../status";
 import { NO_FILTERS, RANGE_PRESETS, sameFilters, type IncidentFilters } from "./filters";
-import { inputToIso, isoToInput } from "./format";
+import { inputToIso, isoToInput } from "./filters";
 
 const field =
   "w-full rounded-md border border-slate-300 bg-white px-2 py-1.5 text-sm dark:border-slate-600 dark:bg-slate-900 dark:text-slate-100";

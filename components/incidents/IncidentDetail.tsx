@@ -9,17 +9,18 @@ import { useCallback, useState } from "react";
 import { IncidentMsg } from "../../server/protocol";
 import { ConnectionBar } from "../overview/ConnectionBar";
 import { INCIDENT_KIND_LOOK, SEVERITY_LOOK } from "../status";
-import { getJson } from "./api";
+import { getJson } from "../http";
 import { ConfigDiffTable } from "./ConfigDiffTable";
 import { EvidenceTable } from "./EvidenceTable";
 import { ExportButtons } from "./ExportButtons";
 import { IncidentPush } from "./feed";
-import { formatDuration, formatUtc, incidentDurationMs } from "./format";
+import { formatDuration, formatTime } from "../format";
+import { incidentDurationMs } from "./feed";
 import { IncidentStateBadge, KindLabel, SeverityBadge } from "./IncidentBadges";
 import { incidentWindow } from "./lanes";
 import { MiniTimeline } from "./MiniTimeline";
-import { useClock } from "./useClock";
-import { useIncidentSocket } from "./useIncidentSocket";
+import { useNow } from "../useNow";
+import { useLive } from "../live/useLive";
 import { AckControl } from "./AckControl";
 
 const dt = "text-xs font-medium text-slate-500 dark:text-slate-400";
@@ -28,7 +29,7 @@ const dd = "mt-0.5 break-words";
 export function IncidentDetail({ initial, renderedAt }: { initial: IncidentMsg; renderedAt: number }) {
   const [incident, setIncident] = useState(initial);
   const [lastUpdate, setLastUpdate] = useState<number | null>(renderedAt);
-  const now = useClock(renderedAt);
+  const now = useNow(1000, renderedAt);
 
   const onPush = useCallback(
     (raw: unknown) => {
@@ -49,7 +50,7 @@ export function IncidentDetail({ initial, renderedAt }: { initial: IncidentMsg; 
       setLastUpdate(Date.now());
     }
   }, [initial.id]);
-  const connection = useIncidentSocket(onPush, () => void onResync());
+  const connection = useLive([initial.cluster], { onIncident: onPush, onResync: () => void onResync() });
 
   const open = incident.closedAt === null;
   const kind = INCIDENT_KIND_LOOK[incident.kind];
@@ -87,13 +88,13 @@ export function IncidentDetail({ initial, renderedAt }: { initial: IncidentMsg; 
           <div>
             <dt className={dt}>Opened</dt>
             <dd className={`${dd} tabular-nums`}>
-              <time dateTime={incident.openedAt}>{formatUtc(incident.openedAt)}</time>
+              <time dateTime={incident.openedAt}>{formatTime(incident.openedAt)}</time>
             </dd>
           </div>
           <div>
             <dt className={dt}>Closed</dt>
             <dd className={`${dd} tabular-nums`}>
-              {incident.closedAt ? <time dateTime={incident.closedAt}>{formatUtc(incident.closedAt)}</time> : "still open"}
+              {incident.closedAt ? <time dateTime={incident.closedAt}>{formatTime(incident.closedAt)}</time> : "still open"}
             </dd>
           </div>
           <div>

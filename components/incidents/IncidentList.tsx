@@ -2,7 +2,8 @@ import Link from "next/link";
 import type { IncidentMsg } from "../../server/protocol";
 import { INCIDENT_KIND_LOOK, SEVERITY_LOOK } from "../status";
 import { IncidentStateBadge, KindLabel, SeverityBadge } from "./IncidentBadges";
-import { formatDuration, formatUtc, incidentDurationMs } from "./format";
+import { formatDuration, formatTime } from "../format";
+import { incidentDurationMs } from "./feed";
 
 /** How long a pushed incident keeps its "new" marker. */
 const NEW_FOR_MS = 5 * 60_000;
@@ -63,7 +64,7 @@ function Row({ inc, now, isNew }: { inc: IncidentMsg; now: number; isNew: boolea
         <div className="text-xs text-slate-600 tabular-nums md:text-right dark:text-slate-400">
           <p>
             <span className="md:hidden">opened </span>
-            <time dateTime={inc.openedAt}>{formatUtc(inc.openedAt)}</time>
+            <time dateTime={inc.openedAt}>{formatTime(inc.openedAt)}</time>
           </p>
           <p className="font-medium text-slate-800 dark:text-slate-200">
             {open ? "open for " : "lasted "}

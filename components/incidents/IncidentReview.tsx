@@ -11,7 +11,7 @@ import { FilterBar } from "./FilterBar";
 import { filtersToSearch, parseFilters, reviewHref, sameFilters, type IncidentFilters } from "./filters";
 import { IncidentList } from "./IncidentList";
 import { StatsPanel } from "./StatsPanel";
-import { useClock } from "./useClock";
+import { useNow } from "../useNow";
 import { useIncidentFeed } from "./useIncidentFeed";
 import { useStats } from "./useStats";
 
@@ -32,7 +32,7 @@ export interface IncidentReviewProps {
 export function IncidentReview(props: IncidentReviewProps) {
   const [filters, setFilters] = useState(props.filters);
   const [problems, setProblems] = useState(props.problems);
-  const now = useClock(props.renderedAt);
+  const now = useNow(1000, props.renderedAt);
   const { feed, connection } = useIncidentFeed(filters, props.incidents, props.incidents ? props.renderedAt : null);
   const [version, setVersion] = useState(0);
   useEffect(() => setVersion((v) => v + 1), [feed.lastUpdate]);

@@ -6,10 +6,10 @@
  */
 import { useEffect, useMemo, useState } from "react";
 import type { IncidentMsg } from "../../server/protocol";
-import { getJson } from "./api";
-import { formatDuration, formatUtc, formatUtcTime } from "./format";
+import { getJson } from "../http";
+import { formatDuration, formatTime, formatTimeOfDay, TIME_ZONE } from "../format";
 import { incidentWindow, lanesFromEvidence, lanesFromTimeline, pct, TimelineResponse, type Lane, type Window } from "./lanes";
-import { STATE_FILL } from "./stateFill";
+import { STATE_PAINT } from "../paint";
 
 const TOP = 22;
 const LANE_H = 42;
@@ -29,13 +29,13 @@ function LaneView({ lane, index, win }: { lane: Lane; index: number; win: Window
       {lane.segments.map((s, i) => {
         const x = pct(s.from, win);
         const w = Math.max(0.3, pct(s.to, win) - x);
-        const fill = STATE_FILL[s.state];
+        const paint = STATE_PAINT[s.state];
         return (
           <svg key={i} x={`${x}%`} y={y + BAR_Y} width={`${w}%`} height={BAR_H} data-state={s.state}>
-            <title>{`${s.state} ${formatUtcTime(s.from)} – ${formatUtcTime(s.to)} UTC (${formatDuration(s.to - s.from)})`}</title>
-            <rect width="100%" height="100%" className={fill.shape} />
+            <title>{`${s.state} ${formatTimeOfDay(s.from, { ms: true })} – ${formatTimeOfDay(s.to, { ms: true })} ${TIME_ZONE} (${formatDuration(s.to - s.from)})`}</title>
+            <rect width="100%" height="100%" style={{ fill: paint.fill, stroke: s.state === "BACKUP" ? paint.stroke : undefined }} />
             {s.state === "UNKNOWN" && <rect width="100%" height="100%" fill="url(#mini-hatch)" />}
-            <text x="4" y={BAR_H - 5} className={`font-mono text-[10px] font-bold ${fill.text}`}>
+            <text x="4" y={BAR_H - 5} className="font-mono text-[10px] font-bold" style={{ fill: paint.text }}>
               {s.state}
             </text>
           </svg>
@@ -51,7 +51,7 @@ function LaneView({ lane, index, win }: { lane: Lane; index: number; win: Window
           strokeWidth="1.5"
           className="stroke-slate-600 dark:stroke-slate-300"
         >
-          <title>{`${m.kind} evidence at ${formatUtcTime(m.at)} UTC`}</title>
+          <title>{`${m.kind} evidence at ${formatTimeOfDay(m.at, { ms: true })} ${TIME_ZONE}`}</title>
         </line>
       ))}
     </g>
@@ -70,7 +70,7 @@ export function MiniTimeline({ incident, now }: { incident: IncidentMsg; now: nu
     void getJson(`/api/clusters/${encodeURIComponent(incident.cluster)}/timeline?${q}`, TimelineResponse, controller.signal).then((r) => {
       if (controller.signal.aborted) return;
       if (r.ok) setTimeline({ data: r.data, note: null });
-      else setTimeline({ data: null, note: r.status === 404 ? "the cluster timeline is not available" : `the cluster timeline failed (${r.reason})` });
+      else setTimeline({ data: null, note: r.error.status === 404 ? "the cluster timeline is not available" : `the cluster timeline failed (${r.error.message})` });
     });
     return () => controller.abort();
     // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -108,10 +108,10 @@ export function MiniTimeline({ incident, now }: { incident: IncidentMsg; now: nu
           <LaneView key={`${l.node}|${l.instance}`} lane={l} index={i} win={win} />
         ))}
         <text x="0" y={height - 6} className="fill-slate-500 text-[10px] tabular-nums dark:fill-slate-400">
-          {formatUtc(win.from)}
+          {formatTime(win.from)}
         </text>
         <text x="100%" y={height - 6} textAnchor="end" className="fill-slate-500 text-[10px] tabular-nums dark:fill-slate-400">
-          {formatUtc(win.to)}
+          {formatTime(win.to)}
         </text>
       </svg>
       <figcaption className="text-xs text-slate-500 dark:text-slate-400">

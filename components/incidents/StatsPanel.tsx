@@ -1,7 +1,7 @@
 import Link from "next/link";
 import type { ReactNode } from "react";
 import type { StatsResponse } from "../../server/stats/types";
-import { formatDuration, formatUtc } from "./format";
+import { formatDuration, formatTime } from "../format";
 
 const th = "px-3 py-2 text-left text-xs font-medium text-slate-500 dark:text-slate-400";
 const td = "px-3 py-2 tabular-nums whitespace-nowrap max-md:py-0.5";
@@ -34,7 +34,7 @@ export function StatsPanel({ stats, error }: { stats: StatsResponse | null; erro
         </h2>
         {stats && (
           <span data-testid="stats-range" className="text-xs text-slate-500 dark:text-slate-400">
-            {formatUtc(stats.from)} – {formatUtc(stats.to)}
+            {formatTime(stats.from)} – {formatTime(stats.to)}
           </span>
         )}
         {error && (

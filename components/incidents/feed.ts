@@ -8,6 +8,12 @@ import { z } from "zod";
 import { IncidentMsg } from "../../server/protocol";
 import { matchesFilters, type IncidentFilters } from "./filters";
 
+/** How long an incident lasted, or has lasted so far when it is open. */
+export function incidentDurationMs(inc: { openedAt: string; closedAt: string | null }, now: number): number {
+  const end = inc.closedAt ? Date.parse(inc.closedAt) : now;
+  return Math.max(0, end - Date.parse(inc.openedAt));
+}
+
 export const IncidentList = z.array(IncidentMsg);
 export const IncidentPush = z.object({ change: z.enum(["opened", "updated", "closed"]), incident: IncidentMsg });
 export type IncidentPush = z.infer<typeof IncidentPush>;

@@ -4,6 +4,7 @@
  * bookmarked, shared and reloaded. Pure; unit-tested in test/unit/incidents-ui-filters.test.ts.
  */
 import { IncidentKind, type IncidentMsg } from "../../server/protocol";
+import { fromInputValue, toInputValue } from "../format";
 
 export interface IncidentFilters {
   cluster: string | null;
@@ -131,3 +132,14 @@ export const RANGE_PRESETS: { label: string; ms: number }[] = [
   { label: "7 d", ms: 7 * 24 * 3600_000 },
   { label: "30 d", ms: 30 * 24 * 3600_000 },
 ];
+
+/** ISO -> the value of an <input type="datetime-local"> (UTC, see ../format.ts); "" when absent. */
+export function isoToInput(iso: string | null): string {
+  return toInputValue(iso);
+}
+
+/** The value of an <input type="datetime-local"> read as UTC -> ISO; null when empty or unreadable. */
+export function inputToIso(value: string): string | null {
+  const t = fromInputValue(value);
+  return Number.isFinite(t) ? new Date(t).toISOString() : null;
+}

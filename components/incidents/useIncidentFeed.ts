@@ -7,10 +7,12 @@
 import { useCallback, useEffect, useReducer, useRef } from "react";
 import type { IncidentMsg } from "../../server/protocol";
 import { backoffDelay } from "../overview/transforms";
-import { getJson } from "./api";
+import { getJson } from "../http";
 import { feedReducer, IncidentList, initialFeed, type FeedState } from "./feed";
 import { incidentsApiUrl, type IncidentFilters } from "./filters";
-import { useIncidentSocket } from "./useIncidentSocket";
+import { useLive } from "../live/useLive";
+
+const EVERY_CLUSTER = ["*"];
 
 export function useIncidentFeed(filters: IncidentFilters, initial: IncidentMsg[] | null, initialAt: number | null) {
   const [feed, dispatch] = useReducer(feedReducer, null, () => initialFeed(filters, initial, initialAt));
@@ -33,9 +35,9 @@ export function useIncidentFeed(filters: IncidentFilters, initial: IncidentMsg[]
       dispatch({ type: "fetchOk", incidents: r.data, at: Date.now() });
       return;
     }
-    if (r.aborted) return;
+    if (r.error.kind === "aborted") return;
     const delay = backoffDelay(c.attempt++);
-    dispatch({ type: "fetchFail", reason: r.reason, retryAt: Date.now() + delay });
+    dispatch({ type: "fetchFail", reason: r.error.message, retryAt: Date.now() + delay });
     c.retry = setTimeout(() => void load(), delay);
   }, []);
 
@@ -60,9 +62,10 @@ export function useIncidentFeed(filters: IncidentFilters, initial: IncidentMsg[]
     [],
   );
 
-  const connection = useIncidentSocket(
-    (raw) => dispatch({ type: "push", raw, at: Date.now() }),
-    () => void load(),
-  );
+  // pushes missed before a (re)subscription are not replayed: reload after each one, the first included
+  const connection = useLive(EVERY_CLUSTER, {
+    onIncident: (raw) => dispatch({ type: "push", raw, at: Date.now() }),
+    onResync: () => void load(),
+  });
   return { feed: feed as FeedState, connection, reload: load };
 }

@@ -5,7 +5,7 @@
  */
 import { useEffect, useRef, useState } from "react";
 import { StatsResponse } from "../../server/stats/types";
-import { getJson } from "./api";
+import { getJson } from "../http";
 import { statsApiUrl, type IncidentFilters } from "./filters";
 
 /** coalesce a burst of pushes into one reload */
@@ -34,8 +34,8 @@ export function useStats(filters: IncidentFilters, initial: StatsResponse | null
           setStats(r.data);
           setError(null);
         } else {
-          setError(r.reason);
-          if (r.status === 404) setStats(null);
+          setError(r.error.message);
+          if (r.error.status === 404) setStats(null);
         }
       },
       filtersChanged ? 0 : SETTLE_MS,

@@ -3,12 +3,7 @@ import type { ConnectionState } from "../live/connection";
 import { CONNECTION_LOOK } from "../status";
 import { StatusIcon } from "../StatusIcon";
 import { useHydrated } from "../useHydrated";
-import { formatRelative } from "./transforms";
-
-/** the browser's local time of day, 00:00:00-23:59:59 (hourCycle h23: `hour12: false` gives "24:05" after midnight in some ICU versions) */
-export function clock(ms: number): string {
-  return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
-}
+import { formatAgo, formatTimeOfDay, TIME_ZONE } from "../format";
 
 /** Live / reconnecting / offline, and when data last arrived: a frozen view must look frozen. */
 export function ConnectionBar({
@@ -20,7 +15,7 @@ export function ConnectionBar({
   lastUpdate: number | null;
   now: number;
 }) {
-  // the local clock only once hydrated: the server knows neither the browser's time zone nor its locale
+  // the time of day only once hydrated: the server render has no data yet, and its clock is not the browser's
   const hydrated = useHydrated();
   const look = CONNECTION_LOOK[connection.status];
   const notLive = connection.status !== "live";
@@ -41,13 +36,13 @@ export function ConnectionBar({
           "never"
         ) : (
           <time dateTime={new Date(lastUpdate).toISOString()} className="tabular-nums">
-            {hydrated ? `${clock(lastUpdate)} (${formatRelative(lastUpdate, now)})` : formatRelative(lastUpdate, now)}
+            {hydrated ? `${formatTimeOfDay(lastUpdate)} ${TIME_ZONE} (${formatAgo(lastUpdate, now)})` : formatAgo(lastUpdate, now)}
           </time>
         )}
       </span>
       {notLive && connection.detail && (
         <span className="w-full text-xs text-slate-500 sm:w-auto dark:text-slate-400">
-          {connection.status === "connecting" ? "" : `since ${formatRelative(connection.since, now)}: `}
+          {connection.status === "connecting" ? "" : `since ${formatAgo(connection.since, now)}: `}
           {connection.detail}
         </span>
       )}

@@ -2,7 +2,8 @@ import type { ClusterSummary } from "../../server/protocol";
 import { NodeBadge } from "../NodeBadge";
 import { StatusIcon } from "../StatusIcon";
 import { InstanceTable } from "./InstanceTable";
-import { formatRelative, formatSkew } from "./transforms";
+import { formatAgo } from "../format";
+import { formatSkew } from "./transforms";
 
 type Node = ClusterSummary["nodes"][number];
 
@@ -15,7 +16,7 @@ export function NodeRow({ node, now, first }: { node: Node; now: number; first: 
         <h3 className="font-mono font-semibold break-all">{node.name}</h3>
         <NodeBadge online={node.online} />
         <span className="text-xs text-slate-500 dark:text-slate-400" title={node.lastSeen ?? "never seen"}>
-          seen {formatRelative(node.lastSeen, now)}
+          seen {formatAgo(node.lastSeen, now)}
         </span>
         {skew && (
           <span

@@ -3,6 +3,7 @@
  * No React, no I/O: unit-tested in test/unit/ui-transforms.test.ts.
  */
 import type { ClusterStatus, ClusterSummary } from "../../server/protocol";
+import { formatDuration } from "../format";
 import { CLUSTER_STATUS_RANK } from "../status";
 
 type Node = ClusterSummary["nodes"][number];
@@ -58,25 +59,6 @@ export function pageTitle(clusters: readonly ClusterSummary[], base: string): st
   return base;
 }
 
-/**
- * "just now", "42s ago", "5m ago", "3h ago", "2d ago"; "never" for no time; "in the future" when the
- * time is more than a few seconds ahead (clock skew). `at` is an ISO string or epoch ms.
- */
-export function formatRelative(at: string | number | null | undefined, now: number): string {
-  if (at === null || at === undefined || at === "") return "never";
-  const t = typeof at === "number" ? at : Date.parse(at);
-  if (!Number.isFinite(t)) return "unknown";
-  const s = Math.floor((now - t) / 1000);
-  if (s < -5) return "in the future";
-  if (s < 5) return "just now";
-  if (s < 60) return `${s}s ago`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m ago`;
-  const h = Math.floor(m / 60);
-  if (h < 48) return `${h}h ago`;
-  return `${Math.floor(h / 24)}d ago`;
-}
-
 /** Skew below this is network delay and NTP noise, not worth a word. */
 export const SKEW_SHOWN_MS = 2000;
 
@@ -86,15 +68,7 @@ export const SKEW_SHOWN_MS = 2000;
  */
 export function formatSkew(skewMs: number | null | undefined): string | null {
   if (skewMs === null || skewMs === undefined || !Number.isFinite(skewMs) || Math.abs(skewMs) < SKEW_SHOWN_MS) return null;
-  let s = Math.round(Math.abs(skewMs) / 1000);
-  const d = Math.floor(s / 86400);
-  s -= d * 86400;
-  const h = Math.floor(s / 3600);
-  s -= h * 3600;
-  const m = Math.floor(s / 60);
-  s -= m * 60;
-  const parts = d > 0 ? [`${d} d`, h ? `${h} h` : ""] : h > 0 ? [`${h} h`, m ? `${m} min` : ""] : m > 0 ? [`${m} min`, s ? `${s} s` : ""] : [`${s} s`];
-  return `clock ${parts.filter(Boolean).join(" ")} ${skewMs > 0 ? "ahead" : "behind"}`;
+  return `clock ${formatDuration(Math.abs(skewMs))} ${skewMs > 0 ? "ahead" : "behind"}`;
 }
 
 /** Retry delay after `attempt` failures (0-based): 1 s doubling up to `maxMs`, never negative. */

@@ -7,7 +7,8 @@ import { StateBadge } from "../StateBadge";
 import { StatusIcon } from "../StatusIcon";
 import { fetchLogs, type LogRequest } from "./api";
 import type { Selection } from "./Swimlanes";
-import { formatClock, formatDuration, gapSpan, gapSummary, segmentSpan, type Lane } from "./transforms";
+import { formatDuration, formatTime, formatTimeOfDay } from "../format";
+import { gapSpan, gapSummary, segmentSpan, type Lane } from "./transforms";
 
 type LogsState = { status: "loading" } | { status: "error"; reason: string } | { status: "ok"; lines: LogLine[] };
 
@@ -20,7 +21,7 @@ function useLogs(cluster: string, req: LogRequest | null, key: string): LogsStat
     setState({ status: "loading" });
     void fetchLogs(cluster, req, ctl.signal).then((r) => {
       if (r.ok) setState({ status: "ok", lines: r.data });
-      else if (!r.aborted) setState({ status: "error", reason: r.reason });
+      else if (r.error.kind !== "aborted") setState({ status: "error", reason: r.error.message });
     });
     return () => ctl.abort();
     // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -123,7 +124,7 @@ function SegmentHeader({ lane, selection, now, onZoom }: { lane: Lane; selection
         <StateBadge state={seg.state} testId="details-state" />
       </p>
       <p className="text-sm tabular-nums">
-        {formatClock(s.from, true)} → {seg.to === null ? "now" : formatClock(s.to, true)} ({formatDuration(s.to - s.from)})
+        {formatTime(s.from, { ms: true })} → {seg.to === null ? "now" : formatTime(s.to, { ms: true })} ({formatDuration(s.to - s.from)})
       </p>
       {seg.aggregated && (
         <p className="text-sm">
@@ -158,7 +159,7 @@ function IncidentHeader({ incident, now }: { incident: IncidentMsg; now: number 
       </p>
       <p className="text-sm">{incident.cause.summary}</p>
       <p className="text-sm tabular-nums text-slate-600 dark:text-slate-400">
-        {formatClock(opened)} → {incident.closedAt === null ? "still open" : formatClock(closed)} ({formatDuration(closed - opened)})
+        {formatTime(opened)} → {incident.closedAt === null ? "still open" : formatTime(closed)} ({formatDuration(closed - opened)})
         {" · "}
         <a className="font-semibold text-sky-700 underline dark:text-sky-300" href={`/incidents/${encodeURIComponent(incident.id)}`}>
           incident review
@@ -185,7 +186,7 @@ function LogTable({ lines, mark }: { lines: LogLine[]; mark: (l: LogLine) => boo
             const hit = mark(l);
             return (
               <tr key={i} data-marked={hit ? "true" : undefined} className={hit ? "bg-amber-100 font-semibold dark:bg-amber-900/50" : "odd:bg-slate-50 dark:odd:bg-slate-800/40"}>
-                <td className="px-2 py-0.5 whitespace-nowrap tabular-nums">{formatClock(Date.parse(l.at), true).slice(11)}</td>
+                <td className="px-2 py-0.5 whitespace-nowrap tabular-nums">{formatTimeOfDay(l.at, { ms: true })}</td>
                 <td className="px-2 py-0.5 whitespace-nowrap">{l.node}</td>
                 <td className="px-2 py-0.5 break-all">
                   {hit && <span className="sr-only">marked: </span>}

@@ -1,7 +1,8 @@
 import { memo, type ReactElement } from "react";
 import type { InstanceState } from "../../server/protocol";
 import { STATE_LOOK } from "../status";
-import { SEVERITY_PAINT, STATE_PAINT, patternId } from "./look";
+import { SEVERITY_PAINT, STATE_PAINT } from "../paint";
+import { patternId } from "./look";
 import { segmentSpan, xScale, type Lane, type StripPiece, type Tick } from "./transforms";
 
 export const LANE_HEIGHT = 40;

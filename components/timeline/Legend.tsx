@@ -1,6 +1,7 @@
 import { SEVERITY_LOOK, STATE_LOOK } from "../status";
 import { StatusIcon } from "../StatusIcon";
-import { STATE_PAINT, STATES, patternId } from "./look";
+import { STATE_PAINT, STATES } from "../paint";
+import { patternId } from "./look";
 
 function Swatch({ fill, stroke, className }: { fill?: string; stroke?: string; className?: string }) {
   return (

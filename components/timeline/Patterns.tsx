@@ -1,5 +1,6 @@
 import type { InstanceState } from "../../server/protocol";
-import { STATE_PAINT, STATES, patternId } from "./look";
+import { STATE_PAINT, STATES } from "../paint";
+import { patternId } from "./look";
 
 /**
  * The fills of the timeline, defined once per page in an invisible SVG and

@@ -1,7 +1,7 @@
 "use client";
 import { useEffect, useState, type FormEvent } from "react";
-import { PRESETS, formatSpan, fromLocalInput, toLocalInput, type Preset, type RangeSpec } from "./range";
-import { formatClock } from "./transforms";
+import { formatDuration, formatTime, fromInputValue, TIME_ZONE, toInputValue } from "../format";
+import { PRESETS, type Preset, type RangeSpec } from "./range";
 
 const shape = "rounded-md px-2.5 py-1 text-sm font-medium ring-1";
 const button = `${shape} ring-slate-300 hover:bg-slate-100 disabled:opacity-40 disabled:hover:bg-transparent dark:ring-slate-600 dark:hover:bg-slate-800`;
@@ -30,15 +30,15 @@ export function RangeControls({
   const fixedKey = spec.kind === "fixed" ? `${spec.from}-${spec.to}` : null;
   useEffect(() => {
     if (spec.kind !== "fixed") return;
-    setCustomFrom(toLocalInput(spec.from));
-    setCustomTo(toLocalInput(spec.to));
+    setCustomFrom(toInputValue(spec.from));
+    setCustomTo(toInputValue(spec.to));
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [fixedKey]);
 
   const apply = (e: FormEvent) => {
     e.preventDefault();
-    const f = fromLocalInput(customFrom);
-    const t = fromLocalInput(customTo);
+    const f = fromInputValue(customFrom);
+    const t = fromInputValue(customTo);
     if (!Number.isFinite(f) || !Number.isFinite(t)) return setProblem("enter both times");
     if (f >= t) return setProblem("the start must be before the end");
     setProblem(null);
@@ -58,7 +58,7 @@ export function RangeControls({
             onClick={() => onChange({ kind: "live", preset: p })}
             className={live && spec.preset === p ? pressed : button}
           >
-            {formatSpan(PRESETS[p])}
+            {formatDuration(PRESETS[p])}
           </button>
         ))}
       </div>
@@ -85,7 +85,7 @@ export function RangeControls({
           />
         </label>
         <label className="flex items-center gap-1">
-          <span className="text-slate-600 dark:text-slate-400">to</span>
+          <span className="text-slate-600 dark:text-slate-400">to ({TIME_ZONE})</span>
           <input
             type="datetime-local"
             data-testid="custom-to"
@@ -102,24 +102,16 @@ export function RangeControls({
       <p data-testid="range-text" className="w-full text-sm text-slate-600 dark:text-slate-400">
         {live ? (
           <>
-            Last {formatSpan(PRESETS[spec.preset])}, <strong className="font-semibold">following now</strong>.
+            Last {formatDuration(PRESETS[spec.preset])}, <strong className="font-semibold">following now</strong>.
           </>
         ) : (
           <>
-            <time dateTime={new Date(from).toISOString()}>{formatClock(from)}</time> →{" "}
-            <time dateTime={new Date(to).toISOString()}>{formatClock(to)}</time> ({formatSpan(to - from)}).
+            <time dateTime={new Date(from).toISOString()}>{formatTime(from, { zone: false })}</time> →{" "}
+            <time dateTime={new Date(to).toISOString()}>{formatTime(to, { zone: false })}</time> ({formatDuration(to - from)}).
           </>
         )}{" "}
-        Drag across the lanes to zoom; times are local ({timeZoneName()}).
+        Drag across the lanes to zoom; times are {TIME_ZONE}.
       </p>
     </div>
   );
-}
-
-function timeZoneName(): string {
-  try {
-    return Intl.DateTimeFormat().resolvedOptions().timeZone || "local";
-  } catch {
-    return "local";
-  }
 }

@@ -1,14 +1,13 @@
 "use client";
 import { useMemo, useRef, useState, type PointerEvent as ReactPointerEvent, type RefObject } from "react";
 import type { DataGap, TimelineResponse, TimelineSegment } from "../../server/timeline/types";
+import { formatDuration, formatTime } from "../format";
 import { StateBadge } from "../StateBadge";
 import { GapTrack } from "./GapTrack";
 import { IncidentTrack } from "./IncidentTrack";
 import { LaneRow } from "./LaneRow";
 import {
   currentState,
-  formatClock,
-  formatDuration,
   groupLanes,
   incidentAt,
   incidentTrack,
@@ -261,7 +260,7 @@ function describeHover(
   const span = segmentSpan(seg, now);
   const lines = [
     `${lane.node} · ${lane.instance}: ${seg.state}${seg.aggregated ? ` (mostly; ${seg.transitions ?? 0} changes)` : ""}`,
-    `${formatClock(span.from)} → ${seg.to === null ? "now" : formatClock(span.to)} (${formatDuration(span.to - span.from)})`,
+    `${formatTime(span.from)} → ${seg.to === null ? "now" : formatTime(span.to)} (${formatDuration(span.to - span.from)})`,
     "click for the log lines",
   ];
   const r = box.getBoundingClientRect();

@@ -95,27 +95,3 @@ export function zoom(spec: RangeSpec, factor: number, now: number): RangeSpec {
   const mid = (w.from + w.to) / 2;
   return fixedRange(mid - span / 2, mid + span / 2, now);
 }
-
-/** "15 min", "1 h", "24 h", "7 d", or a span such as "2 h 30 min". */
-export function formatSpan(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${s} s`;
-  const m = Math.round(s / 60);
-  if (m < 60) return `${m} min`;
-  const h = Math.floor(m / 60);
-  if (h < 48) return m % 60 ? `${h} h ${m % 60} min` : `${h} h`;
-  const d = Math.floor(h / 24);
-  return h % 24 ? `${d} d ${h % 24} h` : `${d} d`;
-}
-
-/** `<input type="datetime-local">` value for an epoch ms, in the browser's time zone. */
-export function toLocalInput(ms: number): string {
-  const d = new Date(ms);
-  const p = (n: number) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
-}
-
-/** Epoch ms of a datetime-local value, NaN when it is not one. */
-export function fromLocalInput(value: string): number {
-  return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/.test(value) ? new Date(value).getTime() : Number.NaN;
-}

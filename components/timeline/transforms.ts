@@ -5,6 +5,7 @@
  */
 import type { ClusterSummary, IncidentMsg, InstanceState } from "../../server/protocol";
 import type { DataGap, TimelineLane, TimelineResponse, TimelineSegment } from "../../server/timeline/types";
+import { formatDay, formatDuration, formatTime, formatTimeOfDay, utcMidnight } from "../format";
 
 export type Lane = TimelineLane;
 
@@ -35,39 +36,26 @@ export interface Tick {
 }
 
 /**
- * Axis ticks about every `minPx` pixels, on round local times (whole minutes,
- * hours, midnights). Labels show the time, or the date at midnight and for
- * day steps.
+ * Axis ticks about every `minPx` pixels, on round UTC times (whole minutes,
+ * hours, midnights; see ../format.ts for the time-zone policy). Labels show
+ * the time, or the date at midnight and for day steps.
  */
 export function timeTicks(from: number, to: number, width: number, minPx = 96): Tick[] {
   const span = to - from;
   if (!(span > 0) || width <= 0) return [];
   const step = STEPS.find((s) => (s / span) * width >= minPx) ?? STEPS[STEPS.length - 1];
-  const tzOffset = new Date(from).getTimezoneOffset() * 60_000;
-  // align to the step in local time (days start at local midnight)
   const out: Tick[] = [];
-  if (step >= 86_400_000) {
-    // whole local days: step with the calendar, so days of 23 or 25 hours (DST) stay on midnight
-    const days = Math.round(step / 86_400_000);
-    const d = new Date(from);
-    d.setHours(0, 0, 0, 0);
-    if (d.getTime() < from) d.setDate(d.getDate() + 1);
-    for (; d.getTime() <= to && out.length < 200; d.setDate(d.getDate() + days)) out.push({ t: d.getTime(), label: tickLabel(d.getTime(), step) });
-    return out;
-  }
-  for (let t = Math.ceil((from - tzOffset) / step) * step + tzOffset; t <= to && out.length < 200; t += step) {
+  // every step divides a day, and UTC days have no DST: day steps start at midnight UTC
+  const start = step >= 86_400_000 ? utcMidnight(from) : Math.floor(from / step) * step;
+  for (let t = start < from ? start + step : start; t <= to && out.length < 200; t += step) {
     out.push({ t, label: tickLabel(t, step) });
   }
   return out;
 }
 
 function tickLabel(t: number, step: number): string {
-  const d = new Date(t);
-  const p = (n: number) => String(n).padStart(2, "0");
-  const midnight = d.getHours() === 0 && d.getMinutes() === 0 && d.getSeconds() === 0;
-  if (step >= 86_400_000 || midnight) return d.toLocaleDateString("en-GB", { weekday: "short", day: "numeric", month: "short" });
-  if (step < 60_000) return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
-  return `${p(d.getHours())}:${p(d.getMinutes())}`;
+  if (step >= 86_400_000 || t === utcMidnight(t)) return formatDay(t);
+  return formatTimeOfDay(t, { seconds: step < 60_000 });
 }
 
 /** Lanes grouped by virtual router (VRID), in the server's order (VRID, then node). */
@@ -306,27 +294,6 @@ export function segmentAt(lane: Lane, t: number, now: number): number {
   return -1;
 }
 
-/** "3 h 12 min", "45 s", "120 ms". */
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.max(0, Math.round(ms))} ms`;
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${s} s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return s % 60 ? `${m} min ${s % 60} s` : `${m} min`;
-  const h = Math.floor(m / 60);
-  if (h < 48) return m % 60 ? `${h} h ${m % 60} min` : `${h} h`;
-  const d = Math.floor(h / 24);
-  return h % 24 ? `${d} d ${h % 24} h` : `${d} d`;
-}
-
-/** Local date and time with seconds (and milliseconds when asked), for details and log lines. */
-export function formatClock(t: number, withMs = false): string {
-  const d = new Date(t);
-  const p = (n: number, w = 2) => String(n).padStart(w, "0");
-  const time = `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}${withMs ? `.${p(d.getMilliseconds(), 3)}` : ""}`;
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${time}`;
-}
-
 /** The span of a data gap in epoch ms: from the node's last delivered line (or the report itself) to the report. */
 export function gapSpan(g: DataGap): { from: number; to: number } {
   const at = Date.parse(g.at);
@@ -342,7 +309,7 @@ export function gapSummary(g: DataGap): string {
   const span = gapSpan(g);
   const when =
     g.since === null
-      ? `reported ${formatClock(span.to)}`
-      : `history incomplete from ${formatClock(span.from)} to ${formatClock(span.to)} (${formatDuration(span.to - span.from)})`;
+      ? `reported ${formatTime(span.to)}`
+      : `history incomplete from ${formatTime(span.from)} to ${formatTime(span.to)} (${formatDuration(span.to - span.from)})`;
   return `${what}, ${seq}; ${when}`;
 }

@@ -5,13 +5,13 @@
  * states differ from the lanes ends/starts segments at once (client side) and
  * schedules a refetch of the visible range, at most one per second; an
  * `incident` push updates the bands the same way. Live ranges also refetch
- * every 30 s, and after a reconnect. Listeners are removed on unmount.
+ * every 30 s, and after a reconnect. The socket is the shared channel (../live/useLive.ts).
  */
-import { useCallback, useEffect, useReducer, useRef, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { ClusterSummary, IncidentMsg } from "../../server/protocol";
 import type { TimelineResponse } from "../../server/timeline/types";
-import { connectionReducer, initialConnection, type ConnectionState } from "../live/connection";
-import { getLiveSocket } from "../live/socket";
+import type { ConnectionState } from "../live/connection";
+import { useLive } from "../live/useLive";
 import { fetchTimeline, takePrefetchedTimeline } from "./api";
 import { timelineKey } from "./prefetch";
 import { windowOf, type RangeSpec } from "./range";
@@ -41,7 +41,6 @@ export function useTimeline(cluster: string, spec: RangeSpec, width: number): Ti
   const [lastUpdate, setLastUpdate] = useState<number | null>(null);
   const [fetches, setFetches] = useState(0);
   const [loadedKey, setLoadedKey] = useState<string | null>(null);
-  const [connection, dispatchConn] = useReducer(connectionReducer, 0, initialConnection);
 
   const dataRef = useRef<TimelineResponse | null>(null);
   const req = useRef({ cluster, spec, width });
@@ -73,7 +72,7 @@ export function useTimeline(cluster: string, spec: RangeSpec, width: number): Ti
       setLoadedKey(keyOf(c, s, w));
       setError(null);
       setLastUpdate(Date.now());
-    } else if (!r.aborted) setError(r.reason);
+    } else if (r.error.kind !== "aborted") setError(r.error.message);
   }, []);
 
   const scheduleRefetch = useCallback(() => {
@@ -105,30 +104,10 @@ export function useTimeline(cluster: string, spec: RangeSpec, width: number): Ti
     return () => clearInterval(id);
   }, [spec.kind, load]);
 
-  useEffect(() => {
-    const socket = getLiveSocket();
-    let disposed = false;
-    let wasDisconnected = false;
-    const isLive = () => req.current.spec.kind === "live";
-    const subscribe = () =>
-      socket.emit("subscribe", { clusters: [cluster] }, (reply) => {
-        if (!disposed && !reply.ok) dispatchConn({ type: "subscribeFailed", message: reply.message, at: Date.now() });
-      });
-    const onConnect = () => {
-      dispatchConn({ type: "connected", at: Date.now() });
-      subscribe();
-      if (wasDisconnected) void load();
-      wasDisconnected = false;
-    };
-    const onDisconnect = (reason: string) => {
-      wasDisconnected = true;
-      dispatchConn({ type: "disconnected", reason, at: Date.now() });
-    };
-    const onConnectError = (err: Error) => {
-      wasDisconnected = true;
-      dispatchConn({ type: "connectError", message: err.message, willRetry: socket.active, at: Date.now() });
-    };
-    const onCluster = (raw: unknown) => {
+  const isLive = () => req.current.spec.kind === "live";
+  const clusters = useMemo(() => [cluster], [cluster]);
+  const connection = useLive(clusters, {
+    onCluster: (raw) => {
       const parsed = ClusterSummary.safeParse(raw);
       if (!parsed.success || parsed.data.name !== cluster || !isLive() || !dataRef.current) return;
       const next = applyLiveSummary(dataRef.current, parsed.data, Date.now());
@@ -137,8 +116,8 @@ export function useTimeline(cluster: string, spec: RangeSpec, width: number): Ti
       setData(next);
       setLastUpdate(Date.now());
       scheduleRefetch();
-    };
-    const onIncident = (raw: unknown) => {
+    },
+    onIncident: (raw) => {
       const parsed = IncidentMsg.safeParse((raw as { incident?: unknown } | null)?.incident);
       if (!parsed.success || parsed.data.cluster !== cluster || !isLive() || !dataRef.current) return;
       const next = { ...dataRef.current, incidents: upsertIncident(dataRef.current.incidents, parsed.data) };
@@ -146,26 +125,21 @@ export function useTimeline(cluster: string, spec: RangeSpec, width: number): Ti
       setData(next);
       setLastUpdate(Date.now());
       scheduleRefetch();
-    };
-    socket.on("connect", onConnect);
-    socket.on("disconnect", onDisconnect);
-    socket.on("connect_error", onConnectError);
-    socket.on("cluster", onCluster);
-    socket.on("incident", onIncident);
-    if (socket.connected) onConnect();
-    else if (!socket.active) socket.connect();
-    return () => {
-      disposed = true;
+    },
+    // the first load follows the width; after a reconnect, pushes missed meanwhile are not replayed
+    onResync: (first) => {
+      if (!first) void load();
+    },
+  });
+
+  useEffect(
+    () => () => {
       clearTimeout(refetchTimer.current);
       refetchTimer.current = undefined;
       controller.current?.abort();
-      socket.off("connect", onConnect);
-      socket.off("disconnect", onDisconnect);
-      socket.off("connect_error", onConnectError);
-      socket.off("cluster", onCluster);
-      socket.off("incident", onIncident);
-    };
-  }, [cluster, load, scheduleRefetch]);
+    },
+    [],
+  );
 
   return { data, loading, error, lastUpdate, connection, fetches, current: loadedKey === keyOf(cluster, spec, width) };
 }

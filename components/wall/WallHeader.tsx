@@ -2,11 +2,8 @@ import type { ClusterStatus } from "../../server/protocol";
 import type { ConnectionStatus } from "../live/connection";
 import { CLUSTER_LOOK, CONNECTION_LOOK } from "../status";
 import { StatusIcon } from "../StatusIcon";
-import { formatRelative } from "../overview/transforms";
+import { formatAgo, formatTimeOfDay, TIME_ZONE } from "../format";
 
-const p2 = (n: number) => String(n).padStart(2, "0");
-const hms = (d: Date) => `${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())}`;
-const utcHm = (d: Date) => `${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}`;
 
 /** Title, counts, the ticking clock, the last update and the connection: a frozen wall looks frozen. */
 export function WallHeader({
@@ -40,7 +37,7 @@ export function WallHeader({
           <p data-testid="wall-last-update">
             last update{" "}
             <span className="font-semibold text-slate-100 tabular-nums">
-              {lastUpdate === null ? "never" : `${hms(new Date(lastUpdate))} (${formatRelative(lastUpdate, now)})`}
+              {lastUpdate === null ? "never" : `${formatTimeOfDay(lastUpdate)} (${formatAgo(lastUpdate, now)})`}
             </span>
           </p>
           <p>
@@ -56,9 +53,9 @@ export function WallHeader({
         </div>
         <div className="leading-none">
           <time data-testid="wall-clock" dateTime={d.toISOString()} className="block text-[6vh] font-bold tabular-nums">
-            {hms(d)}
+            {formatTimeOfDay(now)}
           </time>
-          <span className="text-[1.8vh] text-slate-400 tabular-nums">UTC {utcHm(d)}</span>
+          <span className="text-[1.8vh] text-slate-400">{TIME_ZONE}</span>
         </div>
       </div>
     </header>

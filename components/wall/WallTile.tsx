@@ -1,7 +1,7 @@
 import type { ClusterSummary } from "../../server/protocol";
 import { CLUSTER_LOOK, INCIDENT_KIND_LOOK, STATE_LOOK, STATE_RANK } from "../status";
 import { StatusIcon } from "../StatusIcon";
-import { formatDuration } from "../incidents/format";
+import { formatDuration } from "../format";
 import { TILE_LIMITS, tileFontSize, vipHolders, type TileModel, type VipHolding } from "./wall";
 
 type Node = ClusterSummary["nodes"][number];

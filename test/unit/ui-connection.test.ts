@@ -1,4 +1,3 @@
-import { clock } from "../../components/overview/ConnectionBar";
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import {
@@ -70,11 +69,4 @@ test("browser offline and back online", () => {
   assert.equal(s.status, "reconnecting");
   const live = run([{ type: "connected", at: 1 }]);
   assert.equal(connectionReducer(live, { type: "browserOnline", at: 2 }), live, "online while live changes nothing");
-});
-
-describe("ConnectionBar clock", () => {
-  test("writes the hour after local midnight as 00, never 24 (it must match across server and browser ICU)", () => {
-    assert.equal(clock(new Date(2026, 10, 24, 0, 5, 7).getTime()), "00:05:07");
-    assert.equal(clock(new Date(2026, 10, 24, 23, 59, 59).getTime()), "23:59:59");
-  });
 });

@@ -4,7 +4,6 @@ import type { ClusterSummary } from "../../server/protocol";
 import {
   backoffDelay,
   countByStatus,
-  formatRelative,
   formatSkew,
   nodesOnline,
   pageTitle,
@@ -103,30 +102,6 @@ test("pageTitle leads with the number of critical, else warning clusters", () =>
   assert.equal(pageTitle([cluster("a", "critical"), cluster("b", "critical"), cluster("c", "warning")], "T"), "(2 critical) T");
   assert.equal(pageTitle([cluster("a", "warning"), cluster("c", "ok")], "T"), "(1 warning) T");
   assert.equal(pageTitle([cluster("a", "ok")], "T"), "T");
-});
-
-describe("formatRelative", () => {
-  const now = Date.parse("2026-11-23T18:00:00Z");
-  test("words the age in the largest whole unit", () => {
-    assert.equal(formatRelative(now - 2_000, now), "just now");
-    assert.equal(formatRelative(now - 42_000, now), "42s ago");
-    assert.equal(formatRelative(now - 5 * 60_000 - 59_000, now), "5m ago");
-    assert.equal(formatRelative(now - 3 * 3_600_000, now), "3h ago");
-    assert.equal(formatRelative(now - 47 * 3_600_000, now), "47h ago");
-    assert.equal(formatRelative(now - 3 * 86_400_000, now), "3d ago");
-  });
-  test("accepts ISO strings", () => {
-    assert.equal(formatRelative("2026-11-23T17:59:30Z", now), "30s ago");
-  });
-  test("says never for a missing time and unknown for garbage", () => {
-    assert.equal(formatRelative(null, now), "never");
-    assert.equal(formatRelative(undefined, now), "never");
-    assert.equal(formatRelative("not a date", now), "unknown");
-  });
-  test("tolerates small clock skew but flags times clearly ahead", () => {
-    assert.equal(formatRelative(now + 3_000, now), "just now");
-    assert.equal(formatRelative(now + 60_000, now), "in the future");
-  });
 });
 
 test("backoffDelay doubles from 1 s and is capped", () => {
