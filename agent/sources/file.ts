@@ -107,9 +107,17 @@ export class FileSource {
     if (this.paused) this.tick();
   }
 
+  private lastPauseLog = 0;
+
   private hasRoom(): boolean {
     const room = this.o.room ? this.o.room() : true;
-    if (!room && !this.paused) this.stats.pauses++;
+    if (!room && !this.paused) {
+      this.stats.pauses++;
+      if (this.now() - this.lastPauseLog > 10_000) {
+        this.lastPauseLog = this.now();
+        this.o.log.info({ file: this.o.file, pauses: this.stats.pauses }, "backlog: reading paused until the outbox drains (the file offset waits)");
+      }
+    }
     this.paused = !room;
     return room;
   }

@@ -101,6 +101,7 @@ export class JournalSource {
   private entriesThisRun = 0;
   /** times the source stopped reading for want of room (tests and status) */
   readonly stats = { pauses: 0 };
+  private lastPauseLog = 0;
 
   constructor(private readonly o: JournalSourceOptions) {
     this.cursor = o.cursor;
@@ -158,6 +159,10 @@ export class JournalSource {
     if (this.o.room && !this.sup.isPaused && !this.o.room()) {
       this.stats.pauses++;
       this.sup.pause();
+      if (Date.now() - this.lastPauseLog > 10_000) {
+        this.lastPauseLog = Date.now();
+        this.o.log.info({ pauses: this.stats.pauses }, "backlog: reading paused until the outbox drains (the journal cursor waits)");
+      }
     }
   }
 
