@@ -42,6 +42,8 @@ export interface AgentClientOptions {
   ackTimeoutMs?: number;
   maxInFlight?: number;
   maxBatchBytes?: number;
+  /** default MAX_IN_FLIGHT_BYTES */
+  maxInFlightBytes?: number;
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
 }
@@ -62,6 +64,16 @@ export function retryHint(v: unknown): number | null {
 
 /** batches sent and not yet answered (default) */
 export const MAX_IN_FLIGHT = 8;
+
+/**
+ * Bytes of records (as stored in the outbox) in flight at once, over all batches:
+ * each batch in flight is held in memory as parsed records and as its encoded
+ * message until it is acknowledged, so this bounds the client's share of the
+ * agent's memory during a catch-up (8 full batches would be 8 MiB of JSON).
+ * At the server's default per-agent limit (5,000 records/s, ~250 B each) this
+ * is still more than 1 s of records in flight.
+ */
+export const MAX_IN_FLIGHT_BYTES = 2 * 1024 * 1024;
 
 /** a record this big (serialized) can never travel in one socket.io message */
 const MAX_RECORD_BYTES = LIMITS.maxMessageBytes - 64 * 1024;
@@ -112,6 +124,7 @@ export class AgentClient {
   private gen = 0;
   private inFlight = new Set<number>();
   private batches = 0;
+  private inFlightBytes = 0;
   private heartbeat: NodeJS.Timeout | null = null;
   private retry: NodeJS.Timeout | null = null;
   private pauseTimer: NodeJS.Timeout | null = null;
@@ -179,6 +192,7 @@ export class AgentClient {
     this.gen++;
     this.inFlight.clear();
     this.batches = 0;
+    this.inFlightBytes = 0;
     this.o.log.info({ server: this.o.server, depth: this.o.outbox.depth() }, "connected to the server");
     this.sendHeartbeat();
     if (this.heartbeat) clearInterval(this.heartbeat);
@@ -190,6 +204,7 @@ export class AgentClient {
     this.gen++;
     this.inFlight.clear();
     this.batches = 0;
+    this.inFlightBytes = 0;
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = null;
     if (this.stopped) return;
@@ -253,9 +268,13 @@ export class AgentClient {
     // 8 in flight (the server queues up to 16 per connection): a record sent while earlier batches
     // are being committed joins the server's next commit (its group commit) instead of waiting here
     // for an ack and then for a commit of its own (the file path's p99 under load, docs/PERFORMANCE.md)
+    const byteBudget = this.o.maxInFlightBytes ?? MAX_IN_FLIGHT_BYTES;
     while (this.batches < (this.o.maxInFlight ?? MAX_IN_FLIGHT)) {
+      // the first batch may always go (a single record can be bigger than the budget); later ones only within it
+      const room = byteBudget - this.inFlightBytes;
+      if (this.batches > 0 && room <= 0) return;
       const batch = this.o.outbox.peek(LIMITS.maxBatchRecords, {
-        maxBytes: this.o.maxBatchBytes ?? 1024 * 1024 - 4096,
+        maxBytes: Math.max(1, Math.min(this.o.maxBatchBytes ?? 1024 * 1024 - 4096, room)),
         exclude: (s) => this.inFlight.has(s),
       });
       if (batch.length === 0) return;
@@ -284,6 +303,8 @@ export class AgentClient {
   private async sendBatch(batch: Peeked[]): Promise<void> {
     const gen = this.gen;
     for (const p of batch) this.inFlight.add(p.seq);
+    const bytes = batch.reduce((a, p) => a + p.bytes, 0);
+    this.inFlightBytes += bytes;
     this.batches++;
     this.stats.batchesSent++;
     // the latency bench reads this (at --log-level debug) for its per-stage breakdown
@@ -300,6 +321,7 @@ export class AgentClient {
       if (gen === this.gen) {
         for (const p of batch) this.inFlight.delete(p.seq);
         this.batches--;
+        this.inFlightBytes -= bytes;
         setImmediate(() => this.pump());
       }
     }

@@ -1,16 +1,29 @@
 import { StringDecoder } from "node:string_decoder";
 import { LIMITS } from "../server/protocol";
 
-/** Splits a byte/text stream into complete lines; a partial last line is held until its newline. */
+/**
+ * Splits a byte/text stream into complete lines; a partial last line is held until its newline.
+ * A line longer than `maxPending` characters without a newline never stays in memory:
+ * in "cut" mode (default) what was held is emitted as a line of its own (its rest follows as
+ * another), in "drop" mode the whole line is dropped up to its newline and counted in `dropped`
+ * (for JSON lines, where half a line is of no use).
+ */
 export class LineSplitter {
   private rest = "";
+  private skipping = false;
+  /** lines dropped ("drop" mode) */
+  dropped = 0;
   // keeps a UTF-8 character that is split across two chunks whole
   private readonly decoder = new StringDecoder("utf8");
-  /** a line longer than this (characters) without a newline is cut and emitted, so memory stays bounded */
-  constructor(private readonly maxPending = 4 * 1024 * 1024) {}
+  constructor(
+    private readonly maxPending = 4 * 1024 * 1024,
+    private readonly mode: "cut" | "drop" = "cut",
+  ) {}
 
   push(chunk: Buffer | string): string[] {
-    const text = this.rest + (typeof chunk === "string" ? chunk : this.decoder.write(chunk));
+    const decoded = typeof chunk === "string" ? chunk : this.decoder.write(chunk);
+    if (this.mode === "drop") return this.pushDropping(decoded);
+    const text = this.rest + decoded;
     const parts = text.split("\n");
     this.rest = parts.pop() ?? "";
     if (this.rest.length > this.maxPending) {
@@ -20,10 +33,38 @@ export class LineSplitter {
     return parts;
   }
 
+  /** "drop" mode: never holds more than maxPending characters plus one chunk */
+  private pushDropping(text: string): string[] {
+    let start = 0;
+    if (this.skipping) {
+      const nl = text.indexOf("\n");
+      if (nl < 0) return [];
+      this.skipping = false;
+      start = nl + 1;
+    }
+    const out: string[] = [];
+    for (;;) {
+      const nl = text.indexOf("\n", start);
+      if (nl < 0) break;
+      const line = this.rest + text.slice(start, nl);
+      this.rest = "";
+      if (line.length <= this.maxPending) out.push(line);
+      else this.dropped++;
+      start = nl + 1;
+    }
+    if (this.rest.length + (text.length - start) > this.maxPending) {
+      this.rest = "";
+      this.skipping = true;
+      this.dropped++;
+    } else this.rest += text.slice(start);
+    return out;
+  }
+
   /** whatever is left without a newline (at end of stream) */
   flush(): string | null {
-    const r = this.rest + this.decoder.end();
+    const r = this.skipping ? "" : this.rest + this.decoder.end();
     this.rest = "";
+    this.skipping = false;
     return r.length > 0 ? r : null;
   }
 }

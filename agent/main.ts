@@ -80,13 +80,17 @@ async function run(opts: AgentOptions): Promise<void> {
           cursor: (outbox.position(JOURNAL_POSITION_KEY) as string | undefined) ?? null,
           log: log.child({ part: "journal" }),
           emit: append,
+          room: () => outbox.hasRoom(),
         })
       : new FileSource({
           file: opts.logFile!,
           start: isFilePosition(outbox.position(FILE_POSITION_KEY)) ? (outbox.position(FILE_POSITION_KEY) as FilePosition) : null,
           log: log.child({ part: "file" }),
           emit: append,
+          room: () => outbox.hasRoom(),
         });
+  // backpressure: the log source reads only while the outbox has room, and goes on when it has again
+  outbox.on("room", () => source.resume());
   const vips = new VipProbe({ ip: opts.ip, netns: opts.netns, intervalMs: opts.vipInterval * 1000, log: log.child({ part: "vips" }), emit: append });
   const conf = opts.keepalivedConf
     ? new ConfigWatcher({

@@ -26,11 +26,19 @@ interface Spec {
   check?: z.ZodType<unknown>;
 }
 
+/**
+ * Fields journald sets itself from the sender's credentials (not from the
+ * message), so a local process cannot forge them the way it can set
+ * SYSLOG_IDENTIFIER (`logger -t Keepalived_vrrp ...`): the process name
+ * (keepalived; keepalived_vrrp / keepalived_bfd with process_names) AND
+ * uid 0. Holds for keepalived run by systemd and by hand (no _SYSTEMD_UNIT).
+ * journalctl ORs the same field and ANDs different ones.
+ */
 export const DEFAULT_JOURNAL_MATCHES = [
-  "SYSLOG_IDENTIFIER=Keepalived",
-  "SYSLOG_IDENTIFIER=Keepalived_vrrp",
-  "SYSLOG_IDENTIFIER=Keepalived_healthcheckers",
-  "SYSLOG_IDENTIFIER=Keepalived_bfd",
+  "_COMM=keepalived",
+  "_COMM=keepalived_vrrp",
+  "_COMM=keepalived_bfd",
+  "_UID=0",
 ];
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -53,8 +61,9 @@ const SPECS: Spec[] = [
   { key: "journalMatch", flag: "journal-match", env: "KAM_JOURNAL_MATCH", kind: "list", arg: "FIELD=VALUE", dflt: DEFAULT_JOURNAL_MATCHES,
     help:
       "journal match, repeatable (env: comma-separated); the same field repeated means OR, different fields AND, `+` starts an " +
-      "alternative. With net_namespace or instance_name set, keepalived logs as Keepalived_vrrp_<netns>_<instance>: match " +
-      "_COMM=keepalived or SYSLOG_FACILITY=<n> (keepalived -S) instead",
+      "alternative. The default matches what journald itself records about the sender (process name keepalived*, uid 0), " +
+      "which a local process cannot forge; a custom match on SYSLOG_IDENTIFIER or SYSLOG_FACILITY (keepalived -S) gives that up: " +
+      "any local user can then log lines the monitor takes for keepalived's (see SECURITY.md)",
     check: z.array(z.string().regex(/^(\+|[A-Z0-9_]+=.*)$/, "each match must be FIELD=VALUE (upper-case field) or +")).min(1) },
   { key: "journalctl", flag: "journalctl", env: "KAM_JOURNALCTL", kind: "string", arg: "PATH", dflt: "journalctl", help: "journalctl binary" },
   { key: "journalDirectory", flag: "journal-directory", env: "KAM_JOURNAL_DIRECTORY", kind: "string", arg: "DIR",

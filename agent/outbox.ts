@@ -49,6 +49,25 @@ export interface Peeked {
   bytes: number;
 }
 
+/**
+ * Backpressure (see "Backlog" in README.md): sources read only while the outbox
+ * has room, i.e. while fewer than SOURCE_HIGH_WATER_RECORDS records wait for an
+ * acknowledgement, the segment files fill less than SOURCE_HIGH_WATER_DISK of
+ * maxBytes (so a backlog never makes the outbox drop records: the lines wait in
+ * the log file or the journal instead), and less than MAX_PENDING_BYTES wait in
+ * memory for their write + fsync. Beyond that a source stops reading (its file
+ * offset or journal cursor simply waits) until the outbox emits "room".
+ * The record bound also bounds the outbox's in-memory index (one small entry per
+ * record on disk).
+ */
+export const SOURCE_HIGH_WATER_RECORDS = 50_000;
+/** sources resume once the unacknowledged records are below this (hysteresis: no stop/start per record) */
+export const SOURCE_LOW_WATER_RECORDS = 40_000;
+/** share of maxBytes the segment files may fill before the sources stop */
+export const SOURCE_HIGH_WATER_DISK = 0.75;
+/** bytes of records appended but not yet written beyond which the sources stop */
+export const MAX_PENDING_BYTES = 2 * 1024 * 1024;
+
 export interface OutboxOptions {
   dir: string;
   maxBytes: number;
@@ -58,6 +77,9 @@ export interface OutboxOptions {
   /** longest wait between an append and its write + fsync when none is under way (default 0: the next turn of the event loop) */
   flushDelayMs?: number;
   now?: () => number;
+  /** backpressure marks (default SOURCE_HIGH_WATER_RECORDS / SOURCE_LOW_WATER_RECORDS) */
+  highWaterRecords?: number;
+  lowWaterRecords?: number;
 }
 
 interface Pending {
@@ -77,6 +99,14 @@ export class Outbox extends EventEmitter {
   private fd: number;
   private acked: RangeSet;
   private pending: Pending[] = [];
+  private pendingBytes = 0;
+  /** a source was told there is no room: emit "room" once there is again */
+  private full = false;
+  /** per-instance water marks (tests make them small) */
+  private readonly highRecords: number;
+  private readonly lowRecords: number;
+  /** records not yet acknowledged (kept up to date: depth() is called per line read) */
+  private unackedCount = 0;
   private nextSeq = 1;
   private durableSeq = 0;
   private positions = new Map<string, { seq: number; value: unknown }>();
@@ -92,6 +122,8 @@ export class Outbox extends EventEmitter {
     this.segBytes = o.segmentBytes ?? Math.max(64 * 1024, Math.min(4 * 1024 * 1024, Math.floor(o.maxBytes / 16)));
     this.delay = o.flushDelayMs ?? 0;
     this.now = o.now ?? Date.now;
+    this.highRecords = o.highWaterRecords ?? SOURCE_HIGH_WATER_RECORDS;
+    this.lowRecords = Math.min(o.lowWaterRecords ?? SOURCE_LOW_WATER_RECORDS, Math.floor(this.highRecords * 0.8));
     ensureDir(this.dir);
     this.acked = RangeSet.fromJSON(readJson(path.join(this.dir, "acked.json")));
     const r = recover(this.dir, readJson(path.join(this.dir, "positions.json")), (seq) => this.acked.has(seq));
@@ -106,6 +138,7 @@ export class Outbox extends EventEmitter {
     this.fd = fs.openSync(this.active.path, "a", 0o600);
     fs.fsyncSync(this.fd); // what a crash left in the page cache is now on disk
     this.collect();
+    this.unackedCount = this.segs.reduce((a, x) => a + x.unacked, 0);
     o.log.info({ dir: this.dir, nextSeq: this.nextSeq, depth: this.depth(), segments: this.segs.length }, "outbox opened");
   }
 
@@ -120,9 +153,32 @@ export class Outbox extends EventEmitter {
 
   /** records not yet acknowledged (flushed or waiting for the next flush) */
   depth(): number {
-    let n = this.pending.length;
-    for (const s of this.segs) n += s.unacked;
-    return n;
+    return this.pending.length + this.unackedCount;
+  }
+
+  /** bytes appended and not yet written */
+  get pendingBytesNow(): number {
+    return this.pendingBytes;
+  }
+
+  /**
+   * May a source read more? False once the backlog reached a high-water mark (see
+   * SOURCE_HIGH_WATER_RECORDS); the outbox then emits "room" when it is back below
+   * the low-water marks. Sources ask before every read.
+   */
+  hasRoom(): boolean {
+    const room = this.depth() < this.highRecords && this.pendingBytes < MAX_PENDING_BYTES && this.diskBytes() < this.o.maxBytes * SOURCE_HIGH_WATER_DISK;
+    if (!room) this.full = true;
+    return room;
+  }
+
+  /** after a flush or an ack: tell the paused sources when they may read again */
+  private checkRoom(): void {
+    if (!this.full || this.closed) return;
+    if (this.depth() < this.lowRecords && this.pendingBytes < MAX_PENDING_BYTES / 2 && this.diskBytes() < this.o.maxBytes * SOURCE_HIGH_WATER_DISK * 0.9) {
+      this.full = false;
+      this.emit("room");
+    }
   }
 
   /** bytes of segment files on disk */
@@ -144,7 +200,9 @@ export class Outbox extends EventEmitter {
     this.nextSeq++;
     const text = encodeLine({ seq, rec: record, pos: pos ? [pos.key, pos.value] : undefined });
     const gap: Entry["gap"] = rec.kind === "gap" ? [rec.fromSeq, rec.toSeq, rec.dropped] : undefined;
-    this.pending.push({ seq, text, bytes: Buffer.byteLength(text), pos, gap });
+    const bytes = Buffer.byteLength(text);
+    this.pending.push({ seq, text, bytes, pos, gap });
+    this.pendingBytes += bytes;
     // setImmediate, not a timer: the records of one read (a burst of lines) share one write and one fsync
     if (!this.timer) this.timer = this.delay > 0 ? setTimeout(() => void this.flush(), this.delay) : setImmediate(() => void this.flush());
     return seq;
@@ -171,6 +229,7 @@ export class Outbox extends EventEmitter {
     // everything up to the write is synchronous: no append can slip in between
     let batch = this.pending;
     this.pending = [];
+    this.pendingBytes = 0;
     let seg: Segment;
     try {
       let need = batch.reduce((a, p) => a + p.bytes, 0);
@@ -189,6 +248,7 @@ export class Outbox extends EventEmitter {
       this.stats.writeErrors++;
       this.o.log.error({ err: (e as Error).message }, "outbox: write failed; retrying in 1 s");
       this.pending = batch.concat(this.pending);
+      this.pendingBytes = this.pending.reduce((a, p) => a + p.bytes, 0);
       setTimeout(() => void this.flush(), 1000).unref();
       return;
     }
@@ -196,6 +256,7 @@ export class Outbox extends EventEmitter {
     for (const p of batch) {
       seg.entries.push({ seq: p.seq, off, len: p.bytes, gap: p.gap });
       seg.unacked++;
+      this.unackedCount++;
       off += p.bytes;
     }
     seg.size = off;
@@ -211,6 +272,7 @@ export class Outbox extends EventEmitter {
     // the latency bench reads this (at --log-level debug) for its per-stage breakdown
     this.o.log.debug({ fromSeq: batch[0].seq, toSeq: batch[batch.length - 1].seq, fsyncMs: Math.round((performance.now() - written) * 100) / 100 }, "outbox: flushed");
     this.emit("flushed", this.durableSeq);
+    this.checkRoom();
   }
 
   /** Drop the oldest records until `need` more bytes fit; returns the batch to write (with a gap record). */
@@ -274,6 +336,7 @@ export class Outbox extends EventEmitter {
     // positions carried by this segment's lines must survive it
     writeJsonAtomic(path.join(this.dir, "positions.json"), Object.fromEntries(this.positions), true);
     fs.rmSync(s.path, { force: true });
+    this.unackedCount -= s.unacked;
     this.segs.splice(this.segs.indexOf(s), 1);
   }
 
@@ -326,11 +389,13 @@ export class Outbox extends EventEmitter {
       const s = segmentOf(this.segs, seq);
       if (!s || !hasSeq(s.entries, seq) || !this.acked.add(seq)) continue;
       s.unacked--;
+      this.unackedCount--;
       n++;
     }
     if (n > 0) {
       this.collect();
       writeJsonAtomic(path.join(this.dir, "acked.json"), this.acked.toJSON(), false);
+      this.checkRoom();
     }
     return n;
   }

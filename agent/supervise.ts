@@ -23,6 +23,8 @@ export interface SupervisorOptions {
   /** evaluated at every (re)start, so a restart can resume where the last run stopped */
   args: () => string[];
   onLine: (line: string) => void;
+  /** a stdout line longer than this (characters) is dropped whole (default MAX_HELPER_LINE) and counted in `overlongLines` */
+  maxLineChars?: number;
   log: Logger;
   /** first restart delay; doubles up to maxDelayMs */
   minDelayMs?: number;
@@ -45,6 +47,13 @@ export const GUARD = [
   'wait "$c"',
 ].join("\n");
 
+/**
+ * Longest stdout line of a helper kept in memory (characters): journalctl's JSON
+ * of one entry (a keepalived line is at most a few KiB; binary fields are printed
+ * as byte arrays, ~4 characters a byte). A longer one is dropped whole.
+ */
+export const MAX_HELPER_LINE = 1024 * 1024;
+
 /** A run this long counts as healthy: the next failure starts the backoff from the beginning. */
 const HEALTHY_RUN_MS = 30_000;
 
@@ -56,6 +65,9 @@ export class Supervisor {
   private stderrTail: string[] = [];
   private lastExit: string | null = null;
   private exited: Promise<void> = Promise.resolve();
+  private paused = false;
+  /** stdout lines dropped for being longer than maxLineChars */
+  overlongLines = 0;
 
   constructor(private readonly o: SupervisorOptions) {}
 
@@ -78,6 +90,25 @@ export class Supervisor {
     return this.child !== null;
   }
 
+  /**
+   * Backpressure: stop reading the helper's stdout (the pipe fills and the helper
+   * blocks in write(2); journalctl's position simply waits) until resume(). The
+   * lines of the chunk already read are still delivered.
+   */
+  pause(): void {
+    this.paused = true;
+    this.child?.stdout?.pause();
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.child?.stdout?.resume();
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
   private launch(): void {
     if (this.stopped) return;
     const args = this.o.args();
@@ -90,11 +121,15 @@ export class Supervisor {
     // the helper closed its output (it exited): release the guard
     child.stdout!.once("end", () => child.stdin?.end());
     child.stdin!.on("error", () => {}); // EPIPE once the guard is gone
-    const out = new LineSplitter();
+    const out = new LineSplitter(this.o.maxLineChars ?? MAX_HELPER_LINE, "drop");
     const err = new LineSplitter(4096);
     child.stdout!.on("data", (chunk: Buffer) => {
-      for (const line of out.push(chunk)) if (line.length > 0) this.o.onLine(line);
+      const before = out.dropped;
+      const lines = out.push(chunk);
+      this.overlongLines += out.dropped - before;
+      for (const line of lines) if (line.length > 0 && !this.stopped) this.o.onLine(line);
     });
+    if (this.paused) child.stdout!.pause();
     child.stderr!.on("data", (chunk: Buffer) => {
       for (const line of err.push(chunk)) {
         if (!line.trim()) continue;
@@ -139,6 +174,7 @@ export class Supervisor {
     // closing the guard's stdin stops the helper; SIGTERM does too (the guard traps it)
     child.stdin?.end();
     child.kill("SIGTERM");
+    child.stdout?.resume(); // a paused stdout would never end, nor the child 'close'
     const kill = setTimeout(() => {
       try {
         if (child.pid) process.kill(-child.pid, "SIGKILL"); // the guard's group: guard and helper

@@ -19,6 +19,14 @@
  *   next transition.
  * - NUL bytes (a crash-damaged file) never reach the server: a run of them
  *   where a line starts is skipped, one inside a line becomes U+FFFD.
+ * - Backpressure: before every read (READ_CHUNK_BYTES) it asks `room()` (the
+ *   outbox's hasRoom); when there is none it stops, keeps its offset, and goes on
+ *   at `resume()` (the outbox's "room" event) or the next poll. A rotated file is
+ *   let go only once it was read to its end (its descriptor keeps it readable
+ *   even when deleted), and the new file is read only after it, so the order of
+ *   the lines holds. So a backlog of any size (first start, a reconnect after a
+ *   long outage, a burst) costs no more memory than one chunk and one line
+ *   (MAX_LINE_BYTES).
  * - fs.watch on the directory for promptness, plus a poll (default 250 ms)
  *   because watch events are not guaranteed (network filesystems, bind mounts).
  */
@@ -42,6 +50,8 @@ export interface FileSourceOptions {
   log: Logger;
   emit: (rec: Omit<LogRecordMsg, "seq">, pos?: Position) => void;
   start?: FilePosition | null;
+  /** may the source read more (backpressure)? default: always */
+  room?: () => boolean;
   pollMs?: number;
   rotateGraceMs?: number;
   now?: () => number;
@@ -59,9 +69,14 @@ interface Reader {
   skipping: boolean;
   /** when a rotated reader is let go */
   until?: number;
+  /** the last read reached the end of the file */
+  atEnd?: boolean;
 }
 
-const MAX_LINE_BYTES = LIMITS.maxLineLength * 4;
+/** bytes of a line held before its newline: beyond it the line is sent cut (flagged) and the rest of it dropped */
+export const MAX_LINE_BYTES = LIMITS.maxLineLength * 4;
+/** bytes read per read(2); the source asks for room before each */
+export const READ_CHUNK_BYTES = 64 * 1024;
 
 export const FILE_POSITION_KEY = "file";
 
@@ -74,7 +89,10 @@ export class FileSource {
   private first = true;
   private curEmitted = false;
   private readonly now: () => number;
-  private readonly buf = Buffer.alloc(64 * 1024);
+  private readonly buf = Buffer.alloc(READ_CHUNK_BYTES);
+  private paused = false;
+  /** times the source stopped reading for want of room (tests and status) */
+  readonly stats = { pauses: 0 };
 
   constructor(private readonly o: FileSourceOptions) {
     this.now = o.now ?? Date.now;
@@ -82,6 +100,26 @@ export class FileSource {
 
   status(): string {
     return this.state;
+  }
+
+  /** the outbox has room again: read on (no-op when not paused) */
+  resume(): void {
+    if (this.paused) this.tick();
+  }
+
+  private lastPauseLog = 0;
+
+  private hasRoom(): boolean {
+    const room = this.o.room ? this.o.room() : true;
+    if (!room && !this.paused) {
+      this.stats.pauses++;
+      if (this.now() - this.lastPauseLog > 10_000) {
+        this.lastPauseLog = this.now();
+        this.o.log.info({ file: this.o.file, pauses: this.stats.pauses }, "backlog: reading paused until the outbox drains (the file offset waits)");
+      }
+    }
+    this.paused = !room;
+    return room;
   }
 
   start(): void {
@@ -121,11 +159,12 @@ export class FileSource {
     if (!this.poll && this.state !== "starting") return;
     this.watchDir();
     try {
-      for (const r of this.draining.slice()) {
-        this.readAll(r, !this.curEmitted);
-        if (this.now() >= (r.until ?? 0)) this.release(r);
-      }
       if (!this.cur) this.open();
+      if (this.readDraining()) {
+        // a rotated file is not read to its end yet (backpressure): the current one waits, so lines stay in order
+        this.state = "ok; backlog: waiting for the outbox to drain";
+        return;
+      }
       if (!this.cur) return;
       const st = fs.fstatSync(this.cur.fd);
       if (st.size < this.cur.pos) {
@@ -146,9 +185,9 @@ export class FileSource {
         this.cur = null;
         this.curEmitted = false;
         this.open();
-        if (this.cur) this.readAll(this.cur, true);
+        if (this.cur && !this.draining.some((r) => !r.atEnd)) this.readAll(this.cur, true);
       }
-      this.state = this.cur ? "ok" : `waiting for ${this.o.file} to appear`;
+      this.state = this.cur ? (this.paused ? "ok; backlog: waiting for the outbox to drain" : "ok") : `waiting for ${this.o.file} to appear`;
     } catch (e) {
       this.state = `cannot read ${this.o.file}: ${(e as Error).message}`.slice(0, 500);
       this.o.log.warn({ err: (e as Error).message, file: this.o.file }, "log file source");
@@ -204,9 +243,8 @@ export class FileSource {
         if (String(st.ino) !== saved.inode || saved.offset > st.size) continue;
         const fd = fs.openSync(p, "r");
         this.o.log.info({ file: p, offset: saved.offset }, "reading the rest of the rotated log file");
-        const r: Reader = { fd, ino: saved.inode, pos: saved.offset, lineStart: saved.offset, partial: Buffer.alloc(0), skipping: false, until: 0 };
-        this.readAll(r, true);
-        this.release(r);
+        // read (and let go) by tick() before the current file, as the outbox has room
+        this.draining.push({ fd, ino: saved.inode, pos: saved.offset, lineStart: saved.offset, partial: Buffer.alloc(0), skipping: false, until: 0 });
         return;
       } catch {
         // vanished meanwhile
@@ -220,10 +258,22 @@ export class FileSource {
     this.draining = this.draining.filter((x) => x !== r);
   }
 
-  private readAll(r: Reader, withPos: boolean): void {
+  /** read the rotated files (oldest first), letting go of those read to their end after their grace; true while one is behind */
+  private readDraining(): boolean {
+    for (const r of this.draining.slice()) {
+      if (!this.readAll(r, !this.curEmitted)) return true;
+      if (this.now() >= (r.until ?? 0)) this.release(r);
+    }
+    return false;
+  }
+
+  /** read what the outbox has room for; true when the end of the file was reached */
+  private readAll(r: Reader, withPos: boolean): boolean {
     for (;;) {
+      r.atEnd = false;
+      if (!this.hasRoom()) return false;
       const n = fs.readSync(r.fd, this.buf, 0, this.buf.length, r.pos);
-      if (n <= 0) return;
+      if (n <= 0) return (r.atEnd = true);
       r.pos += n;
       let data = r.partial.length ? Buffer.concat([r.partial, this.buf.subarray(0, n)]) : Buffer.from(this.buf.subarray(0, n));
       let start = 0;

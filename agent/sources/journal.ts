@@ -8,6 +8,12 @@
  * and restarts of journalctl: `--after-cursor=<cursor of the newest record>
  * --no-tail`, so nothing is lost or read twice. journalctl is restarted with
  * backoff when it exits; its stderr shows in the heartbeat's `sources`.
+ *
+ * Backpressure: after every entry it asks `room()` (the outbox's hasRoom); when
+ * there is none it stops reading journalctl's stdout (journalctl blocks, the
+ * cursor waits) until `resume()` (the outbox's "room" event). One JSON line is
+ * held in memory up to MAX_HELPER_LINE characters; a longer one is dropped and
+ * counted (status: "unreadable line(s)").
  */
 import { LIMITS, type LogRecordMsg } from "../../server/protocol";
 import type { Logger } from "../log";
@@ -83,6 +89,8 @@ export interface JournalSourceOptions {
   cursor: string | null;
   log: Logger;
   emit: (rec: Rec, pos: Position) => void;
+  /** may the source read more (backpressure)? default: always */
+  room?: () => boolean;
   minRestartMs?: number;
 }
 
@@ -91,6 +99,9 @@ export class JournalSource {
   private sup: Supervisor;
   private badLines = 0;
   private entriesThisRun = 0;
+  /** times the source stopped reading for want of room (tests and status) */
+  readonly stats = { pauses: 0 };
+  private lastPauseLog = 0;
 
   constructor(private readonly o: JournalSourceOptions) {
     this.cursor = o.cursor;
@@ -117,9 +128,17 @@ export class JournalSource {
     return this.sup.stop();
   }
 
+  /** the outbox has room again: read on */
+  resume(): void {
+    if (this.sup.isPaused) this.sup.resume();
+  }
+
   status(): string {
-    const s = this.sup.status();
-    return this.badLines > 0 ? `${s}; ${this.badLines} unreadable line(s)`.slice(0, 500) : s;
+    let s = this.sup.status();
+    const bad = this.badLines + this.sup.overlongLines;
+    if (bad > 0) s = `${s}; ${bad} unreadable line(s)`;
+    if (this.sup.isPaused) s = `${s}; backlog: waiting for the outbox to drain`;
+    return s.slice(0, 500);
   }
 
   private onLine(line: string): void {
@@ -137,6 +156,14 @@ export class JournalSource {
     if (!rec) return;
     if (rec.line.length > LIMITS.maxLineLength) return; // cannot happen (cut above); keeps the contract obvious
     this.o.emit(rec, { key: JOURNAL_POSITION_KEY, value: rec.cursor });
+    if (this.o.room && !this.sup.isPaused && !this.o.room()) {
+      this.stats.pauses++;
+      this.sup.pause();
+      if (Date.now() - this.lastPauseLog > 10_000) {
+        this.lastPauseLog = Date.now();
+        this.o.log.info({ pauses: this.stats.pauses }, "backlog: reading paused until the outbox drains (the journal cursor waits)");
+      }
+    }
   }
 
   private onExit(stderr: string[]): void {

@@ -16,6 +16,7 @@
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 
 const BINARIES = ["/lib/systemd/systemd-journald", "/usr/lib/systemd/systemd-journald"];
@@ -26,8 +27,13 @@ export interface PrivateJournald {
   journalDir: string;
   /** its syslog socket (what /dev/log is for the system journal) */
   syslogSocket: string;
-  /** log one line through the syslog socket, like keepalived does (ident[pid]: message) */
-  log(ident: string, pid: number, message: string, priority?: string): void;
+  /**
+   * log one line through the syslog socket, like keepalived does (ident[pid]: message).
+   * `as.comm`: the sending process's name as journald records it (_COMM, from the kernel, not the message):
+   * the line is sent by a copy of `logger` under that name, e.g. "keepalived" for keepalived's own lines;
+   * `as.uid`: send it as that user (_UID), e.g. 65534 for an unprivileged local process. Default: `logger` as root.
+   */
+  log(ident: string, pid: number, message: string, priority?: string, as?: { comm?: string; uid?: number }): void;
   stop(): Promise<void>;
 }
 
@@ -87,13 +93,31 @@ export async function startPrivateJournald(): Promise<PrivateJournald | { unavai
     return { unavailable: `systemd-journald ${namespace} did not start: ${stderr.trim().slice(0, 300) || "no socket after 5 s"}` };
   }
   const journalDir = dirs.find((d) => fs.existsSync(d))!;
+  const loggerPath = execFileSync("sh", ["-c", "command -v logger"]).toString().trim();
+  // copies of logger named as another process would be (its _COMM), readable by any uid
+  const binDir = fs.mkdtempSync(path.join(os.tmpdir(), "kam-journald-bin-"));
+  fs.chmodSync(binDir, 0o755);
+  const renamed = (comm: string) => {
+    const p = path.join(binDir, comm);
+    if (!fs.existsSync(p)) {
+      fs.copyFileSync(loggerPath, p);
+      fs.chmodSync(p, 0o755);
+    }
+    return p;
+  };
+  const stop = async () => {
+    await cleanup();
+    fs.rmSync(binDir, { recursive: true, force: true });
+  };
   return {
     namespace,
     journalDir,
     syslogSocket,
-    log(ident, pid, message, priority = "local1.info") {
-      execFileSync("logger", ["--socket", syslogSocket, "--socket-errors=on", "-t", ident, `--id=${pid}`, "-p", priority, "--", message]);
+    log(ident, pid, message, priority = "local1.info", as = {}) {
+      execFileSync(as.comm ? renamed(as.comm) : "logger", ["--socket", syslogSocket, "--socket-errors=on", "-t", ident, `--id=${pid}`, "-p", priority, "--", message], {
+        ...(as.uid !== undefined ? { uid: as.uid, gid: as.uid } : {}),
+      });
     },
-    stop: cleanup,
+    stop,
   };
 }

@@ -8,11 +8,15 @@ import { JournalSource } from "../../agent/sources/journal";
 import { DEFAULT_JOURNAL_MATCHES } from "../../agent/options";
 import { silentLogger } from "../../agent/log";
 import { LogRecordMsg } from "../../server/protocol";
+import { execFileSync } from "node:child_process";
 import { startPrivateJournald, type PrivateJournald } from "../helpers/journald";
 
 type Rec = Omit<LogRecordMsg, "seq">;
 
-function follow(j: PrivateJournald, cursor: string | null, matches = DEFAULT_JOURNAL_MATCHES) {
+/** the identifiers keepalived logs under: what these tests match on (the default match is on _COMM/_UID, tested at the end) */
+const IDENT_MATCHES = ["SYSLOG_IDENTIFIER=Keepalived", "SYSLOG_IDENTIFIER=Keepalived_vrrp", "SYSLOG_IDENTIFIER=Keepalived_healthcheckers", "SYSLOG_IDENTIFIER=Keepalived_bfd"];
+
+function follow(j: PrivateJournald, cursor: string | null, matches = IDENT_MATCHES) {
   const got: Rec[] = [];
   let saved: string | null = cursor;
   const src = new JournalSource({
@@ -123,4 +127,53 @@ test("matches on another field (as needed when keepalived runs with net_namespac
     await new Promise((r) => setTimeout(r, 200));
   }
   assert.ok(a.got.every((r) => r.ident === "Keepalived_vrrp_blue_ka1"), "only the matched facility arrives");
+});
+
+/** does this journald record the sender's real credentials? (some sandboxes hand every sender the same pid/uid) */
+async function credentialsSeen(j: PrivateJournald): Promise<string | null> {
+  j.log("kam-probe", 1, "credentials probe", undefined, { comm: "keepalived" });
+  const end = Date.now() + 5000;
+  for (;;) {
+    const out = execFileSync("journalctl", ["--directory", j.journalDir, "--output=json", "--no-pager", "SYSLOG_IDENTIFIER=kam-probe"]).toString().trim();
+    if (out) {
+      const e = JSON.parse(out.split("\n")[0]) as Record<string, string>;
+      return e._COMM === "keepalived" && e._UID === "0" ? null : `journald records _COMM=${e._COMM} _UID=${e._UID} for a root process named keepalived (no real sender credentials here)`;
+    }
+    if (Date.now() > end) throw new Error("the probe line never reached the journal");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test("issue 19: the default match takes keepalived's own lines and no forged ones (identifier set by another process, or a non-root keepalived)", async (t) => {
+  const j = await startPrivateJournald();
+  if ("unavailable" in j) {
+    if (process.env.CI === "true") assert.fail(`journald test cannot run: ${j.unavailable}`);
+    return t.skip(j.unavailable);
+  }
+  t.after(() => j.stop());
+  const why = await credentialsSeen(j);
+  if (why) {
+    if (process.env.CI === "true") assert.fail(why);
+    return t.skip(why);
+  }
+  assert.deepEqual(DEFAULT_JOURNAL_MATCHES.filter((m) => !m.startsWith("_COMM=")), ["_UID=0"], "the default: process names OR-ed, AND uid 0");
+  const a = follow(j, null, DEFAULT_JOURNAL_MATCHES);
+  t.after(() => a.src.stop());
+  const KA = { comm: "keepalived" };
+  const end = Date.now() + 10_000;
+  for (let i = 0; !a.got.some((r) => r.line.startsWith("marker ")); i++) {
+    if (Date.now() > end) throw new Error(`journalctl never delivered a marker line; status: ${a.src.status()}`);
+    j.log("Keepalived", 1, `marker ${i}`, undefined, KA);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const before = a.got.length;
+  j.log("Keepalived_vrrp", 1234, "(VI_1) Entering MASTER STATE forged by logger -t");
+  j.log("Keepalived_vrrp", 1234, "(VI_1) Entering MASTER STATE forged by a non-root process named keepalived", undefined, { comm: "keepalived", uid: 65534 });
+  j.log("Keepalived_vrrp", 1234, "(VI_1) Entering MASTER STATE", undefined, KA);
+  j.log("Keepalived_vrrp_blue_ka1", 1235, "net_namespace line", undefined, KA);
+  j.log("Keepalived_vrrp", 1236, "process_names line", undefined, { comm: "keepalived_vrrp" });
+  j.log("Keepalived", 1230, "fence", undefined, KA);
+  await until(() => a.got.some((r) => r.line === "fence"), 10_000, "the fence line");
+  assert.deepEqual(a.got.slice(before).map((r) => r.line), ["(VI_1) Entering MASTER STATE", "net_namespace line", "process_names line", "fence"],
+    "keepalived's lines (any identifier, process_names too) arrive; forged ones do not");
 });

@@ -114,7 +114,7 @@ test("bad values name the flag and env var and say why", () => {
 test("--help lists every option with its env var and default; sizes parse with units", () => {
   assert.equal(parseAgentOptions(["--help"], {}, deps()).kind, "help");
   const h = helpText();
-  for (const s of ["--server URL", "KAM_SERVER", "--state-dir DIR", "default: /var/lib/keepalived-agent", "--journal-directory", "KAM_OUTBOX_MAX_BYTES; default: 64MiB", "Keepalived_vrrp_<netns>_<instance>"]) {
+  for (const s of ["--server URL", "KAM_SERVER", "--state-dir DIR", "default: /var/lib/keepalived-agent", "--journal-directory", "KAM_OUTBOX_MAX_BYTES; default: 64MiB", "_COMM=keepalived", "_UID=0", "cannot forge"]) {
     assert.ok(h.includes(s), `help mentions ${s}`);
   }
   assert.equal(parseBytes("64MiB"), 64 * 1024 * 1024);

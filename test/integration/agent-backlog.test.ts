@@ -1,0 +1,130 @@
+/**
+ * Issue 18: the agent's memory stays bounded under a large backlog. The REAL
+ * agent (dist/keepalived-agent.cjs, with the systemd unit's MALLOC setting)
+ * follows a log file; BACKLOG lines are appended at once, more than the
+ * outbox's high-water mark, so the file source must stop reading and resume as
+ * acknowledgements arrive. Then the server goes away, more lines are appended
+ * (the outbox fills to its mark, the file offset waits), and the server comes
+ * back: the reconnect catch-up. Asserts: every line stored exactly once, the
+ * source paused (backpressure engaged), and the agent's peak RSS, sampled from
+ * /proc every 50 ms, stayed under AGENT_RSS_BOUND_MIB.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { startTestServer, type TestServer, queryDb } from "../helpers/server";
+import { testDbKind } from "../helpers/db";
+import { startAgent, waitFor, type AgentProc } from "../helpers/agent";
+import { SOURCE_HIGH_WATER_RECORDS } from "../../agent/outbox";
+
+/** the issue's target for the agent at any backlog */
+const AGENT_RSS_BOUND_MIB = 64;
+const BACKLOG = Number(process.env.KAM_BACKLOG_LINES ?? 120_000);
+const OUTAGE_LINES = Number(process.env.KAM_BACKLOG_OUTAGE_LINES ?? 60_000);
+/** the server's per-agent limit, raised for the test so it runs in under a minute (the agent's bound does not depend on it) */
+const RATE = 20_000;
+
+let srv: TestServer;
+let agent: AgentProc | null = null;
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kam-backlog-"));
+
+function rssKiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+  if (!m) throw new Error(`no VmRSS for ${pid}`);
+  return Number(m[1]);
+}
+
+/** sample a process's RSS until stopped; the peak in MiB */
+function sampleRss(pid: number) {
+  let peak = 0;
+  let samples = 0;
+  const t = setInterval(() => {
+    try {
+      peak = Math.max(peak, rssKiB(pid));
+      samples++;
+    } catch {
+      // exited: the test notices it elsewhere
+    }
+  }, 50);
+  return { stop: () => clearInterval(t), peakMiB: () => peak / 1024, samples: () => samples };
+}
+
+const line = (i: number) => `Fri Dec  4 12:00:00 2026: Keepalived_vrrp[4242]: (VI_1) backlog line ${String(i).padStart(7, "0")} ${"x".repeat(60)}\n`;
+
+/** append lines n..n+count-1 in blocks (as a burst: all at once, no pause) */
+function appendLines(file: string, from: number, count: number): void {
+  const fd = fs.openSync(file, "a");
+  try {
+    for (let i = from; i < from + count; i += 10_000) {
+      let s = "";
+      for (let j = i; j < Math.min(from + count, i + 10_000); j++) s += line(j);
+      fs.writeSync(fd, s);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+async function counts() {
+  const [r] = await queryDb<{ n: number; lines: number; seqs: number }>(srv,
+    `SELECT count(*)::int AS n, count(DISTINCT l.line)::int AS lines, count(DISTINCT (l.agent_id, l.seq))::int AS seqs
+     FROM log_record l JOIN cluster c ON c.id = l.cluster_id WHERE c.name = 'backlog' AND l.line LIKE '%backlog line%'`);
+  return r;
+}
+
+before(async () => {
+  srv = await startTestServer({ env: { KAM_AGENT_RECORDS_PER_SECOND: String(RATE) } });
+});
+after(async () => {
+  await agent?.stop("SIGKILL");
+  await srv?.close();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+describe(`agent backlog (${testDbKind()})`, () => {
+  it(`a burst of ${BACKLOG} lines, then ${OUTAGE_LINES} during an outage: every line stored once, agent RSS <= ${AGENT_RSS_BOUND_MIB} MiB`, { timeout: 170_000 }, async () => {
+    assert.ok(BACKLOG > SOURCE_HIGH_WATER_RECORDS, "the backlog must exceed the outbox's high-water mark, or backpressure is not exercised");
+    const token = await srv.token("backlog");
+    const log = path.join(tmp, "keepalived.log");
+    fs.writeFileSync(log, "");
+    agent = startAgent(
+      ["--server", srv.url, "--node", "bk1", "--state-dir", path.join(tmp, "state"), "--source", "file", "--log-file", log, "--keepalived-conf", "none",
+        "--ip", "/bin/false", "--heartbeat-interval", "1"],
+      { KAM_TOKEN: token, MALLOC_MMAP_THRESHOLD_: "131072" },
+    );
+    const a = agent;
+    await waitFor("the agent following its file", () => /following log file/.test(a.output()));
+    await waitFor("the agent connected", () => /connected to the server/.test(a.output()));
+    const rss = sampleRss(a.child.pid!);
+    const idleMiB = rssKiB(a.child.pid!) / 1024;
+
+    const t0 = Date.now();
+    appendLines(log, 0, BACKLOG);
+    await waitFor(`${BACKLOG} lines stored`, async () => (await counts()).n >= BACKLOG, 120_000, 500);
+    const burstS = (Date.now() - t0) / 1000;
+    assert.match(a.output(), /backlog: reading paused until the outbox drains/, "the file source stopped reading at the high-water mark");
+
+    // the server away: lines pile up in the outbox up to its mark, the rest waits in the file
+    await srv.kill("SIGTERM");
+    appendLines(log, BACKLOG, OUTAGE_LINES);
+    await new Promise((r) => setTimeout(r, 3000));
+    const t1 = Date.now();
+    await srv.restart();
+    const total = BACKLOG + OUTAGE_LINES;
+    await waitFor(`${total} lines stored after the outage`, async () => (await counts()).n >= total, 120_000, 500);
+    const outageS = (Date.now() - t1) / 1000;
+    await new Promise((r) => setTimeout(r, 1500)); // a late duplicate would show now
+    rss.stop();
+    const c = await counts();
+    assert.deepEqual(c, { n: total, lines: total, seqs: total }, "every line exactly once");
+    const peak = rss.peakMiB();
+    process.stderr.write(
+      `agent backlog: idle ${idleMiB.toFixed(1)} MiB, peak ${peak.toFixed(1)} MiB over ${rss.samples()} samples; ` +
+        `${BACKLOG} lines in ${burstS.toFixed(1)} s (${Math.round(BACKLOG / burstS)}/s), after the outage ${OUTAGE_LINES} in ${outageS.toFixed(1)} s (server limit ${RATE}/s)\n`,
+    );
+    assert.ok(rss.samples() > 20, "RSS was sampled");
+    assert.ok(peak <= AGENT_RSS_BOUND_MIB, `agent peak RSS ${peak.toFixed(1)} MiB > ${AGENT_RSS_BOUND_MIB} MiB`);
+  });
+});
