@@ -169,11 +169,18 @@ export function loadServerConfig(
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
       const key = String(i.path[0]) as keyof ServerConfig;
-      return `  ${SOURCES[key] ?? key}: ${i.message} (got ${JSON.stringify((raw as Record<string, unknown>)[key])})`;
+      return `  ${SOURCES[key] ?? key}: ${i.message} (got ${JSON.stringify(redactSecret(key, (raw as Record<string, unknown>)[key]))})`;
     });
     throw new ConfigError(`invalid server configuration:\n${lines.join("\n")}`);
   }
   return parsed.data;
+}
+
+/** what an error message may echo of a setting: a database URL without its password (issue 19) */
+export function redactSecret(key: string, v: unknown): unknown {
+  if (key !== "databaseUrl" || typeof v !== "string") return v;
+  // the user info (user:password@) of anything URL-like, even when URL() cannot parse it, and a password parameter
+  return v.replace(/^([^:]*:\/*)[^/?#]*@/, "$1***@").replace(/([?&]password=)[^&#]*/gi, "$1***");
 }
 
 export interface TlsFiles {

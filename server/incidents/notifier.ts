@@ -53,6 +53,15 @@ export function slackPayload(event: NotifyEvent, inc: ApiIncident, dashboardUrl:
   };
 }
 
+function parseUrl(url: string): URL | null {
+  try {
+    const u = new URL(url);
+    return u.protocol === "http:" || u.protocol === "https:" ? u : null;
+  } catch {
+    return null;
+  }
+}
+
 export function jsonPayload(event: NotifyEvent, inc: ApiIncident, dashboardUrl: string | null) {
   return { event, incident: inc, url: dashboardUrl ? `${dashboardUrl}/incidents/${inc.id}` : null };
 }
@@ -124,6 +133,10 @@ export class Notifier {
 
   private async deliver(id: bigint, url: string, payload: unknown, attempts: number) {
     let error: string | null = null;
+    // a URL that passed the webhook validation but that URL() refuses can never be delivered: give up at once
+    // (before issue 19 the log line below threw on it, the row was never updated, and it was retried every pass)
+    const target = parseUrl(url);
+    if (!target) return this.failed(id, url, attempts, "not a usable URL", true);
     try {
       const r = await fetch(url, {
         method: "POST",
@@ -143,10 +156,15 @@ export class Notifier {
       await this.db.notification.update({ where: { id }, data: { deliveredAt: now, attempts: attempts + 1, lastError: null } });
       return;
     }
+    await this.failed(id, url, attempts, error, false);
+  }
+
+  private async failed(id: bigint, url: string, attempts: number, error: string, permanent: boolean) {
+    const now = new Date();
     const n = attempts + 1;
-    const giveUp = n >= MAX_ATTEMPTS;
+    const giveUp = permanent || n >= MAX_ATTEMPTS;
     this.counters.inc("kam_notifications_total", { result: giveUp ? "failed" : "retry" });
-    this.log.warn({ url: new URL(url).host, attempts: n, error }, giveUp ? "webhook failed, giving up" : "webhook failed, will retry");
+    this.log.warn({ url: parseUrl(url)?.host ?? "(unparseable)", attempts: n, error }, giveUp ? "webhook failed, giving up" : "webhook failed, will retry");
     await this.db.notification.update({
       where: { id },
       data: { attempts: n, lastError: error.slice(0, 500), nextAt: new Date(now.getTime() + backoffMs(n)), failedAt: giveUp ? now : null },

@@ -16,7 +16,7 @@ import type { AddressInfo } from "node:net";
 import { io } from "socket.io-client";
 import { PROTOCOL_VERSION } from "../../server/protocol";
 import { startTestServer, type TestServer } from "../helpers/server";
-import { login } from "../helpers/http";
+import { login, request } from "../helpers/http";
 import { testDbKind } from "../helpers/db";
 
 let srv: TestServer;
@@ -91,5 +91,18 @@ describe(`rate limits behind a loopback proxy (${testDbKind()})`, () => {
     assert.deepEqual(bogus, [...Array(4).fill("unauthorized"), ...Array(4).fill("rate_limited")]);
     assert.equal(await attempt(token, "px1", "198.51.100.66"), "ok", "another client address");
     assert.equal(await attempt(token, "px1", "203.0.113.66"), "ok", "a valid token from the same address: only failures are limited");
+  });
+});
+
+describe(`anonymous loopback read needs a loopback Host (${testDbKind()})`, () => {
+  it("answers 401 to a loopback peer naming another host (DNS rebinding), 200 to localhost, 127.x and [::1]", async () => {
+    const port = new URL(srv.url).port;
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`]) {
+      assert.equal((await request(srv.url, "/api/clusters", { headers: { host } })).status, 200, host);
+    }
+    for (const host of [`rebind.evil.example:${port}`, "evil.example"]) {
+      const r = await request(srv.url, "/api/clusters", { headers: { host } });
+      assert.deepEqual([r.status, r.json().code], [401, "unauthorized"], host);
+    }
   });
 });
