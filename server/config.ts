@@ -37,6 +37,10 @@ export const ServerConfig = z.object({
   agentRecordsPerSecond: z.coerce.number().positive().max(1_000_000),
   agentMessagesPerSecond: z.coerce.number().positive().max(100_000),
   ipHandshakesPer10s: z.coerce.number().positive().max(100_000),
+  /** issue 19: bytes per second per node, node names per legacy cluster token, instance names per node */
+  agentBytesPerSecond: z.coerce.number().positive().max(1_000_000_000),
+  maxNodesPerToken: z.coerce.number().int().positive().max(100_000),
+  maxInstancesPerNode: z.coerce.number().int().positive().max(100_000),
   /** pruning job (server/retention/): period, and days to keep each kind of data (0 = for ever) */
   retentionIntervalSeconds: z.coerce.number().min(1).max(7 * 86400),
   retainLogDays: z.coerce.number().nonnegative().max(36500),
@@ -78,6 +82,9 @@ const SOURCES: Record<keyof ServerConfig, string> = {
   agentRecordsPerSecond: "--agent-records-per-second / KAM_AGENT_RECORDS_PER_SECOND",
   agentMessagesPerSecond: "--agent-messages-per-second / KAM_AGENT_MESSAGES_PER_SECOND",
   ipHandshakesPer10s: "--ip-handshakes-per-10s / KAM_IP_HANDSHAKES_PER_10S",
+  agentBytesPerSecond: "--agent-bytes-per-second / KAM_AGENT_BYTES_PER_SECOND",
+  maxNodesPerToken: "--max-nodes-per-token / KAM_MAX_NODES_PER_TOKEN",
+  maxInstancesPerNode: "--max-instances-per-node / KAM_MAX_INSTANCES_PER_NODE",
   retentionIntervalSeconds: "--retention-interval-seconds / KAM_RETENTION_INTERVAL_SECONDS",
   retainLogDays: "--retain-log-days / KAM_RETAIN_LOG_DAYS",
   retainVipDays: "--retain-vip-days / KAM_RETAIN_VIP_DAYS",
@@ -130,6 +137,9 @@ export function loadServerConfig(
     agentRecordsPerSecond: pick("agent-records-per-second", "KAM_AGENT_RECORDS_PER_SECOND", "5000"),
     agentMessagesPerSecond: pick("agent-messages-per-second", "KAM_AGENT_MESSAGES_PER_SECOND", "100"),
     ipHandshakesPer10s: pick("ip-handshakes-per-10s", "KAM_IP_HANDSHAKES_PER_10S", "20"),
+    agentBytesPerSecond: pick("agent-bytes-per-second", "KAM_AGENT_BYTES_PER_SECOND", "1048576"),
+    maxNodesPerToken: pick("max-nodes-per-token", "KAM_MAX_NODES_PER_TOKEN", "32"),
+    maxInstancesPerNode: pick("max-instances-per-node", "KAM_MAX_INSTANCES_PER_NODE", "1024"),
     retentionIntervalSeconds: pick("retention-interval-seconds", "KAM_RETENTION_INTERVAL_SECONDS", "3600"),
     retainLogDays: pick("retain-log-days", "KAM_RETAIN_LOG_DAYS", "30"),
     retainVipDays: pick("retain-vip-days", "KAM_RETAIN_VIP_DAYS", "30"),
@@ -159,11 +169,18 @@ export function loadServerConfig(
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
       const key = String(i.path[0]) as keyof ServerConfig;
-      return `  ${SOURCES[key] ?? key}: ${i.message} (got ${JSON.stringify((raw as Record<string, unknown>)[key])})`;
+      return `  ${SOURCES[key] ?? key}: ${i.message} (got ${JSON.stringify(redactSecret(key, (raw as Record<string, unknown>)[key]))})`;
     });
     throw new ConfigError(`invalid server configuration:\n${lines.join("\n")}`);
   }
   return parsed.data;
+}
+
+/** what an error message may echo of a setting: a database URL without its password (issue 19) */
+export function redactSecret(key: string, v: unknown): unknown {
+  if (key !== "databaseUrl" || typeof v !== "string") return v;
+  // the user info (user:password@) of anything URL-like, even when URL() cannot parse it, and a password parameter
+  return v.replace(/^([^:]*:\/*)[^/?#]*@/, "$1***@").replace(/([?&]password=)[^&#]*/gi, "$1***");
 }
 
 export interface TlsFiles {

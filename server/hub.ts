@@ -11,6 +11,7 @@ import { storeBatch, type StoreResult } from "./ingest/store";
 import type { AgentSocketData } from "./ingest/agent-namespace";
 import { ClusterStore, type ClusterState, type NodeState } from "./state/cluster-state";
 import { deriveStateChanges } from "./state/derive";
+import { capInstances, DEFAULT_CAPS, type StateCaps } from "./ingest/limits";
 import { MonotonicClock } from "./clock";
 import type { DetectionHost } from "./incidents/detection-host";
 import { factsFromStored, SEEN_EVERY_MS } from "./incidents/facts";
@@ -99,6 +100,8 @@ export class Hub {
   readonly loopLag = new LoopLag();
   /** set by the server once detection runs */
   detection: DetectionHost | null = null;
+  /** what one token and one node may make the server remember (issue 19; main.ts sets it from the config) */
+  caps: StateCaps = DEFAULT_CAPS;
   readonly offlineMs: number;
   private listeners = new Set<Listener>();
   private incidentListeners = new Set<IncidentListener>();
@@ -171,13 +174,24 @@ export class Hub {
       else ref = { key, agentId: d.agentId, seq: v.seq, at: wall };
     }
     const receivedAt = this.clock.nextIso();
+    // a config snapshot is stored once per content hash and node (issue 19): a repeat of the node's
+    // current one (every reconnect, or a flood of 4 MiB copies) is acknowledged, not stored again
+    let cfgHash = node.config?.hash;
+    for (const c of records.filter((x) => x.kind === "config").sort((a, b) => a.seq - b.seq)) {
+      if (c.kind !== "config") continue;
+      if (c.hash === cfgHash) unchanged.add(c);
+      else cfgHash = c.hash;
+    }
     const r = await storeBatch(
       this.db,
       d,
       unchanged.size ? records.filter((x) => !unchanged.has(x)) : records,
       (logs, configs) => {
         view = { vrids: new Map(node.view.vrids), instances: new Set(node.view.instances), last: new Map(node.view.last) };
-        return deriveStateChanges(view, logs, configs);
+        const known = new Set([...node.view.instances, ...node.instances.keys()]);
+        return capInstances(view, known, deriveStateChanges(view, logs, configs), this.caps, (n) =>
+          this.counters.inc("kam_ingest_instances_refused_total", {}, n),
+        );
       },
       receivedAt,
     );

@@ -22,7 +22,7 @@ import { restoreState } from "./state/restore";
 import { DetectionHost } from "./incidents/detection-host";
 import { Notifier } from "./incidents/notifier";
 import { ROOT } from "./paths";
-import { IngestLimiter } from "./ingest/limits";
+import { DEFAULT_CAPS, IngestLimiter } from "./ingest/limits";
 import { RetentionJob } from "./retention/job";
 import { Access } from "./auth/access";
 import { createSetupToken } from "./auth/store";
@@ -97,10 +97,16 @@ export async function startServer(
     cors: config.allowedOrigins ? { origin: config.allowedOrigins.split(",").map((s) => s.trim()) } : undefined,
   });
   const limiter = new IngestLimiter(
-    { agentRecordsPerSecond: config.agentRecordsPerSecond, agentMessagesPerSecond: config.agentMessagesPerSecond, ipHandshakesPer10s: config.ipHandshakesPer10s },
+    {
+      agentRecordsPerSecond: config.agentRecordsPerSecond, agentMessagesPerSecond: config.agentMessagesPerSecond,
+      ipHandshakesPer10s: config.ipHandshakesPer10s, agentBytesPerSecond: config.agentBytesPerSecond,
+    },
     LIMITS.maxBatchRecords,
+    Date.now,
+    LIMITS.maxMessageBytes,
   );
-  const stopRevocationSweep = sweepRevokedAgentTokens(attachAgentNamespace(io, hub, limiter), hub);
+  hub.caps = { ...DEFAULT_CAPS, nodesPerToken: config.maxNodesPerToken, instancesPerNode: config.maxInstancesPerNode };
+  const stopRevocationSweep = sweepRevokedAgentTokens(attachAgentNamespace(io, hub, limiter, { trustedProxies: access.trustedProxies }), hub);
   attachLiveNamespace(io, hub, access);
   const retention = new RetentionJob({
     db: db.prisma, dbKind: db.kind, log: log.child({ part: "retention" }), counters, intervalMs: config.retentionIntervalSeconds * 1000,

@@ -195,6 +195,8 @@ export const ErrorCode = z.enum([
   "internal",
   /** a state-changing HTTP request without same-origin Origin/Referer or without a valid CSRF token */
   "csrf",
+  /** a cap on what one token or node may make the server keep (nodes per cluster token, issue 19) */
+  "limit_exceeded",
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 export type ErrorReply = {

@@ -2,11 +2,10 @@ import type { Metadata } from "next";
 import { headers } from "next/headers";
 import { IDENTITY } from "@/server/auth/identity";
 import { LoginForm } from "@/components/auth/LoginForm";
+import { safeNext } from "@/server/auth/safe-next";
 
 export const metadata: Metadata = { title: "Sign in · keepalived monitor" };
 export const dynamic = "force-dynamic";
-
-const safeNext = (v: unknown) => (typeof v === "string" && v.startsWith("/") && !v.startsWith("//") && !v.startsWith("/\\") ? v : "/");
 
 export default async function LoginPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const pre = (await headers()).get(IDENTITY.preCsrf) ?? "";

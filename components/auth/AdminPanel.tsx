@@ -12,7 +12,7 @@ const Answer = z.record(z.string(), z.unknown());
 import { useSession } from "./session";
 
 interface UserRow { id: number; name: string; role: string; lastLoginAt: string | null; sessions: number }
-interface TokenRow { id: number; name?: string; label?: string; cluster?: string; prefix: string; lastUsedAt: string | null; revokedAt: string | null; sessions?: number }
+interface TokenRow { id: number; name?: string; label?: string; cluster?: string; node?: string | null; prefix: string; lastUsedAt: string | null; revokedAt: string | null; sessions?: number }
 interface Tokens { api: TokenRow[]; wall: TokenRow[]; agent: TokenRow[] }
 
 const box = "rounded-lg border border-slate-200 bg-white p-4 dark:border-slate-800 dark:bg-slate-900";
@@ -98,7 +98,11 @@ export function AdminPanel() {
       <TokenSection title="NOC wall links" rows={tokens.wall} onRevoke={(id) => void act("DELETE", `/api/admin/wall-tokens/${id}`)}
         onCreate={(name) => void act("POST", "/api/admin/wall-tokens", { name }, (d) => `wall URL (shown once): ${window.location.origin}${String(d.path)}`)} />
       <TokenSection title="Agent tokens" rows={tokens.agent} onRevoke={(id) => void act("DELETE", `/api/admin/agent-tokens/${id}`)}
-        createLabel="cluster" onCreate={(cluster) => void act("POST", "/api/admin/agent-tokens", { cluster }, (d) => `agent token (shown once): ${String(d.token)}`)} />
+        createLabel="cluster/node" onCreate={(v) => {
+          // "cluster/node": a token for that node only; a bare cluster name makes a legacy cluster token
+          const [cluster, node] = v.split("/", 2);
+          void act("POST", "/api/admin/agent-tokens", node ? { cluster, node } : { cluster }, (d) => `agent token (shown once): ${String(d.token)}`);
+        }} />
     </div>
   );
 }
@@ -112,7 +116,7 @@ function TokenSection(p: { title: string; rows: TokenRow[]; onRevoke(id: number)
           {p.rows.map((t) => (
             <tr key={t.id} className="border-t border-slate-100 dark:border-slate-800">
               <td className="py-1">{t.id}</td>
-              <td className="font-medium">{t.cluster ? `${t.cluster} ${t.label ?? ""}` : t.name}</td>
+              <td className="font-medium">{t.cluster ? `${t.cluster}/${t.node ?? "*"} ${t.label ?? ""}` : t.name}</td>
               <td className="font-mono">{t.prefix}…</td>
               <td className="text-slate-500">
                 {t.revokedAt ? `revoked ${when(t.revokedAt)}` : `last used ${when(t.lastUsedAt)}`}

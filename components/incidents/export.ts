@@ -1,14 +1,20 @@
 /**
  * Incident export: JSON (the API's incident object) and CSV of its evidence (node, at, kind, line).
  * CSV follows RFC 4180: CRLF line ends, a field with a comma, a double quote, CR or LF is quoted
- * and its quotes are doubled. Pure; the download itself is in ExportButtons.tsx.
+ * and its quotes are doubled. A field starting with =, +, -, @, tab or CR gets a leading ' so a
+ * spreadsheet shows it as text instead of running it as a formula (CSV injection; log lines and node
+ * names come from the nodes). Pure; the download itself is in ExportButtons.tsx.
  */
 import type { IncidentMsg } from "../../server/protocol";
 
 export const CSV_HEADER = ["node", "at", "kind", "line"] as const;
 
+/** a spreadsheet would read a cell starting with one of these as a formula */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
 export function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+  const v = FORMULA_START.test(value) ? `'${value}` : value;
+  return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
 }
 
 export function toCsv(rows: readonly (readonly string[])[]): string {

@@ -12,7 +12,7 @@ import type { Logger } from "../log";
 import type { Counters } from "../metrics";
 import type { ServerConfig } from "../config";
 import { normaliseOrigins, type OriginPolicy } from "./csrf";
-import { clientAddress } from "./net";
+import { clientAddress, hasProxyHeaders, isLoopback } from "./net";
 import { WindowLimiter } from "./rate-limit";
 import { parseBearer, readCookie } from "./secrets";
 import { liveSessionIds, lookupSession, verifyApiToken, type SessionInfo, type SessionPolicy } from "./store";
@@ -55,6 +55,20 @@ export class Access {
     this.loginPerIp = new WindowLimiter(config.loginAttemptsPerIp, LOGIN_WINDOW_MS);
     this.loginPerUser = new WindowLimiter(config.loginAttemptsPerUser, LOGIN_WINDOW_MS);
     this.trustedProxies = config.trustedProxies.split(",").map((s) => s.trim()).filter(Boolean);
+  }
+
+  private warnedProxy = false;
+
+  /**
+   * A loopback peer that sends forwarding headers while KAM_TRUSTED_PROXIES is
+   * empty is a local proxy we were not told about: every client then shares
+   * its address in the rate limits. Said once in the log (the headers are not
+   * trusted: any local process could send them).
+   */
+  warnUntrustedProxy(req: IncomingMessage): void {
+    if (this.warnedProxy || this.trustedProxies.length > 0 || !isLoopback(req.socket.remoteAddress) || !hasProxyHeaders(req.headers)) return;
+    this.warnedProxy = true;
+    this.log.warn("requests come through a local proxy but KAM_TRUSTED_PROXIES is empty: all its clients share one address in the rate limits; set KAM_TRUSTED_PROXIES=loopback");
   }
 
   clientIp(req: IncomingMessage): string {

@@ -17,12 +17,28 @@ export function hasProxyHeaders(headers: IncomingHttpHeaders): boolean {
 }
 
 /**
+ * A Host header that names this host by a loopback name: `localhost`,
+ * 127.x.x.x or [::1], with or without a port. A browser on the server host
+ * tricked by DNS rebinding (evil.example resolving to 127.0.0.1) still sends
+ * `Host: evil.example`.
+ */
+export function isLoopbackHost(host: string | undefined): boolean {
+  if (!host) return false;
+  const h = host.trim().toLowerCase();
+  const m = /^(\[[0-9a-f:.]+\]|[^:]+)(?::\d{1,5})?$/.exec(h);
+  if (!m) return false;
+  const name = m[1].startsWith("[") ? m[1].slice(1, -1) : m[1].replace(/\.$/, "");
+  return name === "localhost" || isLoopback(name);
+}
+
+/**
  * Anonymous reads are allowed only to a direct loopback peer: a request that
  * came through a proxy on the same host carries a forwarding header and is
- * treated as remote.
+ * treated as remote; and the Host must be a loopback name (DNS rebinding, and
+ * forwarders that add no header but keep the client's Host).
  */
 export function anonymousReadAllowed(mode: "loopback" | "off", peer: string | undefined, headers: IncomingHttpHeaders): boolean {
-  return mode === "loopback" && isLoopback(peer) && !hasProxyHeaders(headers);
+  return mode === "loopback" && isLoopback(peer) && !hasProxyHeaders(headers) && isLoopbackHost(headers.host);
 }
 
 /**

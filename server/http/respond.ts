@@ -57,8 +57,5 @@ export function cookie(name: string, value: string, o: { maxAgeS: number; secure
   return `${name}=${value}; Path=/; HttpOnly; SameSite=${o.sameSite}; Max-Age=${Math.max(0, Math.floor(o.maxAgeS))}${o.secure ? "; Secure" : ""}`;
 }
 
-/** a safe local path to go to after sign-in: "/..." but never "//host" or "/\\host" */
-export function safeNext(v: unknown): string {
-  if (typeof v !== "string" || v.length > 2000 || !v.startsWith("/") || v.startsWith("//") || v.startsWith("/\\") || /[\r\n]/.test(v)) return "/";
-  return v;
-}
+/** a safe local path to go to after sign-in (server/auth/safe-next.ts) */
+export { safeNext } from "../auth/safe-next";

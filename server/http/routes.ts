@@ -18,7 +18,7 @@ import {
   listUsers, listWallTokens, removeUser, revokeApiToken, revokeSessions, revokeWallToken, setPassword, setRole, useSetupToken,
 } from "../auth/store";
 import { acknowledgeIncident } from "../incidents/incident-store";
-import { createToken, listTokens, revokeToken } from "../ingest/tokens";
+import { createToken, listTokens, NODE_NAME_RE, revokeToken } from "../ingest/tokens";
 import { HttpError, cookie, readJson, safeNext, sendJson } from "./respond";
 
 type UserSession = Extract<Principal, { kind: "user" }>;
@@ -53,7 +53,10 @@ const NewUser = z.object({ name: z.string().max(200), role: z.string().max(20), 
 const RoleBody = z.object({ role: z.string().max(20) });
 const PasswordBody = z.object({ password: z.string().max(2000) });
 const NameBody = z.object({ name: z.string().max(200) });
-const AgentTokenBody = z.object({ cluster: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/), label: z.string().max(200).optional() });
+/** `node`: the one node name the token may connect as (issue 19); without it a legacy cluster token */
+const AgentTokenBody = z.object({
+  cluster: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/), node: z.string().regex(NODE_NAME_RE).optional(), label: z.string().max(200).optional(),
+});
 const Maintenance = z
   .object({
     cluster: z.string().max(128),
@@ -90,7 +93,10 @@ const login: Route["run"] = async (ctx) => {
   const { access } = ctx;
   const body = parse(Login, await readJson(ctx.req));
   const ip = access.clientIp(ctx.req);
-  const userKey = body.name.toLowerCase();
+  // failures per (user name, client address): guessing from one address cannot lock the user out
+  // everywhere (issue 19); the per-address limit bounds how many names one address tries
+  const userKey = `${body.name.toLowerCase()}\u0000${ip}`;
+  access.warnUntrustedProxy(ctx.req);
   if (!access.loginPerIp.hit(ip) || access.loginPerUser.over(userKey)) {
     access.counters.inc("kam_login_total", { result: "rate_limited" });
     const wait = Math.max(access.loginPerIp.retryAfter(ip), access.loginPerUser.retryAfter(userKey));
@@ -171,7 +177,7 @@ const tokens: Route["run"] = async (ctx) => {
   sendJson(ctx.res, 200, {
     api: api.map((t) => ({ id: t.id, name: t.name, prefix: t.prefix, createdBy: t.createdBy, createdAt: iso(t.createdAt), lastUsedAt: iso(t.lastUsedAt), revokedAt: iso(t.revokedAt) })),
     wall: wall.map((t) => ({ id: t.id, name: t.name, prefix: t.prefix, createdBy: t.createdBy, createdAt: iso(t.createdAt), lastUsedAt: iso(t.lastUsedAt), revokedAt: iso(t.revokedAt), sessions: t._count.sessions })),
-    agent: agent.map((t) => ({ id: t.id, cluster: t.cluster.name, label: t.label, prefix: t.prefix, createdAt: iso(t.createdAt), lastUsedAt: iso(t.lastUsedAt), revokedAt: iso(t.revokedAt) })),
+    agent: agent.map((t) => ({ id: t.id, cluster: t.cluster.name, node: t.nodeName, label: t.label, prefix: t.prefix, createdAt: iso(t.createdAt), lastUsedAt: iso(t.lastUsedAt), revokedAt: iso(t.revokedAt) })),
   });
 };
 
@@ -246,7 +252,7 @@ const ROUTES: Route[] = [
     method: "POST", path: /^\/api\/admin\/agent-tokens$/, auth: { action: "admin.tokens" },
     run: async (ctx) => {
       const b = parse(AgentTokenBody, await readJson(ctx.req));
-      sendJson(ctx.res, 201, { ok: true, ...(await createToken(ctx.access.db, b.cluster, b.label ?? "")) });
+      sendJson(ctx.res, 201, { ok: true, ...(await createToken(ctx.access.db, b.cluster, b.label ?? "", b.node)) });
     },
   },
   {

@@ -22,18 +22,44 @@ export function backoffMs(attempts: number, rand = Math.random()): number {
 
 const EMOJI: Record<string, string> = { critical: ":red_circle:", warning: ":large_orange_circle:", info: ":large_blue_circle:" };
 
+/**
+ * Text from the data (node and instance names, log lines, summaries that quote
+ * them) for Slack mrkdwn: &, < and > escaped as Slack asks, so no `<!channel>`,
+ * `<@U…>` or `<https://evil|label>` can be formed from data; only the
+ * dashboard link below is ours.
+ */
+export function slackEscape(s: string): string {
+  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+/** for inside a ``` code block: escaped, and no backtick can close the block (U+02CB looks alike) */
+export function slackCode(s: string): string {
+  return slackEscape(s).replace(/`/g, "\u02cb");
+}
+
 export function slackPayload(event: NotifyEvent, inc: ApiIncident, dashboardUrl: string | null) {
   const what = event === "opened" ? `${EMOJI[inc.severity] ?? ""} ${inc.kind} opened` : `:white_check_mark: ${inc.kind} resolved`;
-  const where = `cluster *${inc.cluster}*${inc.vrid != null ? `, VRID ${inc.vrid}` : ""}, nodes ${inc.nodes.join(", ") || "-"}`;
-  const link = dashboardUrl ? `\n<${dashboardUrl}/incidents/${inc.id}|open in the dashboard>` : "";
-  const lines = inc.cause.evidence.slice(0, 5).map((e) => `${e.node} ${e.at.slice(11, 19)}  ${e.line}`);
+  const where = `cluster *${slackEscape(inc.cluster)}*${inc.vrid != null ? `, VRID ${inc.vrid}` : ""}, nodes ${slackEscape(inc.nodes.join(", ")) || "-"}`;
+  // the URL is the operator's KAM_PUBLIC_URL; | and > would end it early
+  const link = dashboardUrl ? `\n<${dashboardUrl.replace(/[|<>]/g, encodeURIComponent)}/incidents/${encodeURIComponent(inc.id)}|open in the dashboard>` : "";
+  const lines = inc.cause.evidence.slice(0, 5).map((e) => slackCode(`${e.node} ${e.at.slice(11, 19)}  ${e.line}`));
+  const summary = slackEscape(inc.cause.summary);
   return {
-    text: `${what}: ${where}. ${inc.cause.summary}${link}`,
+    text: `${what}: ${where}. ${summary}${link}`,
     blocks: [
-      { type: "section", text: { type: "mrkdwn", text: `*${what}*: ${where}\n${inc.cause.summary}${link}` } },
+      { type: "section", text: { type: "mrkdwn", text: `*${what}*: ${where}\n${summary}${link}` } },
       ...(lines.length ? [{ type: "section", text: { type: "mrkdwn", text: "```" + lines.join("\n") + "```" } }] : []),
     ],
   };
+}
+
+function parseUrl(url: string): URL | null {
+  try {
+    const u = new URL(url);
+    return u.protocol === "http:" || u.protocol === "https:" ? u : null;
+  } catch {
+    return null;
+  }
 }
 
 export function jsonPayload(event: NotifyEvent, inc: ApiIncident, dashboardUrl: string | null) {
@@ -107,6 +133,10 @@ export class Notifier {
 
   private async deliver(id: bigint, url: string, payload: unknown, attempts: number) {
     let error: string | null = null;
+    // a URL that passed the webhook validation but that URL() refuses can never be delivered: give up at once
+    // (before issue 19 the log line below threw on it, the row was never updated, and it was retried every pass)
+    const target = parseUrl(url);
+    if (!target) return this.failed(id, url, attempts, "not a usable URL", true);
     try {
       const r = await fetch(url, {
         method: "POST",
@@ -126,10 +156,15 @@ export class Notifier {
       await this.db.notification.update({ where: { id }, data: { deliveredAt: now, attempts: attempts + 1, lastError: null } });
       return;
     }
+    await this.failed(id, url, attempts, error, false);
+  }
+
+  private async failed(id: bigint, url: string, attempts: number, error: string, permanent: boolean) {
+    const now = new Date();
     const n = attempts + 1;
-    const giveUp = n >= MAX_ATTEMPTS;
+    const giveUp = permanent || n >= MAX_ATTEMPTS;
     this.counters.inc("kam_notifications_total", { result: giveUp ? "failed" : "retry" });
-    this.log.warn({ url: new URL(url).host, attempts: n, error }, giveUp ? "webhook failed, giving up" : "webhook failed, will retry");
+    this.log.warn({ url: parseUrl(url)?.host ?? "(unparseable)", attempts: n, error }, giveUp ? "webhook failed, giving up" : "webhook failed, will retry");
     await this.db.notification.update({
       where: { id },
       data: { attempts: n, lastError: error.slice(0, 500), nextAt: new Date(now.getTime() + backoffMs(n)), failedAt: giveUp ? now : null },

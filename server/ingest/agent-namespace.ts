@@ -22,7 +22,8 @@ import {
 import type { Hub } from "../hub";
 import { verifyToken } from "./tokens";
 import { BatchQueue } from "./batch-queue";
-import { IngestLimiter, LogThrottle, permanentStoreError, unstorable } from "./limits";
+import { IngestLimiter, LogThrottle, nodeKey, permanentStoreError, unstorable } from "./limits";
+import { clientAddress } from "../auth/net";
 
 export interface AgentSocketData {
   clusterId: number;
@@ -49,7 +50,24 @@ class HandshakeError extends Error {
 /** the retry hint when the token cannot be checked (database away) */
 const UNAVAILABLE_RETRY_MS = 5000;
 
-async function authenticate(hub: Hub, auth: unknown): Promise<AgentSocketData> {
+/** Prisma's unique-constraint violation: someone else created the row first */
+function isUniqueViolation(e: unknown): boolean {
+  return typeof e === "object" && e !== null && (e as { code?: unknown }).code === "P2002";
+}
+
+/**
+ * Who may connect as which node (issue 19):
+ * - a per-node token connects as its own node name only; it takes the name
+ *   over from a legacy cluster token or a revoked token (the admin issued it
+ *   for that node), but not from another active per-node token;
+ * - a legacy cluster token (node_name NULL) is accepted for a node name nobody
+ *   claimed yet (logged and counted: kam_agent_cluster_token_total), and for a
+ *   node it claimed only with an agent id already registered for that node: a
+ *   second agent with the cluster token and a peer's name is refused `forbidden`;
+ *   at most caps.nodesPerToken names per cluster token (`limit_exceeded`).
+ * - a node registers new agent ids (reinstalls) at a bounded rate.
+ */
+async function authenticate(hub: Hub, auth: unknown, limiter: IngestLimiter | undefined, addr: string): Promise<AgentSocketData> {
   const proto = (auth as { protocol?: unknown } | null)?.protocol;
   if (proto !== PROTOCOL_VERSION) {
     throw new HandshakeError(
@@ -62,23 +80,63 @@ async function authenticate(hub: Hub, auth: unknown): Promise<AgentSocketData> {
   const h = hello.data;
   const scope = await verifyToken(hub.db, h.token);
   if (!scope) throw new HandshakeError("unauthorized", "unknown or revoked agent token: check the agent's --token / KAM_TOKEN");
+  const rate = limiter?.handshake(addr, scope.tokenId) ?? { ok: true };
+  if (!rate.ok) throw new HandshakeError("rate_limited", rate.message, rate.retryMs);
+  if (scope.nodeName !== null && scope.nodeName !== h.node) {
+    throw new HandshakeError("forbidden", `this agent token is for node "${scope.nodeName}", not "${h.node}": check --node / KAM_NODE`);
+  }
 
   const db = hub.db;
   const now = new Date();
-  let node = await db.node.findUnique({ where: { clusterId_name: { clusterId: scope.clusterId, name: h.node } } });
+  const where = { clusterId_name: { clusterId: scope.clusterId, name: h.node } };
+  let node = await db.node.findUnique({ where });
+  let created = false;
   if (!node) {
-    node = await db.node.upsert({
-      where: { clusterId_name: { clusterId: scope.clusterId, name: h.node } },
-      create: { clusterId: scope.clusterId, name: h.node, tokenId: scope.tokenId, createdAt: now },
-      update: {},
-    });
-  }
-  if (node.tokenId != null && node.tokenId !== scope.tokenId) {
-    throw new HandshakeError("forbidden", `node name "${h.node}" in cluster "${scope.cluster}" is bound to another agent token`);
+    if (scope.nodeName === null) {
+      const claimed = await db.node.count({ where: { tokenId: scope.tokenId } });
+      if (claimed >= hub.caps.nodesPerToken) {
+        throw new HandshakeError(
+          "limit_exceeded",
+          `this cluster token already named ${claimed} nodes (limit ${hub.caps.nodesPerToken}): give each node its own token (npm run token -- create --cluster ${scope.cluster} --node NAME)`,
+        );
+      }
+    }
+    try {
+      node = await db.node.create({ data: { clusterId: scope.clusterId, name: h.node, tokenId: scope.tokenId, createdAt: now } });
+      created = true;
+    } catch (e) {
+      if (!isUniqueViolation(e)) throw e;
+      node = await db.node.findUniqueOrThrow({ where });
+    }
   }
   const agent = await db.agent.findUnique({ where: { id: h.agentId } });
   if (agent && (agent.clusterId !== scope.clusterId || agent.nodeId !== node.id)) {
     throw new HandshakeError("forbidden", `agent id ${h.agentId} belongs to another node: give each node its own state directory`);
+  }
+  if (node.tokenId !== scope.tokenId) {
+    const bound = node.tokenId == null ? null : await db.agentToken.findUnique({ where: { id: node.tokenId } });
+    const takeOver = scope.nodeName !== null && (!bound || bound.revokedAt !== null || bound.nodeName === null);
+    if (!takeOver) {
+      throw new HandshakeError("forbidden", `node name "${h.node}" in cluster "${scope.cluster}" is bound to another agent token`);
+    }
+    await db.node.update({ where: { id: node.id }, data: { tokenId: scope.tokenId } });
+    hub.log.warn({ cluster: scope.cluster, node: h.node, token: scope.tokenId, previous: node.tokenId }, "node name bound to its new per-node agent token");
+  } else if (scope.nodeName === null && !created && !agent) {
+    // the attack of issue 19: the cluster token, a peer's name, a fresh agent id
+    throw new HandshakeError(
+      "forbidden",
+      `node "${h.node}" already exists and this cluster token may not register a new agent for it: give the node its own token (npm run token -- create --cluster ${scope.cluster} --node ${h.node})`,
+    );
+  }
+  if (scope.nodeName === null) {
+    hub.counters.inc("kam_agent_cluster_token_total", { cluster: scope.cluster });
+    if (quietClusterTokens.allow(`ct:${scope.tokenId}`) !== null) {
+      hub.log.warn({ cluster: scope.cluster, node: h.node, token: scope.tokenId }, "agent uses a legacy cluster token (accepted for its own node only): issue a per-node token with npm run token -- create --cluster CLUSTER --node NODE");
+    }
+  }
+  if (!agent && limiter) {
+    const v = limiter.newAgent(nodeKey({ tokenId: scope.tokenId, nodeId: node.id }));
+    if (!v.ok) throw new HandshakeError("rate_limited", v.message, v.retryMs);
   }
   await db.agent.upsert({
     where: { id: h.agentId },
@@ -101,38 +159,57 @@ async function authenticate(hub: Hub, auth: unknown): Promise<AgentSocketData> {
   };
 }
 
+const quietClusterTokens = new LogThrottle(600_000);
+
+/** size of a received message as JSON (what it cost on the wire, about); unserialisable: the limit */
+function messageBytes(payload: unknown): number {
+  try {
+    return Buffer.byteLength(JSON.stringify(payload) ?? "", "utf8");
+  } catch {
+    return LIMITS.maxMessageBytes;
+  }
+}
+
 /** batches waiting for storage on one socket beyond which new ones are refused (the agent retries later) */
 const MAX_QUEUED_BATCHES = 16;
 
-export function attachAgentNamespace(io: Server, hub: Hub, limiter?: IngestLimiter): AgentNamespace {
+export interface AgentNamespaceOptions {
+  /** KAM_TRUSTED_PROXIES: whose X-Forwarded-For names the client address the handshake limit is keyed on */
+  trustedProxies?: string[];
+}
+
+export function attachAgentNamespace(io: Server, hub: Hub, limiter?: IngestLimiter, opts: AgentNamespaceOptions = {}): AgentNamespace {
   const nsp = io.of("/agent") as unknown as AgentNamespace;
+  const trusted = opts.trustedProxies ?? [];
 
   const quiet = new LogThrottle();
   nsp.use((socket, next) => {
-    const allowed = limiter?.handshake(socket.handshake.address) ?? { ok: true };
-    if (!allowed.ok) {
-      hub.counters.inc("kam_agent_handshake_rejected_total", { code: "rate_limited" });
-      const suppressed = quiet.allow(`hs:${socket.handshake.address}`);
-      if (suppressed !== null) hub.log.warn({ code: "rate_limited", addr: socket.handshake.address, suppressed }, `agent refused: ${allowed.message}`);
-      next(new HandshakeError("rate_limited", allowed.message, allowed.retryMs));
-      return;
-    }
-    authenticate(hub, socket.handshake.auth)
+    // the client as the trusted-proxy setting resolves it: behind the documented reverse proxy every
+    // agent would otherwise share the proxy's allowance
+    const addr = clientAddress(socket.handshake.address, socket.request.headers, trusted);
+    authenticate(hub, socket.handshake.auth, limiter, addr)
       .then((data) => {
         socket.data = data;
         next();
       })
       .catch((e: unknown) => {
-        const err = e instanceof HandshakeError ? e : new HandshakeError("unavailable", "server cannot check the token right now, retry later", UNAVAILABLE_RETRY_MS);
+        let err = e instanceof HandshakeError ? e : new HandshakeError("unavailable", "server cannot check the token right now, retry later", UNAVAILABLE_RETRY_MS);
         if (!(e instanceof HandshakeError)) hub.log.error({ err: e }, "agent handshake failed");
+        // refusals for what the client sent spend its address's allowance of failures; over it, it is told to wait
+        if (!["unavailable", "rate_limited"].includes(err.data.code)) {
+          const v = limiter?.handshakeFailed(addr) ?? { ok: true };
+          if (!v.ok) err = new HandshakeError("rate_limited", v.message, v.retryMs);
+        }
         hub.counters.inc("kam_agent_handshake_rejected_total", { code: err.data.code });
-        hub.log.warn({ code: err.data.code, addr: socket.handshake.address }, `agent refused: ${err.message}`);
+        const suppressed = quiet.allow(`hs:${addr}:${err.data.code}`);
+        if (suppressed !== null) hub.log.warn({ code: err.data.code, addr, suppressed }, `agent refused: ${err.message}`);
         next(err);
       });
   });
 
   nsp.on("connection", (socket: AgentSocket) => {
     const d = socket.data;
+    const key = nodeKey(d);
     const log = hub.log.child({ cluster: d.cluster, node: d.node, agent: d.agentId, sid: socket.id });
     log.info("agent connected");
     void hub.agentConnected(d, true);
@@ -167,21 +244,25 @@ export function attachAgentNamespace(io: Server, hub: Hub, limiter?: IngestLimit
     socket.on("batch", (payload, ack) => {
       const reply = typeof ack === "function" ? ack : () => {};
       // checked on arrival, so a flood is answered at once instead of queueing
-      const msgLimit = limiter?.message(d.agentId) ?? { ok: true };
+      const msgLimit = limiter?.message(key) ?? { ok: true };
       if (!msgLimit.ok) return refuse(reply, "rate_limited", msgLimit.message, msgLimit.retryMs);
       const parsed = Batch.safeParse(payload);
       if (!parsed.success) return refuse(reply, "invalid_message", describeZodError(parsed.error));
       const problem = unstorable(parsed.data.records);
       if (problem) return refuse(reply, "invalid_message", problem);
       if (queue.size >= MAX_QUEUED_BATCHES) return refuse(reply, "unavailable", `more than ${MAX_QUEUED_BATCHES} batches wait for storage: retry later`);
-      const recLimit = limiter?.recordsOf(d.agentId, parsed.data.records.length) ?? { ok: true };
+      const recLimit = limiter?.recordsOf(key, parsed.data.records.length) ?? { ok: true };
       if (!recLimit.ok) return refuse(reply, "rate_limited", recLimit.message, recLimit.retryMs);
+      // the byte budget of what a node may make us store, measured on the valid batch (a malformed one is
+      // refused above and bounded by the message rate and maxHttpBufferSize)
+      const byteLimit = limiter?.bytesOf(key, messageBytes(payload)) ?? { ok: true };
+      if (!byteLimit.ok) return refuse(reply, "rate_limited", byteLimit.message, byteLimit.retryMs);
       queue.push({ records: parsed.data.records, reply });
     });
 
     socket.on("heartbeat", (payload, ack) => {
       const reply = typeof ack === "function" ? ack : () => {};
-      const msgLimit = limiter?.message(d.agentId) ?? { ok: true };
+      const msgLimit = limiter?.message(key) ?? { ok: true };
       if (!msgLimit.ok) {
         hub.counters.inc("kam_ingest_rejected_total", { code: "rate_limited" });
         reply({ ok: false, code: "rate_limited", message: msgLimit.message } satisfies HeartbeatAck);

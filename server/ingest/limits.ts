@@ -1,9 +1,12 @@
 /**
  * Edge limits of the /agent namespace that the wire schema alone cannot say:
  *
- * - Rate limits (token buckets): per agent, records per second and messages
- *   (batches and heartbeats) per second; per remote address, connection
- *   attempts (handshakes). Over a limit a batch is answered
+ * - Rate limits (token buckets), keyed by what the server authenticated (the
+ *   token and the node it is bound to), never by the agent-chosen agent id (a
+ *   fresh id would be a fresh allowance): per node, records, messages
+ *   (batches and heartbeats) and bytes per second, and new agent ids per
+ *   minute; per client address (as the trusted-proxy setting resolves it),
+ *   failed connection attempts (handshakes). Over a limit a batch is answered
  *   `{ ok: false, code: "rate_limited" }` (the agent keeps its outbox and
  *   retries later) and a handshake is refused with the same code.
  * - Storability: values that pass the protocol schema but that PostgreSQL
@@ -14,6 +17,8 @@
  *   isolates the record and reports it as a gap.
  */
 import type { AgentRecord } from "../protocol";
+import type { NodeView } from "../state/derive";
+import type { StateChangeRow } from "./store";
 
 /** A token bucket: `capacity` tokens, refilled at `ratePerSec`. */
 export class TokenBucket {
@@ -96,13 +101,21 @@ class BucketMap {
 }
 
 export interface RateLimitSettings {
-  /** records per second per agent (burst: 4 s worth, and at least one full batch) */
+  /** records per second per node (burst: 4 s worth, and at least one full batch) */
   agentRecordsPerSecond: number;
-  /** batches and heartbeats per second per agent (burst: 4 s worth) */
+  /** batches and heartbeats per second per node (burst: 4 s worth) */
   agentMessagesPerSecond: number;
-  /** connection attempts per remote address per 10 s (burst: twice that) */
+  /** failed connection attempts per client address per 10 s (burst: twice that) */
   ipHandshakesPer10s: number;
+  /** message bytes per second per node (burst: 4 s worth, and at least one largest message) */
+  agentBytesPerSecond?: number;
 }
+
+/** bytes per second per node when not configured: 1 MiB/s sustained */
+export const DEFAULT_BYTES_PER_SECOND = 1024 * 1024;
+/** new agent ids one node may register: a burst of 5, then one a minute */
+const NEW_AGENTS_BURST = 5;
+const NEW_AGENTS_PER_SECOND = 1 / 60;
 
 export type LimitVerdict = { ok: true } | { ok: false; message: string; retryMs: number };
 
@@ -112,54 +125,133 @@ export class IngestLimiter {
   private records: BucketMap;
   private messages: BucketMap;
   private handshakes: BucketMap;
+  private bytes: BucketMap;
+  private newAgents: BucketMap;
   private recordCapacity: number;
+  readonly bytesPerSecond: number;
 
   constructor(
     readonly settings: RateLimitSettings,
     maxBatchRecords: number,
     private now: () => number = Date.now,
+    maxMessageBytes = 4 * 1024 * 1024,
   ) {
     this.recordCapacity = Math.max(maxBatchRecords, 4 * settings.agentRecordsPerSecond);
     this.records = new BucketMap(this.recordCapacity, settings.agentRecordsPerSecond);
     this.messages = new BucketMap(Math.max(1, 4 * settings.agentMessagesPerSecond), settings.agentMessagesPerSecond);
     this.handshakes = new BucketMap(Math.max(1, 2 * settings.ipHandshakesPer10s), settings.ipHandshakesPer10s / 10);
+    this.bytesPerSecond = settings.agentBytesPerSecond ?? DEFAULT_BYTES_PER_SECOND;
+    this.bytes = new BucketMap(Math.max(maxMessageBytes, 4 * this.bytesPerSecond), this.bytesPerSecond);
+    this.newAgents = new BucketMap(NEW_AGENTS_BURST, NEW_AGENTS_PER_SECOND);
   }
 
-  /** one connection attempt from `address` */
-  handshake(address: string): LimitVerdict {
+  /**
+   * A handshake with a valid token from `address`: limited per (address,
+   * token), so a flood of connections is still bounded while failed attempts
+   * of others at the same address (bogus tokens behind one proxy) spend
+   * another allowance (`handshakeFailed`) and lock no agent out.
+   */
+  handshake(address: string, tokenId: number): LimitVerdict {
+    return this.takeHandshake(`${address || "unknown"}|${tokenId}`, address, "connection attempts");
+  }
+
+  /** a handshake from `address` was refused for what it sent (bad token, protocol, ...): counts against the address */
+  handshakeFailed(address: string): LimitVerdict {
+    return this.takeHandshake(`${address || "unknown"}|failed`, address, "failed connection attempts");
+  }
+
+  private takeHandshake(key: string, address: string, what: string): LimitVerdict {
     const now = this.now();
-    const b = this.handshakes.get(address || "unknown", now);
+    const b = this.handshakes.get(key, now);
     if (b.take(1, now)) return OK;
     const retryMs = b.waitMs(1, now);
     return {
       ok: false,
       retryMs,
-      message: `too many connection attempts from ${address} (limit ${this.settings.ipHandshakesPer10s} per 10 s): retry in ${Math.ceil(retryMs / 1000)} s`,
+      message: `too many ${what} from ${address} (limit ${this.settings.ipHandshakesPer10s} per 10 s): retry in ${Math.ceil(retryMs / 1000)} s`,
     };
   }
 
-  /** one message (batch or heartbeat) of an agent */
-  message(agentId: string): LimitVerdict {
+  /** one message (batch or heartbeat) of a node (`key`: token and node, see nodeKey) */
+  message(key: string): LimitVerdict {
     const now = this.now();
-    const b = this.messages.get(agentId, now);
+    const b = this.messages.get(key, now);
     if (b.take(1, now)) return OK;
     const retryMs = b.waitMs(1, now);
-    return { ok: false, retryMs, message: `more than ${this.settings.agentMessagesPerSecond} messages/s from this agent: retry in ${retryMs} ms` };
+    return { ok: false, retryMs, message: `more than ${this.settings.agentMessagesPerSecond} messages/s from this node: retry in ${retryMs} ms` };
   }
 
-  /** `n` records of an agent (all or nothing) */
-  recordsOf(agentId: string, n: number): LimitVerdict {
+  /** `n` records of a node (all or nothing) */
+  recordsOf(key: string, n: number): LimitVerdict {
     const now = this.now();
-    const b = this.records.get(agentId, now);
+    const b = this.records.get(key, now);
     if (b.take(n, now)) return OK;
     const retryMs = b.waitMs(n, now);
-    return { ok: false, retryMs, message: `more than ${this.settings.agentRecordsPerSecond} records/s from this agent: retry in ${retryMs} ms` };
+    return { ok: false, retryMs, message: `more than ${this.settings.agentRecordsPerSecond} records/s from this node: retry in ${retryMs} ms` };
+  }
+
+  /** `n` bytes of messages of a node (all or nothing) */
+  bytesOf(key: string, n: number): LimitVerdict {
+    const now = this.now();
+    const b = this.bytes.get(key, now);
+    if (b.take(n, now)) return OK;
+    const retryMs = b.waitMs(n, now);
+    return { ok: false, retryMs, message: `more than ${this.bytesPerSecond} bytes/s from this node: retry in ${retryMs} ms` };
+  }
+
+  /** a node registers an agent id it has not used before (a reinstall): a few, then one a minute */
+  newAgent(key: string): LimitVerdict {
+    const now = this.now();
+    const b = this.newAgents.get(key, now);
+    if (b.take(1, now)) return OK;
+    const retryMs = b.waitMs(1, now);
+    return { ok: false, retryMs, message: `too many new agent ids for this node: retry in ${Math.ceil(retryMs / 1000)} s` };
   }
 
   /** tracked keys, for tests */
   sizes(): { records: number; messages: number; handshakes: number } {
     return { records: this.records.size, messages: this.messages.size, handshakes: this.handshakes.size };
   }
+}
+
+/** the key of the per-node limits: what the server authenticated, not what the agent chose */
+export function nodeKey(d: { tokenId: number; nodeId: number }): string {
+  return `${d.tokenId}/${d.nodeId}`;
+}
+
+/**
+ * Caps on what one token and one node can make the server remember (issue 19).
+ * A cluster token may create `nodesPerToken` node names; a node's live picture,
+ * /metrics series and kept state rows hold at most `instancesPerNode` instance
+ * names, each at most `instanceNameLength` characters (keepalived's own limit
+ * is far below: names are identifiers from keepalived.conf).
+ */
+export interface StateCaps {
+  nodesPerToken: number;
+  instancesPerNode: number;
+  instanceNameLength: number;
+}
+export const DEFAULT_CAPS: StateCaps = { nodesPerToken: 32, instancesPerNode: 1024, instanceNameLength: 128 };
+
+/**
+ * Which of `names` (instance names from a batch, in order) a node may add:
+ * `known` are kept, new ones only while the node holds fewer than the cap,
+ * none longer than the name limit. Returns the refused names.
+ */
+export function refusedInstances(known: ReadonlySet<string>, names: Iterable<string>, caps: StateCaps): Set<string> {
+  const refused = new Set<string>();
+  let count = known.size;
+  const added = new Set<string>();
+  for (const n of names) {
+    if (n === "*" || known.has(n) || added.has(n) || refused.has(n)) continue;
+    if (n.length > caps.instanceNameLength || count >= caps.instancesPerNode) {
+      refused.add(n);
+      continue;
+    }
+    added.add(n);
+    count++;
+  }
+  return refused;
 }
 
 /**
@@ -277,4 +369,24 @@ export function permanentStoreError(e: unknown): string | null {
     stack.push(x.cause, meta?.driverAdapterError, meta);
   }
   return null;
+}
+
+/**
+ * Apply the instance caps to what a batch derived: state changes of refused
+ * instance names are not stored (their log lines are, as evidence), and the
+ * names leave the node's view, so neither the live picture, /metrics nor the
+ * kept newest state rows grow past the cap. `refusedCount(n)` counts them.
+ */
+export function capInstances(
+  view: NodeView, known: ReadonlySet<string>, rows: StateChangeRow[], caps: StateCaps, refusedCount: (n: number) => void,
+): StateChangeRow[] {
+  const refused = refusedInstances(known, [...view.instances, ...rows.map((r) => r.instance)], caps);
+  if (refused.size === 0) return rows;
+  for (const n of refused) {
+    view.instances.delete(n);
+    view.last.delete(n);
+    view.vrids.delete(n);
+  }
+  refusedCount(refused.size);
+  return rows.filter((r) => !refused.has(r.instance));
 }

@@ -26,7 +26,8 @@ export interface TestServer {
   db: TestDb;
   /** everything the server printed */
   output(): string;
-  token(cluster: string): Promise<string>;
+  /** an agent token for `node` of `cluster`; without `node` a legacy cluster token (any new node name) */
+  token(cluster: string, node?: string): Promise<string>;
   /** a user with a random password (real scrypt hash in the server's database) */
   user(role: Role, name?: string): Promise<{ name: string; password: string }>;
   /**
@@ -120,10 +121,10 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     port,
     db,
     output: () => out,
-    async token(cluster) {
+    async token(cluster, node) {
       const conn = await connectForCli({ databaseUrl: db.databaseUrl, dataDir: db.dataDir }, ROOT, createLogger("warn"));
       try {
-        return (await createToken(conn.prisma, cluster)).token;
+        return (await createToken(conn.prisma, cluster, "", node)).token;
       } finally {
         await conn.close();
       }

@@ -33,10 +33,10 @@ function cli(...args: string[]) {
   });
 }
 
-function canConnect(token: string): Promise<string> {
+function canConnect(token: string, node = "cli1"): Promise<string> {
   return new Promise((resolve) => {
     const s = io(`${srv.url}/agent`, {
-      auth: { protocol: PROTOCOL_VERSION, token, agentId: randomUUID(), node: "cli1", hostname: "cli1", version: "t" },
+      auth: { protocol: PROTOCOL_VERSION, token, agentId: randomUUID(), node, hostname: node, version: "t" },
       transports: ["websocket"],
       reconnection: false,
     });
@@ -49,10 +49,11 @@ function canConnect(token: string): Promise<string> {
 }
 
 it("creates a token shown once, stores only its hash, lists it and revokes it", async () => {
-  const created = await cli("create", "--cluster", "cli-test", "--label", "rack 4");
+  const created = await cli("create", "--cluster", "cli-test", "--node", "cli1", "--label", "rack 4");
   const token = /\n(kam_[A-Za-z0-9_-]{43})\n/.exec(created.stdout)?.[1];
   assert.ok(token, `token printed: ${created.stdout}`);
   assert.equal(await canConnect(token), "connected");
+  assert.equal(await canConnect(token, "cli2"), "forbidden", "bound to its node (issue 19)");
 
   const url = srv.db.databaseUrl || findRunningEmbedded(srv.db.dataDir)!;
   const c = new pg.Client({ connectionString: url });
@@ -66,12 +67,22 @@ it("creates a token shown once, stores only its hash, lists it and revokes it", 
   assert.ok(rows[0].last_used_at, "last use recorded");
 
   const list = await cli("list");
-  assert.match(list.stdout, /cli-test\s+kam_\w{6}…\s+rack 4\s+last used/);
+  assert.match(list.stdout, /cli-test\s+cli1\s+kam_\w{6}…\s+rack 4\s+last used/);
   assert.ok(!list.stdout.includes(token));
 
   const revoked = await cli("revoke", String(rows[0].id));
   assert.match(revoked.stdout, /revoked/);
   assert.equal(await canConnect(token), "unauthorized");
+});
+
+it("create needs --node (or --any-node for a legacy cluster token)", async () => {
+  await assert.rejects(cli("create", "--cluster", "cli-test"), (e: { code: number; stderr: string }) => {
+    assert.equal(e.code, 2);
+    assert.match(e.stderr, /--node NODE/);
+    return true;
+  });
+  const legacy = await cli("create", "--cluster", "cli-any", "--any-node");
+  assert.match(legacy.stdout, /legacy cluster token/);
 });
 
 it("explains what is missing when create has no --cluster", async () => {

@@ -45,6 +45,16 @@ describe("CSV export of the evidence", () => {
     assert.equal(toCsv([["a", "b,c"], ["d", ""]]), 'a,"b,c"\r\nd,\r\n');
   });
 
+  it("neutralises cells a spreadsheet would run as a formula (= + - @ tab CR) (issue 19)", () => {
+    assert.equal(csvField('=HYPERLINK("http://evil.example","x")'), '"\'=HYPERLINK(""http://evil.example"",""x"")"');
+    assert.equal(csvField("+1+cmd|' /C calc'!A0"), "'+1+cmd|' /C calc'!A0");
+    assert.equal(csvField("-2+3"), "'-2+3");
+    assert.equal(csvField("@SUM(A1)"), "'@SUM(A1)");
+    assert.equal(csvField("\tx"), "'\tx");
+    assert.equal(csvField("\rx"), '"\'\rx"');
+    assert.equal(csvField("a=b"), "a=b", "only at the start");
+  });
+
   it("writes a header and one row per evidence line, oldest first, that read back exactly", () => {
     const inc = incident({
       id: "42",

@@ -22,6 +22,27 @@ describe("webhook payloads", () => {
     assert.match(JSON.stringify(p.blocks[1]), /lb2 19:09:30  \(VI_1\) Entering MASTER STATE/);
     assert.match(slackPayload("resolved", inc, null).text, /^:white_check_mark: DUAL_MASTER resolved/);
   });
+  it("escapes data for Slack: no <!channel>, no disguised link, no way out of the code block (issue 19)", () => {
+    const evil: IncidentMsg = {
+      ...inc,
+      nodes: ["<!channel>", "lb2"],
+      cause: {
+        ...inc.cause,
+        summary: "lb2 <https://evil.example|click> & <@U123> <!here>",
+        evidence: [{ node: "lb2", at: inc.openedAt, line: "``` *bold* <!channel> ```", kind: "log" }],
+      },
+    };
+    const p = slackPayload("opened", evil, "https://monitor.example.net");
+    const all = JSON.stringify(p);
+    assert.ok(!all.includes("<!channel>") && !all.includes("<!here>") && !all.includes("<@U123>"), all);
+    assert.ok(!all.includes("<https://evil.example"), "no link from data");
+    assert.match(p.text, /&lt;!channel&gt;/);
+    assert.match(p.text, /&lt;https:\/\/evil\.example\|click&gt; &amp; /);
+    assert.match(p.text, /<https:\/\/monitor\.example\.net\/incidents\/42\|open in the dashboard>/, "our own link stays a link");
+    const code = (p.blocks[1] as { text: { text: string } }).text.text;
+    assert.ok(code.startsWith("```") && code.endsWith("```"));
+    assert.equal(code.slice(3, -3).includes("`"), false, "the block cannot be closed from data");
+  });
   it("generic JSON: the event, the whole incident and its dashboard URL", () => {
     assert.deepEqual(jsonPayload("resolved", inc, "https://m.example"), { event: "resolved", incident: inc, url: "https://m.example/incidents/42" });
     assert.equal(jsonPayload("opened", inc, null).url, null);

@@ -49,9 +49,10 @@ export class Lab {
   static async create(stack: Stack, cluster: string, specs: HostSpec[], journal?: LabJournal): Promise<Lab> {
     const tag = cluster.replace(/[^a-z0-9]/g, "").slice(0, 8) || "lab";
     const lab = new Lab(stack, cluster, tag);
-    const token = await stack.srv.token(cluster);
     let facility = 0;
     for (const s of specs) {
+      // one token per node, as the README deploys them (issue 19)
+      const token = await stack.srv.token(cluster, s.name);
       const net = lab.net.addHost(s.name, s.octet);
       const dir = path.join(lab.dir, s.name);
       fs.mkdirSync(dir);

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "agent_token" ADD COLUMN     "node_name" TEXT;
+
