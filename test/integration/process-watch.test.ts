@@ -49,7 +49,7 @@ after(async () => {
 type Row = { seq: string; running: boolean; event: string; pid: number | null; vrrp_pid: number | null; via: string; exit: string | null };
 
 describe(`keepalived process watch through the real agent and server (${testDbKind()})`, { skip: skipReason }, () => {
-  it("start, graceful stop, restart while the server is down, SIGKILL: stored once each, replayed as process facts", { timeout: 90_000 }, async (t) => {
+  it("start, graceful stop, restart while the server is down, SIGKILL: stored once each, replayed as process facts", { timeout: 150_000 }, async (t) => {
     const t00 = Date.now();
     const mark = (what: string) => t.diagnostic(`${what} at +${Date.now() - t00} ms`);
     ns = createNetns("kampwi", "198.18.0.31/24");
@@ -100,7 +100,9 @@ describe(`keepalived process watch through the real agent and server (${testDbKi
     await waitFor("the agent saw the start", () => /keepalived started/.test(agent!.output()));
     mark("server killed, keepalived started");
     await srv.restart();
-    await waitFor("started stored after the restart", async () => (await events()).includes("started")).catch(fail("started"));
+    mark("server restarted");
+    // the agent reconnects with backoff (up to 30 s after a long outage)
+    await waitFor("started stored after the restart", async () => (await events()).includes("started"), 60_000).catch(fail("started"));
 
     mark("started stored after the server restart");
     const child = await waitFor("k2's child", () => keepalivedChildOf(k2.pid!));
