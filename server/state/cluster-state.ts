@@ -99,6 +99,19 @@ export class ClusterStore {
     node.config = cfg;
     node.view.vrids = vridMap(cfg);
     for (const i of cfg.instances) node.view.instances.add(i.name);
+    // an instance the current configuration no longer names (renamed, removed) is retired now (as the
+    // detectors do); an empty snapshot (the agent read no instances) says nothing about them
+    if (cfg.instances.length > 0) {
+      const names = new Set(cfg.instances.map((i) => i.name));
+      for (const name of [...node.instances.keys()]) if (!names.has(name)) node.instances.delete(name);
+      for (const name of [...node.view.instances]) if (!names.has(name)) node.view.instances.delete(name);
+    }
+  }
+
+  /** configured by the node's current snapshot (true when it sent none, or an empty one) */
+  private configured(node: NodeState, instance: string): boolean {
+    const list = node.config?.instances;
+    return !list || list.length === 0 || list.some((i) => i.name === instance);
   }
 
   applyVips(node: NodeState, addresses: HeldAddress[], ts?: number, order?: RecordOrder) {
@@ -111,6 +124,7 @@ export class ClusterStore {
     const s = state as InstanceView["state"];
     const names = instance === "*" ? [...node.view.instances, ...node.instances.keys()] : [instance];
     for (const name of new Set(names)) {
+      if (!this.configured(node, name)) continue; // a line of a retired instance is history
       const cur = node.instances.get(name);
       if (cur && olderThan(cur.order, cur.since, order, ts)) continue; // an older line arriving late does not overwrite a newer state
       node.instances.set(name, { state: s, since: ts, priority: cur?.priority ?? null, order });

@@ -129,3 +129,16 @@ describe("server configuration", () => {
     assert.equal(loadServerConfig([], {}).port, 3000);
   });
 });
+
+describe("the live picture retires instances with their configuration", () => {
+  it("an instance renamed in the node's current config disappears, and later lines of the old name are history", () => {
+    const store = new ClusterStore(15_000);
+    const n = store.node(store.cluster(1, "c"), 1, "lb1");
+    store.applyConfig(n, cfg(1, [inst("VI_1", 51)]));
+    store.applyState(n, "VI_1", "MASTER", 2000);
+    store.applyConfig(n, cfg(3, [inst("VI_X", 51)]));
+    store.applyState(n, "VI_X", "BACKUP", 4000);
+    store.applyState(n, "VI_1", "FAULT", 5000); // a backlog line of the old name
+    assert.deepEqual([...n.instances.keys()], ["VI_X"]);
+  });
+});

@@ -113,3 +113,38 @@ describe("DUAL_MASTER causes are checked against contradicting facts (both sides
     assert.equal(chooseDualCause({ ...base, notRunning: ["n2"] }), "unknown");
   });
 });
+
+describe("KEEPALIVED_DOWN and retired instances: live equals replay", () => {
+  it("a live run ticking every 250 ms gives exactly the incidents of a replay (kill, take-over, restart, rename)", () => {
+    const t = masterKilled(KILL + 40_000);
+    t.config("node2", KILL + 60_000, pair().facts().filter((f) => f.kind === "config" && f.node === "node2").flatMap((f) => (f.kind === "config" ? f.instances : [])).map((i) => ({ ...i, name: "VI_2" })));
+    t.lines("node2", KILL + 60_100, ["(VI_1) Entering FAULT STATE", "(VI_2) Entering BACKUP STATE (init)"]);
+    const facts = t.facts();
+    const until = T0 + 200_000;
+    const e = new DetectionEngine("replay");
+    let i = 0;
+    for (let now = facts[0].ts; now <= until; now += 250) {
+      while (i < facts.length && facts[i].ts <= now) e.push(facts[i++]);
+      e.tick(now);
+    }
+    e.assertHealthy();
+    const byKey = (xs: Incident[]) => [...xs].sort((a, b) => (a.key < b.key ? -1 : 1));
+    const replayed = replay(facts, until);
+    assert.deepEqual(byKey(e.incidents()), byKey(replayed));
+    assert.ok(replayed.some((x) => x.kind === "KEEPALIVED_DOWN"));
+    assert.deepEqual(replayed.filter((x) => x.kind === "FAULT"), [], "the retired VI_1 of node2 opens nothing");
+  });
+
+  it("an invariant violation (an open incident whose condition ended) is found on the next tick and makes the check throw", () => {
+    const t = pair({ horizonMs: 20_000 });
+    const e = new DetectionEngine("c");
+    for (const f of t.facts()) e.push(f);
+    e.tick(T0 + 40_000);
+    assert.equal(e.openIncidents().filter((x) => x.kind === "AGENT_OFFLINE").length, 2);
+    // corrupt the model behind the detectors' back: node1 looks online while its AGENT_OFFLINE is open
+    (e as unknown as { ctx: { model: { nodes: Map<string, { online: boolean }> } } }).ctx.model.nodes.get("node1")!.online = true;
+    e.tick(T0 + 41_000);
+    assert.equal(e.stats.invariantViolations, 1);
+    assert.throws(() => e.assertHealthy(), /1 invariant violations/);
+  });
+});
