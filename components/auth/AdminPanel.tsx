@@ -6,19 +6,32 @@
  */
 import { useCallback, useEffect, useState, type FormEvent } from "react";
 import { z } from "zod";
-import { send } from "../http";
-
-const Answer = z.record(z.string(), z.unknown());
+import { formatTime } from "../format";
+import { getJson, send } from "../http";
 import { useSession } from "./session";
 
-interface UserRow { id: number; name: string; role: string; lastLoginAt: string | null; sessions: number }
-interface TokenRow { id: number; name?: string; label?: string; cluster?: string; node?: string | null; prefix: string; lastUsedAt: string | null; revokedAt: string | null; sessions?: number }
-interface Tokens { api: TokenRow[]; wall: TokenRow[]; agent: TokenRow[] }
+const Answer = z.record(z.string(), z.unknown());
+const UserRow = z.object({ id: z.number(), name: z.string(), role: z.string(), lastLoginAt: z.string().nullable(), sessions: z.number() });
+const TokenRow = z.object({
+  id: z.number(),
+  name: z.string().optional(),
+  label: z.string().optional(),
+  cluster: z.string().optional(),
+  node: z.string().nullable().optional(),
+  prefix: z.string(),
+  lastUsedAt: z.string().nullable(),
+  revokedAt: z.string().nullable(),
+  sessions: z.number().optional(),
+});
+const Tokens = z.object({ api: z.array(TokenRow), wall: z.array(TokenRow), agent: z.array(TokenRow) });
+type UserRow = z.infer<typeof UserRow>;
+type TokenRow = z.infer<typeof TokenRow>;
+type Tokens = z.infer<typeof Tokens>;
 
 const box = "rounded-lg border border-slate-200 bg-white p-4 dark:border-slate-800 dark:bg-slate-900";
 const btn = "rounded border border-slate-300 px-2 py-0.5 text-sm hover:bg-slate-100 dark:border-slate-700 dark:hover:bg-slate-800";
 const field = "rounded border border-slate-300 bg-white px-2 py-0.5 text-sm dark:border-slate-700 dark:bg-slate-950";
-const when = (s: string | null) => (s ? s.replace("T", " ").slice(0, 19) : "never");
+const when = (s: string | null) => (s ? formatTime(s) : "never");
 
 export function AdminPanel() {
   const { csrf } = useSession();
@@ -28,9 +41,11 @@ export function AdminPanel() {
   const [secret, setSecret] = useState<string | null>(null);
 
   const load = useCallback(async () => {
-    const [u, t] = await Promise.all([fetch("/api/admin/users", { cache: "no-store" }), fetch("/api/admin/tokens", { cache: "no-store" })]);
-    if (u.ok) setUsers((await u.json()) as UserRow[]);
-    if (t.ok) setTokens((await t.json()) as Tokens);
+    const [u, t] = await Promise.all([getJson("/api/admin/users", z.array(UserRow)), getJson("/api/admin/tokens", Tokens)]);
+    if (u.ok) setUsers(u.data);
+    if (t.ok) setTokens(t.data);
+    const failed = [u, t].find((r) => !r.ok);
+    if (failed && !failed.ok) setMessage(`cannot load: ${failed.error.message}`);
   }, []);
   useEffect(() => {
     void load();
