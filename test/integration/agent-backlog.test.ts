@@ -22,8 +22,8 @@ import { SOURCE_HIGH_WATER_RECORDS } from "../../agent/outbox";
 
 /** the target for the agent at any backlog */
 const AGENT_RSS_BOUND_MIB = 64;
-const BACKLOG = Number(process.env.KAM_BACKLOG_LINES ?? 45_000);
-const OUTAGE_LINES = Number(process.env.KAM_BACKLOG_OUTAGE_LINES ?? 25_000);
+const BACKLOG = Number(process.env.KAM_BACKLOG_LINES ?? 30_000);
+const OUTAGE_LINES = Number(process.env.KAM_BACKLOG_OUTAGE_LINES ?? 10_000);
 /** the server's per-agent limit, raised for the test so it runs in under a minute (the agent's bound does not depend on it) */
 const RATE = 20_000;
 
