@@ -272,7 +272,7 @@ export class AgentClient {
     while (this.batches < (this.o.maxInFlight ?? MAX_IN_FLIGHT)) {
       // the first batch may always go (a single record can be bigger than the budget); later ones only within it
       const room = byteBudget - this.inFlightBytes;
-      if (this.batches > 0 && room <= 0) return;
+      if (this.batches > 0 && room < 64 * 1024) return; // no dribble of tiny batches near the budget
       const batch = this.o.outbox.peek(LIMITS.maxBatchRecords, {
         maxBytes: Math.max(1, Math.min(this.o.maxBatchBytes ?? 1024 * 1024 - 4096, room)),
         exclude: (s) => this.inFlight.has(s),

@@ -60,9 +60,9 @@ export interface Peeked {
  * The record bound also bounds the outbox's in-memory index (one small entry per
  * record on disk).
  */
-export const SOURCE_HIGH_WATER_RECORDS = 50_000;
+export const SOURCE_HIGH_WATER_RECORDS = 20_000;
 /** sources resume once the unacknowledged records are below this (hysteresis: no stop/start per record) */
-export const SOURCE_LOW_WATER_RECORDS = 40_000;
+export const SOURCE_LOW_WATER_RECORDS = 15_000;
 /** share of maxBytes the segment files may fill before the sources stop */
 export const SOURCE_HIGH_WATER_DISK = 0.75;
 /** bytes of records appended but not yet written beyond which the sources stop */

@@ -21,6 +21,7 @@ import { benchLatency } from "./latency";
 import { benchDetectionLatency } from "./detection-latency";
 import { benchQueries } from "./queries";
 import { benchAgent } from "./agent";
+import { benchAgentBacklog } from "./agent-backlog";
 import { benchFanout } from "./fanout";
 import { benchTimelineRender } from "./timeline-render";
 
@@ -30,6 +31,7 @@ const BENCHES: [string, string, () => Promise<Row[]>][] = [
   ["detection", "deciding event -> incident push (FAULT, DUAL_MASTER)", benchDetectionLatency],
   ["queries", "timeline and incident queries over a month of history", benchQueries],
   ["agent", "agent: idle RSS and CPU, cold start, bundle size", benchAgent],
+  ["agent-backlog", "agent: peak memory and catch-up rate at a backlog of 1,000,000 lines (file, journald)", benchAgentBacklog],
   ["fanout", "fan-out: 1,000 agents and 100 browsers on one server", benchFanout],
   ["render", "7-day timeline (10,000 transitions) drawn in headless Chromium", benchTimelineRender],
 ];

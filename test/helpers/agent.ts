@@ -57,3 +57,17 @@ export async function waitFor<T>(what: string, fn: () => Promise<T> | T, timeout
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/**
+ * The `Environment=` settings of agent/keepalived-agent.service (quoted ones too), but the state
+ * directory: tests and benchmarks run the agent as deployed (malloc and V8 heap settings).
+ */
+export function agentUnitEnvironment(): Record<string, string> {
+  const unit = fs.readFileSync(path.join(ROOT, "agent/keepalived-agent.service"), "utf8");
+  const env: Record<string, string> = {};
+  for (const m of unit.matchAll(/^Environment=(?:"(\w+)=([^"]*)"|(\w+)=(\S*))$/gm)) {
+    const [k, v] = m[1] ? [m[1], m[2]] : [m[3], m[4]];
+    if (k !== "KAM_STATE_DIR") env[k] = v;
+  }
+  return env;
+}

@@ -40,11 +40,11 @@ async function until(cond: () => boolean, ms: number, what: string): Promise<voi
 }
 
 /** journalctl -n 0 starts at the end: log markers until one arrives, so later lines are surely followed */
-async function waitFollowing(j: PrivateJournald, got: Rec[]): Promise<void> {
+async function waitFollowing(j: PrivateJournald, got: Rec[], as?: { comm: string }): Promise<void> {
   const end = Date.now() + 10_000;
   for (let i = 0; !got.some((r) => r.line.startsWith("marker ")); i++) {
     if (Date.now() > end) throw new Error("journalctl never delivered a marker line");
-    j.log("Keepalived", 1, `marker ${i}`);
+    j.log("Keepalived", 1, `marker ${i}`, undefined, as);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
@@ -160,12 +160,7 @@ test("issue 19: the default match takes keepalived's own lines and no forged one
   const a = follow(j, null, DEFAULT_JOURNAL_MATCHES);
   t.after(() => a.src.stop());
   const KA = { comm: "keepalived" };
-  const end = Date.now() + 10_000;
-  for (let i = 0; !a.got.some((r) => r.line.startsWith("marker ")); i++) {
-    if (Date.now() > end) throw new Error(`journalctl never delivered a marker line; status: ${a.src.status()}`);
-    j.log("Keepalived", 1, `marker ${i}`, undefined, KA);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await waitFollowing(j, a.got, KA);
   const before = a.got.length;
   j.log("Keepalived_vrrp", 1234, "(VI_1) Entering MASTER STATE forged by logger -t");
   j.log("Keepalived_vrrp", 1234, "(VI_1) Entering MASTER STATE forged by a non-root process named keepalived", undefined, { comm: "keepalived", uid: 65534 });

@@ -7,7 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
 import { pino } from "pino";
-import { AgentClient, MAX_IN_FLIGHT, retryHint } from "../../agent/client";
+import { AgentClient, MAX_IN_FLIGHT, MAX_IN_FLIGHT_BYTES, retryHint } from "../../agent/client";
 import { retryDelay } from "../../agent/lines";
 import { Outbox } from "../../agent/outbox";
 import { silentLogger } from "../../agent/log";
@@ -258,4 +258,23 @@ test("a record is sent while earlier batches are still unanswered (up to 8 in fl
   await until(() => outbox.depth() === MAX_IN_FLIGHT - 1, 5000, "the last one acked, the unanswered ones still in the outbox");
   outbox.append(log(99));
   await until(() => srv.batches === MAX_IN_FLIGHT + 1, 5000, "one more slot after the answer");
+});
+
+test("records in flight stay within MAX_IN_FLIGHT_BYTES over all batches (a catch-up holds at most that much in memory)", async (t) => {
+  const srv = await startStandIn(TOKEN);
+  t.after(() => srv.close());
+  const { outbox, client } = setup(t, srv.url, { ackTimeoutMs: 60_000 });
+  // ~4 MiB of 4 KiB records waiting, nothing answered: only the byte budget holds sends back
+  const big = "y".repeat(4000);
+  for (let i = 0; i < 1000; i++) outbox.append({ ...log(i), line: `${i} ${big}` });
+  await outbox.flush();
+  srv.swallow = 1000;
+  client.start();
+  await until(() => client.connected, 5000, "connected");
+  await until(() => srv.batches > 0, 5000, "a batch sent");
+  await new Promise((r) => setTimeout(r, 300));
+  const sent = srv.batches;
+  assert.ok(sent >= 2 && sent < MAX_IN_FLIGHT, `${sent} batches in flight: the byte budget, not the batch count, stopped the client`);
+  const inFlight = (client as unknown as { inFlightBytes: number }).inFlightBytes;
+  assert.ok(inFlight <= MAX_IN_FLIGHT_BYTES && inFlight > MAX_IN_FLIGHT_BYTES / 2, `${inFlight} bytes in flight`);
 });
