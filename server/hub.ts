@@ -201,7 +201,9 @@ export class Hub {
     if (newestVip && (!memo || memo.agentId !== d.agentId || newestVip.seq > memo.seq)) {
       this.vipMemo.set(d.nodeId, { key: vipKey(newestVip.addresses), agentId: d.agentId, seq: newestVip.seq, at: wall });
     }
-    this.counters.inc("kam_ingest_vips_unchanged_total", {}, unchanged.size);
+    const unchangedConfigs = [...unchanged].filter((x) => x.kind === "config").length;
+    this.counters.inc("kam_ingest_vips_unchanged_total", {}, unchanged.size - unchangedConfigs);
+    this.counters.inc("kam_ingest_configs_unchanged_total", {}, unchangedConfigs);
     this.counters.inc("kam_ingest_batches_total");
     this.counters.inc("kam_ingest_records_total", {}, r.stored);
     this.counters.inc("kam_ingest_duplicates_total", {}, r.duplicates);

@@ -140,9 +140,11 @@ export async function startServer(
   const setup = opts.setupLink === false ? null : await createSetupToken(db.prisma);
   if (setup) {
     const base = config.publicUrl ? config.publicUrl.replace(/\/$/, "") : url;
+    // over plain HTTP the link is accepted from this host only (routes.ts): say how to get there
+    const viaTunnel = !tlsFiles && !base.startsWith("https:") ? ` (plain HTTP: accepted from this host only, e.g. through ssh -L ${port}:127.0.0.1:${port})` : "";
     log.warn(
       `no user exists yet. Create the first admin within 24 h at ${base}/setup?token=${setup} ` +
-        "(one-time link), or run: npm run admin -- user add NAME --role admin",
+        `(one-time link${viaTunnel}), or run: npm run admin -- user add NAME --role admin`,
     );
   }
 

@@ -32,6 +32,9 @@ const HELP: Record<string, [string, string]> = {
   kam_access_denied_total: ["counter", "HTTP requests refused by access control, by code and where"],
   kam_live_handshake_rejected_total: ["counter", "browser (/live) connections refused, by code"],
   kam_ingest_vips_unchanged_total: ["counter", "VIP reports equal to the node's stored set, acknowledged without storing (also in duplicates)"],
+  kam_ingest_configs_unchanged_total: ["counter", "config snapshots equal (by hash) to the node's current one, acknowledged without storing (also in duplicates)"],
+  kam_ingest_instances_refused_total: ["counter", "instance names not kept: over the per-node cap or the name length limit"],
+  kam_agent_cluster_token_total: ["counter", "agent connections accepted with a legacy cluster token (not bound to a node), by cluster"],
   kam_liveness_flushes_total: ["counter", "liveness writes (all agents seen in the last second, one statement each)"],
   kam_event_loop_lag_seconds: ["gauge", "event-loop delay of the server process since the previous scrape (quantile 1 = max)"],
 };

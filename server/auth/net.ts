@@ -45,9 +45,24 @@ export function anonymousReadAllowed(mode: "loopback" | "off", peer: string | un
  * The client address for rate limits and logs: the peer, or, when the peer is
  * a trusted proxy, the last address it appended to X-Forwarded-For.
  */
+export function isTrustedProxy(peer: string | undefined, trustedProxies: string[]): boolean {
+  const p = peer ?? "unknown";
+  return trustedProxies.includes(p) || (trustedProxies.includes("loopback") && isLoopback(p));
+}
+
+/**
+ * Did the client reach us over TLS: our own (`tls`), or a trusted proxy's that
+ * says so in X-Forwarded-Proto.
+ */
+export function clientOverTls(tls: boolean, peer: string | undefined, headers: IncomingHttpHeaders, trustedProxies: string[]): boolean {
+  if (tls) return true;
+  const proto = headers["x-forwarded-proto"];
+  return isTrustedProxy(peer, trustedProxies) && (Array.isArray(proto) ? proto[proto.length - 1] : proto)?.trim().toLowerCase() === "https";
+}
+
 export function clientAddress(peer: string | undefined, headers: IncomingHttpHeaders, trustedProxies: string[]): string {
   const p = peer ?? "unknown";
-  if (!trustedProxies.includes(p) && !(trustedProxies.includes("loopback") && isLoopback(p))) return p;
+  if (!isTrustedProxy(p, trustedProxies)) return p;
   const xff = headers["x-forwarded-for"];
   const list = (Array.isArray(xff) ? xff.join(",") : xff ?? "").split(",").map((s) => s.trim()).filter(Boolean);
   const last = list[list.length - 1];

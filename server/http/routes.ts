@@ -19,6 +19,7 @@ import {
 } from "../auth/store";
 import { acknowledgeIncident } from "../incidents/incident-store";
 import { createToken, listTokens, NODE_NAME_RE, revokeToken } from "../ingest/tokens";
+import { clientOverTls, isLoopback } from "../auth/net";
 import { HttpError, cookie, readJson, safeNext, sendJson } from "./respond";
 
 type UserSession = Extract<Principal, { kind: "user" }>;
@@ -116,6 +117,13 @@ const login: Route["run"] = async (ctx) => {
 
 const setup: Route["run"] = async (ctx) => {
   const body = parse(Setup, await readJson(ctx.req));
+  // the one-time link must not cross a network in the clear: whoever reads it could create the admin first
+  const { access } = ctx;
+  if (!clientOverTls(!!access.config.tlsCert, ctx.req.socket.remoteAddress, ctx.req.headers, access.trustedProxies) && !isLoopback(access.clientIp(ctx.req))) {
+    access.denied("forbidden", "setup");
+    throw new HttpError(403, "forbidden",
+      "the setup link works over plain HTTP only from the server host (e.g. through ssh -L) or over HTTPS; or run: npm run admin -- user add NAME --role admin");
+  }
   const user = await useSetupToken(ctx.access.db, body.token, body.name, body.password);
   ctx.access.log.warn({ user: user.name }, "first admin created through the setup link (the link is now void)");
   await signIn(ctx, user.id, { name: user.name, role: user.role }, "/");

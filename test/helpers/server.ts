@@ -197,3 +197,11 @@ export async function queryUrl<T = Record<string, unknown>>(url: string, sql: st
 export function queryDb<T = Record<string, unknown>>(srv: Pick<TestServer, "db">, sql: string, params: unknown[] = []): Promise<T[]> {
   return queryUrl<T>(dbUrlOf(srv), sql, params);
 }
+
+/** the value of one /metrics series of a test server (0 when absent) */
+export async function metricOf(srv: Pick<TestServer, "url">, name: string, labels: Record<string, string>): Promise<number> {
+  const text = await (await fetch(`${srv.url}/metrics`)).text();
+  const want = `${name}{${Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(",")}}`;
+  const line = text.split("\n").find((l) => l.startsWith(want + " "));
+  return line ? Number(line.slice(want.length + 1)) : 0;
+}

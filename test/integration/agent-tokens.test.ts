@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { io, type Socket } from "socket.io-client";
 import { PROTOCOL_VERSION, type BatchAck } from "../../server/protocol";
-import { startTestServer, type TestServer, queryDb } from "../helpers/server";
+import { metricOf, startTestServer, type TestServer, queryDb } from "../helpers/server";
 import { testDbKind } from "../helpers/db";
 import { consoleStamp, instance } from "../helpers/fake-agent";
 
@@ -50,12 +50,7 @@ async function outcome(token: string, node: string, agentId = randomUUID()): Pro
 const send = async (s: Socket, payload: unknown) => (await s.timeout(20_000).emitWithAck("batch", payload)) as BatchAck;
 const query = <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => queryDb<T>(srv, sql, params);
 
-async function metric(name: string, labels: Record<string, string>): Promise<number> {
-  const text = await (await fetch(`${srv.url}/metrics`)).text();
-  const want = `${name}{${Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(",")}}`;
-  const line = text.split("\n").find((l) => l.startsWith(want + " "));
-  return line ? Number(line.slice(want.length + 1)) : 0;
-}
+const metric = (name: string, labels: Record<string, string>) => metricOf(srv, name, labels);
 
 before(async () => {
   srv = await startTestServer({

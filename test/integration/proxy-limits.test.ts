@@ -52,6 +52,25 @@ after(async () => {
 
 const from = (client: string) => ({ "x-test-client": client });
 
+describe(`the first-admin setup link over plain HTTP (${testDbKind()})`, () => {
+  it("is refused from another host unless the client came over HTTPS (issue 19)", async () => {
+    let link: RegExpExecArray | null = null;
+    for (let i = 0; i < 50 && !link; i++, await new Promise((r) => setTimeout(r, 100))) link = /\/setup\?token=(kams_[A-Za-z0-9_-]{43})/.exec(srv.output());
+    assert.ok(link, "setup link printed");
+    assert.match(srv.output(), /plain HTTP: accepted from this host only/);
+    const page = await request(proxyUrl, `/setup?token=${link[1]}`, { headers: from("203.0.113.77") });
+    const pre = page.cookie("kam_pre")!;
+    const post = (extra: Record<string, string>) => request(proxyUrl, "/api/auth/setup", {
+      method: "POST", headers: { origin: proxyUrl, cookie: pre, "x-csrf-token": pre.split("=")[1], ...from("203.0.113.77"), ...extra },
+      body: { token: link[1], name: "first", password: "correct horse battery" },
+    });
+    const plain = await post({});
+    assert.deepEqual([plain.status, plain.json().code], [403, "forbidden"], plain.text);
+    const tls = await post({ "x-forwarded-proto": "https" });
+    assert.equal(tls.status, 200, tls.text);
+  });
+});
+
 describe(`rate limits behind a loopback proxy (${testDbKind()})`, () => {
   it("one address guessing a user's password does not lock that user out from another address", async () => {
     const admin = await srv.user("admin");
