@@ -33,6 +33,9 @@ export class LabAgent {
       server, "token-file": tokenFile, node, "state-dir": this.stateDir, source: source.kind,
       "keepalived-conf": conf, netns, "vip-interval": 2, "heartbeat-interval": 1, "log-level": "info",
     };
+    // the lab's keepalived writes its pidfiles next to its keepalived.conf (-p / -r): the process watch follows them
+    cfg.pidfile = path.join(path.dirname(conf), "keepalived.pid");
+    cfg["vrrp-pidfile"] = path.join(path.dirname(conf), "vrrp.pid");
     if (source.kind === "file") cfg["log-file"] = source.logFile;
     else {
       cfg["journal-match"] = [source.journalMatch];
