@@ -130,8 +130,10 @@ export function faultOnState(ctx: Ctx, node: NodeRec, r: InstRec, prev: KState |
     const g = r.group;
     const f = faultCause(node, r, entry, entry.ts);
     r.faultSlot = `FAULT:${g.scope}:${node.name}`;
+    // critical when the faulted node was MASTER or the router is left without one, else warning
+    const otherMaster = [...g.members.values()].some((o) => o.node !== node.name && o.state === "MASTER" && ctx.model.nodes.get(o.node)?.online);
     const inc = ctx.reg.open({
-      kind: "FAULT", slot: r.faultSlot, severity: "critical", scope: g.scope, vrid: g.vrid, family: g.family,
+      kind: "FAULT", slot: r.faultSlot, severity: prev === "MASTER" || !otherMaster ? "critical" : "warning", scope: g.scope, vrid: g.vrid, family: g.family,
       instances: { [node.name]: r.name }, nodes: [node.name], openedAt: entry.ts, cause: withSubject(f.cause, r), evidence: f.evidence,
     });
     if (inc.cause.code === "unknown") node.pendingFaults.push({ rec: r, entry, until: entry.ts + FAULT_LOOKAHEAD_MS });
