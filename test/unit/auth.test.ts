@@ -121,12 +121,17 @@ describe("loopback and proxies", () => {
     for (const a of ["10.0.0.1", "::ffff:10.0.0.1", "::", "1.127.0.0", undefined, "127.0.0.1.evil"]) assert.ok(!isLoopback(a), String(a));
   });
   it("allows anonymous reads only to a direct loopback peer in loopback mode", () => {
-    assert.ok(anonymousReadAllowed("loopback", "127.0.0.1", {}));
-    assert.ok(!anonymousReadAllowed("off", "127.0.0.1", {}));
-    assert.ok(!anonymousReadAllowed("loopback", "10.1.1.1", {}));
-    assert.ok(!anonymousReadAllowed("loopback", "127.0.0.1", { "x-forwarded-for": "1.2.3.4" }));
-    assert.ok(!anonymousReadAllowed("loopback", "127.0.0.1", { forwarded: "for=1.2.3.4" }));
-    assert.ok(!anonymousReadAllowed("loopback", "::1", { "x-real-ip": "1.2.3.4" }));
+    const host = { host: "127.0.0.1:3000" };
+    assert.ok(anonymousReadAllowed("loopback", "127.0.0.1", host));
+    assert.ok(anonymousReadAllowed("loopback", "::1", { host: "localhost:3000" }));
+    assert.ok(!anonymousReadAllowed("off", "127.0.0.1", host));
+    assert.ok(!anonymousReadAllowed("loopback", "10.1.1.1", host));
+    assert.ok(!anonymousReadAllowed("loopback", "127.0.0.1", { ...host, "x-forwarded-for": "1.2.3.4" }));
+    assert.ok(!anonymousReadAllowed("loopback", "127.0.0.1", { ...host, forwarded: "for=1.2.3.4" }));
+    assert.ok(!anonymousReadAllowed("loopback", "::1", { ...host, "x-real-ip": "1.2.3.4" }));
+    // DNS rebinding: a loopback peer whose Host names another site, or no Host at all
+    assert.ok(!anonymousReadAllowed("loopback", "127.0.0.1", { host: "evil.example:3000" }));
+    assert.ok(!anonymousReadAllowed("loopback", "127.0.0.1", {}));
   });
   it("takes the client address from X-Forwarded-For only from a trusted proxy", () => {
     assert.equal(clientAddress("10.0.0.9", { "x-forwarded-for": "1.1.1.1" }, []), "10.0.0.9");
