@@ -158,7 +158,7 @@ export const INCIDENT_KIND_LOOK: Record<IncidentKind, { label: string; short: st
   FAULT: { label: "FAULT", short: "instance in FAULT", description: "an interface, tracked script or sync group failed on a node" },
   DUAL_MASTER: { label: "DUAL MASTER", short: "split brain", description: "two nodes are MASTER (or one VIP is held twice) past the grace period" },
   NO_MASTER: { label: "NO MASTER", short: "VIP held nowhere", description: "no node is MASTER of the virtual router: its VIPs are down" },
-  FLAPPING: { label: "FLAPPING", short: "state keeps changing", description: "an instance changed state too often in a short time" },
+  FLAPPING: { label: "FLAPPING", short: "MASTER keeps moving", description: "the MASTER role of a virtual router changed hands too often in a short time" },
   AGENT_OFFLINE: { label: "AGENT OFFLINE", short: "node not reporting", description: "a node's agent stopped reporting: its states are unknown" },
   STATE_MISMATCH: { label: "STATE MISMATCH", short: "state and VIPs disagree", description: "keepalived's state contradicts the VIPs the kernel holds" },
   CONFIG_DRIFT: { label: "CONFIG DRIFT", short: "peers configured differently", description: "peers of a virtual router disagree on their keepalived configuration" },

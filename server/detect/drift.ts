@@ -70,12 +70,12 @@ export function compareConfigs(members: MemberCfg[], what: string): DriftItem[] 
   for (const m of members) if (m.cfg.priority != null) byPrio.set(m.cfg.priority, [...(byPrio.get(m.cfg.priority) ?? []), m]);
   const ties = [...byPrio.values()].filter((ms) => new Set(ms.map((m) => m.node)).size > 1).flat();
   if (ties.length) {
-    add("equal_priority", false, "warning", `Several peers of ${what} have the same priority (${list([...new Set(ties.map((m) => String(m.cfg.priority)))])}), so elections are decided by IP address`,
+    add("equal_priority", false, "info", `Several peers of ${what} have the same priority (${list([...new Set(ties.map((m) => String(m.cfg.priority)))])}), so elections are decided by IP address`,
       lines(ties, (m) => `priority ${m.cfg.priority}`));
   }
   const masterNoPreempt = members.filter((m) => m.cfg.state === "MASTER" && m.cfg.nopreempt);
   if (new Set(masterNoPreempt.map((m) => m.node)).size > 1) {
-    add("master_nopreempt", false, "warning", `Several peers of ${what} are configured with state MASTER and nopreempt, which keepalived only honours with state BACKUP`,
+    add("master_nopreempt", false, "info", `Several peers of ${what} are configured with state MASTER and nopreempt, which keepalived only honours with state BACKUP`,
       lines(masterNoPreempt, () => "state MASTER, nopreempt"));
   }
   if (distinct(members.map((m) => m.cfg.name))) {

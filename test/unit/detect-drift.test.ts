@@ -58,17 +58,20 @@ describe("CONFIG_DRIFT between peers of one VRID", () => {
     assert.deepEqual(driftWith(ok2, c1), []);
   });
 
-  it("equal priorities and two `state MASTER` + `nopreempt` nodes are warnings", () => {
-    assert.equal(driftWith(withConf(base2, { priority: 150 }))[0].cause.code, "equal_priority");
+  it("equal priorities and two `state MASTER` + `nopreempt` nodes are information, never a warning (priority is not a must-match field)", () => {
+    const [eq] = driftWith(withConf(base2, { priority: 150 }));
+    assert.equal(eq.cause.code, "equal_priority");
+    assert.equal(eq.severity, "info");
     const [d] = driftWith(withConf(base2, { state: "MASTER", nopreempt: true }), withConf(base1, { state: "MASTER", nopreempt: true }));
     assert.equal(d.cause.code, "master_nopreempt");
+    assert.equal(d.severity, "info");
   });
 
   it("several differences: the most important is the cause, all are evidence", () => {
-    const [d] = driftWith(withConf(base2, { advertInt: 2, priority: 150 }));
+    const [d] = driftWith(withConf(base2, { advertInt: 2, vrrpVersion: 3 }));
     assert.equal(d.cause.code, "advert_interval_mismatch");
     assert.match(d.cause.summary, /and 1 more difference/);
-    assert.ok(d.evidence.some((e) => e.line === "VI_1: priority 150"));
+    assert.ok(d.evidence.some((e) => e.line === "VI_1: vrrp_version 3"), JSON.stringify(d.evidence));
   });
 
   it("closes when a new snapshot fixes it, and re-opens the same incident within the hold-down", () => {
