@@ -91,6 +91,23 @@ const UNTRUSTED = new Set([
   "UNABLE_TO_GET_ISSUER_CERT_LOCALLY", "CERT_UNTRUSTED", "CERT_SIGNATURE_FAILURE", "UNABLE_TO_DECRYPT_CERT_SIGNATURE",
 ]);
 
+/**
+ * A warning when the agent would send its token and keepalived's logs in clear over the network: an http://
+ * server that is not on this host's loopback. null when the URL is https:// or loopback.
+ */
+export function plainHttpWarning(server: string): string | null {
+  let u: URL;
+  try {
+    u = new URL(server);
+  } catch {
+    return null;
+  }
+  if (u.protocol !== "http:") return null;
+  const host = u.hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  if (host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host)) return null;
+  return `--server / KAM_SERVER is plain http:// to ${u.host}: the agent token and keepalived's logs cross the network in clear; use https:// (server TLS or a TLS proxy, SECURITY.md)`;
+}
+
 /** The TLS failure inside a connect_error (engine.io wraps the socket's error event), as a log message naming what to fix. */
 export function tlsProblem(err: unknown): { message: string; detail: string } | null {
   const seen = new Set<unknown>();
@@ -112,7 +129,7 @@ export function tlsProblem(err: unknown): { message: string; detail: string } | 
       return { detail, message: "the server's TLS certificate does not name the host in --server / KAM_SERVER: use a name the certificate lists" };
     }
     if (code === "EPROTO" || /wrong version number|packet length too long/i.test(msg)) {
-      return { detail, message: "TLS handshake failed: the address in --server / KAM_SERVER may not serve https (use http:// or the TLS port)" };
+      return { detail, message: "TLS handshake failed: the port in --server / KAM_SERVER does not serve https; give the server's TLS port (the token must not travel in clear: see SECURITY.md for TLS on the server or a proxy)" };
     }
     stack.push(e.description, e.error, e.cause, e.context);
   }

@@ -7,7 +7,7 @@
  */
 import fs from "node:fs";
 import os from "node:os";
-import { AgentClient } from "./client";
+import { AgentClient, plainHttpWarning } from "./client";
 import { ConfigWatcher } from "./config-watch";
 import { createAgentLogger } from "./log";
 import { parseAgentOptions, type AgentOptions } from "./options";
@@ -128,6 +128,8 @@ async function run(opts: AgentOptions): Promise<void> {
   });
 
   log.info({ agentId, version: AGENT_VERSION, server: opts.server, source: opts.source, stateDir: opts.stateDir }, "keepalived-agent starting");
+  const plain = plainHttpWarning(opts.server);
+  if (plain) log.warn({ server: opts.server }, plain);
   source.start();
   vips.start();
   conf?.start();
