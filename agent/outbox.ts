@@ -167,7 +167,10 @@ export class Outbox extends EventEmitter {
    * the low-water marks. Sources ask before every read.
    */
   hasRoom(): boolean {
-    const room = this.depth() < this.highRecords && this.pendingBytes < MAX_PENDING_BYTES && this.diskBytes() < this.o.maxBytes * SOURCE_HIGH_WATER_DISK;
+    // what is not yet written counts toward the disk share too: a source reading a large file in one go must
+    // stop before its lines overflow the outbox (and drop records already in flight), not after
+    const room = this.depth() < this.highRecords && this.pendingBytes < MAX_PENDING_BYTES &&
+      this.backlogBytes() + this.pendingBytes < this.o.maxBytes * SOURCE_HIGH_WATER_DISK;
     if (!room) this.full = true;
     return room;
   }
@@ -175,10 +178,21 @@ export class Outbox extends EventEmitter {
   /** after a flush or an ack: tell the paused sources when they may read again */
   private checkRoom(): void {
     if (!this.full || this.closed) return;
-    if (this.depth() < this.lowRecords && this.pendingBytes < MAX_PENDING_BYTES / 2 && this.diskBytes() < this.o.maxBytes * SOURCE_HIGH_WATER_DISK * 0.9) {
+    if (this.depth() < this.lowRecords && this.pendingBytes < MAX_PENDING_BYTES / 2 && this.backlogBytes() + this.pendingBytes < this.o.maxBytes * SOURCE_HIGH_WATER_DISK * 0.9) {
       this.full = false;
       this.emit("room");
     }
+  }
+
+  /**
+   * bytes on disk that still wait for an acknowledgement (a segment's share by its unacknowledged records):
+   * what backpressure looks at. Not the files' size: the active segment keeps its acknowledged records until it
+   * rotates, so one large batch written to it would otherwise hold the sources back for ever.
+   */
+  backlogBytes(): number {
+    let n = 0;
+    for (const s of this.segs) if (s.unacked > 0 && s.entries.length > 0) n += s.size * (s.unacked / s.entries.length);
+    return n;
   }
 
   /** bytes of segment files on disk */
