@@ -22,7 +22,7 @@
  */
 import { io, type Socket } from "socket.io-client";
 import {
-  LIMITS, PROTOCOL_VERSION, type AgentClientToServer, type AgentHelloInput, type AgentServerToClient, type BatchAck, type ErrorCode,
+  LIMITS, PROTOCOL_VERSION, type AgentClientToServer, type AgentHelloInput, type AgentServerToClient, type BatchAck, ErrorCode,
   type HeartbeatAck,
 } from "../server/protocol";
 import type { Logger } from "./log";
@@ -54,6 +54,7 @@ const REFUSALS: Partial<Record<ErrorCode, string>> = {
   unauthorized: "the server refused the token: check --token / KAM_TOKEN (or --token-file / KAM_TOKEN_FILE)",
   forbidden: "the server does not allow this agent: check the token's cluster and --node / KAM_NODE",
   protocol_mismatch: `the server speaks another protocol version (this agent speaks ${PROTOCOL_VERSION}): upgrade the agent or the server`,
+  limit_exceeded: "the server's cap for this token is reached: give this node its own token (npm run token -- create --cluster CLUSTER --node NODE) and set --token / KAM_TOKEN",
 };
 
 /** the server's retry hint (ms) from a refusal's data or a reply, if it gave a sane one */
@@ -81,9 +82,9 @@ const MAX_RECORD_BYTES = LIMITS.maxMessageBytes - 64 * 1024;
 function errorCode(err: unknown): ErrorCode | null {
   const e = err as { data?: { code?: unknown }; message?: unknown } | null;
   const c = e?.data?.code ?? (typeof e?.message === "string" ? /^(\w+)\b/.exec(e.message)?.[1] : undefined);
-  return typeof c === "string" && ["invalid_message", "too_large", "unauthorized", "forbidden", "protocol_mismatch", "rate_limited", "unavailable", "not_found", "internal"].includes(c)
-    ? (c as ErrorCode)
-    : null;
+  // one list of codes: the wire protocol's
+  const v = ErrorCode.safeParse(c);
+  return v.success ? v.data : null;
 }
 
 const UNTRUSTED = new Set([

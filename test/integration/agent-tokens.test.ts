@@ -10,11 +10,15 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { io, type Socket } from "socket.io-client";
 import { PROTOCOL_VERSION, type BatchAck } from "../../server/protocol";
 import { metricOf, startTestServer, type TestServer, queryDb } from "../helpers/server";
 import { testDbKind } from "../helpers/db";
 import { consoleStamp, instance } from "../helpers/fake-agent";
+import { startAgent, waitFor } from "../helpers/agent";
 
 let srv: TestServer;
 const sockets: Socket[] = [];
@@ -108,6 +112,26 @@ describe(`caps on what one token and one node can make the server keep (${testDb
     const [n] = await query<{ n: number }>(`SELECT count(*)::int AS n FROM node n JOIN cluster c ON c.id = n.cluster_id WHERE c.name = 'many-nodes'`);
     assert.equal(n.n, 32);
     assert.equal(await metric("kam_agent_handshake_rejected_total", { code: "limit_exceeded" }), before + 18);
+  });
+
+  it("the real agent refused limit_exceeded names the fix (a per-node token) and waits the long refusal backoff instead of retrying at once", { timeout: 60_000 }, async (t) => {
+    const token = await srv.token("many-nodes"); // a second cluster token of the same cluster: a new token, its own allowance
+    for (let i = 0; i < 32; i++) assert.equal(await outcome(token, `cap${i}`), "ok");
+    const before = await metric("kam_agent_handshake_rejected_total", { code: "limit_exceeded" });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kam-cap-"));
+    const log = path.join(dir, "keepalived.log");
+    fs.writeFileSync(log, "");
+    const agent = startAgent(["--server", srv.url, "--node", "cap-over", "--state-dir", path.join(dir, "state"), "--source", "file", "--log-file", log,
+      "--keepalived-conf", "none", "--ip", "/bin/false", "--pidfile", "none"], { KAM_TOKEN: token });
+    t.after(async () => {
+      await agent.stop("SIGKILL");
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+    await waitFor("the refusal logged", () => /cap for this token is reached[^\n]*npm run token -- create --cluster CLUSTER --node NODE/.test(agent.output()))
+      .catch((e) => assert.fail(`${(e as Error).message}\n${agent.output().slice(-2000)}`));
+    await new Promise((r) => setTimeout(r, 5000));
+    assert.equal(await metric("kam_agent_handshake_rejected_total", { code: "limit_exceeded" }), before + 1, "one handshake in 5 s: a refusal is not retried at the short backoff");
+    assert.equal(agent.child.exitCode, null, "the agent keeps running (and keeps its outbox) until an operator gives it a token");
   });
 
   it("50 agent ids for one node: a burst of 5, then rate_limited; agent rows stay bounded", { timeout: 60_000 }, async () => {
