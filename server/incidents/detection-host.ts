@@ -12,6 +12,7 @@ import { DetectionEngine } from "../detect";
 import { DEFAULT_SETTINGS, type DetectorSettings, type Fact, type IncidentChange } from "../detect/types";
 import { apiFromEngine, upsertIncident, type ApiIncident } from "./incident-store";
 import { loadFacts } from "./facts";
+import { LogThrottle } from "../ingest/limits";
 import type { Notifier } from "./notifier";
 
 interface ClusterEngine {
@@ -47,6 +48,7 @@ export function settingsOf(json: unknown): Partial<DetectorSettings> {
 
 export class DetectionHost {
   private engines = new Map<number, ClusterEngine>();
+  private quietSkew = new LogThrottle(60_000);
 
   constructor(
     private db: Db,
@@ -80,6 +82,7 @@ export class DetectionHost {
     if (facts.length === 0) return;
     const ce = this.engines.get(clusterId);
     if (ce) {
+      this.futureStamps(ce, facts);
       this.apply(ce, facts.flatMap((f) => ce.engine.push(f)));
       this.arm();
       return;
@@ -88,6 +91,7 @@ export class DetectionHost {
     // created (a second engine would lose what went into the first), in arrival order
     void this.engineFor(clusterId, name).then(
       (e) => {
+        this.futureStamps(e, facts);
         this.apply(e, facts.flatMap((f) => e.engine.push(f)));
         this.arm();
       },
@@ -188,6 +192,27 @@ export class DetectionHost {
 
   async idle() {
     await Promise.all([...this.engines.values()].map((e) => e.chain));
+  }
+
+  /**
+   * Records a node stamped more than futureSkewMs after the server received them (its clock runs ahead): the
+   * engine judges them at the receipt time instead (docs/DETECTION.md); here they are counted in /metrics and
+   * logged once a minute per node, so that the operator learns which node's clock to fix. Live facts only: a
+   * restore replays stored facts and would count them again.
+   */
+  private futureStamps(ce: ClusterEngine, facts: Fact[]) {
+    const limit = ce.engine.settings.futureSkewMs;
+    const ahead = facts.filter((f) => typeof f.rx === "number" && f.ts > f.rx + limit);
+    if (ahead.length === 0) return;
+    this.counters.inc("kam_detector_future_stamps_total", { cluster: ce.name }, ahead.length);
+    const worst = ahead.reduce((a, b) => (b.ts - (b.rx ?? b.ts) > a.ts - (a.rx ?? a.ts) ? b : a));
+    const left = this.quietSkew.allow(`${ce.name}\u0000${worst.node}`);
+    if (left !== null) {
+      this.log.warn(
+        { cluster: ce.name, node: worst.node, aheadMs: worst.ts - (worst.rx ?? worst.ts), records: ahead.length, suppressed: left },
+        "records stamped in the future by the node's clock: judged at the server's receipt time; fix the node's clock (NTP)",
+      );
+    }
   }
 
   private apply(ce: ClusterEngine, changes: IncidentChange[]) {

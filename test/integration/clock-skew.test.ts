@@ -134,6 +134,22 @@ describe(`clock skew (${testDbKind()})`, () => {
     }, 15_000);
   });
 
+  it("counts records stamped beyond futureSkewMs (5 min) ahead of their receipt in /metrics, per cluster, and names the node in the log", { timeout: 60_000 }, async () => {
+    const token = await srv.token("skew-far");
+    const far = await agent("far", 20 * MIN, token);
+    const ok = await agent("ok", 30_000, token); // 30 s ahead: within futureSkewMs, not counted
+    const metric = async () => {
+      const text = await (await fetch(`${srv.url}/metrics`)).text();
+      return Number(/^kam_detector_future_stamps_total\{cluster="skew-far"\} (\S+)$/m.exec(text)?.[1] ?? 0);
+    };
+    assert.equal(await metric(), 0);
+    assert.equal((await ok.log("(VI_1) Entering BACKUP STATE", "(VI_1) Entering MASTER STATE")).ok, true);
+    assert.equal((await far.log("(VI_1) Entering BACKUP STATE", "(VI_1) Entering MASTER STATE", "(VI_1) Entering BACKUP STATE")).ok, true);
+    await waitFor("the far node's three records counted", async () => (await metric()) === 3);
+    await waitFor("the log names the node", () => /"node":"far"[^\n]*stamped in the future by the node's clock/.test(srv.output()));
+    assert.equal(await metric(), 3, "the node 30 s ahead is not counted");
+  });
+
   it("keeps the newest state by the agent's order when the node's clock jumps back, live and after a restart", { timeout: 120_000 }, async () => {
     const token = await srv.token("jump", "jumper"); // a per-node token: a new agent id of the same node is that node (issue 19)
     const n = await agent("jumper", 5 * MIN, token);
