@@ -99,6 +99,15 @@ export const NODE_LOOK: Record<"online" | "offline", Look> = {
   },
 };
 
+/** keepalived's process seen down by the agent's process watch (killed, crashed, or its VRRP child gone) */
+export const KEEPALIVED_DOWN_LOOK: Look = {
+  label: "keepalived down",
+  description: "the agent sees no keepalived process (or no VRRP child) on this node: its instances are shown STOP",
+  badge: "bg-red-50 text-red-800 ring-1 ring-red-400 dark:bg-red-950 dark:text-red-200 dark:ring-red-700",
+  accent: "border-l-red-600",
+  icon: "bang",
+};
+
 /** Lower is worse: used to sort worst first. */
 export const CLUSTER_STATUS_RANK: Record<ClusterStatus, number> = { critical: 0, warning: 1, ok: 2 };
 

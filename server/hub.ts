@@ -213,6 +213,7 @@ export class Hub {
     const order = (seq: number) => ({ agentId: d.agentId, seq });
     for (const c of r.configs) this.store.applyConfig(node, { ...c, order: order(c.seq) });
     for (const v of [...r.vips].sort((a, b) => a.seq - b.seq)) this.store.applyVips(node, v.addresses, v.ts, order(v.seq));
+    for (const p of [...r.processes].sort((a, b) => a.seq - b.seq)) this.store.applyProcess(node, p, p.ts, order(p.seq));
     const seqOf = new Map(r.logs.map((l) => [l.id, l.seq]));
     for (const s of r.stateChanges) this.store.applyState(node, s.instance, s.state, s.ts.getTime(), order(seqOf.get(s.logRecordId) ?? 0));
     for (const l of r.logs) {

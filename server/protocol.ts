@@ -263,6 +263,11 @@ export const ClusterSummary = z.object({
       lastSeen: z.string().nullable(),
       /** node clock minus server clock (ms) from the agent's last heartbeat; null = not measured yet */
       skewMs: z.number().nullable().optional(),
+      /**
+       * keepalived's process as the agent's process watch last saw it: "down" = not running, or its VRRP child
+       * gone (its instances are then shown STOP); null/absent = not watched (an older agent, --pidfile none)
+       */
+      keepalived: z.enum(["running", "down"]).nullable().optional(),
       instances: z.array(
         z.object({
           name: z.string(),

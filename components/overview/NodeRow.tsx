@@ -4,6 +4,7 @@ import { StatusIcon } from "../StatusIcon";
 import { InstanceTable } from "./InstanceTable";
 import { formatAgo } from "../format";
 import { formatSkew } from "./transforms";
+import { KEEPALIVED_DOWN_LOOK } from "../status";
 
 type Node = ClusterSummary["nodes"][number];
 
@@ -15,6 +16,16 @@ export function NodeRow({ node, now, first }: { node: Node; now: number; first: 
       <div className="flex flex-wrap items-center gap-x-2 gap-y-1 md:flex-col md:items-start">
         <h3 className="font-mono font-semibold break-all">{node.name}</h3>
         <NodeBadge online={node.online} />
+        {node.online && node.keepalived === "down" && (
+          <span
+            data-testid="keepalived-down"
+            title={KEEPALIVED_DOWN_LOOK.description}
+            className={`inline-flex items-center gap-1 rounded-full px-2 py-0.5 text-xs font-medium ${KEEPALIVED_DOWN_LOOK.badge}`}
+          >
+            <StatusIcon name={KEEPALIVED_DOWN_LOOK.icon} className="size-2.5" />
+            {KEEPALIVED_DOWN_LOOK.label}
+          </span>
+        )}
         <span className="text-xs text-slate-500 dark:text-slate-400" title={node.lastSeen ?? "never seen"}>
           seen {formatAgo(node.lastSeen, now)}
         </span>

@@ -1,5 +1,5 @@
 import type { ClusterSummary } from "../../server/protocol";
-import { CLUSTER_LOOK, INCIDENT_KIND_LOOK, STATE_LOOK, STATE_RANK } from "../status";
+import { CLUSTER_LOOK, INCIDENT_KIND_LOOK, KEEPALIVED_DOWN_LOOK, STATE_LOOK, STATE_RANK } from "../status";
 import { StatusIcon } from "../StatusIcon";
 import { formatDuration } from "../format";
 import { TILE_LIMITS, tileFontSize, vipHolders, type TileModel, type VipHolding } from "./wall";
@@ -21,6 +21,11 @@ function NodeLine({ node }: { node: Node }) {
       {!node.online && (
         <span className="hatched shrink-0 rounded bg-amber-300 px-[0.3em] text-amber-950" title="agent offline: states unknown">
           offline
+        </span>
+      )}
+      {node.online && node.keepalived === "down" && (
+        <span data-testid="wall-keepalived-down" className="shrink-0 rounded bg-red-600 px-[0.3em] text-white" title={KEEPALIVED_DOWN_LOOK.description}>
+          keepalived down
         </span>
       )}
       {shown.map((i) => (

@@ -47,6 +47,8 @@ export interface NodeState {
   heldAt?: { ts: number; order?: RecordOrder };
   instances: Map<string, InstanceView>;
   view: NodeView;
+  /** keepalived's process as the agent's process watch last saw it; null: no watch (older agent, --pidfile none) */
+  keepalived: { up: boolean; ts: number; order?: RecordOrder } | null;
 }
 
 export interface ClusterState {
@@ -88,6 +90,7 @@ export class ClusterStore {
         held: new Set(),
         instances: new Map(),
         view: { vrids: new Map(), instances: new Set(), last: new Map() },
+        keepalived: null,
       };
       cluster.nodes.set(name, n);
     }
@@ -132,6 +135,16 @@ export class ClusterStore {
     }
   }
 
+  /**
+   * A process record: keepalived (with its VRRP child) up or down. While it is down, the node's instances are
+   * shown STOP (no VRRP runs there, whatever the last log line said: a SIGKILLed keepalived logs nothing),
+   * until a state line newer than the record arrives.
+   */
+  applyProcess(node: NodeState, p: { running: boolean; event: string }, ts: number, order?: RecordOrder) {
+    if (node.keepalived && olderThan(node.keepalived.order, node.keepalived.ts, order, ts)) return;
+    node.keepalived = { up: p.running && p.event !== "child_vanished", ts, order };
+  }
+
   applyPriority(node: NodeState, instance: string, priority: number) {
     const cur = node.instances.get(instance);
     if (cur) cur.priority = priority;
@@ -157,13 +170,17 @@ export class ClusterStore {
           online,
           lastSeen: n.lastSeen ? new Date(n.lastSeen).toISOString() : null,
           skewMs: n.skewMs,
+          keepalived: n.keepalived === null ? null : n.keepalived.up ? ("running" as const) : ("down" as const),
           instances: [...names].sort().map((name) => {
             const cfg = cfgByName.get(name);
             const st = n.instances.get(name);
+            const ka = n.keepalived;
+            // keepalived down and no state line since: nothing runs VRRP on the node
+            const stopped = ka !== null && !ka.up && (!st || olderThan(ka.order, ka.ts, st.order, st.since));
             return {
               name,
               vrid: cfg?.vrid ?? n.view.vrids.get(name) ?? null,
-              state: (online && st ? st.state : "UNKNOWN") as InstanceState,
+              state: (!online ? "UNKNOWN" : stopped ? "STOP" : st ? st.state : "UNKNOWN") as InstanceState,
               priority: st?.priority ?? cfg?.priority ?? null,
               vips: (cfg?.vips ?? []).map((v) => {
                 const address = vipAddress(v);
@@ -184,7 +201,7 @@ export class ClusterStore {
 /**
  * Worst status of a cluster from its current picture: critical for FAULT, for
  * one VRID MASTER on several nodes, or for a VRID with no MASTER; warning for
- * an offline node or open incidents. (Detectors with grace periods refine this
+ * an offline node, a node whose keepalived is down, or open incidents. (Detectors with grace periods refine this
  * through incidents.)
  */
 export function clusterStatus(nodes: ClusterSummary["nodes"], openIncidents: number): ClusterSummary["status"] {
@@ -192,7 +209,7 @@ export function clusterStatus(nodes: ClusterSummary["nodes"], openIncidents: num
   const masters = new Map<number, number>();
   const known = new Map<number, boolean>();
   for (const n of nodes) {
-    if (!n.online) status = "warning";
+    if (!n.online || n.keepalived === "down") status = "warning";
     for (const i of n.instances) {
       if (i.state === "FAULT") return "critical";
       if (i.vrid == null) continue;

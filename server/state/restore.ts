@@ -35,6 +35,16 @@ export async function restoreState(db: Db, store: ClusterStore): Promise<void> {
     const n = byNodeId.get(r.node_id);
     if (n) store.applyVips(n, r.addresses, r.ts.getTime(), { agentId: r.agent_id, seq: Number(r.seq) });
   }
+  // keepalived's process, newest per node by the same order
+  const procs = (await db.$queryRawUnsafe(
+    `SELECT DISTINCT ON (p.node_id) p.node_id, p.running, p.event, p.ts, p.agent_id::text AS agent_id, p.seq
+     FROM keepalived_process p LEFT JOIN agent a ON a.id = p.agent_id
+     ORDER BY p.node_id, a.first_seen_at DESC NULLS LAST, p.seq DESC, p.id DESC`,
+  )) as { node_id: number; running: boolean; event: string; ts: Date; agent_id: string; seq: bigint }[];
+  for (const r of procs) {
+    const n = byNodeId.get(r.node_id);
+    if (n) store.applyProcess(n, r, r.ts.getTime(), { agentId: r.agent_id, seq: Number(r.seq) });
+  }
   // newest state per (node, instance); a node-wide STOP is stored as instance "*". A state
   // change whose log line was pruned (retention) has no seq: it ranks by node time after those that do.
   const latest = (await db.$queryRawUnsafe(

@@ -90,6 +90,57 @@ describe("ClusterStore", () => {
   });
 });
 
+describe("the live picture follows keepalived's process", () => {
+  const ord = (seq: number) => ({ agentId: "a1", seq });
+  it("shows a SIGKILLed keepalived's instances STOP (it logs nothing) until a newer state line, and says keepalived is down", () => {
+    const store = new ClusterStore(15_000);
+    const c = store.cluster(1, "c");
+    const a = store.node(c, 1, "lb1");
+    const b = store.node(c, 2, "lb2");
+    for (const n of [a, b]) {
+      store.applyConfig(n, cfg(1, [inst("VI_1", 51)]));
+      store.applyProcess(n, { running: true, event: "observed" }, 1500, ord(2));
+      store.touch(n, 10_000);
+    }
+    store.applyState(a, "VI_1", "MASTER", 2000, ord(3));
+    store.applyState(b, "VI_1", "BACKUP", 2000, ord(3));
+    let s = store.summary(c, 10_000);
+    assert.deepEqual(s.nodes.map((n) => [n.name, n.keepalived, n.instances[0].state]), [["lb1", "running", "MASTER"], ["lb2", "running", "BACKUP"]]);
+    assert.equal(s.status, "ok");
+    store.applyProcess(a, { running: false, event: "vanished" }, 3000, ord(4));
+    s = store.summary(c, 10_000);
+    assert.deepEqual(s.nodes.map((n) => [n.name, n.keepalived, n.instances[0].state]), [["lb1", "down", "STOP"], ["lb2", "running", "BACKUP"]]);
+    assert.equal(s.status, "critical", "no MASTER left for VRID 51");
+    // the peer takes over: the down node still counts as a warning
+    store.applyState(b, "VI_1", "MASTER", 6000, ord(4));
+    assert.equal(store.summary(c, 10_000).status, "warning");
+    // a late, older process record does not bring it back; a restart and a newer state line do
+    store.applyProcess(a, { running: true, event: "observed" }, 2500, ord(1));
+    assert.equal(store.summary(c, 10_000).nodes[0].keepalived, "down");
+    store.applyProcess(a, { running: true, event: "started" }, 8000, ord(5));
+    store.applyState(a, "VI_1", "BACKUP", 8100, ord(6));
+    s = store.summary(c, 10_000);
+    assert.deepEqual(s.nodes.map((n) => [n.name, n.keepalived, n.instances[0].state]), [["lb1", "running", "BACKUP"], ["lb2", "running", "MASTER"]]);
+    assert.equal(s.status, "ok");
+  });
+
+  it("treats a vanished VRRP child as down, and a node without a process watch as unknown (null), not down", () => {
+    const store = new ClusterStore(15_000);
+    const c = store.cluster(1, "c");
+    const a = store.node(c, 1, "lb1");
+    const b = store.node(c, 2, "lb2");
+    for (const n of [a, b]) {
+      store.applyConfig(n, cfg(1, [inst("VI_1", 51)]));
+      store.touch(n, 10_000);
+    }
+    store.applyState(a, "VI_1", "MASTER", 2000, ord(3));
+    store.applyProcess(a, { running: true, event: "child_vanished" }, 3000, ord(4));
+    store.applyState(b, "VI_1", "BACKUP", 2000, ord(3));
+    const s = store.summary(c, 10_000);
+    assert.deepEqual(s.nodes.map((n) => [n.name, n.keepalived, n.instances[0].state]), [["lb1", "down", "STOP"], ["lb2", null, "BACKUP"]]);
+  });
+});
+
 describe("clusterStatus", () => {
   const node = (name: string, states: [number, string][], online = true) => ({
     name, online, lastSeen: null,
