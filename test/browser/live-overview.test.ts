@@ -121,6 +121,11 @@ class FakeAgent {
     return { kind: "log", seq, ts, source: "file", line: keepalivedLine(ts, message), inode: "4242", offset: seq * 100 };
   }
 
+  /** keepalived's process as the agent's process watch reports it */
+  process(ts: number, running: boolean, event: "observed" | "vanished"): AgentRecord {
+    return { kind: "process", seq: this.next(), ts, running, event, pid: running ? 4100 : null, vrrpPid: running ? 4101 : null, via: "pidfile", exit: null };
+  }
+
   async send(...records: AgentRecord[]): Promise<void> {
     const ack: BatchAck = await this.socket.timeout(15_000).emitWithAck("batch", { records });
     assert.ok(ack.ok, `batch refused: ${JSON.stringify(ack)}`);
@@ -223,6 +228,13 @@ test("live overview shows an agent's node and follows its state changes without 
     { timeout: 15_000 },
   );
   await screenshot(page, "live-overview-fault-desktop");
+
+  // keepalived SIGKILLed on lb2 (it logs nothing): the process watch says so, its instance shows STOP
+  assert.equal(await page.locator('[data-testid="node-lb2"] [data-testid="keepalived-down"]').count(), 0);
+  await lb2.send(lb2.process(Date.now(), false, "vanished"));
+  await page.locator('[data-testid="node-lb2"] [data-testid="keepalived-down"]').waitFor({ timeout: 15_000 });
+  await waitForBadge(page, "lb2", "VI_1", "STOP");
+  assert.equal(await page.locator('[data-testid="node-lb1"] [data-testid="keepalived-down"]').count(), 0);
 
   const phone = await browser.newPage({ width: 390, height: 844 });
 
