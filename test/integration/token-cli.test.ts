@@ -67,7 +67,7 @@ it("creates a token shown once, stores only its hash, lists it and revokes it", 
   assert.ok(rows[0].last_used_at, "last use recorded");
 
   const list = await cli("list");
-  assert.match(list.stdout, /cli-test\s+cli1\s+kam_\w{6}…\s+rack 4\s+last used/);
+  assert.match(list.stdout, /cli-test\s+cli1\s+kam_[\w-]{6}…\s+rack 4\s+last used/);
   assert.ok(!list.stdout.includes(token));
 
   const revoked = await cli("revoke", String(rows[0].id));
