@@ -10,7 +10,7 @@
  *   of 7) against `node -e 0`; and spawn -> "connected to the server".
  * - bundle size (and gzipped).
  * The agent runs with the environment of agent/keepalived-agent.service (its
- * `Environment=` lines: MALLOC_MMAP_THRESHOLD_=131072, a fixed glibc mmap
+ * `Environment=` lines, quoted ones too: MALLOC_MMAP_THRESHOLD_=131072, a fixed glibc mmap
  * threshold, so the 16 MiB scrypt buffer of the auth_pass hashing is returned
  * to the system), as deployed; a second agent idles alongside without that
  * setting, to show its effect in the same run. Memory is VmRSS and, from
@@ -22,7 +22,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
-import { AGENT_BUNDLE, startAgent, waitFor, type AgentProc } from "../test/helpers/agent";
+import { AGENT_BUNDLE, agentUnitEnvironment, startAgent, waitFor, type AgentProc } from "../test/helpers/agent";
 import { startBenchServer, q, step, sleep, hasBinary, onInterrupt } from "./lib/env";
 import { createTokens } from "./lib/db";
 import { anonMiB, childPids, clkTck, comm, cpuTicks, privateMiB, rssMiB, sampleRss } from "./lib/proc";
@@ -31,14 +31,6 @@ import { fmt, median } from "./lib/stats";
 import { keepalivedConf } from "./latency";
 
 const IDLE_S = Number(process.env.BENCH_AGENT_IDLE_S ?? q(60, 30));
-
-/** the `Environment=NAME=value` settings of the agent's systemd unit (those that are not paths of the state directory) */
-export function unitEnvironment(): Record<string, string> {
-  const unit = fs.readFileSync(path.join(path.dirname(AGENT_BUNDLE), "../agent/keepalived-agent.service"), "utf8");
-  const env: Record<string, string> = {};
-  for (const m of unit.matchAll(/^Environment=(\w+)=(\S*)$/gm)) if (m[1] !== "KAM_STATE_DIR") env[m[1]] = m[2];
-  return env;
-}
 
 function wallMs(args: string[]): number {
   const t = performance.now();
@@ -117,14 +109,14 @@ export async function benchAgent(): Promise<Row[]> {
     const connect: number[] = [];
     for (let i = 0; i < 3; i++) {
       const t = performance.now();
-      const a = startAgent(args(`s${i}`), { KAM_TOKEN: token });
+      const a = startAgent(args(`s${i}`, `start${i}`), { KAM_TOKEN: token });
       await waitFor("agent connected", () => /connected to the server/.test(a.output()), 30_000, 5);
       connect.push(performance.now() - t);
       await a.stop();
     }
     rows.push(row({ bench: B, name: "start: spawn -> connected to the server", unit: "ms", value: median(connect), stat: "median of 3", detail: `runs ${connect.map((x) => fmt(x)).join(", ")} ms (first start: state directory created)` }));
 
-    const unitEnv = unitEnvironment();
+    const unitEnv = agentUnitEnvironment(); // every Environment= line of the unit, quoted ones (NODE_OPTIONS) too
     const unitText = Object.entries(unitEnv).map(([k, v]) => `${k}=${v}`).join(" ") || "none";
     agent = startAgent(args("idle"), { KAM_TOKEN: token, ...unitEnv });
     const plain = { ...process.env };
@@ -157,12 +149,12 @@ export async function benchAgent(): Promise<Row[]> {
       }),
       row({
         bench: B,
-        name: "idle RSS without the unit's MALLOC_MMAP_THRESHOLD_ (same run)",
+        name: "idle RSS without the unit's Environment= settings (same run)",
         unit: "MiB",
         value: v.rssMax,
         stat: `max of ${IDLE_S} samples`,
         baseline: { name: "bare node", value: b.rssMax },
-        detail: `private ${fmt(v.priv, 1)} MiB, Pss ${fmt(v.pss, 1)} MiB (glibc keeps the freed scrypt buffers); CPU ${(v.selfPct + v.reapedPct + v.livePct).toFixed(2)}% of a core`,
+        detail: `without ${Object.keys(unitEnv).join(", ")}: private ${fmt(v.priv, 1)} MiB, Pss ${fmt(v.pss, 1)} MiB (glibc keeps the freed scrypt buffers, V8 sizes its heap freely); CPU ${(v.selfPct + v.reapedPct + v.livePct).toFixed(2)}% of a core`,
       }),
       row({
         bench: B,

@@ -9,6 +9,9 @@
  * source paused (backpressure engaged), and the agent's peak memory, sampled
  * from /proc every 50 ms (Pss, as the bench reports it; VmRSS is printed too),
  * stayed under AGENT_RSS_BOUND_MIB. The agent runs with its unit's environment.
+ * Second: an agent SIGKILLed with a full outbox (at its high-water mark, the
+ * rest of the lines still in the file) while the server is away reopens the
+ * outbox within the same bound and delivers every line exactly once.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -77,18 +80,18 @@ function appendLines(file: string, from: number, count: number): void {
   }
 }
 
-async function counts() {
+async function counts(cluster = "backlog") {
   const [r] = await queryDb<{ n: number; lines: number; seqs: number }>(srv,
     `SELECT count(*)::int AS n, count(DISTINCT l.line)::int AS lines, count(DISTINCT (l.agent_id, l.seq))::int AS seqs
-     FROM log_record l JOIN cluster c ON c.id = l.cluster_id WHERE c.name = 'backlog' AND l.line LIKE '%backlog line%'`);
+     FROM log_record l JOIN cluster c ON c.id = l.cluster_id WHERE c.name = $1 AND l.line LIKE '%backlog line%'`, [cluster]);
   return r;
 }
 
 /** wait until `want` lines are stored; on failure say how far it got and what the agent and server said */
-async function waitStored(want: number, a: AgentProc, ms: number): Promise<void> {
+async function waitStored(want: number, a: AgentProc, ms: number, cluster = "backlog"): Promise<void> {
   let got: Awaited<ReturnType<typeof counts>> | null = null;
   try {
-    await waitFor(`${want} lines stored`, async () => (got = await counts()).n >= want, ms, 500);
+    await waitFor(`${want} lines stored`, async () => (got = await counts(cluster)).n >= want, ms, 500);
   } catch (e) {
     throw new Error(`${(e as Error).message}: ${JSON.stringify(got)}\n--- agent:\n${a.output().slice(-3000)}\n--- server:\n${srv.output().slice(-2000)}`);
   }
@@ -149,5 +152,43 @@ describe(`agent backlog (${testDbKind()})`, () => {
     // Pss, as `npm run bench` measures the agent: VmRSS also counts every page of the node binary the agent
     // shares with the other node processes of the machine
     assert.ok(peakPss <= AGENT_RSS_BOUND_MIB, `agent peak Pss ${peakPss.toFixed(1)} MiB > ${AGENT_RSS_BOUND_MIB} MiB (VmRSS ${peak.toFixed(1)} MiB)`);
+  });
+
+  it("restarted (SIGKILL) with a full outbox while the server is away: reopens it within the memory bound, then delivers every line once", { timeout: 170_000 }, async (t) => {
+    await agent?.stop("SIGKILL"); // the first test's agent
+    const cluster = "backlog-restart";
+    const token = await srv.token(cluster);
+    const dir = path.join(tmp, "restart");
+    fs.mkdirSync(dir);
+    const log = path.join(dir, "keepalived.log");
+    fs.writeFileSync(log, "");
+    const args = ["--server", srv.url, "--node", "bk2", "--state-dir", path.join(dir, "state"), "--source", "file", "--log-file", log,
+      "--keepalived-conf", "none", "--ip", "/bin/false", "--pidfile", "none", "--heartbeat-interval", "1"];
+    const env = { KAM_TOKEN: token, ...agentUnitEnvironment() };
+    let a = (agent = startAgent(args, env));
+    await waitFor("the agent connected", () => /connected to the server/.test(a.output()));
+    await srv.kill("SIGTERM");
+    // more than the outbox takes: it fills to its high-water mark, the rest waits in the file
+    const total = SOURCE_HIGH_WATER_RECORDS + 10_000;
+    appendLines(log, 0, total);
+    await waitFor("the file source paused", () => /backlog: reading paused until the outbox drains/.test(a.output()), 60_000);
+    // the first pause comes while the records are still being written (pending bytes); the outbox reaches its
+    // record mark within a second or two
+    await new Promise((r) => setTimeout(r, 5000));
+    await a.stop("SIGKILL");
+    a = agent = startAgent(args, env);
+    const rss = sampleRss(a.child.pid!);
+    t.after(() => rss.stop());
+    await waitFor("the outbox reopened", () => /"depth":\d+[^\n]*outbox opened|outbox opened[^\n]*"depth":\d+/.test(a.output()), 30_000);
+    const depth = Number(/"depth":(\d+)/.exec(a.output().split("\n").find((l) => l.includes("outbox opened")) ?? "")?.[1]);
+    assert.ok(depth >= SOURCE_HIGH_WATER_RECORDS * 0.9, `the full outbox survived the kill: depth ${depth}`);
+    await new Promise((r) => setTimeout(r, 3000)); // it follows its file again, the server still away
+    await srv.restart();
+    await waitStored(total, a, 90_000, cluster);
+    await new Promise((r) => setTimeout(r, 1500));
+    rss.stop();
+    assert.deepEqual(await counts(cluster), { n: total, lines: total, seqs: total }, "every line exactly once across the kill");
+    process.stderr.write(`agent restarted with a full outbox (depth ${depth}): peak VmRSS ${rss.peakMiB().toFixed(1)} MiB, peak Pss ${rss.peakPssMiB().toFixed(1)} MiB\n`);
+    assert.ok(rss.peakPssMiB() <= AGENT_RSS_BOUND_MIB, `peak Pss ${rss.peakPssMiB().toFixed(1)} MiB > ${AGENT_RSS_BOUND_MIB} MiB`);
   });
 });
