@@ -97,7 +97,7 @@ export function AdminPanel() {
             ))}
           </tbody>
         </table>
-        <form className="mt-2 flex flex-wrap gap-2" onSubmit={form((f) => void act("POST", "/api/admin/users", { name: f.get("name"), role: f.get("role"), password: f.get("password") }))}>
+        <form method="post" className="mt-2 flex flex-wrap gap-2" onSubmit={form((f) => void act("POST", "/api/admin/users", { name: f.get("name"), role: f.get("role"), password: f.get("password") }))}>
           <input name="name" placeholder="user name" required className={field} />
           <select name="role" className={field} defaultValue="viewer">
             <option>viewer</option>

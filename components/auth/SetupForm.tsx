@@ -2,6 +2,7 @@
 import { useState, type FormEvent } from "react";
 import { z } from "zod";
 import { send } from "../http";
+import { useHydrated } from "./useHydrated";
 
 const input = "mt-1 w-full rounded border border-slate-300 bg-white px-2 py-1.5 dark:border-slate-700 dark:bg-slate-900";
 
@@ -9,6 +10,7 @@ const input = "mt-1 w-full rounded border border-slate-300 bg-white px-2 py-1.5 
 export function SetupForm({ pre, token }: { pre: string; token: string }) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const ready = useHydrated();
   const submit = async (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
     const f = new FormData(e.currentTarget);
@@ -26,7 +28,8 @@ export function SetupForm({ pre, token }: { pre: string; token: string }) {
     setError(r.error.message);
   };
   return (
-    <form onSubmit={(e) => void submit(e)} className="space-y-3" data-testid="setup-form">
+    // method="post": should the browser ever submit it itself, the password never lands in a URL
+    <form method="post" onSubmit={(e) => void submit(e)} className="space-y-3" data-testid="setup-form" data-ready={ready}>
       <label className="block text-sm">
         Admin user name
         <input name="name" autoComplete="username" required maxLength={64} className={input} />
@@ -44,7 +47,7 @@ export function SetupForm({ pre, token }: { pre: string; token: string }) {
           {error}
         </p>
       )}
-      <button type="submit" disabled={busy} className="w-full rounded bg-slate-900 px-3 py-1.5 font-medium text-white disabled:opacity-60 dark:bg-slate-100 dark:text-slate-900">
+      <button type="submit" disabled={busy || !ready} className="w-full rounded bg-slate-900 px-3 py-1.5 font-medium text-white disabled:opacity-60 dark:bg-slate-100 dark:text-slate-900">
         Create the admin and sign in
       </button>
     </form>

@@ -41,6 +41,13 @@ test("signs in through /login, acknowledges as operator, and opens the wall with
   });
   const op = await srv.user("operator", "olga");
 
+  // 0. the sign-in form as served, before any script ran: a POST form whose button is disabled until React
+  // attached its handler (a click before hydration once sent the password in the URL: /login?name=..&password=..)
+  const served = await (await fetch(`${srv.url}/login`)).text();
+  const formTag = /<form[^>]*data-testid="login-form"[^>]*>/.exec(served)?.[0] ?? "";
+  assert.match(formTag, /method="post"/, `the served form: ${formTag}`);
+  assert.match(/<button[^>]*type="submit"[^>]*>/.exec(served)?.[0] ?? "", /disabled=""/, "the submit button is disabled until hydration");
+
   // 1. a page without a session goes to /login and comes back after signing in
   const page = await browser.newPage();
   await page.goto(`${srv.url}/incidents/${incidentId}`, { waitUntil: "domcontentloaded" });
