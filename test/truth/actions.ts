@@ -28,6 +28,8 @@ export const ACTION_KINDS = [
   "kill_master", "kill_backup", "block_in", "block_both", "cut", "link_down", "eth1_down", "script_fail", "script_toggle",
   "auth_mismatch", "advert_mismatch", "vip_mismatch", "unicast_mismatch", "vrid_mismatch", "planned_failover", "rename", "priority_change",
   "reload", "vip_delete", "agent_restart", "server_restart",
+  // drawn as variants (see generateSchedule), never by weight: appended so that earlier schedules stay as they were
+  "block_out", "agent_down",
 ] as const;
 export type ActionKind = (typeof ACTION_KINDS)[number];
 
@@ -66,6 +68,14 @@ export const CATALOGUE: Record<ActionKind, ActionInfo> = {
   vip_delete: { doc: "the MASTER's VIP deleted by hand, keepalived restores it: nothing", benign: true, fits: () => true, holdMs: [0, 0], weight: 1 },
   agent_restart: { doc: "an agent SIGKILLed and started 3 s later: nothing", benign: true, fits: () => true, holdMs: [3000, 3000], weight: 2 },
   server_restart: { doc: "the server SIGKILLed and started again: nothing", benign: true, fits: () => true, holdMs: [0, 0], weight: 1 },
+  block_out: { doc: "nftables drops VRRP leaving the MASTER (one way, outgoing): its peers take over, it keeps its role: DUAL_MASTER adverts_not_received", benign: false, fits: () => true, holdMs: [7000, 10000], weight: 0 },
+  agent_down: { doc: "an agent SIGKILLed and started again after 20-24 s, beyond the offline limit (15 s): AGENT_OFFLINE", benign: false, fits: () => true, holdMs: [20000, 24000], weight: 0 },
+};
+
+/** variants drawn from a stream of their own: a block_in may become a block_out, an agent_restart an agent_down */
+const VARIANTS: Partial<Record<ActionKind, { kind: ActionKind; chance: number }>> = {
+  block_in: { kind: "block_out", chance: 0.5 },
+  agent_restart: { kind: "agent_down", chance: 0.4 },
 };
 
 /** what an action expects, per kind: the cause class (oracle.CAUSE_CODES) or "any"; and the kinds it leaves ambiguous */
@@ -76,9 +86,12 @@ export function expectationsOf(kind: ActionKind, ctx: { scriptWeight: number | n
     case "kill_backup":
       return { expect: { KEEPALIVED_DOWN: "any" }, dontCare: [] };
     case "block_in":
+    case "block_out":
     case "block_both":
     case "cut":
       return { expect: { DUAL_MASTER: "adverts_not_received" }, dontCare: [] };
+    case "agent_down":
+      return { expect: { AGENT_OFFLINE: "any" }, dontCare: [] };
     case "link_down":
       return { expect: { FAULT: "interface_down" }, dontCare: ["NO_MASTER"] };
     case "eth1_down":
@@ -112,6 +125,8 @@ export interface Schedule {
 /** a seeded schedule of 4-8 actions (fewer when maxActions says so) with quiet gaps, sometimes overlapping on another router */
 export function generateSchedule(seed: number, t: Topology, maxActions = 8): Schedule {
   const r: Rng = prng(seed ^ 0x5eed);
+  const variants: Rng = prng(seed ^ 0x7a41);
+  const drawn: ActionKind[] = [];
   const n = Math.min(maxActions, between(r, 4, 8));
   const actions: Planned[] = [];
   const kinds = ACTION_KINDS.filter((k) => k !== "server_restart" || chance(r, 0.5));
@@ -128,13 +143,23 @@ export function generateSchedule(seed: number, t: Topology, maxActions = 8): Sch
         break;
       }
     }
+    // the variant draw happens for every action, whatever its kind: one draw per action keeps the stream simple
+    const v = variants();
+    const variant = VARIANTS[kind];
     const [lo, hi] = CATALOGUE[kind].holdMs;
     const prev = actions[actions.length - 1];
-    const overlap = !!prev && t.routers.length > 1 && prev.vrid !== vrid && CATALOGUE[prev.kind].holdMs[0] >= 5000 && kind !== "server_restart" && chance(r, 0.3);
-    actions.push({
+    // on the kind drawn, not its variant: the main stream's draws stay those of schedules without variants
+    const overlap = !!prev && t.routers.length > 1 && prev.vrid !== vrid && CATALOGUE[drawn[drawn.length - 1]].holdMs[0] >= 5000 && kind !== "server_restart" && chance(r, 0.3);
+    drawn.push(kind);
+    const planned: Planned = {
       kind, vrid, role: kind === "kill_backup" || kind.endsWith("_mismatch") || kind === "block_in" || kind === "cut" || kind === "priority_change" ? "backup" : "master",
       pickIndex: between(r, 0, 7), holdMs: between(r, lo, hi), gapMs: between(r, 6000, 10000), overlap,
-    });
+    };
+    if (variant && v < variant.chance) {
+      const [vlo, vhi] = CATALOGUE[variant.kind].holdMs;
+      Object.assign(planned, { kind: variant.kind, role: "master", holdMs: Math.round(vlo + (v / variant.chance) * (vhi - vlo)) });
+    }
+    actions.push(planned);
   }
   return { seed, actions };
 }

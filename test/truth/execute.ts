@@ -57,6 +57,11 @@ export async function execute(c: TruthCluster, stack: Stack, p: Planned, id: num
         await sleep(p.holdMs);
         c.net.unblockVrrp(host!);
         break;
+      case "block_out":
+        c.net.blockVrrp(host!, "out");
+        await sleep(p.holdMs);
+        c.net.unblockVrrp(host!);
+        break;
       case "block_both": {
         const other = resolveHost(c, { ...p, role: "backup" }, (x) => x !== host);
         rec.note = `also on ${other}`;
@@ -153,6 +158,11 @@ export async function execute(c: TruthCluster, stack: Stack, p: Planned, id: num
         else rec.note = "VIP not held: nothing deleted";
         break;
       case "agent_restart":
+        await c.killAgent(host!);
+        await sleep(p.holdMs);
+        c.startAgent(host!);
+        break;
+      case "agent_down":
         await c.killAgent(host!);
         await sleep(p.holdMs);
         c.startAgent(host!);

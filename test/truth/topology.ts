@@ -29,6 +29,11 @@ export interface MemberSpec {
   priority: number;
   state: "MASTER" | "BACKUP";
   nopreempt: boolean;
+  /**
+   * `state MASTER` with `nopreempt` (rendered as written: keepalived warns and clears nopreempt), on the top two
+   * hosts of a router at equal priority; otherwise nopreempt is rendered with state BACKUP
+   */
+  masterNopreempt?: boolean;
   /** weight of the health-check script tracked by this instance: -60 (failover) or 0 (FAULT); null = none */
   scriptWeight: number | null;
   /** track eth1 with weight 0 (FAULT when eth1 goes down) */
@@ -114,7 +119,17 @@ export function generateTopology(seed: number, opts: { journal?: boolean } = {})
   // keepalived ignores weighted trackers of sync-group members ("ignoring tracked script ... with weights due to SYNC
   // group"): their scripts track with weight 0 (FAULT, which the group mirrors)
   for (const v of syncGroup) for (const h of hosts) if (members[h.name][v].scriptWeight !== null) members[h.name][v].scriptWeight = 0;
-  return { seed, hosts, routers, members, syncGroup, agentsFirst: chance(r, 0.5), staleNames: chance(r, 0.5) };
+  const topo: Topology = { seed, hosts, routers, members, syncGroup, agentsFirst: chance(r, 0.5), staleNames: chance(r, 0.5) };
+  // later additions draw from a stream of their own, so that every earlier draw (and so every schedule measured
+  // before them) stays as it was: equal priorities with state MASTER and nopreempt on the top two hosts
+  const x = prng(seed ^ 0x7e1e);
+  for (const rt of routers) {
+    if (!chance(x, 0.15) || hosts.length < 2) continue;
+    const top2 = [...hosts].sort((a, b) => members[b.name][rt.vrid].priority - members[a.name][rt.vrid].priority).slice(0, 2);
+    const prio = members[top2[0].name][rt.vrid].priority;
+    for (const h of top2) Object.assign(members[h.name][rt.vrid], { priority: prio, state: "MASTER", nopreempt: true, masterNopreempt: true });
+  }
+  return topo;
 }
 
 export interface RenderOpts {
@@ -155,7 +170,7 @@ export function renderConfig(t: Topology, host: string, o: RenderOpts): string {
     const eff = effectiveRouter(t, host, rt);
     const lines = [
       `vrrp_instance ${name(rt.vrid)} {`,
-      `  state ${m.nopreempt ? "BACKUP" : m.state}`,
+      `  state ${m.masterNopreempt ? "MASTER" : m.nopreempt ? "BACKUP" : m.state}`,
       `  interface eth0`,
       `  virtual_router_id ${m.vrid ?? rt.vrid}`,
       `  priority ${m.priority}`,

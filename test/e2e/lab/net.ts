@@ -84,11 +84,12 @@ export class LabNet {
     ip("-n", this.bridgeNs, "link", "set", this.host(name).port, "master", "br0");
   }
 
-  /** drop incoming IP protocol 112 (VRRP) inside the host with nftables */
-  blockVrrp(name: string): void {
+  /** drop IP protocol 112 (VRRP) inside the host with nftables: arriving (default) or leaving it */
+  blockVrrp(name: string, direction: "in" | "out" = "in"): void {
     const h = this.host(name);
+    const chain = direction === "in" ? "input" : "output";
     run("ip", ["netns", "exec", h.ns, "nft", "-f", "-"],
-      `table inet ${this.nftTable} {\n  chain input {\n    type filter hook input priority 0; policy accept;\n    ip protocol 112 counter drop\n  }\n}\n`);
+      `table inet ${this.nftTable} {\n  chain ${chain} {\n    type filter hook ${chain} priority 0; policy accept;\n    ip protocol 112 counter drop\n  }\n}\n`);
   }
 
   /** how many packets the VRRP drop rule has dropped on the host */
