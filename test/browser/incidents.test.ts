@@ -9,7 +9,7 @@ import { readFile } from "node:fs/promises";
 import { test } from "node:test";
 import type { Page } from "playwright-core";
 import type { IncidentMsg } from "../../server/protocol";
-import { waitFor } from "../helpers/agent";
+import { waitFor } from "../helpers/wait";
 import { launchBrowser, requireChromium, screenshot, signIn } from "../helpers/browser";
 import { connectFakeAgent, instance, type FakeAgent } from "../helpers/fake-agent";
 import { startTestServer, type TestServer } from "../helpers/server";

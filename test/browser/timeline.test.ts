@@ -11,7 +11,7 @@ import type { Page } from "playwright-core";
 import { launchBrowser, requireChromium, screenshot, signIn } from "../helpers/browser";
 import { connectFakeAgent, consoleStamp, instance, type FakeAgent } from "../helpers/fake-agent";
 import { startTestServer } from "../helpers/server";
-import { waitFor } from "../helpers/agent";
+import { waitFor } from "../helpers/wait";
 
 type Rec = Parameters<FakeAgent["send"]>[0][number];
 const CLUSTER = "edge";

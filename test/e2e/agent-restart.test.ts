@@ -12,7 +12,7 @@ import { assertExactlyOnce, statesLogged, sourceLines, waitAllStored } from "./l
 import { e2eSuite, sleep } from "./lab/suite";
 import { stateMap } from "./lab/stack";
 import { secondsSince } from "./lab/timing";
-import { waitFor } from "../helpers/agent";
+import { waitFor } from "../helpers/wait";
 
 const suite = e2eSuite(import.meta.url, { journald: true });
 

@@ -18,6 +18,7 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { waitFor } from "./wait";
 
 const BINARIES = ["/lib/systemd/systemd-journald", "/usr/lib/systemd/systemd-journald"];
 
@@ -44,15 +45,6 @@ function which(bin: string): boolean {
   } catch {
     return false;
   }
-}
-
-async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (cond()) return true;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return cond();
 }
 
 /** Start a private journald, or say why it cannot run here. */
@@ -87,7 +79,11 @@ export async function startPrivateJournald(): Promise<PrivateJournald | { unavai
     for (const d of [runDir, ...dirs]) fs.rmSync(d, { recursive: true, force: true });
   };
   const syslogSocket = path.join(runDir, "dev-log");
-  const ready = await waitFor(() => exited || (fs.existsSync(syslogSocket) && dirs.some((d) => fs.existsSync(d))), 5000);
+  // not up within 5 s: the caller is told why (its test is skipped with that reason), never left waiting
+  const ready = await waitFor(`systemd-journald ${namespace} to create its socket and journal directory`, () => exited || (fs.existsSync(syslogSocket) && dirs.some((d) => fs.existsSync(d))), 5000, 20).then(
+    () => true,
+    () => false,
+  );
   if (!ready || exited) {
     await cleanup();
     return { unavailable: `systemd-journald ${namespace} did not start: ${stderr.trim().slice(0, 300) || "no socket after 5 s"}` };

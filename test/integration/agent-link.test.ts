@@ -17,7 +17,8 @@ import { randomUUID } from "node:crypto";
 import { PROTOCOL_VERSION } from "../../server/protocol";
 import { permanentStoreError } from "../../server/ingest/limits";
 import { startTestServer, type TestServer, queryDb } from "../helpers/server";
-import { startAgent, waitFor } from "../helpers/agent";
+import { startAgent } from "../helpers/agent";
+import { waitFor } from "../helpers/wait";
 
 /** 2 per 10 s: a bucket of 4 attempts, one more every 5 s */
 const HANDSHAKES_PER_10S = 2;

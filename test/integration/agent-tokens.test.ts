@@ -18,7 +18,8 @@ import { PROTOCOL_VERSION, type BatchAck } from "../../server/protocol";
 import { metricOf, startTestServer, type TestServer, queryDb } from "../helpers/server";
 import { testDbKind } from "../helpers/db";
 import { consoleStamp, instance } from "../helpers/fake-agent";
-import { startAgent, waitFor } from "../helpers/agent";
+import { startAgent } from "../helpers/agent";
+import { waitFor } from "../helpers/wait";
 
 let srv: TestServer;
 const sockets: Socket[] = [];

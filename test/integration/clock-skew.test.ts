@@ -14,7 +14,7 @@ import { PROTOCOL_VERSION, type AgentRecord, type BatchAck, type ClusterSummary,
 import { startTestServer, type TestServer, queryDb } from "../helpers/server";
 import { testDbKind } from "../helpers/db";
 import { instance } from "../helpers/fake-agent";
-import { waitFor } from "../helpers/agent";
+import { waitFor } from "../helpers/wait";
 
 let srv: TestServer;
 const OFFLINE_S = 4;

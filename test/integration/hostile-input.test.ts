@@ -17,7 +17,8 @@ import { testDbKind } from "../helpers/db";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { startAgent, waitFor } from "../helpers/agent";
+import { startAgent } from "../helpers/agent";
+import { waitFor } from "../helpers/wait";
 import { prng } from "../helpers/prng";
 
 let srv: TestServer;

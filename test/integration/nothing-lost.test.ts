@@ -20,7 +20,8 @@ import { PROTOCOL_VERSION, type AgentRecord, type BatchAck, type ClusterSummary 
 import type { GapsResponse } from "../../server/timeline/types";
 import { startTestServer, type TestServer, dbUrlOf, queryUrl } from "../helpers/server";
 import { createTestDb, testDbKind } from "../helpers/db";
-import { startAgent, waitFor, type AgentProc } from "../helpers/agent";
+import { startAgent, type AgentProc } from "../helpers/agent";
+import { waitFor } from "../helpers/wait";
 import { instance } from "../helpers/fake-agent";
 
 /** A loopback TCP proxy the test can cut (refuse and reset) or make one-way (replies withheld). */

@@ -20,7 +20,7 @@ import { DEFAULT_RETENTION, pruneOnce } from "../../server/retention/prune";
 import { PROTOCOL_VERSION, type BatchAck } from "../../server/protocol";
 import { createTestDb, testDbKind, type TestDb } from "../helpers/db";
 import { startTestServer, ROOT, type TestServer } from "../helpers/server";
-import { waitFor } from "../helpers/agent";
+import { waitFor } from "../helpers/wait";
 
 const DAY = 86_400_000;
 const NOW = Date.parse("2026-11-23T12:00:00Z");

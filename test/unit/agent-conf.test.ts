@@ -9,6 +9,7 @@ import { hashAuthPass } from "../../agent/auth-hash";
 import { ConfigWatcher, globSync, nodeConfFs } from "../../agent/config-watch";
 import { silentLogger } from "../../agent/log";
 import { ConfigInstance } from "../../server/protocol";
+import { waitFor } from "../helpers/wait";
 
 const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../fixtures/agent");
 
@@ -234,10 +235,7 @@ test("globSync matches like glob(3) and the watcher re-sends only when the hash 
   t.after(() => w.stop());
   assert.deepEqual(got.map((g) => g.names), [["A", "B"]]);
   fs.writeFileSync(path.join(dir, "conf.d", "c.conf"), "vrrp_instance C {\n virtual_router_id 3\n}\n");
-  const until = async (cond: () => boolean) => {
-    for (let i = 0; i < 100 && !cond(); i++) await new Promise((r) => setTimeout(r, 50));
-  };
-  await until(() => got.length === 2);
+  await waitFor("the config with the new included file", () => got.length === 2, 5000, 50);
   assert.deepEqual(got.at(-1)!.names, ["A", "B", "C"], "a new included file is picked up");
   fs.appendFileSync(main, "# only a comment\n");
   await new Promise((r) => setTimeout(r, 600));
