@@ -19,6 +19,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { waitFor } from "./wait";
+import { hasBinary } from "./bin";
 
 const BINARIES = ["/lib/systemd/systemd-journald", "/usr/lib/systemd/systemd-journald"];
 
@@ -38,22 +39,13 @@ export interface PrivateJournald {
   stop(): Promise<void>;
 }
 
-function which(bin: string): boolean {
-  try {
-    execFileSync("sh", ["-c", `command -v ${bin}`], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Start a private journald, or say why it cannot run here. */
 export async function startPrivateJournald(): Promise<PrivateJournald | { unavailable: string }> {
   if (process.getuid?.() !== 0) return { unavailable: "a private systemd-journald needs root" };
   const bin = BINARIES.find((b) => fs.existsSync(b));
   if (!bin) return { unavailable: `systemd-journald not found (looked at ${BINARIES.join(", ")}): apt-get install systemd` };
-  if (!which("logger")) return { unavailable: "util-linux `logger` is missing: apt-get install bsdutils" };
-  if (!which("journalctl")) return { unavailable: "journalctl is missing: apt-get install systemd" };
+  if (!hasBinary("logger")) return { unavailable: "util-linux `logger` is missing: apt-get install bsdutils" };
+  if (!hasBinary("journalctl")) return { unavailable: "journalctl is missing: apt-get install systemd" };
   let machineId: string;
   try {
     machineId = fs.readFileSync("/etc/machine-id", "utf8").trim();

@@ -8,7 +8,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { MAX_PENDING_BYTES, Outbox, SOURCE_HIGH_WATER_DISK, type NewRecord } from "../../agent/outbox";
 import { FileSource, MAX_LINE_BYTES, READ_CHUNK_BYTES } from "../../agent/sources/file";
@@ -17,20 +16,15 @@ import { MAX_HELPER_LINE, Supervisor } from "../../agent/supervise";
 import { silentLogger } from "../../agent/log";
 import type { LogRecordMsg } from "../../server/protocol";
 import { waitFor } from "../helpers/wait";
+import { tmpDir } from "../helpers/tmp";
 
 const log = silentLogger();
 type Rec = Omit<LogRecordMsg, "seq">;
 
-function tmpDir(t: { after: (fn: () => void) => void }): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), "kam-bp-"));
-  t.after(() => fs.rmSync(d, { recursive: true, force: true }));
-  return d;
-}
-
 const rec = (line: string): NewRecord => ({ kind: "log", ts: 1_700_000_000_000, source: "file", line });
 
 test("outbox: no room at the high-water mark of unacknowledged records, 'room' once acks bring it under the low-water mark", async (t) => {
-  const ob = new Outbox({ dir: tmpDir(t), maxBytes: 64 << 20, log, highWaterRecords: 100, lowWaterRecords: 50 });
+  const ob = new Outbox({ dir: tmpDir(t, "kam-bp-"), maxBytes: 64 << 20, log, highWaterRecords: 100, lowWaterRecords: 50 });
   let rooms = 0;
   ob.on("room", () => rooms++);
   for (let i = 0; i < 99; i++) ob.append(rec(`l${i}`));
@@ -52,7 +46,7 @@ test("outbox: no room at the high-water mark of unacknowledged records, 'room' o
 
 test("outbox: no room once MAX_PENDING_BYTES wait for their write, or the files fill SOURCE_HIGH_WATER_DISK of maxBytes", async (t) => {
   const big = "x".repeat(8000);
-  const ob = new Outbox({ dir: tmpDir(t), maxBytes: 64 << 20, log });
+  const ob = new Outbox({ dir: tmpDir(t, "kam-bp-"), maxBytes: 64 << 20, log });
   let rooms = 0;
   ob.on("room", () => rooms++);
   let n = 0;
@@ -65,7 +59,7 @@ test("outbox: no room once MAX_PENDING_BYTES wait for their write, or the files 
   assert.equal(rooms, 1, "written: room again");
 
   await ob.close();
-  const small = new Outbox({ dir: tmpDir(t), maxBytes: 1 << 20, log });
+  const small = new Outbox({ dir: tmpDir(t, "kam-bp-"), maxBytes: 1 << 20, log });
   let m = 0;
   while (small.hasRoom()) {
     small.append(rec(big));
@@ -79,7 +73,7 @@ test("outbox: no room once MAX_PENDING_BYTES wait for their write, or the files 
 });
 
 test("file source: stops reading where the outbox has no room (offset waits), resumes on resume(), and keeps order across a rotation", async (t) => {
-  const dir = tmpDir(t);
+  const dir = tmpDir(t, "kam-bp-");
   const file = path.join(dir, "keepalived.log");
   fs.writeFileSync(file, "");
   const got: Rec[] = [];
@@ -115,7 +109,7 @@ test("file source: stops reading where the outbox has no room (offset waits), re
 });
 
 test("file source: an endless line holds at most MAX_LINE_BYTES (sent cut and flagged, its rest dropped)", async (t) => {
-  const dir = tmpDir(t);
+  const dir = tmpDir(t, "kam-bp-");
   const file = path.join(dir, "keepalived.log");
   fs.writeFileSync(file, "");
   const got: Rec[] = [];

@@ -13,6 +13,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { startStandIn } from "./agent-standin-server";
 import { waitFor } from "../helpers/wait";
+import { tmpDir } from "../helpers/tmp";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const TOKEN = "kam_bundle-test-token-0123456789";
@@ -68,8 +69,7 @@ test("a bad option value stops the bundle with a message naming the setting", ()
 test("the bundled agent streams config, VIPs and log lines to the server, stops on SIGTERM and resumes without repeats", async (t) => {
   const srv = await startStandIn(TOKEN);
   t.after(() => srv.close());
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), "kam-agent-run-"));
-  t.after(() => fs.rmSync(work, { recursive: true, force: true }));
+  const work = tmpDir(t, "kam-agent-run-");
   const logFile = path.join(work, "keepalived.log");
   const conf = path.join(work, "keepalived.conf");
   fs.copyFileSync(path.join(repo, "test/fixtures/agent/node1.conf"), conf);

@@ -1,18 +1,17 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { BACKFILL_BYTES, FileSource, type FilePosition } from "../../agent/sources/file";
 import { silentLogger } from "../../agent/log";
 import { LIMITS, LogRecordMsg } from "../../server/protocol";
 import { waitFor } from "../helpers/wait";
+import { tmpDir } from "../helpers/tmp";
 
 type Rec = Omit<LogRecordMsg, "seq">;
 
 function setup(t: { after: (fn: () => void | Promise<void>) => void }) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kam-file-"));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = tmpDir(t, "kam-file-");
   return { dir, file: path.join(dir, "keepalived.log") };
 }
 

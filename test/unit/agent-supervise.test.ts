@@ -9,13 +9,13 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Supervisor } from "../../agent/supervise";
 import { silentLogger } from "../../agent/log";
 import { startStandIn } from "./agent-standin-server";
 import { waitFor } from "../helpers/wait";
+import { tmpDir } from "../helpers/tmp";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const alive = (pid: number) => fs.existsSync(`/proc/${pid}`) && !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
@@ -59,8 +59,7 @@ function descendants(pid: number): Array<{ pid: number; cmd: string }> {
 }
 
 test("stop() ends the helper; a helper that exits by itself is reported with its code and restarted", async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kam-sup-"));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = tmpDir(t, "kam-sup-");
   const h = quietHelper(dir);
   const sup = new Supervisor({ name: "quiet", command: h.command, args: h.args, onLine: () => {}, log: silentLogger() });
   sup.start();
@@ -90,8 +89,7 @@ test("stop() ends the helper; a helper that exits by itself is reported with its
 });
 
 test("stop() right after start() (the guard barely running) leaves no helper behind and always returns", async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kam-sup-"));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = tmpDir(t, "kam-sup-");
   // rounds 0-19 stop after 0-19 ms (the helper may or may not have started); rounds 20-23 stop right after the
   // helper wrote its pid, so the test always checks at least four helpers that did start
   let checked = 0;
@@ -114,8 +112,7 @@ test("stop() right after start() (the guard barely running) leaves no helper beh
 });
 
 test("a SIGKILLed process running a supervisor takes its helper with it (no systemd needed)", async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kam-sup-"));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = tmpDir(t, "kam-sup-");
   const pidFile = path.join(dir, "helper.pid");
   const script = `
     import { Supervisor } from ${JSON.stringify(path.join(repo, "agent/supervise.ts"))};
@@ -137,8 +134,7 @@ test("the real agent bundle, SIGKILLed, leaves no `ip monitor` behind", { skip: 
   assert.ok(fs.existsSync(bundle), "npm run build:agent first");
   const srv = await startStandIn("kam_supervise-test-token-000000000");
   t.after(() => srv.close());
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), "kam-sup-agent-"));
-  t.after(() => fs.rmSync(work, { recursive: true, force: true }));
+  const work = tmpDir(t, "kam-sup-agent-");
   fs.writeFileSync(path.join(work, "keepalived.log"), "");
   const agent = spawn(process.execPath, [bundle, "--server", srv.url, "--token", "kam_supervise-test-token-000000000", "--node", "sup1",
     "--state-dir", path.join(work, "state"), "--source", "file", "--log-file", path.join(work, "keepalived.log"), "--keepalived-conf", "none",
