@@ -9,7 +9,6 @@
  * - BENCH_PROFILE=1: servers run under the V8 CPU profiler; profiles land in
  *   bench-results/profiles/ and their top functions are printed.
  */
-import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { startTestServer, ROOT, type TestServer, type TestServerOptions } from "../../test/helpers/server";
@@ -169,14 +168,6 @@ export async function startBenchServer(label: string, opts: TestServerOptions = 
   });
 }
 
-/** `ip` is needed by the real agent's VIP probe */
-export function hasBinary(bin: string): boolean {
-  try {
-    execFileSync("sh", ["-c", `command -v ${bin}`], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { hasBinary } from "../../test/helpers/bin";
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export { sleep } from "../../test/helpers/wait";

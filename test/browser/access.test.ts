@@ -8,15 +8,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { randomUUID } from "node:crypto";
-import { launchBrowser, requireChromium, screenshot } from "../helpers/browser";
+import { launchBrowser, requireChromium, screenshot, ensureUiBuilt } from "../helpers/browser";
 import { startTestServer } from "../helpers/server";
 import { connectFakeAgent } from "../helpers/fake-agent";
-
-async function ensureUiBuilt(): Promise<void> {
-  const script = "../../scripts/ensure-build.mjs";
-  const mod = (await import(script)) as { ensureBuild(): void };
-  mod.ensureBuild();
-}
 
 test("signs in through /login, acknowledges as operator, and opens the wall with a wall link only", { timeout: 300_000 }, async (t) => {
   if (!requireChromium(t)) return;

@@ -9,16 +9,11 @@ import { readFile } from "node:fs/promises";
 import { test } from "node:test";
 import type { Page } from "playwright-core";
 import type { IncidentMsg } from "../../server/protocol";
-import { waitFor } from "../helpers/agent";
-import { launchBrowser, requireChromium, screenshot, signIn } from "../helpers/browser";
+import { waitFor } from "../helpers/wait";
+import { launchBrowser, requireChromium, screenshot, signIn, ensureUiBuilt } from "../helpers/browser";
 import { connectFakeAgent, instance, type FakeAgent } from "../helpers/fake-agent";
 import { startTestServer, type TestServer } from "../helpers/server";
-
-async function ensureUiBuilt(): Promise<void> {
-  const script = "../../scripts/ensure-build.mjs";
-  const mod = (await import(script)) as { ensureBuild(): void };
-  mod.ensureBuild();
-}
+import { parseCsv } from "../helpers/csv";
 
 /** Two nodes of one cluster reporting VRID 51 in BACKUP; `authB` gives b another password hash. */
 async function pair(srv: TestServer, cluster: string, agents: FakeAgent[], authB = "a".repeat(64)): Promise<[FakeAgent, FakeAgent]> {
@@ -42,26 +37,6 @@ async function incidents(srv: TestServer, qs = ""): Promise<IncidentMsg[]> {
 /** ids of the rows the list shows, top to bottom */
 async function rowIds(page: Page): Promise<string[]> {
   return page.$$eval('[data-testid="incident-list"] > li', (lis) => lis.map((li) => li.getAttribute("data-testid")!.replace("incident-", "")));
-}
-
-/** A small RFC 4180 reader for the downloaded CSV. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = "";
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') (field += '"'), i++;
-      else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ",") row.push(field), (field = "");
-    else if (c === "\r" && text[i + 1] === "\n") row.push(field), rows.push(row), (row = []), (field = ""), i++;
-    else field += c;
-  }
-  return rows;
 }
 
 async function noOverflow(page: Page, what: string): Promise<void> {

@@ -16,7 +16,7 @@ import {
   type BatchAck,
   type ConfigInstance,
 } from "../../server/protocol";
-import { launchBrowser, requireChromium, screenshot, signIn } from "../helpers/browser";
+import { launchBrowser, requireChromium, screenshot, signIn, ensureUiBuilt } from "../helpers/browser";
 import { startTestServer } from "../helpers/server";
 
 type AgentSocket = Socket<AgentServerToClient, AgentClientToServer>;
@@ -25,13 +25,6 @@ const CLUSTER = "edge";
 const VIP = "198.18.0.100/24";
 /** the server shows a VIP by its address (keepalived.conf may add a prefix, dev, label...) */
 const VIP_ADDRESS = "198.18.0.100";
-
-/** The production server serves the built UI: (re)build it when its sources are newer than .next. */
-async function ensureUiBuilt(): Promise<void> {
-  const script = "../../scripts/ensure-build.mjs";
-  const mod = (await import(script)) as { ensureBuild(): void };
-  mod.ensureBuild();
-}
 
 /** keepalived's console prefix ("%c"), read by the server as UTC. */
 function keepalivedLine(ts: number, message: string): string {

@@ -8,19 +8,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Page } from "playwright-core";
-import { launchBrowser, requireChromium, screenshot, signIn } from "../helpers/browser";
+import { launchBrowser, requireChromium, screenshot, signIn, ensureUiBuilt } from "../helpers/browser";
 import { connectFakeAgent, consoleStamp, instance, type FakeAgent } from "../helpers/fake-agent";
 import { startTestServer } from "../helpers/server";
-import { waitFor } from "../helpers/agent";
+import { waitFor } from "../helpers/wait";
 
 type Rec = Parameters<FakeAgent["send"]>[0][number];
 const CLUSTER = "edge";
-
-async function ensureUiBuilt(): Promise<void> {
-  const script = "../../scripts/ensure-build.mjs";
-  const mod = (await import(script)) as { ensureBuild(): void };
-  mod.ensureBuild();
-}
 
 const log = (ts: number, message: string): Rec => ({ kind: "log", ts, source: "file", line: `${consoleStamp(new Date(ts))}: ${message}`, inode: "1", offset: 0 });
 const vips = (ts: number, ...addresses: string[]): Rec => ({ kind: "vips", ts, addresses: addresses.map((address) => ({ address, prefixlen: 24, iface: "eth0" })) });

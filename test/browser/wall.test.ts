@@ -9,15 +9,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Page } from "playwright-core";
 import { capacityFor } from "../../components/wall/wall";
-import { launchBrowser, requireChromium, screenshot, signIn } from "../helpers/browser";
+import { launchBrowser, requireChromium, screenshot, signIn, ensureUiBuilt } from "../helpers/browser";
 import { connectFakeAgent, instance, type FakeAgent } from "../helpers/fake-agent";
 import { startTestServer, type TestServer } from "../helpers/server";
-
-async function ensureUiBuilt(): Promise<void> {
-  const script = "../../scripts/ensure-build.mjs";
-  const mod = (await import(script)) as { ensureBuild(): void };
-  mod.ensureBuild();
-}
 
 async function node(srv: TestServer, token: string, name: string, prio: number, agents: FakeAgent[]): Promise<FakeAgent> {
   const fa = await connectFakeAgent(srv.url, token, name);

@@ -9,10 +9,10 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Lab } from "./lab/lab";
 import { assertExactlyOnce, statesLogged, sourceLines, waitAllStored } from "./lab/checks";
-import { e2eSuite, sleep } from "./lab/suite";
+import { e2eSuite } from "./lab/suite";
+import { sleep, waitFor } from "../helpers/wait";
 import { stateMap } from "./lab/stack";
 import { secondsSince } from "./lab/timing";
-import { waitFor } from "../helpers/agent";
 
 const suite = e2eSuite(import.meta.url, { journald: true });
 

@@ -11,7 +11,8 @@ import assert from "node:assert/strict";
 import { Lab } from "./lab/lab";
 import { DEFAULT_SPEC, type VrrpSpec } from "./lab/keepalived";
 import { closedAfterHeal, dualOpened } from "./lab/incidents";
-import { e2eSuite, sleep } from "./lab/suite";
+import { e2eSuite } from "./lab/suite";
+import { sleep } from "../helpers/wait";
 import { describeIncidents, stateMap } from "./lab/stack";
 import { secondsSince } from "./lab/timing";
 

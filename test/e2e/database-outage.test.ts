@@ -12,7 +12,8 @@ import assert from "node:assert/strict";
 import { Lab } from "./lab/lab";
 import { assertExactlyOnce, waitAllStored } from "./lab/checks";
 import { startPrivatePg, type PrivatePg } from "./lab/pg-private";
-import { e2eSuite, sleep } from "./lab/suite";
+import { e2eSuite } from "./lab/suite";
+import { sleep } from "../helpers/wait";
 import { stateMap } from "./lab/stack";
 import { secondsSince } from "./lab/timing";
 

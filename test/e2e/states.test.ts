@@ -7,7 +7,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Lab } from "./lab/lab";
-import { e2eSuite, sleep } from "./lab/suite";
+import { e2eSuite } from "./lab/suite";
+import { sleep } from "../helpers/wait";
 import { stateMap } from "./lab/stack";
 import { secondsSince } from "./lab/timing";
 

@@ -41,22 +41,8 @@ export function startAgent(args: string[], env: Record<string, string> = {}): Ag
   };
 }
 
-/** Poll `fn` until it returns a truthy value or the time is up. */
-export async function waitFor<T>(what: string, fn: () => Promise<T> | T, timeoutMs = 20_000, everyMs = 100): Promise<NonNullable<T>> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v as NonNullable<T>;
-      last = v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${String(last)})`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+/** moved to ./wait (one poller for all tests); re-exported so imports from here keep working */
+export { waitFor } from "./wait";
 
 /**
  * The `Environment=` settings of agent/keepalived-agent.service (quoted ones too), but the state

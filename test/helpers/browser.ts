@@ -96,3 +96,10 @@ export async function signIn(page: Page, srv: { url: string; session(role?: "vie
   await page.context().addCookies([{ name: "kam_session", value: s.secret, url: srv.url, httpOnly: true, sameSite: "Lax" }]);
   return s.user;
 }
+
+/** Build the UI (scripts/ensure-build.mjs: next build when .next is missing or older than its sources): the browser tests run the built app. */
+export async function ensureUiBuilt(): Promise<void> {
+  const script = "../../scripts/ensure-build.mjs";
+  const mod = (await import(script)) as { ensureBuild(): void };
+  mod.ensureBuild();
+}

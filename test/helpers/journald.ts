@@ -18,6 +18,8 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { waitFor } from "./wait";
+import { hasBinary } from "./bin";
 
 const BINARIES = ["/lib/systemd/systemd-journald", "/usr/lib/systemd/systemd-journald"];
 
@@ -37,31 +39,13 @@ export interface PrivateJournald {
   stop(): Promise<void>;
 }
 
-function which(bin: string): boolean {
-  try {
-    execFileSync("sh", ["-c", `command -v ${bin}`], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (cond()) return true;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return cond();
-}
-
 /** Start a private journald, or say why it cannot run here. */
 export async function startPrivateJournald(): Promise<PrivateJournald | { unavailable: string }> {
   if (process.getuid?.() !== 0) return { unavailable: "a private systemd-journald needs root" };
   const bin = BINARIES.find((b) => fs.existsSync(b));
   if (!bin) return { unavailable: `systemd-journald not found (looked at ${BINARIES.join(", ")}): apt-get install systemd` };
-  if (!which("logger")) return { unavailable: "util-linux `logger` is missing: apt-get install bsdutils" };
-  if (!which("journalctl")) return { unavailable: "journalctl is missing: apt-get install systemd" };
+  if (!hasBinary("logger")) return { unavailable: "util-linux `logger` is missing: apt-get install bsdutils" };
+  if (!hasBinary("journalctl")) return { unavailable: "journalctl is missing: apt-get install systemd" };
   let machineId: string;
   try {
     machineId = fs.readFileSync("/etc/machine-id", "utf8").trim();
@@ -87,7 +71,11 @@ export async function startPrivateJournald(): Promise<PrivateJournald | { unavai
     for (const d of [runDir, ...dirs]) fs.rmSync(d, { recursive: true, force: true });
   };
   const syslogSocket = path.join(runDir, "dev-log");
-  const ready = await waitFor(() => exited || (fs.existsSync(syslogSocket) && dirs.some((d) => fs.existsSync(d))), 5000);
+  // not up within 5 s: the caller is told why (its test is skipped with that reason), never left waiting
+  const ready = await waitFor(`systemd-journald ${namespace} to create its socket and journal directory`, () => exited || (fs.existsSync(syslogSocket) && dirs.some((d) => fs.existsSync(d))), 5000, 20).then(
+    () => true,
+    () => false,
+  );
   if (!ready || exited) {
     await cleanup();
     return { unavailable: `systemd-journald ${namespace} did not start: ${stderr.trim().slice(0, 300) || "no socket after 5 s"}` };

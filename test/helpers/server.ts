@@ -198,8 +198,8 @@ export function queryDb<T = Record<string, unknown>>(srv: Pick<TestServer, "db">
   return queryUrl<T>(dbUrlOf(srv), sql, params);
 }
 
-/** the value of one /metrics series of a test server (0 when absent) */
-export async function metricOf(srv: Pick<TestServer, "url">, name: string, labels: Record<string, string>): Promise<number> {
+/** the value of one /metrics series of a test server: exact name and labels (in the server's order; none: `name{}`), 0 when absent */
+export async function metricOf(srv: Pick<TestServer, "url">, name: string, labels: Record<string, string> = {}): Promise<number> {
   const text = await (await fetch(`${srv.url}/metrics`)).text();
   const want = `${name}{${Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(",")}}`;
   const line = text.split("\n").find((l) => l.startsWith(want + " "));

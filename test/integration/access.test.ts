@@ -17,9 +17,9 @@ import { PROTOCOL_VERSION } from "../../server/protocol";
 import { startTestServer, ROOT, type TestServer } from "../helpers/server";
 import { login, request } from "../helpers/http";
 import { connectFakeAgent } from "../helpers/fake-agent";
+import { sleep } from "../helpers/wait";
 
 const run = promisify(execFile);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let srv: TestServer;
 const sockets: Socket[] = [];

@@ -20,7 +20,8 @@ import os from "node:os";
 import path from "node:path";
 import { startTestServer, type TestServer, queryDb } from "../helpers/server";
 import { testDbKind } from "../helpers/db";
-import { agentUnitEnvironment, startAgent, waitFor, type AgentProc } from "../helpers/agent";
+import { agentUnitEnvironment, startAgent, type AgentProc } from "../helpers/agent";
+import { waitFor } from "../helpers/wait";
 import { SOURCE_HIGH_WATER_RECORDS } from "../../agent/outbox";
 
 /** the target for the agent at any backlog */

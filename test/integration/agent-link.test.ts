@@ -16,21 +16,15 @@ import pg from "pg";
 import { randomUUID } from "node:crypto";
 import { PROTOCOL_VERSION } from "../../server/protocol";
 import { permanentStoreError } from "../../server/ingest/limits";
-import { startTestServer, type TestServer, queryDb } from "../helpers/server";
-import { startAgent, waitFor } from "../helpers/agent";
+import { startTestServer, type TestServer, queryDb, metricOf } from "../helpers/server";
+import { startAgent } from "../helpers/agent";
+import { waitFor } from "../helpers/wait";
 
 /** 2 per 10 s: a bucket of 4 attempts, one more every 5 s */
 const HANDSHAKES_PER_10S = 2;
 let srv: TestServer;
 
 const query = <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => queryDb<T>(srv, sql, params);
-
-async function metric(name: string, labels: Record<string, string>): Promise<number> {
-  const text = await (await fetch(`${srv.url}/metrics`)).text();
-  const want = `${name}{${Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(",")}}`;
-  const line = text.split("\n").find((l) => l.startsWith(want + " "));
-  return line ? Number(line.slice(want.length + 1)) : 0;
-}
 
 /**
  * one handshake attempt with a well-formed hello; resolves to "ok" or the refusal code. Valid, so it
@@ -76,7 +70,7 @@ describe("agent link (real agent, real server)", () => {
     const codes: string[] = [];
     for (let i = 0; i < 2 * HANDSHAKES_PER_10S + 1; i++) codes.push(await attempt(token));
     assert.equal(codes.at(-1), "rate_limited", codes.join(","));
-    const before = await metric("kam_agent_handshake_rejected_total", { code: "rate_limited" });
+    const before = await metricOf(srv, "kam_agent_handshake_rejected_total", { code: "rate_limited" });
     const { agent } = agentIn(t, token, "rl-node", "Mon Nov 23 18:53:53 2026: hello\n");
     const refusedAt = await waitFor("the refusal log", () => {
       const l = agent.output().split("\n").find((x) => /refused the connection \(rate_limited\)/.test(x));
@@ -88,7 +82,7 @@ describe("agent link (real agent, real server)", () => {
     assert.doesNotMatch(agent.output(), /check --server/);
     await waitFor("the agent connected", () => /connected to the server/.test(agent.output()), 30_000);
     // one refusal, then one attempt after the hint that succeeded: no hammering in between
-    assert.equal(await metric("kam_agent_handshake_rejected_total", { code: "rate_limited" }), before + 1);
+    assert.equal(await metricOf(srv, "kam_agent_handshake_rejected_total", { code: "rate_limited" }), before + 1);
     await waitFor("the line stored", async () => (await query(`SELECT 1 FROM log_record l JOIN node n ON n.id = l.node_id WHERE n.name = 'rl-node'`)).length === 1);
   });
 

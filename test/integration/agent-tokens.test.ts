@@ -18,7 +18,8 @@ import { PROTOCOL_VERSION, type BatchAck } from "../../server/protocol";
 import { metricOf, startTestServer, type TestServer, queryDb } from "../helpers/server";
 import { testDbKind } from "../helpers/db";
 import { consoleStamp, instance } from "../helpers/fake-agent";
-import { startAgent, waitFor } from "../helpers/agent";
+import { startAgent } from "../helpers/agent";
+import { waitFor } from "../helpers/wait";
 
 let srv: TestServer;
 const sockets: Socket[] = [];
@@ -54,8 +55,6 @@ async function outcome(token: string, node: string, agentId = randomUUID()): Pro
 const send = async (s: Socket, payload: unknown) => (await s.timeout(20_000).emitWithAck("batch", payload)) as BatchAck;
 const query = <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => queryDb<T>(srv, sql, params);
 
-const metric = (name: string, labels: Record<string, string>) => metricOf(srv, name, labels);
-
 before(async () => {
   srv = await startTestServer({
     env: { KAM_AGENT_MESSAGES_PER_SECOND: String(MESSAGES_PER_S), KAM_IP_HANDSHAKES_PER_10S: "1000" },
@@ -77,13 +76,13 @@ describe(`per-node agent tokens (${testDbKind()})`, () => {
 
   it("a second agent with the cluster token and a peer's name is refused; the peer's own agent still reconnects", async () => {
     const token = await srv.token("legacy");
-    const before = await metric("kam_agent_cluster_token_total", { cluster: "legacy" });
+    const before = await metricOf(srv, "kam_agent_cluster_token_total", { cluster: "legacy" });
     const peerId = randomUUID();
     assert.equal(await outcome(token, "lb1", peerId), "ok", "a new node name: accepted");
     assert.equal(await outcome(token, "lb1", peerId), "ok", "the same agent reconnects");
     assert.equal(await outcome(token, "lb1"), "forbidden", "a fresh agent id posing as lb1");
     assert.equal(await outcome(token, "lb2"), "ok", "another new node name");
-    assert.equal(await metric("kam_agent_cluster_token_total", { cluster: "legacy" }), before + 3, "each accepted cluster-token handshake is counted");
+    assert.equal(await metricOf(srv, "kam_agent_cluster_token_total", { cluster: "legacy" }), before + 3, "each accepted cluster-token handshake is counted");
     assert.match(srv.output(), /legacy cluster token/);
     // the per-node token issued for lb1 takes the name over; the cluster token is then refused for it
     const own = await srv.token("legacy", "lb1");
@@ -105,19 +104,19 @@ describe(`per-node agent tokens (${testDbKind()})`, () => {
 describe(`caps on what one token and one node can make the server keep (${testDbKind()})`, () => {
   it("50 node names from one cluster token: 32 accepted, the rest refused limit_exceeded and counted", { timeout: 60_000 }, async () => {
     const token = await srv.token("many-nodes");
-    const before = await metric("kam_agent_handshake_rejected_total", { code: "limit_exceeded" });
+    const before = await metricOf(srv, "kam_agent_handshake_rejected_total", { code: "limit_exceeded" });
     const codes: string[] = [];
     for (let i = 0; i < 50; i++) codes.push(await outcome(token, `mn${i}`));
     assert.deepEqual(codes, [...Array(32).fill("ok"), ...Array(18).fill("limit_exceeded")]);
     const [n] = await query<{ n: number }>(`SELECT count(*)::int AS n FROM node n JOIN cluster c ON c.id = n.cluster_id WHERE c.name = 'many-nodes'`);
     assert.equal(n.n, 32);
-    assert.equal(await metric("kam_agent_handshake_rejected_total", { code: "limit_exceeded" }), before + 18);
+    assert.equal(await metricOf(srv, "kam_agent_handshake_rejected_total", { code: "limit_exceeded" }), before + 18);
   });
 
   it("the real agent refused limit_exceeded names the fix (a per-node token) and waits the long refusal backoff instead of retrying at once", { timeout: 60_000 }, async (t) => {
     const token = await srv.token("many-nodes"); // a second cluster token of the same cluster: a new token, its own allowance
     for (let i = 0; i < 32; i++) assert.equal(await outcome(token, `cap${i}`), "ok");
-    const before = await metric("kam_agent_handshake_rejected_total", { code: "limit_exceeded" });
+    const before = await metricOf(srv, "kam_agent_handshake_rejected_total", { code: "limit_exceeded" });
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kam-cap-"));
     const log = path.join(dir, "keepalived.log");
     fs.writeFileSync(log, "");
@@ -130,7 +129,7 @@ describe(`caps on what one token and one node can make the server keep (${testDb
     await waitFor("the refusal logged", () => /cap for this token is reached[^\n]*npm run token -- create --cluster CLUSTER --node NODE/.test(agent.output()))
       .catch((e) => assert.fail(`${(e as Error).message}\n${agent.output().slice(-2000)}`));
     await new Promise((r) => setTimeout(r, 5000));
-    assert.equal(await metric("kam_agent_handshake_rejected_total", { code: "limit_exceeded" }), before + 1, "one handshake in 5 s: a refusal is not retried at the short backoff");
+    assert.equal(await metricOf(srv, "kam_agent_handshake_rejected_total", { code: "limit_exceeded" }), before + 1, "one handshake in 5 s: a refusal is not retried at the short backoff");
     assert.equal(agent.child.exitCode, null, "the agent keeps running (and keeps its outbox) until an operator gives it a token");
   });
 
@@ -172,7 +171,7 @@ describe(`caps on what one token and one node can make the server keep (${testDb
   it("2,000 invented instance names on one node: the live picture, /metrics and state rows hold at most 1024, the rest refused and counted", { timeout: 120_000 }, async () => {
     const token = await srv.token("flood", "fl1");
     const s = await connect(token, "fl1");
-    const before = await metric("kam_ingest_instances_refused_total", {});
+    const before = await metricOf(srv, "kam_ingest_instances_refused_total", {});
     const stamp = consoleStamp(new Date());
     let seq = 0;
     const long = "L".repeat(4000);
@@ -193,8 +192,8 @@ describe(`caps on what one token and one node can make the server keep (${testDb
     const text = await (await fetch(`${srv.url}/metrics`)).text();
     const series = new Set(text.split("\n").filter((l) => l.startsWith("kam_instance_state{") && l.includes('node="fl1"')).map((l) => /instance="([^"]*)"/.exec(l)?.[1]));
     assert.equal(series.size, 1024, "one set of series per kept instance");
-    assert.equal(await metric("kam_ingest_instances_refused_total", {}), before + 2001 - 1024);
-    assert.equal(await metric("kam_ingest_instances_refused_total", {}) > before, true);
+    assert.equal(await metricOf(srv, "kam_ingest_instances_refused_total", {}), before + 2001 - 1024);
+    assert.equal(await metricOf(srv, "kam_ingest_instances_refused_total", {}) > before, true);
   });
 
   it("a config snapshot is stored once per content hash, however often it is sent", { timeout: 60_000 }, async () => {

@@ -11,10 +11,10 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { io, type Socket } from "socket.io-client";
 import { PROTOCOL_VERSION, type AgentRecord, type BatchAck, type ClusterSummary, type IncidentMsg } from "../../server/protocol";
-import { startTestServer, type TestServer, queryDb } from "../helpers/server";
+import { startTestServer, type TestServer, queryDb, metricOf } from "../helpers/server";
 import { testDbKind } from "../helpers/db";
 import { instance } from "../helpers/fake-agent";
-import { waitFor } from "../helpers/agent";
+import { waitFor } from "../helpers/wait";
 
 let srv: TestServer;
 const OFFLINE_S = 4;
@@ -138,10 +138,7 @@ describe(`clock skew (${testDbKind()})`, () => {
     const token = await srv.token("skew-far");
     const far = await agent("far", 20 * MIN, token);
     const ok = await agent("ok", 30_000, token); // 30 s ahead: within futureSkewMs, not counted
-    const metric = async () => {
-      const text = await (await fetch(`${srv.url}/metrics`)).text();
-      return Number(/^kam_detector_future_stamps_total\{cluster="skew-far"\} (\S+)$/m.exec(text)?.[1] ?? 0);
-    };
+    const metric = () => metricOf(srv, "kam_detector_future_stamps_total", { cluster: "skew-far" });
     assert.equal(await metric(), 0);
     assert.equal((await ok.log("(VI_1) Entering BACKUP STATE", "(VI_1) Entering MASTER STATE")).ok, true);
     assert.equal((await far.log("(VI_1) Entering BACKUP STATE", "(VI_1) Entering MASTER STATE", "(VI_1) Entering BACKUP STATE")).ok, true);

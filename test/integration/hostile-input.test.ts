@@ -12,12 +12,13 @@ import { randomUUID } from "node:crypto";
 import { io, type Socket } from "socket.io-client";
 import { Batch, LIMITS, PROTOCOL_VERSION, type AgentRecord, type BatchAck, type LogRecordMsg } from "../../server/protocol";
 import { unstorable } from "../../server/ingest/limits";
-import { startTestServer, type TestServer, queryDb } from "../helpers/server";
+import { startTestServer, type TestServer, queryDb, metricOf } from "../helpers/server";
 import { testDbKind } from "../helpers/db";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { startAgent, waitFor } from "../helpers/agent";
+import { startAgent } from "../helpers/agent";
+import { waitFor } from "../helpers/wait";
 import { prng } from "../helpers/prng";
 
 let srv: TestServer;
@@ -60,13 +61,6 @@ async function storedBy(agentId: string): Promise<number> {
     [agentId],
   );
   return Number(r.n);
-}
-
-async function metric(name: string, labels: Record<string, string>): Promise<number> {
-  const text = await (await fetch(`${srv.url}/metrics`)).text();
-  const want = `${name}{${Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(",")}}`;
-  const line = text.split("\n").find((l) => l.startsWith(want + " "));
-  return line ? Number(line.slice(want.length + 1)) : 0;
 }
 
 /** a well-behaved agent that keeps sending one valid record every `everyMs` and checks each ack */
@@ -136,7 +130,7 @@ describe(`hostile input at the agent endpoint (${testDbKind()})`, () => {
     const badId = randomUUID();
     const bad = await connect(hello(token, "bad", badId));
     const good = await connect(hello(token, "good"));
-    const before = await metric("kam_ingest_rejected_total", { code: "invalid_message" });
+    const before = await metricOf(srv, "kam_ingest_rejected_total", { code: "invalid_message" });
     const steady = steadyAgent(good, 20);
     const seed = Date.now() % 100_000;
     const rnd = prng(seed);
@@ -158,7 +152,7 @@ describe(`hostile input at the agent endpoint (${testDbKind()})`, () => {
     assert.equal(await storedBy(badId), 0, "nothing of the bad payloads stored");
     const [g] = await query<{ n: number }>(`SELECT count(*)::int AS n FROM log_record l JOIN node n ON n.id = l.node_id WHERE n.name = 'good'`);
     assert.equal(g.n, steady.acks.length, "every batch of the good agent stored once");
-    assert.equal(await metric("kam_ingest_rejected_total", { code: "invalid_message" }), before + payloads.length);
+    assert.equal(await metricOf(srv, "kam_ingest_rejected_total", { code: "invalid_message" }), before + payloads.length);
     // the bad agent's connection still works for a valid batch
     assert.deepEqual(await send(bad, { records: [logRec(1)] }), { ok: true, acked: [1], stored: 1, duplicates: 0 });
   });
@@ -178,14 +172,14 @@ describe(`hostile input at the agent endpoint (${testDbKind()})`, () => {
       [{ kind: "vips", seq: 1, ts: Date.now(), addresses: [{ address: "10.0.0.1", prefixlen: 8, iface: "eth\ud800" }] }, /records\.0\.addresses\.0\.iface: .*surrogate/],
       [{ kind: "config", seq: 1, ts: Date.now(), path: "/etc/k\u0000", hash: "a".repeat(64), routerId: null, netNamespace: null, instances: [], errors: [] }, /records\.0\.path/],
     ];
-    const before = await metric("kam_ingest_rejected_total", { code: "invalid_message" });
+    const before = await metricOf(srv, "kam_ingest_rejected_total", { code: "invalid_message" });
     for (const [rec, re] of cases) {
       assert.equal(Batch.safeParse({ records: [rec] }).success, true, "the protocol schema accepts it");
       const a = await send(s, { records: [rec] });
       assert.ok(!a.ok && a.code === "invalid_message", `${JSON.stringify(rec).slice(0, 120)} -> ${JSON.stringify(a)}`);
       assert.match(a.message, re);
     }
-    assert.equal(await metric("kam_ingest_rejected_total", { code: "invalid_message" }), before + cases.length);
+    assert.equal(await metricOf(srv, "kam_ingest_rejected_total", { code: "invalid_message" }), before + cases.length);
     assert.equal(await storedBy(agentId), 0);
     // the same seq, now storable: accepted (nothing half-stored blocks it)
     assert.deepEqual(await send(s, { records: [logRec(1, "before after")] }), { ok: true, acked: [1], stored: 1, duplicates: 0 });
@@ -196,7 +190,7 @@ describe(`hostile input at the agent endpoint (${testDbKind()})`, () => {
     const bigId = randomUUID();
     const big = await connect(hello(token, "big", bigId));
     const good = await connect(hello(token, "small"));
-    const before = await metric("kam_agent_disconnects_total", { reason: "transport error" });
+    const before = await metricOf(srv, "kam_agent_disconnects_total", { reason: "transport error" });
     const closed = new Promise<string>((r) => big.once("disconnect", (reason) => r(reason)));
     const records = Array.from({ length: 600 }, (_, i) => logRec(i + 1, "y".repeat(LIMITS.maxLineLength)));
     assert.ok(JSON.stringify({ records }).length > LIMITS.maxMessageBytes);
@@ -204,7 +198,7 @@ describe(`hostile input at the agent endpoint (${testDbKind()})`, () => {
     assert.match(await closed, /transport close|transport error/);
     assert.deepEqual(await send(good, { records: [logRec(1)] }), { ok: true, acked: [1], stored: 1, duplicates: 0 });
     assert.equal(await storedBy(bigId), 0);
-    await waitFor("the drop counted", async () => (await metric("kam_agent_disconnects_total", { reason: "transport error" })) === before + 1, 5000);
+    await waitFor("the drop counted", async () => (await metricOf(srv, "kam_agent_disconnects_total", { reason: "transport error" })) === before + 1, 5000);
     assert.equal((await fetch(`${srv.url}/api/health`)).status, 200);
   });
 
@@ -212,7 +206,7 @@ describe(`hostile input at the agent endpoint (${testDbKind()})`, () => {
     const token = await srv.token("ratelimit");
     const agentId = randomUUID();
     const s = await connect(hello(token, "r1", agentId));
-    const before = await metric("kam_ingest_rejected_total", { code: "rate_limited" });
+    const before = await metricOf(srv, "kam_ingest_rejected_total", { code: "rate_limited" });
     const batch = (n: number) => ({ records: Array.from({ length: 1000 }, (_, i) => logRec(n * 1000 + i + 1)) });
     const acks = await Promise.all([0, 1, 2, 3].map((n) => send(s, batch(n))));
     const ok = acks.filter((a) => a.ok);
@@ -224,7 +218,7 @@ describe(`hostile input at the agent endpoint (${testDbKind()})`, () => {
     const hint = (limited[0] as { retryAfterMs?: number }).retryAfterMs;
     assert.ok(typeof hint === "number" && hint > 0 && hint <= 2000, `retry hint ${hint} ms: 1000 records at 500/s`);
     assert.equal(await storedBy(agentId), 2000);
-    assert.equal(await metric("kam_ingest_rejected_total", { code: "rate_limited" }), before + 2);
+    assert.equal(await metricOf(srv, "kam_ingest_rejected_total", { code: "rate_limited" }), before + 2);
     await new Promise((r) => setTimeout(r, 2100)); // 1000 tokens again
     const again = acks.findIndex((a) => !a.ok);
     assert.equal((await send(s, batch(again))).ok, true);
@@ -243,7 +237,7 @@ describe(`hostile input at the agent endpoint (${testDbKind()})`, () => {
       fs.rmSync(dir, { recursive: true, force: true });
     });
     await waitFor("agent following its file", () => /following log file/.test(agent.output()));
-    const before = await metric("kam_ingest_rejected_total", { code: "rate_limited" });
+    const before = await metricOf(srv, "kam_ingest_rejected_total", { code: "rate_limited" });
     const total = 4000; // twice the bucket: half of it has to wait for the refill
     fs.appendFileSync(log, Array.from({ length: total }, (_, i) => `Mon Nov 23 18:53:53 2026: rl line ${i}\n`).join(""));
     const counts = async () => (await query<{ n: number; d: number }>(
@@ -251,7 +245,7 @@ describe(`hostile input at the agent endpoint (${testDbKind()})`, () => {
     await waitFor("every line stored", async () => (await counts()).n >= total, 90_000).catch((e) => assert.fail(`${(e as Error).message}\n${agent.output().slice(-2000)}`));
     await new Promise((r) => setTimeout(r, 1000));
     assert.deepEqual(await counts(), { n: total, d: total });
-    assert.ok((await metric("kam_ingest_rejected_total", { code: "rate_limited" })) > before, "the agent was rate limited on the way");
+    assert.ok((await metricOf(srv, "kam_ingest_rejected_total", { code: "rate_limited" })) > before, "the agent was rate limited on the way");
     assert.match(agent.output(), /"code":"rate_limited"[^\n]*did not take a batch; retrying later/);
   });
 
@@ -284,7 +278,7 @@ describe(`hostile input at the agent endpoint (${testDbKind()})`, () => {
 
   it("refuses handshakes over the per-address rate with rate_limited, while other addresses still connect", { timeout: 60_000 }, async () => {
     const token = await srv.token("handshakes");
-    const before = await metric("kam_agent_handshake_rejected_total", { code: "rate_limited" });
+    const before = await metricOf(srv, "kam_agent_handshake_rejected_total", { code: "rate_limited" });
     const codes: string[] = [];
     const hints: unknown[] = [];
     for (let i = 0; i < 2 * 2 * HANDSHAKES_PER_10S; i++) {
@@ -302,7 +296,7 @@ describe(`hostile input at the agent endpoint (${testDbKind()})`, () => {
     const limited = codes.filter((c) => c === "rate_limited").length;
     assert.deepEqual(new Set(codes), new Set(["ok", "rate_limited"]), codes.join(","));
     assert.ok(codes.indexOf("rate_limited") >= 2 * HANDSHAKES_PER_10S, "the burst passes first");
-    assert.equal(await metric("kam_agent_handshake_rejected_total", { code: "rate_limited" }), before + limited);
+    assert.equal(await metricOf(srv, "kam_agent_handshake_rejected_total", { code: "rate_limited" }), before + limited);
     const other = await connect(hello(token, "elsewhere"), "127.0.0.1");
     assert.equal((await send(other, { records: [logRec(1)] })).ok, true);
   });

@@ -14,7 +14,7 @@ import { io, type Socket } from "socket.io-client";
 import type { IncidentMsg } from "../../server/protocol";
 import { startTestServer, ROOT, type TestServer } from "../helpers/server";
 import { connectFakeAgent, instance, type FakeAgent } from "../helpers/fake-agent";
-import { waitFor } from "../helpers/agent";
+import { waitFor } from "../helpers/wait";
 import { testDbKind } from "../helpers/db";
 
 const run = promisify(execFile);

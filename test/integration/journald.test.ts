@@ -10,6 +10,7 @@ import { silentLogger } from "../../agent/log";
 import { LogRecordMsg } from "../../server/protocol";
 import { execFileSync } from "node:child_process";
 import { startPrivateJournald, type PrivateJournald } from "../helpers/journald";
+import { waitFor } from "../helpers/wait";
 
 type Rec = Omit<LogRecordMsg, "seq">;
 
@@ -29,14 +30,6 @@ function follow(j: PrivateJournald, cursor: string | null, matches = IDENT_MATCH
   });
   src.start();
   return { src, got, cursor: () => saved };
-}
-
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** journalctl -n 0 starts at the end: log markers until one arrives, so later lines are surely followed */
@@ -68,7 +61,7 @@ test("journal source against a private journald: fields, filtering, and resume a
   for (let i = 0; i < 4; i++) j.log("sshd", 99, `not keepalived ${i}`);
   j.log("Keepalived_bfd", 1236, "ctrl \x01 byte"); // journald stores it as a byte array in JSON
   j.log("Keepalived", 1230, "fence 1"); // the journal keeps order: once the fence is here, everything before is too
-  await until(() => a.got.some((r) => r.line === "fence 1"), 10_000, "fence 1");
+  await waitFor("fence 1", () => a.got.some((r) => r.line === "fence 1"), 10_000, 20);
 
   const first = a.got.slice(before);
   assert.deepEqual(first.map((r) => r.line), [
@@ -99,9 +92,9 @@ test("journal source against a private journald: fields, filtering, and resume a
   }
   const b = follow(j, saved);
   t.after(() => b.src.stop());
-  await until(() => b.got.length >= missed.length, 10_000, "the missed lines");
+  await waitFor("the missed lines", () => b.got.length >= missed.length, 10_000, 20);
   j.log("Keepalived", 1230, "fence 2");
-  await until(() => b.got.some((r) => r.line === "fence 2"), 10_000, "fence 2");
+  await waitFor("fence 2", () => b.got.some((r) => r.line === "fence 2"), 10_000, 20);
   assert.deepEqual(b.got.map((r) => r.line), [...missed, "fence 2"], "exactly the missed lines: none lost, none twice");
   const cursorsA = new Set(a.got.map((r) => r.cursor));
   assert.ok(b.got.every((r) => !cursorsA.has(r.cursor)), "no entry delivered to both runs");
@@ -118,7 +111,7 @@ test("matches on another field (as needed when keepalived runs with net_namespac
   // keepalived with net_namespace blue logs as Keepalived_vrrp_blue_...: the default identifiers miss it, the facility does not
   const a = follow(j, "s=0000;i=1;b=0000;m=1;t=1;x=1", ["SYSLOG_FACILITY=17"]);
   t.after(() => a.src.stop());
-  await until(() => /Failed to seek to cursor/.test(a.src.status()), 5000, "the rejected cursor to show in the source status");
+  await waitFor("the rejected cursor to show in the source status", () => /Failed to seek to cursor/.test(a.src.status()), 5000, 20);
   const end = Date.now() + 15_000;
   for (let i = 0; !a.got.some((r) => r.line.startsWith("ns line")); i++) {
     if (Date.now() > end) throw new Error(`no line arrived; status: ${a.src.status()}`);
@@ -170,7 +163,7 @@ test("issue 19: the default match takes keepalived's own lines and no forged one
   j.log("Keepalived_vrrp_blue_ka1", 1235, "net_namespace line", undefined, KA);
   j.log("Keepalived_vrrp", 1236, "process_names line", undefined, { comm: "keepalived_vrrp" });
   j.log("Keepalived", 1230, "fence", undefined, KA);
-  await until(() => a.got.some((r) => r.line === "fence"), 10_000, "the fence line");
+  await waitFor("the fence line", () => a.got.some((r) => r.line === "fence"), 10_000, 20);
   assert.deepEqual(a.got.slice(before).map((r) => r.line), ["(VI_1) Entering MASTER STATE", "net_namespace line", "process_names line", "fence"],
     "keepalived's lines (any identifier, process_names too) arrive; forged ones do not");
 });

@@ -18,9 +18,10 @@ import { randomUUID } from "node:crypto";
 import { io, type Socket } from "socket.io-client";
 import { PROTOCOL_VERSION, type AgentRecord, type BatchAck, type ClusterSummary } from "../../server/protocol";
 import type { GapsResponse } from "../../server/timeline/types";
-import { startTestServer, type TestServer, dbUrlOf, queryUrl } from "../helpers/server";
+import { startTestServer, type TestServer, dbUrlOf, queryUrl, metricOf } from "../helpers/server";
 import { createTestDb, testDbKind } from "../helpers/db";
-import { startAgent, waitFor, type AgentProc } from "../helpers/agent";
+import { startAgent, type AgentProc } from "../helpers/agent";
+import { waitFor } from "../helpers/wait";
 import { instance } from "../helpers/fake-agent";
 
 /** A loopback TCP proxy the test can cut (refuse and reset) or make one-way (replies withheld). */
@@ -70,13 +71,6 @@ async function logCounts(url: string, cluster: string) {
     `SELECT count(*)::int AS n, count(DISTINCT l.line)::int AS lines, count(DISTINCT (l.agent_id, l.seq))::int AS seqs
      FROM log_record l JOIN cluster c ON c.id = l.cluster_id WHERE c.name = $1`, [cluster]);
   return r;
-}
-
-async function metric(url: string, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const want = `${name}{${Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(",")}}`;
-  const line = text.split("\n").find((l) => l.startsWith(want + " "));
-  return line ? Number(line.slice(want.length + 1)) : 0;
 }
 
 interface Rig { dir: string; log: string; stateDir: string; agent?: AgentProc; start(server: string): Promise<AgentProc> }
@@ -176,7 +170,7 @@ describe(`nothing lost (${testDbKind()})`, () => {
     });
     cleanups.push(() => void fake.close());
     await new Promise<void>((res) => fake.once("connect", () => res()));
-    const storedBefore = await metric(s2.url, "kam_ingest_batches_total");
+    const storedBefore = await metricOf(s2, "kam_ingest_batches_total");
     await proxy.cut();
     const outageEnd = Date.now() + 60_000;
     const answers: BatchAck[] = [];
@@ -189,8 +183,8 @@ describe(`nothing lost (${testDbKind()})`, () => {
     }
     assert.ok(answers.length >= 10);
     for (const a of answers) assert.deepEqual(a.ok ? "ok" : a.code, "unavailable", "nothing acknowledged while the database is away");
-    assert.equal(await metric(s2.url, "kam_ingest_batches_total"), storedBefore, "no batch counted as stored during the outage");
-    assert.ok((await metric(s2.url, "kam_ingest_rejected_total", { code: "unavailable" })) >= answers.length);
+    assert.equal(await metricOf(s2, "kam_ingest_batches_total"), storedBefore, "no batch counted as stored during the outage");
+    assert.ok((await metricOf(s2, "kam_ingest_rejected_total", { code: "unavailable" })) >= answers.length);
     assert.match(r.agent!.output(), /did not take a batch; retrying later[^\n]*|"code":"unavailable"/);
 
     await proxy.listen(proxy.port); // the database is back
@@ -215,13 +209,13 @@ describe(`nothing lost (${testDbKind()})`, () => {
     proxy.holdReplies = true; // from now on the server's answers never reach the agent
     append(r, lines("ka", 1, 500));
     assert.equal((await waitStored(mainDb(), "kill-agent", 505, r)).n, 505, "stored by the server, not yet acknowledged to the agent");
-    const dupBefore = await metric(srv.url, "kam_ingest_duplicates_total");
+    const dupBefore = await metricOf(srv, "kam_ingest_duplicates_total");
     await a.stop("SIGKILL");
     await r.start(srv.url); // same state directory: the outbox still holds the 500 unacknowledged lines
-    await waitFor("the resent lines acknowledged as duplicates", async () => (await metric(srv.url, "kam_ingest_duplicates_total")) - dupBefore >= 500, 60_000);
+    await waitFor("the resent lines acknowledged as duplicates", async () => (await metricOf(srv, "kam_ingest_duplicates_total")) - dupBefore >= 500, 60_000);
     append(r, lines("fresh", 1, 20));
     assert.deepEqual(await waitStored(mainDb(), "kill-agent", 525, r), { n: 525, lines: 525, seqs: 525 });
-    assert.equal((await metric(srv.url, "kam_ingest_duplicates_total")) - dupBefore, 500);
+    assert.equal((await metricOf(srv, "kam_ingest_duplicates_total")) - dupBefore, 500);
   });
 
   it("a backlog larger than the outbox waits in the file while the server is away: no line dropped, every line stored exactly once", { timeout: 180_000 }, async () => {

@@ -16,7 +16,8 @@ import pg from "pg";
 import type { ClusterSummary } from "../../server/protocol";
 import { findRunningEmbedded } from "../../server/db/embedded";
 import { startTestServer, ROOT, type TestServer } from "../helpers/server";
-import { startAgent, waitFor, type AgentProc } from "../helpers/agent";
+import { startAgent, type AgentProc } from "../helpers/agent";
+import { waitFor } from "../helpers/wait";
 import { canUseNetns, createNetns, type Netns } from "../helpers/netns";
 import { testDbKind } from "../helpers/db";
 

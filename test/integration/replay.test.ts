@@ -20,7 +20,7 @@ import { findRunningEmbedded } from "../../server/db/embedded";
 import type { IncidentMsg } from "../../server/protocol";
 import { startTestServer, ROOT, type TestServer } from "../helpers/server";
 import { connectFakeAgent, type FakeAgent } from "../helpers/fake-agent";
-import { waitFor } from "../helpers/agent";
+import { waitFor } from "../helpers/wait";
 import { testDbKind } from "../helpers/db";
 
 const FIX = path.join(ROOT, "test/fixtures/keepalived-2.2.7/three-node-journald");

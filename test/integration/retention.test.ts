@@ -19,8 +19,8 @@ import { restoreState } from "../../server/state/restore";
 import { DEFAULT_RETENTION, pruneOnce } from "../../server/retention/prune";
 import { PROTOCOL_VERSION, type BatchAck } from "../../server/protocol";
 import { createTestDb, testDbKind, type TestDb } from "../helpers/db";
-import { startTestServer, ROOT, type TestServer } from "../helpers/server";
-import { waitFor } from "../helpers/agent";
+import { startTestServer, ROOT, type TestServer, metricOf } from "../helpers/server";
+import { waitFor } from "../helpers/wait";
 
 const DAY = 86_400_000;
 const NOW = Date.parse("2026-11-23T12:00:00Z");
@@ -137,7 +137,7 @@ describe(`retention job in the running server (${testDbKind()})`, () => {
     const c = new pg.Client({ connectionString: url });
     await c.connect();
     const OLD = srv.db.kind === "postgres" ? 60_000 : 20_000;
-    const deleted = () => metricValue(srv.url, "kam_retention_deleted_total", { kind: "log" });
+    const deleted = () => metricOf(srv, "kam_retention_deleted_total", { kind: "log" });
     const d0 = await deleted(); // before the old rows exist: the job runs every second
     const q = async (sql: string, p: unknown[] = []) => (await c.query(sql, p)).rows;
     try {
@@ -179,10 +179,3 @@ describe(`retention job in the running server (${testDbKind()})`, () => {
     console.log(`# ${lat.length} acks while pruning ${OLD} rows, ${during} of them half-way; slowest ${max.toFixed(0)} ms`);
   });
 });
-
-async function metricValue(url: string, name: string, labels: Record<string, string>): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const want = `${name}{${Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(",")}}`;
-  const line = text.split("\n").find((l) => l.startsWith(want + " "));
-  return line ? Number(line.slice(want.length + 1)) : 0;
-}

@@ -10,7 +10,7 @@ import { createLogger } from "../../server/log";
 import type { PrismaClient } from "../../server/generated/prisma/client";
 import { StatsResponse } from "../../server/stats/types";
 import { connectFakeAgent, instance, type FakeAgent } from "../helpers/fake-agent";
-import { waitFor } from "../helpers/agent";
+import { waitFor } from "../helpers/wait";
 import { testDbKind } from "../helpers/db";
 import { ROOT, startTestServer, type TestServer } from "../helpers/server";
 

@@ -8,7 +8,7 @@ import type { IncidentMsg } from "../../server/protocol";
 import type { LogLine, TimelineLane, TimelineResponse } from "../../server/timeline/types";
 import { startTestServer, type TestServer } from "../helpers/server";
 import { connectFakeAgent, consoleStamp, instance, type FakeAgent } from "../helpers/fake-agent";
-import { waitFor } from "../helpers/agent";
+import { waitFor } from "../helpers/wait";
 import { testDbKind } from "../helpers/db";
 
 type Rec = Parameters<FakeAgent["send"]>[0][number];

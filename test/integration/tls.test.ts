@@ -17,7 +17,8 @@ import os from "node:os";
 import path from "node:path";
 import { startTestServer, type TestServer, queryDb } from "../helpers/server";
 import { createTestDb } from "../helpers/db";
-import { startAgent, waitFor } from "../helpers/agent";
+import { startAgent } from "../helpers/agent";
+import { waitFor } from "../helpers/wait";
 
 const openssl = spawnSync("openssl", ["version"], { encoding: "utf8" });
 const NO_OPENSSL = openssl.status === 0 ? null : `openssl is not installed (${openssl.error?.message ?? openssl.stderr}): it makes the test certificates`;

@@ -10,8 +10,8 @@ import { expectationsOf, type Planned } from "./actions";
 import type { TruthCluster } from "./cluster";
 import type { ActionRecord } from "./oracle";
 import { hostAddress } from "./topology";
+import { sleep } from "../helpers/wait";
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function resolveHost(c: TruthCluster, p: Planned, want?: (h: string) => boolean): string {
   const names = c.topo.hosts.map((h) => h.name).filter((h) => (want ? want(h) : true));

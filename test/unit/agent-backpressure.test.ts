@@ -8,7 +8,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { MAX_PENDING_BYTES, Outbox, SOURCE_HIGH_WATER_DISK, type NewRecord } from "../../agent/outbox";
 import { FileSource, MAX_LINE_BYTES, READ_CHUNK_BYTES } from "../../agent/sources/file";
@@ -16,28 +15,16 @@ import { LineSplitter } from "../../agent/lines";
 import { MAX_HELPER_LINE, Supervisor } from "../../agent/supervise";
 import { silentLogger } from "../../agent/log";
 import type { LogRecordMsg } from "../../server/protocol";
+import { waitFor } from "../helpers/wait";
+import { tmpDir } from "../helpers/tmp";
 
 const log = silentLogger();
 type Rec = Omit<LogRecordMsg, "seq">;
 
-function tmpDir(t: { after: (fn: () => void) => void }): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), "kam-bp-"));
-  t.after(() => fs.rmSync(d, { recursive: true, force: true }));
-  return d;
-}
-
-async function until(cond: () => boolean, ms = 5000, what = "condition"): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 const rec = (line: string): NewRecord => ({ kind: "log", ts: 1_700_000_000_000, source: "file", line });
 
 test("outbox: no room at the high-water mark of unacknowledged records, 'room' once acks bring it under the low-water mark", async (t) => {
-  const ob = new Outbox({ dir: tmpDir(t), maxBytes: 64 << 20, log, highWaterRecords: 100, lowWaterRecords: 50 });
+  const ob = new Outbox({ dir: tmpDir(t, "kam-bp-"), maxBytes: 64 << 20, log, highWaterRecords: 100, lowWaterRecords: 50 });
   let rooms = 0;
   ob.on("room", () => rooms++);
   for (let i = 0; i < 99; i++) ob.append(rec(`l${i}`));
@@ -59,7 +46,7 @@ test("outbox: no room at the high-water mark of unacknowledged records, 'room' o
 
 test("outbox: no room once MAX_PENDING_BYTES wait for their write, or the files fill SOURCE_HIGH_WATER_DISK of maxBytes", async (t) => {
   const big = "x".repeat(8000);
-  const ob = new Outbox({ dir: tmpDir(t), maxBytes: 64 << 20, log });
+  const ob = new Outbox({ dir: tmpDir(t, "kam-bp-"), maxBytes: 64 << 20, log });
   let rooms = 0;
   ob.on("room", () => rooms++);
   let n = 0;
@@ -72,7 +59,7 @@ test("outbox: no room once MAX_PENDING_BYTES wait for their write, or the files 
   assert.equal(rooms, 1, "written: room again");
 
   await ob.close();
-  const small = new Outbox({ dir: tmpDir(t), maxBytes: 1 << 20, log });
+  const small = new Outbox({ dir: tmpDir(t, "kam-bp-"), maxBytes: 1 << 20, log });
   let m = 0;
   while (small.hasRoom()) {
     small.append(rec(big));
@@ -86,7 +73,7 @@ test("outbox: no room once MAX_PENDING_BYTES wait for their write, or the files 
 });
 
 test("file source: stops reading where the outbox has no room (offset waits), resumes on resume(), and keeps order across a rotation", async (t) => {
-  const dir = tmpDir(t);
+  const dir = tmpDir(t, "kam-bp-");
   const file = path.join(dir, "keepalived.log");
   fs.writeFileSync(file, "");
   const got: Rec[] = [];
@@ -98,7 +85,7 @@ test("file source: stops reading where the outbox has no room (offset waits), re
   await new Promise((r) => setTimeout(r, 50));
   const N = 20_000; // ~1.3 MB: many READ_CHUNK_BYTES reads
   fs.appendFileSync(file, Array.from({ length: N }, (_, i) => `a ${String(i).padStart(6, "0")} ${"y".repeat(50)}\n`).join(""));
-  await until(() => got.length >= 1000, 3000, "the first lines");
+  await waitFor("the first lines", () => got.length >= 1000, 3000, 5);
   await new Promise((r) => setTimeout(r, 200));
   const stalled = got.length;
   assert.ok(stalled < N, "stopped before the end of the file");
@@ -114,7 +101,7 @@ test("file source: stops reading where the outbox has no room (offset waits), re
   await new Promise((r) => setTimeout(r, 150));
   limit = Infinity;
   src.resume();
-  await until(() => got.some((r) => r.line.startsWith("b ")), 5000, "the new file's line");
+  await waitFor("the new file's line", () => got.some((r) => r.line.startsWith("b ")), 5000, 5);
   const lines = got.map((r) => r.line);
   assert.equal(lines.length, N + 1, "every line once");
   assert.deepEqual(lines.slice(0, N), Array.from({ length: N }, (_, i) => `a ${String(i).padStart(6, "0")} ${"y".repeat(50)}`), "the old file whole and in order");
@@ -122,7 +109,7 @@ test("file source: stops reading where the outbox has no room (offset waits), re
 });
 
 test("file source: an endless line holds at most MAX_LINE_BYTES (sent cut and flagged, its rest dropped)", async (t) => {
-  const dir = tmpDir(t);
+  const dir = tmpDir(t, "kam-bp-");
   const file = path.join(dir, "keepalived.log");
   fs.writeFileSync(file, "");
   const got: Rec[] = [];
@@ -131,7 +118,7 @@ test("file source: an endless line holds at most MAX_LINE_BYTES (sent cut and fl
   t.after(() => src.stop());
   await new Promise((r) => setTimeout(r, 50));
   fs.appendFileSync(file, "z".repeat(MAX_LINE_BYTES * 3) + "\nafter\n");
-  await until(() => got.some((r) => r.line === "after"));
+  await waitFor("the line after the over-long one", () => got.some((r) => r.line === "after"), 5000, 5);
   assert.equal(got.length, 2);
   assert.equal(got[0].truncated, true);
 });
@@ -157,7 +144,7 @@ test("Supervisor.pause(): the helper's stdout is not read while paused (the help
   const sup = new Supervisor({ name: "yes", command: "sh", args: () => ["-c", "i=0; while [ $i -lt 200000 ]; do echo line $i; i=$((i+1)); done; sleep 30"], log, onLine: () => n++ });
   t.after(() => sup.stop());
   sup.start();
-  await until(() => n > 0, 5000, "the first lines");
+  await waitFor("the first lines", () => n > 0, 5000, 5);
   sup.pause();
   await new Promise((r) => setTimeout(r, 100));
   const held = n;
@@ -165,5 +152,5 @@ test("Supervisor.pause(): the helper's stdout is not read while paused (the help
   assert.ok(n - held < 5000, `at most one chunk of lines after the pause took effect (${n - held})`);
   assert.ok(n < 200_000);
   sup.resume();
-  await until(() => n === 200_000, 30_000, "all lines after resume");
+  await waitFor("all lines after resume", () => n === 200_000, 30_000, 5);
 });

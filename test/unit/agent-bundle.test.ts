@@ -12,6 +12,8 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { startStandIn } from "./agent-standin-server";
+import { waitFor } from "../helpers/wait";
+import { tmpDir } from "../helpers/tmp";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const TOKEN = "kam_bundle-test-token-0123456789";
@@ -64,19 +66,10 @@ test("a bad option value stops the bundle with a message naming the setting", ()
   assert.match(n.stderr, /--token \/ KAM_TOKEN or --token-file \/ KAM_TOKEN_FILE: required/);
 });
 
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 test("the bundled agent streams config, VIPs and log lines to the server, stops on SIGTERM and resumes without repeats", async (t) => {
   const srv = await startStandIn(TOKEN);
   t.after(() => srv.close());
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), "kam-agent-run-"));
-  t.after(() => fs.rmSync(work, { recursive: true, force: true }));
+  const work = tmpDir(t, "kam-agent-run-");
   const logFile = path.join(work, "keepalived.log");
   const conf = path.join(work, "keepalived.conf");
   fs.copyFileSync(path.join(repo, "test/fixtures/agent/node1.conf"), conf);
@@ -96,13 +89,13 @@ test("the bundled agent streams config, VIPs and log lines to the server, stops 
   const lines = () => srv.all().flatMap((r) => (r.kind === "log" ? [r.line] : []));
 
   const a = start();
-  await until(() => srv.all().some((r) => r.kind === "config") && srv.all().some((r) => r.kind === "vips"), 15_000, "config and VIP records");
+  await waitFor("config and VIP records", () => srv.all().some((r) => r.kind === "config") && srv.all().some((r) => r.kind === "vips"), 15_000, 20);
   const cfg = srv.all().find((r) => r.kind === "config")!;
   assert.ok(cfg.kind === "config" && cfg.instances[0].name === "VI_1" && cfg.instances[0].vrid === 51 && /^[0-9a-f]{64}$/.test(cfg.instances[0].authPassHash!));
   assert.ok(!JSON.stringify(srv.all()).includes("s3cret"), "the password never reaches the server");
   for (let i = 0; i < 5; i++) fs.appendFileSync(logFile, `Keepalived_vrrp[7]: run1 line ${i}\n`);
-  await until(() => lines().length === 5, 10_000, "the first lines");
-  await until(() => srv.heartbeats.some((h) => h.sources.file === "ok" && h.sources.config === "ok" && "vips" in h.sources), 5000, "a heartbeat with source status");
+  await waitFor("the first lines", () => lines().length === 5, 10_000, 20);
+  await waitFor("a heartbeat with source status", () => srv.heartbeats.some((h) => h.sources.file === "ok" && h.sources.config === "ok" && "vips" in h.sources), 5000, 20);
 
   a.child.kill("SIGTERM");
   const code = await new Promise((r) => a.child.once("exit", r));
@@ -110,9 +103,9 @@ test("the bundled agent streams config, VIPs and log lines to the server, stops 
   for (let i = 0; i < 5; i++) fs.appendFileSync(logFile, `Keepalived_vrrp[7]: while stopped ${i}\n`);
 
   const b = start();
-  await until(() => lines().length >= 10, 10_000, "the lines logged while stopped");
+  await waitFor("the lines logged while stopped", () => lines().length >= 10, 10_000, 20);
   fs.appendFileSync(logFile, "Keepalived_vrrp[7]: run2 live\n");
-  await until(() => lines().includes("Keepalived_vrrp[7]: run2 live"), 10_000, "a live line after restart");
+  await waitFor("a live line after restart", () => lines().includes("Keepalived_vrrp[7]: run2 live"), 10_000, 20);
   assert.deepEqual(lines(), [
     ...Array.from({ length: 5 }, (_, i) => `Keepalived_vrrp[7]: run1 line ${i}`),
     ...Array.from({ length: 5 }, (_, i) => `Keepalived_vrrp[7]: while stopped ${i}`),

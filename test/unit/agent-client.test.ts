@@ -13,6 +13,7 @@ import { Outbox } from "../../agent/outbox";
 import { silentLogger } from "../../agent/log";
 import { PROTOCOL_VERSION } from "../../server/protocol";
 import { startStandIn } from "./agent-standin-server";
+import { waitFor } from "../helpers/wait";
 
 const TOKEN = "kam_test-token-0123456789abcdef";
 
@@ -54,14 +55,6 @@ function setup(t: { after: (fn: () => unknown) => void }, server: string, extra:
   return { outbox, client, agentId, resyncs: () => resyncs };
 }
 
-async function until(cond: () => boolean, ms = 5000, what = "condition"): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 const log = (i: number) => ({ kind: "log" as const, ts: Date.now(), source: "file" as const, line: `line ${i}` });
 
 test("delivers every record exactly once in batches, acks empty the outbox, heartbeats report depth and sources", async (t) => {
@@ -70,18 +63,18 @@ test("delivers every record exactly once in batches, acks empty the outbox, hear
   const { outbox, client, agentId } = setup(t, srv.url);
   for (let i = 0; i < 2500; i++) outbox.append(log(i));
   client.start();
-  await until(() => srv.all().length === 2500 && outbox.depth() === 0, 10_000, "all records");
+  await waitFor("all records", () => srv.all().length === 2500 && outbox.depth() === 0, 10_000, 10);
   assert.deepEqual(srv.all().map((r) => r.seq), Array.from({ length: 2500 }, (_, i) => i + 1));
   assert.ok(srv.batches >= 3, "split into batches of at most 1000");
   assert.deepEqual(srv.hellos[0], { protocol: PROTOCOL_VERSION, token: TOKEN, agentId, node: "node-1", hostname: "host-1", version: "test", utcOffsetMinutes: 0 });
   // a heartbeat sent before the last acks arrived still counts those records: wait for one sent after them
-  await until(() => srv.heartbeats.length >= 2 && srv.heartbeats.at(-1)!.outbox === 0, 5000, "a heartbeat reporting the emptied outbox");
+  await waitFor("a heartbeat reporting the emptied outbox", () => srv.heartbeats.length >= 2 && srv.heartbeats.at(-1)!.outbox === 0, 5000, 10);
   assert.deepEqual(srv.heartbeats.at(-1)!.sources, { journal: "ok", vips: "ok" });
   assert.ok(srv.heartbeats.some((h) => h.outbox > 0) || srv.heartbeats.length >= 2, "heartbeats report the outbox depth");
   // records appended while connected go out promptly
   const t0 = Date.now();
   outbox.append(log(9999));
-  await until(() => srv.all().length === 2501, 2000, "a live record");
+  await waitFor("a live record", () => srv.all().length === 2501, 2000, 10);
   assert.ok(Date.now() - t0 < 1000);
 });
 
@@ -97,9 +90,9 @@ test("keeps records while the server is away and delivers them when it comes up;
   assert.equal(outbox.depth(), 30);
   const srv = await startStandIn(TOKEN, port);
   t.after(() => srv.close());
-  await until(() => srv.all().length === 30 && outbox.depth() === 0, 8000, "delivery after the server came up");
+  await waitFor("delivery after the server came up", () => srv.all().length === 30 && outbox.depth() === 0, 8000, 10);
   srv.resync();
-  await until(() => resyncs() === 1, 2000, "resync");
+  await waitFor("resync", () => resyncs() === 1, 2000, 10);
 });
 
 test("a refused token is logged naming the setting, retried, and accepted once the server knows it", async (t) => {
@@ -109,11 +102,11 @@ test("a refused token is logged naming the setting, retried, and accepted once t
   const { outbox, client } = setup(t, srv.url, { log: cap.log });
   outbox.append(log(1));
   client.start();
-  await until(() => cap.lines.some((l) => l.level >= 50 && /--token \/ KAM_TOKEN/.test(l.msg)), 3000, "the refusal log");
+  await waitFor("the refusal log", () => cap.lines.some((l) => l.level >= 50 && /--token \/ KAM_TOKEN/.test(l.msg)), 3000, 10);
   assert.ok(!JSON.stringify(cap.lines).includes(TOKEN), "the token is never logged");
   assert.equal(srv.all().length, 0);
   srv.token = TOKEN;
-  await until(() => srv.all().length === 1, 5000, "connection after the token is accepted");
+  await waitFor("connection after the token is accepted", () => srv.all().length === 1, 5000, 10);
 });
 
 test("a batch the server rejects is isolated: the bad record becomes a gap record, all others are delivered", async (t) => {
@@ -123,7 +116,7 @@ test("a batch the server rejects is isolated: the bad record becomes a gap recor
   const { outbox, client } = setup(t, srv.url);
   for (let i = 0; i < 20; i++) outbox.append(log(i));
   client.start();
-  await until(() => outbox.depth() === 0 && srv.all().some((r) => r.kind === "gap"), 5000, "isolation");
+  await waitFor("isolation", () => outbox.depth() === 0 && srv.all().some((r) => r.kind === "gap"), 5000, 10);
   const all = srv.all();
   const lines = all.filter((r) => r.kind === "log").map((r) => (r.kind === "log" ? r.line : ""));
   assert.deepEqual(lines, Array.from({ length: 20 }, (_, i) => `line ${i}`).filter((l) => l !== "line 7"));
@@ -143,7 +136,7 @@ test("a batch without an answer is resent after the ack timeout; storage stays e
   const { outbox, client } = setup(t, srv.url);
   for (let i = 0; i < 10; i++) outbox.append(log(i));
   client.start();
-  await until(() => outbox.depth() === 0, 5000, "delivery after the timeout");
+  await waitFor("delivery after the timeout", () => outbox.depth() === 0, 5000, 10);
   assert.equal(client.stats.timeouts, 1);
   assert.deepEqual(srv.all().map((r) => r.seq), Array.from({ length: 10 }, (_, i) => i + 1));
 });
@@ -155,13 +148,13 @@ test("a protocol refusal names the versions to align; a server-side disconnect i
   const cap = capture();
   const { outbox, client } = setup(t, srv.url, { log: cap.log });
   client.start();
-  await until(() => cap.lines.some((l) => l.level >= 50 && /another protocol version \(this agent speaks \d+\)/.test(l.msg)), 3000, "the protocol log");
+  await waitFor("the protocol log", () => cap.lines.some((l) => l.level >= 50 && /another protocol version \(this agent speaks \d+\)/.test(l.msg)), 3000, 10);
   srv.handshakeError = null;
-  await until(() => client.connected, 5000, "connection once the server accepts");
+  await waitFor("connection once the server accepts", () => client.connected, 5000, 10);
   srv.kick();
-  await until(() => !client.connected, 2000, "the kick");
+  await waitFor("the kick", () => !client.connected, 2000, 10);
   outbox.append(log(1));
-  await until(() => srv.all().length === 1, 5000, "delivery after the server closed the socket");
+  await waitFor("delivery after the server closed the socket", () => srv.all().length === 1, 5000, 10);
   assert.ok(srv.hellos.length >= 2, "a second handshake happened");
 });
 
@@ -199,7 +192,7 @@ test("a handshake refused as rate_limited is logged with its code and the server
   const { outbox, client } = setup(t, srv.url, { log: cap.log, reconnectMinMs: 50, reconnectMaxMs: 5000 });
   outbox.append(log(1));
   client.start();
-  await until(() => srv.attempts.length >= 3, 8000, "three attempts");
+  await waitFor("three attempts", () => srv.attempts.length >= 3, 8000, 10);
   const gaps = srv.attempts.slice(1).map((at, i) => at - srv.attempts[i]);
   for (const g of gaps) assert.ok(g >= 650, `retried after ${g} ms, sooner than the 700 ms hint`);
   const refusal = cap.lines.find((l) => l.level >= 50 && /refused the connection \(rate_limited\): stand-in refuses: rate_limited/.test(l.msg));
@@ -207,7 +200,7 @@ test("a handshake refused as rate_limited is logged with its code and the server
   assert.equal(refusal.retryAfterMs, 700);
   assert.ok(!cap.lines.some((l) => /check --server/.test(l.msg)), "the URL is not blamed for a typed refusal");
   srv.handshakeError = null;
-  await until(() => srv.all().length === 1, 5000, "delivery once the server accepts");
+  await waitFor("delivery once the server accepts", () => srv.all().length === 1, 5000, 10);
 });
 
 test("a batch answered rate_limited with retryAfterMs is resent no sooner than the hint", async (t) => {
@@ -217,7 +210,7 @@ test("a batch answered rate_limited with retryAfterMs is resent no sooner than t
   const { outbox, client } = setup(t, srv.url);
   for (let i = 0; i < 5; i++) outbox.append(log(i));
   client.start();
-  await until(() => srv.all().length === 5 && outbox.depth() === 0, 8000, "delivery after the pause");
+  await waitFor("delivery after the pause", () => srv.all().length === 5 && outbox.depth() === 0, 8000, 10);
   assert.equal(srv.batchTimes.length, 2);
   assert.ok(srv.batchTimes[1] - srv.batchTimes[0] >= 780, `resent after ${srv.batchTimes[1] - srv.batchTimes[0]} ms`);
 });
@@ -234,7 +227,7 @@ test("a record too big for one socket.io message becomes a gap record instead of
   outbox.append(huge);
   outbox.append(log(3));
   client.start();
-  await until(() => outbox.depth() === 0 && srv.all().length === 3, 8000, "delivery around the oversized record");
+  await waitFor("delivery around the oversized record", () => outbox.depth() === 0 && srv.all().length === 3, 8000, 10);
   const all = srv.all();
   assert.deepEqual(all.map((r) => r.kind), ["log", "log", "gap"]);
   const gap = all[2];
@@ -248,17 +241,17 @@ test("a record is sent while earlier batches are still unanswered (up to 8 in fl
   // acks never time out during the test: only the in-flight limit could hold a send back
   const { outbox, client } = setup(t, srv.url, { ackTimeoutMs: 60_000 });
   client.start();
-  await until(() => client.connected, 5000, "connected");
+  await waitFor("connected", () => client.connected, 5000, 10);
   srv.swallow = MAX_IN_FLIGHT - 1; // these batches stay unanswered (the commit is "slow")
   for (let i = 1; i <= MAX_IN_FLIGHT; i++) {
     outbox.append(log(i));
-    await until(() => srv.batches === i, 5000, `batch ${i} sent`);
+    await waitFor(`batch ${i} sent`, () => srv.batches === i, 5000, 10);
   }
   assert.equal(MAX_IN_FLIGHT, 8);
   assert.deepEqual(srv.all().map((r) => r.seq), [MAX_IN_FLIGHT], "the last one was sent and answered although 7 were still in flight");
-  await until(() => outbox.depth() === MAX_IN_FLIGHT - 1, 5000, "the last one acked, the unanswered ones still in the outbox");
+  await waitFor("the last one acked, the unanswered ones still in the outbox", () => outbox.depth() === MAX_IN_FLIGHT - 1, 5000, 10);
   outbox.append(log(99));
-  await until(() => srv.batches === MAX_IN_FLIGHT + 1, 5000, "one more slot after the answer");
+  await waitFor("one more slot after the answer", () => srv.batches === MAX_IN_FLIGHT + 1, 5000, 10);
 });
 
 test("records in flight stay within MAX_IN_FLIGHT_BYTES over all batches (a catch-up holds at most that much in memory)", async (t) => {
@@ -271,8 +264,8 @@ test("records in flight stay within MAX_IN_FLIGHT_BYTES over all batches (a catc
   await outbox.flush();
   srv.swallow = 1000;
   client.start();
-  await until(() => client.connected, 5000, "connected");
-  await until(() => srv.batches > 0, 5000, "a batch sent");
+  await waitFor("connected", () => client.connected, 5000, 10);
+  await waitFor("a batch sent", () => srv.batches > 0, 5000, 10);
   await new Promise((r) => setTimeout(r, 300));
   const sent = srv.batches;
   assert.ok(sent >= 2 && sent < MAX_IN_FLIGHT, `${sent} batches in flight: the byte budget, not the batch count, stopped the client`);

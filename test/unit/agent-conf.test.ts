@@ -1,7 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { configHash, parseKeepalivedConf, type ConfFs } from "../../agent/keepalived-conf";
@@ -9,6 +8,8 @@ import { hashAuthPass } from "../../agent/auth-hash";
 import { ConfigWatcher, globSync, nodeConfFs } from "../../agent/config-watch";
 import { silentLogger } from "../../agent/log";
 import { ConfigInstance } from "../../server/protocol";
+import { waitFor } from "../helpers/wait";
+import { tmpDir } from "../helpers/tmp";
 
 const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../fixtures/agent");
 
@@ -216,8 +217,7 @@ test("the hash ignores instance order and formatting, and changes with any compa
 });
 
 test("globSync matches like glob(3) and the watcher re-sends only when the hash changes", async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kam-conf-"));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = tmpDir(t, "kam-conf-");
   fs.mkdirSync(path.join(dir, "conf.d"));
   fs.writeFileSync(path.join(dir, "conf.d", "b.conf"), "vrrp_instance B {\n virtual_router_id 2\n}\n");
   fs.writeFileSync(path.join(dir, "conf.d", "a.conf"), "vrrp_instance A {\n virtual_router_id 1\n}\n");
@@ -234,10 +234,7 @@ test("globSync matches like glob(3) and the watcher re-sends only when the hash 
   t.after(() => w.stop());
   assert.deepEqual(got.map((g) => g.names), [["A", "B"]]);
   fs.writeFileSync(path.join(dir, "conf.d", "c.conf"), "vrrp_instance C {\n virtual_router_id 3\n}\n");
-  const until = async (cond: () => boolean) => {
-    for (let i = 0; i < 100 && !cond(); i++) await new Promise((r) => setTimeout(r, 50));
-  };
-  await until(() => got.length === 2);
+  await waitFor("the config with the new included file", () => got.length === 2, 5000, 50);
   assert.deepEqual(got.at(-1)!.names, ["A", "B", "C"], "a new included file is picked up");
   fs.appendFileSync(main, "# only a comment\n");
   await new Promise((r) => setTimeout(r, 600));
@@ -251,8 +248,7 @@ test("globSync matches like glob(3) and the watcher re-sends only when the hash 
 });
 
 test("the watcher survives a config that hits the expansion and include limits: snapshot sent with the errors, limits counted in its status", async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kam-conf-"));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = tmpDir(t, "kam-conf-");
   const main = path.join(dir, "keepalived.conf");
   fs.writeFileSync(main, `$A=xx\n${"$A=$A$A\n".repeat(30)}global_defs {\n router_id $A\n}\ninclude f*.conf\n`);
   for (let i = 0; i < 6; i++) fs.writeFileSync(path.join(dir, `f${i}.conf`), `vrrp_instance V${i} {\n virtual_router_id ${i + 1}\n}\ninclude f*.conf\n`);

@@ -1,17 +1,17 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { BACKFILL_BYTES, FileSource, type FilePosition } from "../../agent/sources/file";
 import { silentLogger } from "../../agent/log";
 import { LIMITS, LogRecordMsg } from "../../server/protocol";
+import { waitFor } from "../helpers/wait";
+import { tmpDir } from "../helpers/tmp";
 
 type Rec = Omit<LogRecordMsg, "seq">;
 
 function setup(t: { after: (fn: () => void | Promise<void>) => void }) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kam-file-"));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = tmpDir(t, "kam-file-");
   return { dir, file: path.join(dir, "keepalived.log") };
 }
 
@@ -31,20 +31,12 @@ function follow(t: { after: (fn: () => void | Promise<void>) => void }, file: st
   return { src, got, lines: () => got.map((r) => r.line), position: () => pos };
 }
 
-async function until(cond: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("timed out waiting");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 test("on first start sends the existing file's recent lines (the current states), then each appended line with its inode and offset", async (t) => {
   const { file } = setup(t);
   fs.writeFileSync(file, "old line 1\nold line 2\n");
   const f = follow(t, file);
   fs.appendFileSync(file, "Keepalived_vrrp[12]: (VI_1) Entering MASTER STATE\nsecond\r\n");
-  await until(() => f.got.length === 4);
+  await waitFor("4 lines", () => f.got.length === 4, 3000, 10);
   const ino = String(fs.statSync(file).ino);
   assert.deepEqual(f.got.map((r) => [r.line, r.inode, r.offset, r.source]), [
     ["old line 1", ino, 0, "file"],
@@ -63,7 +55,7 @@ test("on first start with a large file sends only its last BACKFILL_BYTES, from 
   const count = Math.ceil((BACKFILL_BYTES * 2) / line.length);
   fs.writeFileSync(file, line.repeat(count - 1) + "last old line\n");
   const f = follow(t, file);
-  await until(() => f.got.at(-1)?.line === "last old line");
+  await waitFor("the last old line", () => f.got.at(-1)?.line === "last old line", 3000, 10);
   const size = fs.statSync(file).size;
   assert.ok(f.got.length > 1 && f.got.length <= BACKFILL_BYTES / line.length + 1, `${f.got.length} lines sent`);
   assert.ok(f.got[0].offset! >= size - BACKFILL_BYTES, "nothing older than the backfill window");
@@ -79,10 +71,10 @@ test("holds a partial line until its newline arrives", async (t) => {
   await new Promise((r) => setTimeout(r, 150));
   assert.equal(f.got.length, 0);
   fs.appendFileSync(file, "part two\nnext");
-  await until(() => f.got.length === 1);
+  await waitFor("1 line", () => f.got.length === 1, 3000, 10);
   assert.deepEqual(f.lines(), ["part one, part two"]);
   fs.appendFileSync(file, "\n");
-  await until(() => f.got.length === 2);
+  await waitFor("2 lines", () => f.got.length === 2, 3000, 10);
   assert.deepEqual(f.lines(), ["part one, part two", "next"]);
 });
 
@@ -104,7 +96,7 @@ test("rotation by rename plus a new file: no line lost, the old file is read to 
     fs.appendFileSync(file, `b${i}\n`);
     want.push(`b${i}`);
   }
-  await until(() => f.got.length >= want.length);
+  await waitFor("every line written", () => f.got.length >= want.length, 3000, 10);
   await new Promise((r) => setTimeout(r, 100));
   assert.deepEqual([...f.lines()].sort(), [...want].sort(), "every line exactly once");
   assert.deepEqual(f.lines().filter((l) => l.startsWith("b")), want.filter((l) => l.startsWith("b")), "new file in order");
@@ -117,12 +109,12 @@ test("copytruncate: a truncated file is read again from the start", async (t) =>
   fs.writeFileSync(file, "");
   const f = follow(t, file);
   fs.appendFileSync(file, "one that is long enough\ntwo that is long enough\n");
-  await until(() => f.got.length === 2);
+  await waitFor("2 lines", () => f.got.length === 2, 3000, 10);
   fs.copyFileSync(file, `${file}.1`);
   fs.truncateSync(file, 0);
   await new Promise((r) => setTimeout(r, 100));
   fs.appendFileSync(file, "three\n");
-  await until(() => f.got.length === 3);
+  await waitFor("3 lines", () => f.got.length === 3, 3000, 10);
   assert.deepEqual(f.lines(), ["one that is long enough", "two that is long enough", "three"]);
   assert.equal(f.got[2].offset, 0);
 });
@@ -132,14 +124,14 @@ test("resumes at the saved inode and offset after a restart: nothing lost, nothi
   fs.writeFileSync(file, "");
   const a = follow(t, file);
   fs.appendFileSync(file, "1\n2\n3\n");
-  await until(() => a.got.length === 3);
+  await waitFor("3 lines in a", () => a.got.length === 3, 3000, 10);
   await a.src.stop();
   const saved = a.position()!;
   fs.appendFileSync(file, "4\n5\n");
   const b = follow(t, file, saved);
-  await until(() => b.got.length === 2);
+  await waitFor("2 lines in b", () => b.got.length === 2, 3000, 10);
   fs.appendFileSync(file, "6\n");
-  await until(() => b.got.length === 3);
+  await waitFor("3 lines in b", () => b.got.length === 3, 3000, 10);
   assert.deepEqual([...a.lines(), ...b.lines()], ["1", "2", "3", "4", "5", "6"]);
 });
 
@@ -148,14 +140,14 @@ test("after a restart across a rotation: the rest of the rotated file, then the 
   fs.writeFileSync(file, "");
   const a = follow(t, file);
   fs.appendFileSync(file, "1\n2\n");
-  await until(() => a.got.length === 2);
+  await waitFor("2 lines in a", () => a.got.length === 2, 3000, 10);
   await a.src.stop();
   const saved = a.position()!;
   fs.appendFileSync(file, "3\n");
   fs.renameSync(file, `${file}.1`);
   fs.writeFileSync(file, "4\n5\n");
   const b = follow(t, file, saved);
-  await until(() => b.got.length === 3);
+  await waitFor("3 lines in b", () => b.got.length === 3, 3000, 10);
   assert.deepEqual([...a.lines(), ...b.lines()], ["1", "2", "3", "4", "5"]);
 });
 
@@ -167,7 +159,7 @@ test("waits for a file that does not exist yet and reads it from the start when 
   assert.match(f.src.status(), /waiting for .*keepalived\.log to appear/);
   fs.mkdirSync(path.dirname(file));
   fs.writeFileSync(file, "first\nsecond\n");
-  await until(() => f.got.length === 2);
+  await waitFor("2 lines", () => f.got.length === 2, 3000, 10);
   assert.deepEqual(f.lines(), ["first", "second"]);
   assert.equal(f.src.status(), "ok");
 });
@@ -177,7 +169,7 @@ test("an over-long line is cut to the limit and flagged; the next line is intact
   fs.writeFileSync(file, "");
   const f = follow(t, file);
   fs.appendFileSync(file, "x".repeat(LIMITS.maxLineLength + 100) + "\nshort\n" + "é".repeat(LIMITS.maxLineLength * 3) + "\nend\n");
-  await until(() => f.got.length === 4);
+  await waitFor("4 lines", () => f.got.length === 4, 3000, 10);
   assert.equal(f.got[0].line.length, LIMITS.maxLineLength);
   assert.equal(f.got[0].truncated, true);
   assert.equal(f.got[1].line, "short");
@@ -191,11 +183,11 @@ test("a crash-damaged file: NUL padding before a line is skipped (even 64 KiB of
   const { file } = setup(t);
   fs.writeFileSync(file, "before crash\n");
   const f = follow(t, file);
-  await until(() => f.got.length === 1);
+  await waitFor("1 line", () => f.got.length === 1, 3000, 10);
   const pad = Buffer.alloc(64 * 1024, 0);
   const after = "Keepalived_vrrp[7]: (VI_1) Entering BACKUP STATE (init)";
   fs.appendFileSync(file, Buffer.concat([pad, Buffer.from(`${after}\nin\u0000\u0000side\u0000\n`), Buffer.alloc(10, 0), Buffer.from("\nlast\n")]));
-  await until(() => f.got.length === 5);
+  await waitFor("5 lines", () => f.got.length === 5, 3000, 10);
   assert.deepEqual(f.lines(), ["before crash", after, "in\ufffdside\ufffd", "", "last"]);
   assert.equal(f.got[1].offset, 13 + pad.length, "the line's offset is where its text starts");
   assert.equal(f.got[1].truncated, undefined, "padding does not make the line over-long");

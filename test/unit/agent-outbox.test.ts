@@ -2,27 +2,21 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Outbox, type NewRecord } from "../../agent/outbox";
 import { silentLogger } from "../../agent/log";
 import type { AgentRecord } from "../../server/protocol";
+import { tmpDir } from "../helpers/tmp";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const log = silentLogger();
-
-function tmpDir(t: { after: (fn: () => void) => void }): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), "kam-outbox-"));
-  t.after(() => fs.rmSync(d, { recursive: true, force: true }));
-  return d;
-}
 
 const rec = (line: string): NewRecord => ({ kind: "log", ts: 1_700_000_000_000, source: "file", line });
 const lineOf = (r: AgentRecord) => (r.kind === "log" ? r.line : null);
 
 test("seqs keep increasing across reopen, even after everything was acknowledged", async (t) => {
-  const dir = tmpDir(t);
+  const dir = tmpDir(t, "kam-outbox-");
   let ob = new Outbox({ dir, maxBytes: 1 << 20, log });
   assert.deepEqual([ob.append(rec("a")), ob.append(rec("b")), ob.append(rec("c"))], [1, 2, 3]);
   await ob.close();
@@ -40,7 +34,7 @@ test("seqs keep increasing across reopen, even after everything was acknowledged
 });
 
 test("peek hands out only flushed records, oldest first, and ack removes them for good", async (t) => {
-  const dir = tmpDir(t);
+  const dir = tmpDir(t, "kam-outbox-");
   let ob = new Outbox({ dir, maxBytes: 1 << 20, segmentBytes: 4096, log });
   for (let i = 1; i <= 200; i++) {
     ob.append(rec(`line ${i} ${"x".repeat(60)}`));
@@ -72,7 +66,7 @@ test("peek hands out only flushed records, oldest first, and ack removes them fo
 });
 
 test("a full outbox drops the oldest unacked records and reports them in a gap record with exact counts", async (t) => {
-  const dir = tmpDir(t);
+  const dir = tmpDir(t, "kam-outbox-");
   const maxBytes = 32 * 1024;
   const ob = new Outbox({ dir, maxBytes, segmentBytes: 4096, log });
   const appended: number[] = [];
@@ -110,7 +104,7 @@ test("a full outbox drops the oldest unacked records and reports them in a gap r
 });
 
 test("a torn last line (crash mid-write) is cut off and the records before it are intact", async (t) => {
-  const dir = tmpDir(t);
+  const dir = tmpDir(t, "kam-outbox-");
   const ob = new Outbox({ dir, maxBytes: 1 << 20, log });
   for (let i = 1; i <= 5; i++) ob.append(rec(`line ${i}`), { key: "file", value: { offset: i * 100 } });
   await ob.flush();
@@ -157,7 +151,7 @@ for (;;) {
 `;
 
 test("after a real kill -9 while appending, every record reported flushed is there exactly once", async (t) => {
-  const dir = tmpDir(t);
+  const dir = tmpDir(t, "kam-outbox-");
   const script = path.join(dir, "child.mts");
   fs.writeFileSync(script, CHILD);
   const state = path.join(dir, "state");
@@ -221,7 +215,7 @@ async function turnsUntil(done: () => boolean, maxTurns = 100_000): Promise<bool
 }
 
 test("an append on an idle outbox is written and fsynced without any timer (no coalescing delay on the latency path)", async (t) => {
-  const dir = tmpDir(t);
+  const dir = tmpDir(t, "kam-outbox-");
   const ob = new Outbox({ dir, maxBytes: 1 << 20, log });
   // no timer can fire: only the event loop's own turns and the fsync's completion drive the flush
   t.mock.timers.enable({ apis: ["setTimeout", "setInterval"] });
@@ -237,7 +231,7 @@ test("an append on an idle outbox is written and fsynced without any timer (no c
 });
 
 test("records appended while an fsync is under way go together in the next write (group commit), none handed out early", async (t) => {
-  const dir = tmpDir(t);
+  const dir = tmpDir(t, "kam-outbox-");
   const ob = new Outbox({ dir, maxBytes: 1 << 20, log });
   const flushes: number[] = [];
   ob.on("flushed", (s: number) => flushes.push(s));
@@ -255,7 +249,7 @@ test("records appended while an fsync is under way go together in the next write
 });
 
 test("an unacknowledged record survives any number of reopens; only its ack deletes it", async (t) => {
-  const dir = tmpDir(t);
+  const dir = tmpDir(t, "kam-outbox-");
   let ob = new Outbox({ dir, maxBytes: 1 << 20, segmentBytes: 64 * 1024, log });
   const s = ob.append(rec("sent, not acked"));
   await ob.flush();

@@ -15,6 +15,7 @@ import { silentLogger } from "../../agent/log";
 import { ProcessRecordMsg } from "../../server/protocol";
 import { canUseNetns, createNetns, type Netns } from "../helpers/netns";
 import { fakeKeepalived as startFake, keepalivedChildOf } from "../helpers/fake-keepalived";
+import { waitFor } from "../helpers/wait";
 
 test("parseStat reads pid, comm (with spaces and parentheses), state, ppid and start time", () => {
   const fields = (comm: string) => `4242 (${comm}) S 17 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 98765 1000 200`;
@@ -84,16 +85,6 @@ function collect(o: Partial<ConstructorParameters<typeof ProcessWatch>[0]> & { n
   return { w, got };
 }
 
-async function until<T>(what: string, fn: () => T | undefined | null | false, ms = 8000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 const childPid = keepalivedChildOf;
 
 test("stand-in keepalived found by /proc scan, only in the watched namespace; SIGKILL -> vanished within 2 s", { skip: skipNs ?? false }, async (t) => {
@@ -104,22 +95,22 @@ test("stand-in keepalived found by /proc scan, only in the watched namespace; SI
   const inB = collect({ netns: b.name });
   const host = collect({ netns: null });
   try {
-    await until("the stand-in's child", () => childPid(p.pid!) > 0);
+    await waitFor("the stand-in's child", () => childPid(p.pid!) > 0, 8000, 25);
     const child = childPid(p.pid!);
     for (const x of [inA, inB, host]) x.w.start();
-    const first = await until("first record in A", () => inA.got[0]);
+    const first = await waitFor("first record in A", () => inA.got[0], 8000, 25);
     assert.deepEqual({ ...first, at: 0, ts: 0 }, { kind: "process", ts: 0, at: 0, running: true, event: "observed", pid: p.pid, vrrpPid: child, via: "proc", exit: null });
     assert.deepEqual(inB.got.map((r) => [r.event, r.running]), [["observed", false]], "another namespace's keepalived does not count");
     assert.ok(host.got.every((r) => r.pid !== p.pid), "nor is it the host namespace's");
 
     // the child alone dies (keepalived's parent would respawn it)
     process.kill(child, "SIGKILL");
-    const cv = await until("child_vanished", () => inA.got.find((r) => r.event === "child_vanished"));
+    const cv = await waitFor("child_vanished", () => inA.got.find((r) => r.event === "child_vanished"), 8000, 25);
     assert.deepEqual([cv.running, cv.pid, cv.vrrpPid], [true, p.pid, null]);
 
     const t0 = Date.now();
     process.kill(p.pid!, "SIGKILL");
-    const v = await until("vanished", () => inA.got.find((r) => r.event === "vanished"), 4000);
+    const v = await waitFor("vanished", () => inA.got.find((r) => r.event === "vanished"), 4000, 25);
     t.diagnostic(`vanished reported ${v.at - t0} ms after the SIGKILL`);
     assert.ok(v.at - t0 < 2000, `reported ${v.at - t0} ms after the SIGKILL`);
     assert.deepEqual([v.running, v.pid, v.vrrpPid, v.exit], [false, null, null, null]);
@@ -137,10 +128,10 @@ test("pidfiles: a stale pidfile does not count; start, graceful stop (a Stopping
   const x = collect({ netns: a.name, pidfile: path.join(dir, "keepalived.pid"), scanMs: 3_600_000 });
   x.w.start();
   try {
-    const first = await until("first record", () => x.got[0]);
+    const first = await waitFor("first record", () => x.got[0], 8000, 25);
     assert.deepEqual([first.event, first.running, first.via], ["observed", false, "pidfile"]);
     const p = fakeKeepalived(dir, a.name, true);
-    const started = await until("started", () => x.got.find((r) => r.event === "started"));
+    const started = await waitFor("started", () => x.got.find((r) => r.event === "started"), 8000, 25);
     const vrrp = Number(fs.readFileSync(path.join(dir, "vrrp.pid"), "utf8"));
     assert.deepEqual([started.running, started.pid, started.vrrpPid, started.via], [true, p.pid, vrrp, "pidfile"]);
 
@@ -149,7 +140,7 @@ test("pidfiles: a stale pidfile does not count; start, graceful stop (a Stopping
     x.w.noteLine("keepalived.service: Main process exited, code=exited, status=0/SUCCESS");
     const t0 = Date.now();
     p.kill("SIGTERM");
-    const s = await until("stopped", () => x.got.find((r) => r.event === "stopped"), 4000);
+    const s = await waitFor("stopped", () => x.got.find((r) => r.event === "stopped"), 4000, 25);
     t.diagnostic(`stopped reported ${s.at - t0} ms after the SIGTERM`);
     assert.ok(s.at - t0 < 2000, `reported ${s.at - t0} ms after the stop`);
     assert.deepEqual([s.running, s.exit], [false, "exit status 0"]);
@@ -157,14 +148,14 @@ test("pidfiles: a stale pidfile does not count; start, graceful stop (a Stopping
     // started again, then OOM-killed: vanished with the kernel's word for it (the earlier Stopping no longer counts)
     fs.rmSync(path.join(dir, "keepalived.pid"));
     const p2 = fakeKeepalived(dir, a.name, true);
-    await until("started again", () => x.got.filter((r) => r.event === "started").length === 2);
+    await waitFor("started again", () => x.got.filter((r) => r.event === "started").length === 2, 8000, 25);
     x.w.noteLine("Out of memory: Killed process 1 (keepalived) total-vm:1kB");
     // a journal line of an hour ago (the backlog read at the agent's first start) says nothing of now
     x.w.noteLine("Stopped Keepalived v2.2.7", Date.now() - 3_600_000);
     const c2 = childPid(p2.pid!);
     process.kill(c2, "SIGKILL");
     process.kill(p2.pid!, "SIGKILL");
-    const v = await until("vanished", () => x.got.find((r) => r.event === "vanished"), 4000);
+    const v = await waitFor("vanished", () => x.got.find((r) => r.event === "vanished"), 4000, 25);
     assert.deepEqual([v.running, v.exit], [false, "oom-kill"]);
     assert.deepEqual(x.got.map((r) => r.event).filter((e) => e !== "child_vanished"), ["observed", "started", "stopped", "started", "vanished"]);
     // nothing more while nothing changes; the confirmation comes on report()
@@ -212,24 +203,24 @@ test("REAL keepalived in a namespace: SIGTERM -> stopped (from its own Stopping 
   x.w.start();
   try {
     const k = run();
-    const s1 = await until("keepalived running", () => x.got.find((r) => r.running && r.vrrpPid), 10_000);
+    const s1 = await waitFor("keepalived running", () => x.got.find((r) => r.running && r.vrrpPid), 10_000, 25);
     assert.equal(s1.pid, k.pid);
-    await until("vrrp pidfile", () => fs.existsSync(path.join(dir, "vrrp.pid")));
+    await waitFor("vrrp pidfile", () => fs.existsSync(path.join(dir, "vrrp.pid")), 8000, 25);
     assert.equal(s1.vrrpPid, Number(fs.readFileSync(path.join(dir, "vrrp.pid"), "utf8")));
 
     k.kill("SIGTERM");
-    const st = await until("stopped", () => x.got.find((r) => r.event === "stopped"), 10_000);
+    const st = await waitFor("stopped", () => x.got.find((r) => r.event === "stopped"), 10_000, 25);
     assert.ok(lines.some((l) => /Stopped Keepalived/.test(l)), `keepalived logged its stop: ${lines.slice(-5).join(" | ")}`);
     assert.equal(st.running, false);
 
     const k2 = run();
-    const s2 = await until("keepalived running again", () => x.got.find((r) => r.event === "started" && r.pid === k2.pid && r.vrrpPid), 10_000);
+    const s2 = await waitFor("keepalived running again", () => x.got.find((r) => r.event === "started" && r.pid === k2.pid && r.vrrpPid), 10_000, 25);
     const vrrp = s2.vrrpPid!;
     assert.equal(s2.pid, k2.pid);
     const t0 = Date.now();
     process.kill(k2.pid!, "SIGKILL");
     process.kill(vrrp, "SIGKILL");
-    const v = await until("vanished", () => x.got.find((r) => r.event === "vanished"), 5000);
+    const v = await waitFor("vanished", () => x.got.find((r) => r.event === "vanished"), 5000, 25);
     t.diagnostic(`real keepalived: vanished reported ${v.at - t0} ms after the SIGKILL`);
     assert.ok(v.at - t0 < 2000, `vanished reported ${v.at - t0} ms after the SIGKILL`);
     assert.deepEqual([v.running, v.exit], [false, null]);

@@ -9,25 +9,16 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Supervisor } from "../../agent/supervise";
 import { silentLogger } from "../../agent/log";
 import { startStandIn } from "./agent-standin-server";
+import { waitFor } from "../helpers/wait";
+import { tmpDir } from "../helpers/tmp";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const alive = (pid: number) => fs.existsSync(`/proc/${pid}`) && !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
-
-async function until<T>(fn: () => T, ms: number, what: string): Promise<NonNullable<T>> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** a helper that writes its pid and then nothing, for ever (like `ip monitor` on a quiet node) */
 function quietHelper(dir: string): { command: string; args: () => string[]; pid: () => number | null } {
@@ -68,15 +59,14 @@ function descendants(pid: number): Array<{ pid: number; cmd: string }> {
 }
 
 test("stop() ends the helper; a helper that exits by itself is reported with its code and restarted", async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kam-sup-"));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = tmpDir(t, "kam-sup-");
   const h = quietHelper(dir);
   const sup = new Supervisor({ name: "quiet", command: h.command, args: h.args, onLine: () => {}, log: silentLogger() });
   sup.start();
-  const pid = await until(h.pid, 5000, "the helper");
+  const pid = await waitFor("the helper", h.pid, 5000, 20);
   assert.ok(alive(pid));
   await sup.stop();
-  await until(() => !alive(pid), 3000, "the helper to stop");
+  await waitFor("the helper to stop", () => !alive(pid), 3000, 20);
 
   const exits: Array<number | null> = [];
   const lines: string[] = [];
@@ -87,7 +77,7 @@ test("stop() ends the helper; a helper that exits by itself is reported with its
   });
   flaky.start();
   t.after(() => flaky.stop());
-  await until(() => exits.length >= 2, 5000, "two exits");
+  await waitFor("two exits", () => exits.length >= 2, 5000, 20);
   assert.deepEqual(exits.slice(0, 2), [3, 3]);
   assert.deepEqual(lines.slice(0, 2), ["run 1", "run 2"]);
   assert.match(flaky.status(), /exited \(code 3\): oops; restarting/);
@@ -95,12 +85,11 @@ test("stop() ends the helper; a helper that exits by itself is reported with its
   const missing = new Supervisor({ name: "missing", command: "no-such-command-kam", args: () => [], onLine: () => {}, log: silentLogger(), onExit: (code) => exits.push(code) });
   missing.start();
   t.after(() => missing.stop());
-  await until(() => /cannot run no-such-command-kam: command not found/.test(missing.status()), 5000, "the missing command reported");
+  await waitFor("the missing command reported", () => /cannot run no-such-command-kam: command not found/.test(missing.status()), 5000, 20);
 });
 
 test("stop() right after start() (the guard barely running) leaves no helper behind and always returns", async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kam-sup-"));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = tmpDir(t, "kam-sup-");
   // rounds 0-19 stop after 0-19 ms (the helper may or may not have started); rounds 20-23 stop right after the
   // helper wrote its pid, so the test always checks at least four helpers that did start
   let checked = 0;
@@ -109,13 +98,13 @@ test("stop() right after start() (the guard barely running) leaves no helper beh
     fs.rmSync(path.join(dir, "helper.pid"), { force: true });
     const sup = new Supervisor({ name: "quick", command: h.command, args: h.args, onLine: () => {}, log: silentLogger() });
     sup.start();
-    if (i >= 20) await until(h.pid, 5000, `the helper of round ${i}`);
+    if (i >= 20) await waitFor(`the helper of round ${i}`, h.pid, 5000, 20);
     else if (i % 2) await new Promise((r) => setTimeout(r, i));
     await sup.stop();
     await new Promise((r) => setTimeout(r, 50));
     const pid = h.pid();
     if (pid !== null) {
-      await until(() => !alive(pid), 3000, `helper of round ${i} to be gone`);
+      await waitFor(`helper of round ${i} to be gone`, () => !alive(pid), 3000, 20);
       checked++;
     }
   }
@@ -123,8 +112,7 @@ test("stop() right after start() (the guard barely running) leaves no helper beh
 });
 
 test("a SIGKILLed process running a supervisor takes its helper with it (no systemd needed)", async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kam-sup-"));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = tmpDir(t, "kam-sup-");
   const pidFile = path.join(dir, "helper.pid");
   const script = `
     import { Supervisor } from ${JSON.stringify(path.join(repo, "agent/supervise.ts"))};
@@ -135,10 +123,10 @@ test("a SIGKILLed process running a supervisor takes its helper with it (no syst
   fs.writeFileSync(file, script);
   const parent = spawn(process.execPath, ["--import", "tsx", file], { cwd: repo, stdio: "ignore" });
   t.after(() => parent.kill("SIGKILL"));
-  const pid = await until(() => (fs.existsSync(pidFile) && fs.readFileSync(pidFile, "utf8").trim() ? Number(fs.readFileSync(pidFile, "utf8")) : null), 20_000, "the helper");
+  const pid = await waitFor("the helper", () => (fs.existsSync(pidFile) && fs.readFileSync(pidFile, "utf8").trim() ? Number(fs.readFileSync(pidFile, "utf8")) : null), 20_000, 20);
   assert.ok(alive(pid));
   parent.kill("SIGKILL");
-  await until(() => !alive(pid), 5000, "the helper to die with its parent");
+  await waitFor("the helper to die with its parent", () => !alive(pid), 5000, 20);
 });
 
 test("the real agent bundle, SIGKILLed, leaves no `ip monitor` behind", { skip: spawnSync("ip", ["-V"]).status === 0 ? false : "iproute2 (ip) is not installed" }, async (t) => {
@@ -146,16 +134,15 @@ test("the real agent bundle, SIGKILLed, leaves no `ip monitor` behind", { skip: 
   assert.ok(fs.existsSync(bundle), "npm run build:agent first");
   const srv = await startStandIn("kam_supervise-test-token-000000000");
   t.after(() => srv.close());
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), "kam-sup-agent-"));
-  t.after(() => fs.rmSync(work, { recursive: true, force: true }));
+  const work = tmpDir(t, "kam-sup-agent-");
   fs.writeFileSync(path.join(work, "keepalived.log"), "");
   const agent = spawn(process.execPath, [bundle, "--server", srv.url, "--token", "kam_supervise-test-token-000000000", "--node", "sup1",
     "--state-dir", path.join(work, "state"), "--source", "file", "--log-file", path.join(work, "keepalived.log"), "--keepalived-conf", "none",
     "--log-level", "warn"], { stdio: "ignore" });
   t.after(() => agent.kill("SIGKILL"));
-  const monitor = await until(() => descendants(agent.pid!).find((p) => /\bip monitor address$/.test(p.cmd)), 15_000, "ip monitor under the agent");
+  const monitor = await waitFor("ip monitor under the agent", () => descendants(agent.pid!).find((p) => /\bip monitor address$/.test(p.cmd)), 15_000, 20);
   const helpers = descendants(agent.pid!).map((p) => p.pid);
   agent.kill("SIGKILL");
-  await until(() => !alive(monitor.pid), 5000, "ip monitor to exit with the agent");
-  for (const p of helpers) await until(() => !alive(p), 5000, `helper ${p} to exit`);
+  await waitFor("ip monitor to exit with the agent", () => !alive(monitor.pid), 5000, 20);
+  for (const p of helpers) await waitFor(`helper ${p} to exit`, () => !alive(p), 5000, 20);
 });

@@ -5,6 +5,7 @@ import { randomBytes } from "node:crypto";
 import { mapIpAddr, VipProbe } from "../../agent/vips";
 import { silentLogger } from "../../agent/log";
 import type { HeldAddress, VipRecordMsg } from "../../server/protocol";
+import { waitFor } from "../helpers/wait";
 
 const CI = process.env.CI === "true";
 
@@ -88,12 +89,7 @@ test("in a network namespace: the probe sees an added VIP and its removal within
   const probe = new VipProbe({ ip: "ip", netns: ns, intervalMs: 60_000, log: silentLogger(), emit: (rec) => seen.push({ at: Date.now(), rec }) });
   probe.start();
   t.after(() => probe.stop());
-  const until = async (cond: () => boolean, ms: number) => {
-    const end = Date.now() + ms;
-    while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
-    return cond();
-  };
-  assert.ok(await until(() => seen.length >= 1, 3000), "initial report");
+  await waitFor("initial report", () => seen.length >= 1, 3000, 5);
   assert.deepEqual(seen[0].rec.addresses, []);
   assert.equal(probe.status(), "ok");
   await new Promise((r) => setTimeout(r, 300)); // let `ip monitor` subscribe
@@ -101,13 +97,13 @@ test("in a network namespace: the probe sees an added VIP and its removal within
   const has = (r: Omit<VipRecordMsg, "seq">) => r.addresses.some((a) => a.address === "198.18.0.10" && a.prefixlen === 32 && a.iface === "kam0");
   const added = Date.now();
   execFileSync("ip", ["-n", ns, "addr", "add", "198.18.0.10/32", "dev", "kam0"]);
-  assert.ok(await until(() => seen.some((s) => has(s.rec)), 1000), "the VIP is reported within 1 s");
+  await waitFor("the VIP is reported within 1 s", () => seen.some((s) => has(s.rec)), 1000, 5);
   assert.ok(seen.find((s) => has(s.rec))!.at - added < 1000);
 
   const n = seen.length;
   const removed = Date.now();
   execFileSync("ip", ["-n", ns, "addr", "del", "198.18.0.10/32", "dev", "kam0"]);
-  assert.ok(await until(() => seen.length > n && !has(seen.at(-1)!.rec), 1000), "its removal is reported within 1 s");
+  await waitFor("its removal is reported within 1 s", () => seen.length > n && !has(seen.at(-1)!.rec), 1000, 5);
   assert.ok(seen.at(-1)!.at - removed < 1000);
   const before = seen.length;
   await probe.probe(false);

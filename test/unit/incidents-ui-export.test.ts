@@ -3,37 +3,7 @@ import { describe, it } from "node:test";
 import { IncidentMsg } from "../../server/protocol";
 import { csvField, evidenceCsv, exportFileName, incidentJson, toCsv } from "../../components/incidents/export";
 import { incident } from "../helpers/incident";
-
-
-/** A small RFC 4180 reader, to check that what we write reads back the same. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = "";
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ",") {
-      row.push(field);
-      field = "";
-    } else if (c === "\r" && text[i + 1] === "\n") {
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = "";
-      i++;
-    } else field += c;
-  }
-  assert.equal(field, "", "the text ends with a line break");
-  return rows;
-}
+import { parseCsv } from "../helpers/csv";
 
 describe("CSV export of the evidence", () => {
   it("quotes only fields that need it, doubling quotes", () => {

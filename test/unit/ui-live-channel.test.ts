@@ -12,7 +12,7 @@ import { Server, type Namespace } from "socket.io";
 import { io } from "socket.io-client";
 import { connectionReducer, initialConnection, type ConnectionEvent, type ConnectionState } from "../../components/live/connection";
 import { LiveChannel, subscriptionOf, type LiveSocket } from "../../components/live/socket";
-import { waitFor } from "../helpers/agent";
+import { waitFor } from "../helpers/wait";
 
 describe("subscriptionOf", () => {
   test("is the sorted union of the hooks' lists, without repeats", () => {

@@ -4,19 +4,10 @@
  * a message saying what and how to get it (a suite that passes without having
  * run keepalived would prove nothing).
  */
-import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import { canUseNetns } from "../../helpers/netns";
 import { AGENT_BUNDLE } from "../../helpers/agent";
-
-function has(bin: string): boolean {
-  try {
-    execFileSync("sh", ["-c", `command -v ${bin}`], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { hasBinary } from "../../helpers/bin";
 
 export interface Needs {
   /** nft for the packet-filter scenario */
@@ -32,14 +23,14 @@ export function labProblems(needs: Needs = {}): string | null {
   const problems: string[] = [];
   const netns = canUseNetns();
   if (netns) problems.push(`cannot create network namespaces: ${netns} (the e2e suite runs keepalived in namespaces; run it as root on a kernel that allows them)`);
-  if (!has("keepalived")) problems.push("keepalived is not installed: apt-get install -y keepalived");
-  if (!has("unshare") || !has("mount")) problems.push("util-linux unshare/mount are missing: apt-get install -y util-linux mount");
-  if (needs.nft && !has("nft")) problems.push("nft is not installed: apt-get install -y nftables");
+  if (!hasBinary("keepalived")) problems.push("keepalived is not installed: apt-get install -y keepalived");
+  if (!hasBinary("unshare") || !hasBinary("mount")) problems.push("util-linux unshare/mount are missing: apt-get install -y util-linux mount");
+  if (needs.nft && !hasBinary("nft")) problems.push("nft is not installed: apt-get install -y nftables");
   if (needs.journald) {
-    if (!["/lib/systemd/systemd-journald", "/usr/lib/systemd/systemd-journald"].some((p) => fs.existsSync(p)) || !has("journalctl")) {
+    if (!["/lib/systemd/systemd-journald", "/usr/lib/systemd/systemd-journald"].some((p) => fs.existsSync(p)) || !hasBinary("journalctl")) {
       problems.push("systemd-journald/journalctl are missing: apt-get install -y systemd");
     }
-    if (!has("logger")) problems.push("logger is missing: apt-get install -y bsdutils");
+    if (!hasBinary("logger")) problems.push("logger is missing: apt-get install -y bsdutils");
   }
   if (needs.postgres && !pgBinDir()) problems.push("PostgreSQL server binaries (initdb, pg_ctl) are missing: apt-get install -y postgresql");
   if (!fs.existsSync(AGENT_BUNDLE)) problems.push(`${AGENT_BUNDLE} is missing: run node agent/build.mjs (npm run test:e2e builds it)`);

@@ -68,4 +68,3 @@ export function e2eSuite(fileUrl: string, opts: SuiteOptions = {}): () => Suite 
   };
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
