@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { ROOT } from "./server";
 
@@ -43,6 +44,26 @@ export function startAgent(args: string[], env: Record<string, string> = {}): Ag
 
 /** moved to ./wait (one poller for all tests); re-exported so imports from here keep working */
 export { waitFor } from "./wait";
+
+/**
+ * The real agent following a log file of its own (in a temporary directory removed after the test, the agent
+ * SIGKILLed): no keepalived.conf, no VIP probe. `args` are added to the command line.
+ */
+export function startFileAgent(
+  t: { after(fn: () => Promise<void> | void): void },
+  o: { server: string; token: string; node: string; args?: string[]; env?: Record<string, string> },
+): { agent: AgentProc; log: string; dir: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `kam-${o.node}-`));
+  const log = path.join(dir, "keepalived.log");
+  fs.writeFileSync(log, "");
+  const agent = startAgent(["--server", o.server, "--node", o.node, "--state-dir", path.join(dir, "state"), "--source", "file", "--log-file", log,
+    "--keepalived-conf", "none", "--ip", "/bin/false", ...(o.args ?? [])], { KAM_TOKEN: o.token, ...o.env });
+  t.after(async () => {
+    await agent.stop("SIGKILL");
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  return { agent, log, dir };
+}
 
 /**
  * The `Environment=` settings of agent/keepalived-agent.service (quoted ones too), but the state

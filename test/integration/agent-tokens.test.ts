@@ -10,15 +10,12 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { io, type Socket } from "socket.io-client";
 import { PROTOCOL_VERSION, type BatchAck } from "../../server/protocol";
 import { metricOf, startTestServer, type TestServer, queryDb } from "../helpers/server";
 import { testDbKind } from "../helpers/db";
 import { consoleStamp, instance } from "../helpers/fake-agent";
-import { startAgent } from "../helpers/agent";
+import { startFileAgent } from "../helpers/agent";
 import { waitFor } from "../helpers/wait";
 
 let srv: TestServer;
@@ -117,15 +114,7 @@ describe(`caps on what one token and one node can make the server keep (${testDb
     const token = await srv.token("many-nodes"); // a second cluster token of the same cluster: a new token, its own allowance
     for (let i = 0; i < 32; i++) assert.equal(await outcome(token, `cap${i}`), "ok");
     const before = await metricOf(srv, "kam_agent_handshake_rejected_total", { code: "limit_exceeded" });
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kam-cap-"));
-    const log = path.join(dir, "keepalived.log");
-    fs.writeFileSync(log, "");
-    const agent = startAgent(["--server", srv.url, "--node", "cap-over", "--state-dir", path.join(dir, "state"), "--source", "file", "--log-file", log,
-      "--keepalived-conf", "none", "--ip", "/bin/false", "--pidfile", "none"], { KAM_TOKEN: token });
-    t.after(async () => {
-      await agent.stop("SIGKILL");
-      fs.rmSync(dir, { recursive: true, force: true });
-    });
+    const { agent } = startFileAgent(t, { server: srv.url, token, node: "cap-over", args: ["--pidfile", "none"] });
     await waitFor("the refusal logged", () => /cap for this token is reached[^\n]*npm run token -- create --cluster CLUSTER --node NODE/.test(agent.output()))
       .catch((e) => assert.fail(`${(e as Error).message}\n${agent.output().slice(-2000)}`));
     await new Promise((r) => setTimeout(r, 5000));

@@ -15,9 +15,7 @@ import { unstorable } from "../../server/ingest/limits";
 import { startTestServer, type TestServer, queryDb, metricOf } from "../helpers/server";
 import { testDbKind } from "../helpers/db";
 import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { startAgent } from "../helpers/agent";
+import { startFileAgent } from "../helpers/agent";
 import { waitFor } from "../helpers/wait";
 import { prng } from "../helpers/prng";
 
@@ -227,15 +225,7 @@ describe(`hostile input at the agent endpoint (${testDbKind()})`, () => {
 
   it("the real agent keeps its outbox on rate_limited, backs off and delivers every line exactly once", { timeout: 120_000 }, async (t) => {
     const token = await srv.token("ratelimit-agent");
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kam-rl-"));
-    const log = path.join(dir, "keepalived.log");
-    fs.writeFileSync(log, "");
-    const agent = startAgent(["--server", srv.url, "--node", "rl-agent", "--state-dir", path.join(dir, "state"), "--source", "file", "--log-file", log,
-      "--keepalived-conf", "none", "--ip", "/bin/false", "--heartbeat-interval", "1"], { KAM_TOKEN: token });
-    t.after(async () => {
-      await agent.stop("SIGKILL");
-      fs.rmSync(dir, { recursive: true, force: true });
-    });
+    const { agent, log } = startFileAgent(t, { server: srv.url, token, node: "rl-agent", args: ["--heartbeat-interval", "1"] });
     await waitFor("agent following its file", () => /following log file/.test(agent.output()));
     const before = await metricOf(srv, "kam_ingest_rejected_total", { code: "rate_limited" });
     const total = 4000; // twice the bucket: half of it has to wait for the refill

@@ -92,16 +92,21 @@ describe("ClusterStore", () => {
 
 describe("the live picture follows keepalived's process", () => {
   const ord = (seq: number) => ({ agentId: "a1", seq });
-  it("shows a SIGKILLed keepalived's instances STOP (it logs nothing) until a newer state line, and says keepalived is down", () => {
+  /** two online nodes configured with VI_1 (VRID 51); `watched`: their process watch saw keepalived running */
+  const twoNodes = (watched: boolean) => {
     const store = new ClusterStore(15_000);
     const c = store.cluster(1, "c");
     const a = store.node(c, 1, "lb1");
     const b = store.node(c, 2, "lb2");
     for (const n of [a, b]) {
       store.applyConfig(n, cfg(1, [inst("VI_1", 51)]));
-      store.applyProcess(n, { running: true, event: "observed" }, 1500, ord(2));
+      if (watched) store.applyProcess(n, { running: true, event: "observed" }, 1500, ord(2));
       store.touch(n, 10_000);
     }
+    return { store, c, a, b };
+  };
+  it("shows a SIGKILLed keepalived's instances STOP (it logs nothing) until a newer state line, and says keepalived is down", () => {
+    const { store, c, a, b } = twoNodes(true);
     store.applyState(a, "VI_1", "MASTER", 2000, ord(3));
     store.applyState(b, "VI_1", "BACKUP", 2000, ord(3));
     let s = store.summary(c, 10_000);
@@ -125,14 +130,7 @@ describe("the live picture follows keepalived's process", () => {
   });
 
   it("treats a vanished VRRP child as down, and a node without a process watch as unknown (null), not down", () => {
-    const store = new ClusterStore(15_000);
-    const c = store.cluster(1, "c");
-    const a = store.node(c, 1, "lb1");
-    const b = store.node(c, 2, "lb2");
-    for (const n of [a, b]) {
-      store.applyConfig(n, cfg(1, [inst("VI_1", 51)]));
-      store.touch(n, 10_000);
-    }
+    const { store, c, a, b } = twoNodes(false);
     store.applyState(a, "VI_1", "MASTER", 2000, ord(3));
     store.applyProcess(a, { running: true, event: "child_vanished" }, 3000, ord(4));
     store.applyState(b, "VI_1", "BACKUP", 2000, ord(3));
