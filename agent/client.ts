@@ -31,6 +31,10 @@ import type { Outbox, Peeked } from "./outbox";
 
 export interface AgentClientOptions {
   server: string;
+  /** servers to try in turn (replicas); default [server] */
+  servers?: string[];
+  /** consecutive failed connection attempts to one server before the next is tried (default FAILOVER_AFTER) */
+  failoverAfter?: number;
   hello: Omit<AgentHelloInput, "protocol">;
   /** PEM text of the CA(s) to trust for https */
   ca: string | null;
@@ -62,6 +66,9 @@ export function retryHint(v: unknown): number | null {
   const h = (v as { retryAfterMs?: unknown } | null)?.retryAfterMs;
   return typeof h === "number" && Number.isFinite(h) && h >= 0 ? Math.min(h, 3_600_000) : null;
 }
+
+/** consecutive failed connection attempts to one server before moving to the next of --server a,b,... */
+export const FAILOVER_AFTER = 2;
 
 /** batches sent and not yet answered (default) */
 export const MAX_IN_FLIGHT = 8;
@@ -153,27 +160,60 @@ export class AgentClient {
   private stopped = false;
   readonly stats = { batchesSent: 0, recordsAcked: 0, rejected: 0, timeouts: 0 };
 
+  private readonly servers: string[];
+  private current = 0;
+  /** failed connection attempts to the current server in a row */
+  private failures = 0;
+
   constructor(private readonly o: AgentClientOptions) {
-    const hello: AgentHelloInput = { protocol: PROTOCOL_VERSION, ...o.hello };
-    this.socket = io(`${o.server}/agent`, {
+    this.servers = o.servers?.length ? o.servers : [o.server];
+    this.socket = this.makeSocket(this.servers[0]);
+    o.outbox.on("flushed", this.onFlushed);
+  }
+
+  /** the server this client connects to now */
+  get server(): string {
+    return this.servers[this.current];
+  }
+
+  private makeSocket(server: string): AgentSocket {
+    const hello: AgentHelloInput = { protocol: PROTOCOL_VERSION, ...this.o.hello };
+    const socket: AgentSocket = io(`${server}/agent`, {
       auth: (cb) => cb(hello),
       transports: ["websocket"],
       reconnection: true,
-      reconnectionDelay: o.reconnectMinMs ?? 1000,
-      reconnectionDelayMax: o.reconnectMaxMs ?? 30_000,
+      reconnectionDelay: this.o.reconnectMinMs ?? 1000,
+      reconnectionDelayMax: this.o.reconnectMaxMs ?? 30_000,
       randomizationFactor: 0.5,
       timeout: 20_000,
       autoConnect: false,
-      ...(o.ca ? { ca: o.ca } : {}),
+      // a Manager of its own: after a failover back to a server, a cached one could be closed
+      forceNew: true,
+      ...(this.o.ca ? { ca: this.o.ca } : {}),
     });
-    this.socket.on("connect", () => this.onConnect());
-    this.socket.on("disconnect", (reason) => this.onDisconnect(reason));
-    this.socket.on("connect_error", (err) => this.onConnectError(err));
-    this.socket.on("resync", () => {
+    socket.on("connect", () => this.onConnect());
+    socket.on("disconnect", (reason) => this.onDisconnect(reason));
+    socket.on("connect_error", (err) => this.onConnectError(err));
+    socket.on("resync", () => {
       this.o.log.info("server asked for a resync");
       this.o.onResync();
     });
-    o.outbox.on("flushed", this.onFlushed);
+    return socket;
+  }
+
+  /** a server that cannot be reached twice in a row: the next of --server a,b,... (round robin) */
+  private failOver(): void {
+    const from = this.server;
+    this.current = (this.current + 1) % this.servers.length;
+    this.failures = 0;
+    const old = this.socket;
+    old.removeAllListeners();
+    old.disconnect();
+    this.socket = this.makeSocket(this.server);
+    this.o.log.warn({ from, to: this.server }, "server unreachable: trying the next one of --server");
+    if (this.retry) clearTimeout(this.retry);
+    this.retry = null;
+    this.socket.connect();
   }
 
   private readonly onFlushed = () => this.pump();
@@ -206,12 +246,13 @@ export class AgentClient {
 
   private onConnect(): void {
     this.attempt = 0;
+    this.failures = 0;
     this.lastError = "";
     this.gen++;
     this.inFlight.clear();
     this.batches = 0;
     this.inFlightBytes = 0;
-    this.o.log.info({ server: this.o.server, depth: this.o.outbox.depth() }, "connected to the server");
+    this.o.log.info({ server: this.server, depth: this.o.outbox.depth() }, "connected to the server");
     this.sendHeartbeat();
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = setInterval(() => this.sendHeartbeat(), this.o.heartbeatMs);
@@ -238,16 +279,23 @@ export class AgentClient {
     const hint = retryHint(data);
     const refusal = code ? REFUSALS[code] : undefined;
     const detail = (data as { message?: unknown } | undefined)?.message ?? err.message;
+    // unreachable (no answer, or the server answered it cannot serve now): after a few tries, another replica;
+    // a refusal (token, protocol, limit) would be the same everywhere
+    if (this.servers.length > 1 && (code === null || code === "unavailable") && ++this.failures >= (this.o.failoverAfter ?? FAILOVER_AFTER)) {
+      this.logThrottled(`cannot connect to ${this.server}: check --server / KAM_SERVER (and --ca / KAM_CA for https)`, { code, detail });
+      this.failOver();
+      return;
+    }
     // refused by the server's middleware: socket.io will not retry by itself
     const delay = this.socket.active ? null : this.scheduleReconnect(code, hint);
-    if (refusal) this.logThrottled(refusal, { code, server: this.o.server, detail });
+    if (refusal) this.logThrottled(refusal, { code, server: this.server, detail });
     else if (code) {
       // the server answered and said why (rate_limited, unavailable, ...): that is the reason, not the URL
-      this.logThrottled(`the server refused the connection (${code}): ${String(detail).slice(0, 300)}`, { code, server: this.o.server, retryAfterMs: hint, retryInMs: delay });
+      this.logThrottled(`the server refused the connection (${code}): ${String(detail).slice(0, 300)}`, { code, server: this.server, retryAfterMs: hint, retryInMs: delay });
     } else {
       const tls = tlsProblem(err);
-      if (tls) this.logThrottled(tls.message, { server: this.o.server, detail: tls.detail, ca: this.o.ca ? "given" : "none" });
-      else this.logThrottled(`cannot connect to ${this.o.server}: check --server / KAM_SERVER (and --ca / KAM_CA for https)`, { code, detail });
+      if (tls) this.logThrottled(tls.message, { server: this.server, detail: tls.detail, ca: this.o.ca ? "given" : "none" });
+      else this.logThrottled(`cannot connect to ${this.server}: check --server / KAM_SERVER (and --ca / KAM_CA for https)`, { code, detail });
     }
   }
 

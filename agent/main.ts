@@ -111,6 +111,7 @@ async function run(opts: AgentOptions): Promise<void> {
   };
   const client = new AgentClient({
     server: opts.server,
+    servers: opts.servers,
     hello: {
       token: opts.token, agentId, node: opts.node, hostname: os.hostname().slice(0, 255), version: AGENT_VERSION,
       utcOffsetMinutes: -new Date().getTimezoneOffset(),
@@ -127,9 +128,11 @@ async function run(opts: AgentOptions): Promise<void> {
     },
   });
 
-  log.info({ agentId, version: AGENT_VERSION, server: opts.server, source: opts.source, stateDir: opts.stateDir }, "keepalived-agent starting");
-  const plain = plainHttpWarning(opts.server);
-  if (plain) log.warn({ server: opts.server }, plain);
+  log.info({ agentId, version: AGENT_VERSION, server: opts.servers.join(","), source: opts.source, stateDir: opts.stateDir }, "keepalived-agent starting");
+  for (const server of opts.servers) {
+    const plain = plainHttpWarning(server);
+    if (plain) log.warn({ server }, plain);
+  }
   source.start();
   vips.start();
   conf?.start();

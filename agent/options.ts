@@ -45,8 +45,9 @@ const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"
 const MiB = 1024 * 1024;
 
 const SPECS: Spec[] = [
-  { key: "server", flag: "server", env: "KAM_SERVER", kind: "string", arg: "URL", help: "monitor server to send to, e.g. https://monitor.example:3000 (required)",
-    check: z.string().regex(/^https?:\/\/[^\s/]+(\/[^\s]*)?$/, "must be an http:// or https:// URL") },
+  { key: "server", flag: "server", env: "KAM_SERVER", kind: "string", arg: "URL[,URL...]",
+    help: "monitor server to send to, e.g. https://monitor.example:3000 (required); several, comma-separated, for replicas: the agent moves to the next after two failed connection attempts",
+    check: z.string().regex(/^https?:\/\/[^\s/,]+(\/[^\s,]*)?(,https?:\/\/[^\s/,]+(\/[^\s,]*)?)*$/, "must be an http:// or https:// URL, or several separated by commas (no spaces)") },
   { key: "token", flag: "token", env: "KAM_TOKEN", kind: "string", arg: "TOKEN", secret: true,
     help: "agent token issued by the server (`npm run token`); prefer --token-file, a flag shows in `ps`" },
   { key: "tokenFile", flag: "token-file", env: "KAM_TOKEN_FILE", kind: "string", arg: "PATH", help: "file holding the agent token (used when --token is not set)" },
@@ -95,7 +96,10 @@ const SPECS: Spec[] = [
 ];
 
 export interface AgentOptions {
+  /** the first of `servers` */
   server: string;
+  /** every server given (--server a,b): the agent connects to one and moves on when it cannot */
+  servers: string[];
   token: string;
   node: string;
   stateDir: string;
@@ -266,10 +270,12 @@ export function parseAgentOptions(argv: string[], env: Record<string, string | u
   if (errors.length) return { kind: "error", message: `invalid agent configuration:\n  ${errors.join("\n  ")}` };
 
   const conf = out.keepalivedConf as string;
+  const servers = [...new Set((out.server as string).split(",").map((u) => u.replace(/\/+$/, "")))];
   return {
     kind: "ok",
     options: {
-      server: (out.server as string).replace(/\/+$/, ""),
+      server: servers[0],
+      servers,
       token: token!,
       node: out.node as string,
       stateDir: out.stateDir as string,

@@ -30,6 +30,7 @@ test("defaults fill everything not given", () => {
   const o = ok(["--server", "https://mon.example:3000/", "--token", TOKEN]);
   assert.deepEqual(o, {
     server: "https://mon.example:3000",
+    servers: ["https://mon.example:3000"],
     token: TOKEN,
     node: "lb-1.example",
     stateDir: "/var/lib/keepalived-agent",
@@ -122,4 +123,13 @@ test("--help lists every option with its env var and default; sizes parse with u
   assert.equal(parseBytes("1.5G"), 1.5 * 1024 ** 3);
   assert.equal(parseBytes("4096"), 4096);
   assert.ok(Number.isNaN(parseBytes("-1")));
+});
+
+test("--server takes several replicas, comma-separated, in order and without repeats; a bad one is named", () => {
+  const o = ok(["--server", "https://a.example:3000/,https://b.example:3000,https://a.example:3000", "--token", TOKEN]);
+  assert.equal(o.server, "https://a.example:3000");
+  assert.deepEqual(o.servers, ["https://a.example:3000", "https://b.example:3000"]);
+  assert.deepEqual(ok(["--token", TOKEN], { KAM_SERVER: "http://127.0.0.1:3000,http://127.0.0.1:3001" }).servers, ["http://127.0.0.1:3000", "http://127.0.0.1:3001"]);
+  assert.match(err(["--server", "https://a.example, https://b.example", "--token", TOKEN]), /--server \/ KAM_SERVER: must be an http:\/\/ or https:\/\/ URL, or several separated by commas/);
+  assert.match(err(["--server", "https://a.example,ftp://b", "--token", TOKEN]), /--server \/ KAM_SERVER: must be/);
 });
