@@ -1,5 +1,5 @@
-// `npm test`: builds what the tests run (web UI, agent bundle), then runs the
-// unit, integration and browser tests with node's test runner. Integration
+// `npm test`: builds what the tests run (web UI, agent bundle), type-checks the
+// whole project, then runs the unit, integration and browser tests with node's test runner. Integration
 // tests run on the embedded PGlite database, and a second time on a real
 // PostgreSQL server when TEST_DATABASE_URL is set.
 // `npm run test:e2e` (argument "e2e") runs the real-keepalived suite instead.
@@ -32,6 +32,15 @@ let failed = 0;
 if (process.argv[2] === "e2e") {
   failed += run("end-to-end: real keepalived", list("test/e2e"));
 } else {
+  // every TypeScript file (server, agent, app, components, tests, bench, lab) type-checks, or nothing else runs:
+  // a test helper or a bench that no test imports would otherwise rot unseen
+  console.log("\n=== typecheck (tsc --noEmit over the whole project) ===");
+  const tsc = spawnSync(process.execPath, [path.join(root, "node_modules/typescript/bin/tsc"), "--noEmit", "-p", root], { cwd: root, stdio: "inherit" });
+  if (tsc.status !== 0) {
+    console.log("\ntypecheck failed: fix the errors above (npm run typecheck)");
+    process.exit(tsc.status ?? 1);
+  }
+  console.log("typecheck: no errors");
   failed += run("unit", list("test/unit")) ? 1 : 0;
   failed += run("integration on embedded PGlite", list("test/integration"), { KAM_TEST_DB: "pglite" }) ? 1 : 0;
   if (process.env.TEST_DATABASE_URL) {
