@@ -75,12 +75,14 @@ export interface Defs {
   flapWindowMs: number;
   flapQuietMs: number;
   offlineMs: number;
+  /** H: an episode recurring within it after the previous one ended, same kind, VRID, host and cause, is the same incident */
+  holdDownMs: number;
   /** tolerance around every duration threshold: conditions this close to it are "don't care" */
   bandMs: number;
 }
 
 /** the definitions' defaults: the oracle labels against the SPECIFICATION, never the product's settings */
-export const DEFS: Defs = { graceAdverts: 1.5, flapCount: 4, flapWindowMs: 60_000, flapQuietMs: 60_000, offlineMs: 15_000, bandMs: 1000 };
+export const DEFS: Defs = { graceAdverts: 1.5, flapCount: 4, flapWindowMs: 60_000, flapQuietMs: 60_000, offlineMs: 15_000, holdDownMs: 60_000, bandMs: 1000 };
 
 /** cause class -> the product's cause codes that count as right */
 export const CAUSE_CODES: Record<string, string[]> = {
@@ -481,6 +483,13 @@ export function deriveTruth(obs: Observations, defs: Defs = DEFS): Truth {
     }
   }
 
+  // --- the lifecycle: an episode that recurs within the hold-down H after the previous one of the same kind, VRID,
+  // hosts (per-host kinds) and cause class ended is that incident re-opened, not a new one (docs/DETECTION.md,
+  // "Lifecycle"); FLAPPING has its own episodes
+  const merged = mergeWithinHoldDown(labels, defs.holdDownMs);
+  labels.length = 0;
+  labels.push(...merged);
+
   // --- don't care windows the actions declare ---
   for (const a of obs.actions) {
     for (const k of a.dontCare) {
@@ -511,4 +520,38 @@ export function deriveTruth(obs: Observations, defs: Defs = DEFS): Truth {
 /** an empty observation record (the sampler and the harness fill it) */
 export function emptyObservations(seed: number, cluster: string, hosts: string[], vrids: number[], syncGroup: number[]): Observations {
   return { seed, cluster, startedAt: Date.now(), endedAt: 0, hosts, syncGroup, vrids, addr: [], proc: [], dumps: [], vrrp: [], ka: [], configs: [], agents: [], actions: [], errors: [] };
+}
+
+const PER_HOST: Kind[] = ["FAULT", "KEEPALIVED_DOWN", "AGENT_OFFLINE"];
+
+/**
+ * Labels of one incident by the definitions' lifecycle: the same kind, VRID, cause class (unknown counts as one
+ * class) and, for per-host kinds, the same host, starting within holdDownMs after the previous one ended, are
+ * one label from the first start to the last end (its window, hosts and "why" say so). Pure; exported for tests.
+ */
+export function mergeWithinHoldDown(labels: Label[], holdDownMs: number): Label[] {
+  const key = (l: Label) => [l.kind, l.vrid ?? "-", l.cause ?? "?", PER_HOST.includes(l.kind) ? l.hosts.join(",") : ""].join("|");
+  const out: Label[] = [];
+  const last = new Map<string, Label>();
+  for (const l of [...labels].sort((a, b) => a.start - b.start)) {
+    if (l.kind === "FLAPPING") {
+      out.push(l);
+      continue;
+    }
+    const k = key(l);
+    const prev = last.get(k);
+    if (prev && l.start - prev.end <= holdDownMs && l.start >= prev.start) {
+      const episodes = (/\((\d+) episodes within the hold-down\)$/.exec(prev.why)?.[1] ?? "1");
+      const n = Number(episodes) + 1;
+      Object.assign(prev, {
+        end: Math.max(prev.end, l.end), ended: l.end >= prev.end ? l.ended : prev.ended, hosts: [...new Set([...prev.hosts, ...l.hosts])].sort(),
+        why: `${prev.why.replace(/ \(\d+ episodes within the hold-down\)$/, "")} (${n} episodes within the hold-down)`,
+      });
+      continue;
+    }
+    const copy = { ...l };
+    out.push(copy);
+    last.set(k, copy);
+  }
+  return out.sort((a, b) => a.start - b.start);
 }

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { IncidentMsg } from "../../server/protocol";
-import { deriveTruth, emptyObservations, type ActionRecord, type Observations, type RouterFields } from "../truth/oracle";
+import { deriveTruth, emptyObservations, mergeWithinHoldDown, type ActionRecord, type Label, type Observations, type RouterFields } from "../truth/oracle";
 import { formatTable, missedThresholds, scoreSchedule, summarize, type SeenIncident } from "../truth/scorer";
 
 const T0 = Date.parse("2026-12-04T12:00:00Z");
@@ -239,4 +239,23 @@ test("an incident without a VRID never matches a per-router label (unknown VRID:
   const sc = scoreSchedule(1, truth, [inc("DUAL_MASTER", 25, 31, "vip_left_behind", ["a", "b"], { vrid: null })], { start: o.startedAt, end: o.endedAt });
   assert.deepEqual(sc.falseAlarms.map((f) => f.inc.kind), ["DUAL_MASTER"]);
   assert.ok(sc.misses.some((l) => l.kind === "DUAL_MASTER"));
+});
+
+test("the oracle's labels follow the lifecycle: a recurrence within the hold-down with the same cause is one label, another cause or a later one is not", () => {
+  const L = (id: string, kind: Label["kind"], start: number, end: number, cause: string | null, hosts = ["h1"], vrid: number | null = 7): Label =>
+    ({ id, kind, vrid, hosts, start, end, ended: true, cause, accepted: null, action: null, why: `${kind} ${id}` });
+  const out = mergeWithinHoldDown([
+    L("a", "FAULT", 0, 6_000, "script_failed"), L("b", "FAULT", 12_000, 18_000, "script_failed"), L("c", "FAULT", 24_000, 30_000, "script_failed"),
+    L("d", "FAULT", 100_000, 106_000, "script_failed"), // 70 s after c ended: a new incident
+    L("e", "FAULT", 40_000, 41_000, "interface_down"), // another cause: its own incident
+    L("f", "FAULT", 13_000, 19_000, "script_failed", ["h2"]), // another host of a per-host kind
+    L("g", "DUAL_MASTER", 0, 5_000, "adverts_not_received", ["h1", "h2"]), L("h", "DUAL_MASTER", 20_000, 26_000, "adverts_not_received", ["h1", "h3"]),
+    L("i", "FLAPPING", 0, 100_000, null), L("j", "FLAPPING", 110_000, 200_000, null),
+  ], 60_000);
+  const fault = out.filter((l) => l.kind === "FAULT").map((l) => [l.hosts.join(","), l.start, l.end, l.cause]);
+  assert.deepEqual(fault, [["h1", 0, 30_000, "script_failed"], ["h2", 13_000, 19_000, "script_failed"], ["h1", 40_000, 41_000, "interface_down"], ["h1", 100_000, 106_000, "script_failed"]]);
+  assert.match(out.find((l) => l.id === "a")!.why, /\(3 episodes within the hold-down\)$/);
+  const dual = out.filter((l) => l.kind === "DUAL_MASTER");
+  assert.deepEqual(dual.map((l) => [l.start, l.end, l.hosts]), [[0, 26_000, ["h1", "h2", "h3"]]], "a per-router kind merges across hosts");
+  assert.equal(out.filter((l) => l.kind === "FLAPPING").length, 2, "FLAPPING keeps its own episodes");
 });
