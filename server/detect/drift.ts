@@ -34,12 +34,23 @@ function lines(members: MemberCfg[], render: (m: MemberCfg) => string): Evidence
   return members.map((m) => ({ node: m.node, at: m.at, line: `${m.cfg.name}: ${render(m)}`, kind: "config" as const, ...(m.ref ? { ref: m.ref } : {}) }));
 }
 
-/** Differences between the configs of one virtual router's peers, most important first. */
-export function compareConfigs(members: MemberCfg[], what: string): DriftItem[] {
-  if (new Set(members.map((m) => m.node)).size < 2) return [];
+/**
+ * Differences between the configs of one virtual router's peers, most important first. `elsewhere`: instances
+ * of other nodes that configure one of this router's VIPs under another VRID (the router is the VRID most
+ * nodes use for that VIP): the same addresses in two virtual routers, a `vrid_mismatch`.
+ */
+export function compareConfigs(members: MemberCfg[], what: string, elsewhere: MemberCfg[] = []): DriftItem[] {
+  if (new Set([...members, ...elsewhere].map((m) => m.node)).size < 2) return [];
   const out: DriftItem[] = [];
   const add = (code: string, wire: boolean, severity: DriftItem["severity"], summary: string, ev: Evidence[]) =>
     out.push({ code, wire, severity, summary, evidence: ev });
+  if (elsewhere.length) {
+    const vids = [...new Set(elsewhere.map((m) => String(m.cfg.vrid)))];
+    add("vrid_mismatch", true, "warning",
+      `${list([...new Set(elsewhere.map((m) => m.node))])} configure${new Set(elsewhere.map((m) => m.node)).size > 1 ? "" : "s"} addresses of ${what} under virtual_router_id ${list(vids)}: the same VIPs in two virtual routers`,
+      lines([...members, ...elsewhere], (m) => `virtual_router_id ${m.cfg.vrid ?? "(none)"}, virtual_ipaddress ${[...new Set(m.cfg.vips.map(vipAddress))].sort().join(" ")}`));
+  }
+  if (new Set(members.map((m) => m.node)).size < 2) return out;
 
   const v2 = members.filter((m) => (m.cfg.vrrpVersion ?? 2) === 2);
   if (v2.length > 1 && distinct(v2.map((m) => `${m.cfg.authType ?? "none"}|${m.cfg.authPassHash ?? ""}`))) {
@@ -96,15 +107,39 @@ export function memberConfigs(ctx: Ctx, g: Group, nodes?: Set<string>): MemberCf
   return out.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : a.cfg.name < b.cfg.name ? -1 : 1));
 }
 
+/**
+ * Instances of other groups (same address family, another VRID) that configure one of g's VIPs, for the VIPs
+ * whose router g is: the VRID configured for the address by the most nodes (a tie: the lowest VRID), so one
+ * VRID mismatch is one incident, on the router most peers agree on.
+ */
+export function vipsElsewhere(ctx: Ctx, g: Group): MemberCfg[] {
+  if (g.vrid === null) return [];
+  const nodesOf = (x: Group) => new Set([...x.members.values()].filter((r) => r.cfg).map((r) => r.node)).size;
+  const out = new Map<string, MemberCfg>();
+  for (const a of g.vips) {
+    const groups = [...(ctx.model.vipGroups.get(a) ?? [])].filter((x) => x.vrid !== null && x.family === g.family);
+    if (groups.length < 2) continue;
+    const owner = groups.sort((x, y) => nodesOf(y) - nodesOf(x) || x.vrid! - y.vrid!)[0];
+    if (owner !== g) continue;
+    for (const x of groups) {
+      if (x === g) continue;
+      for (const m of memberConfigs(ctx, x)) if (m.cfg.vips.some((v) => vipAddress(v) === a)) out.set(`${m.node}/${m.cfg.name}`, m);
+    }
+  }
+  return [...out.values()].sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
+}
+
 /** Re-check a group's drift after a config snapshot at `at`. */
 export function evaluateDrift(ctx: Ctx, g: Group, at: number): void {
   const members = g.vrid === null ? [] : memberConfigs(ctx, g);
-  const items = compareConfigs(members, subject(g));
+  const elsewhere = vipsElsewhere(ctx, g);
+  const items = compareConfigs(members, subject(g), elsewhere);
   const warn = items.filter((i) => i.severity === "warning");
   const info = items.filter((i) => i.severity === "info");
-  const nodes = [...new Set(members.map((m) => m.node))].sort();
+  const nodes = [...new Set([...members, ...(warn.some((i) => i.code === "vrid_mismatch") ? elsewhere : [])].map((m) => m.node))].sort();
   const instances: Record<string, string> = {};
   for (const m of members) instances[m.node] = instances[m.node] ? `${instances[m.node]},${m.cfg.name}` : m.cfg.name;
+  if (warn.some((i) => i.code === "vrid_mismatch")) for (const m of elsewhere) instances[m.node] ??= m.cfg.name;
 
   const apply = (which: "warn" | "names", found: DriftItem[]) => {
     const slot = which === "warn" ? `CONFIG_DRIFT:${g.scope}` : `CONFIG_DRIFT:${g.scope}:names`;

@@ -2,7 +2,7 @@
  * Configuration mistakes on real keepalived, each made by restarting one node
  * with the changed keepalived.conf: a different auth_pass, advert_int or
  * virtual_router_id splits the brain and the monitor must name the mismatch
- * (and report CONFIG_DRIFT where the peers share a VRID); different instance
+ * (and report CONFIG_DRIFT, also for the same VIPs under another VRID); different instance
  * names for the same VRID are harmless (the name is not in the VRRP packet)
  * and must not be flagged as a fault or a split brain.
  */
@@ -76,7 +76,7 @@ describe("configuration mismatches on real keepalived", () => {
   });
   for (const c of [
     { id: "7b", what: "advert_int", change: { advertInt: 2 }, code: "advert_interval_mismatch", line: /advertisement interval mismatch/, drift: true },
-    { id: "7c", what: "virtual_router_id", change: { vrid: 52 }, code: "vrid_mismatch", line: null, drift: false },
+    { id: "7c", what: "virtual_router_id", change: { vrid: 52 }, code: "vrid_mismatch", line: null, drift: true },
   ] as { id: string; what: string; change: Partial<VrrpSpec>; code: string; line: RegExp | null; drift: boolean }[]) {
     it(`${c.id}. explains a split brain by the ${c.what} mismatch`, { timeout: 120_000 }, async () => {
       const { stack, timings } = suite();

@@ -45,6 +45,21 @@ describe("CONFIG_DRIFT between peers of one VRID", () => {
     assert.equal(driftWith(withConf(base2, { vrrpVersion: 3 }))[0].cause.code, "version_mismatch");
   });
 
+  it("the same VIPs under another virtual_router_id are vrid_mismatch, reported once on the VRID most nodes use, closed when it matches again", () => {
+    const t = pair({ conf2: withConf(base2, { vrid: 52 }) });
+    t.config("node3", T0 + 1000, withConf(base1, { name: "VI_3" })); // a third node agrees with node1: VRID 51 is the router
+    t.config("node2", T0 + 20_000, base2); // node2 is fixed
+    const ds = drifts(replay(t.facts(), T0 + 30_000)).filter((d) => d.severity === "warning");
+    assert.equal(ds.length, 1, JSON.stringify(ds.map((d) => [d.vrid, d.cause.code])));
+    const [d] = ds;
+    assert.equal(d.vrid, 51);
+    assert.equal(d.cause.code, "vrid_mismatch");
+    assert.match(d.cause.summary, /node2 configures addresses of VRID 51 under virtual_router_id 52/);
+    assert.deepEqual(d.nodes, ["node1", "node2", "node3"]);
+    assert.ok(d.evidence.some((e) => e.node === "node2" && /virtual_router_id 52, virtual_ipaddress 192.0.2.100/.test(e.line)));
+    assert.equal(d.closedAt, T0 + 20_000, "closed by the snapshot that puts node2 back on VRID 51");
+  });
+
   it("a VIP prefix length alone is not drift (only addresses are in the advert)", () => {
     assert.deepEqual(driftWith(withConf(base2, { vips: ["192.0.2.100/32"] })), []);
   });
