@@ -29,8 +29,15 @@ export function evaluateNoMaster(ctx: Ctx, g: Group, at: number, trigger: Eviden
   const timerKey = `nomaster:${g.key}`;
   if (noMasterNow(ctx, g)) {
     if (c.since === null) {
-      c.since = at;
-      ctx.timers.set(timerKey, at + noMasterGraceMs(ctx, g), () => fireNoMaster(ctx, g));
+      // it cannot have begun before the newest member state it is made of: the backlogs of several agents
+      // arrive node by node, so one node's state may be newer than the fact that completed the picture (a
+      // cluster restarted while its agents were away looked MASTER-less from the first node's "Stopping")
+      let since = at;
+      for (const r of g.members.values()) if (r.since !== null && r.since > since) since = r.since;
+      c.since = since;
+      // learnt late (a backlog: behind the engine's clock), it still gets its full grace from now, so the
+      // other nodes' backlogs can arrive and end it (as DUAL_MASTER does); openedAt stays `since`
+      ctx.timers.set(timerKey, Math.max(since, ctx.timers.reached) + noMasterGraceMs(ctx, g), () => fireNoMaster(ctx, g));
     }
     return;
   }

@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { DetectionEngine, replay, type Incident } from "../../server/detect";
 import type { Fact } from "../../server/detect/types";
-import { T0, node2TakesOver, pair, threeNode } from "../helpers/facts";
+import { T0, Timeline, node2TakesOver, pair, threeNode } from "../helpers/facts";
 
 const of = (xs: Incident[], kind: Incident["kind"]) => xs.filter((i) => i.kind === kind);
 
@@ -108,6 +108,41 @@ describe("NO_MASTER", () => {
     assert.ok(n.evidence.some((e) => e.node === "node1" && e.line === "(VI_1) Entering FAULT STATE"));
     assert.ok(n.evidence.some((e) => e.kind === "vips" && e.line === "ip addr on node2: does not hold 192.0.2.100"));
     assert.equal(n.severity, "critical");
+  });
+
+  /**
+   * A cluster restarted while its agents were away (both keepalived stopped at T0 + 5/6 s, started again at
+   * T0 + 8 s, node1 MASTER at T0 + 11.5 s when `masterAgain`), then the agents' backlogs arrive at T0 + 20 s,
+   * node2's before node1's: the engine sees node2's newer BACKUP before node1's older "Stopping".
+   */
+  function restartedWhileAway(masterAgain: boolean): Incident[] {
+    const conf = pair({ horizonMs: 0 });
+    const cfgs = conf.facts().filter((f) => f.kind === "config");
+    const backlog = (node: string, lines: [number, string][]): Fact[] =>
+      lines.map(([dt, line], i) => ({ ...new Timeline().log(node, T0 + dt, line).facts()[0], id: `${node}:b${i}`, rx: T0 + 20_000 }));
+    const node2 = backlog("node2", [[0, "(VI_1) Entering BACKUP STATE (init)"], [6000, "Stopping"], [6500, "Stopped Keepalived v2.2.7 (01/16,2022)"],
+      [8000, "Starting Keepalived v2.2.7 (01/16,2022)"], [8001, "(VI_1) Entering BACKUP STATE (init)"]]);
+    const node1 = backlog("node1", [[0, "(VI_1) Entering BACKUP STATE (init)"], [5000, "Stopping"], [5500, "Stopped Keepalived v2.2.7 (01/16,2022)"],
+      [8000, "Starting Keepalived v2.2.7 (01/16,2022)"], [8001, "(VI_1) Entering BACKUP STATE (init)"],
+      ...(masterAgain ? ([[11_500, "(VI_1) Entering MASTER STATE"]] as [number, string][]) : [])]);
+    const e = new DetectionEngine("c");
+    for (const f of [...cfgs.map((c) => ({ ...c, ts: T0 + 20_000, rx: T0 + 20_000 })), ...node2, ...node1]) e.push(f);
+    for (let t = T0 + 20_000; t <= T0 + 60_000; t += 1000) {
+      e.push({ kind: "seen", node: "node1", ts: t });
+      e.push({ kind: "seen", node: "node2", ts: t });
+      e.tick(t);
+    }
+    return e.incidents();
+  }
+
+  it("a backlog of a cluster restart, node by node, raises nothing when a MASTER came back in time", () => {
+    assert.deepEqual(of(restartedWhileAway(true), "NO_MASTER"), []);
+  });
+
+  it("a real one found in backlogs starts at the newest member state it is made of, not at an older line of another node", () => {
+    const [n] = of(restartedWhileAway(false), "NO_MASTER");
+    assert.ok(n, "no MASTER after the restart: NO_MASTER");
+    assert.equal(n.openedAt, T0 + 8001, "from the restart (the newest state of its members), not node1's Stopping at T0 + 5 s");
   });
 
   it("a gap shorter than the master-down interval raises nothing", () => {
