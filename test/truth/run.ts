@@ -219,6 +219,14 @@ async function runOne(stack: Stack, journal: LabJournal | null, opts: Opts, seed
         hosts.forEach((h) => c!.startAgent(h));
       }
       await waitElection(c, 30_000);
+      // the lab itself must work before the product is scored against it: a journal-source host whose keepalived
+      // reached none of its lines to the lab's journald would score the product blind on that node (seen: whole
+      // runs where the private journald received nothing, and split brains blamed on "VIP held by a non-MASTER")
+      for (const h of c.hosts.values()) {
+        if (h.facility !== null && journal && journal.entries(h.facility).length === 0) {
+          throw new Error(`keepalived on ${h.name} logged nothing to the lab's journald (SYSLOG_FACILITY=${16 + h.facility}): the lab's journal is broken, the schedule is not scored`);
+        }
+      }
     } catch (e) {
       throw Object.assign(new Error(`setup: ${(e as Error).message}`), { setup: true });
     }
