@@ -7,8 +7,9 @@
  * - The node's instances stop being MASTER/BACKUP at once (state STOP): the other detectors no longer
  *   count it as a peer or a backup.
  * - The incident is confirmed DOWN_CONFIRM_MS after the process was seen gone (the journal may deliver a
- *   "Stopping" line a little after the process watch): a shutdown logged from SHUTDOWN_LOOKBACK_MS before
- *   until then makes it a planned stop, with no incident. openedAt = the process fact's time.
+ *   "Stopping" line a little after the process watch): a shutdown logged by this keepalived run, from
+ *   SHUTDOWN_LOOKBACK_MS before until then, makes it a planned stop, with no incident (a shutdown of an
+ *   earlier run, before a restart, does not). openedAt = the process fact's time.
  * - Severity: critical when the node was MASTER of a VRID or its only BACKUP, warning otherwise.
  * - Closes when keepalived runs again: a `process` fact with running = true, or a start line.
  */
@@ -48,6 +49,9 @@ export function onProcess(ctx: Ctx, node: NodeRec, f: ProcessFact, setState: Set
 
 /** a logged shutdown ("Stopping", "Stopped"): a planned stop */
 export function onShutdownLogged(ctx: Ctx, node: NodeRec, e: LogEntry): void {
+  // a shutdown logged before the current run started belongs to an earlier keepalived process (a late journal
+  // line of the stop before a restart): it says nothing about how this one ends
+  if (node.keepalived === "running" && node.keepaliveSince !== null && e.ts < node.keepaliveSince) return;
   node.shutdownAt = e.ts;
   if (node.keepalived === "down" && node.downSlot === null && node.keepaliveSince !== null && e.ts >= node.keepaliveSince - SHUTDOWN_LOOKBACK_MS) {
     // the "Stopping" line arrived after the process watch reported it gone, within the confirmation time
@@ -59,6 +63,9 @@ export function onShutdownLogged(ctx: Ctx, node: NodeRec, e: LogEntry): void {
 /** a start line ("Starting Keepalived") or a running process: keepalived runs again */
 export function up(ctx: Ctx, node: NodeRec, at: number, evidence: Evidence[]): void {
   ctx.timers.cancel(`kdown:${node.name}`);
+  // a new keepalived run: the shutdown of the previous one does not make this one's end graceful (a restart,
+  // then a SIGKILL within SHUTDOWN_LOOKBACK_MS was taken for a planned stop)
+  if (node.keepalived !== "running") node.shutdownAt = null;
   node.keepalived = "running";
   node.keepaliveSince = at;
   node.downBefore = null;

@@ -78,6 +78,22 @@ describe("KEEPALIVED_DOWN", () => {
     assert.deepEqual(replay(t.facts(), T0 + 200_000).map((i) => i.kind), []);
   });
 
+  it("a SIGKILL soon after a graceful restart is KEEPALIVED_DOWN: the earlier run's Stopping does not make it planned", () => {
+    // node2 stopped gracefully, started again, and is SIGKILLed 15 s later (within the 30 s shutdown lookback)
+    for (const restartFirst of [true, false]) {
+      const t = pair({ horizonMs: 200_000 });
+      t.process("node2", T0, true, "observed");
+      t.lines("node2", KILL - 20_000, ["Stopping", "Stopped Keepalived v2.2.7 (01/16,2022)"]);
+      t.process("node2", KILL - 19_800, false, "stopped", "exit status 0");
+      if (restartFirst) t.process("node2", KILL - 15_000, true, "started");
+      t.lines("node2", KILL - 15_000 + 10, ["Starting Keepalived v2.2.7 (01/16,2022)", "(VI_1) Entering BACKUP STATE (init)"]);
+      t.process("node2", KILL, false, "vanished", null);
+      const [down] = of(replay(t.facts(), T0 + 200_000), "KEEPALIVED_DOWN");
+      assert.ok(down, `restart seen ${restartFirst ? "by the process watch and the log" : "in the log only"}: KEEPALIVED_DOWN`);
+      assert.equal(down.openedAt, KILL);
+    }
+  });
+
   it("the only holder of the VIP has no running keepalived: STATE_MISMATCH vip_held_without_keepalived", () => {
     const t = pair({ horizonMs: 200_000 });
     t.lines("node2", KILL - 5000, ["Stopping", "Stopped Keepalived v2.2.7 (01/16,2022)"]);
