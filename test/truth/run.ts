@@ -32,7 +32,7 @@ import { cloneTopology, generateTopology, usesJournal, type Topology } from "./t
 const USAGE = `npm run truth -- [--schedules N] [--seed S] [--soak MINUTES] [--settings JSON] [--out PATH] [--max-actions N]
   --schedules N   random schedules to run (default 3; seeds S, S+1, ...)
   --seed S        first seed (default 1)
-  --soak MINUTES  instead: a healthy cluster with a planned failover every ~40 s; must raise nothing
+  --soak MINUTES  instead: a healthy cluster with a planned failover every ~33 s; must raise nothing
   --settings JSON detector settings applied to the lab clusters before their agents connect, e.g. '{"flapCount":2}'
   --out PATH      JSON results (default bench-results/truth.json)
   --max-actions N at most N actions per schedule (default 8)
@@ -165,13 +165,14 @@ async function runOne(stack: Stack, journal: LabJournal | null, opts: Opts, seed
   let topo = generateTopology(seed, { journal: journal !== null });
   let schedule: Schedule = generateSchedule(seed, topo, opts.maxActions);
   if (soakMinutes !== null) {
-    // a healthy cluster: no tracking, no mismatches; a planned failover about every 40 s
+    // a healthy cluster: no tracking, no mismatches; a planned failover about every 33 s (24 s gap, 8 s held,
+    // the stop and start): as many as fill soakMinutes (45 at "every 40 s" filled 25 of 30 minutes)
     topo = cloneTopology(topo);
     for (const h of topo.hosts) for (const r of topo.routers) Object.assign(topo.members[h.name][r.vrid], { scriptWeight: null, trackEth1: false });
     Object.assign(topo, { agentsFirst: true, staleNames: false });
     for (const r of topo.routers) r.advertInt = topo.routers[0].advertInt; // a sync group waits for its slowest member at start
     for (const h of topo.hosts) for (const r of topo.routers) delete topo.members[h.name][r.vrid].advertInt;
-    const k = Math.max(1, Math.floor((soakMinutes * 60) / 40));
+    const k = Math.max(1, Math.round((soakMinutes * 60_000) / 32_500));
     const actions: Planned[] = [];
     for (let j = 0; j < k; j++) actions.push({ kind: "planned_failover", vrid: topo.routers[j % topo.routers.length].vrid, role: "master", pickIndex: 0, holdMs: 8000, gapMs: 24_000, overlap: false });
     schedule = { seed, actions };
