@@ -241,6 +241,14 @@ export function deriveTruth(obs: Observations, defs: Defs = DEFS): Truth {
   const stateOf = new Map<string, (t: number) => string>();
   for (const h of hosts) for (const v of obs.vrids) stateOf.set(`${h}/${v}`, stepper(stateSeries(obs, h, v), "DOWN"));
 
+  const startsOf = new Map(hosts.map((h) => [h, obs.ka.filter((k) => k.host === h && k.what === "start").map((k) => k.t).sort((a, b) => a - b)]));
+  /** the last (re)start of keepalived on h at or before t (-Infinity: none seen) */
+  const lastStart = (h: string, t: number) => {
+    let best = -Infinity;
+    for (const x of startsOf.get(h) ?? []) if (x <= t) best = x;
+    return best;
+  };
+
   // per-tick samples
   const running: Record<string, boolean[]> = {};
   const kdown: Record<string, boolean[]> = {};
@@ -319,7 +327,14 @@ export function deriveTruth(obs: Observations, defs: Defs = DEFS): Truth {
     }
     // NO_MASTER (running somewhere, nobody holds or is MASTER)
     const anyRun = (i: number) => hosts.some((h) => running[h][i]);
-    const nom = p.holders.map((hs, i) => hs.length === 0 && p.masters[i].length === 0 && anyRun(i));
+    // an election in progress is not a missing MASTER: a keepalived (re)started less than the master-down
+    // interval ago (3 adverts + skew, RFC 5798; 1 s of sampling band) may not have won yet (the lab's setup
+    // restarts every host in the middle of the first election)
+    const electing = (i: number) => {
+      const A = grace(v, i) / defs.graceAdverts;
+      return hosts.some((h) => running[h][i] && T(i) - lastStart(h, T(i)) < 3 * A + 1000);
+    };
+    const nom = p.holders.map((hs, i) => hs.length === 0 && p.masters[i].length === 0 && anyRun(i) && !electing(i));
     for (const r of runs(nom, t0)) {
       intervals.push({ what: "no_master", vrid: v, host: null, ...r });
       // a sync group's election waits for its slowest member: A is the largest advert_int in the group

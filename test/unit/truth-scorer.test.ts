@@ -259,3 +259,24 @@ test("the oracle's labels follow the lifecycle: a recurrence within the hold-dow
   assert.deepEqual(dual.map((l) => [l.start, l.end, l.hosts]), [[0, 26_000, ["h1", "h2", "h3"]]], "a per-router kind merges across hosts");
   assert.equal(out.filter((l) => l.kind === "FLAPPING").length, 2, "FLAPPING keeps its own episodes");
 });
+
+test("no NO_MASTER label while an election runs: every host restarted in the middle of the first one (the lab's setup)", () => {
+  const o = baseObs();
+  // both stop at 5 s (a releases the VIP), both start again at 6 s, a wins at 14 s
+  for (const h of ["a", "b"]) {
+    o.ka.push({ t: s(5), host: h, what: "stop" }, { t: s(6), host: h, what: "start" });
+    o.proc.push({ t: s(5.1), host: h, running: false }, { t: s(6.1), host: h, running: true });
+  }
+  o.addr.push({ t: s(5), host: "a", ips: ["198.18.0.11"] }, { t: s(14), host: "a", ips: ["198.18.0.11", VIP] });
+  dump(o, 6.5, "a", 1, 6.2);
+  dump(o, 6.5, "b", 1, 6.2);
+  dump(o, 14.5, "a", 2, 14);
+  const t = deriveTruth(o);
+  assert.deepEqual(t.labels.filter((l) => l.kind === "NO_MASTER"), [], JSON.stringify(t.labels));
+  // the same 9 s without a MASTER but nobody restarted (b just stays BACKUP): a NO_MASTER
+  const o2 = baseObs();
+  o2.addr.push({ t: s(20), host: "a", ips: ["198.18.0.11"] }, { t: s(29), host: "a", ips: ["198.18.0.11", VIP] });
+  dump(o2, 20.5, "a", 1, 20);
+  dump(o2, 29.5, "a", 2, 29);
+  assert.equal(deriveTruth(o2).labels.filter((l) => l.kind === "NO_MASTER").length, 1);
+});
