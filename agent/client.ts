@@ -67,6 +67,13 @@ export function retryHint(v: unknown): number | null {
   return typeof h === "number" && Number.isFinite(h) && h >= 0 ? Math.min(h, 3_600_000) : null;
 }
 
+/**
+ * The longest wait between two attempts to reach an unreachable server: the server gives agents the offline
+ * limit (15 s by default) from when it listens again, so an agent must try well within it (at 30 s, agents
+ * backed off during a restart came back late and were reported AGENT_OFFLINE).
+ */
+export const RECONNECT_MAX_MS = 10_000;
+
 /** consecutive failed connection attempts to one server before moving to the next of --server a,b,... */
 export const FAILOVER_AFTER = 2;
 
@@ -183,7 +190,7 @@ export class AgentClient {
       transports: ["websocket"],
       reconnection: true,
       reconnectionDelay: this.o.reconnectMinMs ?? 1000,
-      reconnectionDelayMax: this.o.reconnectMaxMs ?? 30_000,
+      reconnectionDelayMax: this.o.reconnectMaxMs ?? RECONNECT_MAX_MS,
       randomizationFactor: 0.5,
       timeout: 20_000,
       autoConnect: false,
@@ -302,7 +309,7 @@ export class AgentClient {
   /** reconnect later; returns the delay (ms), or null when one is already scheduled */
   private scheduleReconnect(code: ErrorCode | null, hintMs: number | null = null): number | null {
     if (this.retry || this.stopped) return null;
-    const max = this.o.reconnectMaxMs ?? 30_000;
+    const max = this.o.reconnectMaxMs ?? RECONNECT_MAX_MS;
     const delay = code && REFUSALS[code]
       ? backoffDelay(30, 1000, max, 0.2)
       : retryDelay(this.attempt++, hintMs, this.o.reconnectMinMs ?? 1000, max);

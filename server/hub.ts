@@ -310,8 +310,12 @@ export class Hub {
     return this.seenFlushing;
   }
 
+  /** true once the server shuts down: the agents it disconnects did not leave (no disconnect recorded) */
+  private stopping = false;
+
   /** at shutdown: write what is pending */
   async stop(): Promise<void> {
+    this.stopping = true;
     this.loopLag.stop();
     await this.flushSeen();
   }
@@ -335,6 +339,9 @@ export class Hub {
         return;
       }
       this.detection?.agentGone(d.agentId);
+      // closed by this server's own shutdown: the agent did not leave; its session stays open at its last
+      // heartbeat, and the next server start gives it the offline limit to reconnect (AGENT_OFFLINE)
+      if (this.stopping) return;
       const s = this.sessions.get(d.agentId);
       this.sessions.delete(d.agentId);
       // the disconnect below is newer than a heartbeat still waiting for the flush

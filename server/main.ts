@@ -131,6 +131,8 @@ export async function startServer(
     server.once("error", reject);
     server.listen(config.port, config.host, () => resolve());
   });
+  // agents can reconnect from now: the offline limit of those alive when this server last stopped runs from here
+  detection.listening(Date.now());
   const addr = server.address();
   const port = typeof addr === "object" && addr ? addr.port : config.port;
   const shownHost = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;

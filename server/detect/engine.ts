@@ -25,7 +25,7 @@ import { evaluateMismatch } from "./mismatch";
 import { faultOnLog, faultOnState } from "./fault";
 import { evaluateFlap } from "./flap";
 import { evaluateDrift } from "./drift";
-import { onDisconnected, onSeen } from "./offline";
+import { onDisconnected, onSeen, onServerStarted } from "./offline";
 import { onProcess, onShutdownLogged, up } from "./down";
 import type { Evidence } from "./types";
 
@@ -83,6 +83,22 @@ export class DetectionEngine {
       this.apply(at === fact.ts ? fact : { ...fact, ts: at });
       this.stats.facts++;
       this.ctx.timers.fireDue(this.clock);
+    } catch (e) {
+      this.caught("engine", e);
+    }
+    return reg.out;
+  }
+
+  /**
+   * The server started (or began listening) at `now` after replaying stored history: the time it was down does
+   * not count against agents that were alive when it stopped (docs/DETECTION.md, AGENT_OFFLINE).
+   */
+  serverStarted(now: number): IncidentChange[] {
+    const reg = this.ctx.reg;
+    reg.out = [];
+    if (typeof now !== "number" || !Number.isFinite(now)) return [];
+    try {
+      onServerStarted(this.ctx, now, (gs, at) => this.evaluate(gs, at, []));
     } catch (e) {
       this.caught("engine", e);
     }

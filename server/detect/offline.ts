@@ -44,6 +44,21 @@ export function onDisconnected(ctx: Ctx, node: NodeRec, ts: number, reevaluate: 
   }
 }
 
+/**
+ * The server (re)started at `now`: it could not hear any agent while it was down, so that time does not count
+ * against them. An agent that was alive when the server last heard from anyone (heard within offlineMs of the
+ * newest `seen` of the cluster) gets offlineMs from `now` to reconnect; one silent for longer before the server
+ * went away keeps its deadline (it is offline by its own doing).
+ */
+export function onServerStarted(ctx: Ctx, now: number, reevaluate: Reevaluate): void {
+  let lastHeard = -Infinity;
+  for (const n of ctx.model.nodes.values()) if (n.lastSeen !== null && n.lastSeen > lastHeard) lastHeard = n.lastSeen;
+  for (const node of ctx.model.nodes.values()) {
+    if (!node.tracked || !node.online || node.lastSeen === null || node.lastSeen + ctx.s.offlineMs <= lastHeard) continue;
+    ctx.timers.set(`offline:${node.name}`, Math.max(node.lastSeen, now) + ctx.s.offlineMs, (t) => offlineDeadline(ctx, node, t, reevaluate));
+  }
+}
+
 function offlineDeadline(ctx: Ctx, node: NodeRec, at: number, reevaluate: Reevaluate): void {
   const last = node.lastSeen ?? at - ctx.s.offlineMs;
   if (node.online) {

@@ -183,11 +183,19 @@ export class DetectionHost {
       const ce = await this.engineFor(c.id, c.name);
       const facts = await loadFacts(this.db, c.id, new Date(now - RESTORE_WINDOW_MS), new Date(now + 1));
       const changes = facts.flatMap((f) => ce.engine.push(f));
+      // the time this server was down does not count against the agents (they reconnect once it listens)
+      changes.push(...ce.engine.serverStarted(now));
       changes.push(...ce.engine.tick(now));
       // upserts are idempotent by key and notifications by (incident, webhook, event)
       this.apply(ce, changes);
       await ce.chain;
     }
+  }
+
+  /** the server accepts connections from now: agents alive when it stopped get the offline limit from now */
+  listening(now = Date.now()) {
+    for (const ce of this.engines.values()) this.apply(ce, ce.engine.serverStarted(now));
+    this.arm();
   }
 
   async idle() {

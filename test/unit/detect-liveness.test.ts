@@ -191,3 +191,35 @@ describe("NO_MASTER", () => {
     assert.deepEqual(of(e.incidents(), "AGENT_OFFLINE"), []);
   });
 });
+
+describe("AGENT_OFFLINE across a restart of the server", () => {
+  /** both agents heard until T0 + 30 s (node2 only until T0 + 5 s when `node2Silent`), the server down until T0 + 60 s */
+  function restarted(node2Silent: boolean) {
+    const t = pair({ horizonMs: 0 });
+    t.seen("node1", T0, T0 + 30_000).seen("node2", T0, node2Silent ? T0 + 5_000 : T0 + 30_000);
+    const e = new DetectionEngine("c");
+    for (const f of t.facts()) e.push(f);
+    e.serverStarted(T0 + 60_000); // the history replayed at start, then this
+    e.tick(T0 + 60_000);
+    return e;
+  }
+
+  it("the time the server was down does not count: agents alive when it stopped get the offline limit from its start", () => {
+    const e = restarted(false);
+    assert.deepEqual(of(e.incidents(), "AGENT_OFFLINE"), [], "nothing at the start");
+    e.tick(T0 + 74_000);
+    assert.deepEqual(of(e.incidents(), "AGENT_OFFLINE"), [], "still within 15 s of the start");
+    e.push({ kind: "seen", node: "node1", ts: T0 + 64_000 });
+    e.tick(T0 + 76_000);
+    const off = of(e.incidents(), "AGENT_OFFLINE");
+    assert.deepEqual(off.map((i) => i.nodes), [["node2"]], "node2 did not reconnect within the limit after the start");
+    assert.equal(off[0].openedAt, T0 + 30_000, "dated from when it was last heard");
+  });
+
+  it("an agent already silent before the server stopped is offline at once", () => {
+    const e = restarted(true);
+    const off = of(e.incidents(), "AGENT_OFFLINE");
+    assert.deepEqual(off.map((i) => [i.nodes, i.openedAt]), [[["node2"], T0 + 5_000]]);
+  });
+});
+
