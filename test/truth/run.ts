@@ -346,17 +346,26 @@ async function main(): Promise<number> {
   const results: ScheduleResult[] = [];
   let stack: Stack | null = null;
   try {
-    const wantJournal = opts.soak === null && Array.from({ length: opts.schedules }, (_, i) => opts.seed + i).some(usesJournal);
-    if (wantJournal) {
-      journal = await startLabJournal().catch((e: Error) => {
-        throw new Error(`the private journald for the journal-source hosts (even seeds) did not start: ${e.message}`);
-      });
-    }
     stack = await Stack.start();
     if (opts.soak !== null) {
       results.push(await runOne(stack, null, opts, opts.seed, 0, 1, opts.soak));
     } else {
-      for (let i = 0; i < opts.schedules; i++) results.push(await runOne(stack, journal, opts, opts.seed + i, i, opts.schedules, null));
+      for (let i = 0; i < opts.schedules; i++) {
+        // a private journald per journal schedule: one started for the whole run went away while schedules that
+        // did not log to it ran (a journald namespace instance exits when idle), and every later journal host
+        // was silent (the long run of 0eecd16 scored them blind)
+        if (usesJournal(opts.seed + i)) {
+          journal = await startLabJournal().catch((e: Error) => {
+            throw new Error(`the private journald for the journal-source hosts (even seeds) did not start: ${e.message}`);
+          });
+        }
+        try {
+          results.push(await runOne(stack, journal, opts, opts.seed + i, i, opts.schedules, null));
+        } finally {
+          await journal?.stop().catch((e: Error) => console.error(`truth lab: stopping the private journald: ${e.message}`));
+          journal = null;
+        }
+      }
     }
   } finally {
     await stack?.close().catch(() => undefined);
