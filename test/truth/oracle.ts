@@ -10,136 +10,13 @@
  * Independence: this file (and every oracle*.ts) imports nothing from
  * server/ except the wire protocol's types (test/unit/truth-oracle-imports.test.ts).
  */
-import type { IncidentKind } from "../../server/protocol";
+import {
+  CAUSE_CODES, DEFS, DRIFT_CAUSE, KA_STATE, type ActionRecord, type Defs, type Kind, type Label, type Observations, type RouterFields, type Truth, type Window,
+} from "./oracle-types";
+import { mergeWithinHoldDown } from "./oracle-lifecycle";
 
-export type Kind = IncidentKind;
-
-/** keepalived's JSON `state`: 0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT */
-export const KA_STATE = ["INIT", "BACKUP", "MASTER", "FAULT"] as const;
-
-export interface RouterFields {
-  authPass: string | null;
-  advertInt: number;
-  vips: string[];
-  /** unicast: own address + peers, sorted; null = multicast */
-  peers: string[] | null;
-}
-
-export interface ActionRecord {
-  id: number;
-  kind: string;
-  /** the host it acted on (null: the whole cluster or the server) */
-  host: string | null;
-  vrid: number | null;
-  at: number;
-  /** when it was reverted (= at for instantaneous actions) */
-  until: number;
-  /** kind -> cause class this action explains (see CAUSE_CODES; "any" = no cause check) */
-  expect: Partial<Record<Kind, string>>;
-  /** kinds the definitions leave ambiguous while this action runs (and a settle time after) */
-  dontCare: Kind[];
-  benign: boolean;
-  note?: string;
-}
-
-export interface Observations {
-  seed: number;
-  cluster: string;
-  startedAt: number;
-  endedAt: number;
-  hosts: string[];
-  syncGroup: number[];
-  vrids: number[];
-  /** kernel addresses of each host's eth0, recorded on change (sampled every <= 200 ms) */
-  addr: { t: number; host: string; ips: string[] }[];
-  /** keepalived's parent process alive (pid file + /proc), recorded on change */
-  proc: { t: number; host: string; running: boolean }[];
-  /** keepalived's JSON dumps (t = when read): per instance vrid, state, last_transition (ms) */
-  dumps: { t: number; host: string; instances: { iname: string; vrid: number; state: number; lastTransition: number }[] }[];
-  /** VRRP packets in/out per host (nftables counters), every ~1 s */
-  vrrp: { t: number; host: string; rx: number; tx: number }[];
-  /** what the harness did to keepalived */
-  ka: { t: number; host: string; what: "start" | "stop" | "kill" | "reload" }[];
-  /** each host's configuration as written: must-match fields per VRID */
-  configs: { t: number; host: string; routers: Record<number, RouterFields> }[];
-  /** agent process up/down (harness) */
-  agents: { t: number; host: string; running: boolean }[];
-  actions: ActionRecord[];
-  /** sampling problems (counted, shown) */
-  errors: string[];
-}
-
-export interface Defs {
-  graceAdverts: number;
-  flapCount: number;
-  flapWindowMs: number;
-  flapQuietMs: number;
-  offlineMs: number;
-  /** H: an episode recurring within it after the previous one ended, same kind, VRID, host and cause, is the same incident */
-  holdDownMs: number;
-  /** tolerance around every duration threshold: conditions this close to it are "don't care" */
-  bandMs: number;
-}
-
-/** the definitions' defaults: the oracle labels against the SPECIFICATION, never the product's settings */
-export const DEFS: Defs = { graceAdverts: 1.5, flapCount: 4, flapWindowMs: 60_000, flapQuietMs: 60_000, offlineMs: 15_000, holdDownMs: 60_000, bandMs: 1000 };
-
-/** cause class -> the product's cause codes that count as right */
-export const CAUSE_CODES: Record<string, string[]> = {
-  vip_left_behind: ["vip_left_behind"],
-  adverts_not_received: ["adverts_not_received"],
-  auth_mismatch: ["auth_mismatch"],
-  advert_interval_mismatch: ["advert_interval_mismatch"],
-  vip_mismatch: ["vip_mismatch"],
-  unicast_peers_mismatch: ["unicast_peers_mismatch"],
-  vrid_mismatch: ["vrid_mismatch"],
-  interface_down: ["interface_down"],
-  script_failed: ["script_failed"],
-  sync_group: ["sync_group"],
-  tracked_script_toggling: ["tracked_script_toggling"],
-  link_flapping: ["link_flapping"],
-  no_takeover: ["no_takeover", "unknown"],
-};
-
-/** CONFIG_DRIFT: the differing must-match field -> its cause class */
-export const DRIFT_CAUSE: Record<string, string> = {
-  auth: "auth_mismatch", advert_int: "advert_interval_mismatch", vips: "vip_mismatch", unicast_peers: "unicast_peers_mismatch", vrid: "vrid_mismatch",
-};
-
-export interface Label {
-  id: string;
-  kind: Kind;
-  vrid: number | null;
-  hosts: string[];
-  start: number;
-  end: number;
-  /** false when the condition still held when observation ended */
-  ended: boolean;
-  /** cause class, null = not checked */
-  cause: string | null;
-  accepted: string[] | null;
-  action: number | null;
-  why: string;
-}
-
-export interface Window {
-  kind: Kind;
-  vrid: number | null;
-  host: string | null;
-  start: number;
-  end: number;
-  why: string;
-}
-
-export interface Truth {
-  labels: Label[];
-  dontCare: Window[];
-  /** time in which nothing may open (ms): the run minus labels and don't-care windows */
-  quietMs: number;
-  /** raw truth intervals per condition, for the artifacts */
-  intervals: { what: string; vrid: number | null; host: string | null; start: number; end: number }[];
-}
-
+export * from "./oracle-types";
+export { mergeWithinHoldDown } from "./oracle-lifecycle";
 const STEP = 100;
 
 /** value of a change-recorded series at time t (the last record at or before t) */
@@ -530,43 +407,4 @@ export function deriveTruth(obs: Observations, defs: Defs = DEFS): Truth {
   }
   if (curE > curS) covered += curE - curS;
   return { labels, dontCare, quietMs: Math.max(0, obs.endedAt - t0 - covered), intervals };
-}
-
-/** an empty observation record (the sampler and the harness fill it) */
-export function emptyObservations(seed: number, cluster: string, hosts: string[], vrids: number[], syncGroup: number[]): Observations {
-  return { seed, cluster, startedAt: Date.now(), endedAt: 0, hosts, syncGroup, vrids, addr: [], proc: [], dumps: [], vrrp: [], ka: [], configs: [], agents: [], actions: [], errors: [] };
-}
-
-const PER_HOST: Kind[] = ["FAULT", "KEEPALIVED_DOWN", "AGENT_OFFLINE"];
-
-/**
- * Labels of one incident by the definitions' lifecycle: the same kind, VRID, cause class (unknown counts as one
- * class) and, for per-host kinds, the same host, starting within holdDownMs after the previous one ended, are
- * one label from the first start to the last end (its window, hosts and "why" say so). Pure; exported for tests.
- */
-export function mergeWithinHoldDown(labels: Label[], holdDownMs: number): Label[] {
-  const key = (l: Label) => [l.kind, l.vrid ?? "-", l.cause ?? "?", PER_HOST.includes(l.kind) ? l.hosts.join(",") : ""].join("|");
-  const out: Label[] = [];
-  const last = new Map<string, Label>();
-  for (const l of [...labels].sort((a, b) => a.start - b.start)) {
-    if (l.kind === "FLAPPING") {
-      out.push(l);
-      continue;
-    }
-    const k = key(l);
-    const prev = last.get(k);
-    if (prev && l.start - prev.end <= holdDownMs && l.start >= prev.start) {
-      const episodes = (/\((\d+) episodes within the hold-down\)$/.exec(prev.why)?.[1] ?? "1");
-      const n = Number(episodes) + 1;
-      Object.assign(prev, {
-        end: Math.max(prev.end, l.end), ended: l.end >= prev.end ? l.ended : prev.ended, hosts: [...new Set([...prev.hosts, ...l.hosts])].sort(),
-        why: `${prev.why.replace(/ \(\d+ episodes within the hold-down\)$/, "")} (${n} episodes within the hold-down)`,
-      });
-      continue;
-    }
-    const copy = { ...l };
-    out.push(copy);
-    last.set(k, copy);
-  }
-  return out.sort((a, b) => a.start - b.start);
 }
