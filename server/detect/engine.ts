@@ -94,28 +94,27 @@ export class DetectionEngine {
    * not count against agents that were alive when it stopped (docs/DETECTION.md, AGENT_OFFLINE).
    */
   serverStarted(now: number): IncidentChange[] {
-    const reg = this.ctx.reg;
-    reg.out = [];
-    if (typeof now !== "number" || !Number.isFinite(now)) return [];
-    try {
-      onServerStarted(this.ctx, now, (gs, at) => this.evaluate(gs, at, []));
-    } catch (e) {
-      this.caught("engine", e);
-    }
-    return reg.out;
+    return this.atTime(now, () => onServerStarted(this.ctx, now, (gs, at) => this.evaluate(gs, at, [])));
   }
 
   tick(now: number): IncidentChange[] {
+    return this.atTime(now, () => {
+      this.clock = Math.max(this.clock, now);
+      this.ctx.timers.fireDue(this.clock);
+    }, true);
+  }
+
+  /** run `fn` for a time `now` (ignored unless finite), errors caught and counted; the changes it made */
+  private atTime(now: number, fn: () => void, checkInvariants = false): IncidentChange[] {
     const reg = this.ctx.reg;
     reg.out = [];
     if (typeof now !== "number" || !Number.isFinite(now)) return [];
     try {
-      this.clock = Math.max(this.clock, now);
-      this.ctx.timers.fireDue(this.clock);
+      fn();
     } catch (e) {
       this.caught("engine", e);
     }
-    this.checkInvariants();
+    if (checkInvariants) this.checkInvariants();
     return reg.out;
   }
 
