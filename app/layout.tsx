@@ -43,7 +43,6 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
         <header className="border-b border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
           <nav aria-label="Main" className="mx-auto flex max-w-[120rem] flex-wrap items-center gap-x-6 gap-y-1 px-4 py-2">
             <Link href="/" className="flex items-center gap-2 font-semibold">
-              {/* eslint-disable-next-line @next/next/no-img-element */}
               <img src="/favicon.svg" alt="" width={20} height={20} />
               keepalived monitor
             </Link>

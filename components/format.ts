@@ -11,7 +11,6 @@
 /** Shown next to times where the zone is not written on each one. */
 export const TIME_ZONE = "UTC";
 
-const p2 = (n: number) => String(n).padStart(2, "0");
 const WEEKDAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 

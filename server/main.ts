@@ -3,7 +3,6 @@
  * and socket.io (/agent for agents, /live for browsers). It only wires; the
  * work is done in ingest/, state/, live/ and the hub.
  */
-import http from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import next from "next";

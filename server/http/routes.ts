@@ -8,7 +8,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
 import type { Hub } from "../hub";
-import { Access, type Principal } from "../auth/access";
+import { type Access, type Principal } from "../auth/access";
 import { csrfTokenFor, csrfValid, preCsrfValid, sameOriginRequest } from "../auth/csrf";
 import { CSRF_HEADER, PRE_COOKIE, SESSION_COOKIE } from "../auth/identity";
 import { can, type Action } from "../auth/roles";

@@ -22,7 +22,7 @@ import {
 import type { Hub } from "../hub";
 import { verifyToken } from "./tokens";
 import { BatchQueue } from "./batch-queue";
-import { IngestLimiter, LogThrottle, nodeKey, permanentStoreError, unstorable } from "./limits";
+import { type IngestLimiter, LogThrottle, nodeKey, permanentStoreError, unstorable } from "./limits";
 import { clientAddress } from "../auth/net";
 
 export interface AgentSocketData {

@@ -9,7 +9,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import path from "node:path";
 import { randomUUID } from "node:crypto";
 import { io, type Socket } from "socket.io-client";
@@ -19,7 +18,6 @@ import { login, request } from "../helpers/http";
 import { connectFakeAgent } from "../helpers/fake-agent";
 import { sleep } from "../helpers/wait";
 
-const run = promisify(execFile);
 
 let srv: TestServer;
 const sockets: Socket[] = [];

@@ -147,7 +147,7 @@ export interface Summary {
 
 export function summarize(scores: ScheduleScore[]): Summary {
   const row = (kind: Kind | "ALL"): KindRow => {
-    const pick = <T extends { label?: Label }>(k: Kind | "ALL", x: Kind) => k === "ALL" || k === x;
+    const pick = (k: Kind | "ALL", x: Kind) => k === "ALL" || k === x;
     const matches = scores.flatMap((s) => s.matches).filter((m) => pick(kind, m.label.kind));
     const misses = scores.flatMap((s) => s.misses).filter((l) => pick(kind, l.kind));
     const fas = scores.flatMap((s) => s.falseAlarms).filter((f) => pick(kind, f.inc.kind));

@@ -71,7 +71,7 @@ export async function startStandIn(token: string, port = 0): Promise<StandIn> {
     all: () => [...s.records.values()].flatMap((m) => [...m.values()]).sort((a, b) => a.seq - b.seq),
     resync: () => void io.of("/agent").emit("resync"),
     close: async () => {
-      io.close();
+      await io.close();
       await new Promise((r) => httpServer.close(r));
     },
   };

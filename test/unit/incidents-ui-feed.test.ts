@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { IncidentMsg } from "../../server/protocol";
 import { applyIncidentPush, feedReducer, initialFeed, sortIncidents } from "../../components/incidents/feed";
 import { NO_FILTERS } from "../../components/incidents/filters";
 import { incident } from "../helpers/incident";

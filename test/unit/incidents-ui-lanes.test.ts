@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { IncidentMsg } from "../../server/protocol";
 import { incidentWindow, lanesFromEvidence, lanesFromTimeline, pct, TimelineResponse } from "../../components/incidents/lanes";
 import { configDiff } from "../../components/incidents/configDiff";
 import { incident } from "../helpers/incident";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { ClusterSummary, IncidentMsg } from "../../server/protocol";
+import type { ClusterSummary } from "../../server/protocol";
 import { capacityFor, gridFor, STALE_AFTER_MS, staleness, TILE_EM, tileFontSize, tileModels, tileStatus, vipHolders, wallPages } from "../../components/wall/wall";
 import { incident } from "../helpers/incident";
 

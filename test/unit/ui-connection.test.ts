@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { describe, test } from "node:test";
+import { test } from "node:test";
 import {
   OFFLINE_AFTER_FAILURES,
   connectionReducer,

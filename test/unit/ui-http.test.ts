@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { z } from "zod";
-import { HttpError, parseAnswer } from "../../components/http";
+import { type HttpError, parseAnswer } from "../../components/http";
 
 const Thing = z.object({ n: z.number() });
 const failOf = (r: ReturnType<typeof parseAnswer>): HttpError => {
