@@ -306,11 +306,24 @@ export class ProcessWatch {
     }
   }
 
+  /**
+   * /proc/PID/stat through the one reused buffer: readFileSync on a /proc file (size 0) allocates a 64 KiB
+   * buffer per call, which a scan of every process every scanMs turned into most of the idle agent's CPU and garbage
+   */
   private stat(pid: number): ProcStat | null {
+    let fd: number;
     try {
-      return parseStat(fs.readFileSync(`${this.proc}/${pid}/stat`, "latin1"));
+      fd = fs.openSync(`${this.proc}/${pid}/stat`, "r");
     } catch {
       return null;
+    }
+    try {
+      const n = fs.readSync(fd, this.buf, 0, this.buf.length, 0);
+      return parseStat(this.buf.toString("latin1", 0, n));
+    } catch {
+      return null;
+    } finally {
+      closeQuietly(fd);
     }
   }
 

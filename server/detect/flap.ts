@@ -8,6 +8,9 @@
  *   a node's first MASTER straight from its `(init)` state within the master-down time (GN + 1 s) of
  *   that state (its keepalived just started and preempted);
  * - a planned failover: the previous MASTER's keepalived logged its shutdown (state STOP);
+ * - the change that ends an explained episode: the new MASTER left FAULT, or a FAULT, DUAL_MASTER or
+ *   KEEPALIVED_DOWN of the VRID ended, within the takeover time (GN + 1 s) before (the role going back to the
+ *   preferred MASTER, or the split brain resolving, is the same episode, not a new change);
  * - a change while a FAULT, DUAL_MASTER or KEEPALIVED_DOWN of the same VRID is open;
  * - a sync-group mirror: the same node became MASTER of another VRID of the same sync group within
  *   SYNC_MIRROR_MS and that change was already counted there;
@@ -51,9 +54,13 @@ export interface FlapState {
   changes: RoleChange[];
   slot: string | null;
   nodes: Set<string>;
+  /** an explaining incident (FAULT, DUAL_MASTER, KEEPALIVED_DOWN) was open at the previous evaluation */
+  wasExplained: boolean;
+  /** when the last explaining episode ended (seen at the first evaluation without it) */
+  explainedEnd: number;
 }
 
-export const newFlap = (): FlapState => ({ holder: null, changes: [], slot: null, nodes: new Set() });
+export const newFlap = (): FlapState => ({ holder: null, changes: [], slot: null, nodes: new Set(), wasExplained: false, explainedEnd: -Infinity });
 
 /** is a change of this group's MASTER role already explained by an open incident of the same VRID? */
 export function explained(ctx: Ctx, g: Group): boolean {
@@ -68,6 +75,9 @@ export function explained(ctx: Ctx, g: Group): boolean {
 
 export function evaluateFlap(ctx: Ctx, g: Group, at: number): void {
   const f = g.flap;
+  const isExplained = explained(ctx, g);
+  if (f.wasExplained && !isExplained) f.explainedEnd = at;
+  f.wasExplained = isExplained;
   const masters = new Map<string, InstRec>();
   let running = false;
   for (const r of g.members.values()) {
@@ -88,12 +98,16 @@ export function evaluateFlap(ctx: Ctx, g: Group, at: number): void {
   if (f.holder === m) return;
   const prev = f.holder;
   f.holder = m;
-  if (explained(ctx, g)) return;
+  if (isExplained) return;
   // a planned failover: the previous MASTER's keepalived was stopped with a logged shutdown; and the first
   // election of a (re)started keepalived (its preemption right after start) is not a change of role to count
   const old = [...g.members.values()].find((r) => r.node === prev) ?? null;
-  const firstElection = rec.afterInit && rec.initAt !== null && (rec.since ?? at) - rec.initAt <= noMasterGraceMs(ctx, g) + 1000;
-  if (old?.state === "STOP" || firstElection) return;
+  const takeover = noMasterGraceMs(ctx, g) + 1000;
+  const firstElection = rec.afterInit && rec.initAt !== null && (rec.since ?? at) - rec.initAt <= takeover;
+  // the preemption that ends a failover: the role goes back to a node that just left FAULT (the FAULT explained
+  // the failover away from it; its return within the takeover time is the same episode, not a new change)
+  const recovered = (rec.leftFaultAt !== null && (rec.since ?? at) - rec.leftFaultAt <= takeover) || at - f.explainedEnd <= takeover;
+  if (old?.state === "STOP" || firstElection || recovered) return;
   if (syncMirror(ctx, rec, at)) return;
   const left = old?.entry ?? null;
   at = rec.since ?? at;

@@ -318,6 +318,9 @@ export function deriveTruth(obs: Observations, defs: Defs = DEFS): Truth {
   }
 
   // --- FLAPPING: changes of WHO is the single MASTER per VRID ---
+  /** another health-check failure on the same VRID within the flap window of this one */
+  const repeatedCheck = (a: ActionRecord, v: number) =>
+    obs.actions.some((b) => b !== a && b.kind === "script_fail" && (b.vrid === v || b.vrid === null) && Math.abs(b.at - a.at) <= defs.flapWindowMs);
   for (const v of obs.vrids) {
     const p = per.get(v)!;
     const explained = openOf.get(v)!;
@@ -337,9 +340,11 @@ export function deriveTruth(obs: Observations, defs: Defs = DEFS): Truth {
       all.push(t);
       // explained: while a DUAL_MASTER, FAULT or KEEPALIVED_DOWN of the VRID holds (2 s before, and until the
       // return to the preferred MASTER after it: 8 s); planned: during a benign action (planned failover and its
-      // preemption, rename, reload, priority change, VIP deleted by hand, a negative-weight health check failing once)
+      // preemption, rename, reload, priority change, VIP deleted by hand, a negative-weight health check failing
+      // once). A health check failing again on the VRID within the flap window is not "once": that is a tracked
+      // script toggling, flapping's own cause (docs/DETECTION.md), so those changes count.
       const inExplained = explained.some((r) => r.start - 2000 <= t && t <= r.end + 8000);
-      const planned = obs.actions.some((a) => a.benign && a.at - 1000 <= t && t <= a.until + 8000);
+      const planned = obs.actions.some((a) => a.benign && a.at - 1000 <= t && t <= a.until + 8000 && !(a.kind === "script_fail" && repeatedCheck(a, v)));
       const mirror = obs.syncGroup.includes(v) && obs.syncGroup[0] !== v;
       if (!inExplained && !planned && !mirror) counted.push(t);
     }

@@ -7,6 +7,7 @@
  */
 import type { IncidentMsg } from "../../server/protocol";
 import type { Kind, Label, Truth, Window } from "./oracle";
+import { DEFS } from "./oracle-types";
 
 export interface SeenIncident {
   inc: IncidentMsg;
@@ -66,6 +67,18 @@ function overlaps(inc: SeenIncident, start: number, end: number, runEnd: number)
   return o <= end && c >= start;
 }
 
+/**
+ * A FAULT the product opened and closed within the band: the oracle samples keepalived's state once per band
+ * (1 s) and cannot see it, and its own rule makes a FAULT shorter than the band don't-care; so is this one
+ * (e.g. keepalived started while its interface was down, FAULT for 0.3 s until the link came back).
+ */
+function belowResolution(s: SeenIncident): Window | null {
+  const o = ms(s.inc.openedAt);
+  const c = ms(s.inc.closedAt);
+  if (s.inc.kind !== "FAULT" || o === null || c === null || c - o >= DEFS.bandMs) return null;
+  return { kind: "FAULT", vrid: s.inc.vrid, host: s.inc.nodes[0] ?? null, start: o, end: c, why: `FAULT of ${c - o} ms: shorter than the band (${DEFS.bandMs} ms), below the oracle's sampling` };
+}
+
 export function scoreSchedule(seed: number, truth: Truth, seen: SeenIncident[], run: { start: number; end: number }): ScheduleScore {
   const out: ScheduleScore = { seed, matches: [], misses: [], falseAlarms: [], ignored: [], duplicates: [], info: 0, quietMs: truth.quietMs, runMs: run.end - run.start };
   const byLabel = new Map<string, SeenIncident[]>();
@@ -90,6 +103,7 @@ export function scoreSchedule(seed: number, truth: Truth, seen: SeenIncident[], 
     const w = truth.dontCare.find((d) => d.kind === s.inc.kind && vridMatch(s.inc, d.vrid) && (d.host === null || s.inc.nodes.length === 0 || s.inc.nodes.includes(d.host))
       && overlaps(s, d.start - MATCH_BEFORE_MS, d.end + MATCH_AFTER_MS, run.end));
     if (w) out.ignored.push({ incident: s, window: w });
+    else if (belowResolution(s)) out.ignored.push({ incident: s, window: belowResolution(s)! });
     else out.falseAlarms.push(s);
   }
   for (const l of truth.labels) {

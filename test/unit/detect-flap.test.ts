@@ -203,6 +203,35 @@ describe("FLAPPING counts changes of the MASTER role, not state lines", () => {
     assert.ok(f.evidence.some((e) => e.line === "(VI_1) Entering MASTER STATE"));
   });
 
+  /** node1's health check failing `n` times, 14 s apart: weight 0 (FAULT) or negative weight (priority 150 -> 90) */
+  const checkFailures = (n: number, weight0: boolean) => {
+    const t = pair({ horizonMs: 300_000 });
+    for (let i = 0; i < n; i++) {
+      const at = T0 + 20_000 + i * 14_000;
+      const down = weight0 ? ["(VI_1) Entering FAULT STATE", "(VI_1) removing VIPs."] : ["(VI_1) Changing effective priority from 150 to 90"];
+      t.lines("node1", at, ["Script `chk_app` now returning 1", "VRRP_Script(chk_app) failed (exited with status 1)", ...down]);
+      t.lines("node2", at + 300, [weight0 ? "(VI_1) Backup received priority 0 advertisement" : "(VI_1) Receive advertisement timeout", "(VI_1) Entering MASTER STATE", "(VI_1) setting VIPs."]);
+      if (!weight0) t.lines("node1", at + 300, ["(VI_1) Master received advert from 192.0.2.2 with higher priority 100, ours 90", "(VI_1) Entering BACKUP STATE", "(VI_1) removing VIPs."]);
+      t.lines("node1", at + 7000, ["Script `chk_app` now returning 0", "VRRP_Script(chk_app) succeeded", weight0 ? "(VI_1) Entering BACKUP STATE" : "(VI_1) Changing effective priority from 90 to 150"]);
+      t.lines("node1", at + 10_400, ["(VI_1) received lower priority (100) advert from 192.0.2.2 - discarding", "(VI_1) Receive advertisement timeout", "(VI_1) Entering MASTER STATE", "(VI_1) setting VIPs."]);
+      node2Yields(t, at + 10_401);
+    }
+    return replay(t.facts(), T0 + 300_000);
+  };
+
+  it("a weight-0 health check failing 4 times 14 s apart is FAULT episodes, not flapping: each return of the role is the preemption that ends its failover", () => {
+    // truth lab seed 163 (long run of session 22): the returns to the preferred MASTER, 3-4 s after it left
+    // FAULT, were counted as changes (4 in 45 s): a FLAPPING false alarm
+    const incidents = checkFailures(4, true);
+    assert.deepEqual(flaps(incidents), []);
+    assert.ok(incidents.some((i) => i.kind === "FAULT" && i.nodes.includes("node1")), "control: the FAULTs were seen");
+  });
+
+  it("the same failures with a negative weight (the role moves on priority alone, no FAULT) are FLAPPING", () => {
+    const [f] = flaps(checkFailures(4, false));
+    assert.equal(f?.cause.code, "tracked_script_toggling");
+  });
+
   it("one failover and its failback of the two-node capture is not flapping", () => {
     const fx = twoNode();
     const until = fx.start + 20_000; // failover at 18:54:07, preemption at 18:54:10

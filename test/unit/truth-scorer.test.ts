@@ -280,3 +280,32 @@ test("no NO_MASTER label while an election runs: every host restarted in the mid
   dump(o2, 29.5, "a", 2, 29);
   assert.equal(deriveTruth(o2).labels.filter((l) => l.kind === "NO_MASTER").length, 1);
 });
+
+test("a negative-weight health check failing once is planned; failing again within the flap window is a toggling script: its 4 role changes are FLAPPING", () => {
+  // a MASTER from 2 s; each failure moves the role to b and back when the check recovers
+  const cycle = (o: Observations, from: number) => {
+    action(o, { kind: "script_fail", host: "a", at: s(from), until: s(from + 8), benign: true });
+    dump(o, from + 1.5, "b", 2, from + 1);
+    dump(o, from + 1.5, "a", 1, from + 1);
+    dump(o, from + 7.5, "a", 2, from + 7);
+    dump(o, from + 7.5, "b", 1, from + 7);
+  };
+  const once = baseObs();
+  cycle(once, 20);
+  assert.deepEqual(deriveTruth(once).labels.filter((l) => l.kind === "FLAPPING"), [], "one failure: a failover and its preemption");
+  const twice = baseObs();
+  cycle(twice, 20);
+  cycle(twice, 35);
+  const flaps = deriveTruth(twice).labels.filter((l) => l.kind === "FLAPPING");
+  assert.equal(flaps.length, 1, JSON.stringify(deriveTruth(twice).labels));
+  assert.ok(Math.abs(flaps[0].start - s(42)) <= 1000, `starts at the 4th change: ${(flaps[0].start - T0) / 1000} s`);
+});
+
+test("a FAULT the product opened and closed within the band (below the oracle's 1 s sampling) is don't care; a longer unlabelled one is a false alarm", () => {
+  const o = baseObs();
+  const truth = deriveTruth(o);
+  const sc = scoreSchedule(1, truth, [inc("FAULT", 50, 50.3, "interface_down", ["b"]), inc("FAULT", 80, 81.5, "interface_down", ["b"])], { start: o.startedAt, end: o.endedAt });
+  assert.equal(sc.ignored.length, 1);
+  assert.match(sc.ignored[0].window.why, /shorter than the band/);
+  assert.deepEqual(sc.falseAlarms.map((f) => f.inc.closedAt), [new Date(s(81.5)).toISOString()]);
+});
