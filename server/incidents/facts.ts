@@ -5,9 +5,11 @@
  * replay of stored history meets the same sequence and yields the same
  * incidents.
  */
+import { z } from "zod";
 import type { Db } from "../db/database";
+import { queryRows } from "../db/rows";
 import type { Fact } from "../detect/types";
-import type { ConfigInstance, HeldAddress } from "../protocol";
+import { ConfigInstance, HeldAddress } from "../protocol";
 import { parseLine } from "../parser";
 import type { StoreResult } from "../ingest/store";
 
@@ -27,7 +29,8 @@ export function factsFromStored(node: string, r: StoreResult, rx?: number): Fact
   return out.sort((a, b) => a.seq - b.seq).map((x) => x.fact);
 }
 
-type ProcessFields = { running: boolean; event: string; exit: string | null };
+const ProcessFields = z.object({ running: z.boolean(), event: z.string(), exit: z.string().nullable() });
+type ProcessFields = z.infer<typeof ProcessFields>;
 
 /** the `process` fact of a stored keepalived_process row (live and replay build it here, alike) */
 function processFact(node: string, id: bigint, ts: number, p: ProcessFields): Fact {
@@ -39,6 +42,13 @@ type Timed = { at: bigint; seq: number; fact: Fact };
 /** received_at in µs -> the receive time in ms the live path used (Date.parse of the ISO time: truncated) */
 export const rxOf = (us: bigint): number => Number(us / 1000n);
 
+/** the columns every stored record has, as loadFacts selects them (rus: received_at in µs) */
+const Stored = z.object({ id: z.bigint(), node_id: z.number(), seq: z.bigint(), ts: z.date(), rus: z.bigint() });
+const LogRow = Stored.extend({ line: z.string() });
+const VipRow = Stored.extend({ addresses: z.array(HeldAddress) });
+const ConfigRow = Stored.extend({ instances: z.array(ConfigInstance) });
+const ProcessRow = Stored.extend(ProcessFields.shape);
+
 /** Every fact of a cluster whose storage time is in [from, to), in storage order. */
 export async function loadFacts(db: Db, clusterId: number, from: Date, to: Date): Promise<Fact[]> {
   const nodes = new Map((await db.node.findMany({ where: { clusterId } })).map((n) => [n.id, n.name]));
@@ -47,36 +57,48 @@ export async function loadFacts(db: Db, clusterId: number, from: Date, to: Date)
   const out: Timed[] = [];
   const args = [clusterId, from.toISOString(), to.toISOString()] as const;
 
-  const logs = (await db.$queryRawUnsafe(
+  const logs = await queryRows(
+    db,
+    "facts.logs",
+    LogRow,
     `SELECT id, node_id, seq, ts, line, (extract(epoch from received_at) * 1000000)::bigint AS rus
      FROM log_record WHERE cluster_id = $1 AND received_at >= $2::timestamptz AND received_at < $3::timestamptz`,
-    ...args,
-  )) as { id: bigint; node_id: number; seq: bigint; ts: Date; line: string; rus: bigint }[];
+    args,
+  );
   for (const l of logs) {
     const ts = l.ts.getTime();
     out.push({ at: l.rus, seq: Number(l.seq), fact: { kind: "log", node: name(l.node_id), ts, id: String(l.id), line: l.line, event: parseLine(l.line, { now: ts }).event, rx: rxOf(l.rus) } });
   }
-  const vips = (await db.$queryRawUnsafe(
+  const vips = await queryRows(
+    db,
+    "facts.vips",
+    VipRow,
     `SELECT id, node_id, seq, ts, addresses, (extract(epoch from received_at) * 1000000)::bigint AS rus
      FROM vip_observation WHERE cluster_id = $1 AND received_at >= $2::timestamptz AND received_at < $3::timestamptz`,
-    ...args,
-  )) as { id: bigint; node_id: number; seq: bigint; ts: Date; addresses: HeldAddress[]; rus: bigint }[];
+    args,
+  );
   for (const v of vips) {
     out.push({ at: v.rus, seq: Number(v.seq), fact: { kind: "vips", node: name(v.node_id), ts: v.ts.getTime(), id: `v${v.id}`, addresses: v.addresses.map((a) => a.address.toLowerCase()), rx: rxOf(v.rus) } });
   }
-  const cfgs = (await db.$queryRawUnsafe(
+  const cfgs = await queryRows(
+    db,
+    "facts.configs",
+    ConfigRow,
     `SELECT id, node_id, seq, ts, instances, (extract(epoch from received_at) * 1000000)::bigint AS rus
      FROM config_snapshot WHERE cluster_id = $1 AND received_at >= $2::timestamptz AND received_at < $3::timestamptz`,
-    ...args,
-  )) as { id: bigint; node_id: number; seq: bigint; ts: Date; instances: ConfigInstance[]; rus: bigint }[];
+    args,
+  );
   for (const c of cfgs) {
     out.push({ at: c.rus, seq: Number(c.seq), fact: { kind: "config", node: name(c.node_id), ts: c.ts.getTime(), id: `c${c.id}`, instances: c.instances, rx: rxOf(c.rus) } });
   }
-  const procs = (await db.$queryRawUnsafe(
+  const procs = await queryRows(
+    db,
+    "facts.processes",
+    ProcessRow,
     `SELECT id, node_id, seq, ts, running, event, exit, (extract(epoch from received_at) * 1000000)::bigint AS rus
      FROM keepalived_process WHERE cluster_id = $1 AND received_at >= $2::timestamptz AND received_at < $3::timestamptz`,
-    ...args,
-  )) as ({ id: bigint; node_id: number; seq: bigint; ts: Date; rus: bigint } & ProcessFields)[];
+    args,
+  );
   for (const p of procs) out.push({ at: p.rus, seq: Number(p.seq), fact: { ...processFact(name(p.node_id), p.id, p.ts.getTime(), p), rx: rxOf(p.rus) } });
   // Liveness: a session row is one unbroken stretch of heartbeats (the hub
   // starts a new row after any silence longer than the offline limit), so

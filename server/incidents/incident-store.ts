@@ -3,9 +3,11 @@
  * by a stable key; storing is an upsert on that key, so the live run, a
  * restart and a replay never duplicate an incident.
  */
+import { z } from "zod";
 import { sqlOf, type Db } from "../db/database";
+import { parseRows, pgRows, queryRows } from "../db/rows";
 import type { Incident, IncidentKind } from "../detect/types";
-import type { IncidentMsg } from "../protocol";
+import { IncidentMsg } from "../protocol";
 
 export type ApiIncident = IncidentMsg;
 
@@ -58,13 +60,19 @@ export async function acknowledgeIncident(db: Db, id: bigint, by: string, now = 
   return getIncident(db, id);
 }
 
+/** what the upsert returns: the row's id, whether it is silenced, whether it was inserted (xmax = 0), what it follows */
+const UpsertRow = z.object({ id: z.bigint(), silenced: z.boolean(), created: z.boolean(), follows_id: z.bigint().nullable() });
+
 /**
  * Insert or update by key in ONE statement (this is on the path from the
  * deciding event to the live push). `silenced` is decided at insert: an
  * incident opened inside a maintenance window of its cluster stays silenced.
  */
 export async function upsertIncident(db: Db, clusterId: number, inc: Incident, now = new Date()): Promise<{ id: bigint; created: boolean; silenced: boolean; follows: bigint | null }> {
-  const rows = (await db.$queryRawUnsafe(
+  const rows = await queryRows(
+    db,
+    "incident.upsert",
+    UpsertRow,
     `INSERT INTO incident (cluster_id, kind, severity, vrid, instances, nodes, opened_at, closed_at, cause_code, cause_summary,
                            evidence, dedup_key, silenced, updated_at, follows_id)
      VALUES ($1, $2, $3, $4, $5::jsonb, $6::text[], $7::timestamptz, $8::timestamptz, $9, $10, $11::jsonb, $12,
@@ -75,21 +83,23 @@ export async function upsertIncident(db: Db, clusterId: number, inc: Incident, n
        opened_at = EXCLUDED.opened_at, closed_at = EXCLUDED.closed_at, cause_code = EXCLUDED.cause_code,
        cause_summary = EXCLUDED.cause_summary, evidence = EXCLUDED.evidence, updated_at = EXCLUDED.updated_at
      RETURNING id, silenced, (xmax = 0) AS created, follows_id`,
-    clusterId,
-    inc.kind,
-    inc.severity,
-    inc.vrid,
-    JSON.stringify(inc.instances),
-    inc.nodes,
-    new Date(inc.openedAt).toISOString(),
-    inc.closedAt == null ? null : new Date(inc.closedAt).toISOString(),
-    inc.cause.code,
-    inc.cause.summary,
-    JSON.stringify(inc.evidence),
-    inc.key,
-    now.toISOString(),
-    inc.follows ?? null,
-  )) as { id: bigint; silenced: boolean; created: boolean; follows_id: bigint | null }[];
+    [
+      clusterId,
+      inc.kind,
+      inc.severity,
+      inc.vrid,
+      JSON.stringify(inc.instances),
+      inc.nodes,
+      new Date(inc.openedAt).toISOString(),
+      inc.closedAt == null ? null : new Date(inc.closedAt).toISOString(),
+      inc.cause.code,
+      inc.cause.summary,
+      JSON.stringify(inc.evidence),
+      inc.key,
+      now.toISOString(),
+      inc.follows ?? null,
+    ],
+  );
   const r = rows[0];
   return { id: r.id, silenced: r.silenced, created: r.created, follows: r.follows_id };
 }
@@ -159,6 +169,8 @@ export function incidentListSql(f: { cluster: string; kind: string; open: string
 }
 
 const LIST_SQL = `SELECT (${incidentListSql({ cluster: "$1", kind: "$2", open: "$3", to: "$4", from: "$5", limit: "$6" })})::text AS list`;
+/** the list as JSON text (coalesced to '[]': never null) */
+const ListRow = z.object({ list: z.string() });
 
 /**
  * GET /api/incidents as JSON text, straight from PostgreSQL (no Prisma, no
@@ -166,7 +178,7 @@ const LIST_SQL = `SELECT (${incidentListSql({ cluster: "$1", kind: "$2", open: "
  * route's main cost).
  */
 export async function listIncidentsJson(db: Db, q: IncidentQuery): Promise<string> {
-  const res = await sqlOf(db).query(LIST_SQL, [
+  const [r] = await pgRows(sqlOf(db), "incident.list", ListRow, LIST_SQL, [
     q.cluster ?? null,
     q.kind ?? null,
     q.open ?? null,
@@ -175,11 +187,13 @@ export async function listIncidentsJson(db: Db, q: IncidentQuery): Promise<strin
     q.from?.toISOString() ?? null,
     Math.min(q.limit ?? 500, 5000),
   ]);
-  return (res.rows[0] as { list: string }).list;
+  return r.list;
 }
 
+/** The same list, parsed (the JSON's elements checked against the API shape). */
 export async function listIncidents(db: Db, q: IncidentQuery): Promise<ApiIncident[]> {
-  return JSON.parse(await listIncidentsJson(db, q)) as ApiIncident[];
+  const [list] = parseRows("incident.list", z.array(IncidentMsg), [JSON.parse(await listIncidentsJson(db, q))]);
+  return list;
 }
 
 export async function getIncident(db: Db, id: bigint): Promise<ApiIncident | null> {

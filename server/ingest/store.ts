@@ -16,7 +16,9 @@
  * History and derived data never disagree.
  */
 import type { AgentRecord, ConfigRecordMsg, GapRecordMsg, LogRecordMsg, ProcessRecordMsg, VipRecordMsg } from "../protocol";
+import { z } from "zod";
 import { sqlOf, type Db } from "../db/database";
+import { pgRows } from "../db/rows";
 import { parseLine } from "../parser";
 import type { KeepalivedEvent } from "../parser/types";
 
@@ -131,6 +133,9 @@ SELECT (SELECT string_agg(seq || ':' || id, ',') FROM l) AS l,
        (SELECT string_agg(seq || ':' || id, ',') FROM g) AS g,
        (SELECT string_agg(seq || ':' || id, ',') FROM p) AS p`;
 
+/** BATCH_SQL's one row: the "seq:id" list of each kind (null when none was new) */
+const BatchRow = z.object({ l: z.string().nullable(), v: z.string().nullable(), c: z.string().nullable(), g: z.string().nullable(), p: z.string().nullable() });
+
 /** the state changes of a batch whose optimistic derivation did not hold (some records were not new) */
 const STATE_SQL = `INSERT INTO state_change (cluster_id, node_id, instance, vrid, state, ts, log_record_id)
   SELECT $1, $2, u.instance, u.vrid, u.state, u.ts, u.lid
@@ -186,7 +191,7 @@ export async function storeBatch(
   let broken = false;
   try {
     await client.query("BEGIN");
-    const res = await client.query(BATCH_SQL, [
+    const [row] = await pgRows(client, "ingest.batch", BatchRow, BATCH_SQL, [
       scope.clusterId,
       scope.nodeId,
       scope.agentId,
@@ -209,7 +214,6 @@ export async function storeBatch(
       maxSeq,
       procs.map((r) => JSON.stringify(r)),
     ]);
-    const row = res.rows[0] as { l: string | null; v: string | null; c: string | null; g: string | null; p: string | null };
     const logIds = idsOf(row.l);
     const vipIds = idsOf(row.v);
     const cfgIds = idsOf(row.c);

@@ -28,7 +28,9 @@
  * window holding a row young enough to keep. Sessions and incidents are
  * small tables pruned with a plain bounded DELETE.
  */
+import { z } from "zod";
 import type { Db } from "../db/database";
+import { queryRows } from "../db/rows";
 
 export const RETENTION_KINDS = ["log", "gap", "vip", "process", "config", "state", "session", "incident"] as const;
 export type RetentionKind = (typeof RETENTION_KINDS)[number];
@@ -115,12 +117,21 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type Step = { batch: number; pause: number; stopped: () => boolean; deleted: (n: number) => void };
 
+/** a spec's `keep` query (max(id) of an empty group is null) */
+const KeepRow = z.object({ id: z.bigint().nullable() });
+/** one window of the walk: its highest id (null when empty), rows seen, rows too young, rows deleted */
+const WindowRow = z.object({ last: z.string().nullable(), seen: z.number(), fresh: z.number(), deleted: z.number() });
+const DeletedRow = z.object({ deleted: z.number() });
+
 async function pruneWindowed(db: Db, spec: Spec, cutoff: string, { batch, pause, stopped, deleted }: Step): Promise<number> {
-  const keep = spec.keep ? ((await db.$queryRawUnsafe(spec.keep)) as { id: bigint | null }[]).filter((r) => r.id != null).map((r) => String(r.id)) : [];
+  const keep = spec.keep ? (await queryRows(db, `retention.keep.${spec.kind}`, KeepRow, spec.keep)).filter((r) => r.id != null).map((r) => String(r.id)) : [];
   let after = "0";
   let total = 0;
   for (;;) {
-    const [r] = (await db.$queryRawUnsafe(
+    const [r] = await queryRows(
+      db,
+      `retention.window.${spec.kind}`,
+      WindowRow,
       `WITH w AS (
          SELECT id, ${spec.time} < $2::timestamptz AS old FROM ${spec.table} WHERE id > $1::bigint ORDER BY id LIMIT $3
        ), d AS (
@@ -128,11 +139,8 @@ async function pruneWindowed(db: Db, spec: Spec, cutoff: string, { batch, pause,
        )
        SELECT (SELECT max(id) FROM w)::text AS last, (SELECT count(*) FROM w)::int AS seen,
               (SELECT count(*) FROM w WHERE NOT old)::int AS fresh, (SELECT count(*) FROM d)::int AS deleted`,
-      after,
-      cutoff,
-      batch,
-      keep,
-    )) as { last: string | null; seen: number; fresh: number; deleted: number }[];
+      [after, cutoff, batch, keep],
+    );
     total += r.deleted;
     if (r.deleted > 0) deleted(r.deleted);
     if (r.seen < batch || r.fresh > 0 || r.last == null || stopped()) return total;
@@ -144,14 +152,16 @@ async function pruneWindowed(db: Db, spec: Spec, cutoff: string, { batch, pause,
 async function prunePlain(db: Db, spec: Spec, cutoff: string, { batch, pause, stopped, deleted }: Step): Promise<number> {
   let total = 0;
   for (;;) {
-    const [r] = (await db.$queryRawUnsafe(
+    const [r] = await queryRows(
+      db,
+      `retention.delete.${spec.kind}`,
+      DeletedRow,
       `WITH d AS (
          DELETE FROM ${spec.table} WHERE id IN (SELECT id FROM ${spec.table} WHERE ${spec.time} < $1::timestamptz ORDER BY id LIMIT $2)
          RETURNING id
        ) SELECT count(*)::int AS deleted FROM d`,
-      cutoff,
-      batch,
-    )) as { deleted: number }[];
+      [cutoff, batch],
+    );
     total += r.deleted;
     if (r.deleted > 0) deleted(r.deleted);
     if (r.deleted < batch || stopped()) return total;

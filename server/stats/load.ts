@@ -3,13 +3,17 @@
  * One cluster at a time: its incidents overlapping the range, its state changes inside the range,
  * and the newest state rows before the range (who was MASTER when the range starts).
  */
+import { z } from "zod";
 import type { Db } from "../db/database";
+import { queryRows } from "../db/rows";
 import { computeClusterStats } from "./compute";
 import type { StateRow } from "./failovers";
 import type { StatsQuery } from "./query";
 import type { ClusterStats, StatsResponse } from "./types";
 
-type Raw = { node_id: number; instance: string; vrid: number | null; state: string; ts: Date; id: bigint };
+/** a state_change row as the three queries below select it */
+const Raw = z.object({ node_id: z.number(), instance: z.string(), vrid: z.number().nullable(), state: z.string(), ts: z.date(), id: z.bigint() });
+type Raw = z.infer<typeof Raw>;
 
 const toRow = (r: Raw): StateRow => ({
   node: String(r.node_id),
@@ -31,28 +35,33 @@ async function clusterStats(db: Db, cluster: { id: number; name: string }, from:
     },
     select: { kind: true, severity: true, vrid: true, instances: true, openedAt: true, closedAt: true },
   });
-  const rows = (await db.$queryRawUnsafe(
+  const rows = await queryRows(
+    db,
+    "stats.states-in-range",
+    Raw,
     `SELECT node_id, instance, vrid, state, ts, id FROM state_change
      WHERE cluster_id = $1 AND ts >= $2::timestamptz AND ts <= $3::timestamptz`,
-    cluster.id,
-    fromIso,
-    toIso,
-  )) as Raw[];
+    [cluster.id, fromIso, toIso],
+  );
   // the newest row of every (node, instance) before the range, and the newest MASTER of every
   // virtual router (so "the previous MASTER" is known even when nobody was MASTER at the start)
-  const latest = (await db.$queryRawUnsafe(
+  const latest = await queryRows(
+    db,
+    "stats.latest-before",
+    Raw,
     `SELECT DISTINCT ON (node_id, instance) node_id, instance, vrid, state, ts, id FROM state_change
      WHERE cluster_id = $1 AND ts < $2::timestamptz ORDER BY node_id, instance, ts DESC, id DESC`,
-    cluster.id,
-    fromIso,
-  )) as Raw[];
-  const lastMasters = (await db.$queryRawUnsafe(
+    [cluster.id, fromIso],
+  );
+  const lastMasters = await queryRows(
+    db,
+    "stats.last-masters",
+    Raw,
     `SELECT DISTINCT ON (COALESCE(vrid::text, instance)) node_id, instance, vrid, state, ts, id FROM state_change
      WHERE cluster_id = $1 AND ts < $2::timestamptz AND state = 'MASTER'
      ORDER BY COALESCE(vrid::text, instance), ts DESC, id DESC`,
-    cluster.id,
-    fromIso,
-  )) as Raw[];
+    [cluster.id, fromIso],
+  );
   const seen = new Set<bigint>();
   const before: StateRow[] = [];
   for (const r of [...latest, ...lastMasters]) {

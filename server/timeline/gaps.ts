@@ -4,7 +4,9 @@
  * with a gap record. Shown on the timeline so that incident review knows where
  * the history of a node is incomplete.
  */
+import { z } from "zod";
 import { sqlOf, type Db } from "../db/database";
+import { pgRows } from "../db/rows";
 import type { DataGap } from "./types";
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -36,7 +38,13 @@ export function gapsSql(p: { cluster: string; from: string; to: string }): strin
      LIMIT ${MAX_GAPS + 1}) x`;
 }
 
-export type RawGap = [string, number, number | null, number, number, number, string];
+/** one element of gapsSql's array: [node, at, since, fromSeq, toSeq, dropped, reason] */
+export const RawGap = z.tuple([z.string(), z.number(), z.number().nullable(), z.number(), z.number(), z.number(), z.string()]);
+export type RawGap = z.infer<typeof RawGap>;
+/** gapsSql's array (null when no gap matched) */
+export const RawGaps = z.array(RawGap).nullable();
+
+const GapsRow = z.object({ cid: z.number().nullable(), gaps: RawGaps });
 
 /** The JSON rows of gapsSql as API objects, and whether more than MAX_GAPS matched. */
 export function gapsOf(rows: RawGap[] | null): { gaps: DataGap[]; truncated: boolean } {
@@ -56,10 +64,12 @@ export function gapsOf(rows: RawGap[] | null): { gaps: DataGap[]; truncated: boo
 
 /** GET /api/clusters/:name/gaps; null when the cluster is unknown. */
 export async function loadGaps(db: Db, cluster: string, from: number, to: number): Promise<{ gaps: DataGap[]; truncated: boolean } | null> {
-  const res = await sqlOf(db).query(
+  const [r] = await pgRows(
+    sqlOf(db),
+    "gaps",
+    GapsRow,
     `SELECT (SELECT id FROM cluster WHERE name = $1) AS cid, (${gapsSql({ cluster: "$1", from: "$2::timestamptz", to: "$3::timestamptz" })}) AS gaps`,
     [cluster, iso(from), iso(to)],
   );
-  const r = res.rows[0] as { cid: number | null; gaps: RawGap[] | null };
   return r.cid === null ? null : gapsOf(r.gaps);
 }
