@@ -18,7 +18,7 @@ const nextConfig: NextConfig = {
     // The server, agent and tests are checked by `npm run typecheck`.
     tsconfigPath: "tsconfig.next.json",
   },
-  // Used only if route handlers (app/api) import server modules: keep native/heavy packages external.
+  // Page server components import server modules (incidents, setup): keep native/heavy packages external.
   serverExternalPackages: [
     "@prisma/client",
     "@prisma/adapter-pg",

@@ -5,7 +5,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-// route handlers import server modules (stats, timeline, incidents, parser...): any server change may matter
+// page server components import server modules (incidents, auth...): any server change may matter
 const SOURCES = ["app", "components", "public", "server", "next.config.ts", "postcss.config.mjs", "tsconfig.next.json", "package.json"];
 
 function newest(p) {

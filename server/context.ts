@@ -1,7 +1,8 @@
 /**
- * Bridge between the custom server and Next's route handlers. Next bundles
- * app/ separately, so route handlers cannot share module instances with the
- * server; they reach the running hub through this one global instead.
+ * Bridge between the custom server and Next's page server components (the
+ * HTTP API is the server's own route table, server/http/routes/). Next bundles
+ * app/ separately, so pages cannot share module instances with the server;
+ * they reach the running hub through this one global instead.
  * Imports types only: safe to import from app/.
  */
 import type { Hub } from "./hub";

@@ -1,6 +1,6 @@
 /**
- * Server entry: one HTTP server hosting Next (pages and /api route handlers)
- * and socket.io (/agent for agents, /live for browsers). It only wires; the
+ * Server entry: one HTTP server hosting the gate with the HTTP API route table
+ * (server/http/), Next (pages) and socket.io (/agent for agents, /live for browsers). It only wires; the
  * work is done in ingest/, state/, live/ and the hub.
  */
 import path from "node:path";
@@ -141,7 +141,7 @@ export async function startServer(
   const setup = opts.setupLink === false ? null : await createSetupToken(db.prisma);
   if (setup) {
     const base = config.publicUrl ? config.publicUrl.replace(/\/$/, "") : url;
-    // over plain HTTP the link is accepted from this host only (routes.ts): say how to get there
+    // over plain HTTP the link is accepted from this host only (http/routes/auth-setup.ts): say how to get there
     const viaTunnel = !tlsFiles && !base.startsWith("https:") ? ` (plain HTTP: accepted from this host only, e.g. through ssh -L ${port}:127.0.0.1:${port})` : "";
     log.warn(
       `no user exists yet. Create the first admin within 24 h at ${base}/setup?token=${setup} ` +

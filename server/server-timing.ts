@@ -1,5 +1,5 @@
 /**
- * `Server-Timing: app;dur=…`: the time a route handler spent on the answer
+ * `Server-Timing: app;dur=…`: the time a route handler (server/http/routes/) spent on the answer
  * (validation, queries, shaping), so clients and the benchmark can tell server
  * time from network and queueing. Read by bench/queries.ts.
  */

@@ -15,7 +15,7 @@ import { normaliseOrigins, type OriginPolicy } from "./csrf";
 import { clientAddress, hasProxyHeaders, isLoopback } from "./net";
 import { WindowLimiter } from "./rate-limit";
 import { parseBearer, readCookie } from "./secrets";
-import { liveSessionIds, lookupSession, verifyApiToken, type SessionInfo, type SessionPolicy } from "./store";
+import { liveSessionIds, lookupSession, sessionIdsOf, verifyApiToken, type SessionInfo, type SessionPolicy } from "./store";
 import { SESSION_COOKIE } from "./identity";
 
 export type Principal =
@@ -117,6 +117,17 @@ export class Access {
       set.delete(socket);
       if (set.size === 0) this.sockets.delete(sessionId);
     };
+  }
+
+  /**
+   * Runs `end`, which deletes the sessions of a user or of a wall token (revocation, removal),
+   * then closes the /live sockets those sessions had open; returns what `end` returned.
+   */
+  async endingSessionsOf<T>(of: { userId: number } | { wallTokenId: number }, end: () => Promise<T>): Promise<T> {
+    const ids = await sessionIdsOf(this.db, of);
+    const r = await end();
+    this.endSessions(ids);
+    return r;
   }
 
   /** closes the sockets of ended sessions now */

@@ -185,6 +185,11 @@ export async function listSessions(db: Db) {
   return db.session.findMany({ include: { user: { select: { name: true } }, wallToken: { select: { name: true } } }, orderBy: { id: "asc" } });
 }
 
+/** ids of the sessions of a user or of a wall token (to close their /live sockets once they end) */
+export async function sessionIdsOf(db: Db, of: { userId: number } | { wallTokenId: number }): Promise<bigint[]> {
+  return (await db.session.findMany({ where: of, select: { id: true } })).map((s) => s.id);
+}
+
 /** revokes sessions: one by id, or all of a user */
 export async function revokeSessions(db: Db, which: { id: bigint } | { user: string | number }): Promise<number> {
   if ("id" in which) return (await db.session.deleteMany({ where: { id: which.id } })).count;

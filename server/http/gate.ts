@@ -2,11 +2,14 @@
  * The gate in front of Next: every HTTP request passes here first.
  * 1. security headers (CSP with a fresh nonce, which Next also reads from the request);
  * 2. identity headers from clients are dropped (x-kam-*), ours are set after authentication;
- * 3. Next's static assets and /api/health are public;
- * 4. the custom routes (sign-in, every state change) run here (routes.ts);
- * 5. other /api GETs and /metrics: session, API token, or anonymous from a direct loopback peer (KAM_ANONYMOUS_READ);
- * 6. pages: a user session (else a redirect to /login?next=...); a wall session sees /wall only;
- * 7. any other method never reaches Next.
+ * 3. Next's static assets are public;
+ * 4. every HTTP API route (/api/*, /metrics) is answered here from the one route table
+ *    (routes/index.ts), each after its own access rule (router.ts): /api/health public; reads
+ *    to a session, an API token, a wall session where the wall reads, or anonymous from a direct
+ *    loopback peer (KAM_ANONYMOUS_READ); sign-in with origin + double-submit CSRF; state changes
+ *    with origin + CSRF token + role; an unknown /api path is 404 after the read check;
+ * 5. pages: a user session (else a redirect to /login?next=...); a wall session sees /wall only;
+ * 6. any other method never reaches Next.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -18,14 +21,12 @@ import type { Access, Principal } from "../auth/access";
 import { csrfTokenFor } from "../auth/csrf";
 import { newNonce, securityHeaders } from "../auth/headers";
 import { IDENTITY, PRE_COOKIE, SESSION_COOKIE } from "../auth/identity";
-import { anonymousReadAllowed } from "../auth/net";
 import { readCookie } from "../auth/secrets";
 import { createSession, verifyWallToken } from "../auth/store";
-import { asHttpError, findRoute, runRoute, type RouteHooks } from "./routes";
+import type { RouteHooks } from "./route";
+import { asHttpError, checkRead, findRoute, runRoute } from "./router";
 import { HttpError, cookie, redirect, sendError, sendJson } from "./respond";
 
-/** what a wall session may read besides the /wall page and /live */
-const WALL_API = new Set(["/api/clusters", "/api/incidents"]);
 const PUBLIC_PAGES = new Set(["/login", "/setup"]);
 
 export interface GateOptions {
@@ -86,11 +87,10 @@ export class HttpGate {
     req.headers[IDENTITY.nonce] = nonce;
 
     if (this.isStatic(p)) return false;
-    if (p === "/api/health" && (method === "GET" || method === "HEAD")) return false;
 
     const found = findRoute(method, p);
     if (found && "route" in found) {
-      await runRoute(found.route, { req, res, params: found.params, access, hub: this.o.hub, hooks: this.o.hooks });
+      await runRoute(found.route, { req, res, url, params: found.params, where: found.where, access, hub: this.o.hub, hooks: this.o.hooks });
       return true;
     }
     if ((found && "methodNotAllowed" in found) || (method !== "GET" && method !== "HEAD")) {
@@ -98,32 +98,12 @@ export class HttpGate {
       throw new HttpError(405, "invalid_message", `${method} is not allowed here`, { allow: "GET, HEAD" });
     }
 
-    if (p.startsWith("/api/") || p === "/metrics") return this.read(req, p);
+    if (p.startsWith("/api/")) {
+      // Next never sees /api/*: an unknown API path is refused as a read would be, else 404
+      await checkRead(access, req, false);
+      throw new HttpError(404, "not_found", `no API route ${p}`);
+    }
     return this.page(req, res, url);
-  }
-
-  /** the read API: GET /api/... and /metrics */
-  private async read(req: IncomingMessage, p: string): Promise<boolean> {
-    const { access } = this.o;
-    const who = await access.principal(req);
-    if (who.kind === "user" || who.kind === "api") {
-      this.identify(req, who);
-      return false;
-    }
-    if (who.kind === "wall") {
-      if (WALL_API.has(p)) return false;
-      access.denied("forbidden", "wall");
-      throw new HttpError(403, "forbidden", "a wall session may only read what the wall shows");
-    }
-    if (who.badBearer) {
-      access.denied("unauthorized", "bearer");
-      throw new HttpError(401, "unauthorized", "unknown or revoked API token", { "www-authenticate": 'Bearer realm="kam"' });
-    }
-    if (anonymousReadAllowed(access.config.anonymousRead, req.socket.remoteAddress, req.headers)) return false;
-    access.denied("unauthorized", "read");
-    throw new HttpError(401, "unauthorized", "sign in, or send Authorization: Bearer <API token> (anonymous reads only from this host, without a proxy)", {
-      "www-authenticate": 'Bearer realm="kam"',
-    });
   }
 
   private async page(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {

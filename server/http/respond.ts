@@ -1,4 +1,4 @@
-/** Small helpers for the custom server's own HTTP routes: typed JSON errors, bounded JSON bodies. */
+/** Small helpers for the custom server's HTTP routes (server/http/routes/): typed JSON errors, bounded JSON bodies. */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ErrorCode } from "../protocol";
 
@@ -8,6 +8,8 @@ export class HttpError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly headers: Record<string, string> = {},
+    /** more fields of the error body (e.g. /api/health's db) */
+    readonly extra: Record<string, unknown> = {},
   ) {
     super(message);
   }
@@ -23,7 +25,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 }
 
 export function sendError(res: ServerResponse, e: HttpError): void {
-  sendJson(res, e.status, { ok: false, code: e.code, message: e.message }, e.headers);
+  sendJson(res, e.status, { ok: false, ...e.extra, code: e.code, message: e.message }, e.headers);
 }
 
 export function redirect(res: ServerResponse, location: string, headers: Record<string, string | string[]> = {}): void {

@@ -8,7 +8,8 @@ const isoDate = z
   .refine((s) => !Number.isNaN(Date.parse(s)), "must be an ISO-8601 time")
   .transform((s) => new Date(s));
 
-const Query = z.object({
+/** the query string of GET /api/incidents */
+export const IncidentQueryString = z.object({
   cluster: z.string().min(1).max(128).optional(),
   kind: IncidentKind.optional(),
   open: z.enum(["true", "false"]).transform((s) => s === "true").optional(),
@@ -18,7 +19,7 @@ const Query = z.object({
 });
 
 export function parseIncidentQuery(params: URLSearchParams): { ok: true; query: IncidentQuery } | { ok: false; error: ErrorReply } {
-  const r = Query.safeParse(Object.fromEntries(params));
+  const r = IncidentQueryString.safeParse(Object.fromEntries(params));
   if (!r.success) return { ok: false, error: { ok: false, code: "invalid_message", message: describeZodError(r.error) } };
   return { ok: true, query: r.data };
 }

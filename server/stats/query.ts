@@ -13,7 +13,8 @@ const isoDate = z
   .refine((s) => !Number.isNaN(Date.parse(s)), "must be an ISO-8601 time")
   .transform((s) => Date.parse(s));
 
-const Query = z.object({
+/** the query string of GET /api/stats */
+export const StatsQueryString = z.object({
   cluster: z.string().min(1).max(128).optional(),
   from: isoDate.optional(),
   to: isoDate.optional(),
@@ -28,7 +29,7 @@ export interface StatsQuery {
 
 export function parseStatsQuery(params: URLSearchParams, now: number): { ok: true; query: StatsQuery } | { ok: false; error: ErrorReply } {
   const fail = (message: string) => ({ ok: false as const, error: { ok: false as const, code: "invalid_message" as const, message } });
-  const r = Query.safeParse(Object.fromEntries(params));
+  const r = StatsQueryString.safeParse(Object.fromEntries(params));
   if (!r.success) return fail(describeZodError(r.error));
   const to = r.data.to ?? now;
   const from = r.data.from ?? to - DEFAULT_RANGE_MS;

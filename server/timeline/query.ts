@@ -21,6 +21,9 @@ const TimelineParams = z.object({
   width: z.coerce.number().int().min(L.minWidth).max(L.maxWidth).default(L.defaultWidth),
 });
 
+/** the query string of GET /api/clusters/:name/timeline and /gaps (the name comes from the path) */
+export const TimelineQueryString = TimelineParams.omit({ name: true });
+
 const LogParams = z.object({
   name: clusterName,
   from: isoDate.optional(),
@@ -30,6 +33,9 @@ const LogParams = z.object({
   node: z.string().min(1).max(128).optional(),
   limit: z.coerce.number().int().min(1).max(L.maxLogLimit).default(L.defaultLogLimit),
 });
+
+/** the query string of GET /api/clusters/:name/logs */
+export const LogQueryString = LogParams.omit({ name: true });
 
 export interface TimelineQuery {
   cluster: string;

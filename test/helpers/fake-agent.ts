@@ -63,3 +63,19 @@ export async function connectFakeAgent(url: string, token: string, node: string,
   };
   return fa;
 }
+
+/**
+ * Nodes a (priority 150) and b (100) of a cluster: each agent sends a config with one
+ * instance VI_1 (VRID 51) and logs entering BACKUP. Returns [a, b].
+ */
+export async function backupPair(url: string, token: string): Promise<[FakeAgent, FakeAgent]> {
+  const pair: FakeAgent[] = [];
+  for (const [node, prio] of [["a", 150], ["b", 100]] as const) {
+    const fa = await connectFakeAgent(url, token, node);
+    pair.push(fa);
+    await fa.send([{ kind: "config", ts: Date.now(), path: "/etc/keepalived/keepalived.conf", hash: "1".repeat(64), routerId: node,
+      netNamespace: null, errors: [], instances: [instance({ name: "VI_1", vrid: 51, priority: prio })] }]);
+    await fa.log("(VI_1) Entering BACKUP STATE (init)");
+  }
+  return pair as [FakeAgent, FakeAgent];
+}

@@ -13,9 +13,10 @@ import path from "node:path";
 import { io, type Socket } from "socket.io-client";
 import type { IncidentMsg } from "../../server/protocol";
 import { startTestServer, ROOT, type TestServer } from "../helpers/server";
-import { connectFakeAgent, instance, type FakeAgent } from "../helpers/fake-agent";
+import { backupPair, type FakeAgent } from "../helpers/fake-agent";
 import { waitFor } from "../helpers/wait";
 import { testDbKind } from "../helpers/db";
+import { fetchChecked } from "../helpers/api-schema";
 
 const run = promisify(execFile);
 let srv: TestServer;
@@ -34,17 +35,9 @@ function admin(...args: string[]) {
 }
 
 async function twoNodes(cluster: string): Promise<[FakeAgent, FakeAgent]> {
-  const token = await srv.token(cluster);
-  const pair: FakeAgent[] = [];
-  for (const [node, prio] of [["a", 150], ["b", 100]] as const) {
-    const fa = await connectFakeAgent(srv.url, token, node);
-    agents.push(fa);
-    await fa.send([{ kind: "config", ts: Date.now(), path: "/etc/keepalived/keepalived.conf", hash: "1".repeat(64), routerId: node,
-      netNamespace: null, errors: [], instances: [instance({ name: "VI_1", vrid: 51, priority: prio })] }]);
-    await fa.log("(VI_1) Entering BACKUP STATE (init)");
-    pair.push(fa);
-  }
-  return pair as [FakeAgent, FakeAgent];
+  const pair = await backupPair(srv.url, await srv.token(cluster));
+  agents.push(...pair);
+  return pair;
 }
 
 before(async () => {
@@ -84,11 +77,11 @@ describe(`incidents on the real server (${testDbKind()})`, () => {
     assert.deepEqual([...opened.incident.nodes].sort(), ["a", "b"]);
     assert.ok(opened.incident.cause.evidence.some((e) => /Entering MASTER STATE/.test(e.line)), "state lines as evidence");
 
-    const list = (await (await fetch(`${srv.url}/api/incidents?cluster=split&open=true`)).json()) as IncidentMsg[];
+    const list = (await fetchChecked<IncidentMsg[]>(srv.url, "/api/incidents?cluster=split&open=true")).body;
     assert.equal(list.filter((i) => i.kind === "DUAL_MASTER").length, 1);
-    const one = (await (await fetch(`${srv.url}/api/incidents/${opened.incident.id}`)).json()) as IncidentMsg;
+    const one = (await fetchChecked<IncidentMsg>(srv.url, `/api/incidents/${opened.incident.id}`)).body;
     assert.equal(one.kind, "DUAL_MASTER");
-    const metrics = await (await fetch(`${srv.url}/metrics`)).text();
+    const metrics = (await fetchChecked<string>(srv.url, "/metrics")).body;
     assert.match(metrics, /kam_open_incidents\{cluster="split",kind="DUAL_MASTER"\} 1/);
     assert.match(metrics, /kam_instance_state\{cluster="split",node="a",instance="VI_1",vrid="51",state="MASTER"\} 1/);
 
@@ -112,10 +105,10 @@ describe(`incidents on the real server (${testDbKind()})`, () => {
   });
 
   it("answers a bad incident query with a typed error", async () => {
-    const r = await fetch(`${srv.url}/api/incidents?kind=NOPE`);
+    const r = await fetchChecked<{ code: string }>(srv.url, "/api/incidents?kind=NOPE");
     assert.equal(r.status, 400);
-    assert.equal(((await r.json()) as { code: string }).code, "invalid_message");
-    const nf = await fetch(`${srv.url}/api/incidents/999999`);
+    assert.equal(r.body.code, "invalid_message");
+    const nf = await fetchChecked(srv.url, "/api/incidents/999999");
     assert.equal(nf.status, 404);
   });
 });

@@ -9,9 +9,10 @@ import { connectForCli } from "../../server/db/connect-cli";
 import { createLogger } from "../../server/log";
 import type { PrismaClient } from "../../server/generated/prisma/client";
 import { StatsResponse } from "../../server/stats/types";
-import { connectFakeAgent, instance, type FakeAgent } from "../helpers/fake-agent";
+import { backupPair, type FakeAgent } from "../helpers/fake-agent";
 import { waitFor } from "../helpers/wait";
 import { testDbKind } from "../helpers/db";
+import { fetchChecked } from "../helpers/api-schema";
 import { ROOT, startTestServer, type TestServer } from "../helpers/server";
 
 const MIN = 60_000;
@@ -24,8 +25,9 @@ const agents: FakeAgent[] = [];
 let logId = 9_000_000_000n;
 
 async function getStats(qs: string): Promise<{ status: number; body: unknown }> {
-  const r = await fetch(`${srv.url}/api/stats?${qs}`);
-  return { status: r.status, body: await r.json() };
+  // every answer, success or error, is checked against the route's schema
+  const r = await fetchChecked(srv.url, `/api/stats?${qs}`);
+  return { status: r.status, body: r.body };
 }
 
 async function seed(): Promise<void> {
@@ -124,14 +126,7 @@ describe(`GET /api/stats (${testDbKind()})`, () => {
   });
 
   it("counts a failover that two agents report through the real ingest", { timeout: 60_000 }, async () => {
-    const token = await srv.token("stats-live");
-    for (const [node, prio] of [["a", 150], ["b", 100]] as const) {
-      const fa = await connectFakeAgent(srv.url, token, node);
-      agents.push(fa);
-      await fa.send([{ kind: "config", ts: Date.now(), path: "/etc/keepalived/keepalived.conf", hash: "1".repeat(64), routerId: node,
-        netNamespace: null, errors: [], instances: [instance({ name: "VI_1", vrid: 51, priority: prio })] }]);
-      await fa.log("(VI_1) Entering BACKUP STATE (init)");
-    }
+    agents.push(...(await backupPair(srv.url, await srv.token("stats-live"))));
     const [a, b] = agents.slice(-2) as [FakeAgent, FakeAgent];
     await a.log("(VI_1) Entering MASTER STATE");
     await new Promise((r) => setTimeout(r, 1100)); // console stamps have second precision

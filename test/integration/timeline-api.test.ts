@@ -10,6 +10,7 @@ import { startTestServer, type TestServer } from "../helpers/server";
 import { connectFakeAgent, consoleStamp, instance, type FakeAgent } from "../helpers/fake-agent";
 import { waitFor } from "../helpers/wait";
 import { testDbKind } from "../helpers/db";
+import { fetchChecked } from "../helpers/api-schema";
 
 type Rec = Parameters<FakeAgent["send"]>[0][number];
 const OFFLINE_S = 2;
@@ -35,8 +36,9 @@ async function node(cluster: string, name: string): Promise<FakeAgent> {
 }
 
 async function get<T>(path: string): Promise<{ status: number; body: T }> {
-  const r = await fetch(`${srv.url}${path}`);
-  return { status: r.status, body: (await r.json()) as T };
+  // every answer, success or error, is checked against the route's schema
+  const r = await fetchChecked<T>(srv.url, path);
+  return { status: r.status, body: r.body };
 }
 
 const timeline = async (cluster: string, q: string) => {

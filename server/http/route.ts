@@ -1,0 +1,122 @@
+/**
+ * What one HTTP route of the custom server is (server/http/routes/ holds one
+ * file per route, routes/index.ts lists them, router.ts runs them): method,
+ * path, who may call it, the zod schemas of its request and of its answer,
+ * and a handler that only parses, calls a transport-free module, and answers.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { z } from "zod";
+import type { Hub } from "../hub";
+import type { Access, Principal } from "../auth/access";
+import { ROLES, type Action } from "../auth/roles";
+import { ErrorCode, type ErrorReply } from "../protocol";
+import { HttpError } from "./respond";
+
+export type UserSession = Extract<Principal, { kind: "user" }>;
+
+/**
+ * Who may call a route (checked by router.ts, in the gate's order):
+ * - "public": anyone (the load balancer's health check);
+ * - "pre": before sign-in: same Origin and the double-submit CSRF cookie;
+ * - "read": a user session, an API token, or an anonymous direct loopback peer when KAM_ANONYMOUS_READ allows it;
+ * - "read+wall": "read", and a NOC wall session too (what the wall shows);
+ * - { action }: a user session whose role may do the action ("any": any signed-in user); a state change also
+ *   needs a same-origin Origin/Referer and the session's CSRF token.
+ */
+export type RouteAccess = "public" | "pre" | "read" | "read+wall" | { action: Action | "any" };
+
+export interface RouteHooks {
+  /** an agent token was revoked: drop its agents' connections */
+  agentTokenRevoked(id: number): void;
+}
+
+export interface RouteCtx<Params = unknown, Body = unknown> {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  /** the path parameters, decoded and parsed with request.params */
+  params: Params;
+  /** the JSON body parsed with request.body (undefined without one) */
+  body: Body;
+  access: Access;
+  hub: Hub;
+  /** the signed-in user, for routes with { action } */
+  session: UserSession | null;
+  hooks: RouteHooks;
+}
+
+/** A JSON answer (status 200 unless said). */
+export interface JsonReply<T> {
+  status?: number;
+  body: T;
+  headers?: Record<string, string | string[]>;
+}
+
+/** An answer whose text is already serialised (JSON straight from PostgreSQL, Prometheus text). */
+export interface RawReply {
+  status?: number;
+  raw: string;
+  contentType: string;
+  headers?: Record<string, string | string[]>;
+}
+
+export interface RouteDef<Res extends z.ZodType = z.ZodType, Params = unknown, Body = unknown> {
+  method: "GET" | "POST" | "DELETE";
+  /** "/api/clusters/:name/timeline": a `:name` is one path segment, percent-decoded */
+  path: string;
+  access: RouteAccess;
+  /** one line for the API documentation */
+  summary: string;
+  /**
+   * The request's schemas. params and body are parsed by the router (after the access checks)
+   * and handed to the handler typed; query documents the query string, which the handler
+   * parses with the same schema in its server module (with the range rules zod cannot say).
+   */
+  request?: { params?: z.ZodType<Params>; query?: z.ZodType; body?: z.ZodType<Body> };
+  /** the body of a success (2xx) answer; errors are ErrorBody. Checked in the tests, not at run time */
+  response: Res;
+  handle(ctx: RouteCtx<Params, Body>): Promise<JsonReply<z.input<Res>> | RawReply>;
+}
+
+/** Identity function that ties a route's handler to its schemas at compile time. */
+export function defineRoute<Res extends z.ZodType, Params = unknown, Body = unknown>(r: RouteDef<Res, Params, Body>): RouteDef<Res, Params, Body> {
+  return r;
+}
+
+/** Every error answer: `{ ok: false, code, message }` (a few add fields, e.g. /api/health's db). */
+export const ErrorBody = z.object({ ok: z.literal(false), code: ErrorCode, message: z.string() });
+
+/** `{ ok: true }` and what a route adds to it */
+export const Ok = z.object({ ok: z.literal(true) });
+
+/** a numeric path id (users, tokens, maintenance windows) */
+export const IdParams = z.object({ id: z.string().regex(/^\d{1,9}$/, "the id must be a number").transform(Number) });
+
+/** a cluster name in the path (checked further by the query parsers) */
+export const ClusterParams = z.object({ name: z.string() });
+
+export const isoTime = z.string();
+export const isoTimeOrNull = z.string().nullable();
+
+/** `{ ok: true, revoked }`: false when it was revoked already */
+export const Revoked = Ok.extend({ revoked: z.boolean() });
+
+/** a created secret (API, wall, agent token): shown once */
+export const NewSecret = Ok.extend({ id: z.number().int(), token: z.string() });
+
+export const NameBody = z.object({ name: z.string().max(200) });
+
+/** `{ ok: true, user: { id, name, role } }` */
+export const UserReply = Ok.extend({ user: z.object({ id: z.number().int(), name: z.string(), role: z.enum(ROLES) }) });
+
+/** the query a server module parsed (the query.ts modules), or its typed error as a 400 */
+export function queryOf<T>(r: { ok: true; query: T } | { ok: false; error: ErrorReply }): T {
+  if (!r.ok) throw new HttpError(400, r.error.code, r.error.message);
+  return r.query;
+}
+
+/** `value`, or a 404 not_found saying `message` */
+export function found<T>(value: T | null | undefined, message: string): T {
+  if (value === null || value === undefined) throw new HttpError(404, "not_found", message);
+  return value;
+}

@@ -1,0 +1,17 @@
+import { z } from "zod";
+import { ROLES } from "../../auth/roles";
+import { listUsers } from "../../auth/store";
+import { defineRoute } from "../route";
+
+/** GET /api/admin/users */
+export default defineRoute({
+  method: "GET", path: "/api/admin/users", access: { action: "admin.users" },
+  summary: "every user: role, creation, last sign-in, open sessions",
+  response: z.array(z.object({
+    id: z.number().int(), name: z.string(), role: z.enum(ROLES), createdAt: z.string(), lastLoginAt: z.string().nullable(), sessions: z.number().int(),
+  })),
+  async handle(ctx) {
+    const rows = await listUsers(ctx.access.db);
+    return { body: rows.map((u) => ({ ...u, createdAt: u.createdAt.toISOString(), lastLoginAt: u.lastLoginAt?.toISOString() ?? null })) };
+  },
+});

@@ -1,0 +1,13 @@
+import { z } from "zod";
+import { ClusterSummary } from "../../protocol";
+import { defineRoute } from "../route";
+
+/** GET /api/clusters: every cluster's current picture (the hub's, in memory). */
+export default defineRoute({
+  method: "GET", path: "/api/clusters", access: "read+wall",
+  summary: "every cluster: status, nodes, instances, VIPs held, open incidents",
+  response: z.array(ClusterSummary),
+  async handle({ hub }) {
+    return Promise.resolve({ body: hub.clusters() });
+  },
+});

@@ -1,0 +1,18 @@
+import { z } from "zod";
+import { HttpError } from "../respond";
+import { defineRoute } from "../route";
+
+/** GET /api/health: the database answers (public: load balancers and probes call it). */
+export default defineRoute({
+  method: "GET", path: "/api/health", access: "public",
+  summary: "the server runs and its database answers (503 unavailable otherwise)",
+  response: z.object({ ok: z.literal(true), db: z.enum(["postgres", "pglite"]) }),
+  async handle({ hub }) {
+    try {
+      await hub.db.$queryRawUnsafe("SELECT 1");
+    } catch {
+      throw new HttpError(503, "unavailable", "the database does not answer", {}, { db: hub.dbKind });
+    }
+    return { body: { ok: true as const, db: hub.dbKind } };
+  },
+});

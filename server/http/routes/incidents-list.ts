@@ -1,0 +1,19 @@
+import { z } from "zod";
+import { IncidentMsg } from "../../protocol";
+import { listIncidentsJson } from "../../incidents/incident-store";
+import { IncidentQueryString, parseIncidentQuery } from "../../incidents/query";
+import { serverTiming } from "../../server-timing";
+import { defineRoute, queryOf } from "../route";
+
+/** GET /api/incidents?cluster=&kind=&open=&from=&to=&limit=: newest first. */
+export default defineRoute({
+  method: "GET", path: "/api/incidents", access: "read+wall",
+  summary: "incidents, newest first, filtered by cluster, kind, open, range",
+  request: { query: IncidentQueryString }, response: z.array(IncidentMsg),
+  async handle({ hub, url }) {
+    const t0 = performance.now();
+    // the JSON text comes from PostgreSQL as is
+    const raw = await listIncidentsJson(hub.db, queryOf(parseIncidentQuery(url.searchParams)));
+    return { raw, contentType: "application/json", headers: serverTiming(t0) };
+  },
+});

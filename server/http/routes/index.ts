@@ -1,0 +1,50 @@
+/**
+ * THE route table: every HTTP API route of the server, one file each in this
+ * folder. The gate (../gate.ts) runs them through ../router.ts, which applies
+ * each route's access rule; Next never sees /api/* (the gate answers or 404s).
+ * To add a route: a file here exporting defineRoute({...}) (../route.ts), one
+ * line below, and a test that checks its answer with test/helpers/api-schema.ts.
+ */
+import type { RouteDef } from "../route";
+import health from "./health";
+import clustersList from "./clusters-list";
+import clusterTimeline from "./cluster-timeline";
+import clusterLogs from "./cluster-logs";
+import clusterGaps from "./cluster-gaps";
+import incidentsList from "./incidents-list";
+import incidentGet from "./incident-get";
+import stats from "./stats";
+import metrics from "./metrics";
+import authLogin from "./auth-login";
+import authSetup from "./auth-setup";
+import authLogout from "./auth-logout";
+import authSession from "./auth-session";
+import incidentAck from "./incident-ack";
+import maintenanceAdd from "./maintenance-add";
+import maintenanceRemove from "./maintenance-remove";
+import adminUsersList from "./admin-users-list";
+import adminUserAdd from "./admin-user-add";
+import adminUserRole from "./admin-user-role";
+import adminUserPassword from "./admin-user-password";
+import adminUserSessionsRevoke from "./admin-user-sessions-revoke";
+import adminUserRemove from "./admin-user-remove";
+import adminTokensList from "./admin-tokens-list";
+import adminApiTokenAdd from "./admin-api-token-add";
+import adminApiTokenRevoke from "./admin-api-token-revoke";
+import adminWallTokenAdd from "./admin-wall-token-add";
+import adminWallTokenRevoke from "./admin-wall-token-revoke";
+import adminAgentTokenAdd from "./admin-agent-token-add";
+import adminAgentTokenRevoke from "./admin-agent-token-revoke";
+
+export const ROUTES: readonly RouteDef[] = [
+  // public
+  health,
+  // the read API (DESIGN.md): sessions, API tokens, anonymous loopback reads; a wall session reads clusters and incidents
+  clustersList, clusterTimeline, clusterLogs, clusterGaps, incidentsList, incidentGet, stats, metrics,
+  // sign-in
+  authLogin, authSetup, authLogout, authSession,
+  // state changes (origin + CSRF + role)
+  incidentAck, maintenanceAdd, maintenanceRemove,
+  adminUsersList, adminUserAdd, adminUserRole, adminUserPassword, adminUserSessionsRevoke, adminUserRemove,
+  adminTokensList, adminApiTokenAdd, adminApiTokenRevoke, adminWallTokenAdd, adminWallTokenRevoke, adminAgentTokenAdd, adminAgentTokenRevoke,
+];
