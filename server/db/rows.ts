@@ -55,11 +55,31 @@ export function parseRows<S extends z.ZodType>(query: string, schema: S, rows: r
   return out;
 }
 
+/**
+ * Like parseRows, but a row that does not match is left out and handed to `onReject` (which must count and log
+ * it): for stored data read at start, where a row written by an older version must not keep the server from
+ * starting, nor be silently used as if it matched.
+ */
+export function parseRowsKeeping<S extends z.ZodType>(query: string, schema: S, rows: readonly unknown[], onReject: (e: RowShapeError) => void): z.output<S>[] {
+  const out: z.output<S>[] = [];
+  for (let i = 0; i < rows.length; i++) {
+    const r = schema.safeParse(rows[i]);
+    if (r.success) out.push(r.data);
+    else {
+      const first = r.error.issues[0];
+      onReject(new RowShapeError(query, i, pathText(first?.path ?? []), first?.message ?? "does not match"));
+    }
+  }
+  return out;
+}
+
 /** Prisma's $queryRawUnsafe(sql, ...params), its rows parsed with `schema`. */
-export async function queryRows<S extends z.ZodType>(db: Db, query: string, schema: S, sql: string, params: readonly unknown[] = []): Promise<z.output<S>[]> {
+export async function queryRows<S extends z.ZodType>(
+  db: Db, query: string, schema: S, sql: string, params: readonly unknown[] = [], onReject?: (e: RowShapeError) => void,
+): Promise<z.output<S>[]> {
   const rows: unknown = await db.$queryRawUnsafe(sql, ...params);
   if (!Array.isArray(rows)) throw new RowShapeError(query, 0, "", "the driver returned no row list");
-  return parseRows(query, schema, rows);
+  return onReject ? parseRowsKeeping(query, schema, rows, onReject) : parseRows(query, schema, rows);
 }
 
 /** What runs SQL on the pg side: a Pool, a checked-out PoolClient or a Client. */

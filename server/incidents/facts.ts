@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import type { Db } from "../db/database";
-import { queryRows } from "../db/rows";
+import { queryRows, type RowShapeError } from "../db/rows";
 import type { Fact } from "../detect/types";
 import { ConfigInstance, HeldAddress } from "../protocol";
 import { parseLine } from "../parser";
@@ -50,7 +50,8 @@ const ConfigRow = Stored.extend({ instances: z.array(ConfigInstance) });
 const ProcessRow = Stored.extend(ProcessFields.shape);
 
 /** Every fact of a cluster whose storage time is in [from, to), in storage order. */
-export async function loadFacts(db: Db, clusterId: number, from: Date, to: Date): Promise<Fact[]> {
+/** `onReject`: a stored row that does not match its schema is left out and reported there (the detection restore at start); without it the load throws */
+export async function loadFacts(db: Db, clusterId: number, from: Date, to: Date, onReject?: (e: RowShapeError) => void): Promise<Fact[]> {
   const nodes = new Map((await db.node.findMany({ where: { clusterId } })).map((n) => [n.id, n.name]));
   const name = (id: number) => nodes.get(id) ?? `node#${id}`;
   const us = (d: Date) => BigInt(d.getTime()) * 1000n;
@@ -64,6 +65,7 @@ export async function loadFacts(db: Db, clusterId: number, from: Date, to: Date)
     `SELECT id, node_id, seq, ts, line, (extract(epoch from received_at) * 1000000)::bigint AS rus
      FROM log_record WHERE cluster_id = $1 AND received_at >= $2::timestamptz AND received_at < $3::timestamptz`,
     args,
+    onReject,
   );
   for (const l of logs) {
     const ts = l.ts.getTime();
@@ -76,6 +78,7 @@ export async function loadFacts(db: Db, clusterId: number, from: Date, to: Date)
     `SELECT id, node_id, seq, ts, addresses, (extract(epoch from received_at) * 1000000)::bigint AS rus
      FROM vip_observation WHERE cluster_id = $1 AND received_at >= $2::timestamptz AND received_at < $3::timestamptz`,
     args,
+    onReject,
   );
   for (const v of vips) {
     out.push({ at: v.rus, seq: Number(v.seq), fact: { kind: "vips", node: name(v.node_id), ts: v.ts.getTime(), id: `v${v.id}`, addresses: v.addresses.map((a) => a.address.toLowerCase()), rx: rxOf(v.rus) } });
@@ -87,6 +90,7 @@ export async function loadFacts(db: Db, clusterId: number, from: Date, to: Date)
     `SELECT id, node_id, seq, ts, instances, (extract(epoch from received_at) * 1000000)::bigint AS rus
      FROM config_snapshot WHERE cluster_id = $1 AND received_at >= $2::timestamptz AND received_at < $3::timestamptz`,
     args,
+    onReject,
   );
   for (const c of cfgs) {
     out.push({ at: c.rus, seq: Number(c.seq), fact: { kind: "config", node: name(c.node_id), ts: c.ts.getTime(), id: `c${c.id}`, instances: c.instances, rx: rxOf(c.rus) } });
@@ -98,6 +102,7 @@ export async function loadFacts(db: Db, clusterId: number, from: Date, to: Date)
     `SELECT id, node_id, seq, ts, running, event, exit, (extract(epoch from received_at) * 1000000)::bigint AS rus
      FROM keepalived_process WHERE cluster_id = $1 AND received_at >= $2::timestamptz AND received_at < $3::timestamptz`,
     args,
+    onReject,
   );
   for (const p of procs) out.push({ at: p.rus, seq: Number(p.seq), fact: { ...processFact(name(p.node_id), p.id, p.ts.getTime(), p), rx: rxOf(p.rus) } });
   // Liveness: a session row is one unbroken stretch of heartbeats (the hub

@@ -1,7 +1,7 @@
 /** Rebuilds the in-memory cluster picture from the database at start. */
 import { z } from "zod";
 import type { Db } from "../db/database";
-import { queryRows } from "../db/rows";
+import { queryRows, type RowShapeError } from "../db/rows";
 import { ConfigInstance, HeldAddress } from "../protocol";
 import type { ClusterStore } from "./cluster-state";
 
@@ -22,7 +22,11 @@ const StateRow = z.object({
 });
 const SkewRow = z.object({ node_id: z.number(), skew_ms: z.number().nullable() });
 
-export async function restoreState(db: Db, store: ClusterStore): Promise<void> {
+/**
+ * `onReject`: a stored row that does not match its schema (written by an older version) is left out of the
+ * picture and reported there (counted and logged by the caller) instead of keeping the server from starting.
+ */
+export async function restoreState(db: Db, store: ClusterStore, onReject: (e: RowShapeError) => void): Promise<void> {
   const clusters = await db.cluster.findMany({ include: { nodes: true } });
   const byNodeId = new Map<number, ReturnType<ClusterStore["node"]>>();
   for (const c of clusters) {
@@ -43,6 +47,8 @@ export async function restoreState(db: Db, store: ClusterStore): Promise<void> {
     `SELECT DISTINCT ON (c.node_id) c.node_id, c.hash, c.instances, c.ts, c.agent_id::text AS agent_id, c.seq
      FROM config_snapshot c LEFT JOIN agent a ON a.id = c.agent_id
      ORDER BY c.node_id, a.first_seen_at DESC NULLS LAST, c.seq DESC, c.id DESC`,
+    [],
+    onReject,
   );
   for (const r of configs) {
     const n = byNodeId.get(r.node_id);
@@ -55,6 +61,8 @@ export async function restoreState(db: Db, store: ClusterStore): Promise<void> {
     `SELECT DISTINCT ON (v.node_id) v.node_id, v.addresses, v.ts, v.agent_id::text AS agent_id, v.seq
      FROM vip_observation v LEFT JOIN agent a ON a.id = v.agent_id
      ORDER BY v.node_id, a.first_seen_at DESC NULLS LAST, v.seq DESC, v.id DESC`,
+    [],
+    onReject,
   );
   for (const r of vips) {
     const n = byNodeId.get(r.node_id);
@@ -68,6 +76,8 @@ export async function restoreState(db: Db, store: ClusterStore): Promise<void> {
     `SELECT DISTINCT ON (p.node_id) p.node_id, p.running, p.event, p.ts, p.agent_id::text AS agent_id, p.seq
      FROM keepalived_process p LEFT JOIN agent a ON a.id = p.agent_id
      ORDER BY p.node_id, a.first_seen_at DESC NULLS LAST, p.seq DESC, p.id DESC`,
+    [],
+    onReject,
   );
   for (const r of procs) {
     const n = byNodeId.get(r.node_id);
@@ -83,6 +93,8 @@ export async function restoreState(db: Db, store: ClusterStore): Promise<void> {
             a.first_seen_at
      FROM state_change sc LEFT JOIN log_record l ON l.id = sc.log_record_id LEFT JOIN agent a ON a.id = l.agent_id
      ORDER BY sc.node_id, sc.instance, a.first_seen_at DESC NULLS LAST, l.seq DESC NULLS LAST, sc.ts DESC, sc.id DESC`,
+    [],
+    onReject,
   );
   // apply in the same order so a node-wide STOP and later per-instance states resolve correctly
   const rank = (r: (typeof latest)[number]) => [r.first_seen_at?.getTime() ?? -1, r.seq == null ? -1 : Number(r.seq), r.ts.getTime()];
@@ -105,6 +117,8 @@ export async function restoreState(db: Db, store: ClusterStore): Promise<void> {
     "restore.skews",
     SkewRow,
     `SELECT DISTINCT ON (node_id) node_id, skew_ms FROM agent ORDER BY node_id, last_seen_at DESC`,
+    [],
+    onReject,
   );
   for (const r of skews) {
     const n = byNodeId.get(r.node_id);

@@ -88,7 +88,7 @@ describe(`retention (${testDbKind()})`, () => {
 
     const picture = async () => {
       const store = new ClusterStore(15_000);
-      await restoreState(db.prisma, store);
+      await restoreState(db.prisma, store, (e) => assert.fail(`a stored row was rejected: ${e.message}`));
       return store.summaries(NOW).map((c) => c.nodes.map((n) => [n.name, n.instances.map((i) => [i.name, i.vrid, i.priority, i.vips, i.state])]));
     };
     const before = await picture();

@@ -93,4 +93,14 @@ describe("typed SQL rows (server/db/rows.ts)", () => {
     );
     assert.throws(() => parseRows("timeline", S, [{ rows: "x" }]), (e: unknown) => e instanceof RowShapeError && e.path === "rows");
   });
+  it("with onReject (stored data read at start), a row that does not match is left out and reported, the others kept", async () => {
+    const rejected: RowShapeError[] = [];
+    const rows = await queryRows(fakeDb([good, { ...good, id: 9n, addresses: [{ address: SECRET }] }, { ...good, id: 10n }]), "test.keep", Row, "SELECT 1", [], (e) => rejected.push(e));
+    assert.deepEqual(rows.map((r) => r.id), [7n, 10n]);
+    assert.equal(rejected.length, 1);
+    assert.equal(rejected[0].query, "test.keep");
+    assert.equal(rejected[0].row, 1);
+    assert.match(rejected[0].path, /^addresses\[0\]/);
+    assert.ok(!allText(rejected[0]).includes(SECRET));
+  });
 });
