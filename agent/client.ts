@@ -9,7 +9,7 @@
  *   retried no sooner than the server's `retryAfterMs` hint (capped, jittered).
  *   Only an untyped failure (nothing answered) points at --server / --ca.
  * - While connected: batches of the oldest unacknowledged outbox records
- *   (<= LIMITS.maxBatchRecords, < ~1 MiB), up to 8 in flight, each with an ack
+ *   (<= LIMITS.maxBatchRecords, <= MAX_BATCH_BYTES), up to 8 in flight within MAX_IN_FLIGHT_BYTES, each with an ack
  *   timeout. {ok:true, acked} -> outbox.ack(acked). A batch refused as
  *   invalid_message/too_large is resent record by record to isolate the bad
  *   one, which becomes a gap record ("rejected by server: ...") so the stream
@@ -86,9 +86,13 @@ export const MAX_IN_FLIGHT = 8;
  * message until it is acknowledged, so this bounds the client's share of the
  * agent's memory during a catch-up (8 full batches would be 8 MiB of JSON).
  * At the server's default per-agent limit (5,000 records/s, ~250 B each) this
- * is still more than 1 s of records in flight.
+ * is ~0.4 s of records in flight, several round trips and commits. (2 MiB
+ * before: the agent's V8 heap peaked ~4.5 MiB higher in a 100,000-line
+ * catch-up, for no throughput: the per-agent limit is the ceiling.)
  */
-export const MAX_IN_FLIGHT_BYTES = 2 * 1024 * 1024;
+export const MAX_IN_FLIGHT_BYTES = 512 * 1024;
+/** a batch takes at most a quarter of the in-flight budget, so that several are in flight (pipelining) */
+export const MAX_BATCH_BYTES = Math.min(1024 * 1024 - 4096, MAX_IN_FLIGHT_BYTES / 4);
 
 /** a record this big (serialized) can never travel in one socket.io message */
 const MAX_RECORD_BYTES = LIMITS.maxMessageBytes - 64 * 1024;
@@ -347,7 +351,7 @@ export class AgentClient {
       const room = byteBudget - this.inFlightBytes;
       if (this.batches > 0 && room < 64 * 1024) return; // no dribble of tiny batches near the budget
       const batch = this.o.outbox.peek(LIMITS.maxBatchRecords, {
-        maxBytes: Math.max(1, Math.min(this.o.maxBatchBytes ?? 1024 * 1024 - 4096, room)),
+        maxBytes: Math.max(1, Math.min(this.o.maxBatchBytes ?? MAX_BATCH_BYTES, room)),
         exclude: (s) => this.inFlight.has(s),
       });
       if (batch.length === 0) return;

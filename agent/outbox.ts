@@ -65,8 +65,8 @@ export const SOURCE_HIGH_WATER_RECORDS = 20_000;
 export const SOURCE_LOW_WATER_RECORDS = 15_000;
 /** share of maxBytes the segment files may fill before the sources stop */
 export const SOURCE_HIGH_WATER_DISK = 0.75;
-/** bytes of records appended but not yet written beyond which the sources stop */
-export const MAX_PENDING_BYTES = 2 * 1024 * 1024;
+/** bytes of records appended but not yet written beyond which the sources stop (2 MiB before: see MAX_IN_FLIGHT_BYTES) */
+export const MAX_PENDING_BYTES = 512 * 1024;
 
 export interface OutboxOptions {
   dir: string;
@@ -185,13 +185,20 @@ export class Outbox extends EventEmitter {
   }
 
   /**
-   * bytes on disk that still wait for an acknowledgement (a segment's share by its unacknowledged records):
-   * what backpressure looks at. Not the files' size: the active segment keeps its acknowledged records until it
-   * rotates, so one large batch written to it would otherwise hold the sources back for ever.
+   * bytes on disk that backpressure looks at: a closed segment whole (it stays on disk, and counts toward
+   * maxBytes when room is made, until its last record is acknowledged: with several batches in flight, acks
+   * leave closed segments partly acknowledged), the active one by its unacknowledged share (it keeps its
+   * acknowledged records until it rotates, so one large batch written to it would otherwise hold the sources
+   * back for ever). Counting closed segments by their unacknowledged share only let the files outgrow maxBytes
+   * during a catch-up with 4 batches in flight: "outbox full", records dropped (nothing-lost test).
    */
   backlogBytes(): number {
     let n = 0;
-    for (const s of this.segs) if (s.unacked > 0 && s.entries.length > 0) n += s.size * (s.unacked / s.entries.length);
+    const active = this.segs[this.segs.length - 1];
+    for (const s of this.segs) {
+      if (s !== active) n += s.size;
+      else if (s.unacked > 0 && s.entries.length > 0) n += s.size * (s.unacked / s.entries.length);
+    }
     return n;
   }
 

@@ -72,6 +72,24 @@ test("outbox: no room once MAX_PENDING_BYTES wait for their write, or the files 
   await small.close();
 });
 
+test("outbox: closed segments count whole while any of their records waits (acks out of order, several batches in flight), so the files never outgrow maxBytes", async (t) => {
+  // a 1 MiB outbox: 64 KiB segments of ~8 KiB records; every other record acknowledged (the acks of
+  // interleaved batches): each closed segment stays on disk whole although half of it is acknowledged
+  const big = "x".repeat(8000);
+  const ob = new Outbox({ dir: tmpDir(t, "kam-bp-"), maxBytes: 1 << 20, log });
+  let seq = 0;
+  while (ob.hasRoom()) {
+    ob.append(rec(big));
+    seq++;
+    await ob.flush();
+    if (seq % 2 === 0) ob.ack([seq]);
+  }
+  assert.ok(ob.diskBytes() < 1 << 20, `stopped at ${ob.diskBytes()} bytes on disk`);
+  assert.equal(ob.stats.droppedRecords, 0, "nothing dropped: the sources stopped first");
+  assert.ok(ob.backlogBytes() >= ob.diskBytes() - 70_000, "what backpressure sees is what is on disk (but the active segment's acknowledged share)");
+  await ob.close();
+});
+
 test("file source: stops reading where the outbox has no room (offset waits), resumes on resume(), and keeps order across a rotation", async (t) => {
   const dir = tmpDir(t, "kam-bp-");
   const file = path.join(dir, "keepalived.log");
