@@ -259,6 +259,17 @@ export class DetectionEngine {
         if (!r || r.state !== "FAULT") this.setState(node, ev.instance, "FAULT", e, false);
         return;
       }
+      case "group_sync":
+        // keepalived 2.2.7 moves a BACKUP member of a faulting sync group to FAULT without a line of its own
+        // (seen in the truth lab, seeds 202 and 203 of session 22: "Syncing instances to FAULT state", then the
+        // member's next line is "Entering BACKUP STATE" when the group recovers): the group line is its FAULT
+        if (ev.state === "FAULT") {
+          for (const r of [...node.insts.values()]) {
+            const member = ev.instance ? r.name === ev.instance : r.cfg?.syncGroup === ev.group;
+            if (member && r.state !== null && r.state !== "FAULT" && r.state !== "STOP") this.setState(node, r.name, "FAULT", e, false);
+          }
+        }
+        return;
       case "daemon":
         // shutting down stops every instance; a start voids states left by a run that ended without a
         // "Stopping" line (crash); instances never seen in a state stay unknown until their (init) line

@@ -140,6 +140,19 @@ describe("FLAPPING counts changes of the MASTER role, not state lines", () => {
     assert.equal(incidents.filter((i) => i.kind === "FAULT").length, 2, "control: the FAULT of both sync-group members was seen");
   });
 
+  it("a BACKUP member moved to FAULT by its sync group without a line of its own is a FAULT, closed when it enters BACKUP", () => {
+    // keepalived 2.2.7 in the truth lab (session 22, seeds 202 and 203): after "Syncing instances to FAULT
+    // state" the BACKUP member logged nothing until "Entering BACKUP STATE"; its FAULT was missed before
+    const t = syncPair();
+    t.lines("node2", T0 + 20_000, ["Netlink reports eth1 down", "(VI_A) Entering FAULT STATE", "VRRP_Group(G1) Syncing instances to FAULT state"]);
+    t.lines("node2", T0 + 27_000, ["Netlink reports eth1 up", "(VI_B) Entering BACKUP STATE", "VRRP_Group(G1) Syncing instances to BACKUP state", "(VI_A) Entering BACKUP STATE"]);
+    const faults = replay(t.facts(), T0 + 200_000).filter((i) => i.kind === "FAULT" && i.instances.node2 === "VI_B");
+    assert.equal(faults.length, 1, "VI_B's FAULT");
+    assert.equal(faults[0].cause.code, "interface_down", "eth1, VI_B's own interface, went down");
+    assert.equal(faults[0].openedAt, T0 + 20_002);
+    assert.equal(faults[0].closedAt, T0 + 27_001);
+  });
+
   it("a restart of the MASTER followed by its preemption (twice, 20 s apart) is not flapping", () => {
     const t = pair({ horizonMs: 200_000 });
     for (const at of [T0 + 20_000, T0 + 40_000]) {
