@@ -64,8 +64,10 @@ export function onShutdownLogged(ctx: Ctx, node: NodeRec, e: LogEntry): void {
 export function up(ctx: Ctx, node: NodeRec, at: number, evidence: Evidence[]): void {
   ctx.timers.cancel(`kdown:${node.name}`);
   // a new keepalived run: the shutdown of the previous one does not make this one's end graceful (a restart,
-  // then a SIGKILL within SHUTDOWN_LOOKBACK_MS was taken for a planned stop)
-  if (node.keepalived !== "running") node.shutdownAt = null;
+  // then a SIGKILL within SHUTDOWN_LOOKBACK_MS was taken for a planned stop). Also when keepalived was already
+  // taken for running: a restart read from the journal backlog (Stopping, then Starting) that no process fact
+  // reported as a stop (truth lab seed 204)
+  if (node.keepalived !== "running" || (node.shutdownAt !== null && at > node.shutdownAt)) node.shutdownAt = null;
   node.keepalived = "running";
   node.keepaliveSince = at;
   node.downBefore = null;

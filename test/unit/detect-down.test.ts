@@ -94,6 +94,20 @@ describe("KEEPALIVED_DOWN", () => {
     }
   });
 
+  it("a SIGKILL soon after a graceful restart the process watch never saw (its agent started later: the restart is in the journal backlog only) is KEEPALIVED_DOWN", () => {
+    // truth lab seed 204 (session 22): Starting, Stopping, Stopped, Starting from the backlog, then the agent's
+    // process watch "observed" it running, then a SIGKILL 20 s after the Stopping: taken for a planned stop
+    const t = pair({ horizonMs: 200_000 });
+    const kill = T0 + 51_000;
+    t.lines("node2", T0 + 30_000, ["Stopping", "Stopped Keepalived v2.2.7 (01/16,2022)"]);
+    t.lines("node2", T0 + 31_000, ["Starting Keepalived v2.2.7 (01/16,2022)", "(VI_1) Entering BACKUP STATE (init)"]);
+    t.process("node2", T0 + 36_000, true, "observed");
+    t.process("node2", kill, false, "vanished", null);
+    const [down] = of(replay(t.facts(), T0 + 200_000), "KEEPALIVED_DOWN");
+    assert.ok(down, "the Stopping of the previous run does not make this end planned");
+    assert.equal(down.openedAt, kill);
+  });
+
   it("the only holder of the VIP has no running keepalived: STATE_MISMATCH vip_held_without_keepalived", () => {
     const t = pair({ horizonMs: 200_000 });
     t.lines("node2", KILL - 5000, ["Stopping", "Stopped Keepalived v2.2.7 (01/16,2022)"]);
