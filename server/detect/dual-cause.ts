@@ -1,6 +1,7 @@
 /**
  * Why two nodes are MASTER at once. Looked for in a bounded window before the overlap began
- * (max(30 s, 2 x grace)) up to the moment the incident opens, in this order:
+ * (max(30 s, 2 x grace), never before the end of the previous overlap of the router) up to the moment the
+ * incident opens, in this order:
  *  1. packet-check errors logged by the peers (invalid passwd, auth type, advert interval, VIP count or
  *     address, unknown VRID, version, unicast peer, TTL): the adverts arrive but are rejected;
  *  2. configuration differences between the MASTERs that must match on the wire (auth, VIPs, advert_int,
@@ -113,8 +114,10 @@ export function chooseDualCause(f: DualFacts): string {
   return DUAL_CAUSE_RULES.find((r) => r.must(f) && !r.ruledOut(f))?.code ?? "unknown";
 }
 
-export function dualCause(ctx: Ctx, g: Group, d: DualNow, since: number, at: number): { cause: Cause; evidence: Evidence[] } {
-  const from = since - Math.max(30_000, 2 * graceMs(ctx, g));
+export function dualCause(ctx: Ctx, g: Group, d: DualNow, since: number, at: number, prevEnded = -Infinity): { cause: Cause; evidence: Evidence[] } {
+  // the lines of this episode: not those of a previous split brain of the router that ended meanwhile (its
+  // packet-check errors would give this one its cause, and the same cause extends the old incident)
+  const from = Math.max(since - Math.max(30_000, 2 * graceMs(ctx, g)), prevEnded);
   const subj = subject(g);
   const masters = [...d.masters.keys()].sort();
   const involved = [...d.involved].sort();

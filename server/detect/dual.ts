@@ -87,6 +87,7 @@ export function evaluateDual(ctx: Ctx, g: Group, at: number, trigger: Evidence[]
   c.since = null;
   c.slot = null;
   c.nodes = new Set();
+  c.endedAt = at;
 }
 
 function fireDual(ctx: Ctx, g: Group, at: number): void {
@@ -95,7 +96,7 @@ function fireDual(ctx: Ctx, g: Group, at: number): void {
   const d = dualNow(ctx, g);
   if (!isDual(d)) return;
   for (const n of d.involved) c.nodes.add(n);
-  const { cause, evidence } = dualCause(ctx, g, d, c.since, at);
+  const { cause, evidence } = dualCause(ctx, g, d, c.since, at, c.endedAt);
   c.slot = `DUAL_MASTER:${g.scope}`;
   ctx.reg.open({
     kind: "DUAL_MASTER", slot: c.slot, severity: "critical", scope: g.scope, vrid: g.vrid, family: g.family,

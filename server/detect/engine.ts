@@ -16,7 +16,7 @@
 import type { DetectorSettings, Fact, Incident, IncidentChange, NodeStateView } from "./types";
 import { DEFAULT_SETTINGS } from "./types";
 import { logEv, type Ctx } from "./context";
-import { Model, vipAddress, type Group, type InstRec, type KState, type LogEntry, type NodeRec } from "./model";
+import { Model, newCond, vipAddress, type Group, type InstRec, type KState, type LogEntry, type NodeRec } from "./model";
 import { Registry } from "./registry";
 import { TimerQueue } from "./timers";
 import { evaluateDual } from "./dual";
@@ -241,7 +241,7 @@ export class DetectionEngine {
     r.faultSlot = null;
     if (r.mismatch.slot !== null) this.ctx.reg.close(r.mismatch.slot, at, [ev]);
     this.ctx.timers.cancel(`mismatch:${r.node}\u0000${r.name}`);
-    r.mismatch = { since: null, nodes: new Set(), slot: null };
+    r.mismatch = newCond();
     node.pendingFaults = node.pendingFaults.filter((p) => p.rec !== r);
   }
 

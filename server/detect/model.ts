@@ -38,9 +38,11 @@ export interface Cond {
   nodes: Set<string>;
   /** registry slot of the incident it opened, while open */
   slot: string | null;
+  /** when the previous episode ended (-Infinity: none): evidence older than that belongs to it */
+  endedAt: number;
 }
 
-export const newCond = (): Cond => ({ since: null, nodes: new Set(), slot: null });
+export const newCond = (): Cond => ({ since: null, nodes: new Set(), slot: null, endedAt: -Infinity });
 
 export interface InstRec {
   node: string;

@@ -105,6 +105,22 @@ describe("DUAL_MASTER causes from what the peers logged", () => {
     assert.equal(splitWith("(VI_1) ip address associated with VRID 51 not present in MASTER advert : 192.0.2.100")[0].cause.code, "vip_mismatch");
   });
 
+  it("a second split brain 23 s after a vip_mismatch one has its own cause: the first one's packet errors are not its evidence", () => {
+    // truth lab seed 211 (session 22): the VIP-count errors of a healed split brain were still inside the
+    // cause window of a firewall split brain 23 s later: same cause, so the old incident was extended (closed
+    // 29 s late) and the new episode shown under the old cause
+    const t = pair({ horizonMs: 200_000 });
+    node2TakesOver(t, T0 + 20_000);
+    for (const at of [20_500, 24_000, 27_500]) t.lines("node1", T0 + at, ["(VI_1) received an unexpected ip number count 2, expected 1!"]);
+    node2Yields(t, T0 + 28_000);
+    node2TakesOver(t, T0 + 51_000);
+    node2Yields(t, T0 + 57_000);
+    const duals = replay(t.facts(), T0 + 200_000).filter((i) => i.kind === "DUAL_MASTER");
+    assert.deepEqual(duals.map((d) => d.cause.code), ["vip_mismatch", "adverts_not_received"]);
+    assert.ok(duals[0].closedAt !== null && duals[0].closedAt >= T0 + 28_000 && duals[0].closedAt <= T0 + 28_100, `the first closes when it heals: ${duals[0].closedAt! - T0}`);
+    assert.equal(duals[1].follows, duals[0].key, "the new incident follows the first");
+  });
+
   it("vrid_mismatch from `Unknown VRID` lines", () => {
     assert.equal(splitWith("Unknown VRID(52) received on interface(eth0). ignoring...")[0].cause.code, "vrid_mismatch");
   });
