@@ -7,7 +7,8 @@ const labels = (l: Record<string, string | number>) =>
 
 const STATES = ["MASTER", "BACKUP", "FAULT", "STOP", "UNKNOWN"] as const;
 
-const HELP: Record<string, [string, string]> = {
+/** every metric family this server exposes: its type and help text */
+export const HELP: Record<string, [string, string]> = {
   kam_instance_state: ["gauge", "1 for the current state of a keepalived instance (one series per possible state)"],
   kam_vip_held: ["gauge", "1 if the node holds the VIP of the instance (from ip addr)"],
   kam_node_online: ["gauge", "1 if the node's agent was heard from within the offline limit"],
@@ -38,6 +39,7 @@ const HELP: Record<string, [string, string]> = {
   kam_agent_cluster_token_total: ["counter", "agent connections accepted with a legacy cluster token (not bound to a node), by cluster"],
   kam_liveness_flushes_total: ["counter", "liveness writes (all agents seen in the last second, one statement each)"],
   kam_event_loop_lag_seconds: ["gauge", "event-loop delay of the server process since the previous scrape (quantile 1 = max)"],
+  kam_db_rows_rejected_total: ["counter", "stored rows that did not match what this version reads when the picture and detection were restored at start (left out), by query"],
 };
 
 export function renderMetrics(hub: Hub): string {

@@ -17,6 +17,7 @@ import { createLogger } from "../../server/log";
 import { createTestDb, type TestDb } from "./db";
 import pg from "pg";
 import { findRunningEmbedded } from "../../server/db/embedded";
+import { HELP } from "../../server/metrics-text";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -203,5 +204,8 @@ export async function metricOf(srv: Pick<TestServer, "url">, name: string, label
   const text = await (await fetch(`${srv.url}/metrics`)).text();
   const want = `${name}{${Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(",")}}`;
   const line = text.split("\n").find((l) => l.startsWith(want + " "));
-  return line ? Number(line.slice(want.length + 1)) : 0;
+  if (line) return Number(line.slice(want.length + 1));
+  // a counter shows no series until it first counts: 0 for a family the server declares; a misspelt name is an error
+  if (!(name in HELP)) throw new Error(`metricOf: ${name} is not a metric family the server exposes (server/metrics-text.ts HELP)`);
+  return 0;
 }
