@@ -214,7 +214,9 @@ test("large pathological configs finish in bounded time (linear, not quadratic)"
     const large = cost(make(4 * n));
     assert.ok(large < 20_000, `${what} x ${4 * n}: ${large.toFixed(0)} ms of CPU (a hang?)`);
     // an input that stays cheap at 16 million characters is linear enough; a quadratic reader is far above 25 ms there
-    if (small >= 25) assert.ok(large / small < 8, `${what}: ${small.toFixed(0)} ms at ${n}, ${large.toFixed(0)} ms at ${4 * n}: not linear`);
+    // 4x the input: linear is ~4x the CPU, quadratic 16x; the bound sits at 12x because the larger run also pays
+    // for a larger heap's collections (9.1x seen once on a loaded machine for "a {", a linear reader)
+    if (small >= 25) assert.ok(large / small < 12, `${what}: ${small.toFixed(0)} ms at ${n}, ${large.toFixed(0)} ms at ${4 * n}: not linear`);
   }
 });
 
