@@ -299,7 +299,6 @@ export class DetectionEngine {
     r.state = state;
     r.init = init;
     if (init) r.initAt = e.ts;
-    if (prev === "FAULT") r.leftFaultAt = e.ts;
     r.since = e.ts;
     r.entry = e;
     faultOnState(this.ctx, node, r, prev, e);

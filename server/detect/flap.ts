@@ -104,9 +104,9 @@ export function evaluateFlap(ctx: Ctx, g: Group, at: number): void {
   const old = [...g.members.values()].find((r) => r.node === prev) ?? null;
   const takeover = noMasterGraceMs(ctx, g) + 1000;
   const firstElection = rec.afterInit && rec.initAt !== null && (rec.since ?? at) - rec.initAt <= takeover;
-  // the preemption that ends a failover: the role goes back to a node that just left FAULT (the FAULT explained
-  // the failover away from it; its return within the takeover time is the same episode, not a new change)
-  const recovered = (rec.leftFaultAt !== null && (rec.since ?? at) - rec.leftFaultAt <= takeover) || at - f.explainedEnd <= takeover;
+  // the change that ends an explained episode (the role going back to a node that just left FAULT, a split
+  // brain resolving): within the takeover time of its end, the same episode, not a new change
+  const recovered = at - f.explainedEnd <= takeover;
   if (old?.state === "STOP" || firstElection || recovered) return;
   if (syncMirror(ctx, rec, at)) return;
   const left = old?.entry ?? null;

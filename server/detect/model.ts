@@ -56,8 +56,6 @@ export interface InstRec {
   afterInit: boolean;
   /** when the instance last entered an `(init)` state (its keepalived started) */
   initAt: number | null;
-  /** when the instance last left FAULT (its interface, tracked script or peer came back) */
-  leftFaultAt: number | null;
   since: number | null;
   entry: LogEntry | null;
   priority: number | null;
@@ -172,7 +170,7 @@ export class Model {
     }
     const cfg = node.cfgByName.get(name) ?? null;
     r = {
-      node: node.name, name, group: null as unknown as Group, cfg, state: null, init: false, afterInit: false, initAt: null, leftFaultAt: null, since: null, entry: null,
+      node: node.name, name, group: null as unknown as Group, cfg, state: null, init: false, afterInit: false, initAt: null, since: null, entry: null,
       priority: cfg?.priority ?? null, mismatch: newCond(), faultSlot: null,
     };
     this.attach(r, this.groupFor(name, cfg));
