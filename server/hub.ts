@@ -14,7 +14,7 @@ import { deriveStateChanges } from "./state/derive";
 import { capInstances, DEFAULT_CAPS, type StateCaps } from "./ingest/limits";
 import { MonotonicClock } from "./clock";
 import type { DetectionHost } from "./incidents/detection-host";
-import { factsFromStored, SEEN_EVERY_MS } from "./incidents/facts";
+import { factsFromStored, seenEveryMs } from "./incidents/facts";
 import type { ApiIncident } from "./incidents/incident-store";
 import type { Fact, IncidentChange } from "./detect/types";
 
@@ -103,6 +103,8 @@ export class Hub {
   /** what one token and one node may make the server remember (issue 19; main.ts sets it from the config) */
   caps: StateCaps = DEFAULT_CAPS;
   readonly offlineMs: number;
+  /** liveness persisted and fed at most this often per agent (seenEveryMs of offlineMs) */
+  readonly seenEveryMs: number;
   private listeners = new Set<Listener>();
   private incidentListeners = new Set<IncidentListener>();
   private sessions = new Map<string, Session>();
@@ -121,6 +123,7 @@ export class Hub {
     this.log = o.log;
     this.counters = o.counters;
     this.offlineMs = o.offlineMs;
+    this.seenEveryMs = seenEveryMs(o.offlineMs);
     this.store = new ClusterStore(o.offlineMs);
   }
 
@@ -240,7 +243,7 @@ export class Hub {
     const s = this.sessions.get(d.agentId);
     // agent.skew_ms is an int column: a clock off by more than ~24 days is stored at its bound
     const stored = Math.max(-INT4_MAX, Math.min(INT4_MAX, skewMs));
-    if (s && now - s.lastPersisted >= SEEN_EVERY_MS) void this.persistSeen(d, s, now, stored);
+    if (s && now - s.lastPersisted >= this.seenEveryMs) void this.persistSeen(d, s, now, stored);
   }
 
   /**
@@ -248,7 +251,7 @@ export class Hub {
    * moments, so replayed history sees what the live detectors saw. A silence
    * longer than the offline limit ends the stretch: the next heartbeat starts
    * a new session row (written at once). Otherwise the heartbeats due for
-   * storage (one per agent every SEEN_EVERY_MS) are collected and written
+   * storage (one per agent every seenEveryMs) are collected and written
    * together once per SEEN_FLUSH_MS, in one statement; each is fed to the
    * detectors (with its own time) right after that commit.
    */

@@ -58,7 +58,7 @@ export async function startServer(
   const detection = new DetectionHost(db.prisma, log.child({ part: "detect" }), counters, notifier, {
     incident: (cluster, incident, change) => hub.incidentChanged(cluster, incident, change),
     openCount: (cluster, open) => hub.setOpenIncidents(cluster, open),
-  });
+  }, { offlineMs: config.agentOfflineSeconds * 1000 });
   await detection.restore();
   detection.lagMs = DETECTION_LAG_MS;
   hub.detection = detection;
@@ -134,7 +134,7 @@ export async function startServer(
     server.listen(config.port, config.host, () => resolve());
   });
   // agents can reconnect from now: the offline limit of those alive when this server last stopped runs from here
-  detection.listening(Date.now());
+  await detection.listening(Date.now());
   const addr = server.address();
   const port = typeof addr === "object" && addr ? addr.port : config.port;
   const shownHost = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;

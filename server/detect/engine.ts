@@ -71,6 +71,14 @@ export class DetectionEngine {
       return [];
     }
     try {
+      if (fact.kind === "server_started") {
+        // before the timers due meanwhile: a deadline that ran out while the server was down is moved first
+        this.clock = Math.max(this.clock, fact.ts);
+        onServerStarted(this.ctx, fact.ts, (gs, at) => this.evaluate(gs, at, []));
+        this.stats.facts++;
+        this.ctx.timers.fireDue(this.clock);
+        return reg.out;
+      }
       // the clock runs on the server's receive time; the node's stamp is the event time only where it is
       // plausible (not after the receipt), so no node stamp can push a timer past the server clock
       const rx = typeof fact.rx === "number" && Number.isFinite(fact.rx) ? fact.rx : fact.ts;
@@ -87,14 +95,6 @@ export class DetectionEngine {
       this.caught("engine", e);
     }
     return reg.out;
-  }
-
-  /**
-   * The server started (or began listening) at `now` after replaying stored history: the time it was down does
-   * not count against agents that were alive when it stopped (docs/DETECTION.md, AGENT_OFFLINE).
-   */
-  serverStarted(now: number): IncidentChange[] {
-    return this.atTime(now, () => onServerStarted(this.ctx, now, (gs, at) => this.evaluate(gs, at, [])));
   }
 
   tick(now: number): IncidentChange[] {
@@ -209,6 +209,7 @@ export class DetectionEngine {
   }
 
   private apply(f: Fact): void {
+    if (f.kind === "server_started") return; // handled in push, before the timers
     const model = this.ctx.model;
     const node = model.node(f.node);
     switch (f.kind) {
@@ -356,7 +357,9 @@ export class DetectionEngine {
 function validFact(f: unknown): f is Fact {
   if (!f || typeof f !== "object") return false;
   const x = f as { kind?: unknown; node?: unknown; ts?: unknown };
-  if (typeof x.node !== "string" || x.node.length === 0 || typeof x.ts !== "number" || !Number.isFinite(x.ts)) return false;
+  if (typeof x.ts !== "number" || !Number.isFinite(x.ts)) return false;
+  if (x.kind === "server_started") return x.node === "";
+  if (typeof x.node !== "string" || x.node.length === 0) return false;
   return x.kind === "log" || x.kind === "vips" || x.kind === "config" || x.kind === "seen" || x.kind === "disconnected" || x.kind === "process";
 }
 

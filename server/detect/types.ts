@@ -28,6 +28,11 @@ type FactBody =
   /** the node's agent disconnected cleanly at ts (it may come back) */
   | { kind: "disconnected"; node: string; ts: number }
   /**
+   * the server began accepting agent connections at ts, after replaying stored history (a start or restart,
+   * stored in server_start): the time it was down does not count against the agents. Not about one node.
+   */
+  | { kind: "server_started"; node: ""; ts: number }
+  /**
    * keepalived's processes on the node (protocol ProcessRecordMsg): running or not, and what changed.
    * "stopped" = a shutdown the agent saw; "vanished" = gone without one (SIGKILL, crash, OOM killer).
    */

@@ -11,7 +11,7 @@ import type { Counters } from "../metrics";
 import { DetectionEngine } from "../detect";
 import { DEFAULT_SETTINGS, type DetectorSettings, type Fact, type IncidentChange } from "../detect/types";
 import { apiFromEngine, upsertIncident, type ApiIncident } from "./incident-store";
-import { loadFacts } from "./facts";
+import { loadFacts, seenEveryMs } from "./facts";
 import { LogThrottle } from "../ingest/limits";
 import type { Notifier } from "./notifier";
 
@@ -56,6 +56,8 @@ export class DetectionHost {
     private counters: Counters,
     private notifier: Notifier,
     private events: DetectionHostEvents,
+    /** the server's own settings under every cluster's (offlineMs from --agent-offline-seconds) */
+    private defaults: Partial<DetectorSettings> = {},
   ) {}
 
   /** engines being created: every feed that arrives meanwhile chains on the same promise, in order */
@@ -67,7 +69,7 @@ export class DetectionHost {
     let p = this.creating.get(clusterId);
     if (!p) {
       p = this.db.cluster.findUnique({ where: { id: clusterId } }).then((c) => {
-        const ce: ClusterEngine = { id: clusterId, name, engine: new DetectionEngine(name, settingsOf(c?.settings)), chain: Promise.resolve() };
+        const ce: ClusterEngine = { id: clusterId, name, engine: new DetectionEngine(name, { ...this.defaults, ...settingsOf(c?.settings) }), chain: Promise.resolve() };
         this.engines.set(clusterId, ce);
         this.creating.delete(clusterId);
         return ce;
@@ -100,6 +102,7 @@ export class DetectionHost {
   }
 
   tick(now = Date.now()) {
+    if (!this.started) return;
     for (const ce of this.engines.values()) {
       // a cluster whose agent is still replaying its backlog is judged by its facts alone: a wall-clock
       // tick now would see the first node's old MASTER line before the other node's lines arrive
@@ -145,6 +148,7 @@ export class DetectionHost {
    * periodic tick.
    */
   arm() {
+    if (!this.started) return;
     let next = Infinity;
     const now = Date.now();
     // a cluster waiting for a backlog is ticked again once its agent reports an empty outbox (agentOutbox)
@@ -184,20 +188,33 @@ export class DetectionHost {
       const facts = await loadFacts(this.db, c.id, new Date(now - RESTORE_WINDOW_MS), new Date(now + 1), (e) => {
         this.counters.inc("kam_db_rows_rejected_total", { query: e.query });
         this.log.error({ cluster: c.name, query: e.query, row: e.row, path: e.path, issue: e.issue }, "a stored row does not match what this version reads: left out of the detection restore (kam_db_rows_rejected_total)");
-      });
-      const changes = facts.flatMap((f) => ce.engine.push(f));
-      // the time this server was down does not count against the agents (they reconnect once it listens)
-      changes.push(...ce.engine.serverStarted(now));
-      changes.push(...ce.engine.tick(now));
+      }, seenEveryMs(this.defaults.offlineMs ?? DEFAULT_SETTINGS.offlineMs));
+      // no tick here: the time this server was down does not count against the agents, and the engines learn
+      // when it ended from the server_started fact that listening() stores and feeds
       // upserts are idempotent by key and notifications by (incident, webhook, event)
-      this.apply(ce, changes);
+      this.apply(ce, facts.flatMap((f) => ce.engine.push(f)));
       await ce.chain;
     }
   }
 
-  /** the server accepts connections from now: agents alive when it stopped get the offline limit from now */
-  listening(now = Date.now()) {
-    for (const ce of this.engines.values()) this.apply(ce, ce.engine.serverStarted(now));
+  /** false until listening(): no wall-clock tick before the engines know this server's start */
+  private started = false;
+
+  /**
+   * The server accepts agent connections from `now`: stored (server_start) and fed to every engine as a
+   * server_started fact, so a replay of this history later sees the same start (agents alive when the
+   * server stopped get the offline limit from now, docs/DETECTION.md). A failed write is logged and
+   * counted; the live engines still get the fact.
+   */
+  async listening(now = Date.now()) {
+    try {
+      await this.db.serverStart.create({ data: { listeningAt: new Date(now) } });
+    } catch (err) {
+      this.counters.inc("kam_detector_errors_total", { kind: "server_start" });
+      this.log.error({ err }, "could not store this server's start: a later replay may count the downtime against the agents (AGENT_OFFLINE)");
+    }
+    this.started = true;
+    for (const ce of this.engines.values()) this.apply(ce, ce.engine.push({ kind: "server_started", node: "", ts: now }));
     this.arm();
   }
 

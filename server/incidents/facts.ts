@@ -16,6 +16,14 @@ import type { StoreResult } from "../ingest/store";
 /** liveness is persisted (and fed to the detectors) at most this often per agent */
 export const SEEN_EVERY_MS = 5000;
 
+/**
+ * How often liveness is persisted and fed for an offline limit: SEEN_EVERY_MS, or a third of a limit
+ * shorter than 15 s (a limit of 4 s fed every 5 s would read every agent as offline between two).
+ */
+export function seenEveryMs(offlineMs: number): number {
+  return Math.max(250, Math.min(SEEN_EVERY_MS, Math.floor(offlineMs / 3)));
+}
+
 /** `rx`: the batch's receive time (epoch ms, the received_at stored with it: loadFacts gives the same) */
 export function factsFromStored(node: string, r: StoreResult, rx?: number): Fact[] {
   const out: { seq: number; fact: Fact }[] = [];
@@ -51,7 +59,10 @@ const ProcessRow = Stored.extend(ProcessFields.shape);
 
 /** Every fact of a cluster whose storage time is in [from, to), in storage order. */
 /** `onReject`: a stored row that does not match its schema is left out and reported there (the detection restore at start); without it the load throws */
-export async function loadFacts(db: Db, clusterId: number, from: Date, to: Date, onReject?: (e: RowShapeError) => void): Promise<Fact[]> {
+/** `everyMs`: the cadence the live path fed "seen" at (seenEveryMs of the server's offline limit) */
+export async function loadFacts(
+  db: Db, clusterId: number, from: Date, to: Date, onReject?: (e: RowShapeError) => void, everyMs = SEEN_EVERY_MS,
+): Promise<Fact[]> {
   const nodes = new Map((await db.node.findMany({ where: { clusterId } })).map((n) => [n.id, n.name]));
   const name = (id: number) => nodes.get(id) ?? `node#${id}`;
   const us = (d: Date) => BigInt(d.getTime()) * 1000n;
@@ -107,7 +118,7 @@ export async function loadFacts(db: Db, clusterId: number, from: Date, to: Date,
   for (const p of procs) out.push({ at: p.rus, seq: Number(p.seq), fact: { ...processFact(name(p.node_id), p.id, p.ts.getTime(), p), rx: rxOf(p.rus) } });
   // Liveness: a session row is one unbroken stretch of heartbeats (the hub
   // starts a new row after any silence longer than the offline limit), so
-  // "seen" every SEEN_EVERY_MS across [connected_at, last_seen_at] stands for
+  // "seen" every everyMs across [connected_at, last_seen_at] stands for
   // the heartbeats the live path fed; incidents depend only on the stretches' ends.
   const sessions = await db.agentSession.findMany({
     where: { clusterId, connectedAt: { lt: to }, lastSeenAt: { gte: from } },
@@ -119,12 +130,15 @@ export async function loadFacts(db: Db, clusterId: number, from: Date, to: Date,
       if (ms >= from.getTime() && ms < to.getTime()) out.push({ at: BigInt(ms) * 1000n, seq: 0, fact: { kind: "seen", node, ts: ms } });
     };
     const end = s.lastSeenAt.getTime();
-    for (let t = s.connectedAt.getTime(); t < end; t += SEEN_EVERY_MS) seen(t);
+    for (let t = s.connectedAt.getTime(); t < end; t += everyMs) seen(t);
     seen(end);
     if (s.disconnectedAt && s.disconnectedAt >= from && s.disconnectedAt < to) {
       out.push({ at: us(s.disconnectedAt), seq: 1, fact: { kind: "disconnected", node, ts: s.disconnectedAt.getTime() } });
     }
   }
+  // the starts of the server (every cluster's): the downtime before each does not count against the agents
+  const starts = await db.serverStart.findMany({ where: { listeningAt: { gte: from, lt: to } }, orderBy: { id: "asc" } });
+  for (const s of starts) out.push({ at: us(s.listeningAt), seq: 0, fact: { kind: "server_started", node: "", ts: s.listeningAt.getTime() } });
   out.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.seq - b.seq));
   return out.map((x) => x.fact);
 }

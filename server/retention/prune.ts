@@ -94,6 +94,8 @@ const SPECS: Spec[] = [
              ORDER BY sc.node_id, sc.instance, g.first_seen_at DESC NULLS LAST, l.seq DESC NULLS LAST, sc.ts DESC, sc.id DESC) b`,
   },
   { kind: "session", table: "agent_session", time: "last_seen_at", days: (s) => s.sessionDays, mode: "plain" },
+  // the server's own starts: read with the sessions (AGENT_OFFLINE in a replay), kept as long
+  { kind: "session", table: "server_start", time: "listening_at", days: (s) => s.sessionDays, mode: "plain" },
   { kind: "incident", table: "incident", time: "closed_at", days: (s) => s.incidentDays, mode: "plain" },
 ];
 
@@ -181,7 +183,8 @@ export async function pruneOnce(db: Db, settings: RetentionSettings, o: PruneOpt
     if (!(days > 0) || stopped()) continue;
     const cutoff = new Date(now - days * DAY_MS).toISOString();
     const run = spec.mode === "window" ? pruneWindowed : prunePlain;
-    out[spec.kind] = await run(db, spec, cutoff, { batch, pause, stopped, deleted: (n) => o.onDeleted?.(spec.kind, n) });
+    // kinds of more than one table (session: agent_session and server_start) add up
+    out[spec.kind] += await run(db, spec, cutoff, { batch, pause, stopped, deleted: (n) => o.onDeleted?.(spec.kind, n) });
   }
   return out;
 }

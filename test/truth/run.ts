@@ -184,6 +184,8 @@ async function runOne(stack: Stack, journal: LabJournal | null, opts: Opts, seed
   const res: ScheduleResult = { seed, cluster, topology: original, schedule, failed: null, obs, truth: null, incidents: [], score: null, logs: {} };
   log(`${topo.hosts.length} hosts (${topo.hosts.map((h) => `${h.name}:${h.source}`).join(" ")}), routers ${topo.routers.map((r) => `${r.vrid}${r.unicast ? "u" : "m"}/a${r.advertInt}${r.authPass ? "/pass" : ""}/${r.vips.length}vip`).join(" ")}${topo.syncGroup.length ? `, sync group ${topo.syncGroup.join("+")}` : ""}; agents ${topo.agentsFirst ? "before" : "after"} keepalived${topo.staleNames ? ", stale instance names first" : ""}; ${schedule.actions.length} actions`);
   const mark = teardownMark();
+  // the server's own log of this schedule, for the artifacts (its buffer is shared by every schedule of the run)
+  const srvMark = stack.srv.output().length;
   let c: TruthCluster | null = null;
   try {
     const token = await stack.srv.token(cluster);
@@ -257,6 +259,8 @@ async function runOne(stack: Stack, journal: LabJournal | null, opts: Opts, seed
     c.sampler.stop();
     await c.sampler.drain();
     res.logs = c.logs(journal);
+    const srvOut = stack.srv.output();
+    res.logs["server.log"] = srvOut.length >= srvMark ? srvOut.slice(srvMark) : srvOut;
     await c.destroy().catch(() => undefined);
     teardownTo(mark);
   }

@@ -199,7 +199,7 @@ describe("AGENT_OFFLINE across a restart of the server", () => {
     t.seen("node1", T0, T0 + 30_000).seen("node2", T0, node2Silent ? T0 + 5_000 : T0 + 30_000);
     const e = new DetectionEngine("c");
     for (const f of t.facts()) e.push(f);
-    e.serverStarted(T0 + 60_000); // the history replayed at start, then this
+    e.push({ kind: "server_started", node: "", ts: T0 + 60_000 }); // the history replayed at start, then this
     e.tick(T0 + 60_000);
     return e;
   }
@@ -214,6 +214,20 @@ describe("AGENT_OFFLINE across a restart of the server", () => {
     const off = of(e.incidents(), "AGENT_OFFLINE");
     assert.deepEqual(off.map((i) => i.nodes), [["node2"]], "node2 did not reconnect within the limit after the start");
     assert.equal(off[0].openedAt, T0 + 30_000, "dated from when it was last heard");
+  });
+
+  it("a replay of stored history with two restarts raises nothing: the server's starts are facts of that history", () => {
+    // agents heard every 5 s; the server down 30..45 s (agents back at 55 s, within 15 s of its start) and
+    // again 80..84 s; a replay after the second start (the restore) must not count the first downtime
+    const t = pair({ horizonMs: 0 });
+    t.seen("node1", T0, T0 + 30_000).seen("node2", T0, T0 + 29_000);
+    t.seen("node1", T0 + 55_000, T0 + 80_000).seen("node2", T0 + 56_000, T0 + 80_000);
+    const withStarts = [...t.facts(), { kind: "server_started" as const, node: "" as const, ts: T0 + 45_000 }, { kind: "server_started" as const, node: "" as const, ts: T0 + 84_000 }]
+      .sort((a, b) => a.ts - b.ts);
+    assert.deepEqual(of(replay(withStarts, T0 + 90_000), "AGENT_OFFLINE"), []);
+    // the same history without the stored starts: the first downtime reads as 25 s of silence (the failure before the fix)
+    const without = withStarts.filter((f) => f.kind !== "server_started");
+    assert.deepEqual(of(replay(without, T0 + 90_000), "AGENT_OFFLINE").map((i) => i.nodes).sort(), [["node1"], ["node2"]]);
   });
 
   it("an agent already silent before the server stopped is offline at once", () => {
