@@ -7,7 +7,12 @@
  * Pure: the caller passes argv, env and a file reader, and gets back options,
  * help text or an error message (nothing here exits or throws).
  */
-import { z } from "zod";
+import * as z from "zod/mini";
+import en from "zod/v4/locales/en.js";
+
+// zod/mini, not classic zod: the agent bundle stays free of zod classic (issue 18). zod/mini loads no locale;
+// the English one gives the checks without a message of their own ("Too big: expected number to be <=3600").
+z.config(en());
 
 export type Kind = "string" | "int" | "bytes" | "list" | "bool";
 
@@ -23,7 +28,7 @@ interface Spec {
   /** never echo the value in errors */
   secret?: boolean;
   /** value check beyond the kind */
-  check?: z.ZodType<unknown>;
+  check?: z.ZodMiniType;
 }
 
 /**
@@ -47,12 +52,12 @@ const MiB = 1024 * 1024;
 const SPECS: Spec[] = [
   { key: "server", flag: "server", env: "KAM_SERVER", kind: "string", arg: "URL[,URL...]",
     help: "monitor server to send to, e.g. https://monitor.example:3000 (required); several, comma-separated, for replicas: the agent moves to the next after two failed connection attempts",
-    check: z.string().regex(/^https?:\/\/[^\s/,]+(\/[^\s,]*)?(,https?:\/\/[^\s/,]+(\/[^\s,]*)?)*$/, "must be an http:// or https:// URL, or several separated by commas (no spaces)") },
+    check: z.string().check(z.regex(/^https?:\/\/[^\s/,]+(\/[^\s,]*)?(,https?:\/\/[^\s/,]+(\/[^\s,]*)?)*$/, "must be an http:// or https:// URL, or several separated by commas (no spaces)")) },
   { key: "token", flag: "token", env: "KAM_TOKEN", kind: "string", arg: "TOKEN", secret: true,
     help: "agent token issued by the server (`npm run token`); prefer --token-file, a flag shows in `ps`" },
   { key: "tokenFile", flag: "token-file", env: "KAM_TOKEN_FILE", kind: "string", arg: "PATH", help: "file holding the agent token (used when --token is not set)" },
   { key: "node", flag: "node", env: "KAM_NODE", kind: "string", arg: "NAME", help: "node name shown in the dashboard", dflt: "(hostname)",
-    check: z.string().min(1).max(128).regex(/^[A-Za-z0-9._-]+$/, "use letters, digits, '.', '_' and '-' only") },
+    check: z.string().check(z.minLength(1), z.maxLength(128), z.regex(/^[A-Za-z0-9._-]+$/, "use letters, digits, '.', '_' and '-' only")) },
   { key: "stateDir", flag: "state-dir", env: "KAM_STATE_DIR", kind: "string", arg: "DIR", dflt: "/var/lib/keepalived-agent",
     help: "agent id, durable outbox and source positions live here" },
   { key: "source", flag: "source", env: "KAM_SOURCE", kind: "string", arg: "journal|file", dflt: "journal",
@@ -65,7 +70,7 @@ const SPECS: Spec[] = [
       "alternative. The default matches what journald itself records about the sender (process name keepalived*, uid 0), " +
       "which a local process cannot forge; a custom match on SYSLOG_IDENTIFIER or SYSLOG_FACILITY (keepalived -S) gives that up: " +
       "any local user can then log lines the monitor takes for keepalived's (see SECURITY.md)",
-    check: z.array(z.string().regex(/^(\+|[A-Z0-9_]+=.*)$/, "each match must be FIELD=VALUE (upper-case field) or +")).min(1) },
+    check: z.array(z.string().check(z.regex(/^(\+|[A-Z0-9_]+=.*)$/, "each match must be FIELD=VALUE (upper-case field) or +"))).check(z.minLength(1)) },
   { key: "journalctl", flag: "journalctl", env: "KAM_JOURNALCTL", kind: "string", arg: "PATH", dflt: "journalctl", help: "journalctl binary" },
   { key: "journalDirectory", flag: "journal-directory", env: "KAM_JOURNAL_DIRECTORY", kind: "string", arg: "DIR",
     help: "read journal files from DIR (journalctl -D) instead of the system journal" },
@@ -73,7 +78,7 @@ const SPECS: Spec[] = [
     help: "keepalived configuration to read (with its includes); `none` disables config snapshots" },
   { key: "netns", flag: "netns", env: "KAM_NETNS", kind: "string", arg: "NAME",
     help: "look for VIPs in this network namespace (`ip -n NAME`), for keepalived run with net_namespace",
-    check: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "not a valid namespace name") },
+    check: z.string().check(z.regex(/^[A-Za-z0-9._-]{1,64}$/, "not a valid namespace name")) },
   { key: "pidfile", flag: "pidfile", env: "KAM_PIDFILE", kind: "string", arg: "PATH",
     help: "keepalived's pidfile (keepalived -p), watched to report keepalived start, stop and disappearance; default: the usual places " +
       "(/run/keepalived.pid, /run/keepalived/keepalived.pid, /var/run/...), else a /proc scan for processes named keepalived; " +
@@ -82,12 +87,12 @@ const SPECS: Spec[] = [
     help: "pidfile of keepalived's VRRP child (keepalived -r); default: vrrp.pid next to the pidfile, /run/vrrp.pid, /run/keepalived/vrrp.pid, ..." },
   { key: "ip", flag: "ip", env: "KAM_IP", kind: "string", arg: "PATH", dflt: "ip", help: "iproute2 `ip` binary" },
   { key: "vipInterval", flag: "vip-interval", env: "KAM_VIP_INTERVAL", kind: "int", arg: "SECONDS", dflt: "10",
-    help: "full VIP probe and report every SECONDS (changes are seen at once through `ip monitor`)", check: z.number().int().min(1).max(3600) },
+    help: "full VIP probe and report every SECONDS (changes are seen at once through `ip monitor`)", check: z.int().check(z.minimum(1), z.maximum(3600)) },
   { key: "heartbeatInterval", flag: "heartbeat-interval", env: "KAM_HEARTBEAT_INTERVAL", kind: "int", arg: "SECONDS", dflt: "5",
-    help: "heartbeat period", check: z.number().int().min(1).max(300) },
+    help: "heartbeat period", check: z.int().check(z.minimum(1), z.maximum(300)) },
   { key: "outboxMaxBytes", flag: "outbox-max-bytes", env: "KAM_OUTBOX_MAX_BYTES", kind: "bytes", arg: "BYTES", dflt: "64MiB",
     help: "disk the outbox may use while the server is away (suffixes K, M, G, KiB, MiB, GiB); when full the oldest records are dropped and reported as a gap",
-    check: z.number().int().min(MiB, "must be at least 1MiB").max(64 * 1024 * MiB) },
+    check: z.int().check(z.minimum(MiB, "must be at least 1MiB"), z.maximum(64 * 1024 * MiB)) },
   { key: "ca", flag: "ca", env: "KAM_CA", kind: "string", arg: "PATH", help: "PEM CA certificate(s) to trust for an https:// server" },
   { key: "logLevel", flag: "log-level", env: "KAM_LOG_LEVEL", kind: "string", arg: "LEVEL", dflt: "info",
     help: LOG_LEVELS.join("|"), check: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(", ")}` }) },

@@ -3,7 +3,7 @@
  * (same origin, with the CSRF header). Every answer is checked against a zod schema; failures
  * come back as a typed `HttpError` (never thrown), whose `kind` says what went wrong.
  */
-import type { z } from "zod";
+import * as z from "zod/mini";
 import { describeZodError } from "../server/protocol";
 
 export type HttpErrorKind =
@@ -40,7 +40,7 @@ function serverMessage(body: unknown): string | null {
  * An answer's status and text, checked and parsed. `emptyIsNull`: an empty 2xx body (204) is
  * parsed as null instead of failing as "not JSON" (for state changes that answer nothing).
  */
-export function parseAnswer<S extends z.ZodType>(
+export function parseAnswer<S extends z.core.$ZodType>(
   status: number,
   statusText: string,
   text: string,
@@ -59,14 +59,15 @@ export function parseAnswer<S extends z.ZodType>(
     return { ok: false, error: new HttpError("http", `HTTP ${status}${msg ? ` ${msg}` : ""}`, status) };
   }
   if (!json) return { ok: false, error: new HttpError("not-json", "the response is not JSON", status) };
-  const parsed = schema.safeParse(body);
+  // any zod 4 schema, classic or mini (the protocol's): z.safeParse takes both
+  const parsed = z.safeParse(schema, body);
   if (!parsed.success) {
     return { ok: false, error: new HttpError("invalid", `unexpected response (${describeZodError(parsed.error)})`, status) };
   }
   return { ok: true, data: parsed.data };
 }
 
-async function request<S extends z.ZodType>(url: string, init: RequestInit, schema: S, emptyIsNull: boolean): Promise<HttpResult<z.infer<S>>> {
+async function request<S extends z.core.$ZodType>(url: string, init: RequestInit, schema: S, emptyIsNull: boolean): Promise<HttpResult<z.infer<S>>> {
   let res: Response;
   let text: string;
   try {
@@ -80,12 +81,12 @@ async function request<S extends z.ZodType>(url: string, init: RequestInit, sche
 }
 
 /** GET a JSON resource and validate it. */
-export function getJson<S extends z.ZodType>(url: string, schema: S, signal?: AbortSignal): Promise<HttpResult<z.infer<S>>> {
+export function getJson<S extends z.core.$ZodType>(url: string, schema: S, signal?: AbortSignal): Promise<HttpResult<z.infer<S>>> {
   return request(url, { headers: { accept: "application/json" }, signal }, schema, false);
 }
 
 /** A state-changing request: JSON body, the CSRF token header, the answer validated (an empty one is null). */
-export function send<S extends z.ZodType>(
+export function send<S extends z.core.$ZodType>(
   method: "POST" | "DELETE",
   url: string,
   csrf: string | null,

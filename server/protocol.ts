@@ -5,10 +5,22 @@
  * with its inferred type. The agent (bundled), the server and the browser all
  * import this module; it imports nothing but zod, so it is safe everywhere.
  *
+ * Written with zod/mini (functions and .check(...) instead of methods) so the
+ * agent bundle carries no zod classic (issue 18: classic was 527 KiB of the
+ * agent's 896 KiB bundle and ~10.5 MiB of its RSS at start). These are ordinary
+ * zod 4 schemas: classic code composes them with functions (z.optional(X),
+ * z.array(X), X inside z.object), not methods (X.optional()), and a helper
+ * taking "any schema" types it z.core.$ZodType and calls z.safeParse(schema, v).
+ * zod/mini loads no locale, so this module loads the English one: issue
+ * messages (describeZodError) read as with classic zod.
+ *
  * Bump PROTOCOL_VERSION on any incompatible change; the server refuses agents
  * that speak another major version with a typed error naming both versions.
  */
-import { z } from "zod";
+import * as z from "zod/mini";
+import en from "zod/v4/locales/en.js";
+
+z.config(en());
 
 export const PROTOCOL_VERSION = 1;
 
@@ -26,25 +38,32 @@ export const LIMITS = {
   maxAddresses: 4096,
 } as const;
 
-const name = z.string().min(1).max(128);
-/** Epoch milliseconds (fractions allowed: journald gives microseconds). */
-const epochMs = z.number().finite().nonnegative();
-const seq = z.number().int().positive();
+/** a string of at most `max` characters */
+const str = (max: number) => z.string().check(z.maxLength(max));
+const name = z.string().check(z.minLength(1), z.maxLength(128));
+/** Epoch milliseconds (fractions allowed: journald gives microseconds; zod 4 numbers are finite). */
+const epochMs = z.number().check(z.nonnegative());
+const seq = z.int().check(z.positive());
+/** a whole number in [min, max] */
+const intIn = (min: number, max: number) => z.int().check(z.minimum(min), z.maximum(max));
+const nonnegInt = z.int().check(z.nonnegative());
+/** an array of at most `items` strings of at most `max` characters each */
+const strings = (max: number, items: number) => z.array(str(max)).check(z.maxLength(items));
 
 // ---------------------------------------------------------------- handshake
 
 /** socket.io `auth` payload of the /agent namespace. */
 export const AgentHello = z.object({
-  protocol: z.number().int(),
-  token: z.string().min(16).max(256),
+  protocol: z.int(),
+  token: z.string().check(z.minLength(16), z.maxLength(256)),
   /** generated once by the agent and kept with its outbox */
-  agentId: z.string().uuid(),
+  agentId: z.uuid(),
   /** node name as shown in the dashboard (default: hostname) */
-  node: name.regex(/^[A-Za-z0-9._-]+$/, "node names use letters, digits, '.', '_' and '-'"),
-  hostname: z.string().max(255).default(""),
-  version: z.string().max(64).default(""),
+  node: name.check(z.regex(/^[A-Za-z0-9._-]+$/, "node names use letters, digits, '.', '_' and '-'")),
+  hostname: z._default(str(255), ""),
+  version: z._default(str(64), ""),
   /** the node's offset from UTC in minutes: keepalived's console/log-file lines are stamped in local time */
-  utcOffsetMinutes: z.number().int().min(-1080).max(1080).default(0),
+  utcOffsetMinutes: z._default(intIn(-1080, 1080), 0),
 });
 export type AgentHello = z.infer<typeof AgentHello>;
 /** what an agent sends (defaults may be left out) */
@@ -59,24 +78,24 @@ export const LogRecordMsg = z.object({
   /** node time of the line: journal __REALTIME_TIMESTAMP, else the time the agent read it */
   ts: epochMs,
   source: z.enum(["journal", "file"]),
-  line: z.string().max(LIMITS.maxLineLength),
+  line: str(LIMITS.maxLineLength),
   /** the agent cut the line to maxLineLength */
-  truncated: z.boolean().optional(),
+  truncated: z.optional(z.boolean()),
   /** journald cursor (source = journal) */
-  cursor: z.string().max(512).optional(),
+  cursor: z.optional(str(512)),
   /** file inode as a decimal string and byte offset of the line start (source = file) */
-  inode: z.string().regex(/^\d{1,20}$/).optional(),
-  offset: z.number().int().nonnegative().optional(),
+  inode: z.optional(z.string().check(z.regex(/^\d{1,20}$/))),
+  offset: z.optional(nonnegInt),
   /** SYSLOG_IDENTIFIER and pid, when the source knows them */
-  ident: z.string().max(128).optional(),
-  pid: z.number().int().nonnegative().optional(),
+  ident: z.optional(str(128)),
+  pid: z.optional(nonnegInt),
 });
 export type LogRecordMsg = z.infer<typeof LogRecordMsg>;
 
 export const HeldAddress = z.object({
-  address: z.string().min(2).max(64),
-  prefixlen: z.number().int().min(0).max(128),
-  iface: z.string().max(64),
+  address: z.string().check(z.minLength(2), z.maxLength(64)),
+  prefixlen: intIn(0, 128),
+  iface: str(64),
 });
 export type HeldAddress = z.infer<typeof HeldAddress>;
 
@@ -85,34 +104,34 @@ export const VipRecordMsg = z.object({
   kind: z.literal("vips"),
   seq,
   ts: epochMs,
-  addresses: z.array(HeldAddress).max(LIMITS.maxAddresses),
+  addresses: z.array(HeldAddress).check(z.maxLength(LIMITS.maxAddresses)),
 });
 export type VipRecordMsg = z.infer<typeof VipRecordMsg>;
 
 /** One vrrp_instance as read from keepalived.conf. Secrets never appear in clear. */
 export const ConfigInstance = z.object({
   name,
-  vrid: z.number().int().min(1).max(255).nullable(),
-  interface: z.string().max(64).nullable(),
+  vrid: z.nullable(intIn(1, 255)),
+  interface: z.nullable(str(64)),
   /** configured initial state */
-  state: z.enum(["MASTER", "BACKUP"]).nullable(),
-  priority: z.number().int().min(0).max(255).nullable(),
+  state: z.nullable(z.enum(["MASTER", "BACKUP"])),
+  priority: z.nullable(intIn(0, 255)),
   /** seconds */
-  advertInt: z.number().positive().nullable(),
-  authType: z.enum(["PASS", "AH"]).nullable(),
+  advertInt: z.nullable(z.number().check(z.positive())),
+  authType: z.nullable(z.enum(["PASS", "AH"])),
   /**
    * scrypt of the first 8 bytes of auth_pass (all keepalived puts on the wire),
    * salted per VRID so peers can be compared without revealing the password.
    */
-  authPassHash: z.string().max(128).nullable(),
-  vips: z.array(z.string().max(128)).max(LIMITS.maxAddresses),
-  trackScripts: z.array(z.string().max(128)).max(256),
-  trackInterfaces: z.array(z.string().max(128)).max(256),
-  unicastSrcIp: z.string().max(64).nullable(),
-  unicastPeers: z.array(z.string().max(64)).max(256),
+  authPassHash: z.nullable(str(128)),
+  vips: strings(128, LIMITS.maxAddresses),
+  trackScripts: strings(128, 256),
+  trackInterfaces: strings(128, 256),
+  unicastSrcIp: z.nullable(str(64)),
+  unicastPeers: strings(64, 256),
   nopreempt: z.boolean(),
-  vrrpVersion: z.number().int().min(2).max(3).nullable(),
-  syncGroup: z.string().max(128).nullable(),
+  vrrpVersion: z.nullable(intIn(2, 3)),
+  syncGroup: z.nullable(str(128)),
 });
 export type ConfigInstance = z.infer<typeof ConfigInstance>;
 
@@ -121,14 +140,14 @@ export const ConfigRecordMsg = z.object({
   seq,
   ts: epochMs,
   /** main configuration file */
-  path: z.string().max(4096),
+  path: str(4096),
   /** sha256 of the canonical JSON of { routerId, netNamespace, instances } */
-  hash: z.string().regex(/^[0-9a-f]{64}$/),
-  routerId: z.string().max(128).nullable(),
-  netNamespace: z.string().max(128).nullable(),
-  instances: z.array(ConfigInstance).max(LIMITS.maxInstances),
+  hash: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
+  routerId: z.nullable(str(128)),
+  netNamespace: z.nullable(str(128)),
+  instances: z.array(ConfigInstance).check(z.maxLength(LIMITS.maxInstances)),
   /** problems the reader met (unreadable include, bad value), each naming file and line */
-  errors: z.array(z.string().max(1024)).max(256),
+  errors: strings(1024, 256),
 });
 export type ConfigRecordMsg = z.infer<typeof ConfigRecordMsg>;
 
@@ -139,8 +158,8 @@ export const GapRecordMsg = z.object({
   ts: epochMs,
   fromSeq: seq,
   toSeq: seq,
-  dropped: z.number().int().nonnegative(),
-  reason: z.string().max(512),
+  dropped: nonnegInt,
+  reason: str(512),
 });
 export type GapRecordMsg = z.infer<typeof GapRecordMsg>;
 
@@ -165,12 +184,12 @@ export const ProcessRecordMsg = z.object({
    */
   event: z.enum(["observed", "started", "stopped", "vanished", "child_vanished"]),
   /** pid of the parent process and of the VRRP child, when running */
-  pid: z.number().int().positive().nullable(),
-  vrrpPid: z.number().int().positive().nullable(),
+  pid: z.nullable(z.int().check(z.positive())),
+  vrrpPid: z.nullable(z.int().check(z.positive())),
   /** how the agent knows: "pidfile" or "proc" */
   via: z.enum(["pidfile", "proc"]),
   /** what the agent could learn of the exit: "signal KILL", "exit status 1", "oom-kill" (journal/kernel), else null */
-  exit: z.string().max(256).nullable(),
+  exit: z.nullable(str(256)),
 });
 export type ProcessRecordMsg = z.infer<typeof ProcessRecordMsg>;
 
@@ -178,7 +197,7 @@ export const AgentRecord = z.discriminatedUnion("kind", [LogRecordMsg, VipRecord
 export type AgentRecord = z.infer<typeof AgentRecord>;
 
 export const Batch = z.object({
-  records: z.array(AgentRecord).min(1).max(LIMITS.maxBatchRecords),
+  records: z.array(AgentRecord).check(z.minLength(1), z.maxLength(LIMITS.maxBatchRecords)),
 });
 export type Batch = z.infer<typeof Batch>;
 
@@ -228,9 +247,9 @@ export const Heartbeat = z.object({
   /** node clock, epoch ms: the server measures skew from it */
   ts: epochMs,
   /** records waiting in the outbox */
-  outbox: z.number().int().nonnegative(),
+  outbox: nonnegInt,
   /** per source: "ok" or a short error */
-  sources: z.record(z.string().max(64), z.string().max(512)).default({}),
+  sources: z._default(z.record(str(64), str(512)), {}),
 });
 export type Heartbeat = z.infer<typeof Heartbeat>;
 export type HeartbeatAck = { ok: true; serverTime: number } | ErrorReply;
@@ -260,26 +279,26 @@ export const ClusterSummary = z.object({
     z.object({
       name: z.string(),
       online: z.boolean(),
-      lastSeen: z.string().nullable(),
+      lastSeen: z.nullable(z.string()),
       /** node clock minus server clock (ms) from the agent's last heartbeat; null = not measured yet */
-      skewMs: z.number().nullable().optional(),
+      skewMs: z.optional(z.nullable(z.number())),
       /**
        * keepalived's process as the agent's process watch last saw it: "down" = not running, or its VRRP child
        * gone (its instances are then shown STOP); null/absent = not watched (an older agent, --pidfile none)
        */
-      keepalived: z.enum(["running", "down"]).nullable().optional(),
+      keepalived: z.optional(z.nullable(z.enum(["running", "down"]))),
       instances: z.array(
         z.object({
           name: z.string(),
-          vrid: z.number().nullable(),
+          vrid: z.nullable(z.number()),
           state: InstanceState,
-          priority: z.number().nullable().optional(),
+          priority: z.optional(z.nullable(z.number())),
           vips: z.array(z.object({ address: z.string(), held: z.boolean() })),
         }),
       ),
     }),
   ),
-  openIncidents: z.number().int(),
+  openIncidents: z.int(),
 });
 export type ClusterSummary = z.infer<typeof ClusterSummary>;
 
@@ -294,19 +313,19 @@ export const IncidentMsg = z.object({
   cluster: z.string(),
   kind: IncidentKind,
   severity: z.enum(["critical", "warning", "info"]),
-  vrid: z.number().nullable(),
+  vrid: z.nullable(z.number()),
   /** node name -> instance name */
   instances: z.record(z.string(), z.string()),
   nodes: z.array(z.string()),
   openedAt: z.string(),
-  closedAt: z.string().nullable(),
+  closedAt: z.nullable(z.string()),
   /** opened during a maintenance window: recorded, not notified */
   silenced: z.boolean(),
   /** optional extra fields: set once an operator acknowledged the incident */
-  ackedAt: z.string().optional(),
-  ackedBy: z.string().optional(),
+  ackedAt: z.optional(z.string()),
+  ackedBy: z.optional(z.string()),
   /** optional: id of the incident this one follows (same subject, re-occurred within the hold-down with a different cause) */
-  follows: z.string().optional(),
+  follows: z.optional(z.string()),
   cause: z.object({
     code: z.string(),
     summary: z.string(),
@@ -318,7 +337,7 @@ export type IncidentMsg = z.infer<typeof IncidentMsg>;
 /** /live: what a browser may ask for. */
 export const Subscribe = z.object({
   /** cluster names, or ["*"] for all */
-  clusters: z.array(z.string().max(128)).min(1).max(1000),
+  clusters: z.array(str(128)).check(z.minLength(1), z.maxLength(1000)),
 });
 export type Subscribe = z.infer<typeof Subscribe>;
 
@@ -332,8 +351,8 @@ export interface LiveServerToClient {
   incident: (msg: { change: "opened" | "updated" | "closed"; incident: IncidentMsg }) => void;
 }
 
-/** Format a zod error as one short line naming the first failing fields. */
-export function describeZodError(err: z.ZodError): string {
+/** Format a zod error (of these schemas or of any zod schema, classic or mini) as one short line naming the first failing fields. */
+export function describeZodError(err: z.core.$ZodError): string {
   return err.issues
     .slice(0, 5)
     .map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`)

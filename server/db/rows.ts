@@ -99,10 +99,11 @@ export async function pgRows<S extends z.ZodType>(pg: PgQueryable, query: string
  * they all have the first one's shape). `element` must not transform: the
  * elements are returned as the driver gave them.
  */
-export function firstChecked<T extends z.ZodType>(element: T): z.ZodType<z.output<T>[]> {
+export function firstChecked<T extends z.core.$ZodType>(element: T): z.ZodType<z.output<T>[]> {
   const checked = z.array(z.unknown()).check((ctx) => {
     if (ctx.value.length === 0) return;
-    const r = element.safeParse(ctx.value[0]);
+    // z.safeParse, not element.safeParse: `element` may be a zod/mini schema (server/protocol.ts)
+    const r = z.safeParse(element, ctx.value[0]);
     if (r.success) return;
     for (const i of r.error.issues) ctx.issues.push({ code: "custom", message: i.message, path: [0, ...i.path], input: undefined });
   });

@@ -60,7 +60,7 @@ export interface RawReply {
   headers?: Record<string, string | string[]>;
 }
 
-export interface RouteDef<Res extends z.ZodType = z.ZodType, Params = unknown, Body = unknown> {
+export interface RouteDef<Res extends z.core.$ZodType = z.core.$ZodType, Params = unknown, Body = unknown> {
   method: "GET" | "POST" | "DELETE";
   /** "/api/clusters/:name/timeline": a `:name` is one path segment, percent-decoded */
   path: string;
@@ -73,13 +73,16 @@ export interface RouteDef<Res extends z.ZodType = z.ZodType, Params = unknown, B
    * parses with the same schema in its server module (with the range rules zod cannot say).
    */
   request?: { params?: z.ZodType<Params>; query?: z.ZodType; body?: z.ZodType<Body> };
-  /** the body of a success (2xx) answer; errors are ErrorBody. Checked in the tests, not at run time */
+  /**
+   * the body of a success (2xx) answer; errors are ErrorBody. Checked in the tests, not at run time. Any zod 4
+   * schema, classic or mini (the protocol's, server/protocol.ts): parse it with z.safeParse(response, body)
+   */
   response: Res;
   handle(ctx: RouteCtx<Params, Body>): Promise<JsonReply<z.input<Res>> | RawReply>;
 }
 
 /** Identity function that ties a route's handler to its schemas at compile time. */
-export function defineRoute<Res extends z.ZodType, Params = unknown, Body = unknown>(r: RouteDef<Res, Params, Body>): RouteDef<Res, Params, Body> {
+export function defineRoute<Res extends z.core.$ZodType, Params = unknown, Body = unknown>(r: RouteDef<Res, Params, Body>): RouteDef<Res, Params, Body> {
   return r;
 }
 

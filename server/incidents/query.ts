@@ -11,7 +11,7 @@ const isoDate = z
 /** the query string of GET /api/incidents */
 export const IncidentQueryString = z.object({
   cluster: z.string().min(1).max(128).optional(),
-  kind: IncidentKind.optional(),
+  kind: z.optional(IncidentKind),
   open: z.enum(["true", "false"]).transform((s) => s === "true").optional(),
   from: isoDate.optional(),
   to: isoDate.optional(),

@@ -5,6 +5,7 @@
  * its answers at run time; these checks keep the schemas (and a future OpenAPI
  * document made from them) honest.
  */
+import { z } from "zod";
 import { findRoute } from "../../server/http/router";
 import { ErrorBody } from "../../server/http/route";
 
@@ -14,7 +15,7 @@ export function checkAnswer<T = unknown>(method: string, pathAndQuery: string, s
   const found = findRoute(method, path);
   if (!found || !("route" in found)) throw new Error(`no route in the table for ${method} ${path}`);
   const schema = status >= 200 && status < 300 ? found.route.response : ErrorBody;
-  const r = schema.safeParse(body);
+  const r = z.safeParse(schema, body);
   if (!r.success) {
     const issues = r.error.issues.slice(0, 5).map((i) => `${i.path.join(".") || "(body)"}: ${i.message}`).join("; ");
     throw new Error(`${method} ${path} answered ${status} with a body its schema refuses: ${issues}\n${JSON.stringify(body).slice(0, 500)}`);
