@@ -92,9 +92,13 @@ describe(`incidents on the real server (${testDbKind()})`, () => {
   });
 
   it("records but does not notify an incident during a maintenance window", { timeout: 60_000 }, async () => {
-    const [a] = await twoNodes("maint");
+    // the window before the nodes: two BACKUPs are a NO_MASTER 4 s later, sooner than two admin commands on a loaded machine
+    const token = await srv.token("maint");
     await admin("webhook", "add", "--cluster", "maint", "--url", hookUrl);
     await admin("maintenance", "add", "--cluster", "maint", "--for", "1h", "--reason", "test");
+    const pair = await backupPair(srv.url, token);
+    agents.push(...pair);
+    const [a] = pair;
     await a.log("Netlink reports eth0 down", "(VI_1) Entering FAULT STATE");
     const fault = await waitFor("FAULT pushed live", () =>
       pushed.find((p) => p.incident.cluster === "maint" && p.incident.kind === "FAULT"), 15_000);
