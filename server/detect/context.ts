@@ -22,9 +22,12 @@ export function graceMs(ctx: Ctx, g: Group): number {
   return ctx.s.graceMs ?? ctx.s.graceAdverts * (g.advertMs ?? DEFAULT_ADVERT_MS);
 }
 
-/** NO_MASTER grace: at least keepalived's master-down interval (< 4 x advert_int) */
+/**
+ * NO_MASTER grace: at least keepalived's master-down interval (< 4 x advert_int), of the slowest instance the
+ * takeover waits for (a sync group moves together: its member with the largest advert_int)
+ */
 export function noMasterGraceMs(ctx: Ctx, g: Group): number {
-  return ctx.s.noMasterGraceMs ?? Math.max(graceMs(ctx, g), 4 * (g.advertMs ?? DEFAULT_ADVERT_MS));
+  return ctx.s.noMasterGraceMs ?? Math.max(graceMs(ctx, g), 4 * (g.takeoverAdvertMs ?? g.advertMs ?? DEFAULT_ADVERT_MS));
 }
 
 export function logEv(e: LogEntry): Evidence {

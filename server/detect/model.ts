@@ -110,6 +110,11 @@ export interface Group {
   ownedVips: string[];
   /** largest advert_int among the members' configs, ms */
   advertMs: number | null;
+  /**
+   * largest advert_int among the members' configs and those of their sync-group partners on the same node,
+   * ms: keepalived moves a sync group together, so a member takes over no sooner than its slowest partner
+   */
+  takeoverAdvertMs: number | null;
   dual: Cond;
   nomaster: Cond;
   flap: FlapState;
@@ -192,7 +197,7 @@ export class Model {
     let g = this.groups.get(key);
     if (!g) {
       g = {
-        key, vrid, family, scope, members: new Map(), vips: new Set(), ownedVips: [], advertMs: null,
+        key, vrid, family, scope, members: new Map(), vips: new Set(), ownedVips: [], advertMs: null, takeoverAdvertMs: null,
         dual: newCond(), nomaster: newCond(), flap: newFlap(),
         drift: { warn: null, names: null },
       };
@@ -254,6 +259,16 @@ export class Model {
         for (const v of r.cfg?.vips ?? []) g.vips.add(vipAddress(v));
         const adv = r.cfg?.advertInt;
         if (adv != null && (g.advertMs === null || adv * 1000 > g.advertMs)) g.advertMs = adv * 1000;
+      }
+      g.takeoverAdvertMs = g.advertMs;
+      for (const r of g.members.values()) {
+        const sg = r.cfg?.syncGroup;
+        if (!sg) continue;
+        for (const c of this.nodes.get(r.node)?.cfgByName.values() ?? []) {
+          if (c.syncGroup === sg && c.advertInt != null && (g.takeoverAdvertMs === null || c.advertInt * 1000 > g.takeoverAdvertMs)) {
+            g.takeoverAdvertMs = c.advertInt * 1000;
+          }
+        }
       }
       for (const a of g.vips) {
         let s = this.vipGroups.get(a);

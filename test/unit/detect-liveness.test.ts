@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { DetectionEngine, replay, type Incident } from "../../server/detect";
 import type { Fact } from "../../server/detect/types";
-import { T0, Timeline, node2TakesOver, pair, threeNode } from "../helpers/facts";
+import { T0, Timeline, confInstances, node2TakesOver, pair, threeNode } from "../helpers/facts";
 
 const of = (xs: Incident[], kind: Incident["kind"]) => xs.filter((i) => i.kind === kind);
 
@@ -86,6 +86,48 @@ describe("AGENT_OFFLINE and UNKNOWN state", () => {
 });
 
 describe("NO_MASTER", () => {
+  /**
+   * Two nodes, VI_A (VRID 10, advert_int 1) and VI_B (VRID 11, advert_int 2), in sync group G when `synced`;
+   * both start BACKUP at T0 and node1 takes both over at T0 + 6.7 s: what keepalived 2.2.7 did in the truth lab
+   * (seed 411): the group moves together, so VI_A waits for VI_B's master-down interval (3 x 2 s + skew).
+   */
+  function firstElection(synced: boolean) {
+    const conf = (prio: number) => confInstances(`
+${synced ? "vrrp_sync_group G {\n  group {\n    VI_A\n    VI_B\n  }\n}" : ""}
+vrrp_instance VI_A {
+  state BACKUP
+  interface eth0
+  virtual_router_id 10
+  priority ${prio}
+  advert_int 1
+  virtual_ipaddress {
+    192.0.2.10/24
+  }
+}
+vrrp_instance VI_B {
+  state BACKUP
+  interface eth0
+  virtual_router_id 11
+  priority ${prio}
+  advert_int 2
+  virtual_ipaddress {
+    192.0.2.11/24
+  }
+}`);
+    const t = new Timeline();
+    t.config("node1", T0, conf(150)).config("node2", T0, conf(100));
+    t.seen("node1", T0, T0 + 60_000).seen("node2", T0, T0 + 60_000);
+    for (const n of ["node1", "node2"]) t.lines(n, T0 + 10, ["Starting Keepalived v2.2.7 (01/16,2022)", "(VI_A) Entering BACKUP STATE (init)", "(VI_B) Entering BACKUP STATE (init)"]);
+    t.lines("node1", T0 + 6700, ["(VI_B) Receive advertisement timeout", "(VI_A) Entering MASTER STATE", "(VI_B) Entering MASTER STATE", "(VI_A) setting VIPs.", "(VI_B) setting VIPs."]);
+    return replay(t.facts(), T0 + 60_000);
+  }
+
+  it("the first election of a sync group waits for its slowest member: no NO_MASTER within 4 x that member's advert_int", () => {
+    assert.deepEqual(of(firstElection(true), "NO_MASTER").map((i) => i.vrid), [], "VRID 10 waited for VI_B (advert_int 2) of its group");
+    // the control: without the group VRID 10 had no MASTER for 6.7 s with a 4 s grace (advert_int 1)
+    assert.deepEqual(of(firstElection(false), "NO_MASTER").map((i) => i.vrid), [10]);
+  });
+
   /** both nodes go FAULT (node1 at T0 + 20 s), node2 recovers and takes over at T0 + 20 s + gap */
   function bothFault(gapMs: number, node2Seen?: [number, number][]) {
     const t = pair({ horizonMs: node2Seen ? 0 : 120_000 });
