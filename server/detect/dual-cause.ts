@@ -118,6 +118,11 @@ export function dualCause(ctx: Ctx, g: Group, d: DualNow, since: number, at: num
   // the lines of this episode: not those of a previous split brain of the router that ended meanwhile (its
   // packet-check errors would give this one its cause, and the same cause extends the old incident)
   const from = Math.max(since - Math.max(30_000, 2 * graceMs(ctx, g)), prevEnded);
+  // packet-check errors explain a takeover only while they happen: adverts rejected during the master-down
+  // interval before it (< 4 x advert_int of the slowest instance it waited for, + 1 s for log stamps in whole
+  // seconds) or during the overlap; older ones belong to an earlier episode (a peer's last advert before a
+  // restart carried the old password)
+  const pktFrom = Math.max(from, since - 4 * (g.takeoverAdvertMs ?? g.advertMs ?? 1000) - 1000);
   const subj = subject(g);
   const masters = [...d.masters.keys()].sort();
   const involved = [...d.involved].sort();
@@ -138,7 +143,7 @@ export function dualCause(ctx: Ctx, g: Group, d: DualNow, since: number, at: num
     for (const e of eventsIn(node, from, at)) {
       const x = e.event!;
       if (x.type === "advert_timeout" && names.has(x.instance) && d.involved.has(n)) timeouts.push(e);
-      if (x.type === "packet_error" && (x.instance === null || names.has(x.instance))) errors.push(e);
+      if (x.type === "packet_error" && e.ts >= pktFrom && (x.instance === null || names.has(x.instance))) errors.push(e);
     }
   }
   // the timeouts that made each MASTER take over (within 5 s before its MASTER line)

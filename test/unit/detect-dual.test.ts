@@ -121,6 +121,26 @@ describe("DUAL_MASTER causes from what the peers logged", () => {
     assert.equal(duals[1].follows, duals[0].key, "the new incident follows the first");
   });
 
+  it("a packet error logged as the previous split brain ends is not the next one's cause (only errors of its own master-down interval or overlap count)", () => {
+    // truth lab seed 406 (session 23): an auth_mismatch split brain healed by restarting node2's keepalived
+    // with the right password; node1 rejected node2's last advert (sent with the old password as it stopped),
+    // 7 ms after the overlap ended; 10 s later node2's adverts were blocked and it took over again: one
+    // incident with the first cause was kept open across both (the second missed, the first closed 18 s late)
+    const t = pair({ horizonMs: 200_000 });
+    for (const at of [17_000, 18_000, 19_000]) t.log("node2", T0 + at, "(VI_1) received an invalid passwd!");
+    node2TakesOver(t, T0 + 20_000);
+    for (const at of [20_500, 21_500, 22_500]) t.log("node1", T0 + at, "(VI_1) received an invalid passwd!");
+    t.lines("node2", T0 + 28_000, ["Stopping", "(VI_1) sent 0 priority", "(VI_1) removing VIPs."]);
+    t.log("node1", T0 + 28_007, "(VI_1) received an invalid passwd!");
+    t.lines("node2", T0 + 29_000, ["Starting Keepalived v2.2.7 (01/16,2022)", "(VI_1) Entering BACKUP STATE (init)"]);
+    node2TakesOver(t, T0 + 38_000);
+    node2Yields(t, T0 + 46_000);
+    const duals = replay(t.facts(), T0 + 200_000).filter((i) => i.kind === "DUAL_MASTER");
+    // (each line of a burst is 1 ms after the previous one)
+    assert.deepEqual(duals.map((d) => [d.cause.code, Math.floor((d.openedAt - T0) / 100), Math.floor((d.closedAt! - T0) / 100)]), [["auth_mismatch", 200, 280], ["adverts_not_received", 380, 460]]);
+    assert.equal(duals[1].follows, duals[0].key, "the new incident follows the first");
+  });
+
   it("vrid_mismatch from `Unknown VRID` lines", () => {
     assert.equal(splitWith("Unknown VRID(52) received on interface(eth0). ignoring...")[0].cause.code, "vrid_mismatch");
   });
