@@ -206,12 +206,17 @@ export function deriveTruth(obs: Observations, defs: Defs = DEFS): Truth {
     const anyRun = (i: number) => hosts.some((h) => running[h][i]);
     // an election in progress is not a missing MASTER: a keepalived (re)started less than the master-down
     // interval ago (3 adverts + skew, RFC 5798; 1 s of sampling band) may not have won yet (the lab's setup
-    // restarts every host in the middle of the first election)
+    // restarts every host in the middle of the first election). It explains an absence that begins with it
+    // only: an absence that began before a keepalived (re)started goes on through the election that start
+    // begins (the MASTER was already missing; seed 515: the MASTER stopped while its only peer was FAULT,
+    // then started again before the peer had taken over).
     const electing = (i: number) => {
       const A = grace(v, i) / defs.graceAdverts;
       return hosts.some((h) => running[h][i] && T(i) - lastStart(h, T(i)) < 3 * A + 1000);
     };
-    const nom = p.holders.map((hs, i) => hs.length === 0 && p.masters[i].length === 0 && anyRun(i) && !electing(i));
+    const absent = p.holders.map((hs, i) => hs.length === 0 && p.masters[i].length === 0 && anyRun(i));
+    const nom = absent.map((on, i) => on && !electing(i));
+    for (let i = 1; i < absent.length; i++) if (absent[i] && nom[i - 1]) nom[i] = true;
     for (const r of runs(nom, t0)) {
       intervals.push({ what: "no_master", vrid: v, host: null, ...r });
       // a sync group's election waits for its slowest member: A is the largest advert_int in the group

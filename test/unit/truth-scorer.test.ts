@@ -281,6 +281,31 @@ test("no NO_MASTER label while an election runs: every host restarted in the mid
   assert.equal(deriveTruth(o2).labels.filter((l) => l.kind === "NO_MASTER").length, 1);
 });
 
+test("a missing MASTER that began before a keepalived restarted goes on through the election the start begins (seed 515)", () => {
+  // advert_int 2 (master-down ~6.5 s): b FAULT from 18 s to 24 s, then BACKUP; the MASTER a stops at 20 s (releases the
+  // VIP) and starts again at 26 s; b takes over at 32 s. Nobody MASTER or holding the VIP from 20 s to 32 s, every
+  // running member FAULT part of that time: one don't-care window over all of it, so the product's NO_MASTER
+  // (all_fault, open until b took over) is not a false alarm. Before: the restart cut the absence at 26 s (6 s, under
+  // the grace: no window at all) and the rest counted as an election.
+  const o = baseObs();
+  o.configs = ["a", "b"].map((h) => ({ t: T0, host: h, routers: { 10: { ...FIELDS, advertInt: 2 } } }));
+  dump(o, 18.5, "b", 3, 18);
+  dump(o, 22.5, "b", 3, 18);
+  dump(o, 24.5, "b", 1, 24);
+  o.ka.push({ t: s(20), host: "a", what: "stop" }, { t: s(26), host: "a", what: "start" });
+  o.proc.push({ t: s(20.1), host: "a", running: false }, { t: s(26.1), host: "a", running: true });
+  o.addr.push({ t: s(20), host: "a", ips: ["198.18.0.11"] }, { t: s(32), host: "b", ips: ["198.18.0.12", VIP] });
+  dump(o, 26.5, "a", 1, 26.2);
+  dump(o, 32.5, "b", 2, 32);
+  action(o, { kind: "planned_failover", host: "a", at: s(20), until: s(26), benign: true });
+  const t = deriveTruth(o);
+  assert.deepEqual(t.labels.filter((l) => l.kind === "NO_MASTER"), [], JSON.stringify(t.labels));
+  const w = t.dontCare.filter((d) => d.kind === "NO_MASTER");
+  assert.ok(w.some((d) => d.start <= s(20.5) && d.end >= s(31.5)), `one window over 20-32 s: ${JSON.stringify(w)}`);
+  const score = scoreSchedule(515, t, [inc("NO_MASTER", 20.1, 32.1, "all_fault", ["a", "b"])], { start: o.startedAt, end: o.endedAt });
+  assert.deepEqual(score.falseAlarms, [], "the product's NO_MASTER over the same absence is don't-care");
+});
+
 test("a negative-weight health check failing once is planned; failing again within the flap window is a toggling script: its 4 role changes are FLAPPING", () => {
   // a MASTER from 2 s; each failure moves the role to b and back when the check recovers
   const cycle = (o: Observations, from: number) => {
