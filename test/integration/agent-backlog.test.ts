@@ -7,8 +7,10 @@
  * (the outbox fills to its mark, the file offset waits), and the server comes
  * back: the reconnect catch-up. Asserts: every line stored exactly once, the
  * source paused (backpressure engaged), and the agent's peak memory, sampled
- * from /proc every 50 ms (Pss, as the bench reports it; VmRSS is printed too),
- * stayed under AGENT_RSS_BOUND_MIB. The agent runs with its unit's environment.
+ * from /proc every 50 ms (VmRSS: the node binary's pages count too, as they do
+ * for the unit's MemoryMax when the agent is the node's only node process; Pss
+ * is printed too), stayed under AGENT_RSS_BOUND_MIB. The agent runs with its
+ * unit's environment (--jitless among it: agent/keepalived-agent.service).
  * Second: an agent SIGKILLed with a full outbox (at its high-water mark, the
  * rest of the lines still in the file) while the server is away reopens the
  * outbox within the same bound and delivers every line exactly once.
@@ -108,7 +110,7 @@ after(async () => {
 });
 
 describe(`agent backlog (${testDbKind()})`, () => {
-  it(`a burst of ${BACKLOG} lines, then ${OUTAGE_LINES} during an outage: every line stored once, agent Pss <= ${AGENT_RSS_BOUND_MIB} MiB (VmRSS printed: not yet bounded by it)`, { timeout: 170_000 }, async () => {
+  it(`a burst of ${BACKLOG} lines, then ${OUTAGE_LINES} during an outage: every line stored once, agent VmRSS <= ${AGENT_RSS_BOUND_MIB} MiB`, { timeout: 170_000 }, async () => {
     assert.ok(BACKLOG > SOURCE_HIGH_WATER_RECORDS, "the backlog must exceed the outbox's high-water mark, or backpressure is not exercised");
     const token = await srv.token("backlog");
     const log = path.join(tmp, "keepalived.log");
@@ -150,9 +152,9 @@ describe(`agent backlog (${testDbKind()})`, () => {
         `${BACKLOG} lines in ${burstS.toFixed(1)} s (${Math.round(BACKLOG / burstS)}/s), after the outage ${OUTAGE_LINES} in ${outageS.toFixed(1)} s (server limit ${RATE}/s)\n`,
     );
     assert.ok(rss.samples() > 20, "RSS was sampled");
-    // Pss, as `npm run bench` measures the agent: VmRSS also counts every page of the node binary the agent
-    // shares with the other node processes of the machine
-    assert.ok(peakPss <= AGENT_RSS_BOUND_MIB, `agent peak Pss ${peakPss.toFixed(1)} MiB > ${AGENT_RSS_BOUND_MIB} MiB (VmRSS ${peak.toFixed(1)} MiB)`);
+    // VmRSS, the issue's measure: it also counts the node binary's pages (shared with other node processes,
+    // but charged to the agent's cgroup when it is the only one); Pss is the agent's own share
+    assert.ok(peak <= AGENT_RSS_BOUND_MIB, `agent peak VmRSS ${peak.toFixed(1)} MiB > ${AGENT_RSS_BOUND_MIB} MiB (Pss ${peakPss.toFixed(1)} MiB)`);
   });
 
   it("restarted (SIGKILL) with a full outbox while the server is away: reopens it within the memory bound, then delivers every line once", { timeout: 170_000 }, async (t) => {
@@ -190,6 +192,6 @@ describe(`agent backlog (${testDbKind()})`, () => {
     rss.stop();
     assert.deepEqual(await counts(cluster), { n: total, lines: total, seqs: total }, "every line exactly once across the kill");
     process.stderr.write(`agent restarted with a full outbox (depth ${depth}): peak VmRSS ${rss.peakMiB().toFixed(1)} MiB, peak Pss ${rss.peakPssMiB().toFixed(1)} MiB\n`);
-    assert.ok(rss.peakPssMiB() <= AGENT_RSS_BOUND_MIB, `peak Pss ${rss.peakPssMiB().toFixed(1)} MiB > ${AGENT_RSS_BOUND_MIB} MiB`);
+    assert.ok(rss.peakMiB() <= AGENT_RSS_BOUND_MIB, `peak VmRSS ${rss.peakMiB().toFixed(1)} MiB > ${AGENT_RSS_BOUND_MIB} MiB (Pss ${rss.peakPssMiB().toFixed(1)} MiB)`);
   });
 });

@@ -11,10 +11,10 @@ const fixture = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../f
 
 test("journalctl arguments: from the end on first start, after the saved cursor (no tail limit) later", () => {
   assert.deepEqual(journalctlArgs({ matches: DEFAULT_JOURNAL_MATCHES, directory: null, cursor: null }), [
-    "--output=json", "--all", "--follow", "--no-pager", "--quiet", "--lines=1000", ...DEFAULT_JOURNAL_MATCHES,
+    "--output=json", "--output-fields=MESSAGE,SYSLOG_IDENTIFIER,SYSLOG_PID,_PID", "--all", "--follow", "--no-pager", "--quiet", "--lines=1000", ...DEFAULT_JOURNAL_MATCHES,
   ]);
   const later = journalctlArgs({ matches: ["_COMM=keepalived"], directory: "/tmp/j", cursor: "s=1;i=2" });
-  assert.deepEqual(later.slice(5), ["--directory", "/tmp/j", "--after-cursor=s=1;i=2", "--no-tail", "_COMM=keepalived"]);
+  assert.deepEqual(later.slice(6), ["--directory", "/tmp/j", "--after-cursor=s=1;i=2", "--no-tail", "_COMM=keepalived"]);
   assert.ok(!later.some((a) => a.startsWith("--lines")));
 });
 
