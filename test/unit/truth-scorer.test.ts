@@ -306,6 +306,40 @@ test("a missing MASTER that began before a keepalived restarted goes on through 
   assert.deepEqual(score.falseAlarms, [], "the product's NO_MASTER over the same absence is don't-care");
 });
 
+test("a stop ends the stopped keepalived's MASTER state even when the process sampler missed the quick restart (seed 535)", () => {
+  // advert_int 2 (G 3 s, labelled beyond G + 1 s): b MASTER beside a from 20 s (VIP at 20.2 s), stopped at 23 s
+  // (VIP removed at 23.2 s), started again at 24 s; no process sample saw the gap; b's next state is BACKUP since
+  // 24.1 s. The overlap is 3.2 s: within the band. Before: b stayed MASTER until 24.1 s (4.1 s: a DUAL_MASTER label).
+  const o = baseObs();
+  o.configs = ["a", "b"].map((h) => ({ t: T0, host: h, routers: { 10: { ...FIELDS, advertInt: 2 } } }));
+  dump(o, 19, "b", 1, 0.7);
+  dump(o, 21, "b", 2, 20);
+  dump(o, 22.9, "b", 2, 20);
+  o.addr.push({ t: s(20.2), host: "b", ips: ["198.18.0.12", VIP] }, { t: s(23.2), host: "b", ips: ["198.18.0.12"] });
+  o.ka.push({ t: s(23), host: "b", what: "stop" }, { t: s(24), host: "b", what: "start" });
+  dump(o, 23.1, "b", 2, 20); // the stopping process still answers
+  dump(o, 25, "b", 1, 24.1);
+  const t = deriveTruth(o);
+  assert.deepEqual(t.labels.filter((l) => l.kind === "DUAL_MASTER"), [], JSON.stringify(t.labels));
+  assert.ok(t.dontCare.some((d) => d.kind === "DUAL_MASTER" && d.end <= s(23.3)), JSON.stringify(t.dontCare));
+});
+
+test("a stop of the harness counts as keepalived not running even when the process sampler missed the quick restart (seed 501)", () => {
+  // the lab's setup: a (MASTER) stopped at 10 s, b at 11 s, both started again at 12 s; the sampler saw a's gap
+  // only. Nobody ran from 11 to 12 s, so the absence that began at 10.1 s ended there; the one from 12 s is the
+  // new election (a wins at 16.5 s). Before: b "ran" throughout, and the absence went on from 10.1 to 16.5 s.
+  const o = baseObs();
+  o.ka.push({ t: s(10), host: "a", what: "stop" }, { t: s(11), host: "b", what: "stop" });
+  o.ka.push({ t: s(12), host: "a", what: "start" }, { t: s(12), host: "b", what: "start" });
+  o.proc.push({ t: s(10.5), host: "a", running: false }, { t: s(12.2), host: "a", running: true });
+  o.addr.push({ t: s(10.1), host: "a", ips: ["198.18.0.11"] }, { t: s(16.5), host: "a", ips: ["198.18.0.11", VIP] });
+  dump(o, 12.5, "a", 1, 12.1);
+  dump(o, 12.5, "b", 1, 12.1);
+  dump(o, 17, "a", 2, 16.5);
+  const t = deriveTruth(o);
+  assert.deepEqual(t.labels.filter((l) => l.kind === "NO_MASTER" || l.kind === "KEEPALIVED_DOWN"), [], JSON.stringify(t.labels));
+});
+
 test("a negative-weight health check failing once is planned; failing again within the flap window is a toggling script: its 4 role changes are FLAPPING", () => {
   // a MASTER from 2 s; each failure moves the role to b and back when the check recovers
   const cycle = (o: Observations, from: number) => {
