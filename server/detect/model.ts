@@ -76,7 +76,11 @@ export interface NodeRec {
   configRef: string | null;
   cfgByName: Map<string, ConfigInstance>;
   insts: Map<string, InstRec>;
-  /** a VIP observation was received: held is meaningful */
+  /**
+   * a VIP observation was received since the agent last went away: held is meaningful. A disconnect or an
+   * offline deadline makes it false (what the node held while its agent was away is unknown) until the next
+   * VIP report: no STATE_MISMATCH or VIP holder is judged on an older view (truth lab seed 525)
+   */
   vipsKnown: boolean;
   /** every address the node holds -> when it started holding it */
   held: Map<string, { ts: number; id: string }>;

@@ -37,6 +37,8 @@ export function onDisconnected(ctx: Ctx, node: NodeRec, ts: number, reevaluate: 
   node.tracked = true;
   node.lastSeen = ts;
   node.disconnectedAt = ts;
+  // what the node holds from now on is unknown until its agent's next VIP report (see NodeRec.vipsKnown)
+  node.vipsKnown = false;
   ctx.timers.set(`offline:${node.name}`, ts + ctx.s.offlineMs, (t) => offlineDeadline(ctx, node, t, reevaluate));
   if (node.online) {
     node.online = false;
@@ -61,6 +63,7 @@ export function onServerStarted(ctx: Ctx, now: number, reevaluate: Reevaluate): 
 
 function offlineDeadline(ctx: Ctx, node: NodeRec, at: number, reevaluate: Reevaluate): void {
   const last = node.lastSeen ?? at - ctx.s.offlineMs;
+  node.vipsKnown = false;
   if (node.online) {
     node.online = false;
     reevaluate(ctx.model.groupsOfNode(node), at);

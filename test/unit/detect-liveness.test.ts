@@ -51,6 +51,9 @@ describe("AGENT_OFFLINE and UNKNOWN state", () => {
     for (const f of t.facts()) if (f.ts > T0 + 50_000 && f.ts <= T0 + 61_000) e.push(f);
     assert.equal(node2().online, true);
     assert.equal(node2().instances[0].state, "BACKUP");
+    // what it held while its agent was away is unknown until the agent's next VIP report
+    assert.deepEqual(node2().instances[0].vips, [{ address: "192.0.2.100", held: null }]);
+    e.push({ kind: "vips", node: "node2", ts: T0 + 61_500, id: "node2:v-back", addresses: ["192.0.2.2"] });
     assert.deepEqual(node2().instances[0].vips, [{ address: "192.0.2.100", held: false }]);
   });
 

@@ -38,6 +38,31 @@ describe("STATE_MISMATCH: keepalived's state against the addresses the node hold
     assert.ok(m.evidence.some((e) => e.kind === "vips" && e.line === "ip addr on node1: does not hold 192.0.2.100"));
   });
 
+  it("a MASTER line delivered when the agent comes back is judged on the VIPs reported after it came back, not before it went away (truth lab seed 525)", () => {
+    // node2 (BACKUP, holds nothing) loses its agent at 20 s; node1 stops; node2 takes over at 21 s, and its new
+    // agent delivers that line at 24 s, then reports the VIP it holds. Before: the line met the view of 19 s
+    // (no VIP), past the grace already, and a master_without_vip opened and closed at once.
+    const base = pair({ horizonMs: 19_000 });
+    base.lines("node1", T0 + 20_500, ["Stopping", "(VI_1) sent 0 priority", "(VI_1) removing VIPs."]);
+    base.seen("node1", T0 + 20_000, T0 + 40_000);
+    const all = base.facts();
+    // in the order the server receives them: the late line comes after node2's reconnect (its own time is older)
+    const withVips = (held: string[]) => [
+      ...all.filter((f) => f.ts < T0 + 20_000),
+      ...new Timeline().disconnected("node2", T0 + 20_000).facts(),
+      ...all.filter((f) => f.ts >= T0 + 20_000 && f.ts < T0 + 24_000),
+      ...new Timeline().seen("node2", T0 + 24_000, T0 + 24_000).facts(),
+      ...new Timeline().lines("node2", T0 + 21_000, ["(VI_1) Receive advertisement timeout", "(VI_1) Entering MASTER STATE"]).facts(),
+      ...new Timeline().vips("node2", T0 + 24_100, held).seen("node2", T0 + 25_000, T0 + 40_000).facts(),
+      ...all.filter((f) => f.ts >= T0 + 24_000),
+    ];
+    assert.deepEqual(mismatches(replay(withVips(["192.0.2.2", "192.0.2.100"]), T0 + 40_000)), []);
+    // the same return with the VIP really missing is still a master_without_vip, from the report that shows it
+    const [m] = mismatches(replay(withVips(["192.0.2.2"]), T0 + 40_000));
+    assert.equal(m?.cause.code, "master_without_vip");
+    assert.equal(m.openedAt, T0 + 24_100);
+  });
+
   it("a VIP observation that lags the log by less than the grace raises nothing", () => {
     const t = pair();
     t.lines("node1", T0 + 20_000, ["(VI_1) Master received advert from 192.0.2.2 with higher priority 200, ours 150", "(VI_1) Entering BACKUP STATE"]);
