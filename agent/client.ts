@@ -85,12 +85,15 @@ export const MAX_IN_FLIGHT = 8;
  * each batch in flight is held in memory as parsed records and as its encoded
  * message until it is acknowledged, so this bounds the client's share of the
  * agent's memory during a catch-up (8 full batches would be 8 MiB of JSON).
- * At the server's default per-agent limit (5,000 records/s, ~250 B each) this
- * is ~0.4 s of records in flight, several round trips and commits. (2 MiB
- * before: the agent's V8 heap peaked ~4.5 MiB higher in a 100,000-line
- * catch-up, for no throughput: the per-agent limit is the ceiling.)
+ * At the server's default per-agent limit (5,000 records/s, ~250 to 450 B
+ * each) this is ~0.1 s of records in flight over 4 batches, enough to keep
+ * the server's commits busy: the per-agent limit and the server's commits
+ * pace a catch-up, not this budget. (2 MiB, then 512 KiB before: with 128 KiB
+ * and the outbox's smaller marks, the peak VmRSS of a 1,000,000-line journald
+ * catch-up fell from 65.2 to 60.5 MiB at the same catch-up rate, 3,097 and
+ * 3,076 lines/s: "Agent backlog" in docs/PERFORMANCE.md.)
  */
-export const MAX_IN_FLIGHT_BYTES = 512 * 1024;
+export const MAX_IN_FLIGHT_BYTES = 128 * 1024;
 /** a batch takes at most a quarter of the in-flight budget, so that several are in flight (pipelining) */
 export const MAX_BATCH_BYTES = Math.min(1024 * 1024 - 4096, MAX_IN_FLIGHT_BYTES / 4);
 
@@ -349,9 +352,10 @@ export class AgentClient {
     while (this.batches < (this.o.maxInFlight ?? MAX_IN_FLIGHT)) {
       // the first batch may always go (a single record can be bigger than the budget); later ones only within it
       const room = byteBudget - this.inFlightBytes;
-      if (this.batches > 0 && room < 64 * 1024) return; // no dribble of tiny batches near the budget
+      const batchBytes = this.o.maxBatchBytes ?? MAX_BATCH_BYTES;
+      if (this.batches > 0 && room < batchBytes / 2) return; // no dribble of tiny batches near the budget
       const batch = this.o.outbox.peek(LIMITS.maxBatchRecords, {
-        maxBytes: Math.max(1, Math.min(this.o.maxBatchBytes ?? MAX_BATCH_BYTES, room)),
+        maxBytes: Math.max(1, Math.min(batchBytes, room)),
         exclude: (s) => this.inFlight.has(s),
       });
       if (batch.length === 0) return;

@@ -58,15 +58,18 @@ export interface Peeked {
  * memory for their write + fsync. Beyond that a source stops reading (its file
  * offset or journal cursor simply waits) until the outbox emits "room".
  * The record bound also bounds the outbox's in-memory index (one small entry per
- * record on disk).
+ * record on disk). 10,000 records are 2 s at the server's default per-agent
+ * limit: reading stops long before that matters for the catch-up rate (20,000
+ * records and 512 KiB pending before; halved with the client's in-flight
+ * budget for a lower catch-up peak, MAX_IN_FLIGHT_BYTES in client.ts).
  */
-export const SOURCE_HIGH_WATER_RECORDS = 20_000;
+export const SOURCE_HIGH_WATER_RECORDS = 10_000;
 /** sources resume once the unacknowledged records are below this (hysteresis: no stop/start per record) */
-export const SOURCE_LOW_WATER_RECORDS = 15_000;
+export const SOURCE_LOW_WATER_RECORDS = 7_500;
 /** share of maxBytes the segment files may fill before the sources stop */
 export const SOURCE_HIGH_WATER_DISK = 0.75;
-/** bytes of records appended but not yet written beyond which the sources stop (2 MiB before: see MAX_IN_FLIGHT_BYTES) */
-export const MAX_PENDING_BYTES = 512 * 1024;
+/** bytes of records appended but not yet written beyond which the sources stop (2 MiB, then 512 KiB before: see MAX_IN_FLIGHT_BYTES in client.ts) */
+export const MAX_PENDING_BYTES = 128 * 1024;
 
 export interface OutboxOptions {
   dir: string;

@@ -23,6 +23,7 @@ import { createTestDb, testDbKind } from "../helpers/db";
 import { startAgent, type AgentProc } from "../helpers/agent";
 import { waitFor } from "../helpers/wait";
 import { instance } from "../helpers/fake-agent";
+import { MAX_IN_FLIGHT_BYTES } from "../../agent/client";
 
 /** A loopback TCP proxy the test can cut (refuse and reset) or make one-way (replies withheld). */
 class TcpProxy {
@@ -207,15 +208,18 @@ describe(`nothing lost (${testDbKind()})`, () => {
     append(r, lines("warm", 1, 5));
     await waitStored(mainDb(), "kill-agent", 5, r);
     proxy.holdReplies = true; // from now on the server's answers never reach the agent
-    append(r, lines("ka", 1, 500));
-    assert.equal((await waitStored(mainDb(), "kill-agent", 505, r)).n, 505, "stored by the server, not yet acknowledged to the agent");
+    // without acks the agent sends no more than MAX_IN_FLIGHT_BYTES (128 KiB): 200 lines of ~270 bytes fit in it
+    const n = 200;
+    assert.ok(n * 300 < MAX_IN_FLIGHT_BYTES, "the unacknowledged lines must fit in the agent's in-flight budget");
+    append(r, lines("ka", 1, n));
+    assert.equal((await waitStored(mainDb(), "kill-agent", 5 + n, r)).n, 5 + n, "stored by the server, not yet acknowledged to the agent");
     const dupBefore = await metricOf(srv, "kam_ingest_duplicates_total");
     await a.stop("SIGKILL");
-    await r.start(srv.url); // same state directory: the outbox still holds the 500 unacknowledged lines
-    await waitFor("the resent lines acknowledged as duplicates", async () => (await metricOf(srv, "kam_ingest_duplicates_total")) - dupBefore >= 500, 60_000);
+    await r.start(srv.url); // same state directory: the outbox still holds the unacknowledged lines
+    await waitFor("the resent lines acknowledged as duplicates", async () => (await metricOf(srv, "kam_ingest_duplicates_total")) - dupBefore >= n, 60_000);
     append(r, lines("fresh", 1, 20));
-    assert.deepEqual(await waitStored(mainDb(), "kill-agent", 525, r), { n: 525, lines: 525, seqs: 525 });
-    assert.equal((await metricOf(srv, "kam_ingest_duplicates_total")) - dupBefore, 500);
+    assert.deepEqual(await waitStored(mainDb(), "kill-agent", 5 + n + 20, r), { n: 5 + n + 20, lines: 5 + n + 20, seqs: 5 + n + 20 });
+    assert.equal((await metricOf(srv, "kam_ingest_duplicates_total")) - dupBefore, n);
   });
 
   it("a backlog larger than the outbox waits in the file while the server is away: no line dropped, every line stored exactly once", { timeout: 180_000 }, async () => {
