@@ -285,6 +285,13 @@ export class DetectionEngine {
         if (r) r.priority = ev.to;
         return;
       }
+      case "vips":
+        // keepalived adds an instance's VIPs only as its MASTER. A reload that renames the MASTER's instance logs
+        // no state line for the new name, only "(NEW) setting VIPs." (keepalived 2.2.7, truth lab seeds 708 and
+        // 713 of session 25): without this the node held the VIP under a name of unknown state, and a split
+        // brain that followed was blamed on a VIP "left behind" instead of on the adverts
+        if (ev.action === "set" && node.insts.get(ev.instance)?.state !== "MASTER") this.setState(node, ev.instance, "MASTER", e, false);
+        return;
       default:
         return;
     }

@@ -78,6 +78,20 @@ const VARIANTS: Partial<Record<ActionKind, { kind: ActionKind; chance: number }>
   agent_restart: { kind: "agent_down", chance: 0.4 },
 };
 
+/**
+ * The VRIDs whose instance on the action's host the action hits itself: eth0 carries every instance (link_down
+ * hits them all), eth1 only those that track it; any other action hits the VRID it names. The oracle gives
+ * these the action's FAULT cause and a FAULTed sync-group member outside them `sync_group` (seeds 701, 719
+ * and 733 of session 25: the plan named a VRID that does not track eth1, and the oracle had the mirror and its
+ * origin the wrong way round).
+ */
+export function originsOf(kind: string, topo: Pick<Topology, "routers" | "members">, host: string | null, vrid: number | null): number[] {
+  if (host === null || !topo.members[host]) return vrid === null ? [] : [vrid];
+  if (kind === "link_down") return topo.routers.map((r) => r.vrid);
+  if (kind === "eth1_down") return topo.routers.filter((r) => topo.members[host][r.vrid]?.trackEth1).map((r) => r.vrid);
+  return vrid === null ? [] : [vrid];
+}
+
 /** what an action expects, per kind: the cause class (oracle.CAUSE_CODES) or "any"; and the kinds it leaves ambiguous */
 export function expectationsOf(kind: ActionKind, ctx: { scriptWeight: number | null; tracksEth1: boolean }): { expect: Partial<Record<Kind, string>>; dontCare: Kind[] } {
   switch (kind) {

@@ -6,7 +6,7 @@
  */
 import type { Stack } from "../e2e/lab/stack";
 import { run } from "../e2e/lab/net";
-import { expectationsOf, type Planned } from "./actions";
+import { expectationsOf, originsOf, type Planned } from "./actions";
 import type { TruthCluster } from "./cluster";
 import type { ActionRecord } from "./oracle";
 import { hostAddress } from "./topology";
@@ -34,7 +34,7 @@ export async function execute(c: TruthCluster, stack: Stack, p: Planned, id: num
   else host = resolveHost(c, p);
   const m = host ? t.members[host][p.vrid] : null;
   const { expect, dontCare } = expectationsOf(p.kind, { scriptWeight: m?.scriptWeight ?? null, tracksEth1: host ? t.routers.some((r) => t.members[host!][r.vrid].trackEth1) : false });
-  const rec: ActionRecord = { id, kind: p.kind, host, vrid: p.vrid, at: Date.now(), until: 0, expect, dontCare, benign: false, note: undefined };
+  const rec: ActionRecord = { id, kind: p.kind, host, vrid: p.vrid, at: Date.now(), until: 0, expect, dontCare, benign: false, note: undefined, origins: originsOf(p.kind, t, host, p.vrid) };
   log(`action ${id} ${p.kind} vrid ${p.vrid}${host ? ` on ${host}` : ""}${p.holdMs ? ` (hold ${(p.holdMs / 1000).toFixed(1)} s)` : ""}`);
   c.obs.actions.push(rec);
   const h = host ? c.host(host) : null;

@@ -32,6 +32,12 @@ export interface ActionRecord {
   dontCare: Kind[];
   benign: boolean;
   note?: string;
+  /**
+   * the VRIDs whose instance on `host` the action hits itself (see originsOf in actions.ts): an interface going
+   * down hits every instance that runs on it or tracks it, whichever VRID the plan named; other FAULTed members
+   * of their sync group only mirror them. Absent in artifacts older than session 25: [vrid].
+   */
+  origins?: number[];
 }
 
 export interface Observations {

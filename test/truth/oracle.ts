@@ -94,6 +94,11 @@ function runningEvents(obs: Observations, h: string): { t: number; v: boolean }[
   return out.sort((a, b) => a.t - b.t);
 }
 
+/** the VRIDs an action hit itself (ActionRecord.origins); artifacts older than session 25 have only its VRID */
+function originsOfRecord(a: ActionRecord): number[] {
+  return a.origins ?? (a.vrid === null ? [] : [a.vrid]);
+}
+
 function runs(flags: boolean[], t0: number): { start: number; end: number }[] {
   const out: { start: number; end: number }[] = [];
   let s = -1;
@@ -194,7 +199,7 @@ export function deriveTruth(obs: Observations, defs: Defs = DEFS): Truth {
   /** the action that explains a condition starting at t for this kind (latest first; host/vrid match preferred) */
   const explain = (kind: Kind, t: number, vrid: number | null, hs: string[]): ActionRecord | null => {
     const cands = obs.actions.filter((a) => a.expect[kind] !== undefined && a.at - 1000 <= t && t <= a.until + 6000);
-    const score = (a: ActionRecord) => (a.vrid === vrid || a.vrid === null ? 2 : 0) + (a.host === null || hs.includes(a.host) ? 1 : 0);
+    const score = (a: ActionRecord) => (a.vrid === vrid || a.vrid === null || (vrid !== null && originsOfRecord(a).includes(vrid)) ? 2 : 0) + (a.host === null || hs.includes(a.host) ? 1 : 0);
     cands.sort((a, b) => score(b) - score(a) || b.at - a.at);
     return cands[0] ?? null;
   };
@@ -281,8 +286,10 @@ export function deriveTruth(obs: Observations, defs: Defs = DEFS): Truth {
         }
         const a = explain("FAULT", r.start, v, [h]);
         let cause = a?.expect.FAULT ?? null;
-        // a sync-group member that mirrors another member's FAULT
-        if (a && a.vrid !== null && a.vrid !== v && obs.syncGroup.includes(v) && obs.syncGroup.includes(a.vrid)) cause = "sync_group";
+        // a sync-group member that mirrors another member's FAULT: the action did not hit its instance itself
+        // (originsOfRecord), but it hit one of its group
+        const origins = a ? originsOfRecord(a) : [];
+        if (a && !origins.includes(v) && obs.syncGroup.includes(v) && origins.some((o) => obs.syncGroup.includes(o))) cause = "sync_group";
         label({ kind: "FAULT", vrid: v, hosts: [h], ...r, cause, action: a?.id ?? null, why: `${h} FAULT (keepalived's JSON) for ${((r.end - r.start) / 1000).toFixed(1)} s` });
       }
     }

@@ -21,7 +21,7 @@ import { chooseDatabase, labProblems } from "../e2e/lab/preflight";
 import { markOwnership, sweepStale, teardownAll, teardownMark, teardownTo } from "../e2e/lab/reaper";
 import { Stack } from "../e2e/lab/stack";
 import { ROOT } from "../helpers/server";
-import { CATALOGUE, generateSchedule, type Planned, type Schedule } from "./actions";
+import { CATALOGUE, generateSchedule, originsOf, type Planned, type Schedule } from "./actions";
 import { TruthCluster } from "./cluster";
 import { execute } from "./execute";
 import { sleep } from "../helpers/wait";
@@ -296,6 +296,11 @@ function rescore(dir: string): number {
     const f = (n: string) => path.join(dir, d, n);
     if (!fs.existsSync(f("observations.json")) || !fs.existsSync(f("incidents.json"))) continue;
     const obs = JSON.parse(fs.readFileSync(f("observations.json"), "utf8")) as Observations;
+    // artifacts older than session 25 do not record which VRIDs an action hit itself: derive it from the schedule's topology
+    if (fs.existsSync(f("schedule.json")) && obs.actions.some((a) => a.origins === undefined)) {
+      const { topology } = JSON.parse(fs.readFileSync(f("schedule.json"), "utf8")) as { topology: Topology };
+      for (const a of obs.actions) a.origins ??= originsOf(a.kind, topology, a.host, a.vrid);
+    }
     const truth = deriveTruth(obs);
     const sc = scoreSchedule(obs.seed, truth, JSON.parse(fs.readFileSync(f("incidents.json"), "utf8")) as SeenIncident[], { start: obs.startedAt, end: obs.endedAt });
     console.log(`seed ${obs.seed}: labels ${truth.labels.length}, matched ${sc.matches.length}, missed ${sc.misses.map((l) => `${l.kind}/${l.vrid ?? l.hosts.join("+")}`).join(", ") || "none"}, false alarms ${sc.falseAlarms.map((x) => `${x.inc.kind}/${x.inc.cause.code}`).join(", ") || "none"}`);

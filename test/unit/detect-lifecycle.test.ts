@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { DetectionEngine, replay } from "../../server/detect";
-import { T0, confInstances, fixtureText, node2Yields, pair } from "../helpers/facts";
+import { T0, confInstances, fixtureText, node2TakesOver, node2Yields, pair } from "../helpers/facts";
 
 const conf1 = () => confInstances(fixtureText("two-node-console/node1.conf"));
 
@@ -22,6 +22,26 @@ describe("instance identity and lifecycle", () => {
     const n1 = e.nodeStates().find((n) => n.node === "node1")!;
     assert.deepEqual(n1.instances.map((i) => [i.instance, i.vrid, i.state]), [["VI_X", 51, "MASTER"]], "VI_1 retired on node1");
     assert.equal(e.stats.errors, 0);
+  });
+
+  it("a rename on the MASTER that keepalived 2.2.7 logs only as \"(NEW) setting VIPs.\": the new name is MASTER, and a split brain after it is blamed on the adverts", () => {
+    // truth lab seeds 708 and 713 (session 25): the reload logs no state line for the renamed instance
+    const t = pair({ horizonMs: 200_000 });
+    const renamed = conf1().map((i) => ({ ...i, name: "VI_1_RN" }));
+    t.config("node1", T0 + 20_000, renamed);
+    t.lines("node1", T0 + 20_100, ["Reloading ...", "Reloading", "(VI_1_RN) setting VIPs.", "Reload complete"]);
+    const e = new DetectionEngine("c");
+    for (const f of t.facts()) e.push(f);
+    const n1 = e.nodeStates().find((n) => n.node === "node1")!;
+    assert.deepEqual(n1.instances.map((i) => [i.instance, i.vrid, i.state]), [["VI_1_RN", 51, "MASTER"]]);
+    // then VRRP is cut between them: node2 takes over while node1 stays MASTER
+    node2TakesOver(t, T0 + 40_000);
+    t.lines("node1", T0 + 48_000, ["(VI_1_RN) Received advert from 192.0.2.2 with lower priority 100, ours 150, forcing new election"]);
+    node2Yields(t, T0 + 48_010);
+    const incidents = replay(t.facts(), T0 + 200_000);
+    const duals = incidents.filter((i) => i.kind === "DUAL_MASTER");
+    assert.deepEqual(duals.map((d) => d.cause.code), ["adverts_not_received"]);
+    assert.equal(incidents.filter((i) => i.severity !== "info" && i.kind !== "DUAL_MASTER").length, 0, JSON.stringify(incidents.map((i) => i.kind)));
   });
 
   it("the agent's first-start backlog with lines of an instance the node no longer configures opens no incident", () => {

@@ -10,6 +10,8 @@ import { test } from "node:test";
 import type { IncidentMsg } from "../../server/protocol";
 import { deriveTruth, emptyObservations, mergeWithinHoldDown, type ActionRecord, type Label, type Observations, type RouterFields } from "../truth/oracle";
 import { formatTable, missedThresholds, scoreSchedule, summarize, type SeenIncident } from "../truth/scorer";
+import { originsOf } from "../truth/actions";
+import type { Topology } from "../truth/topology";
 
 const T0 = Date.parse("2026-12-04T12:00:00Z");
 const s = (sec: number) => T0 + sec * 1000;
@@ -34,6 +36,12 @@ function baseObs(endSec = 120): Observations {
   dump(o, 3, "a", 2, 2);
   return o;
 }
+
+/** VRID 10 tracks eth1 on a, VRID 20 does not (only what originsOf reads) */
+const TOPO = {
+  routers: [{ vrid: 10 }, { vrid: 20 }],
+  members: { a: { 10: { trackEth1: true }, 20: { trackEth1: false } }, b: { 10: { trackEth1: false }, 20: { trackEth1: false } } },
+} as unknown as Pick<Topology, "routers" | "members">;
 
 function dump(o: Observations, atSec: number, host: string, state: number, sinceSec: number) {
   o.dumps.push({ t: s(atSec), host, instances: [{ iname: `VI_${host}`, vrid: 10, state, lastTransition: s(sinceSec) }] });
@@ -159,6 +167,28 @@ test("graceful stop (planned failover) is no KEEPALIVED_DOWN; a FAULT gets the c
   assert.equal(f10?.cause, "script_failed");
   assert.equal(f20?.cause, "sync_group");
   assert.deepEqual(f10?.accepted, ["script_failed"]);
+});
+
+test("an interface action: the instances it hits get interface_down whichever VRID the plan named, a sync-group member outside them sync_group", () => {
+  // seeds 701, 719, 733 (session 25): eth1 down on a, the plan named VRID 20, but only a's VRID 10 tracks eth1;
+  // keepalived logged "(A10) Entering FAULT STATE", then "Syncing instances to FAULT state", then A20
+  const obsWith = (kind: string, origins: number[]) => {
+    const o = baseObs();
+    o.vrids = [10, 20];
+    o.syncGroup = [10, 20];
+    for (const h of ["a", "b"]) o.configs.push({ t: T0, host: h, routers: { 10: FIELDS, 20: { ...FIELDS, vips: ["198.18.0.103"] } } });
+    o.dumps.push({ t: s(42), host: "a", instances: [
+      { iname: "A10", vrid: 10, state: 3, lastTransition: s(40.5) }, { iname: "A20", vrid: 20, state: 3, lastTransition: s(40.6) }] });
+    o.dumps.push({ t: s(50), host: "a", instances: [
+      { iname: "A10", vrid: 10, state: 1, lastTransition: s(48) }, { iname: "A20", vrid: 20, state: 1, lastTransition: s(48) }] });
+    action(o, { kind, host: "a", vrid: 20, at: s(40), until: s(48), expect: { FAULT: "interface_down" }, origins });
+    const t = deriveTruth(o);
+    return [10, 20].map((v) => t.labels.find((l) => l.kind === "FAULT" && l.vrid === v)?.cause);
+  };
+  // eth1: only VRID 10 tracks it (before the fix: 10 sync_group, 20 interface_down, the wrong way round)
+  assert.deepEqual(obsWith("eth1_down", originsOf("eth1_down", TOPO, "a", 20)), ["interface_down", "sync_group"]);
+  // eth0 carries both instances: both went down with it
+  assert.deepEqual(obsWith("link_down", originsOf("link_down", TOPO, "a", 20)), ["interface_down", "interface_down"]);
 });
 
 /** the MASTER role moves a -> b -> a -> b -> a (4 counted changes within a minute) with nothing else explaining it */
