@@ -225,9 +225,12 @@ export function deriveTruth(obs: Observations, defs: Defs = DEFS): Truth {
     const dual = p.holders.map((hs, i) => hs.length >= 2 || p.masters[i].length >= 2);
     for (const r of runs(dual, t0)) {
       intervals.push({ what: "dual", vrid: v, host: null, ...r });
-      explained.push(r);
       const G = grace(v, idx(r.start));
       const d = r.end - r.start;
+      // only a split brain that is (or may be) an incident explains MASTER changes away from FLAPPING
+      // (docs/DETECTION.md: "while a ... DUAL_MASTER of the same VRID is open"); the momentary overlap of
+      // every takeover (the new MASTER adds the VIP before the old one removed it) is not one
+      if (d > G - defs.bandMs) explained.push(r);
       const hs = [...new Set([...union(p.holders, r.start, r.end - STEP), ...union(p.masters, r.start, r.end - STEP)])].sort();
       if (d <= G - defs.bandMs) continue;
       if (d < G + defs.bandMs) {

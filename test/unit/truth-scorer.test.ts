@@ -206,6 +206,24 @@ function flappingObs(changes: number): Observations {
   return o;
 }
 
+test("the momentary overlap of a takeover (both hold the VIP for 0.2 s) does not explain a MASTER change away from FLAPPING", () => {
+  // seed 805 (session 25): a tracked script toggling moved the MASTER 4 times in 11 s; each takeover showed both
+  // nodes holding the VIP for a sample or two, and the oracle took those sub-grace overlaps for open split brains
+  const o = flappingObs(4);
+  const own: Record<string, string> = { a: "198.18.0.11", b: "198.18.0.12" };
+  let owner = "a";
+  for (let k = 0; k < 4; k++) {
+    const at = 20 + 8 * k;
+    const next = owner === "a" ? "b" : "a";
+    o.addr.push({ t: s(at + 0.2), host: next, ips: [own[next], VIP] }, { t: s(at + 0.4), host: owner, ips: [own[owner]] });
+    owner = next;
+  }
+  const t = deriveTruth(o);
+  assert.ok(t.intervals.some((i) => i.what === "dual"), "the overlaps are seen");
+  assert.equal(t.labels.filter((l) => l.kind === "DUAL_MASTER").length, 0, "an overlap under the grace is no split brain");
+  assert.deepEqual(t.labels.filter((l) => l.kind === "FLAPPING").map((l) => l.cause), ["tracked_script_toggling"]);
+});
+
 test("FLAPPING is labelled at the 4th change of MASTER within the window, not before; a failover and its preemption are not flapping", () => {
   const t4 = deriveTruth(flappingObs(4));
   const fl = t4.labels.filter((l) => l.kind === "FLAPPING");
