@@ -290,7 +290,7 @@ export class DetectionEngine {
         // no state line for the new name, only "(NEW) setting VIPs." (keepalived 2.2.7, truth lab seeds 708 and
         // 713 of session 25): without this the node held the VIP under a name of unknown state, and a split
         // brain that followed was blamed on a VIP "left behind" instead of on the adverts
-        if (ev.action === "set" && node.insts.get(ev.instance)?.state !== "MASTER") this.setState(node, ev.instance, "MASTER", e, false);
+        if (ev.action === "set") this.setState(node, ev.instance, "MASTER", e, false); // no-op when already MASTER
         return;
       default:
         return;

@@ -33,7 +33,9 @@ export async function execute(c: TruthCluster, stack: Stack, p: Planned, id: num
   else if (p.kind === "server_restart") host = null;
   else host = resolveHost(c, p);
   const m = host ? t.members[host][p.vrid] : null;
-  const { expect, dontCare } = expectationsOf(p.kind, { scriptWeight: m?.scriptWeight ?? null, tracksEth1: host ? t.routers.some((r) => t.members[host!][r.vrid].trackEth1) : false });
+  // one definition of what eth1 going down hits (originsOf), for the expectation and for the oracle
+  const tracksEth1 = host !== null && originsOf("eth1_down", t, host, p.vrid).length > 0;
+  const { expect, dontCare } = expectationsOf(p.kind, { scriptWeight: m?.scriptWeight ?? null, tracksEth1 });
   const rec: ActionRecord = { id, kind: p.kind, host, vrid: p.vrid, at: Date.now(), until: 0, expect, dontCare, benign: false, note: undefined, origins: originsOf(p.kind, t, host, p.vrid) };
   log(`action ${id} ${p.kind} vrid ${p.vrid}${host ? ` on ${host}` : ""}${p.holdMs ? ` (hold ${(p.holdMs / 1000).toFixed(1)} s)` : ""}`);
   c.obs.actions.push(rec);

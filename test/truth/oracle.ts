@@ -227,12 +227,12 @@ export function deriveTruth(obs: Observations, defs: Defs = DEFS): Truth {
       intervals.push({ what: "dual", vrid: v, host: null, ...r });
       const G = grace(v, idx(r.start));
       const d = r.end - r.start;
+      if (d <= G - defs.bandMs) continue;
       // only a split brain that is (or may be) an incident explains MASTER changes away from FLAPPING
       // (docs/DETECTION.md: "while a ... DUAL_MASTER of the same VRID is open"); the momentary overlap of
       // every takeover (the new MASTER adds the VIP before the old one removed it) is not one
-      if (d > G - defs.bandMs) explained.push(r);
+      explained.push(r);
       const hs = [...new Set([...union(p.holders, r.start, r.end - STEP), ...union(p.masters, r.start, r.end - STEP)])].sort();
-      if (d <= G - defs.bandMs) continue;
       if (d < G + defs.bandMs) {
         dontCare.push({ kind: "DUAL_MASTER", vrid: v, host: null, ...r, why: `dual ${d} ms, within ${defs.bandMs} ms of the grace ${G} ms` });
         continue;
