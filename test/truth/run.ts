@@ -7,8 +7,9 @@
  * GET /api/incidents (polled every 500 ms: when each incident first became
  * visible, and its close), scores them, prints one table, writes JSON, and
  * exits non-zero when a threshold of test/truth/thresholds.json is missed.
- * For every miss or false alarm the schedule's evidence goes to
- * bench-results/truth/<seed>/ with the command that reruns it.
+ * Every schedule's evidence goes to bench-results/truth/<seed>/ (beside --out)
+ * as soon as it is scored, with the command that reruns it; the ones with a
+ * miss or a false alarm are listed at the end.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -353,11 +354,20 @@ async function main(): Promise<number> {
   }, limitMin * 60_000).unref();
   let journal: LabJournal | null = null;
   const results: ScheduleResult[] = [];
+  // each schedule's evidence is written as soon as it is scored: a run cut short (a machine restart, the
+  // watchdog) keeps what it did, and `--rescore` can score it
+  const artifactsBase = path.join(path.dirname(opts.out), "truth");
+  const evidence = new Map<ScheduleResult, string>();
+  const keep = (r: ScheduleResult) => {
+    results.push(r);
+    evidence.set(r, writeArtifacts(r, artifactsBase));
+    r.logs = {}; // on disk now: a long run does not hold every schedule's logs
+  };
   let stack: Stack | null = null;
   try {
     stack = await Stack.start();
     if (opts.soak !== null) {
-      results.push(await runOne(stack, null, opts, opts.seed, 0, 1, opts.soak));
+      keep(await runOne(stack, null, opts, opts.seed, 0, 1, opts.soak));
     } else {
       for (let i = 0; i < opts.schedules; i++) {
         // a private journald per journal schedule: one started for the whole run went away while schedules that
@@ -369,7 +379,7 @@ async function main(): Promise<number> {
           });
         }
         try {
-          results.push(await runOne(stack, journal, opts, opts.seed + i, i, opts.schedules, null));
+          keep(await runOne(stack, journal, opts, opts.seed + i, i, opts.schedules, null));
         } finally {
           await journal?.stop().catch((e: Error) => console.error(`truth lab: stopping the private journald: ${e.message}`));
           journal = null;
@@ -386,11 +396,10 @@ async function main(): Promise<number> {
   const summary = summarize(scored.map((r) => r.score!));
   console.log(`\ntruth lab: ${scored.length} schedule(s) scored${failed.length ? `, ${failed.length} failed to set up or run (not scored): ${failed.map((r) => `seed ${r.seed}: ${r.failed}`).join("; ")}` : ""}${opts.settings ? `; detector settings ${JSON.stringify(opts.settings)}` : ""}`);
   console.log(formatTable(summary));
-  const artifactsBase = path.join(path.dirname(opts.out), "truth");
   const reruns: string[] = [];
   for (const r of results) {
-    // every schedule's evidence is written (small); the ones with a miss or a false alarm are listed with their rerun command
-    const dir = writeArtifacts(r, artifactsBase);
+    // every schedule's evidence was written (small); the ones with a miss or a false alarm are listed with their rerun command
+    const dir = evidence.get(r)!;
     if (r.failed || (r.score && (r.score.misses.length || r.score.falseAlarms.length))) {
       const what = r.failed ? "failed" : `${r.score!.misses.length} missed (${r.score!.misses.map((l) => `${l.kind}${l.vrid === null ? "" : `/${l.vrid}`}`).join(", ")}), ${r.score!.falseAlarms.length} false alarm(s) (${r.score!.falseAlarms.map((f) => `${f.inc.kind}/${f.inc.cause.code}`).join(", ")})`;
       reruns.push(`seed ${r.seed}: ${what}\n    evidence: ${path.relative(ROOT, dir)}\n    rerun:    npm run truth -- --schedules 1 --seed ${r.seed}`);
