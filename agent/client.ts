@@ -18,7 +18,8 @@
  *   socket.io message (the server would drop the connection, again and again)
  *   becomes a gap record before it is sent.
  * - Heartbeat every --heartbeat-interval with the outbox depth and the status
- *   of every source; on `resync` the caller sends fresh VIP/config snapshots.
+ *   of every source; on `resync` the caller sends fresh VIP/config snapshots; on `resume` (the server
+ *   stores again after a database outage) a retry delay ends at once.
  */
 import { io, type Socket } from "socket.io-client";
 import {
@@ -212,6 +213,7 @@ export class AgentClient {
       this.o.log.info("server asked for a resync");
       this.o.onResync();
     });
+    socket.on("resume", () => this.resume());
     return socket;
   }
 
@@ -367,6 +369,16 @@ export class AgentClient {
       }
       void this.sendBatch(batch);
     }
+  }
+
+  /** the server stores again (after answering `unavailable`): end the retry delay now */
+  private resume(): void {
+    this.busyAttempt = 0;
+    if (!this.pauseTimer) return;
+    clearTimeout(this.pauseTimer);
+    this.pauseTimer = null;
+    this.o.log.info({ outbox: this.o.outbox.depth() }, "the server stores again: sending the outbox now");
+    this.pump();
   }
 
   private pause(ms: number): void {

@@ -37,8 +37,8 @@ async function main() {
   const srv = await startServer(config, log, { setupLink: false });
   // a throwaway admin for this demo database only (deleted with it)
   const demoPassword = randomBytes(12).toString("base64url");
-  await createUser(srv.hub.db, "demo", "admin", demoPassword);
-  const { token } = await createToken(srv.hub.db, "demo", "npm run demo");
+  await createUser(srv.parts.app.db, "demo", "admin", demoPassword);
+  const { token } = await createToken(srv.parts.app.db, "demo", "npm run demo");
   const sim = new ClusterSimulator(path.join(tmp, "nodes"));
 
   const agents: ChildProcess[] = sim.nodes.map((n) =>

@@ -1,22 +1,23 @@
 /**
  * Bridge between the custom server and Next's page server components (the
- * HTTP API is the server's own route table, server/http/routes/). Next bundles
- * app/ separately, so pages cannot share module instances with the server;
- * they reach the running hub through this one global instead.
+ * HTTP API is the server's own route table, server/http/routes/, whose
+ * handlers are handed the same parts explicitly). Next bundles app/
+ * separately, so pages cannot share module instances with the server; they
+ * reach the running server's parts through this one global instead.
  * Imports types only: safe to import from app/.
  */
-import type { Hub } from "./hub";
+import type { ServerParts } from "./app-context";
 
-const KEY = Symbol.for("keepalived-monitor.hub");
+const KEY = Symbol.for("keepalived-monitor.parts");
 
-type WithHub = typeof globalThis & { [KEY]?: Hub };
+type WithParts = typeof globalThis & { [KEY]?: ServerParts };
 
-export function setHub(hub: Hub | undefined) {
-  (globalThis as WithHub)[KEY] = hub;
+export function setServerParts(parts: ServerParts | undefined) {
+  (globalThis as WithParts)[KEY] = parts;
 }
 
-export function getHub(): Hub {
-  const hub = (globalThis as WithHub)[KEY];
-  if (!hub) throw new Error("the monitor server is not running in this process: start it with `npm start`, not `next start`");
-  return hub;
+export function serverParts(): ServerParts {
+  const parts = (globalThis as WithParts)[KEY];
+  if (!parts) throw new Error("the monitor server is not running in this process: start it with `npm start`, not `next start`");
+  return parts;
 }

@@ -1,7 +1,8 @@
 /**
  * Server entry: one HTTP server hosting the gate with the HTTP API route table
- * (server/http/), Next (pages) and socket.io (/agent for agents, /live for browsers). It only wires; the
- * work is done in ingest/, state/, live/ and the hub.
+ * (server/http/), Next (pages) and socket.io (/agent for agents, /live for browsers). It only wires: it builds
+ * the application context (server/app-context.ts) with its event bus (server/bus.ts) and hands them to the
+ * parts that do the work (ingest/, state/, incidents/, live/, http/).
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -9,16 +10,21 @@ import next from "next";
 import { Server } from "socket.io";
 import { loadServerConfig, ConfigError, checkTlsPair, readTlsFiles, type ServerConfig } from "./config";
 import { openDatabase, type Database } from "./db/database";
-import { DETECTION_LAG_MS, Hub } from "./hub";
 import { attachAgentNamespace, sweepRevokedAgentTokens } from "./ingest/agent-namespace";
 import { attachLiveNamespace } from "./live/live-namespace";
 import { createLogger, type Logger } from "./log";
-import { Counters } from "./metrics";
+import { Counters, LoopLag } from "./metrics";
+import { EventBus } from "./bus";
+import type { AppContext, ServerParts } from "./app-context";
+import { LivePicture } from "./state/live-picture";
+import { Ingest } from "./ingest/batches";
+import { Liveness } from "./ingest/liveness";
+import { StorageRecovery } from "./ingest/recovery";
 import { LIMITS } from "./protocol";
-import { setHub } from "./context";
+import { setServerParts } from "./context";
 import { createWebServer } from "./web-server";
 import { restoreState } from "./state/restore";
-import { DetectionHost } from "./incidents/detection-host";
+import { DETECTION_LAG_MS, DetectionHost } from "./incidents/detection-host";
 import { Notifier } from "./incidents/notifier";
 import { ROOT } from "./paths";
 import { DEFAULT_CAPS, IngestLimiter } from "./ingest/limits";
@@ -32,7 +38,8 @@ export { ROOT };
 export interface RunningServer {
   url: string;
   port: number;
-  hub: Hub;
+  /** the application context and the live picture (tests, the demo) */
+  parts: ServerParts;
   db: Database;
   log: Logger;
   close(): Promise<void>;
@@ -48,30 +55,36 @@ export async function startServer(
   if (tlsFiles) checkTlsPair(tlsFiles);
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, cwd: ROOT, log });
   const counters = new Counters();
-  const hub = new Hub({ db: db.prisma, dbKind: db.kind, log, counters, offlineMs: config.agentOfflineSeconds * 1000 });
-  hub.loopLag.start();
-  await restoreState(db.prisma, hub.store, (e) => {
+  const app: AppContext = {
+    db: db.prisma, dbKind: db.kind, log, counters, bus: new EventBus(log.child({ part: "bus" }), counters),
+    settings: {
+      offlineMs: config.agentOfflineSeconds * 1000,
+      caps: { ...DEFAULT_CAPS, nodesPerToken: config.maxNodesPerToken, instancesPerNode: config.maxInstancesPerNode },
+    },
+    loopLag: new LoopLag().start(),
+  };
+  const picture = new LivePicture(app);
+  const ingest = new Ingest(app, picture);
+  const liveness = new Liveness(app, picture);
+  await restoreState(db.prisma, picture.store, (e) => {
     counters.inc("kam_db_rows_rejected_total", { query: e.query });
     log.error({ query: e.query, row: e.row, path: e.path, issue: e.issue }, "a stored row does not match what this version reads: left out of the live picture (kam_db_rows_rejected_total)");
   });
   const notifier = new Notifier(db.prisma, log.child({ part: "notifier" }), counters, config.publicUrl || null);
-  const detection = new DetectionHost(db.prisma, log.child({ part: "detect" }), counters, notifier, {
-    incident: (cluster, incident, change) => hub.incidentChanged(cluster, incident, change),
-    openCount: (cluster, open) => hub.setOpenIncidents(cluster, open),
-  }, { offlineMs: config.agentOfflineSeconds * 1000 });
+  const detection = new DetectionHost(db.prisma, log.child({ part: "detect" }), counters, notifier, app.bus, { offlineMs: app.settings.offlineMs });
   await detection.restore();
   detection.lagMs = DETECTION_LAG_MS;
-  hub.detection = detection;
   notifier.start();
-  setHub(hub);
+  const parts: ServerParts = { app, picture, detection };
+  setServerParts(parts);
 
-  const app = next({ dev: config.dev, dir: ROOT, quiet: !config.dev });
-  await app.prepare();
-  const handle = app.getRequestHandler();
+  const pages = next({ dev: config.dev, dir: ROOT, quiet: !config.dev });
+  await pages.prepare();
+  const handle = pages.getRequestHandler();
   const access = new Access(db.prisma, config, counters, log.child({ part: "access" }));
   let io: Server | null = null;
   const gate = new HttpGate({
-    access, hub, dev: config.dev, root: ROOT, frameAncestors: config.wallFrameAncestors,
+    access, parts, dev: config.dev, root: ROOT, frameAncestors: config.wallFrameAncestors,
     hooks: {
       agentTokenRevoked(id) {
         void io?.of("/agent").fetchSockets().then((all) => {
@@ -107,9 +120,10 @@ export async function startServer(
     Date.now,
     LIMITS.maxMessageBytes,
   );
-  hub.caps = { ...DEFAULT_CAPS, nodesPerToken: config.maxNodesPerToken, instancesPerNode: config.maxInstancesPerNode };
-  const stopRevocationSweep = sweepRevokedAgentTokens(attachAgentNamespace(io, hub, limiter, { trustedProxies: access.trustedProxies }), hub);
-  attachLiveNamespace(io, hub, access);
+  // after a database outage the agents are told to send at once, not at the end of their retry delay
+  const recovery = new StorageRecovery(app, () => io?.of("/agent").emit("resume"));
+  const stopRevocationSweep = sweepRevokedAgentTokens(attachAgentNamespace(io, app, { ingest, liveness, recovery }, limiter, { trustedProxies: access.trustedProxies }), app);
+  attachLiveNamespace(io, app, picture, access);
   const retention = new RetentionJob({
     db: db.prisma, dbKind: db.kind, log: log.child({ part: "retention" }), counters, intervalMs: config.retentionIntervalSeconds * 1000,
     settings: {
@@ -119,11 +133,15 @@ export async function startServer(
   });
   retention.start();
   // periodic: liveness by the clock; detection deadlines also have their own precise timer
-  const ticker = setInterval(() => hub.tick(), 250);
+  const ticker = setInterval(() => {
+    const now = Date.now();
+    detection.tick(now - DETECTION_LAG_MS);
+    picture.tick(now);
+  }, 250);
 
   // Next's dev server handles its own HMR upgrades; socket.io handles /socket.io/
   if (config.dev) {
-    const upgrade = app.getUpgradeHandler();
+    const upgrade = pages.getUpgradeHandler();
     server.on("upgrade", (req, socket, head) => {
       if (!req.url?.startsWith("/socket.io/")) void upgrade(req, socket, head);
     });
@@ -156,7 +174,7 @@ export async function startServer(
   return {
     url,
     port,
-    hub,
+    parts,
     db,
     log,
     async close() {
@@ -164,17 +182,19 @@ export async function startServer(
       closed = true;
       clearInterval(ticker);
       stopRevocationSweep();
+      recovery.stop();
       access.stop();
       await retention.stop();
-      await hub.stop();
+      app.loopLag.stop();
+      await liveness.stop();
       notifier.stop();
       detection.stop();
       await detection.idle();
       await new Promise<void>((resolve) => io!.close(() => resolve()));
       server.closeAllConnections?.();
-      await app.close?.();
+      await pages.close?.();
       await db.close();
-      setHub(undefined);
+      setServerParts(undefined);
     },
   };
 }

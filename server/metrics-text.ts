@@ -1,5 +1,6 @@
-/** GET /metrics: Prometheus text exposition (version 0.0.4) of the hub's picture and counters. */
-import type { Hub } from "./hub";
+/** GET /metrics: Prometheus text exposition (version 0.0.4) of the live picture, detection's open incidents and the counters. */
+import type { AppContext, OpenIncidentCounts } from "./app-context";
+import type { LivePicture } from "./state/live-picture";
 
 const esc = (v: string) => v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
 const labels = (l: Record<string, string | number>) =>
@@ -39,17 +40,19 @@ export const HELP: Record<string, [string, string]> = {
   kam_agent_cluster_token_total: ["counter", "agent connections accepted with a legacy cluster token (not bound to a node), by cluster"],
   kam_liveness_flushes_total: ["counter", "liveness writes (all agents seen in the last second, one statement each)"],
   kam_event_loop_lag_seconds: ["gauge", "event-loop delay of the server process since the previous scrape (quantile 1 = max)"],
+  kam_storage_recoveries_total: ["counter", "database outages ended (batches had been answered unavailable): connected agents told to resume"],
+  kam_bus_listener_errors_total: ["counter", "subscribers of the server's event bus that threw (the others still ran), by event"],
   kam_db_rows_rejected_total: ["counter", "stored rows that did not match what this version reads when the picture and detection were restored at start (left out), by query"],
 };
 
-export function renderMetrics(hub: Hub): string {
+export function renderMetrics(app: AppContext, picture: LivePicture, detection: OpenIncidentCounts | null): string {
   const series = new Map<string, string[]>();
   const add = (name: string, l: Record<string, string | number>, v: number) => {
     const list = series.get(name) ?? [];
     list.push(`${name}${labels(l)} ${Number.isFinite(v) ? v : 0}`);
     series.set(name, list);
   };
-  for (const c of hub.clusters()) {
+  for (const c of picture.clusters()) {
     for (const n of c.nodes) {
       add("kam_node_online", { cluster: c.name, node: n.name }, n.online ? 1 : 0);
       if (n.lastSeen) add("kam_agent_last_seen_seconds", { cluster: c.name, node: n.name }, Date.parse(n.lastSeen) / 1000);
@@ -61,9 +64,9 @@ export function renderMetrics(hub: Hub): string {
       }
     }
   }
-  for (const { cluster, kind, count } of hub.detection?.openByKind() ?? []) add("kam_open_incidents", { cluster, kind }, count);
-  for (const e of hub.counters.entries()) add(e.name, e.labels, e.value);
-  const lag = hub.loopLag.take();
+  for (const { cluster, kind, count } of detection?.openByKind() ?? []) add("kam_open_incidents", { cluster, kind }, count);
+  for (const e of app.counters.entries()) add(e.name, e.labels, e.value);
+  const lag = app.loopLag.take();
   if (lag) {
     add("kam_event_loop_lag_seconds", { quantile: "0.5" }, lag.p50);
     add("kam_event_loop_lag_seconds", { quantile: "0.99" }, lag.p99);

@@ -261,6 +261,11 @@ export interface AgentClientToServer {
 export interface AgentServerToClient {
   /** the server asks for a fresh VIP and config snapshot (e.g. after its restart) */
   resync: () => void;
+  /**
+   * storage works again after batches were answered `unavailable`: send now rather than at the end of the
+   * retry delay (up to 30 s). Agents that do not know it wait for their delay, as before.
+   */
+  resume: () => void;
 }
 
 // ---------------------------------------------------------------- browsers

@@ -1,5 +1,5 @@
 import type { Metadata } from "next";
-import { getHub } from "@/server/context";
+import { serverParts } from "@/server/context";
 import { listIncidents } from "@/server/incidents/incident-store";
 import { loadStats } from "@/server/stats/load";
 import { IncidentReview } from "@/components/incidents/IncidentReview";
@@ -11,17 +11,17 @@ export const dynamic = "force-dynamic";
 /** Incident review: filters from the URL, the first list and statistics loaded here; the client follows /live. */
 export default async function IncidentsPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const { filters, problems } = parseFilters(await searchParams);
-  const hub = getHub();
+  const { app, picture } = serverParts();
   const now = Date.now();
   const range = statsRange(filters, now);
-  const incidents = await listIncidents(hub.db, {
+  const incidents = await listIncidents(app.db, {
     cluster: filters.cluster ?? undefined,
     kind: filters.kind ?? undefined,
     open: filters.open ?? undefined,
     from: filters.from ? new Date(filters.from) : undefined,
     to: filters.to ? new Date(filters.to) : undefined,
   });
-  const stats = await loadStats(hub.db, { cluster: filters.cluster ?? undefined, from: Date.parse(range.from), to: Date.parse(range.to) }, now);
+  const stats = await loadStats(app.db, { cluster: filters.cluster ?? undefined, from: Date.parse(range.from), to: Date.parse(range.to) }, now);
   return (
     <>
       <h1 className="mb-3 text-xl font-bold">Incidents</h1>
@@ -30,7 +30,7 @@ export default async function IncidentsPage({ searchParams }: { searchParams: Pr
         problems={problems}
         incidents={incidents}
         stats={stats}
-        clusters={hub.clusters().map((c) => c.name)}
+        clusters={picture.clusters().map((c) => c.name)}
         renderedAt={now}
       />
     </>

@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
 import { headers } from "next/headers";
-import { getHub } from "@/server/context";
+import { serverParts } from "@/server/context";
 import { IDENTITY } from "@/server/auth/identity";
 import { setupTokenValid } from "@/server/auth/store";
 import { SetupForm } from "@/components/auth/SetupForm";
@@ -12,7 +12,7 @@ export const dynamic = "force-dynamic";
 export default async function SetupPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const token = (await searchParams).token;
   const pre = (await headers()).get(IDENTITY.preCsrf) ?? "";
-  const valid = typeof token === "string" && (await setupTokenValid(getHub().db, token));
+  const valid = typeof token === "string" && (await setupTokenValid(serverParts().app.db, token));
   return (
     <div className="mx-auto mt-12 max-w-sm rounded-lg border border-slate-200 bg-white p-6 dark:border-slate-800 dark:bg-slate-900">
       <h1 className="mb-4 text-xl font-bold">Create the first admin</h1>

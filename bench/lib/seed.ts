@@ -17,7 +17,7 @@ import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import { copyField as f, copyFrom } from "./pgcopy";
 import { stepDown, takeover } from "./lines";
-import { VIP_CONFIRM_MS } from "../../server/hub";
+import { VIP_CONFIRM_MS } from "../../server/ingest/batches";
 
 export interface SeedParams {
   clusters: number;
@@ -121,7 +121,7 @@ function clusterRows(ci: number, clusterId: number, nodeIds: number[], agentIds:
       for (let n = 0; n < NODES.length; n++) vips.push({ node: n, ts: t + n * 7, held: VRIDS.filter((_, k) => m[k] === n).map((v) => v.vip) });
     }
     vips.sort((a, b) => a.ts - b.ts);
-    // the server keeps changes and an hourly confirmation (server/hub.ts)
+    // the server keeps changes and an hourly confirmation (server/ingest/batches.ts)
     const last = new Map<number, { key: string; ts: number }>();
     const kept = vips.filter((v) => {
       const key = [...v.held].sort().join(" ");

@@ -16,7 +16,7 @@ import path from "node:path";
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
-import type { Hub } from "../hub";
+import type { ServerParts } from "../app-context";
 import type { Access, Principal } from "../auth/access";
 import { csrfTokenFor } from "../auth/csrf";
 import { newNonce, securityHeaders } from "../auth/headers";
@@ -31,7 +31,7 @@ const PUBLIC_PAGES = new Set(["/login", "/setup"]);
 
 export interface GateOptions {
   access: Access;
-  hub: Hub;
+  parts: ServerParts;
   dev: boolean;
   root: string;
   frameAncestors: string;
@@ -90,7 +90,7 @@ export class HttpGate {
 
     const found = findRoute(method, p);
     if (found && "route" in found) {
-      await runRoute(found.route, { req, res, url, params: found.params, where: found.where, access, hub: this.o.hub, hooks: this.o.hooks });
+      await runRoute(found.route, { req, res, url, params: found.params, where: found.where, access, parts: this.o.parts, hooks: this.o.hooks });
       return true;
     }
     if ((found && "methodNotAllowed" in found) || (method !== "GET" && method !== "HEAD")) {

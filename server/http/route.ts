@@ -6,7 +6,8 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
-import type { Hub } from "../hub";
+import type { AppContext, OpenIncidentCounts } from "../app-context";
+import type { LivePicture } from "../state/live-picture";
 import type { Access, Principal } from "../auth/access";
 import { ROLES, type Action } from "../auth/roles";
 import { ErrorCode, type ErrorReply } from "../protocol";
@@ -39,7 +40,11 @@ export interface RouteCtx<Params = unknown, Body = unknown> {
   /** the JSON body parsed with request.body (undefined without one) */
   body: Body;
   access: Access;
-  hub: Hub;
+  /** database, settings, logger, counters, event bus */
+  app: AppContext;
+  /** every cluster's current picture (in memory) */
+  picture: LivePicture;
+  detection: OpenIncidentCounts | null;
   /** the signed-in user, for routes with { action } */
   session: UserSession | null;
   hooks: RouteHooks;

@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { z } from "zod";
-import type { Hub } from "../hub";
+import type { ServerParts } from "../app-context";
 import type { Access } from "../auth/access";
 import { csrfValid, preCsrfValid, sameOriginRequest } from "../auth/csrf";
 import { CSRF_HEADER, PRE_COOKIE } from "../auth/identity";
@@ -147,7 +147,7 @@ export interface RunCtx {
   params: Record<string, string>;
   where: string;
   access: Access;
-  hub: Hub;
+  parts: ServerParts;
   hooks: RouteHooks;
 }
 
@@ -167,7 +167,7 @@ export async function runRoute(route: RouteDef, ctx: RunCtx): Promise<void> {
   }
   const params = route.request?.params ? parseWith(route.request.params, ctx.params, false) : ctx.params;
   const body = route.request?.body ? parseWith(route.request.body, await readJson(req), true) : undefined;
-  const full: RouteCtx = { req, res, url: ctx.url, access, hub: ctx.hub, hooks: ctx.hooks, params, body, session };
+  const full: RouteCtx = { req, res, url: ctx.url, access, ...ctx.parts, hooks: ctx.hooks, params, body, session };
   const reply = await route.handle(full);
   if ("raw" in reply) {
     if (res.headersSent) {

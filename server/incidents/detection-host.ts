@@ -10,10 +10,11 @@ import type { Logger } from "../log";
 import type { Counters } from "../metrics";
 import { DetectionEngine } from "../detect";
 import { DEFAULT_SETTINGS, type DetectorSettings, type Fact, type IncidentChange } from "../detect/types";
-import { apiFromEngine, upsertIncident, type ApiIncident } from "./incident-store";
+import { apiFromEngine, upsertIncident } from "./incident-store";
 import { loadFacts, seenEveryMs } from "./facts";
 import { LogThrottle } from "../ingest/limits";
 import type { Notifier } from "./notifier";
+import type { EventBus } from "../bus";
 
 interface ClusterEngine {
   id: number;
@@ -23,10 +24,11 @@ interface ClusterEngine {
   chain: Promise<void>;
 }
 
-export interface DetectionHostEvents {
-  incident(cluster: string, incident: ApiIncident, change: IncidentChange["type"]): void;
-  openCount(cluster: string, open: number): void;
-}
+/**
+ * Detection's clock trails the wall clock by this much (main.ts ticks it at now - DETECTION_LAG_MS), so that a
+ * fact still on its way (read, sent, committed) is judged before a timer it could cancel fires.
+ */
+export const DETECTION_LAG_MS = 25;
 
 /** longest time a cluster's wall-clock detection waits for a reconnected agent's backlog */
 export const CATCH_UP_MAX_MS = 30_000;
@@ -55,10 +57,16 @@ export class DetectionHost {
     private log: Logger,
     private counters: Counters,
     private notifier: Notifier,
-    private events: DetectionHostEvents,
+    /** hears committed facts and agent connections; tells of stored incident changes (incidentChanged, openIncidents) */
+    private bus: EventBus,
     /** the server's own settings under every cluster's (offlineMs from --agent-offline-seconds) */
     private defaults: Partial<DetectorSettings> = {},
-  ) {}
+  ) {
+    bus.on("factsCommitted", ({ clusterId, cluster, facts }) => this.feed(clusterId, cluster, facts));
+    bus.on("agentConnected", ({ clusterId, agentId, at }) => this.agentConnected(clusterId, agentId, at));
+    bus.on("agentOutbox", ({ agentId, depth }) => this.agentOutbox(agentId, depth));
+    bus.on("agentGone", ({ agentId }) => this.agentGone(agentId));
+  }
 
   /** engines being created: every feed that arrives meanwhile chains on the same promise, in order */
   private creating = new Map<number, Promise<ClusterEngine>>();
@@ -139,7 +147,7 @@ export class DetectionHost {
 
   private timer: NodeJS.Timeout | null = null;
   private armedAt = Infinity;
-  /** wall-clock lag of detection behind the facts (see Hub.tick) */
+  /** wall-clock lag of detection behind the facts (DETECTION_LAG_MS: main.ts ticks detection at now - lag) */
   lagMs = 0;
 
   /**
@@ -257,7 +265,7 @@ export class DetectionHost {
     ce.chain = ce.chain
       .then(async () => {
         for (const ch of changes) await this.persist(ce, ch);
-        this.events.openCount(ce.name, ce.engine.openIncidents().length);
+        this.bus.emit("openIncidents", { cluster: ce.name, open: ce.engine.openIncidents().length });
       })
       .catch((e: unknown) => this.log.error({ err: e, cluster: ce.name }, "could not store incident changes"));
   }
@@ -267,7 +275,7 @@ export class DetectionHost {
     const { id, created, silenced, follows } = await upsertIncident(this.db, ce.id, inc);
     if (created) this.counters.inc("kam_incidents_opened_total", { kind: inc.kind });
     const api = apiFromEngine(inc, id, ce.name, silenced, follows);
-    this.events.incident(ce.name, api, ch.type);
+    this.bus.emit("incidentChanged", { cluster: ce.name, incident: api, change: ch.type });
     if (silenced) return;
     // queued after the push; a hold-down re-open keeps its first "opened" (unique per incident, webhook, event)
     if (ch.type === "opened") await this.notifier.enqueue(ce.id, id, "opened", api);

@@ -116,7 +116,7 @@ export async function loadFacts(
     onReject,
   );
   for (const p of procs) out.push({ at: p.rus, seq: Number(p.seq), fact: { ...processFact(name(p.node_id), p.id, p.ts.getTime(), p), rx: rxOf(p.rus) } });
-  // Liveness: a session row is one unbroken stretch of heartbeats (the hub
+  // Liveness: a session row is one unbroken stretch of heartbeats (liveness
   // starts a new row after any silence longer than the offline limit), so
   // "seen" every everyMs across [connected_at, last_seen_at] stands for
   // the heartbeats the live path fed; incidents depend only on the stretches' ends.

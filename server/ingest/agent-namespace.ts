@@ -19,7 +19,10 @@ import {
   type HandshakeRefusal,
   type HeartbeatAck,
 } from "../protocol";
-import type { Hub } from "../hub";
+import type { AppContext } from "../app-context";
+import type { Ingest } from "./batches";
+import type { Liveness } from "./liveness";
+import type { StorageRecovery } from "./recovery";
 import { verifyToken } from "./tokens";
 import { BatchQueue } from "./batch-queue";
 import { type IngestLimiter, LogThrottle, nodeKey, permanentStoreError, unstorable } from "./limits";
@@ -67,7 +70,7 @@ function isUniqueViolation(e: unknown): boolean {
  *   at most caps.nodesPerToken names per cluster token (`limit_exceeded`).
  * - a node registers new agent ids (reinstalls) at a bounded rate.
  */
-async function authenticate(hub: Hub, auth: unknown, limiter: IngestLimiter | undefined, addr: string): Promise<AgentSocketData> {
+async function authenticate(app: AppContext, auth: unknown, limiter: IngestLimiter | undefined, addr: string): Promise<AgentSocketData> {
   const proto = (auth as { protocol?: unknown } | null)?.protocol;
   if (proto !== PROTOCOL_VERSION) {
     throw new HandshakeError(
@@ -78,7 +81,7 @@ async function authenticate(hub: Hub, auth: unknown, limiter: IngestLimiter | un
   const hello = AgentHello.safeParse(auth);
   if (!hello.success) throw new HandshakeError("invalid_message", `invalid handshake: ${describeZodError(hello.error)}`);
   const h = hello.data;
-  const scope = await verifyToken(hub.db, h.token);
+  const scope = await verifyToken(app.db, h.token);
   if (!scope) throw new HandshakeError("unauthorized", "unknown or revoked agent token: check the agent's --token / KAM_TOKEN");
   const rate = limiter?.handshake(addr, scope.tokenId) ?? { ok: true };
   if (!rate.ok) throw new HandshakeError("rate_limited", rate.message, rate.retryMs);
@@ -86,7 +89,7 @@ async function authenticate(hub: Hub, auth: unknown, limiter: IngestLimiter | un
     throw new HandshakeError("forbidden", `this agent token is for node "${scope.nodeName}", not "${h.node}": check --node / KAM_NODE`);
   }
 
-  const db = hub.db;
+  const db = app.db;
   const now = new Date();
   const where = { clusterId_name: { clusterId: scope.clusterId, name: h.node } };
   let node = await db.node.findUnique({ where });
@@ -94,10 +97,10 @@ async function authenticate(hub: Hub, auth: unknown, limiter: IngestLimiter | un
   if (!node) {
     if (scope.nodeName === null) {
       const claimed = await db.node.count({ where: { tokenId: scope.tokenId } });
-      if (claimed >= hub.caps.nodesPerToken) {
+      if (claimed >= app.settings.caps.nodesPerToken) {
         throw new HandshakeError(
           "limit_exceeded",
-          `this cluster token already named ${claimed} nodes (limit ${hub.caps.nodesPerToken}): give each node its own token (npm run token -- create --cluster ${scope.cluster} --node NAME)`,
+          `this cluster token already named ${claimed} nodes (limit ${app.settings.caps.nodesPerToken}): give each node its own token (npm run token -- create --cluster ${scope.cluster} --node NAME)`,
         );
       }
     }
@@ -120,7 +123,7 @@ async function authenticate(hub: Hub, auth: unknown, limiter: IngestLimiter | un
       throw new HandshakeError("forbidden", `node name "${h.node}" in cluster "${scope.cluster}" is bound to another agent token`);
     }
     await db.node.update({ where: { id: node.id }, data: { tokenId: scope.tokenId } });
-    hub.log.warn({ cluster: scope.cluster, node: h.node, token: scope.tokenId, previous: node.tokenId }, "node name bound to its new per-node agent token");
+    app.log.warn({ cluster: scope.cluster, node: h.node, token: scope.tokenId, previous: node.tokenId }, "node name bound to its new per-node agent token");
   } else if (scope.nodeName === null && !created && !agent) {
     // the attack of issue 19: the cluster token, a peer's name, a fresh agent id
     throw new HandshakeError(
@@ -129,9 +132,9 @@ async function authenticate(hub: Hub, auth: unknown, limiter: IngestLimiter | un
     );
   }
   if (scope.nodeName === null) {
-    hub.counters.inc("kam_agent_cluster_token_total", { cluster: scope.cluster });
+    app.counters.inc("kam_agent_cluster_token_total", { cluster: scope.cluster });
     if (quietClusterTokens.allow(`ct:${scope.tokenId}`) !== null) {
-      hub.log.warn({ cluster: scope.cluster, node: h.node, token: scope.tokenId }, "agent uses a legacy cluster token (accepted for its own node only): issue a per-node token with npm run token -- create --cluster CLUSTER --node NODE");
+      app.log.warn({ cluster: scope.cluster, node: h.node, token: scope.tokenId }, "agent uses a legacy cluster token (accepted for its own node only): issue a per-node token with npm run token -- create --cluster CLUSTER --node NODE");
     }
   }
   if (!agent && limiter) {
@@ -178,7 +181,15 @@ export interface AgentNamespaceOptions {
   trustedProxies?: string[];
 }
 
-export function attachAgentNamespace(io: Server, hub: Hub, limiter?: IngestLimiter, opts: AgentNamespaceOptions = {}): AgentNamespace {
+/** what the agent namespace hands its agents' messages to */
+export interface AgentParts {
+  ingest: Ingest;
+  liveness: Liveness;
+  /** told when a batch could not be stored for a transient reason; tells the agents to resume when storage is back */
+  recovery?: StorageRecovery;
+}
+
+export function attachAgentNamespace(io: Server, app: AppContext, parts: AgentParts, limiter?: IngestLimiter, opts: AgentNamespaceOptions = {}): AgentNamespace {
   const nsp = io.of("/agent") as unknown as AgentNamespace;
   const trusted = opts.trustedProxies ?? [];
 
@@ -187,22 +198,22 @@ export function attachAgentNamespace(io: Server, hub: Hub, limiter?: IngestLimit
     // the client as the trusted-proxy setting resolves it: behind the documented reverse proxy every
     // agent would otherwise share the proxy's allowance
     const addr = clientAddress(socket.handshake.address, socket.request.headers, trusted);
-    authenticate(hub, socket.handshake.auth, limiter, addr)
+    authenticate(app, socket.handshake.auth, limiter, addr)
       .then((data) => {
         socket.data = data;
         next();
       })
       .catch((e: unknown) => {
         let err = e instanceof HandshakeError ? e : new HandshakeError("unavailable", "server cannot check the token right now, retry later", UNAVAILABLE_RETRY_MS);
-        if (!(e instanceof HandshakeError)) hub.log.error({ err: e }, "agent handshake failed");
+        if (!(e instanceof HandshakeError)) app.log.error({ err: e }, "agent handshake failed");
         // refusals for what the client sent spend its address's allowance of failures; over it, it is told to wait
         if (!["unavailable", "rate_limited"].includes(err.data.code)) {
           const v = limiter?.handshakeFailed(addr) ?? { ok: true };
           if (!v.ok) err = new HandshakeError("rate_limited", v.message, v.retryMs);
         }
-        hub.counters.inc("kam_agent_handshake_rejected_total", { code: err.data.code });
+        app.counters.inc("kam_agent_handshake_rejected_total", { code: err.data.code });
         const suppressed = quiet.allow(`hs:${addr}:${err.data.code}`);
-        if (suppressed !== null) hub.log.warn({ code: err.data.code, addr, suppressed }, `agent refused: ${err.message}`);
+        if (suppressed !== null) app.log.warn({ code: err.data.code, addr, suppressed }, `agent refused: ${err.message}`);
         next(err);
       });
   });
@@ -210,12 +221,12 @@ export function attachAgentNamespace(io: Server, hub: Hub, limiter?: IngestLimit
   nsp.on("connection", (socket: AgentSocket) => {
     const d = socket.data;
     const key = nodeKey(d);
-    const log = hub.log.child({ cluster: d.cluster, node: d.node, agent: d.agentId, sid: socket.id });
+    const log = app.log.child({ cluster: d.cluster, node: d.node, agent: d.agentId, sid: socket.id });
     log.info("agent connected");
-    void hub.agentConnected(d, true);
+    void parts.liveness.agentConnected(d, true);
     // one commit at a time per agent, in arrival order; batches waiting meanwhile share the next commit
     const queue = new BatchQueue({
-      store: (records) => hub.ingest(d, records),
+      store: (records) => parts.ingest.ingest(d, records),
       maxRecords: LIMITS.maxBatchRecords,
       failure: (e, batches) => {
         // PostgreSQL refusing the data itself would refuse it again on every retry: answer
@@ -224,7 +235,8 @@ export function attachAgentNamespace(io: Server, hub: Hub, limiter?: IngestLimit
         // a merged group refused for its data is retried batch by batch (BatchQueue): not an answer yet
         if (permanent && batches > 1) return { permanent: true, reply: { ok: false, code: "invalid_message", message: permanent } };
         const code: ErrorCode = permanent ? "invalid_message" : "unavailable";
-        hub.counters.inc("kam_ingest_rejected_total", { code }, batches);
+        if (!permanent) parts.recovery?.failed();
+        app.counters.inc("kam_ingest_rejected_total", { code }, batches);
         log.error({ err: e, permanent: !!permanent, batches }, "batch not stored");
         return {
           permanent: !!permanent,
@@ -235,7 +247,7 @@ export function attachAgentNamespace(io: Server, hub: Hub, limiter?: IngestLimit
       },
     });
     const refuse = (reply: (r: BatchAck) => void, code: ErrorCode, message: string, retryAfterMs?: number) => {
-      hub.counters.inc("kam_ingest_rejected_total", { code });
+      app.counters.inc("kam_ingest_rejected_total", { code });
       const suppressed = quiet.allow(`${socket.id}:${code}`);
       if (suppressed !== null) log.warn({ code, message, suppressed }, "batch rejected");
       reply(retryAfterMs !== undefined && Number.isFinite(retryAfterMs) ? { ok: false, code, message, retryAfterMs: Math.ceil(retryAfterMs) } : { ok: false, code, message });
@@ -264,25 +276,25 @@ export function attachAgentNamespace(io: Server, hub: Hub, limiter?: IngestLimit
       const reply = typeof ack === "function" ? ack : () => {};
       const msgLimit = limiter?.message(key) ?? { ok: true };
       if (!msgLimit.ok) {
-        hub.counters.inc("kam_ingest_rejected_total", { code: "rate_limited" });
+        app.counters.inc("kam_ingest_rejected_total", { code: "rate_limited" });
         reply({ ok: false, code: "rate_limited", message: msgLimit.message } satisfies HeartbeatAck);
         return;
       }
       const hb = Heartbeat.safeParse(payload);
       if (!hb.success) {
-        hub.counters.inc("kam_ingest_rejected_total", { code: "invalid_message" });
+        app.counters.inc("kam_ingest_rejected_total", { code: "invalid_message" });
         reply({ ok: false, code: "invalid_message", message: describeZodError(hb.error) } satisfies HeartbeatAck);
         return;
       }
-      hub.heartbeat(d, hb.data);
+      parts.liveness.heartbeat(d, hb.data);
       reply({ ok: true, serverTime: Date.now() });
     });
 
     socket.on("disconnect", (reason) => {
       // an oversized message (over maxHttpBufferSize) shows here as "transport error"
-      hub.counters.inc("kam_agent_disconnects_total", { reason });
+      app.counters.inc("kam_agent_disconnects_total", { reason });
       log.info({ reason }, "agent disconnected");
-      void hub.agentConnected(d, false);
+      void parts.liveness.agentConnected(d, false);
     });
   });
   return nsp;
@@ -295,7 +307,7 @@ export function attachAgentNamespace(io: Server, hub: Hub, limiter?: IngestLimit
  * the dashboard closes them at once (main.ts); this covers the admin CLI,
  * which runs in another process. Returns a stop function.
  */
-export function sweepRevokedAgentTokens(nsp: AgentNamespace, hub: Hub, everyMs = 2000): () => void {
+export function sweepRevokedAgentTokens(nsp: AgentNamespace, app: AppContext, everyMs = 2000): () => void {
   let busy = false;
   const timer = setInterval(() => {
     if (busy) return;
@@ -306,17 +318,17 @@ export function sweepRevokedAgentTokens(nsp: AgentNamespace, hub: Hub, everyMs =
     }
     if (byToken.size === 0) return;
     busy = true;
-    hub.db.agentToken
+    app.db.agentToken
       .findMany({ where: { id: { in: [...byToken.keys()] }, revokedAt: { not: null } }, select: { id: true } })
       .then((revoked) => {
         for (const { id } of revoked) {
           for (const s of byToken.get(id) ?? []) {
-            hub.log.warn({ cluster: s.data.cluster, node: s.data.node, agent: s.data.agentId }, "agent token revoked: closing its connection");
+            app.log.warn({ cluster: s.data.cluster, node: s.data.node, agent: s.data.agentId }, "agent token revoked: closing its connection");
             s.disconnect(true);
           }
         }
       })
-      .catch((e: unknown) => hub.log.warn({ err: e }, "agent token revocation check failed (retried)"))
+      .catch((e: unknown) => app.log.warn({ err: e }, "agent token revocation check failed (retried)"))
       .finally(() => (busy = false));
   }, everyMs);
   timer.unref();

@@ -166,7 +166,7 @@ export async function storeBatch(
   scope: AgentScope,
   records: AgentRecord[],
   derive: DeriveStateChanges,
-  /** server receive time, ISO-8601 (microseconds allowed: the hub keeps it strictly increasing) */
+  /** server receive time, ISO-8601 (microseconds allowed: Ingest keeps it strictly increasing) */
   receivedAt = new Date().toISOString(),
 ): Promise<StoreResult> {
   const received = records.length;

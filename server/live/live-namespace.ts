@@ -9,7 +9,8 @@ import type { Namespace, Server } from "socket.io";
 import type { Access } from "../auth/access";
 import { originMatches } from "../auth/csrf";
 import { Subscribe, describeZodError, type LiveClientToServer, type LiveServerToClient } from "../protocol";
-import type { Hub } from "../hub";
+import type { AppContext } from "../app-context";
+import type { LivePicture } from "../state/live-picture";
 import { TokenBucket } from "../ingest/limits";
 
 const ALL = "all";
@@ -42,7 +43,7 @@ class AddressCounts {
   }
 }
 
-export function attachLiveNamespace(io: Server, hub: Hub, access?: Access): Namespace<LiveClientToServer, LiveServerToClient> {
+export function attachLiveNamespace(io: Server, app: AppContext, picture: LivePicture, access?: Access): Namespace<LiveClientToServer, LiveServerToClient> {
   const nsp: Namespace<LiveClientToServer, LiveServerToClient> = io.of("/live");
 
   if (access) {
@@ -50,7 +51,7 @@ export function attachLiveNamespace(io: Server, hub: Hub, access?: Access): Name
     const max = access.config.liveConnectionsPerIp;
     nsp.use((socket, next) => {
       const refuse = (e: LiveRefused) => {
-        hub.counters.inc("kam_live_handshake_rejected_total", { code: e.data.code });
+        app.counters.inc("kam_live_handshake_rejected_total", { code: e.data.code });
         next(e);
       };
       const h = socket.handshake.headers;
@@ -81,7 +82,7 @@ export function attachLiveNamespace(io: Server, hub: Hub, access?: Access): Name
         })
         .catch((e: unknown) => {
           perAddress.release(addr);
-          hub.log.warn({ err: e }, "live handshake: session lookup failed");
+          app.log.warn({ err: e }, "live handshake: session lookup failed");
           refuse(new LiveRefused("unavailable", "cannot check the session right now, retry later"));
         });
     });
@@ -92,13 +93,13 @@ export function attachLiveNamespace(io: Server, hub: Hub, access?: Access): Name
     socket.on("subscribe", (payload, ack) => {
       const reply = typeof ack === "function" ? ack : () => {};
       if (!bucket.take(1, Date.now())) {
-        hub.counters.inc("kam_live_rejected_total", { code: "rate_limited" });
+        app.counters.inc("kam_live_rejected_total", { code: "rate_limited" });
         reply({ ok: false, code: "rate_limited", message: `more than ${SUBSCRIBE_PER_SECOND} subscribe messages/s: retry later` });
         return;
       }
       const msg = Subscribe.safeParse(payload);
       if (!msg.success) {
-        hub.counters.inc("kam_live_rejected_total", { code: "invalid_message" });
+        app.counters.inc("kam_live_rejected_total", { code: "invalid_message" });
         reply({ ok: false, code: "invalid_message", message: describeZodError(msg.error) });
         return;
       }
@@ -107,15 +108,15 @@ export function attachLiveNamespace(io: Server, hub: Hub, access?: Access): Name
       if (all) void socket.join(ALL);
       else for (const c of msg.data.clusters) void socket.join(room(c));
       // send the current picture at once, so a subscriber needs no separate fetch
-      for (const s of hub.clusters()) if (all || msg.data.clusters.includes(s.name)) socket.emit("cluster", s);
+      for (const s of picture.clusters()) if (all || msg.data.clusters.includes(s.name)) socket.emit("cluster", s);
       reply({ ok: true });
     });
   });
 
-  hub.onSummary((summary) => {
+  app.bus.on("summaryChanged", (summary) => {
     nsp.to(ALL).to(room(summary.name)).emit("cluster", summary);
   });
-  hub.onIncident((cluster, incident, change) => {
+  app.bus.on("incidentChanged", ({ cluster, incident, change }) => {
     nsp.to(ALL).to(room(cluster)).emit("incident", { change, incident });
   });
   return nsp;

@@ -43,7 +43,7 @@ export interface LivenessOptions {
   offlineMs: number;
   /** connected_at of the node's first session ever; null: liveness never recorded */
   trackedSince: number | null;
-  /** how stale a stored last_seen_at may be (the hub persists liveness at most this often) */
+  /** how stale a stored last_seen_at may be (liveness is persisted at most this often: server/ingest/liveness.ts) */
   persistSlackMs?: number;
   /** when the running server last heard from the node (exact, in memory); undefined: not known */
   lastSeen?: number | null;

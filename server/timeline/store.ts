@@ -7,7 +7,6 @@
 import { z } from "zod";
 import { sqlOf, type Db } from "../db/database";
 import { firstChecked, pgRows, queryRows } from "../db/rows";
-import type { Hub } from "../hub";
 import { ConfigInstance, HeldAddress, IncidentMsg } from "../protocol";
 import { incidentListSql } from "../incidents/incident-store";
 import { SEEN_EVERY_MS } from "../incidents/facts";
@@ -20,21 +19,6 @@ import { vipAddress, type VipChange } from "./vips";
 const iso = (ms: number) => new Date(ms).toISOString();
 /** epoch ms of a timestamptz column, as a plain number */
 const ms = (col: string) => `(extract(epoch FROM ${col}) * 1000)::float8`;
-
-/**
- * The hub's offline limit. The hub keeps it private; read it defensively, with
- * the documented default (15 s) as fallback.
- */
-export function hubOfflineMs(hub: object): number {
-  const v = (hub as { offlineMs?: unknown }).offlineMs;
-  return typeof v === "number" && v > 0 ? v : 15_000;
-}
-
-/** When the hub's in-memory picture last heard from each node of a cluster (exact, unlike stored liveness). */
-export function hubLastSeen(hub: Hub, cluster: string): (node: string) => number | null | undefined {
-  const c = hub.store.clusters.get(cluster);
-  return (node) => (c ? (c.nodes.get(node)?.lastSeen ?? undefined) : undefined);
-}
 
 const IdRow = z.object({ id: z.number() });
 
@@ -157,7 +141,7 @@ export async function loadTimeline(
   o: {
     offlineMs: number;
     now?: number;
-    /** node name -> when the running server last heard from it (the hub's picture), for the live end */
+    /** node name -> when the running server last heard from it (the live picture), for the live end */
     lastSeen?: (node: string) => number | null | undefined;
   },
 ): Promise<TimelineResponse | null> {

@@ -7,6 +7,7 @@ import { it } from "node:test";
 import assert from "node:assert/strict";
 import { DetectionHost } from "../../server/incidents/detection-host";
 import { Counters } from "../../server/metrics";
+import { EventBus } from "../../server/bus";
 import { createLogger } from "../../server/log";
 import type { Db } from "../../server/db/database";
 import type { Notifier } from "../../server/incidents/notifier";
@@ -23,7 +24,7 @@ it("feeds that arrive while a new cluster's engine is being created all reach th
       },
     },
   } as unknown as Db;
-  const host = new DetectionHost(stubDb, createLogger("silent"), new Counters(), {} as Notifier, { incident() {}, openCount() {} });
+  const host = new DetectionHost(stubDb, createLogger("silent"), new Counters(), {} as Notifier, new EventBus(createLogger("silent"), new Counters()));
   const t = Date.now();
   const seen = (node: string, ts: number): Fact => ({ kind: "seen", node, ts });
   host.feed(1, "c", [seen("a", t)]);
@@ -39,7 +40,7 @@ it("feeds that arrive while a new cluster's engine is being created all reach th
 it("does not judge a cluster by the wall clock while a reconnected agent replays its backlog", async () => {
   const stubDb = { cluster: { findUnique: async () => ({ id: 1, name: "c", settings: {} }) } } as unknown as Db;
   const changes: string[] = [];
-  const host = new DetectionHost(stubDb, createLogger("silent"), new Counters(), {} as Notifier, { incident() {}, openCount() {} });
+  const host = new DetectionHost(stubDb, createLogger("silent"), new Counters(), {} as Notifier, new EventBus(createLogger("silent"), new Counters()));
   (host as unknown as { apply: (ce: unknown, ch: { type: string; incident: { kind: string } }[]) => void }).apply = (_ce, ch) => {
     for (const c of ch) changes.push(`${c.type} ${c.incident.kind}`);
   };

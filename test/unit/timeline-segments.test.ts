@@ -90,7 +90,7 @@ describe("agent sessions to offline intervals", () => {
   });
 
   test("stored liveness may be stale by the persistence interval: such short silences are not gaps", () => {
-    // offline limit 3 s, liveness stored every 5 s: the hub starts a new row at every store
+    // offline limit 3 s, liveness stored every 5 s: liveness starts a new row at every store
     const sessions = [0, 5, 10, 15].map((t) => ({ connectedAt: s(t), lastSeenAt: s(t), disconnectedAt: null }));
     assert.deepEqual(brief2(offlineIntervals(sessions, o({ offlineMs: 3000, persistSlackMs: 5000, now: s(16), range: { from: s(0), to: s(100) } }))), []);
     assert.deepEqual(brief2(offlineIntervals(sessions, o({ offlineMs: 3000, now: s(16), range: { from: s(0), to: s(100) } }))), ["0-5", "5-10", "10-15"], "without the slack every store looks like a gap");

@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
 import { notFound } from "next/navigation";
-import { getHub } from "@/server/context";
+import { serverParts } from "@/server/context";
 import { getIncident } from "@/server/incidents/incident-store";
 import { INCIDENT_KIND_LOOK } from "@/components/status";
 import { IncidentDetail } from "@/components/incidents/IncidentDetail";
@@ -11,7 +11,7 @@ type Props = { params: Promise<{ id: string }> };
 
 async function load(id: string) {
   if (!/^\d{1,18}$/.test(id)) return null;
-  return getIncident(getHub().db, BigInt(id));
+  return getIncident(serverParts().app.db, BigInt(id));
 }
 
 export async function generateMetadata({ params }: Props): Promise<Metadata> {

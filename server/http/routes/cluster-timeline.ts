@@ -1,6 +1,6 @@
 import { serverTiming } from "../../server-timing";
 import { TimelineQueryString, parseTimelineQuery } from "../../timeline/query";
-import { hubLastSeen, hubOfflineMs, loadTimeline } from "../../timeline/store";
+import { loadTimeline } from "../../timeline/store";
 import { TimelineResponse } from "../../timeline/types";
 import { ClusterParams, defineRoute, found, queryOf } from "../route";
 
@@ -9,11 +9,11 @@ export default defineRoute({
   method: "GET", path: "/api/clusters/:name/timeline", access: "read",
   summary: "swimlanes per node and instance over a range (default: the last hour), with incidents and data gaps",
   request: { params: ClusterParams, query: TimelineQueryString }, response: TimelineResponse,
-  async handle({ hub, params, url }) {
+  async handle({ app, picture, params, url }) {
     const t0 = performance.now();
     const now = Date.now();
     const q = queryOf(parseTimelineQuery(params.name, url.searchParams, now));
-    const body = await loadTimeline(hub.db, q, { offlineMs: hubOfflineMs(hub), now, lastSeen: hubLastSeen(hub, q.cluster) });
+    const body = await loadTimeline(app.db, q, { offlineMs: picture.offlineMs, now, lastSeen: picture.lastSeen(q.cluster) });
     return { body: found(body, `no cluster ${q.cluster}`), headers: serverTiming(t0) };
   },
 });

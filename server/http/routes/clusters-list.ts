@@ -2,12 +2,12 @@ import { z } from "zod";
 import { ClusterSummary } from "../../protocol";
 import { defineRoute } from "../route";
 
-/** GET /api/clusters: every cluster's current picture (the hub's, in memory). */
+/** GET /api/clusters: every cluster's current picture (the live picture's, in memory). */
 export default defineRoute({
   method: "GET", path: "/api/clusters", access: "read+wall",
   summary: "every cluster: status, nodes, instances, VIPs held, open incidents",
   response: z.array(ClusterSummary),
-  async handle({ hub }) {
-    return Promise.resolve({ body: hub.clusters() });
+  async handle({ picture }) {
+    return Promise.resolve({ body: picture.clusters() });
   },
 });

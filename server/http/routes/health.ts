@@ -7,12 +7,12 @@ export default defineRoute({
   method: "GET", path: "/api/health", access: "public",
   summary: "the server runs and its database answers (503 unavailable otherwise)",
   response: z.object({ ok: z.literal(true), db: z.enum(["postgres", "pglite"]) }),
-  async handle({ hub }) {
+  async handle({ app }) {
     try {
-      await hub.db.$queryRawUnsafe("SELECT 1");
+      await app.db.$queryRawUnsafe("SELECT 1");
     } catch {
-      throw new HttpError(503, "unavailable", "the database does not answer", {}, { db: hub.dbKind });
+      throw new HttpError(503, "unavailable", "the database does not answer", {}, { db: app.dbKind });
     }
-    return { body: { ok: true as const, db: hub.dbKind } };
+    return { body: { ok: true as const, db: app.dbKind } };
   },
 });

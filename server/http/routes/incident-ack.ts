@@ -12,7 +12,7 @@ export default defineRoute({
   async handle(ctx) {
     const inc = await acknowledgeIncident(ctx.access.db, BigInt(ctx.params.id), ctx.session!.user.name);
     if (!inc) throw new HttpError(404, "not_found", `no incident ${ctx.params.id}`);
-    ctx.hub.incidentChanged(inc.cluster, inc, "updated");
+    ctx.app.bus.emit("incidentChanged", { cluster: inc.cluster, incident: inc, change: "updated" });
     return { body: inc };
   },
 });

@@ -10,10 +10,10 @@ export default defineRoute({
   method: "GET", path: "/api/incidents", access: "read+wall",
   summary: "incidents, newest first, filtered by cluster, kind, open, range",
   request: { query: IncidentQueryString }, response: z.array(IncidentMsg),
-  async handle({ hub, url }) {
+  async handle({ app, url }) {
     const t0 = performance.now();
     // the JSON text comes from PostgreSQL as is
-    const raw = await listIncidentsJson(hub.db, queryOf(parseIncidentQuery(url.searchParams)));
+    const raw = await listIncidentsJson(app.db, queryOf(parseIncidentQuery(url.searchParams)));
     return { raw, contentType: "application/json", headers: serverTiming(t0) };
   },
 });

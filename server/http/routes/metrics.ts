@@ -7,7 +7,7 @@ export default defineRoute({
   method: "GET", path: "/metrics", access: "read",
   summary: "Prometheus metrics (text exposition format)",
   response: z.string(),
-  async handle({ hub }) {
-    return Promise.resolve({ raw: renderMetrics(hub), contentType: "text/plain; version=0.0.4; charset=utf-8" });
+  async handle({ app, picture, detection }) {
+    return Promise.resolve({ raw: renderMetrics(app, picture, detection), contentType: "text/plain; version=0.0.4; charset=utf-8" });
   },
 });

@@ -1,0 +1,125 @@
+/**
+ * Ingest of an agent's batches: store them (one transaction, server/ingest/store.ts), update the live
+ * picture, and publish the facts they yield (`factsCommitted`) for detection.
+ */
+import type { AppContext } from "../app-context";
+import type { AgentRecord } from "../protocol";
+import type { AgentSocketData } from "./agent-namespace";
+import { storeBatch, type StoreResult } from "./store";
+import { capInstances } from "./limits";
+import { deriveStateChanges } from "../state/derive";
+import type { LivePicture } from "../state/live-picture";
+import { MonotonicClock } from "../clock";
+import { factsFromStored } from "../incidents/facts";
+
+/**
+ * An agent reports its VIP set when it changes and every 10 s. A report equal
+ * to the set this server process last stored for the node (same agent, newer
+ * seq) is acknowledged but not stored (counted as a duplicate), unless the
+ * stored one is older than this: storage keeps every change plus an hourly
+ * confirmation, not 8,640 rows a day per node. The first report of every
+ * connection (and after a server start) is stored.
+ */
+export const VIP_CONFIRM_MS = 3600_000;
+
+/** a node's VIP set as this server process last stored it */
+interface VipMemo {
+  key: string;
+  agentId: string;
+  seq: number;
+  at: number;
+}
+
+const vipKey = (addresses: readonly { address: string; prefixlen?: number | null; iface?: string | null }[]) =>
+  addresses
+    .map((a) => `${a.address.toLowerCase()}/${a.prefixlen ?? ""}%${a.iface ?? ""}`)
+    .sort()
+    .join(" ");
+
+export class Ingest {
+  /** server receive times, strictly increasing */
+  readonly clock = new MonotonicClock();
+  /** node id -> VIP set last stored (see VIP_CONFIRM_MS) */
+  private vipMemo = new Map<number, VipMemo>();
+
+  constructor(
+    private app: AppContext,
+    private picture: LivePicture,
+  ) {
+    // the first VIP report of a connection is stored even when unchanged
+    app.bus.on("agentConnected", ({ nodeId }) => this.vipMemo.delete(nodeId));
+  }
+
+  /** Store a validated batch, then update the picture and publish its facts. */
+  async ingest(d: AgentSocketData, records: AgentRecord[]): Promise<StoreResult> {
+    const { db, counters, settings, bus } = this.app;
+    const { cluster, node } = this.picture.where(d);
+    const store = this.picture.store;
+    // derive against a copy of the node's view: if the transaction fails, nothing changed
+    // (storeBatch may derive twice; each time from the view before the batch, the last one counts)
+    let view = node.view;
+    const t0 = performance.now();
+    // unchanged VIP reports are acknowledged, not stored (see VIP_CONFIRM_MS)
+    const wall = Date.now();
+    let ref = this.vipMemo.get(d.nodeId);
+    const unchanged = new Set<AgentRecord>();
+    for (const v of records.filter((x) => x.kind === "vips").sort((a, b) => a.seq - b.seq)) {
+      if (v.kind !== "vips") continue;
+      const key = vipKey(v.addresses);
+      if (ref && ref.agentId === d.agentId && v.seq > ref.seq && ref.key === key && wall - ref.at < VIP_CONFIRM_MS) unchanged.add(v);
+      else ref = { key, agentId: d.agentId, seq: v.seq, at: wall };
+    }
+    const receivedAt = this.clock.nextIso();
+    // a config snapshot is stored once per content hash and node (issue 19): a repeat of the node's
+    // current one (every reconnect, or a flood of 4 MiB copies) is acknowledged, not stored again
+    let cfgHash = node.config?.hash;
+    for (const c of records.filter((x) => x.kind === "config").sort((a, b) => a.seq - b.seq)) {
+      if (c.kind !== "config") continue;
+      if (c.hash === cfgHash) unchanged.add(c);
+      else cfgHash = c.hash;
+    }
+    const r = await storeBatch(
+      db,
+      d,
+      unchanged.size ? records.filter((x) => !unchanged.has(x)) : records,
+      (logs, configs) => {
+        view = { vrids: new Map(node.view.vrids), instances: new Set(node.view.instances), last: new Map(node.view.last) };
+        const known = new Set([...node.view.instances, ...node.instances.keys()]);
+        return capInstances(view, known, deriveStateChanges(view, logs, configs), settings.caps, (n) =>
+          counters.inc("kam_ingest_instances_refused_total", {}, n),
+        );
+      },
+      receivedAt,
+    );
+    r.duplicates += unchanged.size;
+    const newestVip = r.vips.reduce<(typeof r.vips)[number] | null>((a, v) => (!a || v.seq > a.seq ? v : a), null);
+    const memo = this.vipMemo.get(d.nodeId);
+    if (newestVip && (!memo || memo.agentId !== d.agentId || newestVip.seq > memo.seq)) {
+      this.vipMemo.set(d.nodeId, { key: vipKey(newestVip.addresses), agentId: d.agentId, seq: newestVip.seq, at: wall });
+    }
+    const unchangedConfigs = [...unchanged].filter((x) => x.kind === "config").length;
+    counters.inc("kam_ingest_vips_unchanged_total", {}, unchanged.size - unchangedConfigs);
+    counters.inc("kam_ingest_configs_unchanged_total", {}, unchangedConfigs);
+    counters.inc("kam_ingest_batches_total");
+    counters.inc("kam_ingest_records_total", {}, r.stored);
+    counters.inc("kam_ingest_duplicates_total", {}, r.duplicates);
+    counters.inc("kam_ingest_commit_seconds_total", {}, (performance.now() - t0) / 1000);
+    node.view = view;
+    // newest by the agent's own order (seq), not by the node's clock, which may jump
+    const order = (seq: number) => ({ agentId: d.agentId, seq });
+    for (const c of r.configs) store.applyConfig(node, { ...c, order: order(c.seq) });
+    for (const v of [...r.vips].sort((a, b) => a.seq - b.seq)) store.applyVips(node, v.addresses, v.ts, order(v.seq));
+    for (const p of [...r.processes].sort((a, b) => a.seq - b.seq)) store.applyProcess(node, p, p.ts, order(p.seq));
+    const seqOf = new Map(r.logs.map((l) => [l.id, l.seq]));
+    for (const s of r.stateChanges) store.applyState(node, s.instance, s.state, s.ts.getTime(), order(seqOf.get(s.logRecordId) ?? 0));
+    for (const l of r.logs) {
+      if (l.event?.type === "priority") store.applyPriority(node, l.event.instance, l.event.to);
+    }
+    store.touch(node, Date.now());
+    if (r.stored > 0) {
+      this.picture.markDirty(cluster.name);
+      bus.emit("factsCommitted", { clusterId: cluster.id, cluster: cluster.name, facts: factsFromStored(node.name, r, Date.parse(receivedAt)) });
+    }
+    return r;
+  }
+}
