@@ -4,7 +4,7 @@ import pg from "pg";
 import { PrismaClient } from "../generated/prisma/client";
 import type { Logger } from "../log";
 import { startEmbedded, type EmbeddedDb } from "./embedded";
-import { applyMigrations } from "./migrate";
+import { applyMigrations, pendingMigrations } from "./migrate";
 
 export type Db = PrismaClient;
 
@@ -63,7 +63,12 @@ export async function openDatabase(opts: { databaseUrl: string; dataDir: string;
   }
   try {
     const t = Date.now();
-    const status = await applyMigrations(url, opts.cwd);
+    // nothing pending (every restart of an installed server): no need to start the Prisma CLI
+    const pending = await pendingMigrations(url, opts.cwd).catch((e: unknown) => {
+      opts.log.warn({ err: e }, "could not read the applied migrations: running prisma migrate deploy");
+      return null;
+    });
+    const status = pending?.length === 0 ? "none pending (every committed migration is applied)" : await applyMigrations(url, opts.cwd);
     const where = kind === "pglite" ? `embedded:${opts.dataDir}` : describeUrl(url);
     opts.log.info({ db: kind, url: where, ms: Date.now() - t }, `migrations: ${status}`);
   } catch (e) {
