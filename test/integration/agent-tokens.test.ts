@@ -149,10 +149,14 @@ describe(`caps on what one token and one node can make the server keep (${testDb
     const line = "x".repeat(8000);
     let seq = 0;
     const batch = () => ({ records: Array.from({ length: 131 }, () => ({ kind: "log", seq: ++seq, ts: Date.now(), source: "file", line, inode: "1", offset: seq })) });
-    // 8 x ~1.06 MB sent at once: checked on arrival, before storage
-    const replies = await Promise.all(Array.from({ length: 8 }, () => send(s, batch())));
+    // 16 x ~1.06 MB sent at once: checked on arrival, before storage. The budget refills 1 MiB/s while they
+    // arrive (seconds on a loaded machine: 8 of them let only 2 be refused beside the truth lab), so twice the
+    // count the burst and a few seconds of refill can take
+    const t0 = Date.now();
+    const replies = await Promise.all(Array.from({ length: 16 }, () => send(s, batch())));
+    const took = `${Date.now() - t0} ms`;
     assert.deepEqual(replies.slice(0, 3).map((r) => r.ok), [true, true, true], "the burst passes");
-    assert.ok(replies.filter((r) => !r.ok).length >= 3, JSON.stringify(replies.map((r) => r.ok)));
+    assert.ok(replies.filter((r) => !r.ok).length >= 3, `${JSON.stringify(replies.map((r) => r.ok))} in ${took}`);
     const refused = replies.find((r) => !r.ok);
     assert.ok(refused && !refused.ok && refused.code === "rate_limited" && /bytes\/s/.test(refused.message), JSON.stringify(refused));
   });
