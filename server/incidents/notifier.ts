@@ -4,14 +4,51 @@
  * slow or failing receiver never blocks ingest and a restart loses nothing.
  * During a maintenance window of the cluster, incidents are marked silenced
  * and nothing is sent.
+ *
+ * Several processes may drain the same outbox (replicas, issue 13): a pass
+ * CLAIMS its rows (`FOR UPDATE SKIP LOCKED`, next_at moved CLAIM_LEASE_MS
+ * ahead) before delivering them, so no two processes send the same row; one
+ * that dies mid-delivery leaves its claim to expire and another process
+ * retries it once. Every POST carries `Idempotency-Key:
+ * kam-<incident>-<webhook>-<event>`, the same on every retry, so a receiver can
+ * drop the second copy of that one retry.
  */
-import type { Db } from "../db/database";
+import { sqlOf, type Db } from "../db/database";
 import type { Logger } from "../log";
 import type { Counters } from "../metrics";
 import type { ApiIncident } from "./incident-store";
 
 const MAX_ATTEMPTS = 10;
 const TIMEOUT_MS = 5000;
+/** a claimed row is not due again for this long: far beyond one delivery (TIMEOUT_MS) */
+export const CLAIM_LEASE_MS = 60_000;
+/** rows claimed per pass */
+const CLAIM_BATCH = 20;
+
+/**
+ * Claim the due rows of this pass: locked rows (another process claiming them now) are skipped, and the
+ * claimed ones are due again only after the lease (a delivery sets next_at or delivered_at itself).
+ */
+const CLAIM_SQL = `UPDATE notification n SET next_at = $3::timestamptz
+  FROM webhook w
+  WHERE w.id = n.webhook_id
+    AND n.id IN (SELECT id FROM notification
+                 WHERE delivered_at IS NULL AND failed_at IS NULL AND next_at <= $2::timestamptz
+                 ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+  RETURNING n.id::text AS id, n.incident_id::text AS incident, n.webhook_id AS webhook, n.event, n.attempts, n.payload, w.url`;
+
+interface Claimed {
+  id: string;
+  incident: string;
+  webhook: number;
+  event: string;
+  attempts: number;
+  payload: unknown;
+  url: string;
+}
+
+/** the key a receiver can deduplicate on: one per incident, webhook and event (unique in the outbox) */
+export const idempotencyKey = (incident: string | bigint, webhook: number, event: string) => `kam-${incident}-${webhook}-${event}`;
 
 export type NotifyEvent = "opened" | "resolved";
 
@@ -116,13 +153,12 @@ export class Notifier {
     try {
       do {
         this.kick = false;
-        const due = await this.db.notification.findMany({
-          where: { deliveredAt: null, failedAt: null, nextAt: { lte: new Date() } },
-          include: { webhook: true },
-          orderBy: { id: "asc" },
-          take: 20,
-        });
-        await Promise.all(due.map((n) => this.deliver(n.id, n.webhook.url, n.payload, n.attempts)));
+        const now = Date.now();
+        const due = (
+          await sqlOf(this.db).query<Claimed>(CLAIM_SQL, [CLAIM_BATCH, new Date(now).toISOString(), new Date(now + CLAIM_LEASE_MS).toISOString()])
+        ).rows.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
+        await Promise.all(due.map((n) => this.deliver(BigInt(n.id), n.url, n.payload, n.attempts, idempotencyKey(n.incident, n.webhook, n.event))));
+        if (due.length === CLAIM_BATCH) this.kick = true; // more may be due
       } while (this.kick);
     } catch (e) {
       this.log.warn({ err: e }, "notification pass failed; will retry");
@@ -131,7 +167,7 @@ export class Notifier {
     }
   }
 
-  private async deliver(id: bigint, url: string, payload: unknown, attempts: number) {
+  private async deliver(id: bigint, url: string, payload: unknown, attempts: number, key: string) {
     let error: string | null = null;
     // a URL that passed the webhook validation but that URL() refuses can never be delivered: give up at once
     // (before issue 19 the log line below threw on it, the row was never updated, and it was retried every pass)
@@ -140,7 +176,7 @@ export class Notifier {
     try {
       const r = await fetch(url, {
         method: "POST",
-        headers: { "content-type": "application/json", "user-agent": "keepalived-monitor" },
+        headers: { "content-type": "application/json", "user-agent": "keepalived-monitor", "idempotency-key": key },
         body: JSON.stringify(payload),
         signal: AbortSignal.timeout(TIMEOUT_MS),
         redirect: "manual",
