@@ -6,15 +6,18 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { dbUrlOf, queryDb, ROOT, startTestServer, type TestServer } from "../helpers/server";
-import { testDbKind } from "../helpers/db";
+import { createTestDb, testDbKind, type TestDb } from "../helpers/db";
 import { pendingMigrations } from "../../server/db/migrate";
 
 let srv: TestServer;
+let db: TestDb;
 before(async () => {
-  srv = await startTestServer();
+  db = await createTestDb({ empty: true }); // not the migrated template the other tests start from
+  srv = await startTestServer({ db });
 });
 after(async () => {
   await srv?.close();
+  await db?.drop();
 });
 
 describe(`migrations at start (${testDbKind()})`, () => {

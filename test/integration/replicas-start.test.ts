@@ -23,7 +23,7 @@ after(async () => {
 
 describe("two replicas started at once", { skip: testDbKind() !== "postgres" ? "runs in the PostgreSQL pass: replicas share a PostgreSQL server" : false }, () => {
   it("on an empty database: both start, every migration is applied once, both answer /api/health", { timeout: 120_000 }, async () => {
-    db = await createTestDb();
+    db = await createTestDb({ empty: true });
     const base = db;
     // each replica its own data directory (they share only the database)
     const replica = () => ({ ...base, dataDir: fs.mkdtempSync(path.join(os.tmpdir(), "kam-replica-")), drop: async () => undefined });
