@@ -111,6 +111,11 @@ export interface Label {
   hosts: string[];
   start: number;
   end: number;
+  /**
+   * when the condition began, for a kind whose label starts at a deadline after it (AGENT_OFFLINE: the agent
+   * went silent offlineMs before): the incident's openedAt, and the time the hold-down is counted to
+   */
+  since?: number;
   /** false when the condition still held when observation ended */
   ended: boolean;
   /** cause class, null = not checked */

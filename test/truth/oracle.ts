@@ -359,7 +359,7 @@ export function deriveTruth(obs: Observations, defs: Defs = DEFS): Truth {
         dontCare.push({ kind: "AGENT_OFFLINE", vrid: null, host: h, start: r.start, end: r.end, why: "agent down about the offline limit" });
         continue;
       }
-      label({ kind: "AGENT_OFFLINE", vrid: null, hosts: [h], ...w, cause: null, action: null, why: `agent down ${(d / 1000).toFixed(1)} s` });
+      label({ kind: "AGENT_OFFLINE", vrid: null, hosts: [h], ...w, since: r.start, cause: null, action: null, why: `agent down ${(d / 1000).toFixed(1)} s` });
     }
   }
 

@@ -308,6 +308,16 @@ test("the oracle's labels follow the lifecycle: a recurrence within the hold-dow
   assert.equal(out.filter((l) => l.kind === "FLAPPING").length, 2, "FLAPPING keeps its own episodes");
 });
 
+test("an AGENT_OFFLINE episode recurs when the agent went silent again, not at its deadline: within the hold-down it is the same label (seed 1007)", () => {
+  // back at 7.9 s; silent again at 56.2 s (48.3 s later), offline from 71.2 s (63.3 s later): the product re-opens its incident
+  const L = (id: string, since: number, end: number): Label =>
+    ({ id, kind: "AGENT_OFFLINE", vrid: null, hosts: ["h1"], start: since + 15_000, since, end, ended: true, cause: null, accepted: null, action: null, why: id });
+  const out = mergeWithinHoldDown([L("a", -15_000, 7_900), L("b", 56_200, 77_300)], 60_000);
+  assert.deepEqual(out.map((l) => [l.start, l.end]), [[0, 77_300]]);
+  const apart = mergeWithinHoldDown([L("a", -15_000, 7_900), L("b", 70_000, 90_000)], 60_000);
+  assert.equal(apart.length, 2, "silent again 62 s after it came back: a new incident");
+});
+
 test("no NO_MASTER label while an election runs: every host restarted in the middle of the first one (the lab's setup)", () => {
   const o = baseObs();
   // both stop at 5 s (a releases the VIP), both start again at 6 s, a wins at 14 s
