@@ -66,7 +66,9 @@ function isUniqueViolation(e: unknown): boolean {
  * - a legacy cluster token (node_name NULL) is accepted for a node name nobody
  *   claimed yet (logged and counted: kam_agent_cluster_token_total), and for a
  *   node it claimed only with an agent id already registered for that node: a
- *   second agent with the cluster token and a peer's name is refused `forbidden`;
+ *   second agent with the cluster token and a peer's name is refused `forbidden`
+ *   (a node the token claimed without any agent, left by a handshake cut short,
+ *   is still unclaimed);
  *   at most caps.nodesPerToken names per cluster token (`limit_exceeded`).
  * - a node registers new agent ids (reinstalls) at a bounded rate.
  */
@@ -124,8 +126,10 @@ async function authenticate(app: AppContext, auth: unknown, limiter: IngestLimit
     }
     await db.node.update({ where: { id: node.id }, data: { tokenId: scope.tokenId } });
     app.log.warn({ cluster: scope.cluster, node: h.node, token: scope.tokenId, previous: node.tokenId }, "node name bound to its new per-node agent token");
-  } else if (scope.nodeName === null && !created && !agent) {
-    // the attack of issue 19: the cluster token, a peer's name, a fresh agent id
+  } else if (scope.nodeName === null && !created && !agent && (await db.agent.count({ where: { nodeId: node.id } })) > 0) {
+    // the attack of issue 19: the cluster token, a peer's name (a node with an agent of its own), a fresh agent
+    // id. A node row without any agent was left by a handshake cut short (the server killed between creating
+    // the node and registering its agent): nobody's node yet, the next agent claims it (CI: locked out for ever)
     throw new HandshakeError(
       "forbidden",
       `node "${h.node}" already exists and this cluster token may not register a new agent for it: give the node its own token (npm run token -- create --cluster ${scope.cluster} --node ${h.node})`,

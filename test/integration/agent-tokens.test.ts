@@ -87,6 +87,17 @@ describe(`per-node agent tokens (${testDbKind()})`, () => {
     assert.equal(await outcome(token, "lb1", peerId), "forbidden");
   });
 
+  it("a node left without any agent by a handshake cut short (the server killed between the two writes) is taken by the next agent of the cluster token", async () => {
+    const token = await srv.token("cut");
+    const [t] = await query<{ id: number; cluster_id: number }>(`SELECT id, cluster_id FROM agent_token WHERE token_hash = encode(sha256($1::bytea), 'hex')`, [token]);
+    // what the killed server left: the node row, bound to the token, and no agent row
+    await query(`INSERT INTO node (cluster_id, name, token_id, created_at) VALUES ($1, 'cut1', $2, now())`, [t.cluster_id, t.id]);
+    const id = randomUUID();
+    assert.equal(await outcome(token, "cut1", id), "ok", "nobody's node yet: the agent registers");
+    assert.equal(await outcome(token, "cut1"), "forbidden", "now it has an agent: a fresh id posing as cut1 is refused");
+    assert.equal(await outcome(token, "cut1", id), "ok", "its own agent reconnects");
+  });
+
   it("a replacement token takes a revoked token's node over; a second active per-node token does not", async () => {
     const first = await srv.token("rv", "rv1");
     assert.equal(await outcome(first, "rv1"), "ok");
