@@ -64,13 +64,18 @@ export function applyMigrations(databaseUrl: string, cwd: string, timeoutMs = 12
  * records it) differs from the committed file, is null (`prisma migrate deploy` reports those).
  * One query on one connection: a restart with nothing pending skips the CLI (about 3 to 5 s per start).
  */
-export async function pendingMigrations(databaseUrl: string, cwd: string): Promise<string[] | null> {
+/** the committed migrations (prisma/migrations/<name>/migration.sql), by name, with Prisma's checksum */
+export function committedMigrations(cwd: string): { name: string; checksum: string }[] {
   const dir = path.join(cwd, "prisma/migrations");
-  const committed = fs
+  return fs
     .readdirSync(dir, { withFileTypes: true })
     .filter((d) => d.isDirectory() && fs.existsSync(path.join(dir, d.name, "migration.sql")))
     .map((d) => ({ name: d.name, checksum: createHash("sha256").update(fs.readFileSync(path.join(dir, d.name, "migration.sql"))).digest("hex") }))
     .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+export async function pendingMigrations(databaseUrl: string, cwd: string): Promise<string[] | null> {
+  const committed = committedMigrations(cwd);
   const c = new pg.Client({ connectionString: databaseUrl });
   await c.connect();
   try {

@@ -17,7 +17,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
-import { applyMigrations } from "../../server/db/migrate";
+import { applyMigrations, committedMigrations } from "../../server/db/migrate";
 import { startEmbedded } from "../../server/db/embedded";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -36,16 +36,12 @@ export function testDbKind(): "postgres" | "pglite" {
 
 /** the committed migrations and the PGlite version: a template made from others is never used */
 function templateKey(): string {
-  const dir = path.join(ROOT, "prisma/migrations");
   const h = createHash("sha256");
   // the PGlite release (its data directory format): its package.json, found from its entry point (not exported)
   let dir0 = path.dirname(createRequire(import.meta.url).resolve("@electric-sql/pglite"));
   while (!fs.existsSync(path.join(dir0, "package.json"))) dir0 = path.dirname(dir0);
   h.update(fs.readFileSync(path.join(dir0, "package.json")));
-  for (const d of fs.readdirSync(dir).sort()) {
-    const f = path.join(dir, d, "migration.sql");
-    if (fs.existsSync(f)) h.update(d).update(fs.readFileSync(f));
-  }
+  for (const m of committedMigrations(ROOT)) h.update(m.name).update(m.checksum);
   return h.digest("hex").slice(0, 12);
 }
 

@@ -11,7 +11,8 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { startTestServer, queryDb, type TestServer } from "../helpers/server";
+import { ROOT, startTestServer, queryDb, type TestServer } from "../helpers/server";
+import { committedMigrations } from "../../server/db/migrate";
 import { createTestDb, testDbKind, type TestDb } from "../helpers/db";
 
 const servers: TestServer[] = [];
@@ -36,7 +37,7 @@ describe("two replicas started at once", { skip: testDbKind() !== "postgres" ? "
       assert.deepEqual(h, { ok: true, db: "postgres" });
       assert.doesNotMatch(s.output(), /migrat\w* failed|MigrationError/i, "no migration error in either log");
     }
-    const committed = fs.readdirSync(path.join(import.meta.dirname, "../../prisma/migrations"), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+    const committed = committedMigrations(ROOT).map((m) => m.name);
     const applied = await queryDb<{ migration_name: string; n: number }>(servers[0],
       `SELECT migration_name, count(*)::int AS n FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL GROUP BY migration_name ORDER BY migration_name`);
     assert.deepEqual(applied.map((r) => r.migration_name), committed, "every committed migration applied");
