@@ -53,8 +53,10 @@ export class DetectionEngine {
 
   constructor(readonly cluster: string, settings?: Partial<DetectorSettings>) {
     this.settings = resolveSettings(settings);
+    const model = new Model();
     this.ctx = {
-      cluster, s: this.settings, model: new Model(), reg: new Registry(cluster, this.settings.holdDownMs), timers: new TimerQueue(),
+      cluster, s: this.settings, model, reg: new Registry(cluster, this.settings.holdDownMs),
+      timers: new TimerQueue({ streamOf: (n) => model.nodes.get(n)?.streamAt ?? -Infinity, allowanceMs: this.settings.deliveryAllowanceMs }),
     };
   }
 
@@ -84,9 +86,14 @@ export class DetectionEngine {
       const rx = typeof fact.rx === "number" && Number.isFinite(fact.rx) ? fact.rx : fact.ts;
       if (fact.ts > rx + this.settings.futureSkewMs) this.stats.skewed++;
       const at = Math.min(fact.ts, rx);
+      // a record of a node moves that node's stream: its timers parked until the stream passed their
+      // deadline (timers.ts) may fire now, before the record is applied, like any timer due before it
+      const streamNode = fact.kind === "seen" || fact.kind === "disconnected" ? null : this.ctx.model.node(fact.node);
+      if (streamNode && at > streamNode.streamAt) streamNode.streamAt = at;
       // timers due before the fact's event time fire first; those between it and the receipt fire right
       // after it (it may end their condition: a line delayed in transit is still judged at its time)
       this.ctx.timers.fireDue(at);
+      if (streamNode) this.ctx.timers.release(streamNode.name, streamNode.streamAt);
       this.clock = Math.max(this.clock, rx);
       this.apply(at === fact.ts ? fact : { ...fact, ts: at });
       this.stats.facts++;

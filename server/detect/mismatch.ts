@@ -46,7 +46,8 @@ export function evaluateInstance(ctx: Ctx, r: InstRec, at: number, trigger: Evid
   if (mismatchNow(ctx, r)) {
     if (c.since === null) {
       c.since = at;
-      ctx.timers.set(timerKey, at + graceMs(ctx, r.group), () => fireMismatch(ctx, r));
+      // made only of this node's reports: judged once its stream passed the deadline (timers.ts)
+      ctx.timers.set(timerKey, at + graceMs(ctx, r.group), () => fireMismatch(ctx, r), { node: r.node });
     }
     return;
   }

@@ -99,6 +99,12 @@ export interface NodeRec {
   downEntry: LogEntry | null;
   /** FAULT incidents still looking for a cause in the lines that follow */
   pendingFaults: { rec: InstRec; entry: LogEntry; until: number }[];
+  /**
+   * the node's stream: the largest event time of the records received from it (log, VIP, config and
+   * process records; not liveness, which the server makes): what the node reported is complete up to
+   * about here. Timers of conditions made only of this node's reports wait for it (timers.ts).
+   */
+  streamAt: number;
 }
 
 export interface Group {
@@ -155,7 +161,7 @@ export class Model {
       n = {
         name, online: true, tracked: false, lastSeen: null, disconnectedAt: null, configTs: null, configRef: null,
         cfgByName: new Map(), insts: new Map(), vipsKnown: false, held: new Map(), lastVips: null,
-        lines: new Ring(RING_LINES), events: new Ring(RING_EVENTS), downSlot: null, keepalived: null, keepaliveSince: null, shutdownAt: null, downBefore: null, downEntry: null, pendingFaults: [],
+        lines: new Ring(RING_LINES), events: new Ring(RING_EVENTS), downSlot: null, keepalived: null, keepaliveSince: null, shutdownAt: null, downBefore: null, downEntry: null, pendingFaults: [], streamAt: -Infinity,
       };
       this.nodes.set(name, n);
     }

@@ -5,6 +5,13 @@
  * deadline (not the clock), so incident times never depend on when or how often tick() ran. Ties fire in
  * key order, so the live engine and a replay fire them identically. Re-setting or cancelling a key leaves
  * a stale heap entry that is skipped when popped; the heap is compacted when stale entries pile up.
+ *
+ * A timer may be gated on one node's stream (`set(..., { node })`): it judges a condition made only of
+ * that node's reports, so it fires at its deadline only once the node's stream (the event time of the
+ * latest record received from it, `streamOf`) has reached the deadline, i.e. a report of that node which
+ * would have ended the condition in time can no longer be on its way. Until then it is parked: released
+ * by release(node) when a later record of the node arrives, or fired by the clock `allowanceMs` after the
+ * deadline at the latest (a quiet node). Either way its handler receives the deadline.
  */
 export type TimerFn = (at: number) => void;
 
@@ -13,24 +20,48 @@ interface Entry {
   key: string;
 }
 
+interface Live {
+  /** the deadline the handler receives */
+  at: number;
+  /** when the heap fires it: the deadline, or deadline + allowance once parked */
+  due: number;
+  fn: TimerFn;
+  node?: string;
+  parked?: boolean;
+}
+
+export interface TimerGate {
+  /** event time of the latest record received from the node (-Infinity: none) */
+  streamOf: (node: string) => number;
+  /** a parked timer fires this long after its deadline at the latest */
+  allowanceMs: number;
+}
+
 export class TimerQueue {
   private heap: Entry[] = [];
-  private live = new Map<string, { at: number; fn: TimerFn }>();
+  private live = new Map<string, Live>();
+  /** keys of the parked timers (each also in live) */
+  private parkedKeys = new Set<string>();
   /** the largest limit fireDue was called with: how far the engine's clock has gone */
   reached = -Infinity;
+
+  /** without a gate, node-gated timers fire at their deadline like any other */
+  constructor(private readonly gate: TimerGate | null = null) {}
 
   get size(): number {
     return this.live.size;
   }
 
-  set(key: string, at: number, fn: TimerFn): void {
-    this.live.set(key, { at, fn });
+  set(key: string, at: number, fn: TimerFn, opts?: { node: string }): void {
+    this.live.set(key, { at, due: at, fn, ...(opts && this.gate ? { node: opts.node } : {}) });
+    this.parkedKeys.delete(key);
     this.insert({ at, key });
     if (this.heap.length > 64 + 4 * this.live.size) this.compact();
   }
 
   cancel(key: string): void {
     this.live.delete(key);
+    this.parkedKeys.delete(key);
   }
 
   has(key: string): boolean {
@@ -41,11 +72,16 @@ export class TimerQueue {
     return this.live.get(key)?.at ?? null;
   }
 
+  /** keys of the timers parked waiting for a node's stream (tests, invariants) */
+  parked(): string[] {
+    return [...this.parkedKeys].sort();
+  }
+
   /** earliest pending deadline, or null */
   next(): number | null {
     while (this.heap.length > 0) {
       const top = this.heap[0];
-      if (this.live.get(top.key)?.at === top.at) return top.at;
+      if (this.live.get(top.key)?.due === top.at) return top.at;
       this.pop();
     }
     return null;
@@ -59,8 +95,36 @@ export class TimerQueue {
       if (at === null || !(at < limit)) return;
       const e = this.pop()!;
       const t = this.live.get(e.key)!;
+      if (t.node !== undefined && !t.parked && this.gate && this.gate.streamOf(t.node) < t.at) {
+        // the node's stream has not reached the deadline: wait for it, or for the allowance
+        t.parked = true;
+        this.parkedKeys.add(e.key);
+        t.due = t.at + this.gate.allowanceMs;
+        this.insert({ at: t.due, key: e.key });
+        continue;
+      }
       this.live.delete(e.key);
+      this.parkedKeys.delete(e.key);
       t.fn(t.at);
+    }
+  }
+
+  /**
+   * The node's stream has reached `upTo`: fire its parked timers with a deadline <= upTo, in deadline
+   * order (then key order), each with its deadline.
+   */
+  release(node: string, upTo: number): void {
+    while (this.parkedKeys.size > 0) {
+      let best: [string, Live] | null = null;
+      for (const key of this.parkedKeys) {
+        const t = this.live.get(key)!;
+        if (t.node !== node || !(t.at <= upTo)) continue;
+        if (!best || t.at < best[1].at || (t.at === best[1].at && key < best[0])) best = [key, t];
+      }
+      if (!best) return;
+      this.live.delete(best[0]);
+      this.parkedKeys.delete(best[0]);
+      best[1].fn(best[1].at);
     }
   }
 
@@ -102,7 +166,7 @@ export class TimerQueue {
   }
 
   private compact(): void {
-    const entries = [...this.live].map(([key, v]) => ({ at: v.at, key }));
+    const entries = [...this.live].map(([key, v]) => ({ at: v.due, key }));
     this.heap = [];
     for (const e of entries) this.insert(e);
   }

@@ -147,6 +147,12 @@ export interface DetectorSettings {
   holdDownMs: number;
   /** a fact stamped more than this ahead of its receive time is flagged (counted) and never moves the clock (default 300000 ms) */
   futureSkewMs: number;
+  /**
+   * STATE_MISMATCH, a condition made only of one node's reports, is judged at its deadline once a later
+   * record of that node has arrived (a report that would have ended it in time is then no longer on its
+   * way), or this long after the deadline at the latest (default 5000 ms)
+   */
+  deliveryAllowanceMs: number;
 }
 
 export const DEFAULT_SETTINGS: DetectorSettings = {
@@ -159,6 +165,7 @@ export const DEFAULT_SETTINGS: DetectorSettings = {
   offlineMs: 15_000,
   holdDownMs: 60_000,
   futureSkewMs: 300_000,
+  deliveryAllowanceMs: 5_000,
 };
 
 /** What the UI shows per node: nodeStates() */

@@ -1,9 +1,39 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { replay, type Incident } from "../../server/detect";
+import { DetectionEngine, replay, type Incident } from "../../server/detect";
+import type { Fact } from "../../server/detect/types";
+import { TimerQueue } from "../../server/detect/timers";
 import { T0, pair, threeNode, Timeline } from "../helpers/facts";
 
 const mismatches = (xs: Incident[]) => xs.filter((i) => i.kind === "STATE_MISMATCH");
+
+/**
+ * The live path: facts pushed in receive order when the server's clock reaches their receive time (rx; the
+ * node's stamp otherwise), the server ticking every 250 ms; what was ever open, and when it was first seen.
+ */
+function live(facts: Fact[], until: number): { incidents: Incident[]; firstSeen: Map<string, number> } {
+  const sorted = facts.map((f, i) => ({ f, i })).sort((a, b) => (a.f.rx ?? a.f.ts) - (b.f.rx ?? b.f.ts) || a.i - b.i).map((x) => x.f);
+  const e = new DetectionEngine("c");
+  const firstSeen = new Map<string, number>();
+  let i = 0;
+  for (let now = T0; now <= until; now += 250) {
+    while (i < sorted.length && (sorted[i].rx ?? sorted[i].ts) <= now) e.push(sorted[i++]);
+    for (const ch of e.tick(now)) if (!firstSeen.has(ch.incident.key)) firstSeen.set(ch.incident.key, now);
+    for (const inc of e.incidents()) if (!firstSeen.has(inc.key)) firstSeen.set(inc.key, now);
+  }
+  return { incidents: e.incidents(), firstSeen };
+}
+
+/** node1 yields at 20 s: its BACKUP line arrives on time, its VIP release (stamped `releasedAfter` ms later) `lateBy` ms after its stamp */
+function yieldWithLateRelease(releasedAfter: number, lateBy: number): Fact[] {
+  const t = pair();
+  t.lines("node1", T0 + 20_000, ["(VI_1) Master received advert from 192.0.2.2 with higher priority 200, ours 150", "(VI_1) Entering BACKUP STATE"]);
+  return t.facts().map((f) => {
+    if (f.kind === "seen" || f.kind === "disconnected") return f;
+    if (f.kind === "vips" && f.node === "node1" && f.ts > T0 + 10_000) throw new Error("the pair fixture changed: node1 reports no VIPs after 10 s");
+    return { ...f, rx: f.ts };
+  }).concat([{ kind: "vips", node: "node1", ts: T0 + 20_001 + releasedAfter, rx: T0 + 20_001 + releasedAfter + lateBy, id: "node1:late", addresses: [] }]);
+}
 
 describe("STATE_MISMATCH: keepalived's state against the addresses the node holds", () => {
   it("BACKUP but still holding the VIP past the grace: vip_held_not_master, until the VIP is released", () => {
@@ -68,6 +98,68 @@ describe("STATE_MISMATCH: keepalived's state against the addresses the node hold
     t.lines("node1", T0 + 20_000, ["(VI_1) Master received advert from 192.0.2.2 with higher priority 200, ours 150", "(VI_1) Entering BACKUP STATE"]);
     t.vips("node1", T0 + 21_000, []);
     assert.deepEqual(mismatches(replay(t.facts(), T0 + 60_000)), []);
+  });
+
+  it("a VIP release stamped within the grace but delivered after it (a loaded monitor) raises nothing, live or in replay (truth lab seed 1033)", () => {
+    // seed 1033: FAULT line, the VIP gone 65 ms later by the node's stamps, the report of it 2.7 s late; the
+    // server's tick passed the deadline first and a 65 ms STATE_MISMATCH opened and closed. The condition is
+    // made only of node1's reports: it is judged once node1's stream passed the deadline.
+    for (const lateBy of [0, 2_700, 4_000]) {
+      const facts = yieldWithLateRelease(65, lateBy);
+      assert.deepEqual(mismatches(live(facts, T0 + 60_000).incidents), [], `live, release ${lateBy} ms late`);
+      const stored = [...facts].sort((a, b) => (a.rx ?? a.ts) - (b.rx ?? b.ts));
+      assert.deepEqual(mismatches(replay(stored, T0 + 60_000)), [], `replay in storage order, release ${lateBy} ms late`);
+    }
+  });
+
+  it("a VIP really left on a quiet node opens at the latest the delivery allowance after the deadline, with openedAt at the start of the condition", () => {
+    const t = pair();
+    t.lines("node1", T0 + 20_000, ["(VI_1) Master received advert from 192.0.2.2 with higher priority 200, ours 150", "(VI_1) Entering BACKUP STATE"]);
+    const { incidents, firstSeen } = live(t.facts(), T0 + 60_000);
+    const [m] = mismatches(incidents);
+    assert.equal(m?.cause.code, "vip_held_not_master");
+    assert.equal(m.openedAt, T0 + 20_001);
+    const seenAt = firstSeen.get(m.key)!;
+    // deadline = 20.001 s + 1.5 s; node1 says nothing more: the allowance (5 s) decides
+    assert.ok(seenAt > T0 + 21_501 && seenAt <= T0 + 21_501 + 5_000 + 250, `first seen ${seenAt - T0} ms`);
+  });
+
+  it("a later record of the node (its periodic VIP report) opens it as soon as it arrives, before the allowance", () => {
+    const t = pair();
+    t.lines("node1", T0 + 20_000, ["(VI_1) Master received advert from 192.0.2.2 with higher priority 200, ours 150", "(VI_1) Entering BACKUP STATE"]);
+    t.vips("node1", T0 + 22_000, ["192.0.2.100"]);
+    const { incidents, firstSeen } = live(t.facts(), T0 + 60_000);
+    const [m] = mismatches(incidents);
+    assert.equal(m?.openedAt, T0 + 20_001);
+    assert.equal(firstSeen.get(m.key), T0 + 22_000);
+    assert.deepEqual(mismatches(replay(t.facts(), T0 + 60_000)).map((i) => [i.openedAt, i.closedAt]), [[m.openedAt, m.closedAt]], "replay == live");
+  });
+
+  it("TimerQueue: a node-gated timer parks until the node's stream reaches its deadline, or fires after the allowance; either way with its deadline", () => {
+    const stream = new Map<string, number>();
+    const q = new TimerQueue({ streamOf: (n) => stream.get(n) ?? -Infinity, allowanceMs: 1000 });
+    const fired: [string, number][] = [];
+    q.set("a", 100, (t) => fired.push(["a", t]), { node: "n1" });
+    q.set("b", 150, (t) => fired.push(["b", t]), { node: "n1" });
+    q.set("c", 120, (t) => fired.push(["c", t]));
+    q.fireDue(200);
+    assert.deepEqual(fired, [["c", 120]], "ungated fires, gated park");
+    assert.deepEqual(q.parked(), ["a", "b"]);
+    q.release("n2", 500);
+    assert.deepEqual(fired, [["c", 120]], "another node's stream releases nothing");
+    q.release("n1", 120);
+    assert.deepEqual(fired, [["c", 120], ["a", 100]]);
+    q.cancel("b");
+    q.fireDue(5000);
+    assert.deepEqual(fired, [["c", 120], ["a", 100]], "a cancelled parked timer never fires");
+    q.set("d", 6000, (t) => fired.push(["d", t]), { node: "n1" });
+    q.fireDue(6500);
+    assert.deepEqual(q.parked(), ["d"]);
+    q.fireDue(7000);
+    assert.deepEqual(fired.map((x) => x[0]), ["c", "a"], "not before deadline + allowance");
+    q.fireDue(7001);
+    assert.deepEqual(fired.at(-1), ["d", 6000], "the allowance fires it, with its deadline");
+    assert.equal(q.size, 0);
   });
 
   it("nodes that never reported their addresses are not judged", () => {
