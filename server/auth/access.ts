@@ -24,7 +24,12 @@ export type Principal =
   | { kind: "anonymous"; badBearer: boolean };
 
 const LOGIN_WINDOW_MS = 15 * 60_000;
-export const SWEEP_MS = 2000;
+/**
+ * How often a server process checks that the sessions and agent tokens of its open sockets still hold
+ * (ended or revoked elsewhere: the admin CLI, another replica): one small query per sweep and process,
+ * so a revocation reaches every replica within SWEEP_MS plus that query (issue 13: within 2 s).
+ */
+export const SWEEP_MS = 1000;
 
 export interface Closable {
   disconnect(close?: boolean): unknown;

@@ -27,6 +27,7 @@ import { verifyToken } from "./tokens";
 import { BatchQueue } from "./batch-queue";
 import { type IngestLimiter, LogThrottle, nodeKey, permanentStoreError, unstorable } from "./limits";
 import { clientAddress } from "../auth/net";
+import { SWEEP_MS } from "../auth/access";
 
 export interface AgentSocketData {
   clusterId: number;
@@ -305,13 +306,13 @@ export function attachAgentNamespace(io: Server, app: AppContext, parts: AgentPa
 }
 
 /**
- * Revocation reaches connected agents: every `everyMs` the tokens of the
+ * Revocation reaches connected agents: every `everyMs` (SWEEP_MS) the tokens of the
  * connected agents are checked, and the sockets of a revoked token are closed
  * (the agent's reconnection is then refused `unauthorized`). A revocation from
  * the dashboard closes them at once (main.ts); this covers the admin CLI,
  * which runs in another process. Returns a stop function.
  */
-export function sweepRevokedAgentTokens(nsp: AgentNamespace, app: AppContext, everyMs = 2000): () => void {
+export function sweepRevokedAgentTokens(nsp: AgentNamespace, app: AppContext, everyMs = SWEEP_MS): () => void {
   let busy = false;
   const timer = setInterval(() => {
     if (busy) return;
