@@ -3,6 +3,7 @@
  * environment variables, then defaults. A bad value stops the start with a
  * message that names the setting to fix.
  */
+import { isIP } from "node:net";
 import fs from "node:fs";
 import path from "node:path";
 import tls from "node:tls";
@@ -71,7 +72,7 @@ export type ServerConfig = z.infer<typeof ServerConfig>;
 /** Where each setting comes from, to name it in errors. */
 const SOURCES: Record<keyof ServerConfig, string> = {
   port: "--port / PORT",
-  host: "--host / HOSTNAME",
+  host: "--host / KAM_HOST",
   databaseUrl: "--database-url / DATABASE_URL",
   dataDir: "--data-dir / KAM_DATA_DIR",
   dev: "--dev",
@@ -117,6 +118,29 @@ function flagValue(argv: string[], name: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The listen address once came from HOSTNAME, which containers and Kubernetes set to the container's
+ * name (issue 14). HOSTNAME is now read only when KAM_HOST and --host are not set, and only when it
+ * is an address literal or "localhost" (someone set it on purpose: used, with a deprecation warning);
+ * any other value is a host name and is ignored, with a note. Returns the address to use, if any, and
+ * the sentence to log.
+ */
+export function legacyHost(env: Record<string, string | undefined>): { host: string | null; warning: string | null } {
+  const h = env.HOSTNAME?.trim();
+  if (!h || env.KAM_HOST !== undefined) return { host: null, warning: null };
+  if (isIP(h) !== 0 || h === "localhost") {
+    return { host: h, warning: `HOSTNAME=${h} is used as the listen address; this is deprecated and will stop: set KAM_HOST=${h} (or --host) instead` };
+  }
+  return { host: null, warning: `HOSTNAME=${h} is a host name, not used as the listen address (listening on 0.0.0.0); set KAM_HOST (or --host) to choose one` };
+}
+
+/** warnings about how the configuration was given (logged at start; never fatal) */
+export function configWarnings(argv: string[] = process.argv.slice(2), env: Record<string, string | undefined> = process.env): string[] {
+  if (flagValue(argv, "host") !== undefined) return [];
+  const w = legacyHost(env).warning;
+  return w ? [w] : [];
+}
+
 export function loadServerConfig(
   argv: string[] = process.argv.slice(2),
   env: Record<string, string | undefined> = process.env,
@@ -126,7 +150,7 @@ export function loadServerConfig(
     flagValue(argv, flag) ?? (envName ? env[envName] : undefined) ?? dflt;
   const raw = {
     port: pick("port", "PORT", "3000"),
-    host: pick("host", "HOSTNAME", "0.0.0.0"),
+    host: pick("host", "KAM_HOST", legacyHost(env).host ?? "0.0.0.0"),
     databaseUrl: pick("database-url", "DATABASE_URL", ""),
     dataDir: path.resolve(pick("data-dir", "KAM_DATA_DIR", "data")),
     dev: argv.includes("--dev"),

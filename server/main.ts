@@ -8,7 +8,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import next from "next";
 import { Server } from "socket.io";
-import { loadServerConfig, ConfigError, checkTlsPair, readTlsFiles, type ServerConfig } from "./config";
+import { loadServerConfig, configWarnings, ConfigError, checkTlsPair, readTlsFiles, type ServerConfig } from "./config";
 import { openDatabase, type Database } from "./db/database";
 import { attachAgentNamespace, sweepRevokedAgentTokens } from "./ingest/agent-namespace";
 import { attachLiveNamespace } from "./live/live-namespace";
@@ -211,6 +211,7 @@ async function main() {
     throw e;
   }
   const log = createLogger(config.logLevel);
+  for (const w of configWarnings()) log.warn(w);
   let running: RunningServer;
   try {
     running = await startServer(config, log);
