@@ -10,7 +10,7 @@
  * responsiveness, the event-loop lag seen from a client: the round trip of a
  * socket.io heartbeat (no database on that path) and of GET /api/health,
  * under load against the same idle server before the agents came (baseline).
- * And from inside: the server's own kam_event_loop_lag_seconds gauge
+ * And from inside: the server's own nodejs_eventloop_lag_*_seconds gauges
  * (monitorEventLoopDelay; /metrics read at the start and the end of each
  * window, so the second read covers exactly the window).
  */
@@ -57,11 +57,12 @@ async function probe(url: string, token: string, everyMs: number) {
 /** the server's event-loop delay (ms) since the previous /metrics read */
 async function loopLag(url: string): Promise<{ p50: number; p99: number; max: number }> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  const get = (qt: string) => {
-    const m = text.match(new RegExp(`^kam_event_loop_lag_seconds\\{quantile="${qt.replace(".", "\\.")}"\\} (\\S+)$`, "m"));
+  // prom-client's event-loop delay gauges (monitorEventLoopDelay, reset at every scrape)
+  const get = (stat: string) => {
+    const m = text.match(new RegExp(`^nodejs_eventloop_lag_${stat}_seconds (\\S+)$`, "m"));
     return m ? Number(m[1]) * 1000 : NaN;
   };
-  return { p50: get("0.5"), p99: get("0.99"), max: get("1") };
+  return { p50: get("p50"), p99: get("p99"), max: get("max") };
 }
 
 interface UpdateResult {
@@ -122,7 +123,7 @@ export async function benchFanout(): Promise<Row[]> {
     return [
       row({ bench: B, name: `server RSS with ${AGENTS} agents + ${BROWSERS} browsers${DB_MARK}`, unit: "MiB", value: Math.max(...rssSamples), stat: "max over the window",
         baseline: { name: "idle server", value: idleRss }, detail: `${common}; server CPU ${cp.processPct.toFixed(0)}% of a core, machine ${cp.machineBusyPct.toFixed(0)}% busy; ${fmt(txPerS)} database transactions/s during the window (liveness of ${AGENTS} agents + updates); setup ${fmt(setupS)} s` }),
-      row({ bench: B, name: "event-loop lag in the server (kam_event_loop_lag_seconds)", unit: "ms", value: lag.p99, stat: "p99 over the window",
+      row({ bench: B, name: "event-loop lag in the server (nodejs_eventloop_lag_p99_seconds)", unit: "ms", value: lag.p99, stat: "p99 over the window",
         baseline: { name: "idle server p99", value: idleLag.p99 }, detail: `loaded p50 ${fmt(lag.p50, 1)} / p99 ${fmt(lag.p99, 1)} / max ${fmt(lag.max, 1)} ms; idle p50 ${fmt(idleLag.p50, 1)} / p99 ${fmt(idleLag.p99, 1)} / max ${fmt(idleLag.max, 1)} ms (monitorEventLoopDelay, 10 ms resolution)` }),
       row({ bench: B, name: "event-loop lag seen from a client: heartbeat round trip", unit: "ms", value: loaded.hb.p99, stat: `p99 of ${loaded.hb.n}`,
         baseline: { name: "idle server p99", value: idle.hb.p99 }, detail: `loaded ${distText(loaded.hb)}; idle ${distText(idle.hb)}` }),

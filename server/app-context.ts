@@ -7,7 +7,7 @@
  */
 import type { Db } from "./db/database";
 import type { Logger } from "./log";
-import type { Counters, LoopLag } from "./metrics";
+import type { Counters } from "./metrics";
 import type { EventBus } from "./bus";
 import type { StateCaps } from "./ingest/limits";
 import type { LivePicture } from "./state/live-picture";
@@ -26,8 +26,6 @@ export interface AppContext {
   counters: Counters;
   bus: EventBus;
   settings: AppSettings;
-  /** event-loop delay of this process, for /metrics */
-  loopLag: LoopLag;
 }
 
 /** open incidents by cluster and kind (detection's, for /metrics) */

@@ -13,7 +13,7 @@ import { openDatabase, type Database } from "./db/database";
 import { attachAgentNamespace, sweepRevokedAgentTokens } from "./ingest/agent-namespace";
 import { attachLiveNamespace } from "./live/live-namespace";
 import { createLogger, type Logger } from "./log";
-import { Counters, LoopLag } from "./metrics";
+import { Counters } from "./metrics";
 import { EventBus } from "./bus";
 import type { AppContext, ServerParts } from "./app-context";
 import { LivePicture } from "./state/live-picture";
@@ -54,14 +54,13 @@ export async function startServer(
   const tlsFiles = readTlsFiles(config);
   if (tlsFiles) checkTlsPair(tlsFiles);
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, cwd: ROOT, log });
-  const counters = new Counters();
+  const counters = new Counters({ defaults: true });
   const app: AppContext = {
     db: db.prisma, dbKind: db.kind, log, counters, bus: new EventBus(log.child({ part: "bus" }), counters),
     settings: {
       offlineMs: config.agentOfflineSeconds * 1000,
       caps: { ...DEFAULT_CAPS, nodesPerToken: config.maxNodesPerToken, instancesPerNode: config.maxInstancesPerNode },
     },
-    loopLag: new LoopLag().start(),
   };
   const picture = new LivePicture(app);
   const ingest = new Ingest(app, picture);
@@ -185,7 +184,6 @@ export async function startServer(
       recovery.stop();
       access.stop();
       await retention.stop();
-      app.loopLag.stop();
       await liveness.stop();
       notifier.stop();
       detection.stop();

@@ -1,62 +1,92 @@
-import { monitorEventLoopDelay, type IntervalHistogram } from "node:perf_hooks";
+/**
+ * The server's metrics, through prom-client (issue 15): one registry per server process holding
+ * - the counters the code increments (`Counters.inc`), created on first use with the help text and
+ *   type of the catalogue below;
+ * - the gauges of the live picture and of detection's open incidents, computed at scrape time
+ *   (server/metrics-live.ts);
+ * - `kam_build_info`, and prom-client's default process and Node.js metrics (CPU, memory, file
+ *   descriptors, GC, event-loop delay `nodejs_eventloop_lag_p50_seconds` / `_p99_` / `_max_`: since the
+ *   previous scrape) when asked for (the server process; not test instances).
+ */
+import client from "prom-client";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { ROOT } from "./paths";
 
-/** Process-wide counters, exposed later on /metrics (Prometheus text). */
+/** every kam_* metric family this server exposes: its type and help text (the one catalogue) */
+export const HELP: Record<string, ["gauge" | "counter", string]> = {
+  kam_build_info: ["gauge", "always 1: the server's version and the Node.js version it runs on"],
+  kam_instance_state: ["gauge", "1 for the current state of a keepalived instance (one series per possible state)"],
+  kam_vip_held: ["gauge", "1 if the node holds the VIP of the instance (from ip addr)"],
+  kam_node_online: ["gauge", "1 if the node's agent was heard from within the offline limit"],
+  kam_agent_last_seen_timestamp_seconds: ["gauge", "unix time the node's agent was last heard from"],
+  kam_agent_clock_skew_seconds: ["gauge", "node clock minus server clock, measured at the agent's last heartbeat"],
+  kam_agent_disconnects_total: ["counter", "agent connections ended, by socket.io disconnect reason"],
+  kam_retention_runs_total: ["counter", "retention pruning runs, by result"],
+  kam_retention_deleted_total: ["counter", "rows deleted by retention pruning, by data kind"],
+  kam_open_incidents: ["gauge", "open incidents by cluster and kind"],
+  kam_ingest_batches_total: ["counter", "agent batches stored"],
+  kam_ingest_records_total: ["counter", "agent records stored (new)"],
+  kam_ingest_duplicates_total: ["counter", "redelivered agent records acknowledged without storing"],
+  kam_ingest_commit_seconds_total: ["counter", "time spent committing batches"],
+  kam_ingest_rejected_total: ["counter", "agent messages refused, by error code"],
+  kam_agent_handshake_rejected_total: ["counter", "agent connections refused, by error code"],
+  kam_live_rejected_total: ["counter", "browser messages refused, by error code"],
+  kam_incidents_opened_total: ["counter", "incidents opened, by kind"],
+  kam_detector_errors_total: ["counter", "errors thrown inside a detector (caught, logged with the cluster), by detector kind"],
+  kam_detector_future_stamps_total: ["counter", "records a node stamped more than futureSkewMs after the server received them (the node clock runs ahead; judged at the receipt time), by cluster"],
+  kam_detector_invariant_violations_total: ["counter", "open incidents found on a tick whose condition no longer holds (a detector bug), by cluster"],
+  kam_notifications_total: ["counter", "webhook deliveries, by result"],
+  kam_login_total: ["counter", "dashboard sign-in attempts, by result"],
+  kam_access_denied_total: ["counter", "HTTP requests refused by access control, by code and where"],
+  kam_live_handshake_rejected_total: ["counter", "browser (/live) connections refused, by code"],
+  kam_ingest_vips_unchanged_total: ["counter", "VIP reports equal to the node's stored set, acknowledged without storing (also in duplicates)"],
+  kam_ingest_configs_unchanged_total: ["counter", "config snapshots equal (by hash) to the node's current one, acknowledged without storing (also in duplicates)"],
+  kam_ingest_instances_refused_total: ["counter", "instance names not kept: over the per-node cap or the name length limit"],
+  kam_agent_cluster_token_total: ["counter", "agent connections accepted with a legacy cluster token (not bound to a node), by cluster"],
+  kam_liveness_flushes_total: ["counter", "liveness writes (all agents seen in the last second, one statement each)"],
+  kam_storage_recoveries_total: ["counter", "database outages ended (batches had been answered unavailable): connected agents told to resume"],
+  kam_bus_listener_errors_total: ["counter", "subscribers of the server's event bus that threw (the others still ran), by event"],
+  kam_db_rows_rejected_total: ["counter", "stored rows that did not match what this version reads when the picture and detection were restored at start (left out), by query"],
+  kam_metrics_invalid_increments_total: ["counter", "counter increments refused (not a finite, non-negative number, or labels other than the counter's), by metric: a server bug"],
+};
+
+/** the server's version (package.json) */
+export const VERSION: string = (JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as { version: string }).version;
+
+/** Process-wide counters and the registry /metrics renders. */
 export class Counters {
-  private values = new Map<string, number>();
+  readonly registry = new client.Registry();
+  private made = new Map<string, { c: client.Counter<string>; labels: string }>();
+
+  /** `defaults`: also prom-client's process and Node.js metrics (the server process) */
+  constructor(opts: { defaults?: boolean } = {}) {
+    new client.Gauge({ name: "kam_build_info", help: HELP.kam_build_info[1], labelNames: ["version", "node"], registers: [this.registry] })
+      .set({ version: VERSION, node: process.version }, 1);
+    if (opts.defaults) client.collectDefaultMetrics({ register: this.registry });
+  }
 
   inc(name: string, labels: Record<string, string> = {}, by = 1) {
-    const key = name + JSON.stringify(labels);
-    this.values.set(key, (this.values.get(key) ?? 0) + by);
-  }
-
-  get(name: string, labels: Record<string, string> = {}): number {
-    return this.values.get(name + JSON.stringify(labels)) ?? 0;
-  }
-
-  /** every (name, labels, value) */
-  entries(): { name: string; labels: Record<string, string>; value: number }[] {
-    return [...this.values].map(([key, value]) => {
-      const i = key.indexOf("{");
-      return { name: key.slice(0, i), labels: JSON.parse(key.slice(i)) as Record<string, string>, value };
-    });
-  }
-}
-
-/**
- * Event-loop delay of this process (perf_hooks.monitorEventLoopDelay, 10 ms
- * resolution), summarized per scrape: every read returns the quantiles since
- * the previous read and starts a new window.
- */
-export class LoopLag {
-  private h: IntervalHistogram | null = null;
-  private since = Date.now();
-
-  start(): this {
-    if (!this.h) {
-      this.h = monitorEventLoopDelay({ resolution: 10 });
-      this.h.enable();
-      this.since = Date.now();
+    const keys = Object.keys(labels).sort().join(",");
+    let m = this.made.get(name);
+    if (!m) {
+      const c = new client.Counter({ name, help: HELP[name]?.[1] ?? name, labelNames: Object.keys(labels), registers: [this.registry] });
+      m = { c, labels: keys };
+      this.made.set(name, m);
     }
-    return this;
+    // a bad increment is a bug of the caller: counted, never thrown into ingest or detection
+    if (!Number.isFinite(by) || by < 0 || keys !== m.labels) {
+      if (name !== "kam_metrics_invalid_increments_total") this.inc("kam_metrics_invalid_increments_total", { metric: name });
+      return;
+    }
+    m.c.inc(labels, by);
   }
 
-  stop() {
-    this.h?.disable();
-    this.h = null;
-  }
-
-  /** seconds: p50, p99 and max of the delay since the last take(), and the window's length */
-  take(): { p50: number; p99: number; max: number; windowSeconds: number } | null {
-    const h = this.h;
-    if (!h) return null;
-    const out = {
-      p50: h.count ? h.percentile(50) / 1e9 : 0,
-      p99: h.count ? h.percentile(99) / 1e9 : 0,
-      max: h.count ? h.max / 1e9 : 0,
-      windowSeconds: (Date.now() - this.since) / 1000,
-    };
-    h.reset();
-    this.since = Date.now();
-    return out;
+  /** the current value of one series (0 when it never counted) */
+  async get(name: string, labels: Record<string, string> = {}): Promise<number> {
+    const m = this.made.get(name);
+    if (!m) return 0;
+    const want = JSON.stringify(labels);
+    return (await m.c.get()).values.find((v) => JSON.stringify(v.labels) === want)?.value ?? 0;
   }
 }

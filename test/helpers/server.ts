@@ -17,7 +17,7 @@ import { createLogger } from "../../server/log";
 import { createTestDb, type TestDb } from "./db";
 import pg from "pg";
 import { findRunningEmbedded } from "../../server/db/embedded";
-import { HELP } from "../../server/metrics-text";
+import { HELP } from "../../server/metrics";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -199,13 +199,14 @@ export function queryDb<T = Record<string, unknown>>(srv: Pick<TestServer, "db">
   return queryUrl<T>(dbUrlOf(srv), sql, params);
 }
 
-/** the value of one /metrics series of a test server: exact name and labels (in the server's order; none: `name{}`), 0 when absent */
+/** the value of one /metrics series of a test server: exact name and labels (in the server's order; none: `name` alone), 0 when absent */
 export async function metricOf(srv: Pick<TestServer, "url">, name: string, labels: Record<string, string> = {}): Promise<number> {
   const text = await (await fetch(`${srv.url}/metrics`)).text();
-  const want = `${name}{${Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(",")}}`;
+  const pairs = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  const want = pairs.length ? `${name}{${pairs.join(",")}}` : name;
   const line = text.split("\n").find((l) => l.startsWith(want + " "));
   if (line) return Number(line.slice(want.length + 1));
   // a counter shows no series until it first counts: 0 for a family the server declares; a misspelt name is an error
-  if (!(name in HELP)) throw new Error(`metricOf: ${name} is not a metric family the server exposes (server/metrics-text.ts HELP)`);
+  if (!(name in HELP)) throw new Error(`metricOf: ${name} is not a metric family the server exposes (server/metrics.ts HELP)`);
   return 0;
 }

@@ -44,7 +44,7 @@ it("a subscriber that throws is logged and counted; the others and the publisher
   bus.on("openIncidents", ({ open }) => got.push(open));
   assert.doesNotThrow(() => bus.emit("openIncidents", { cluster: "c", open: 2 }));
   assert.deepEqual(got, [2], "the second subscriber still ran");
-  assert.equal(counters.get("kam_bus_listener_errors_total", { event: "openIncidents" }), 1);
+  assert.equal(await counters.get("kam_bus_listener_errors_total", { event: "openIncidents" }), 1);
   await new Promise((r) => setImmediate(r));
   const err = lines.find((l) => l.event === "openIncidents");
   assert.ok(err, "the failure is logged with the event's name");

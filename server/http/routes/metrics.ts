@@ -1,13 +1,14 @@
 import { z } from "zod";
-import { renderMetrics } from "../../metrics-text";
+import { registerLiveMetrics } from "../../metrics-live";
 import { defineRoute } from "../route";
 
-/** GET /metrics: Prometheus text. */
+/** GET /metrics: Prometheus text (prom-client's registry of this process). */
 export default defineRoute({
   method: "GET", path: "/metrics", access: "read",
   summary: "Prometheus metrics (text exposition format)",
   response: z.string(),
   async handle({ app, picture, detection }) {
-    return Promise.resolve({ raw: renderMetrics(app, picture, detection), contentType: "text/plain; version=0.0.4; charset=utf-8" });
+    registerLiveMetrics(app, picture, detection);
+    return { raw: await app.counters.registry.metrics(), contentType: app.counters.registry.contentType };
   },
 });
