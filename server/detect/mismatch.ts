@@ -40,14 +40,25 @@ export function evaluateMismatch(ctx: Ctx, g: Group, at: number, trigger: Eviden
   for (const r of g.members.values()) evaluateInstance(ctx, r, at, trigger);
 }
 
+/**
+ * vip_held_not_master and master_without_vip are made only of this node's reports (its state lines and its
+ * VIP reports): their deadline waits for the node's stream (timers.ts). vip_held_without_keepalived also
+ * depends on the other nodes (nobody else holds the address): a peer's takeover ends it, while the dead
+ * node itself says nothing more, so it is judged on the server's clock like DUAL_MASTER.
+ */
+const nodeLocal = (m: Mismatch) => m.code !== "vip_held_without_keepalived";
+
 export function evaluateInstance(ctx: Ctx, r: InstRec, at: number, trigger: Evidence[]): void {
   const c = r.mismatch;
   const timerKey = `mismatch:${r.node}\u0000${r.name}`;
-  if (mismatchNow(ctx, r)) {
+  const m = mismatchNow(ctx, r);
+  if (m) {
     if (c.since === null) {
       c.since = at;
-      // made only of this node's reports: judged once its stream passed the deadline (timers.ts)
-      ctx.timers.set(timerKey, at + graceMs(ctx, r.group), () => fireMismatch(ctx, r), { node: r.node });
+      ctx.timers.set(timerKey, at + graceMs(ctx, r.group), () => fireMismatch(ctx, r), nodeLocal(m) ? { node: r.node } : undefined);
+    } else if (!nodeLocal(m) && ctx.timers.gatedOn(timerKey) !== null) {
+      // it became a condition of several nodes (keepalived died meanwhile): the same deadline, on the server's clock
+      ctx.timers.set(timerKey, ctx.timers.deadline(timerKey)!, () => fireMismatch(ctx, r));
     }
     return;
   }

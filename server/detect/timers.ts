@@ -72,6 +72,11 @@ export class TimerQueue {
     return this.live.get(key)?.at ?? null;
   }
 
+  /** the node a pending timer is gated on, or null (not gated, or no such timer) */
+  gatedOn(key: string): string | null {
+    return this.live.get(key)?.node ?? null;
+  }
+
   /** keys of the timers parked waiting for a node's stream (tests, invariants) */
   parked(): string[] {
     return [...this.parkedKeys].sort();

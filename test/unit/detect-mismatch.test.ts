@@ -135,6 +135,24 @@ describe("STATE_MISMATCH: keepalived's state against the addresses the node hold
     assert.deepEqual(mismatches(replay(t.facts(), T0 + 60_000)).map((i) => [i.openedAt, i.closedAt]), [[m.openedAt, m.closedAt]], "replay == live");
   });
 
+  it("a dead MASTER still the only holder of its VIP is judged on the server's clock, not on its (silent) stream: opened before a slow takeover ends it (truth lab seed 1306)", () => {
+    // seed 1306: keepalived SIGKILLed on the MASTER of VRIDs 79 and 169 (a sync group; 169's advert_int 2 s), so the
+    // peer took 79 over only 7 s later; the dead node says nothing more, and with the wait for its stream the
+    // mismatch of 79 (vip_held_without_keepalived, from 1.2 s) was still parked when the takeover ended it: missed
+    const KILL = T0 + 20_000;
+    const t = pair({ horizonMs: 200_000 });
+    t.process("node1", T0, true, "observed").process("node2", T0, true, "observed");
+    t.process("node1", KILL + 300, false, "vanished", "signal KILL");
+    t.lines("node2", KILL + 7000, ["(VI_1) Receive advertisement timeout", "(VI_1) Entering MASTER STATE", "(VI_1) setting VIPs."]);
+    const { incidents, firstSeen } = live(t.facts(), KILL + 20_000);
+    const [m] = mismatches(incidents);
+    assert.equal(m?.cause.code, "vip_held_without_keepalived");
+    assert.equal(m.openedAt, KILL + 300);
+    assert.ok(firstSeen.get(m.key)! <= KILL + 300 + 1500 + 250, `opened ${firstSeen.get(m.key)! - KILL} ms after the kill`);
+    assert.equal(m.closedAt, KILL + 7002, "ends when the peer holds it too, at its setting VIPs (then DUAL_MASTER vip_left_behind)");
+    assert.deepEqual(mismatches(replay(t.facts(), KILL + 20_000)).map((i) => [i.openedAt, i.closedAt]), [[m.openedAt, m.closedAt]], "replay == live");
+  });
+
   it("TimerQueue: a node-gated timer parks until the node's stream reaches its deadline, or fires after the allowance; either way with its deadline", () => {
     const stream = new Map<string, number>();
     const q = new TimerQueue({ streamOf: (n) => stream.get(n) ?? -Infinity, allowanceMs: 1000 });
