@@ -18,6 +18,8 @@ import { mergeWithinHoldDown } from "./oracle-lifecycle";
 export * from "./oracle-types";
 export { mergeWithinHoldDown } from "./oracle-lifecycle";
 const STEP = 100;
+/** a keepalived the lab started and not yet seen running is starting for this long, not down */
+const STARTUP_MS = 5000;
 
 /** value of a change-recorded series at time t (the last record at or before t) */
 function stepper<T>(records: { t: number; v: T }[], initial: T): (t: number) => T {
@@ -162,6 +164,10 @@ export function deriveTruth(obs: Observations, defs: Defs = DEFS): Truth {
     return best;
   };
 
+  const upOf = new Map(hosts.map((h) => [h, obs.proc.filter((p) => p.host === h && p.running).map((p) => p.t)]));
+  /** keepalived seen running on h in [from, t] */
+  const upSince = (h: string, from: number, t: number) => upOf.get(h)!.some((x) => x >= from && x <= t);
+
   // per-tick samples
   const running: Record<string, boolean[]> = {};
   const kdown: Record<string, boolean[]> = {};
@@ -179,8 +185,12 @@ export function deriveTruth(obs: Observations, defs: Defs = DEFS): Truth {
       const r = runningOf.get(h)!(t);
       running[h].push(r);
       const did = lastDidOf.get(h)!(t);
-      // not running and the last thing done was a SIGKILL, or it died by itself after a start
-      kdown[h].push(!r && (did === "kill" || did === "start"));
+      // not running and the last thing done was a SIGKILL, or it died by itself after a start: after it was seen
+      // running, or when it did not come up within STARTUP_MS (before that it is starting: seed 1310, a loaded
+      // machine, keepalived's pid file written 3 s after the lab started it, was taken for a dead keepalived)
+      const start = lastStart(h, t);
+      const startingUp = did === "start" && t - start <= STARTUP_MS && !upSince(h, start, t);
+      kdown[h].push(!r && (did === "kill" || (did === "start" && !startingUp)));
       agentUp[h].push(agentOf.get(h)!(t));
     }
     for (const v of obs.vrids) {
@@ -196,9 +206,16 @@ export function deriveTruth(obs: Observations, defs: Defs = DEFS): Truth {
     }
   }
 
-  /** the action that explains a condition starting at t for this kind (latest first; host/vrid match preferred) */
+  /**
+   * the action that explains a condition starting at t for this kind (latest first; host/vrid match preferred).
+   * A condition of one host (FAULT, KEEPALIVED_DOWN) is explained only by an action on that host (or on none):
+   * an interface or a process of another host cannot put this one in FAULT (seed 1304: h1's sync-group FAULT,
+   * from its own script, was given the cause of a link_down on h3 that named the same VRID)
+   */
+  const PER_HOST: Kind[] = ["FAULT", "KEEPALIVED_DOWN"];
   const explain = (kind: Kind, t: number, vrid: number | null, hs: string[]): ActionRecord | null => {
-    const cands = obs.actions.filter((a) => a.expect[kind] !== undefined && a.at - 1000 <= t && t <= a.until + 6000);
+    const cands = obs.actions.filter((a) => a.expect[kind] !== undefined && a.at - 1000 <= t && t <= a.until + 6000 &&
+      (!PER_HOST.includes(kind) || a.host === null || hs.includes(a.host)));
     const score = (a: ActionRecord) => (a.vrid === vrid || a.vrid === null || (vrid !== null && originsOfRecord(a).includes(vrid)) ? 2 : 0) + (a.host === null || hs.includes(a.host) ? 1 : 0);
     cands.sort((a, b) => score(b) - score(a) || b.at - a.at);
     return cands[0] ?? null;

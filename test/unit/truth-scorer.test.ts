@@ -426,3 +426,32 @@ test("a FAULT the product opened and closed within the band (below the oracle's 
   assert.match(sc.ignored[0].window.why, /shorter than the band/);
   assert.deepEqual(sc.falseAlarms.map((f) => f.inc.closedAt), [new Date(s(81.5)).toISOString()]);
 });
+
+test("a FAULT of one host is explained only by an action on that host: another host's link_down naming the VRID is not its cause (seed 1304)", () => {
+  const o = baseObs();
+  o.syncGroup.push(10, 20);
+  // b's VRID 20 fails its script at 20 s and its sync group takes VRID 10 to FAULT for 4 s; meanwhile a's link is
+  // down (that action names VRID 10, which a carries too)
+  action(o, { kind: "link_down", host: "a", at: s(18), until: s(26), expect: { FAULT: "interface_down" }, origins: [10] });
+  action(o, { kind: "script_fail", host: "b", vrid: 20, at: s(19.5), until: s(24), expect: { FAULT: "script_failed" }, origins: [20] });
+  dump(o, 20.5, "b", 3, 20);
+  dump(o, 24.5, "b", 1, 24);
+  const fault = deriveTruth(o).labels.filter((l) => l.kind === "FAULT" && l.hosts[0] === "b");
+  assert.equal(fault.length, 1, JSON.stringify(fault));
+  assert.equal(fault[0].cause, "sync_group", "b's own script, through its sync group");
+  assert.equal(fault[0].action, 2);
+});
+
+test("a keepalived the lab started and not seen running yet is starting, not down; one that never comes up is down after the start-up time (seed 1310)", () => {
+  const o = baseObs();
+  // b restarted by the lab at 40 s: its pid file appears only 3 s later (a loaded machine)
+  o.ka.push({ t: s(39.9), host: "b", what: "stop" }, { t: s(40), host: "b", what: "start" });
+  o.proc.push({ t: s(39.95), host: "b", running: false }, { t: s(43), host: "b", running: true });
+  assert.deepEqual(deriveTruth(o).labels.filter((l) => l.kind === "KEEPALIVED_DOWN"), []);
+  // started again at 60 s and never up: down from the end of the start-up time
+  o.ka.push({ t: s(59.9), host: "b", what: "stop" }, { t: s(60), host: "b", what: "start" });
+  o.proc.push({ t: s(59.95), host: "b", running: false });
+  const kd = deriveTruth(o).labels.filter((l) => l.kind === "KEEPALIVED_DOWN");
+  assert.equal(kd.length, 1, JSON.stringify(kd));
+  assert.ok(Math.abs(kd[0].start - s(65)) <= 200, `${kd[0].start - T0}`);
+});
