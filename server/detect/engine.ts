@@ -310,10 +310,15 @@ export class DetectionEngine {
     if (!r) return;
     const prev = r.state;
     if (prev === state) return; // 1.x logs "Transition to MASTER" then "Entering MASTER": one change
-    r.afterInit = r.init && prev !== null && !init;
+    // the state a keepalived run starts in: "(init)", or the first BACKUP/FAULT after a start or a stop (an
+    // instance with a tracked script logs no "(init)": it waits in INIT for the script's first result, then
+    // logs a plain "Entering BACKUP STATE"; truth lab seed 1314: its restart and preemption were counted as
+    // role changes, and two planned failovers within a minute became FLAPPING)
+    const runStart = init || ((prev === null || prev === "STOP") && (state === "BACKUP" || state === "FAULT"));
+    r.afterInit = r.init && prev !== null && !runStart;
     r.state = state;
-    r.init = init;
-    if (init) r.initAt = e.ts;
+    r.init = runStart;
+    if (runStart) r.initAt = e.ts;
     r.since = e.ts;
     r.entry = e;
     faultOnState(this.ctx, node, r, prev, e);

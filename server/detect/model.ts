@@ -50,11 +50,14 @@ export interface InstRec {
   group: Group;
   cfg: ConfigInstance | null;
   state: KState | null;
-  /** the current state was entered with `(init)` */
+  /**
+   * the current state is the one this keepalived run started in: entered with `(init)`, or the first BACKUP or
+   * FAULT after a start or a stop (an instance waiting for its tracked script logs no `(init)`)
+   */
   init: boolean;
-  /** the current state was entered from an `(init)` state: the first election of this keepalived run */
+  /** the current state was entered from the run's starting state: the first election of this keepalived run */
   afterInit: boolean;
-  /** when the instance last entered an `(init)` state (its keepalived started) */
+  /** when the instance last entered its starting state (its keepalived started) */
   initAt: number | null;
   since: number | null;
   entry: LogEntry | null;

@@ -165,6 +165,18 @@ describe("FLAPPING counts changes of the MASTER role, not state lines", () => {
     assert.deepEqual(flaps(replay(t.facts(), T0 + 200_000)), []);
   });
 
+  it("restarts of a MASTER whose instance tracks a script (no \"(init)\" line: a plain BACKUP after the script's first result), each followed by its preemption, four times in a minute, are not flapping (truth lab seed 1314)", () => {
+    const t = pair({ horizonMs: 200_000 });
+    for (const at of [T0 + 20_000, T0 + 33_000, T0 + 46_000, T0 + 59_000]) {
+      t.lines("node1", at, ["Stopping", "(VI_1) sent 0 priority", "(VI_1) removing VIPs.", "Stopped Keepalived v2.2.7 (01/16,2022)"]);
+      t.lines("node2", at + 500, ["(VI_1) Backup received priority 0 advertisement", "(VI_1) Receive advertisement timeout", "(VI_1) Entering MASTER STATE", "(VI_1) setting VIPs."]);
+      t.lines("node1", at + 3000, ["Starting Keepalived v2.2.7 (01/16,2022)", "(VI_1) removing VIPs.", "VRRP_Script(chk_1) succeeded", "(VI_1) Entering BACKUP STATE"]);
+      t.lines("node1", at + 6500, ["(VI_1) received lower priority (100) advert from 192.0.2.2 - discarding", "(VI_1) Receive advertisement timeout", "(VI_1) Entering MASTER STATE", "(VI_1) setting VIPs."]);
+      node2Yields(t, at + 6501);
+    }
+    assert.deepEqual(flaps(replay(t.facts(), T0 + 200_000)), []);
+  });
+
   it("the transitions of three split brains 15 s apart are not flapping (DUAL_MASTER explains them)", () => {
     const t = pair({ horizonMs: 200_000 });
     for (const at of [T0 + 20_000, T0 + 35_000, T0 + 50_000]) {
