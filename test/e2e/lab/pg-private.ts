@@ -6,10 +6,10 @@
  */
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import pg from "pg";
 import type { TestDb } from "../../helpers/db";
+import { freePort } from "../../helpers/port";
 import { pgBinDir } from "./preflight";
 import { labTempDir, onTeardown } from "./reaper";
 
@@ -20,17 +20,6 @@ export interface PrivatePg {
   start(): void;
   /** a TestDb for startTestServer on a fresh database of this server */
   testDb(): Promise<TestDb>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startPrivatePg(): Promise<PrivatePg> {
