@@ -1,5 +1,5 @@
 /**
- * npm run admin -- webhook add --cluster NAME --url URL [--format json|slack]
+ * npm run admin -- webhook add --cluster NAME --url URL [--format json|slack|alertmanager]
  * npm run admin -- webhook list | webhook remove ID
  * npm run admin -- maintenance add --cluster NAME (--for 2h | --from ISO --to ISO) [--reason TEXT]
  * npm run admin -- maintenance list | maintenance remove ID
@@ -16,9 +16,11 @@ import { settingsOf } from "../incidents/detection-host";
 import type { Db } from "../db/database";
 import { ACCESS_USAGE, CliUsageError, runAccessCommand } from "./users";
 import { AuthInputError } from "../auth/store";
+import { WEBHOOK_FORMATS, isWebhookFormat, webhookUrlProblem } from "../incidents/notifier";
 
 const USAGE = `usage:
-  npm run admin -- webhook add --cluster NAME --url URL [--format json|slack]
+  npm run admin -- webhook add --cluster NAME --url URL [--format json|slack|alertmanager]
+      (alertmanager: --url is Alertmanager's base URL, e.g. http://am.example:9093; alerts go to <url>/api/v2/alerts)
   npm run admin -- webhook list
   npm run admin -- webhook remove ID
   npm run admin -- maintenance add --cluster NAME (--for 2h | --from ISO --to ISO) [--reason TEXT]
@@ -60,16 +62,17 @@ async function run(db: Db, argv: string[]): Promise<void> {
   const now = new Date();
   if (what === "webhook" && verb === "add") {
     const url = need(argv, "url", "http(s)://...");
-    if (!/^https?:\/\/[^\s]+$/.test(url)) throw new UsageError("--url must be an http:// or https:// URL");
     const format = arg(argv, "format") ?? "json";
-    if (format !== "json" && format !== "slack") throw new UsageError("--format is json or slack");
+    if (!isWebhookFormat(format)) throw new UsageError(`--format is one of ${WEBHOOK_FORMATS.join(", ")}`);
+    const problem = webhookUrlProblem(url, format);
+    if (problem) throw new UsageError(`--url ${problem}`);
     const c = await cluster(db, need(argv, "cluster", "NAME"));
     const h = await db.webhook.create({ data: { clusterId: c.id, url, format, createdAt: now } });
     console.log(`webhook ${h.id} added to cluster "${c.name}" (${format})`);
   } else if (what === "webhook" && verb === "list") {
     const rows = await db.webhook.findMany({ include: { cluster: true }, orderBy: { id: "asc" } });
     if (rows.length === 0) console.log("no webhooks");
-    for (const h of rows) console.log(`${String(h.id).padStart(4)}  ${h.cluster.name.padEnd(20)} ${h.format.padEnd(6)} ${new URL(h.url).origin}/…`);
+    for (const h of rows) console.log(`${String(h.id).padStart(4)}  ${h.cluster.name.padEnd(20)} ${h.format.padEnd(12)} ${new URL(h.url).origin}/…`);
   } else if (what === "webhook" && verb === "remove") {
     const r = await db.webhook.deleteMany({ where: { id: Number(argv[2]) } });
     console.log(r.count ? `webhook ${argv[2]} removed` : `no webhook ${argv[2]}`);

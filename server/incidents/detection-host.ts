@@ -13,7 +13,7 @@ import { DEFAULT_SETTINGS, type DetectorSettings, type Fact, type IncidentChange
 import { apiFromEngine, upsertIncident } from "./incident-store";
 import { loadFacts, seenEveryMs } from "./facts";
 import { LogThrottle } from "../ingest/limits";
-import type { Notifier } from "./notifier";
+import type { IncidentEvent, Notifier } from "./notifier";
 import type { EventBus } from "../bus";
 
 interface ClusterEngine {
@@ -35,6 +35,9 @@ export const CATCH_UP_MAX_MS = 30_000;
 
 /** How far back the engines are re-fed at start (covers grace, flap windows and hold-down). */
 export const RESTORE_WINDOW_MS = 15 * 60_000;
+
+/** what the notifier is told of each change of an incident */
+const NOTIFY_EVENT: Record<IncidentChange["type"], IncidentEvent> = { opened: "opened", updated: "updated", closed: "resolved" };
 
 export function settingsOf(json: unknown): Partial<DetectorSettings> {
   const out: Partial<DetectorSettings> = {};
@@ -277,8 +280,8 @@ export class DetectionHost {
     const api = apiFromEngine(inc, id, ce.name, silenced, follows);
     this.bus.emit("incidentChanged", { cluster: ce.name, incident: api, change: ch.type });
     if (silenced) return;
-    // queued after the push; a hold-down re-open keeps its first "opened" (unique per incident, webhook, event)
-    if (ch.type === "opened") await this.notifier.enqueue(ce.id, id, "opened", api);
-    else if (ch.type === "closed") await this.notifier.enqueue(ce.id, id, "resolved", api);
+    // queued after the push; a hold-down re-open keeps its first "opened" (unique per incident, webhook, event),
+    // and an Alertmanager alert follows every change, a re-open included (notifier.ts)
+    await this.notifier.enqueue(ce.id, id, NOTIFY_EVENT[ch.type], api);
   }
 }

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { backoffMs, jsonPayload, slackPayload } from "../../server/incidents/notifier";
+import { ALERTNAMES, alertmanagerPayload, alertsUrl, backoffMs, jsonPayload, slackPayload, webhookUrlProblem } from "../../server/incidents/notifier";
 import type { IncidentMsg } from "../../server/protocol";
 
 const inc: IncidentMsg = {
@@ -46,6 +46,64 @@ describe("webhook payloads", () => {
   it("generic JSON: the event, the whole incident and its dashboard URL", () => {
     assert.deepEqual(jsonPayload("resolved", inc, "https://m.example"), { event: "resolved", incident: inc, url: "https://m.example/incidents/42" });
     assert.equal(jsonPayload("opened", inc, null).url, null);
+  });
+});
+
+describe("Alertmanager alerts (API v2 postable alerts)", () => {
+  it("an open incident: labels that identify it, the cause as annotations, startsAt = openedAt, no endsAt, the dashboard link", () => {
+    assert.deepEqual(alertmanagerPayload(inc, "https://monitor.example.net"), [
+      {
+        labels: { alertname: "KeepalivedDualMaster", cluster: "shop", kind: "DUAL_MASTER", severity: "critical", incident: "42", vrid: "51" },
+        annotations: {
+          summary: "DUAL_MASTER in cluster shop, VRID 51 (lb1, lb2)",
+          description: "lb2 became MASTER while lb1 was still MASTER: VRRP adverts are not getting through.",
+          cause_code: "adverts_not_received",
+          nodes: "lb1, lb2",
+        },
+        startsAt: "2026-11-23T19:09:30.588Z",
+        generatorURL: "https://monitor.example.net/incidents/42",
+      },
+    ]);
+  });
+  it("closed: the same labels with endsAt = closedAt (resolved); no link without a public URL", () => {
+    const [open] = alertmanagerPayload(inc, null);
+    const [closed] = alertmanagerPayload({ ...inc, closedAt: "2026-11-23T19:12:00.000Z", nodes: ["lb1", "lb2", "lb3"] }, null);
+    assert.deepEqual(closed.labels, open.labels, "labels never change while the incident lives (nodes are not one)");
+    assert.equal(closed.endsAt, "2026-11-23T19:12:00.000Z");
+    assert.equal(open.endsAt, undefined);
+    assert.equal(closed.generatorURL, undefined);
+  });
+  it("a node label for the kinds about one node, no vrid label when it is unknown, an alertname per kind", () => {
+    const [down] = alertmanagerPayload({ ...inc, kind: "KEEPALIVED_DOWN", severity: "warning", vrid: null, nodes: ["lb1"] }, null);
+    assert.deepEqual(down.labels, { alertname: "KeepalivedDown", cluster: "shop", kind: "KEEPALIVED_DOWN", severity: "warning", incident: "42", node: "lb1" });
+    assert.equal(down.annotations.summary, "KEEPALIVED_DOWN in cluster shop (lb1)");
+    const [fault] = alertmanagerPayload({ ...inc, kind: "FAULT", nodes: ["lb2"] }, null);
+    assert.equal(fault.labels.node, "lb2");
+    assert.equal(fault.labels.vrid, "51");
+    const names = Object.values(ALERTNAMES);
+    assert.equal(new Set(names).size, names.length, "one alertname per kind");
+    for (const n of names) assert.match(n, /^Keepalived[A-Z][A-Za-z]+$/);
+  });
+  it("posts to the base URL's /api/v2/alerts, a path prefix kept", () => {
+    assert.equal(alertsUrl("http://am.example:9093"), "http://am.example:9093/api/v2/alerts");
+    assert.equal(alertsUrl("https://ops.example/alertmanager/"), "https://ops.example/alertmanager/api/v2/alerts");
+  });
+});
+
+describe("webhook URL validation (admin CLI)", () => {
+  it("takes http(s) URLs; Alertmanager's base URL only", () => {
+    assert.equal(webhookUrlProblem("https://hooks.slack.com/services/T/B/x", "slack"), null);
+    assert.equal(webhookUrlProblem("http://127.0.0.1:8080/hook?x=1", "json"), null);
+    assert.equal(webhookUrlProblem("http://am.example:9093", "alertmanager"), null);
+    assert.equal(webhookUrlProblem("https://ops.example/alertmanager/", "alertmanager"), null);
+  });
+  it("refuses what no delivery could use, and anything but a base URL for Alertmanager, saying why", () => {
+    assert.match(webhookUrlProblem("ftp://x.example/", "json")!, /http:\/\/ or https:\/\//);
+    assert.match(webhookUrlProblem("http://exa mple.invalid/hook", "json")!, /http:\/\/ or https:\/\//);
+    assert.match(webhookUrlProblem("http://[::1/hook", "slack")!, /http:\/\/ or https:\/\//, "what URL() refuses (issue 19)");
+    assert.match(webhookUrlProblem("http://user:secret@am.example:9093", "alertmanager")!, /user name or password/);
+    assert.match(webhookUrlProblem("http://am.example:9093/api/v2/alerts", "alertmanager")!, /without \/api\/v2\/alerts \(e\.g\. http:\/\/am\.example:9093\)/);
+    assert.match(webhookUrlProblem("http://am.example:9093/?x=1", "alertmanager")!, /no \?query or #fragment/);
   });
 });
 

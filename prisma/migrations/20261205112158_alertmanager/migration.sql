@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "notification" ADD COLUMN     "claimed_until" TIMESTAMPTZ(3);
+
