@@ -1,7 +1,8 @@
 /**
  * Server configuration, checked once at startup: command-line flags, then
  * environment variables, then defaults. A bad value stops the start with a
- * message that names the setting to fix.
+ * message that names the setting to fix; so does an unknown flag (the command
+ * line is read by server/cli/args.ts, strict, like every CLI's).
  */
 import { isIP } from "node:net";
 import fs from "node:fs";
@@ -10,6 +11,7 @@ import tls from "node:tls";
 import { z } from "zod";
 import { normaliseOrigins } from "./auth/csrf";
 import { validFrameAncestors } from "./auth/headers";
+import { parseCommandLine, UsageError, type Args, type CliSpec, type FlagSpec } from "./cli/args";
 
 export const ServerConfig = z.object({
   port: z.coerce.number().int().min(0).max(65535),
@@ -69,53 +71,95 @@ export const ServerConfig = z.object({
 });
 export type ServerConfig = z.infer<typeof ServerConfig>;
 
-/** Where each setting comes from, to name it in errors. */
-const SOURCES: Record<keyof ServerConfig, string> = {
-  port: "--port / PORT",
-  host: "--host / KAM_HOST",
-  databaseUrl: "--database-url / DATABASE_URL",
-  dataDir: "--data-dir / KAM_DATA_DIR",
-  dev: "--dev",
-  logLevel: "--log-level / LOG_LEVEL",
-  agentOfflineSeconds: "--agent-offline-seconds / KAM_AGENT_OFFLINE_SECONDS",
-  allowedOrigins: "--allowed-origins / KAM_ALLOWED_ORIGINS",
-  publicUrl: "--public-url / KAM_PUBLIC_URL",
-  agentRecordsPerSecond: "--agent-records-per-second / KAM_AGENT_RECORDS_PER_SECOND",
-  agentMessagesPerSecond: "--agent-messages-per-second / KAM_AGENT_MESSAGES_PER_SECOND",
-  ipHandshakesPer10s: "--ip-handshakes-per-10s / KAM_IP_HANDSHAKES_PER_10S",
-  agentBytesPerSecond: "--agent-bytes-per-second / KAM_AGENT_BYTES_PER_SECOND",
-  maxNodesPerToken: "--max-nodes-per-token / KAM_MAX_NODES_PER_TOKEN",
-  maxInstancesPerNode: "--max-instances-per-node / KAM_MAX_INSTANCES_PER_NODE",
-  retentionIntervalSeconds: "--retention-interval-seconds / KAM_RETENTION_INTERVAL_SECONDS",
-  retainLogDays: "--retain-log-days / KAM_RETAIN_LOG_DAYS",
-  retainVipDays: "--retain-vip-days / KAM_RETAIN_VIP_DAYS",
-  retainConfigDays: "--retain-config-days / KAM_RETAIN_CONFIG_DAYS",
-  retainSessionDays: "--retain-session-days / KAM_RETAIN_SESSION_DAYS",
-  retainStateDays: "--retain-state-days / KAM_RETAIN_STATE_DAYS",
-  retainIncidentDays: "--retain-incident-days / KAM_RETAIN_INCIDENT_DAYS",
-  anonymousRead: "--anonymous-read / KAM_ANONYMOUS_READ",
-  cookieSecure: "--cookie-secure / KAM_COOKIE_SECURE",
-  sessionIdleHours: "--session-idle-hours / KAM_SESSION_IDLE_HOURS",
-  sessionMaxDays: "--session-max-days / KAM_SESSION_MAX_DAYS",
-  wallSessionDays: "--wall-session-days / KAM_WALL_SESSION_DAYS",
-  loginAttemptsPerIp: "--login-attempts-per-ip / KAM_LOGIN_ATTEMPTS_PER_IP",
-  loginAttemptsPerUser: "--login-attempts-per-user / KAM_LOGIN_ATTEMPTS_PER_USER",
-  liveConnectionsPerIp: "--live-connections-per-ip / KAM_LIVE_CONNECTIONS_PER_IP",
-  wallFrameAncestors: "--wall-frame-ancestors / KAM_WALL_FRAME_ANCESTORS",
-  trustedProxies: "--trusted-proxies / KAM_TRUSTED_PROXIES",
-  tlsCert: "--tls-cert / KAM_TLS_CERT",
-  tlsKey: "--tls-key / KAM_TLS_KEY",
+interface Setting {
+  flag: string;
+  /** environment variable ("" = flag only) */
+  env: string;
+  /** default as written on the command line */
+  dflt: string;
+  arg: string;
+  help: string;
+}
+
+/**
+ * Every setting: its flag, environment variable, default and a line of help (README "Configuration
+ * (server)" says more). `--help` is generated from this table, errors name the flag and variable.
+ */
+const SETTINGS: Record<keyof ServerConfig, Setting> = {
+  port: { flag: "port", env: "PORT", dflt: "3000", arg: "PORT", help: "HTTP port (dashboard, API, socket.io); 0 picks a free one" },
+  host: { flag: "host", env: "KAM_HOST", dflt: "0.0.0.0", arg: "ADDRESS", help: "listen address (HOSTNAME is not read as one)" },
+  databaseUrl: { flag: "database-url", env: "DATABASE_URL", dflt: "", arg: "URL", help: "postgresql://... server; empty = the embedded PGlite database under --data-dir" },
+  dataDir: { flag: "data-dir", env: "KAM_DATA_DIR", dflt: "data", arg: "DIR", help: "embedded database directory" },
+  dev: { flag: "dev", env: "", dflt: "", arg: "", help: "Next.js development mode (npm run dev)" },
+  logLevel: { flag: "log-level", env: "LOG_LEVEL", dflt: "info", arg: "LEVEL", help: "fatal|error|warn|info|debug|trace|silent" },
+  agentOfflineSeconds: { flag: "agent-offline-seconds", env: "KAM_AGENT_OFFLINE_SECONDS", dflt: "15", arg: "SECONDS", help: "silence after which a node is offline" },
+  allowedOrigins: { flag: "allowed-origins", env: "KAM_ALLOWED_ORIGINS", dflt: "", arg: "ORIGINS", help: "extra browser origins (https://host[:port], comma-separated)" },
+  publicUrl: { flag: "public-url", env: "KAM_PUBLIC_URL", dflt: "", arg: "URL", help: "the dashboard's URL, for links in notifications" },
+  agentRecordsPerSecond: { flag: "agent-records-per-second", env: "KAM_AGENT_RECORDS_PER_SECOND", dflt: "5000", arg: "N", help: "records per second one node may send" },
+  agentMessagesPerSecond: { flag: "agent-messages-per-second", env: "KAM_AGENT_MESSAGES_PER_SECOND", dflt: "100", arg: "N", help: "batches and heartbeats per second per node" },
+  ipHandshakesPer10s: { flag: "ip-handshakes-per-10s", env: "KAM_IP_HANDSHAKES_PER_10S", dflt: "20", arg: "N", help: "agent connection attempts per client address per 10 s" },
+  agentBytesPerSecond: { flag: "agent-bytes-per-second", env: "KAM_AGENT_BYTES_PER_SECOND", dflt: "1048576", arg: "BYTES", help: "bytes of valid batches per second per node" },
+  maxNodesPerToken: { flag: "max-nodes-per-token", env: "KAM_MAX_NODES_PER_TOKEN", dflt: "32", arg: "N", help: "node names one legacy cluster token may create" },
+  maxInstancesPerNode: { flag: "max-instances-per-node", env: "KAM_MAX_INSTANCES_PER_NODE", dflt: "1024", arg: "N", help: "instance names kept per node" },
+  retentionIntervalSeconds: { flag: "retention-interval-seconds", env: "KAM_RETENTION_INTERVAL_SECONDS", dflt: "3600", arg: "SECONDS", help: "how often the pruning job runs" },
+  retainLogDays: { flag: "retain-log-days", env: "KAM_RETAIN_LOG_DAYS", dflt: "30", arg: "DAYS", help: "days raw log lines are kept; 0 = for ever (same for every --retain-*)" },
+  retainVipDays: { flag: "retain-vip-days", env: "KAM_RETAIN_VIP_DAYS", dflt: "30", arg: "DAYS", help: "days VIP observations are kept" },
+  retainConfigDays: { flag: "retain-config-days", env: "KAM_RETAIN_CONFIG_DAYS", dflt: "365", arg: "DAYS", help: "days config snapshots are kept" },
+  retainSessionDays: { flag: "retain-session-days", env: "KAM_RETAIN_SESSION_DAYS", dflt: "90", arg: "DAYS", help: "days agent sessions are kept" },
+  retainStateDays: { flag: "retain-state-days", env: "KAM_RETAIN_STATE_DAYS", dflt: "365", arg: "DAYS", help: "days state changes are kept" },
+  retainIncidentDays: { flag: "retain-incident-days", env: "KAM_RETAIN_INCIDENT_DAYS", dflt: "730", arg: "DAYS", help: "days closed incidents are kept" },
+  anonymousRead: { flag: "anonymous-read", env: "KAM_ANONYMOUS_READ", dflt: "loopback", arg: "loopback|off", help: "read API without credentials from this host only, or never" },
+  cookieSecure: { flag: "cookie-secure", env: "KAM_COOKIE_SECURE", dflt: "", arg: "true|false", help: "Secure cookies; empty = when the server itself speaks TLS" },
+  sessionIdleHours: { flag: "session-idle-hours", env: "KAM_SESSION_IDLE_HOURS", dflt: "12", arg: "HOURS", help: "a user session ends after this long without a request" },
+  sessionMaxDays: { flag: "session-max-days", env: "KAM_SESSION_MAX_DAYS", dflt: "7", arg: "DAYS", help: "a user session ends this long after sign-in" },
+  wallSessionDays: { flag: "wall-session-days", env: "KAM_WALL_SESSION_DAYS", dflt: "30", arg: "DAYS", help: "lifetime of a wall session" },
+  loginAttemptsPerIp: { flag: "login-attempts-per-ip", env: "KAM_LOGIN_ATTEMPTS_PER_IP", dflt: "30", arg: "N", help: "sign-in attempts per client address per 15 min" },
+  loginAttemptsPerUser: { flag: "login-attempts-per-user", env: "KAM_LOGIN_ATTEMPTS_PER_USER", dflt: "10", arg: "N", help: "failed sign-ins per user name per 15 min" },
+  liveConnectionsPerIp: { flag: "live-connections-per-ip", env: "KAM_LIVE_CONNECTIONS_PER_IP", dflt: "50", arg: "N", help: "concurrent /live sockets per client address" },
+  wallFrameAncestors: { flag: "wall-frame-ancestors", env: "KAM_WALL_FRAME_ANCESTORS", dflt: "'none'", arg: "SOURCES", help: "CSP frame-ancestors of /wall" },
+  trustedProxies: { flag: "trusted-proxies", env: "KAM_TRUSTED_PROXIES", dflt: "", arg: "ADDRESSES", help: "proxies (or loopback) whose X-Forwarded-For names the client" },
+  tlsCert: { flag: "tls-cert", env: "KAM_TLS_CERT", dflt: "", arg: "PATH", help: "PEM certificate (chain) file; with --tls-key everything is served over https" },
+  tlsKey: { flag: "tls-key", env: "KAM_TLS_KEY", dflt: "", arg: "PATH", help: "PEM private key file of that certificate" },
 };
 
-export class ConfigError extends Error {}
+/** Where each setting comes from, to name it in errors: "--port / PORT". */
+const SOURCES = Object.fromEntries(
+  Object.entries(SETTINGS).map(([key, s]) => [key, s.env ? `--${s.flag} / ${s.env}` : `--${s.flag}`]),
+) as Record<keyof ServerConfig, string>;
 
-function flagValue(argv: string[], name: string): string | undefined {
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === `--${name}`) return argv[i + 1];
-    if (a.startsWith(`--${name}=`)) return a.slice(name.length + 3);
-  }
-  return undefined;
+/** The server's command line (server/cli/args.ts): one flag a setting, no commands, no positional arguments. */
+export const SERVER_CLI: CliSpec = {
+  name: "server",
+  invoke: "npm start --",
+  summary: "keepalived cluster monitor server: dashboard, API and the agents' socket.io endpoint on one port.",
+  commands: [
+    {
+      name: "",
+      synopsis: "[options]",
+      help: "Each option can also be set by its environment variable; flags win over the environment, which wins over the defaults.",
+      flags: Object.fromEntries(
+        Object.values(SETTINGS).map((s): [string, FlagSpec] =>
+          s.env
+            ? [s.flag, { type: "string", arg: s.arg, help: `${s.help}\n      env ${s.env}${s.dflt ? `; default: ${s.dflt}` : ""}` }]
+            : [s.flag, { type: "boolean", help: s.help }],
+        ),
+      ),
+    },
+  ],
+  footer: "npm run dev is npm start -- --dev without a build.",
+};
+
+/** A bad setting or command line: the server exits 2 (server/main.ts), a CLI too (server/cli/args.ts). */
+export class ConfigError extends UsageError {
+  override readonly showUsage = false;
+}
+
+/** the flags given on the command line, or a ConfigError naming the one that is wrong (unknown, missing value, a command) */
+function serverFlags(argv: string[]): Args {
+  const r = parseCommandLine(SERVER_CLI, argv);
+  if (r.kind === "ok") return r.args;
+  if (r.kind === "error") throw new ConfigError(`invalid server command line: ${r.message} (npm start -- --help lists every option)`);
+  throw new ConfigError(`--${r.kind} prints and exits; it is not a setting (server/main.ts handles it before the configuration)`);
 }
 
 /**
@@ -136,7 +180,7 @@ export function legacyHost(env: Record<string, string | undefined>): { host: str
 
 /** warnings about how the configuration was given (logged at start; never fatal) */
 export function configWarnings(argv: string[] = process.argv.slice(2), env: Record<string, string | undefined> = process.env): string[] {
-  if (flagValue(argv, "host") !== undefined) return [];
+  if (serverFlags(argv).string("host") !== undefined) return [];
   const w = legacyHost(env).warning;
   return w ? [w] : [];
 }
@@ -146,45 +190,14 @@ export function loadServerConfig(
   env: Record<string, string | undefined> = process.env,
   overrides: Partial<ServerConfig> = {},
 ): ServerConfig {
-  const pick = (flag: string, envName: string | null, dflt: string) =>
-    flagValue(argv, flag) ?? (envName ? env[envName] : undefined) ?? dflt;
-  const raw = {
-    port: pick("port", "PORT", "3000"),
-    host: pick("host", "KAM_HOST", legacyHost(env).host ?? "0.0.0.0"),
-    databaseUrl: pick("database-url", "DATABASE_URL", ""),
-    dataDir: path.resolve(pick("data-dir", "KAM_DATA_DIR", "data")),
-    dev: argv.includes("--dev"),
-    logLevel: pick("log-level", "LOG_LEVEL", "info"),
-    agentOfflineSeconds: pick("agent-offline-seconds", "KAM_AGENT_OFFLINE_SECONDS", "15"),
-    allowedOrigins: pick("allowed-origins", "KAM_ALLOWED_ORIGINS", ""),
-    publicUrl: pick("public-url", "KAM_PUBLIC_URL", ""),
-    agentRecordsPerSecond: pick("agent-records-per-second", "KAM_AGENT_RECORDS_PER_SECOND", "5000"),
-    agentMessagesPerSecond: pick("agent-messages-per-second", "KAM_AGENT_MESSAGES_PER_SECOND", "100"),
-    ipHandshakesPer10s: pick("ip-handshakes-per-10s", "KAM_IP_HANDSHAKES_PER_10S", "20"),
-    agentBytesPerSecond: pick("agent-bytes-per-second", "KAM_AGENT_BYTES_PER_SECOND", "1048576"),
-    maxNodesPerToken: pick("max-nodes-per-token", "KAM_MAX_NODES_PER_TOKEN", "32"),
-    maxInstancesPerNode: pick("max-instances-per-node", "KAM_MAX_INSTANCES_PER_NODE", "1024"),
-    retentionIntervalSeconds: pick("retention-interval-seconds", "KAM_RETENTION_INTERVAL_SECONDS", "3600"),
-    retainLogDays: pick("retain-log-days", "KAM_RETAIN_LOG_DAYS", "30"),
-    retainVipDays: pick("retain-vip-days", "KAM_RETAIN_VIP_DAYS", "30"),
-    retainConfigDays: pick("retain-config-days", "KAM_RETAIN_CONFIG_DAYS", "365"),
-    retainSessionDays: pick("retain-session-days", "KAM_RETAIN_SESSION_DAYS", "90"),
-    retainStateDays: pick("retain-state-days", "KAM_RETAIN_STATE_DAYS", "365"),
-    retainIncidentDays: pick("retain-incident-days", "KAM_RETAIN_INCIDENT_DAYS", "730"),
-    anonymousRead: pick("anonymous-read", "KAM_ANONYMOUS_READ", "loopback"),
-    cookieSecure: pick("cookie-secure", "KAM_COOKIE_SECURE", ""),
-    sessionIdleHours: pick("session-idle-hours", "KAM_SESSION_IDLE_HOURS", "12"),
-    sessionMaxDays: pick("session-max-days", "KAM_SESSION_MAX_DAYS", "7"),
-    wallSessionDays: pick("wall-session-days", "KAM_WALL_SESSION_DAYS", "30"),
-    loginAttemptsPerIp: pick("login-attempts-per-ip", "KAM_LOGIN_ATTEMPTS_PER_IP", "30"),
-    loginAttemptsPerUser: pick("login-attempts-per-user", "KAM_LOGIN_ATTEMPTS_PER_USER", "10"),
-    liveConnectionsPerIp: pick("live-connections-per-ip", "KAM_LIVE_CONNECTIONS_PER_IP", "50"),
-    wallFrameAncestors: pick("wall-frame-ancestors", "KAM_WALL_FRAME_ANCESTORS", "'none'"),
-    trustedProxies: pick("trusted-proxies", "KAM_TRUSTED_PROXIES", ""),
-    tlsCert: pick("tls-cert", "KAM_TLS_CERT", ""),
-    tlsKey: pick("tls-key", "KAM_TLS_KEY", ""),
-    ...overrides,
-  };
+  const flags = serverFlags(argv);
+  const raw: Record<string, unknown> = {};
+  for (const [key, s] of Object.entries(SETTINGS)) {
+    raw[key] = s.env ? (flags.string(s.flag) ?? env[s.env] ?? s.dflt) : flags.flag(s.flag);
+  }
+  if (flags.string("host") === undefined && env.KAM_HOST === undefined) raw.host = legacyHost(env).host ?? SETTINGS.host.dflt;
+  raw.dataDir = path.resolve(raw.dataDir as string);
+  Object.assign(raw, overrides);
   const parsed = ServerConfig.safeParse(raw);
   if (parsed.success && !parsed.data.tlsCert !== !parsed.data.tlsKey) {
     const missing = parsed.data.tlsCert ? "tlsKey" : "tlsCert";
@@ -193,7 +206,7 @@ export function loadServerConfig(
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
       const key = String(i.path[0]) as keyof ServerConfig;
-      return `  ${SOURCES[key] ?? key}: ${i.message} (got ${JSON.stringify(redactSecret(key, (raw as Record<string, unknown>)[key]))})`;
+      return `  ${SOURCES[key] ?? key}: ${i.message} (got ${JSON.stringify(redactSecret(key, raw[key]))})`;
     });
     throw new ConfigError(`invalid server configuration:\n${lines.join("\n")}`);
   }

@@ -8,7 +8,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import next from "next";
 import { Server } from "socket.io";
-import { loadServerConfig, configWarnings, ConfigError, checkTlsPair, readTlsFiles, type ServerConfig } from "./config";
+import { loadServerConfig, configWarnings, ConfigError, checkTlsPair, readTlsFiles, SERVER_CLI, type ServerConfig } from "./config";
+import { EXIT, parseCommandLine, report } from "./cli/args";
 import { openDatabase, type Database } from "./db/database";
 import { attachAgentNamespace, sweepRevokedAgentTokens } from "./ingest/agent-namespace";
 import { attachLiveNamespace } from "./live/live-namespace";
@@ -198,13 +199,16 @@ export async function startServer(
 }
 
 async function main() {
+  // --help, --version and a bad command line (unknown flag, missing value) end here: exit 0, 0 and 2
+  const cli = parseCommandLine(SERVER_CLI, process.argv.slice(2));
+  if (cli.kind !== "ok") process.exit(report(SERVER_CLI, cli));
   let config: ServerConfig;
   try {
     config = loadServerConfig();
   } catch (e) {
     if (e instanceof ConfigError) {
       console.error(e.message);
-      process.exit(2);
+      process.exit(EXIT.usage);
     }
     throw e;
   }
@@ -216,18 +220,21 @@ async function main() {
   } catch (e) {
     if (e instanceof ConfigError) {
       console.error(e.message);
-      process.exit(2);
+      process.exit(EXIT.usage);
     }
     log.fatal({ err: e }, `server did not start: ${(e as Error).message}`);
-    process.exit(1);
+    process.exit(EXIT.failure);
   }
   const stop = (sig: string) => {
     log.info({ sig }, "shutting down");
     running.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
+      () => process.exit(EXIT.ok),
+      (e: unknown) => {
+        log.error({ err: e }, "shutdown failed");
+        process.exit(EXIT.failure);
+      },
     );
-    setTimeout(() => process.exit(1), 10_000).unref();
+    setTimeout(() => process.exit(EXIT.failure), 10_000).unref();
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));

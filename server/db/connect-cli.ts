@@ -5,8 +5,9 @@
  */
 import pg from "pg";
 import type { PrismaClient } from "../generated/prisma/client";
-import type { ServerConfig } from "../config";
-import type { Logger } from "../log";
+import { loadServerConfig, type ServerConfig } from "../config";
+import { createLogger, type Logger } from "../log";
+import { ROOT } from "../paths";
 import { findRunningEmbedded } from "./embedded";
 import { clientOnPool, openDatabase } from "./database";
 
@@ -31,4 +32,17 @@ export async function connectForCli(
   // nobody serves the embedded database: open it here (this applies migrations too)
   const db = await openDatabase({ databaseUrl: "", dataDir: config.dataDir, cwd, log });
   return { prisma: db.prisma, close: () => db.close() };
+}
+
+/**
+ * Runs fn on the database the server would use (DATABASE_URL, or the embedded one under KAM_DATA_DIR),
+ * then closes it: what `npm run admin` and `npm run token` work on.
+ */
+export async function withCliDatabase<T>(fn: (db: PrismaClient) => Promise<T>, env: Record<string, string | undefined> = process.env): Promise<T> {
+  const conn = await connectForCli(loadServerConfig([], env), ROOT, createLogger(env.LOG_LEVEL ?? "warn"));
+  try {
+    return await fn(conn.prisma);
+  } finally {
+    await conn.close();
+  }
 }

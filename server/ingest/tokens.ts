@@ -19,6 +19,9 @@ export function newToken(): string {
   return PREFIX + randomBytes(32).toString("base64url");
 }
 
+/** cluster names (the API's and the CLIs' check; a cluster is created with its first token) */
+export const CLUSTER_NAME_RE = /^[A-Za-z0-9._-]{1,128}$/;
+
 /** node names a token can be bound to: the protocol's node name (1-128 characters), printable, no spaces */
 export const NODE_NAME_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 

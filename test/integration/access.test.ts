@@ -466,5 +466,9 @@ describe("admin CLI", () => {
     assert.match((await cli(["agent-token", "list"])).out, /no agent tokens|kam_/);
     assert.equal((await cli(["user", "remove", "cli-admin"])).code, 0);
     assert.equal((await cli(["user", "remove", "cli-admin"])).code, 1);
+    // exit codes (README): nothing by that ID is a failure (1), a bad value a usage error (2)
+    assert.equal((await cli(["api-token", "revoke", "99999"])).code, 1);
+    assert.equal((await cli(["webhook", "remove", "99999"])).code, 1);
+    assert.equal((await cli(["user", "role", "nobody", "boss"])).code, 2);
   });
 });

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { NODE_NAME_RE, createToken } from "../../ingest/tokens";
+import { CLUSTER_NAME_RE, NODE_NAME_RE, createToken } from "../../ingest/tokens";
 import { NewSecret, defineRoute } from "../route";
 
 /** POST /api/admin/agent-tokens: an agent token for one node of a cluster (issue 19); without `node` a legacy cluster token. */
@@ -7,7 +7,7 @@ export default defineRoute({
   method: "POST", path: "/api/admin/agent-tokens", access: { action: "admin.tokens" },
   summary: "create an agent token for a cluster (and one node name): its secret, shown once",
   request: {
-    body: z.object({ cluster: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/), node: z.string().regex(NODE_NAME_RE).optional(), label: z.string().max(200).optional() }),
+    body: z.object({ cluster: z.string().regex(CLUSTER_NAME_RE), node: z.string().regex(NODE_NAME_RE).optional(), label: z.string().max(200).optional() }),
   },
   response: NewSecret,
   async handle(ctx) {
