@@ -398,9 +398,19 @@ export function deriveTruth(obs: Observations, defs: Defs = DEFS): Truth {
         continue;
       }
       if (m[0] === last) continue;
+      const prev = last;
       last = m[0];
       const t = T(i);
       all.push(t);
+      // a restart (docs/DETECTION.md, FLAPPING "not counted"): the previous MASTER's keepalived stopped by the lab
+      // (a planned failover), or the new MASTER's keepalived started by the lab within the takeover time (its first
+      // election: the preemption after a restart). Whatever action restarted it (seeds 1504, 1505: a configuration
+      // change aimed at another VRID restarted the preferred MASTER twice, with the change and to restore it)
+      const advertMs = grace(v, i) / defs.graceAdverts;
+      const takeover = Math.max(grace(v, i), 4 * advertMs) + 1000;
+      const restarted = obs.ka.some((k) => (k.host === prev && (k.what === "stop" || k.what === "kill") && k.t <= t && t - k.t <= takeover + 1000) ||
+        (k.host === m[0] && k.what === "start" && k.t <= t && t - k.t <= takeover + 1000));
+      if (restarted) continue;
       // explained: while a DUAL_MASTER, FAULT or KEEPALIVED_DOWN of the VRID holds (2 s before, and until the
       // return to the preferred MASTER after it: 8 s); planned: during a benign action (planned failover and its
       // preemption, rename, reload, priority change, VIP deleted by hand, a negative-weight health check failing

@@ -455,3 +455,28 @@ test("a keepalived the lab started and not seen running yet is starting, not dow
   assert.equal(kd.length, 1, JSON.stringify(kd));
   assert.ok(Math.abs(kd[0].start - s(65)) <= 200, `${kd[0].start - T0}`);
 });
+
+test("restarts of the MASTER by the lab (whatever the action) move the role and back: not counted as flapping changes (seeds 1504, 1505)", () => {
+  const o = baseObs();
+  // a (preferred MASTER) restarted twice, 10 s apart, by a configuration action aimed at another VRID (not benign)
+  action(o, { kind: "auth_mismatch", host: "a", vrid: 20, at: s(19.9), until: s(40), expect: { DUAL_MASTER: "auth_mismatch" } });
+  for (const at of [20, 30]) {
+    o.ka.push({ t: s(at), host: "a", what: "stop" }, { t: s(at + 1), host: "a", what: "start" });
+    o.proc.push({ t: s(at + 0.05), host: "a", running: false }, { t: s(at + 1.1), host: "a", running: true });
+    dump(o, at + 0.6, "b", 2, at + 0.5);
+    dump(o, at + 1.2, "a", 1, at + 1.1);
+    dump(o, at + 4.6, "a", 2, at + 4.5);
+    dump(o, at + 4.7, "b", 1, at + 4.5);
+  }
+  const t = deriveTruth(o);
+  assert.deepEqual(t.labels.filter((l) => l.kind === "FLAPPING"), [], JSON.stringify(t.labels.map((l) => [l.kind, l.why])));
+  // the same four changes without any restart (the role moving on its own) are flapping
+  const o2 = baseObs();
+  for (const at of [20, 30]) {
+    dump(o2, at + 0.6, "b", 2, at + 0.5);
+    dump(o2, at + 0.6, "a", 1, at + 0.5);
+    dump(o2, at + 4.6, "a", 2, at + 4.5);
+    dump(o2, at + 4.7, "b", 1, at + 4.5);
+  }
+  assert.equal(deriveTruth(o2).labels.filter((l) => l.kind === "FLAPPING").length, 1);
+});
