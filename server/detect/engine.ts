@@ -29,6 +29,9 @@ import { onDisconnected, onSeen, onServerStarted } from "./offline";
 import { onProcess, onShutdownLogged, up } from "./down";
 import type { Evidence } from "./types";
 
+/** how far before a configuration snapshot the lines of an instance it newly configures are read for its state */
+export const RELOAD_LOOKBACK_MS = 30_000;
+
 export function resolveSettings(s?: Partial<DetectorSettings>): DetectorSettings {
   const out: DetectorSettings = { ...DEFAULT_SETTINGS };
   for (const k of Object.keys(DEFAULT_SETTINGS) as (keyof DetectorSettings)[]) {
@@ -225,9 +228,11 @@ export class DetectionEngine {
       case "vips":
         return this.applyVips(node, f.ts, String(f.id), f.addresses);
       case "config": {
+        const known = new Set(node.insts.keys());
         const applied = model.applyConfig(node, Array.isArray(f.instances) ? f.instances : [], f.ts, String(f.id));
         if (applied === null) return;
         for (const r of applied.retired) this.retire(node, r, f.ts, String(f.id));
+        for (const r of node.insts.values()) if (!known.has(r.name) && r.state === null) this.stateFromRecentLines(node, r, f.ts);
         for (const g of model.groups.values()) evaluateDrift(this.ctx, g, f.ts);
         this.evaluate(new Set(model.groups.values()), f.ts, []);
         model.pruneGroups();
@@ -239,6 +244,24 @@ export class DetectionEngine {
         return onDisconnected(this.ctx, node, f.ts, (gs, at) => this.evaluate(gs, at, []));
       case "process":
         return onProcess(this.ctx, node, f, (n, inst, st, e) => this.setState(n, inst, st, e, false), (gs, at) => this.evaluate(gs, at, []));
+    }
+  }
+
+  /**
+   * An instance that a snapshot configures for the first time (a reload that renamed it) has no state yet when
+   * its lines came before the snapshot: they were history then (not configured). Its latest state line, or
+   * "(X) setting VIPs." (MASTER), logged within RELOAD_LOOKBACK_MS before the snapshot, is its state. Truth lab
+   * (CI set, seed 1, session 27): the renamed MASTER's "(H1_R71_RN) setting VIPs." came 0.5 s before the new
+   * snapshot, its state stayed unknown, and the split brain that followed was blamed on a VIP "held by a
+   * non-MASTER" instead of on the adverts.
+   */
+  private stateFromRecentLines(node: NodeRec, r: InstRec, at: number): void {
+    for (const e of node.events.reversed()) {
+      if (e.ts < at - RELOAD_LOOKBACK_MS) return;
+      const ev = e.event;
+      if (!ev || !("instance" in ev) || ev.instance !== r.name) continue;
+      if (ev.type === "state") return this.setState(node, r.name, ev.state, e, ev.init === true);
+      if (ev.type === "vips" && ev.action === "set") return this.setState(node, r.name, "MASTER", e, false);
     }
   }
 

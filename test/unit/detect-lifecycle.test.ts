@@ -44,6 +44,29 @@ describe("instance identity and lifecycle", () => {
     assert.equal(incidents.filter((i) => i.severity !== "info" && i.kind !== "DUAL_MASTER").length, 0, JSON.stringify(incidents.map((i) => i.kind)));
   });
 
+  it("the renamed MASTER's \"(NEW) setting VIPs.\" arriving before the snapshot that configures NEW still makes NEW MASTER: a split brain after it is blamed on the adverts (truth lab CI set, seed 1)", () => {
+    const t = pair({ horizonMs: 200_000 });
+    t.lines("node1", T0 + 20_000, ["Reloading ...", "Reloading", "(VI_1_RN) setting VIPs.", "Reload complete"]);
+    t.config("node1", T0 + 20_500, conf1().map((i) => ({ ...i, name: "VI_1_RN" })));
+    const e = new DetectionEngine("c");
+    for (const f of t.facts()) e.push(f);
+    const n1 = e.nodeStates().find((n) => n.node === "node1")!;
+    assert.deepEqual(n1.instances.map((i) => [i.instance, i.vrid, i.state]), [["VI_1_RN", 51, "MASTER"]]);
+    node2TakesOver(t, T0 + 40_000);
+    t.lines("node1", T0 + 48_000, ["(VI_1_RN) Received advert from 192.0.2.2 with lower priority 100, ours 150, forcing new election"]);
+    node2Yields(t, T0 + 48_010);
+    const incidents = replay(t.facts(), T0 + 200_000);
+    assert.deepEqual(incidents.filter((i) => i.kind === "DUAL_MASTER").map((d) => d.cause.code), ["adverts_not_received"]);
+    assert.equal(incidents.filter((i) => i.severity !== "info" && i.kind !== "DUAL_MASTER").length, 0, JSON.stringify(incidents.map((i) => i.kind)));
+    // lines older than the look-back (yesterday's backlog of a name configured again) set no state
+    const old = pair({ horizonMs: 200_000 });
+    old.lines("node1", T0 + 20_000 - 60_000 * 60, ["(VI_1_RN) Entering MASTER STATE"]);
+    old.config("node1", T0 + 20_500, conf1().map((i) => ({ ...i, name: "VI_1_RN" })));
+    const e2 = new DetectionEngine("c");
+    for (const f of old.facts().sort((x, y) => x.ts - y.ts)) e2.push(f);
+    assert.deepEqual(e2.nodeStates().find((n) => n.node === "node1")!.instances.map((i) => i.state), ["UNKNOWN"]);
+  });
+
   it("the agent's first-start backlog with lines of an instance the node no longer configures opens no incident", () => {
     const t = pair({ horizonMs: 200_000 });
     // journal history of yesterday's VI_OLD, delivered after the current config (VI_1 only)
