@@ -5,6 +5,23 @@ import { T0, confInstances, fixtureText, node2TakesOver, node2Yields, pair } fro
 
 const conf1 = () => confInstances(fixtureText("two-node-console/node1.conf"));
 
+/**
+ * node1's instance was renamed VI_1_RN by a reload (set up by the caller): it must be MASTER; then VRRP is cut
+ * between them (node2 takes over while node1 stays MASTER): a DUAL_MASTER blamed on the adverts, nothing else
+ */
+function renamedMasterThenSplit(t: ReturnType<typeof pair>): void {
+  const e = new DetectionEngine("c");
+  for (const f of t.facts()) e.push(f);
+  const n1 = e.nodeStates().find((n) => n.node === "node1")!;
+  assert.deepEqual(n1.instances.map((i) => [i.instance, i.vrid, i.state]), [["VI_1_RN", 51, "MASTER"]]);
+  node2TakesOver(t, T0 + 40_000);
+  t.lines("node1", T0 + 48_000, ["(VI_1_RN) Received advert from 192.0.2.2 with lower priority 100, ours 150, forcing new election"]);
+  node2Yields(t, T0 + 48_010);
+  const incidents = replay(t.facts(), T0 + 200_000);
+  assert.deepEqual(incidents.filter((i) => i.kind === "DUAL_MASTER").map((d) => d.cause.code), ["adverts_not_received"]);
+  assert.equal(incidents.filter((i) => i.severity !== "info" && i.kind !== "DUAL_MASTER").length, 0, JSON.stringify(incidents.map((i) => i.kind)));
+}
+
 describe("instance identity and lifecycle", () => {
   it("an instance renamed on the MASTER (reload) raises nothing critical and leaves nothing open", () => {
     const t = pair({ horizonMs: 200_000 });
@@ -27,37 +44,16 @@ describe("instance identity and lifecycle", () => {
   it("a rename on the MASTER that keepalived 2.2.7 logs only as \"(NEW) setting VIPs.\": the new name is MASTER, and a split brain after it is blamed on the adverts", () => {
     // truth lab seeds 708 and 713 (session 25): the reload logs no state line for the renamed instance
     const t = pair({ horizonMs: 200_000 });
-    const renamed = conf1().map((i) => ({ ...i, name: "VI_1_RN" }));
-    t.config("node1", T0 + 20_000, renamed);
+    t.config("node1", T0 + 20_000, conf1().map((i) => ({ ...i, name: "VI_1_RN" })));
     t.lines("node1", T0 + 20_100, ["Reloading ...", "Reloading", "(VI_1_RN) setting VIPs.", "Reload complete"]);
-    const e = new DetectionEngine("c");
-    for (const f of t.facts()) e.push(f);
-    const n1 = e.nodeStates().find((n) => n.node === "node1")!;
-    assert.deepEqual(n1.instances.map((i) => [i.instance, i.vrid, i.state]), [["VI_1_RN", 51, "MASTER"]]);
-    // then VRRP is cut between them: node2 takes over while node1 stays MASTER
-    node2TakesOver(t, T0 + 40_000);
-    t.lines("node1", T0 + 48_000, ["(VI_1_RN) Received advert from 192.0.2.2 with lower priority 100, ours 150, forcing new election"]);
-    node2Yields(t, T0 + 48_010);
-    const incidents = replay(t.facts(), T0 + 200_000);
-    const duals = incidents.filter((i) => i.kind === "DUAL_MASTER");
-    assert.deepEqual(duals.map((d) => d.cause.code), ["adverts_not_received"]);
-    assert.equal(incidents.filter((i) => i.severity !== "info" && i.kind !== "DUAL_MASTER").length, 0, JSON.stringify(incidents.map((i) => i.kind)));
+    renamedMasterThenSplit(t);
   });
 
   it("the renamed MASTER's \"(NEW) setting VIPs.\" arriving before the snapshot that configures NEW still makes NEW MASTER: a split brain after it is blamed on the adverts (truth lab CI set, seed 1)", () => {
     const t = pair({ horizonMs: 200_000 });
     t.lines("node1", T0 + 20_000, ["Reloading ...", "Reloading", "(VI_1_RN) setting VIPs.", "Reload complete"]);
     t.config("node1", T0 + 20_500, conf1().map((i) => ({ ...i, name: "VI_1_RN" })));
-    const e = new DetectionEngine("c");
-    for (const f of t.facts()) e.push(f);
-    const n1 = e.nodeStates().find((n) => n.node === "node1")!;
-    assert.deepEqual(n1.instances.map((i) => [i.instance, i.vrid, i.state]), [["VI_1_RN", 51, "MASTER"]]);
-    node2TakesOver(t, T0 + 40_000);
-    t.lines("node1", T0 + 48_000, ["(VI_1_RN) Received advert from 192.0.2.2 with lower priority 100, ours 150, forcing new election"]);
-    node2Yields(t, T0 + 48_010);
-    const incidents = replay(t.facts(), T0 + 200_000);
-    assert.deepEqual(incidents.filter((i) => i.kind === "DUAL_MASTER").map((d) => d.cause.code), ["adverts_not_received"]);
-    assert.equal(incidents.filter((i) => i.severity !== "info" && i.kind !== "DUAL_MASTER").length, 0, JSON.stringify(incidents.map((i) => i.kind)));
+    renamedMasterThenSplit(t);
     // lines older than the look-back (yesterday's backlog of a name configured again) set no state
     const old = pair({ horizonMs: 200_000 });
     old.lines("node1", T0 + 20_000 - 60_000 * 60, ["(VI_1_RN) Entering MASTER STATE"]);
