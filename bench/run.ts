@@ -24,6 +24,7 @@ import { benchAgent } from "./agent";
 import { benchAgentBacklog } from "./agent-backlog";
 import { benchFanout } from "./fanout";
 import { benchTimelineRender } from "./timeline-render";
+import { benchReplicas } from "./replicas";
 
 const BENCHES: [string, string, () => Promise<Row[]>][] = [
   ["ingest", "ingest throughput (K agents -> server -> PostgreSQL, acked) vs plain COPY", benchIngest],
@@ -34,6 +35,7 @@ const BENCHES: [string, string, () => Promise<Row[]>][] = [
   ["agent-backlog", "agent: peak memory and catch-up rate at a backlog of 1,000,000 lines (file, journald)", benchAgentBacklog],
   ["fanout", "fan-out: 1,000 agents and 100 browsers on one server", benchFanout],
   ["render", "7-day timeline (10,000 transitions) drawn in headless Chromium", benchTimelineRender],
+  ["replicas", "two replicas on one PostgreSQL: cross-replica push, lease takeover, ingest 2 vs 1, catch-up after an outage", benchReplicas],
 ];
 
 /** rebuild the agent bundle when its sources are newer (the benchmarks run the real bundle) */

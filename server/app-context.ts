@@ -22,6 +22,8 @@ export interface AppSettings {
 export interface AppContext {
   db: Db;
   dbKind: "postgres" | "pglite";
+  /** this server process among the replicas on one database: host, pid and a random part (cluster_feed.origin) */
+  replica: string;
   log: Logger;
   counters: Counters;
   bus: EventBus;

@@ -8,6 +8,9 @@
  *   live picture --summaryChanged--> /live (browsers)
  *   incident ack (HTTP) --incidentChanged--> /live
  *
+ * `remote`: published here for another replica (carried between replicas by
+ * socket.io's PostgreSQL adapter as server-side events: main.ts, live-namespace.ts).
+ *
  * Delivery is synchronous, in subscription order, on the publisher's tick
  * (a subscriber that needs I/O queues it itself, as detection does). A
  * subscriber that throws does not stop the others or the publisher: the error
@@ -24,15 +27,15 @@ export interface BusEvents {
   /** an agent's batch (or a liveness change) is committed: the facts it yields, in storage order */
   factsCommitted: { clusterId: number; cluster: string; facts: Fact[] };
   /** an agent's connection is authenticated (its backlog may follow) */
-  agentConnected: { clusterId: number; nodeId: number; agentId: string; at: number };
+  agentConnected: { clusterId: number; nodeId: number; agentId: string; at: number; remote?: boolean };
   /** an agent's connection closed */
-  agentGone: { agentId: string };
+  agentGone: { agentId: string; remote?: boolean };
   /** an agent's heartbeat: how many records it still holds unsent */
-  agentOutbox: { agentId: string; depth: number };
+  agentOutbox: { agentId: string; depth: number; remote?: boolean };
   /** an incident was stored (opened, updated, closed, acknowledged) */
   incidentChanged: { cluster: string; incident: ApiIncident; change: IncidentChange["type"] };
   /** a cluster's count of open incidents, after detection stored a change */
-  openIncidents: { cluster: string; open: number };
+  openIncidents: { cluster: string; open: number; remote?: boolean };
   /** a cluster's live picture changed (coalesced per tick) */
   summaryChanged: ClusterSummary;
 }

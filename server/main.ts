@@ -4,7 +4,11 @@
  * the application context (server/app-context.ts) with its event bus (server/bus.ts) and hands them to the
  * parts that do the work (ingest/, state/, incidents/, live/, http/).
  */
+import os from "node:os";
 import path from "node:path";
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import { createAdapter } from "@socket.io/postgres-adapter";
 import { fileURLToPath } from "node:url";
 import next from "next";
 import { Server } from "socket.io";
@@ -33,6 +37,11 @@ import { RetentionJob } from "./retention/job";
 import { Access } from "./auth/access";
 import { createSetupToken } from "./auth/store";
 import { HttpGate } from "./http/gate";
+import { FeedFollower } from "./ingest/feed";
+import { Coordination } from "./incidents/leases";
+import { RemoteLiveness } from "./ingest/remote-liveness";
+import { forwardAgentEvents } from "./ingest/replica-events";
+import { LogThrottle } from "./ingest/limits";
 
 export { ROOT };
 
@@ -58,6 +67,7 @@ export async function startServer(
   const counters = new Counters({ defaults: true });
   const app: AppContext = {
     db: db.prisma, dbKind: db.kind, log, counters, bus: new EventBus(log.child({ part: "bus" }), counters),
+    replica: `${os.hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`,
     settings: {
       offlineMs: config.agentOfflineSeconds * 1000,
       caps: { ...DEFAULT_CAPS, nodesPerToken: config.maxNodesPerToken, instancesPerNode: config.maxInstancesPerNode },
@@ -66,13 +76,36 @@ export async function startServer(
   const picture = new LivePicture(app);
   const ingest = new Ingest(app, picture);
   const liveness = new Liveness(app, picture);
+  // Several replicas on one PostgreSQL (issue 13, ARCHITECTURE.md "Several replicas"): each follows every
+  // cluster's feed, detection runs where the cluster's lease is held, socket.io's adapter carries the rest.
+  // The embedded PGlite is one process: its own batches are the whole feed, and it holds every cluster.
+  const replicated = db.kind === "postgres" && !!config.databaseUrl;
+  const feed = new FeedFollower(app, ingest);
+  ingest.feed = feed;
+  // the positions first: the picture restored next holds at least what they name
+  await feed.start(replicated);
   await restoreState(db.prisma, picture.store, (e) => {
     counters.inc("kam_db_rows_rejected_total", { query: e.query });
     log.error({ query: e.query, row: e.row, path: e.path, issue: e.issue }, "a stored row does not match what this version reads: left out of the live picture (kam_db_rows_rejected_total)");
   });
   const notifier = new Notifier(db.prisma, log.child({ part: "notifier" }), counters, config.publicUrl || null);
   const detection = new DetectionHost(db.prisma, log.child({ part: "detect" }), counters, notifier, app.bus, { offlineMs: app.settings.offlineMs });
+  let leases: Coordination | null = null;
+  if (replicated) {
+    leases = new Coordination(config.databaseUrl!, log.child({ part: "leases" }), counters, {
+      // at start, and later a dead replica's clusters (detection.restore() below waits for the first ones)
+      acquired: (clusters) => {
+        for (const c of clusters) void detection.adopt(c.id, c.name);
+      },
+      lost: (ids) => detection.release(ids),
+      notified: (payload) => feed.notified(payload),
+    });
+    detection.leases = leases;
+    await leases.start();
+  }
   await detection.restore();
+  const remoteLiveness = replicated ? new RemoteLiveness(app, picture, (id) => liveness.isOwnSession(id)) : null;
+  remoteLiveness?.start();
   detection.lagMs = DETECTION_LAG_MS;
   notifier.start();
   const parts: ServerParts = { app, picture, detection };
@@ -87,9 +120,13 @@ export async function startServer(
     access, parts, dev: config.dev, root: ROOT, frameAncestors: config.wallFrameAncestors,
     hooks: {
       agentTokenRevoked(id) {
-        void io?.of("/agent").fetchSockets().then((all) => {
-          for (const s of all) if ((s.data as { tokenId?: number }).tokenId === id) s.disconnect(true);
-        });
+        // this replica's agents at once; the other replicas' within their revocation sweep (1 s)
+        io?.of("/agent").local.fetchSockets().then(
+          (all) => {
+            for (const s of all) if ((s.data as { tokenId?: number }).tokenId === id) s.disconnect(true);
+          },
+          (err: unknown) => log.error({ err, tokenId: id }, "could not disconnect the revoked token's agents (the sweep retries within 1 s)"),
+        );
       },
     },
   });
@@ -111,6 +148,21 @@ export async function startServer(
     serveClient: false,
     cors: config.allowedOrigins ? { origin: config.allowedOrigins.split(",").map((s) => s.trim()) } : undefined,
   });
+  // the fan-out across replicas: socket.io's PostgreSQL adapter (LISTEN/NOTIFY), on a pool of its own whose
+  // connections report their errors (a database outage must not end the process)
+  let fanoutPool: pg.Pool | null = null;
+  if (replicated) {
+    const quiet = new LogThrottle(60_000);
+    const report = (err: Error) => {
+      counters.inc("kam_adapter_errors_total");
+      const left = quiet.allow("adapter");
+      if (left !== null) log.warn({ err, suppressed: left }, "socket.io PostgreSQL adapter: error (fan-out to other replicas; kam_adapter_errors_total)");
+    };
+    fanoutPool = new pg.Pool({ connectionString: config.databaseUrl!, max: 2, application_name: "kam-fanout" });
+    fanoutPool.on("error", report);
+    fanoutPool.on("connect", (c) => c.on("error", report));
+    io.adapter(createAdapter(fanoutPool, { errorHandler: report }));
+  }
   const limiter = new IngestLimiter(
     {
       agentRecordsPerSecond: config.agentRecordsPerSecond, agentMessagesPerSecond: config.agentMessagesPerSecond,
@@ -121,9 +173,10 @@ export async function startServer(
     LIMITS.maxMessageBytes,
   );
   // after a database outage the agents are told to send at once, not at the end of their retry delay
-  const recovery = new StorageRecovery(app, () => io?.of("/agent").emit("resume"));
+  const recovery = new StorageRecovery(app, () => io?.of("/agent").local.emit("resume"));
   const stopRevocationSweep = sweepRevokedAgentTokens(attachAgentNamespace(io, app, { ingest, liveness, recovery }, limiter, { trustedProxies: access.trustedProxies }), app);
-  attachLiveNamespace(io, app, picture, access);
+  attachLiveNamespace(io, app, picture, access, replicated);
+  if (replicated) forwardAgentEvents(io.of("/agent"), app.bus);
   const retention = new RetentionJob({
     db: db.prisma, dbKind: db.kind, log: log.child({ part: "retention" }), counters, intervalMs: config.retentionIntervalSeconds * 1000,
     settings: {
@@ -181,6 +234,10 @@ export async function startServer(
       if (closed) return;
       closed = true;
       clearInterval(ticker);
+      // the leases first: another replica takes this one's clusters on its next poll
+      await leases?.stop();
+      remoteLiveness?.stop();
+      feed.stop();
       stopRevocationSweep();
       recovery.stop();
       access.stop();
@@ -190,6 +247,8 @@ export async function startServer(
       detection.stop();
       await detection.idle();
       await new Promise<void>((resolve) => io!.close(() => resolve()));
+      await feed.idle();
+      await fanoutPool?.end();
       server.closeAllConnections?.();
       await pages.close?.();
       await db.close();

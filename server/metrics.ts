@@ -48,6 +48,15 @@ export const HELP: Record<string, ["gauge" | "counter", string]> = {
   kam_storage_recoveries_total: ["counter", "database outages ended (batches had been answered unavailable): connected agents told to resume"],
   kam_bus_listener_errors_total: ["counter", "subscribers of the server's event bus that threw (the others still ran), by event"],
   kam_db_rows_rejected_total: ["counter", "stored rows that did not match what this version reads when the picture and detection were restored at start (left out), by query"],
+  kam_feed_read_backs_total: ["counter", "committed batches this replica read back from storage to apply them in the cluster's commit order (another replica's, or its own still settling)"],
+  kam_feed_read_errors_total: ["counter", "failed reads of the cluster feed (retried by the next poll)"],
+  kam_feed_apply_errors_total: ["counter", "committed batches that could not be applied to the live picture (a server bug)"],
+  kam_feed_positions_skipped_total: ["counter", "feed positions no longer stored when this replica reached them (pruned by retention)"],
+  kam_feed_bad_notifications_total: ["counter", "feed notifications that were not clusterId:pos:origin"],
+  kam_leases_acquired_total: ["counter", "detection leases this replica took (at start, and from a replica that died)"],
+  kam_lease_connection_lost_total: ["counter", "coordination connections lost (the replica's detection leases went with each)"],
+  kam_lease_poll_errors_total: ["counter", "failed lease polls (retried every second)"],
+  kam_adapter_errors_total: ["counter", "errors of the socket.io PostgreSQL adapter (the fan-out across replicas)"],
   kam_metrics_invalid_increments_total: ["counter", "counter increments refused (not a finite, non-negative number, or labels other than the counter's), by metric: a server bug"],
 };
 

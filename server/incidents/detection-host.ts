@@ -15,6 +15,7 @@ import { loadFacts, seenEveryMs } from "./facts";
 import { LogThrottle } from "../ingest/limits";
 import type { IncidentEvent, Notifier } from "./notifier";
 import type { EventBus } from "../bus";
+import { OwnAll, type ClusterLeases } from "./leases";
 
 interface ClusterEngine {
   id: number;
@@ -54,6 +55,10 @@ export function settingsOf(json: unknown): Partial<DetectorSettings> {
 export class DetectionHost {
   private engines = new Map<number, ClusterEngine>();
   private quietSkew = new LogThrottle(60_000);
+  /** the clusters this replica runs detection for (server/incidents/leases.ts); every one without replicas */
+  leases: ClusterLeases = new OwnAll();
+  /** clusters whose engine is being restored from storage: the live facts that arrive meanwhile wait here */
+  private restoring = new Map<number, Fact[]>();
 
   constructor(
     private db: Db,
@@ -90,9 +95,18 @@ export class DetectionHost {
     return p;
   }
 
-  /** Feed facts that were just stored (in storage order). */
+  /** Feed facts that were just stored (in storage order). Another replica runs the clusters it holds the lease of. */
   feed(clusterId: number, name: string, facts: Fact[]) {
     if (facts.length === 0) return;
+    if (!this.leases.owns(clusterId)) {
+      this.leases.seen?.(clusterId);
+      return;
+    }
+    const waiting = this.restoring.get(clusterId);
+    if (waiting) {
+      waiting.push(...facts);
+      return;
+    }
     const ce = this.engines.get(clusterId);
     if (ce) {
       this.futureStamps(ce, facts);
@@ -115,6 +129,7 @@ export class DetectionHost {
   tick(now = Date.now()) {
     if (!this.started) return;
     for (const ce of this.engines.values()) {
+      if (this.restoring.has(ce.id)) continue;
       // a cluster whose agent is still replaying its backlog is judged by its facts alone: a wall-clock
       // tick now would see the first node's old MASTER line before the other node's lines arrive
       if (this.catchingUp(ce.id, now)) continue;
@@ -163,7 +178,9 @@ export class DetectionHost {
     let next = Infinity;
     const now = Date.now();
     // a cluster waiting for a backlog is ticked again once its agent reports an empty outbox (agentOutbox)
-    for (const ce of this.engines.values()) if (!this.catchingUp(ce.id, now)) next = Math.min(next, ce.engine.nextDeadline() ?? Infinity);
+    for (const ce of this.engines.values()) {
+      if (!this.catchingUp(ce.id, now) && !this.restoring.has(ce.id)) next = Math.min(next, ce.engine.nextDeadline() ?? Infinity);
+    }
     if (next === Infinity || next >= this.armedAt) return;
     if (this.timer) clearTimeout(this.timer);
     this.armedAt = next;
@@ -191,20 +208,66 @@ export class DetectionHost {
     return out;
   }
 
-  /** Rebuild the engines from recent stored history (after a restart). */
+  /** Rebuild the engines of the clusters this replica holds from recent stored history (at start). */
   async restore(now = Date.now()) {
     const clusters = await this.db.cluster.findMany();
-    for (const c of clusters) {
-      const ce = await this.engineFor(c.id, c.name);
-      const facts = await loadFacts(this.db, c.id, new Date(now - RESTORE_WINDOW_MS), new Date(now + 1), (e) => {
+    for (const c of clusters) if (this.leases.owns(c.id)) await this.adopt(c.id, c.name, now);
+  }
+
+  /**
+   * This replica took the cluster's lease (at start, or from a replica that died): its engine is rebuilt from
+   * the last RESTORE_WINDOW_MS of stored facts, then the live facts that arrived meanwhile follow (those the
+   * stored ones already held are left out by id). Incidents are upserted by key and notifications by
+   * (incident, webhook, event): taking over re-opens, duplicates and loses nothing.
+   */
+  adopt(clusterId: number, name: string, now = Date.now()): Promise<void> {
+    const inFlight = this.adoptions.get(clusterId);
+    if (inFlight) return inFlight;
+    if (this.engines.has(clusterId) || this.creating.has(clusterId)) return Promise.resolve();
+    const p = this.restoreEngine(clusterId, name, now).finally(() => this.adoptions.delete(clusterId));
+    this.adoptions.set(clusterId, p);
+    return p;
+  }
+
+  /** adopt() in progress, per cluster (a second call waits for the first) */
+  private adoptions = new Map<number, Promise<void>>();
+
+  private async restoreEngine(clusterId: number, name: string, now: number) {
+    this.restoring.set(clusterId, []);
+    try {
+      const ce = await this.engineFor(clusterId, name);
+      const facts = await loadFacts(this.db, clusterId, new Date(now - RESTORE_WINDOW_MS), new Date(now + 1), (e) => {
         this.counters.inc("kam_db_rows_rejected_total", { query: e.query });
-        this.log.error({ cluster: c.name, query: e.query, row: e.row, path: e.path, issue: e.issue }, "a stored row does not match what this version reads: left out of the detection restore (kam_db_rows_rejected_total)");
+        this.log.error({ cluster: name, query: e.query, row: e.row, path: e.path, issue: e.issue }, "a stored row does not match what this version reads: left out of the detection restore (kam_db_rows_rejected_total)");
       }, seenEveryMs(this.defaults.offlineMs ?? DEFAULT_SETTINGS.offlineMs));
+      // the lease went while the facts loaded (release() dropped the engine): the new holder restores it
+      if (!this.leases.owns(clusterId) || this.engines.get(clusterId) !== ce) return;
       // no tick here: the time this server was down does not count against the agents, and the engines learn
       // when it ended from the server_started fact that listening() stores and feeds
-      // upserts are idempotent by key and notifications by (incident, webhook, event)
       this.apply(ce, facts.flatMap((f) => ce.engine.push(f)));
+      const restored = new Set(facts.map((f) => ("id" in f ? f.id : undefined)).filter((id) => id !== undefined));
+      const waiting = this.restoring.get(clusterId) ?? [];
+      this.restoring.delete(clusterId);
+      const fresh = waiting.filter((f) => !("id" in f) || f.id === undefined || !restored.has(f.id));
+      this.apply(ce, fresh.flatMap((f) => ce.engine.push(f)));
+      this.arm();
       await ce.chain;
+    } catch (err) {
+      this.restoring.delete(clusterId);
+      this.engines.delete(clusterId);
+      this.counters.inc("kam_detector_errors_total", { kind: "restore" });
+      this.log.error({ err, cluster: name }, "could not restore the cluster's detection from storage (retried in 2 s while this replica holds its lease)");
+      setTimeout(() => {
+        if (this.leases.owns(clusterId)) void this.adopt(clusterId, name);
+      }, 2000).unref();
+    }
+  }
+
+  /** the lease is gone (the coordination connection was lost): another replica runs the cluster now */
+  release(clusterIds: number[]) {
+    for (const id of clusterIds) {
+      this.engines.delete(id);
+      this.restoring.delete(id);
     }
   }
 

@@ -5,7 +5,10 @@
 import type { AppContext } from "../app-context";
 import type { AgentRecord } from "../protocol";
 import type { AgentSocketData } from "./agent-namespace";
-import { storeBatch, type StoreResult } from "./store";
+import { storeBatch, type StateChangeRow, type StoredLog, type StoreResult } from "./store";
+import type { ConfigRecordMsg } from "../protocol";
+import type { ClusterState, NodeState } from "../state/cluster-state";
+import type { FeedFollower } from "./feed";
 import { capInstances } from "./limits";
 import { deriveStateChanges } from "../state/derive";
 import type { LivePicture } from "../state/live-picture";
@@ -42,6 +45,9 @@ export class Ingest {
   /** node id -> VIP set last stored (see VIP_CONFIRM_MS) */
   private vipMemo = new Map<number, VipMemo>();
 
+  /** the cluster feed this replica follows (server/ingest/feed.ts); without it batches apply as they commit */
+  feed: FeedFollower | null = null;
+
   constructor(
     private app: AppContext,
     private picture: LivePicture,
@@ -52,9 +58,8 @@ export class Ingest {
 
   /** Store a validated batch, then update the picture and publish its facts. */
   async ingest(d: AgentSocketData, records: AgentRecord[]): Promise<StoreResult> {
-    const { db, counters, settings, bus } = this.app;
+    const { db, counters } = this.app;
     const { cluster, node } = this.picture.where(d);
-    const store = this.picture.store;
     // derive against a copy of the node's view: if the transaction fails, nothing changed
     // (storeBatch may derive twice; each time from the view before the batch, the last one counts)
     let view = node.view;
@@ -83,13 +88,12 @@ export class Ingest {
       d,
       unchanged.size ? records.filter((x) => !unchanged.has(x)) : records,
       (logs, configs) => {
-        view = { vrids: new Map(node.view.vrids), instances: new Set(node.view.instances), last: new Map(node.view.last) };
-        const known = new Set([...node.view.instances, ...node.instances.keys()]);
-        return capInstances(view, known, deriveStateChanges(view, logs, configs), settings.caps, (n) =>
-          counters.inc("kam_ingest_instances_refused_total", {}, n),
-        );
+        const x = this.derive(node, logs, configs);
+        view = x.view;
+        return x.changes;
       },
       receivedAt,
+      this.app.replica,
     );
     r.duplicates += unchanged.size;
     const newestVip = r.vips.reduce<(typeof r.vips)[number] | null>((a, v) => (!a || v.seq > a.seq ? v : a), null);
@@ -104,6 +108,43 @@ export class Ingest {
     counters.inc("kam_ingest_records_total", {}, r.stored);
     counters.inc("kam_ingest_duplicates_total", {}, r.duplicates);
     counters.inc("kam_ingest_commit_seconds_total", {}, (performance.now() - t0) / 1000);
+    this.picture.store.touch(node, Date.now());
+    const derived = view;
+    // applied in the cluster's commit order (the feed): at once, unless another batch of the cluster,
+    // stored by another replica or still settling here, comes first (then that one is read back first)
+    this.feed?.local(cluster.id, r.pos, () => this.apply(d, cluster, node, r, derived));
+    if (!this.feed) this.apply(d, cluster, node, r, derived);
+    return r;
+  }
+
+  /**
+   * State changes of a node's new log lines and configs, derived against a copy of the node's view (the node
+   * itself is changed only by apply(), after the commit).
+   */
+  derive(node: NodeState, logs: StoredLog[], configs: ConfigRecordMsg[]): { view: NodeState["view"]; changes: StateChangeRow[] } {
+    const { counters, settings } = this.app;
+    const view = { vrids: new Map(node.view.vrids), instances: new Set(node.view.instances), last: new Map(node.view.last) };
+    const known = new Set([...node.view.instances, ...node.instances.keys()]);
+    const changes = capInstances(view, known, deriveStateChanges(view, logs, configs), settings.caps, (n) =>
+      counters.inc("kam_ingest_instances_refused_total", {}, n),
+    );
+    return { view, changes };
+  }
+
+  /**
+   * A committed batch of another replica (or one of this replica's read back to keep the commit order):
+   * its records were read from storage (feed.ts); the node's view derives its state changes as this
+   * replica's own ingest would have, then it is applied like a local batch.
+   */
+  applyStored(d: Pick<AgentSocketData, "agentId" | "clusterId" | "cluster" | "nodeId" | "node">, r: StoreResult) {
+    const { cluster, node } = this.picture.where(d);
+    const { view, changes } = this.derive(node, r.logs, r.configs);
+    this.apply(d, cluster, node, { ...r, stateChanges: changes }, view);
+  }
+
+  /** a committed batch into the live picture, then its facts to detection (factsCommitted) */
+  private apply(d: Pick<AgentSocketData, "agentId">, cluster: ClusterState, node: NodeState, r: StoreResult, view: NodeState["view"]) {
+    const store = this.picture.store;
     node.view = view;
     // newest by the agent's own order (seq), not by the node's clock, which may jump
     const order = (seq: number) => ({ agentId: d.agentId, seq });
@@ -115,10 +156,9 @@ export class Ingest {
     for (const l of r.logs) {
       if (l.event?.type === "priority") store.applyPriority(node, l.event.instance, l.event.to);
     }
-    store.touch(node, Date.now());
     if (r.stored > 0) {
       this.picture.markDirty(cluster.name);
-      bus.emit("factsCommitted", { clusterId: cluster.id, cluster: cluster.name, facts: factsFromStored(node.name, r, Date.parse(receivedAt)) });
+      this.app.bus.emit("factsCommitted", { clusterId: cluster.id, cluster: cluster.name, facts: factsFromStored(node.name, r, Number(r.rxUs / 1000n)) });
     }
     return r;
   }

@@ -51,6 +51,8 @@ export class Liveness {
   /** liveness persisted and fed at most this often per agent (seenEveryMs of offlineMs) */
   readonly seenEveryMs: number;
   private sessions = new Map<string, Session>();
+  /** the session rows this process wrote (remote-liveness.ts skips them), the latest 10,000 */
+  private own = new Set<bigint>();
   private pendingSeen = new Map<string, PendingSeen>();
   private seenTimer: NodeJS.Timeout | null = null;
   private seenFlushing: Promise<void> = Promise.resolve();
@@ -107,6 +109,7 @@ export class Liveness {
         data: { clusterId: d.clusterId, nodeId: d.nodeId, agentId: d.agentId, connectedAt: new Date(now), lastSeenAt: new Date(now) },
       });
       s.id = row.id;
+      this.mine(row.id);
       await db.node.update({ where: { id: node.id }, data: { lastSeenAt: new Date(now) } });
       await db.agent.update({ where: { id: d.agentId }, data: { lastSeenAt: new Date(now), skewMs } });
       this.feed(cluster, [{ kind: "seen", node: node.name, ts: now }]);
@@ -152,6 +155,16 @@ export class Liveness {
     return this.seenFlushing;
   }
 
+  private mine(id: bigint) {
+    this.own.add(id);
+    if (this.own.size > 10_000) this.own.delete(this.own.values().next().value!);
+  }
+
+  /** a session row this process wrote (its facts went to detection from here) */
+  isOwnSession(id: bigint): boolean {
+    return this.own.has(id);
+  }
+
   /** at shutdown: write what is pending */
   async stop(): Promise<void> {
     this.stopping = true;
@@ -172,6 +185,7 @@ export class Liveness {
           data: { clusterId: d.clusterId, nodeId: d.nodeId, agentId: d.agentId, connectedAt: new Date(now), lastSeenAt: new Date(now) },
         });
         this.sessions.set(d.agentId, { id: row.id, lastPersisted: now });
+        this.mine(row.id);
         this.feed(cluster, [{ kind: "seen", node: node.name, ts: now }]);
         return;
       }

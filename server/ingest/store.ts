@@ -68,6 +68,10 @@ export interface StoreResult {
   stateChanges: StateChangeRow[];
   stored: number;
   duplicates: number;
+  /** the batch's position in its cluster's feed (commit order) */
+  pos: bigint;
+  /** the receive time stored with its records (epoch µs; never before the cluster's previous batch) */
+  rxUs: bigint;
 }
 
 /**
@@ -95,10 +99,13 @@ const JSON_KINDS = {
 
 const jsonInsert = (table: keyof typeof JSON_KINDS, param: string) =>
   `INSERT INTO ${table} (cluster_id, node_id, agent_id, seq, ts, received_at, ${JSON_KINDS[table].cols})
-   SELECT $1, $2, $3::uuid, (d->>'seq')::bigint, to_timestamp((d->>'ts')::double precision / 1000), $4::timestamptz, ${JSON_KINDS[table].sel}
+   SELECT $1, $2, $3::uuid, (d->>'seq')::bigint, to_timestamp((d->>'ts')::double precision / 1000), (SELECT rx FROM f), ${JSON_KINDS[table].sel}
      FROM unnest(${param}::jsonb[]) AS d
    ON CONFLICT (agent_id, seq) DO NOTHING
    RETURNING id, seq`;
+
+/** the LISTEN/NOTIFY channel of committed batches: payload "clusterId:pos:origin" (the replica that stored it) */
+export const FEED_CHANNEL = "kam_feed";
 
 const STATE_COLS = `unnest($17::text[], $18::int[], $19::text[], $20::timestamptz[], $21::bigint[]) AS u(instance, vrid, state, ts, lid)`;
 
@@ -108,12 +115,24 @@ const STATE_COLS = `unnest($17::text[], $18::int[], $19::text[], $20::timestampt
  * changes derived on the assumption that every record is new (u.lid carries
  * the log line's seq; joined on the inserted rows), $22/$23 how many log lines
  * and configs the batch has (the state changes are written only when all of
- * them were new), $24 the highest seq, $25 process records as JSON. Returns
+ * them were new), $24 the highest seq, $25 process records as JSON, $26 the
+ * lowest seq, $27 this replica's name. Returns the batch's feed position and
  * "seq:id" lists per kind.
+ *
+ * The batch takes the cluster's next feed position (f): the UPDATE's row lock
+ * is held to the commit, so the positions of a cluster are committed in their
+ * order, whichever server replica stores them, and its receive time is never
+ * before the previous batch's (GREATEST: replicas' clocks differ), so replay
+ * (received_at order) and the feed (position order) agree. pg_notify tells
+ * the other replicas at commit (server/ingest/feed.ts).
  */
 const BATCH_SQL = `WITH
+ f AS (UPDATE cluster SET feed_pos = feed_pos + 1, feed_rx = GREATEST(feed_rx, $4::timestamptz) WHERE id = $1
+       RETURNING feed_pos AS pos, feed_rx AS rx),
+ fd AS (INSERT INTO cluster_feed (cluster_id, pos, node_id, agent_id, received_at, seq_from, seq_to, origin)
+        SELECT $1, f.pos, $2, $3::uuid, f.rx, $26, $24, $27 FROM f),
  l AS (INSERT INTO log_record (cluster_id, node_id, agent_id, seq, ts, received_at, source, cursor, inode, "offset", ident, pid, line)
-       SELECT $1, $2, $3::uuid, u.seq, u.ts, $4::timestamptz, u.source, u.cursor, u.inode, u.off, u.ident, u.pid, u.line
+       SELECT $1, $2, $3::uuid, u.seq, u.ts, (SELECT rx FROM f), u.source, u.cursor, u.inode, u.off, u.ident, u.pid, u.line
          FROM unnest($5::bigint[], $6::timestamptz[], $7::text[], $8::text[], $9::bigint[], $10::bigint[], $11::text[], $12::int[], $13::text[])
            AS u(seq, ts, source, cursor, inode, off, ident, pid, line)
        ON CONFLICT (agent_id, seq) DO NOTHING
@@ -127,14 +146,16 @@ const BATCH_SQL = `WITH
          WHERE (SELECT count(*) FROM l) = $22 AND (SELECT count(*) FROM c) = $23
         ON CONFLICT (log_record_id) DO NOTHING),
  a AS (UPDATE agent SET last_seq = GREATEST(last_seq, $24), last_seen_at = $4::timestamptz WHERE id = $3::uuid)
-SELECT (SELECT string_agg(seq || ':' || id, ',') FROM l) AS l,
+SELECT (SELECT pos FROM f) AS pos, (SELECT (extract(epoch FROM rx) * 1000000)::bigint FROM f) AS rus,
+       (SELECT pg_notify('${FEED_CHANNEL}', $1 || ':' || pos || ':' || $27) FROM f) AS notified,
+       (SELECT string_agg(seq || ':' || id, ',') FROM l) AS l,
        (SELECT string_agg(seq || ':' || id, ',') FROM v) AS v,
        (SELECT string_agg(seq || ':' || id, ',') FROM c) AS c,
        (SELECT string_agg(seq || ':' || id, ',') FROM g) AS g,
        (SELECT string_agg(seq || ':' || id, ',') FROM p) AS p`;
 
-/** BATCH_SQL's one row: the "seq:id" list of each kind (null when none was new) */
-const BatchRow = z.object({ l: z.string().nullable(), v: z.string().nullable(), c: z.string().nullable(), g: z.string().nullable(), p: z.string().nullable() });
+/** BATCH_SQL's one row: the batch's feed position and receive time (µs), the "seq:id" list of each kind (null when none was new) */
+const BatchRow = z.object({ pos: z.coerce.bigint(), rus: z.coerce.bigint(), notified: z.unknown(), l: z.string().nullable(), v: z.string().nullable(), c: z.string().nullable(), g: z.string().nullable(), p: z.string().nullable() });
 
 /** the state changes of a batch whose optimistic derivation did not hold (some records were not new) */
 const STATE_SQL = `INSERT INTO state_change (cluster_id, node_id, instance, vrid, state, ts, log_record_id)
@@ -168,6 +189,8 @@ export async function storeBatch(
   derive: DeriveStateChanges,
   /** server receive time, ISO-8601 (microseconds allowed: Ingest keeps it strictly increasing) */
   receivedAt = new Date().toISOString(),
+  /** the replica storing it (cluster_feed.origin) */
+  origin = "",
 ): Promise<StoreResult> {
   const received = records.length;
   // a seq repeated inside one batch is one record (stored once; the repeats count as duplicates)
@@ -213,6 +236,8 @@ export async function storeBatch(
       configs.length,
       maxSeq,
       procs.map((r) => JSON.stringify(r)),
+      records.reduce((m, r) => Math.min(m, r.seq), maxSeq),
+      origin,
     ]);
     const logIds = idsOf(row.l);
     const vipIds = idsOf(row.v);
@@ -245,6 +270,8 @@ export async function storeBatch(
       stateChanges,
       stored,
       duplicates: received - stored,
+      pos: row.pos,
+      rxUs: row.rus,
     };
   } catch (e) {
     try {

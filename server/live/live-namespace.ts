@@ -10,10 +10,13 @@ import type { Access } from "../auth/access";
 import { originMatches } from "../auth/csrf";
 import { Subscribe, describeZodError, type LiveClientToServer, type LiveServerToClient } from "../protocol";
 import type { AppContext } from "../app-context";
+import type { BusEvents } from "../bus";
 import type { LivePicture } from "../state/live-picture";
 import { TokenBucket } from "../ingest/limits";
 
 const ALL = "all";
+/** the server-side event (between replicas) carrying a cluster's open incident count */
+const OPEN_INCIDENTS = "openIncidents";
 /** subscribes per socket: a subscribe sends every matching summary, so a flood of them is refused */
 const SUBSCRIBE_BURST = 20;
 const SUBSCRIBE_PER_SECOND = 5;
@@ -43,7 +46,10 @@ class AddressCounts {
   }
 }
 
-export function attachLiveNamespace(io: Server, app: AppContext, picture: LivePicture, access?: Access): Namespace<LiveClientToServer, LiveServerToClient> {
+/** `replicated`: several replicas share the database and socket.io's PostgreSQL adapter carries events between them */
+export function attachLiveNamespace(
+  io: Server, app: AppContext, picture: LivePicture, access?: Access, replicated = false,
+): Namespace<LiveClientToServer, LiveServerToClient> {
   const nsp: Namespace<LiveClientToServer, LiveServerToClient> = io.of("/live");
 
   if (access) {
@@ -113,11 +119,21 @@ export function attachLiveNamespace(io: Server, app: AppContext, picture: LivePi
     });
   });
 
+  // Several replicas (issue 13): each follows every cluster's feed, so each pushes summaries to its own
+  // browsers only (local); an incident is stored by the one replica holding the cluster's detection lease (or
+  // acknowledged on one), so it goes to the browsers of every replica through the adapter (main.ts), and so
+  // does the cluster's open count, to the other replicas' pictures (a server-side event).
   app.bus.on("summaryChanged", (summary) => {
-    nsp.to(ALL).to(room(summary.name)).emit("cluster", summary);
+    nsp.local.to(ALL).to(room(summary.name)).emit("cluster", summary);
   });
   app.bus.on("incidentChanged", ({ cluster, incident, change }) => {
     nsp.to(ALL).to(room(cluster)).emit("incident", { change, incident });
+  });
+  app.bus.on("openIncidents", (p) => {
+    if (replicated && !p.remote) nsp.serverSideEmit(OPEN_INCIDENTS, p);
+  });
+  (nsp as unknown as Namespace<{ [OPEN_INCIDENTS]: (p: BusEvents["openIncidents"]) => void }>).on(OPEN_INCIDENTS, (p) => {
+    if (typeof p?.cluster === "string" && typeof p.open === "number") app.bus.emit("openIncidents", { cluster: p.cluster, open: p.open, remote: true });
   });
   return nsp;
 }

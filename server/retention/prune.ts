@@ -32,7 +32,13 @@ import { z } from "zod";
 import type { Db } from "../db/database";
 import { queryRows } from "../db/rows";
 
-export const RETENTION_KINDS = ["log", "gap", "vip", "process", "config", "state", "session", "incident"] as const;
+export const RETENTION_KINDS = ["log", "gap", "vip", "process", "config", "state", "session", "incident", "feed"] as const;
+
+/**
+ * The cluster feed (cluster_feed, server/ingest/feed.ts) is kept an hour whatever the settings: replicas read
+ * it back within seconds; an hour covers a replica stalled for long, and the records themselves stay.
+ */
+export const FEED_KEEP_MS = 3600_000;
 export type RetentionKind = (typeof RETENTION_KINDS)[number];
 
 /** days to keep each kind; 0 = keep for ever */
@@ -151,19 +157,24 @@ async function pruneWindowed(db: Db, spec: Spec, cutoff: string, { batch, pause,
   }
 }
 
-async function prunePlain(db: Db, spec: Spec, cutoff: string, { batch, pause, stopped, deleted }: Step): Promise<number> {
+async function prunePlain(db: Db, spec: Spec, cutoff: string, step: Step): Promise<number> {
+  return deleteInBatches(db, `retention.delete.${spec.kind}`,
+    `DELETE FROM ${spec.table} WHERE id IN (SELECT id FROM ${spec.table} WHERE ${spec.time} < $1::timestamptz ORDER BY id LIMIT $2) RETURNING id`,
+    cutoff, step);
+}
+
+/** the feed has no id column (its key is cluster and position): bounded deletes by row address */
+function pruneFeed(db: Db, cutoff: string, step: Step): Promise<number> {
+  return deleteInBatches(db, "retention.delete.feed",
+    `DELETE FROM cluster_feed WHERE ctid = ANY(ARRAY(SELECT ctid FROM cluster_feed WHERE received_at < $1::timestamptz LIMIT $2)) RETURNING 1`,
+    cutoff, step);
+}
+
+/** `del` ($1 the cutoff, $2 the batch size, RETURNING one row per row deleted) until a batch is short */
+async function deleteInBatches(db: Db, query: string, del: string, cutoff: string, { batch, pause, stopped, deleted }: Step): Promise<number> {
   let total = 0;
   for (;;) {
-    const [r] = await queryRows(
-      db,
-      `retention.delete.${spec.kind}`,
-      DeletedRow,
-      `WITH d AS (
-         DELETE FROM ${spec.table} WHERE id IN (SELECT id FROM ${spec.table} WHERE ${spec.time} < $1::timestamptz ORDER BY id LIMIT $2)
-         RETURNING id
-       ) SELECT count(*)::int AS deleted FROM d`,
-      [cutoff, batch],
-    );
+    const [r] = await queryRows(db, query, DeletedRow, `WITH d AS (${del}) SELECT count(*)::int AS deleted FROM d`, [cutoff, batch]);
     total += r.deleted;
     if (r.deleted > 0) deleted(r.deleted);
     if (r.deleted < batch || stopped()) return total;
@@ -178,6 +189,7 @@ export async function pruneOnce(db: Db, settings: RetentionSettings, o: PruneOpt
   const pause = o.pauseMs ?? 50;
   const stopped = o.stopped ?? (() => false);
   const out = Object.fromEntries(RETENTION_KINDS.map((k) => [k, 0])) as PruneResult;
+  out.feed = await pruneFeed(db, new Date(now - FEED_KEEP_MS).toISOString(), { batch, pause, stopped, deleted: (n) => o.onDeleted?.("feed", n) });
   for (const spec of SPECS) {
     const days = spec.days(settings);
     if (!(days > 0) || stopped()) continue;

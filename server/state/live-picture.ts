@@ -31,7 +31,7 @@ export class LivePicture {
   }
 
   /** the cluster and node an authenticated agent speaks for (created on first use) */
-  where(d: AgentSocketData): { cluster: ClusterState; node: NodeState } {
+  where(d: Pick<AgentSocketData, "clusterId" | "cluster" | "nodeId" | "node">): { cluster: ClusterState; node: NodeState } {
     const cluster = this.store.cluster(d.clusterId, d.cluster);
     return { cluster, node: this.store.node(cluster, d.nodeId, d.node) };
   }

@@ -6,7 +6,6 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import http from "node:http";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import path from "node:path";
@@ -15,14 +14,15 @@ import type { IncidentMsg } from "../../server/protocol";
 import { startTestServer, ROOT, type TestServer } from "../helpers/server";
 import { backupPair, type FakeAgent } from "../helpers/fake-agent";
 import { waitFor } from "../helpers/wait";
+import { startWebhookReceiver, type WebhookReceiver } from "../helpers/replicas";
 import { testDbKind } from "../helpers/db";
 import { fetchChecked } from "../helpers/api-schema";
 
 const run = promisify(execFile);
 let srv: TestServer;
-let hook: http.Server;
+let hook: WebhookReceiver<{ event: string; incident: IncidentMsg }>;
 let hookUrl = "";
-const received: { event: string; incident: IncidentMsg }[] = [];
+let received: { event: string; incident: IncidentMsg }[] = [];
 const agents: FakeAgent[] = [];
 let live: Socket;
 const pushed: { change: string; incident: IncidentMsg }[] = [];
@@ -41,16 +41,9 @@ async function twoNodes(cluster: string): Promise<[FakeAgent, FakeAgent]> {
 }
 
 before(async () => {
-  hook = http.createServer((req, res) => {
-    let body = "";
-    req.on("data", (c) => (body += c));
-    req.on("end", () => {
-      received.push(JSON.parse(body));
-      res.end("ok");
-    });
-  });
-  await new Promise<void>((r) => hook.listen(0, "127.0.0.1", () => r()));
-  hookUrl = `http://127.0.0.1:${(hook.address() as { port: number }).port}/hook`;
+  hook = await startWebhookReceiver();
+  hookUrl = hook.url;
+  received = hook.received;
   srv = await startTestServer();
   live = io(`${srv.url}/live`, { transports: ["websocket"], forceNew: true, extraHeaders: { cookie: (await srv.session("viewer")).cookie } });
   live.on("incident", (m: { change: string; incident: IncidentMsg }) => pushed.push(m));
@@ -62,7 +55,7 @@ after(async () => {
   for (const a of agents) a.close();
   live?.close();
   await srv?.close();
-  await new Promise((r) => hook?.close(r));
+  await hook?.close();
 });
 
 describe(`incidents on the real server (${testDbKind()})`, () => {

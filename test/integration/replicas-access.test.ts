@@ -9,44 +9,28 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { io, type Socket } from "socket.io-client";
-import { startTestServer, type TestServer } from "../helpers/server";
-import { createTestDb, testDbKind, type TestDb } from "../helpers/db";
+import type { TestServer } from "../helpers/server";
+import { testDbKind } from "../helpers/db";
+import { startReplicas, type Replicas } from "../helpers/replicas";
 import { login, request } from "../helpers/http";
 import { connectFakeAgent } from "../helpers/fake-agent";
 import { SWEEP_MS } from "../../server/auth/access";
 
 const skip = testDbKind() !== "postgres" ? "runs in the PostgreSQL pass: replicas share a PostgreSQL server" : false;
-const servers: TestServer[] = [];
 const sockets: Socket[] = [];
-const dirs: string[] = [];
-let db: TestDb | null = null;
+let replicas: Replicas | null = null;
 let a: TestServer;
 let b: TestServer;
 
 before(async () => {
   if (skip) return;
-  db = await createTestDb();
-  const base = db;
-  // each replica its own data directory: they share only the database
-  const replica = () => {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "kam-replica-"));
-    dirs.push(dataDir);
-    return { ...base, dataDir, drop: async () => undefined };
-  };
-  a = await startTestServer({ db: replica() });
-  servers.push(a);
-  b = await startTestServer({ db: replica() });
-  servers.push(b);
+  replicas = await startReplicas(2);
+  [a, b] = replicas.servers;
 });
 after(async () => {
   for (const s of sockets) s.close();
-  for (const s of servers) await s.close();
-  await db?.drop();
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  await replicas?.close();
 });
 
 function live(url: string, cookie: string): Promise<Socket> {

@@ -86,6 +86,11 @@ describe(`retention (${testDbKind()})`, () => {
     await x(`INSERT INTO notification (incident_id, webhook_id, event, payload, next_at, created_at)
              SELECT id, 1, 'opened', '{}'::jsonb, now(), now() FROM incident WHERE dedup_key IN ('old1', 'kept')`);
 
+    // the cluster feed: kept an hour (FEED_KEEP_MS) whatever the settings; 120 rows (bounded batches of 50) go
+    const feed = (n: number, minutes: number) =>
+      x(`INSERT INTO cluster_feed (cluster_id, pos, node_id, agent_id, received_at, seq_from, seq_to, origin)
+         SELECT 1, ${++seq} * 1000 + g, 1, $1::uuid, $2::timestamptz, g, g, 'r' FROM generate_series(1, $3) g`, a1, new Date(NOW - minutes * 60_000).toISOString(), n);
+    await feed(120, 61); await feed(7, 59);
     const picture = async () => {
       const store = new ClusterStore(15_000);
       await restoreState(db.prisma, store, (e) => assert.fail(`a stored row was rejected: ${e.message}`));
@@ -93,7 +98,8 @@ describe(`retention (${testDbKind()})`, () => {
     };
     const before = await picture();
     const r = await pruneOnce(db.prisma, DEFAULT_RETENTION, { now: NOW, batchSize: 50, pauseMs: 1 });
-    assert.deepEqual(r, { log: 280, gap: 3, vip: 8, process: 5, config: 4, state: 5, session: 6, incident: 2 });
+    assert.deepEqual(r, { log: 280, gap: 3, vip: 8, process: 5, config: 4, state: 5, session: 6, incident: 2, feed: 120 });
+    assert.equal(await count(db, "cluster_feed"), 7, "the last hour of the feed is kept");
     const left: Record<string, number> = {};
     for (const t of ["log_record", "agent_gap", "vip_observation", "keepalived_process", "config_snapshot", "state_change", "agent_session", "incident", "notification"]) left[t] = await count(db, t);
     assert.deepEqual(left, {
@@ -110,7 +116,7 @@ describe(`retention (${testDbKind()})`, () => {
     assert.ok(oldest.m.getTime() >= NOW - 30 * DAY);
     assert.deepEqual(await picture(), before, "the picture rebuilt from storage is unchanged");
     assert.deepEqual(await pruneOnce(db.prisma, DEFAULT_RETENTION, { now: NOW, batchSize: 50, pauseMs: 1 }),
-      { log: 0, gap: 0, vip: 0, process: 0, config: 0, state: 0, session: 0, incident: 0 });
+      { log: 0, gap: 0, vip: 0, process: 0, config: 0, state: 0, session: 0, incident: 0, feed: 0 });
     // 0 days = kept for ever
     assert.equal((await pruneOnce(db.prisma, { ...DEFAULT_RETENTION, logDays: 0 }, { now: NOW + 100 * DAY })).log, 0);
     assert.equal(await count(db, "log_record"), 130);
