@@ -92,7 +92,7 @@ export async function startServer(
   const detection = new DetectionHost(db.prisma, log.child({ part: "detect" }), counters, notifier, app.bus, { offlineMs: app.settings.offlineMs });
   let leases: Coordination | null = null;
   if (replicated) {
-    leases = new Coordination(config.databaseUrl!, log.child({ part: "leases" }), counters, {
+    leases = new Coordination(config.databaseUrl!, app.replica, log.child({ part: "leases" }), counters, {
       // at start, and later a dead replica's clusters (detection.restore() below waits for the first ones)
       acquired: (clusters) => {
         for (const c of clusters) void detection.adopt(c.id, c.name);

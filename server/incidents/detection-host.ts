@@ -10,7 +10,7 @@ import type { Logger } from "../log";
 import type { Counters } from "../metrics";
 import { DetectionEngine } from "../detect";
 import { DEFAULT_SETTINGS, type DetectorSettings, type Fact, type IncidentChange } from "../detect/types";
-import { apiFromEngine, upsertIncident } from "./incident-store";
+import { apiFromEngine, FencedError, upsertIncident } from "./incident-store";
 import { loadFacts, seenEveryMs } from "./facts";
 import { LogThrottle } from "../ingest/limits";
 import type { IncidentEvent, Notifier } from "./notifier";
@@ -333,12 +333,22 @@ export class DetectionHost {
         for (const ch of changes) await this.persist(ce, ch);
         this.bus.emit("openIncidents", { cluster: ce.name, open: ce.engine.openIncidents().length });
       })
-      .catch((e: unknown) => this.log.error({ err: e, cluster: ce.name }, "could not store incident changes"));
+      .catch((e: unknown) => {
+        if (e instanceof FencedError) {
+          // another replica holds the cluster now: it restored the engine from storage and decides from here
+          this.counters.inc("kam_detector_errors_total", { kind: "fenced" });
+          this.log.warn({ cluster: ce.name, epoch: String(e.epoch) }, "incident changes not stored: this replica's detection lease was taken over (kam_detector_errors_total{kind=fenced})");
+          this.leases.forget?.(ce.id);
+          this.release([ce.id]);
+          return;
+        }
+        this.log.error({ err: e, cluster: ce.name }, "could not store incident changes");
+      });
   }
 
   private async persist(ce: ClusterEngine, ch: IncidentChange) {
     const inc = ch.incident;
-    const { id, created, silenced, follows } = await upsertIncident(this.db, ce.id, inc);
+    const { id, created, silenced, follows } = await upsertIncident(this.db, ce.id, inc, new Date(), this.leases.epoch(ce.id));
     if (created) this.counters.inc("kam_incidents_opened_total", { kind: inc.kind });
     const api = apiFromEngine(inc, id, ce.name, silenced, follows);
     this.bus.emit("incidentChanged", { cluster: ce.name, incident: api, change: ch.type });

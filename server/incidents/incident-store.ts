@@ -63,21 +63,37 @@ export async function acknowledgeIncident(db: Db, id: bigint, by: string, now = 
 /** what the upsert returns: the row's id, whether it is silenced, whether it was inserted (xmax = 0), what it follows */
 const UpsertRow = z.object({ id: z.bigint(), silenced: z.boolean(), created: z.boolean(), follows_id: z.bigint().nullable() });
 
+/** an incident write refused: the replica's detection lease of the cluster was taken over (its epoch bumped) */
+export class FencedError extends Error {
+  constructor(readonly clusterId: number, readonly epoch: bigint) {
+    super(`incident write refused: the detection lease of cluster ${clusterId} (epoch ${epoch}) was taken by another replica`);
+    this.name = "FencedError";
+  }
+}
+
 /**
  * Insert or update by key in ONE statement (this is on the path from the
  * deciding event to the live push). `silenced` is decided at insert: an
  * incident opened inside a maintenance window of its cluster stays silenced.
+ * `epoch`: the fencing token of the cluster's detection lease this replica holds (leases.ts); the write happens
+ * only while detection_lease still has it, the lease row share-locked until the commit, so a replica taking the
+ * lease over (bumping the epoch) waits for a write in flight and refuses every later one. null: no leases (the
+ * embedded database, one process).
  */
-export async function upsertIncident(db: Db, clusterId: number, inc: Incident, now = new Date()): Promise<{ id: bigint; created: boolean; silenced: boolean; follows: bigint | null }> {
+export async function upsertIncident(
+  db: Db, clusterId: number, inc: Incident, now = new Date(), epoch: bigint | null = null,
+): Promise<{ id: bigint; created: boolean; silenced: boolean; follows: bigint | null }> {
   const rows = await queryRows(
     db,
     "incident.upsert",
     UpsertRow,
-    `INSERT INTO incident (cluster_id, kind, severity, vrid, instances, nodes, opened_at, closed_at, cause_code, cause_summary,
+    `WITH lease AS (SELECT 1 FROM detection_lease WHERE cluster_id = $1 AND epoch = $15::bigint FOR SHARE)
+     INSERT INTO incident (cluster_id, kind, severity, vrid, instances, nodes, opened_at, closed_at, cause_code, cause_summary,
                            evidence, dedup_key, silenced, updated_at, follows_id)
-     VALUES ($1, $2, $3, $4, $5::jsonb, $6::text[], $7::timestamptz, $8::timestamptz, $9, $10, $11::jsonb, $12,
+     SELECT $1, $2, $3, $4, $5::jsonb, $6::text[], $7::timestamptz, $8::timestamptz, $9, $10, $11::jsonb, $12,
              EXISTS (SELECT 1 FROM maintenance_window w WHERE w.cluster_id = $1 AND w.starts_at <= $13::timestamptz AND w.ends_at > $13::timestamptz),
-             $13::timestamptz, (SELECT p.id FROM incident p WHERE p.dedup_key = $14::text))
+             $13::timestamptz, (SELECT p.id FROM incident p WHERE p.dedup_key = $14::text)
+      WHERE $15::bigint IS NULL OR EXISTS (SELECT 1 FROM lease)
      ON CONFLICT (dedup_key) DO UPDATE SET
        severity = EXCLUDED.severity, vrid = EXCLUDED.vrid, instances = EXCLUDED.instances, nodes = EXCLUDED.nodes,
        opened_at = EXCLUDED.opened_at, closed_at = EXCLUDED.closed_at, cause_code = EXCLUDED.cause_code,
@@ -98,9 +114,11 @@ export async function upsertIncident(db: Db, clusterId: number, inc: Incident, n
       inc.key,
       now.toISOString(),
       inc.follows ?? null,
+      epoch === null ? null : epoch.toString(),
     ],
   );
   const r = rows[0];
+  if (!r) throw new FencedError(clusterId, epoch ?? 0n);
   return { id: r.id, silenced: r.silenced, created: r.created, follows: r.follows_id };
 }
 

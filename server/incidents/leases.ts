@@ -6,7 +6,12 @@
  * connection. A replica that dies (even by SIGKILL) or loses the database
  * loses its leases at once, and another replica's next poll (every
  * LEASE_POLL_MS) takes them, restores the cluster's engine from storage and
- * goes on (detection-host.ts adopt()). The same connection LISTENs to the
+ * goes on (detection-host.ts adopt()). Its fencing token is the cluster's
+ * `detection_lease.epoch`, bumped by each new holder; every incident write
+ * carries the holder's epoch and is refused once it changed
+ * (incident-store.ts), so a replica that lost its lease (its connection cut,
+ * its process paused) cannot overwrite the new holder's decisions. The same
+ * connection LISTENs to the
  * cluster feed's channel (feed.ts). No home-made protocol: PostgreSQL's lock
  * manager is the arbiter.
  *
@@ -25,6 +30,10 @@ export const LEASE_POLL_MS = 1000;
 
 export interface ClusterLeases {
   owns(clusterId: number): boolean;
+  /** the fencing token every incident write carries (incident-store.ts); null: no leases (one process) */
+  epoch(clusterId: number): bigint | null;
+  /** a write was fenced: the lease is another replica's (the next poll takes it again only if it is free) */
+  forget?(clusterId: number): void;
   /** facts of a cluster: a cluster the last poll did not know yet (just created) is polled for at once */
   seen?(clusterId: number): void;
   /** every cluster this replica runs detection for */
@@ -35,6 +44,9 @@ export interface ClusterLeases {
 export class OwnAll implements ClusterLeases {
   owns() {
     return true;
+  }
+  epoch(): bigint | null {
+    return null;
   }
   owned(): number[] {
     return [];
@@ -52,7 +64,8 @@ export interface LeaseEvents {
 
 export class Coordination implements ClusterLeases {
   private client: pg.Client | null = null;
-  private held = new Set<number>();
+  /** cluster -> the epoch this replica set when it took the lease */
+  private held = new Map<number, bigint>();
   private timer: NodeJS.Timeout | null = null;
   private polling = false;
   private stopped = false;
@@ -61,6 +74,8 @@ export class Coordination implements ClusterLeases {
 
   constructor(
     private url: string,
+    /** this replica's name (detection_lease.holder) */
+    private replica: string,
     private log: Logger,
     private counters: Counters,
     private events: LeaseEvents,
@@ -71,7 +86,16 @@ export class Coordination implements ClusterLeases {
   }
 
   owned(): number[] {
-    return [...this.held];
+    return [...this.held.keys()];
+  }
+
+  epoch(clusterId: number): bigint | null {
+    // a cluster not held: an epoch no lease row has, so the write is refused
+    return this.held.get(clusterId) ?? -1n;
+  }
+
+  forget(clusterId: number) {
+    this.held.delete(clusterId);
   }
 
   seen(clusterId: number) {
@@ -119,7 +143,7 @@ export class Coordination implements ClusterLeases {
     if (this.client !== c) return;
     this.client = null;
     c.end().catch(() => undefined); // already broken: its own error was reported below
-    const lost = [...this.held];
+    const lost = [...this.held.keys()];
     this.held.clear();
     if (this.stopped) return;
     this.counters.inc("kam_lease_connection_lost_total");
@@ -139,12 +163,22 @@ export class Coordination implements ClusterLeases {
       const r = await c.query<{ id: number; name: string; got: boolean }>(
         `SELECT id, name, CASE WHEN id = ANY($1::int[]) THEN false ELSE pg_try_advisory_lock($2, id) END AS got
            FROM cluster ORDER BY id`,
-        [[...this.held], LEASE_LOCK_CLASS],
+        [[...this.held.keys()], LEASE_LOCK_CLASS],
       );
       if (this.client !== c) return; // lost meanwhile: those locks went with it
       this.known = new Set(r.rows.map((x) => x.id));
       const taken = r.rows.filter((x) => x.got);
-      for (const row of taken) this.held.add(row.id);
+      if (taken.length) {
+        // the fencing token: bumped only once the lock is ours; the bump waits for an old holder's write in flight
+        const e = await c.query<{ cluster_id: number; epoch: string }>(
+          `INSERT INTO detection_lease (cluster_id, epoch, holder, taken_at) SELECT id, 1, $2, now() FROM unnest($1::int[]) AS id
+           ON CONFLICT (cluster_id) DO UPDATE SET epoch = detection_lease.epoch + 1, holder = EXCLUDED.holder, taken_at = EXCLUDED.taken_at
+           RETURNING cluster_id, epoch`,
+          [taken.map((x) => x.id), this.replica],
+        );
+        if (this.client !== c) return;
+        for (const row of e.rows) this.held.set(row.cluster_id, BigInt(row.epoch));
+      }
       if (taken.length) {
         this.counters.inc("kam_leases_acquired_total", {}, taken.length);
         this.log.info({ clusters: taken.map((x) => x.name) }, "detection leases taken: this replica runs detection for these clusters");

@@ -9,6 +9,9 @@
  *   order), whatever each replica's clock said.
  * - A third replica's FeedFollower reads every batch back in position order,
  *   with exactly the records each storeBatch call stored (ids and seqs).
+ * - Fencing: an incident write carrying a lease epoch that was bumped (the
+ *   lease taken over) is refused (FencedError) and changes nothing; a write
+ *   in flight holds the new holder's bump until it commits.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -23,6 +26,8 @@ import { Counters } from "../../server/metrics";
 import { EventBus } from "../../server/bus";
 import { DEFAULT_CAPS } from "../../server/ingest/limits";
 import type { AgentRecord } from "../../server/protocol";
+import { FencedError, upsertIncident } from "../../server/incidents/incident-store";
+import type { Incident } from "../../server/detect/types";
 import { createTestDb, testDbKind, type TestDb } from "../helpers/db";
 import { ROOT } from "../helpers/server";
 
@@ -101,5 +106,47 @@ describe(`cluster feed (${testDbKind()})`, () => {
       assert.equal(a.r.rxUs, stored.res.rxUs);
     }
     assert.equal(await counters.registry.getSingleMetricAsString("kam_feed_read_backs_total").then((s) => Number(/ (\d+)$/m.exec(s)?.[1])), BATCHES);
+  });
+
+  it("refuses an incident write whose lease epoch was taken over, and a takeover waits for a write in flight", { timeout: 60_000 }, async () => {
+    const db = dbs[0].prisma;
+    const x = (sql: string, ...params: unknown[]) => db.$executeRawUnsafe(sql, ...params);
+    await x(`INSERT INTO cluster (id, name) VALUES (2, 'fence')`);
+    const t = Date.parse("2026-12-05T12:00:00Z");
+    const inc = (closedAt: number | null): Incident => ({
+      key: `fence:DUAL_MASTER:51:${t}`, kind: "DUAL_MASTER", severity: "critical", cluster: "fence", vrid: 51, family: "ipv4", scope: "51",
+      instances: { a: "VI_1", b: "VI_1" }, nodes: ["a", "b"], openedAt: t, closedAt,
+      cause: { code: "adverts_not_received", summary: "both nodes stopped hearing each other" }, evidence: [],
+    });
+    // no leases (the embedded database, one process): no fence
+    await upsertIncident(db, 2, inc(null), new Date(), null);
+    await x(`INSERT INTO detection_lease (cluster_id, epoch, holder, taken_at) VALUES (2, 1, 'r1', now())`);
+    await upsertIncident(db, 2, inc(null), new Date(), 1n);
+    // replica r2 takes the lease over: epoch 2
+    await x(`UPDATE detection_lease SET epoch = 2, holder = 'r2' WHERE cluster_id = 2`);
+    await assert.rejects(upsertIncident(db, 2, inc(t + 5000), new Date(), 1n), (e) => e instanceof FencedError && e.epoch === 1n);
+    const rows = (await db.$queryRawUnsafe(`SELECT closed_at FROM incident WHERE cluster_id = 2`)) as { closed_at: Date | null }[];
+    assert.deepEqual(rows.map((r) => r.closed_at), [null], "the fenced write changed nothing");
+    await upsertIncident(db, 2, inc(t + 5000), new Date(), 2n);
+    const closed = (await db.$queryRawUnsafe(`SELECT closed_at FROM incident WHERE cluster_id = 2`)) as { closed_at: Date | null }[];
+    assert.equal(closed[0].closed_at?.getTime(), t + 5000);
+
+    if (tdb.kind !== "postgres") return; // one session: nothing runs in flight beside it
+    // a write in flight (its transaction open, the lease row share-locked) holds the takeover's bump until it commits
+    const pool = (await import("../../server/db/database")).sqlOf(dbs[1].prisma);
+    const writer = await pool.connect();
+    try {
+      await writer.query("BEGIN");
+      await writer.query(`SELECT 1 FROM detection_lease WHERE cluster_id = 2 AND epoch = 2 FOR SHARE`);
+      let bumped = false;
+      const bump = x(`UPDATE detection_lease SET epoch = 3, holder = 'r3' WHERE cluster_id = 2`).then(() => (bumped = true));
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(bumped, false, "the takeover waits for the write in flight");
+      await writer.query("COMMIT");
+      await bump;
+      assert.equal(bumped, true);
+    } finally {
+      writer.release();
+    }
   });
 });
