@@ -11,6 +11,8 @@
  * - The split brain's end closes the SAME incident on the new holder: one
  *   DUAL_MASTER row, one "opened" and one "resolved" notification, and every
  *   line the agents read is stored exactly once.
+ * - Liveness comes from the database: 20 s after the takeover no agent looked
+ *   offline, and every surviving replica's picture shows every node online.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -117,6 +119,17 @@ describe("the lease holder dies during a split brain (real agents, real nginx, t
         "SELECT l.line FROM log_record l JOIN node n ON n.id = l.node_id WHERE n.name = $1 ORDER BY l.seq", [node]);
       assert.deepEqual(stored.map((r) => r.line), written[node], `node ${node}: every line it logged stored once, in order`);
     }
+    // liveness is decided from the database: 20 s after the takeover (past the 15 s offline limit), the agents
+    // connected to the replica that does not hold the lease are neither offline to the holder nor to any picture
+    const wait = killedAt + took + 20_000 - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    assert.equal(await count(survivor, "SELECT count(*)::int AS n FROM incident WHERE kind = 'AGENT_OFFLINE'"), 0, "no agent looked offline");
+    for (const s of others) {
+      const clusters = (await (await fetch(`${s.url}/api/clusters`)).json()) as { name: string; nodes: { name: string; online: boolean }[] }[];
+      const nodesOnline = clusters.find((c) => c.name === CLUSTER)?.nodes.map((n) => `${n.name}:${n.online}`).sort();
+      assert.deepEqual(nodesOnline, ["a:true", "b:true", "c:true"], `every node online in the picture of ${s.url}`);
+    }
+
     // the agent(s) that spoke to the dead replica connected again (through nginx, to another one) by themselves
     const connects = nodes.map((n) => agents[n].output().split("\n").filter((l) => /connected to the server/.test(l)).length);
     t.diagnostic(`connections per agent (a, b, c): ${connects.join(", ")}`);
