@@ -20,22 +20,17 @@
  *
  * PostgreSQL only: the embedded PGlite is one process by design.
  */
-import { execFile } from "node:child_process";
-import fs from "node:fs";
 import os from "node:os";
-import path from "node:path";
-import { promisify } from "node:util";
 import pg from "pg";
-import { io, type Socket } from "socket.io-client";
-import type { BatchAck, ClusterSummary } from "../server/protocol";
-import { connectFakeAgent, consoleStamp, instance, type FakeAgent } from "../test/helpers/fake-agent";
-import { createTestDb, type TestDb } from "../test/helpers/db";
+import type { BatchAck } from "../server/protocol";
+import { connectFakeAgent, consoleStamp, type FakeAgent } from "../test/helpers/fake-agent";
 import { metricOf } from "../test/helpers/server";
-import { freePort } from "../test/helpers/port";
 import { pgBinDir } from "../test/e2e/lab/preflight";
-import { startBenchServer, q, step, DB_KIND, onInterrupt, sleep, type BenchServer } from "./lib/env";
+import { q, step, DB_KIND, sleep, type BenchServer } from "./lib/env";
 import { createTokens, pgClient } from "./lib/db";
 import { fakeCursor, lineStream } from "./lib/lines";
+import { Replicas, browser, stateIs, config } from "./lib/replica-group";
+import { privatePg } from "./lib/private-pg";
 import { CpuWindow } from "./lib/proc";
 import { row, runStandalone, isMain, unavailable, type Row } from "./lib/result";
 import { dist, distText, fmt, median } from "./lib/stats";
@@ -53,115 +48,15 @@ const CATCH_UP_TARGET_MS = 2000;
 /** every simulated agent and browser comes from 127.0.0.1: lift the per-address limits (real nodes have their own) */
 const ENV = { KAM_IP_HANDSHAKES_PER_10S: "100000" };
 
-const CFG = "/etc/keepalived/keepalived.conf";
 /** records without their seq (numbered by whoever sends them) */
 type Records = Parameters<FakeAgent["send"]>[0];
-
-/** replicas of one fresh database, and everything connected to them: torn down together */
-class Replicas {
-  readonly servers: BenchServer[] = [];
-  private dirs: string[] = [];
-  private closers: { close(): void }[] = [];
-  private forget: () => void;
-
-  private constructor(readonly base: TestDb) {
-    this.forget = onInterrupt(() => this.dropAll());
-  }
-
-  static async create(base?: TestDb): Promise<Replicas> {
-    return new Replicas(base ?? (await createTestDb()));
-  }
-
-  /** another replica on the shared database (its own data directory, as in production) */
-  async start(label: string): Promise<BenchServer> {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "kam-bench-replica-"));
-    this.dirs.push(dataDir);
-    const srv = await startBenchServer(label, { db: { ...this.base, dataDir, drop: async () => undefined }, env: ENV });
-    this.servers.push(srv);
-    return srv;
-  }
-
-  track<T extends { close(): void }>(x: T): T {
-    this.closers.push(x);
-    return x;
-  }
-
-  private async dropAll() {
-    await this.base.drop().catch((e: Error) => console.error(`[bench] dropping the replicas' database: ${e.message}`));
-    for (const d of this.dirs) fs.rmSync(d, { recursive: true, force: true });
-  }
-
-  async close() {
-    for (const c of this.closers.splice(0)) {
-      try {
-        c.close();
-      } catch {
-        // already closed
-      }
-    }
-    for (const s of this.servers.splice(0).reverse()) await s.close().catch((e: Error) => console.error(`[bench] closing a replica: ${e.message}`));
-    this.forget();
-    await this.dropAll();
-  }
-}
-
-interface Browser {
-  socket: Socket;
-  /** resolves with the receipt time (performance.now()) of the first summary matching `pred` */
-  next(pred: (s: ClusterSummary) => boolean, timeoutMs?: number): Promise<number>;
-  latest: Map<string, ClusterSummary>;
-}
-
-async function browser(g: Replicas, srv: BenchServer, cookie?: string): Promise<Browser> {
-  const socket = g.track(io(`${srv.url}/live`, { transports: ["websocket"], forceNew: true, reconnection: false, extraHeaders: { cookie: cookie ?? (await srv.session("viewer")).cookie } }));
-  const latest = new Map<string, ClusterSummary>();
-  const waiters = new Set<(s: ClusterSummary, at: number) => void>();
-  socket.on("cluster", (s: ClusterSummary) => {
-    const at = performance.now();
-    latest.set(s.name, s);
-    for (const w of [...waiters]) w(s, at);
-  });
-  await new Promise<void>((resolve, reject) => {
-    socket.once("connect", () => resolve());
-    socket.once("connect_error", reject);
-  });
-  const ack = (await socket.timeout(5000).emitWithAck("subscribe", { clusters: ["*"] })) as { ok: boolean; message?: string };
-  if (!ack.ok) throw new Error(`subscribe refused: ${ack.message}`);
-  return {
-    socket,
-    latest,
-    next(pred, timeoutMs = 10_000) {
-      const p = new Promise<number>((resolve, reject) => {
-        const t = setTimeout(() => (waiters.delete(w), reject(new Error(`no matching summary within ${timeoutMs} ms`))), timeoutMs);
-        const w = (s: ClusterSummary, at: number) => {
-          if (!pred(s)) return;
-          clearTimeout(t);
-          waiters.delete(w);
-          resolve(at);
-        };
-        waiters.add(w);
-      });
-      // awaited later (or not at all when a step before fails): never an unhandled rejection
-      p.catch(() => undefined);
-      return p;
-    },
-  };
-}
-
-const stateIs = (cluster: string, node: string, inst: string, state: string) => (s: ClusterSummary) =>
-  s.name === cluster && s.nodes.find((n) => n.name === node)?.instances.find((i) => i.name === inst)?.state === state;
-
-const config = (node: string) => ({
-  kind: "config" as const, ts: Date.now(), path: CFG, hash: Buffer.from(node).toString("hex").padEnd(64, "0").slice(0, 64), routerId: node, netNamespace: null, errors: [],
-  instances: [instance({ name: "VI_1", vrid: 51, priority: 150 })],
-});
 
 /** 1. agent on A, browsers on B (measured) and A (baseline) */
 async function crossReplicaPush(): Promise<Row[]> {
   const g = await Replicas.create();
   try {
-    const a = await g.start("replicas-push-A");
-    const b = await g.start("replicas-push-B");
+    const a = await g.start("replicas-push-A", ENV);
+    const b = await g.start("replicas-push-B", ENV);
     const CL = "push";
     const onA = await browser(g, a);
     const onB = await browser(g, b);
@@ -226,7 +121,7 @@ async function crossReplicaPush(): Promise<Row[]> {
 async function leaseTakeover(): Promise<Row[]> {
   const g = await Replicas.create();
   try {
-    const reps = [await g.start("replicas-lease-1"), await g.start("replicas-lease-2")];
+    const reps = [await g.start("replicas-lease-1", ENV), await g.start("replicas-lease-2", ENV)];
     await reps[0].token("lease", "n1");
     const leases = (s: BenchServer) => metricOf(s, "kam_leases_acquired_total");
     const t0 = performance.now();
@@ -355,7 +250,7 @@ async function pictureComplete(g: Replicas, srv: BenchServer, cookie: string, ex
 async function ingestTwoVsOne(): Promise<Row[]> {
   const g = await Replicas.create();
   try {
-    const a = await g.start("replicas-ingest-A");
+    const a = await g.start("replicas-ingest-A", ENV);
     const db = await pgClient(a);
     g.track({ close: () => void db.end() });
     const phase = async (label: string, servers: BenchServer[]) => {
@@ -387,7 +282,7 @@ async function ingestTwoVsOne(): Promise<Row[]> {
       return { ...r, rate, stored, perReplica, complete, cpu: c.map((x) => x.processPct), busy: c[0].machineBusyPct };
     };
     const one = await phase("ing1", [a]);
-    const b = await g.start("replicas-ingest-B");
+    const b = await g.start("replicas-ingest-B", ENV);
     const readBacks0 = [await metricOf(a, "kam_feed_read_backs_total"), await metricOf(b, "kam_feed_read_backs_total")];
     const two = await phase("ing2", [a, b]);
     const feed = async (s: BenchServer, k: number) =>
@@ -421,67 +316,6 @@ async function ingestTwoVsOne(): Promise<Row[]> {
   }
 }
 
-// ------------------------------------------------------------------ 4. a private PostgreSQL to stop
-
-const execFileP = promisify(execFile);
-
-interface PrivatePg {
-  url: string;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  /** stop at once (if running) and remove the directory */
-  destroy(): Promise<void>;
-}
-
-/** initdb into a temporary directory and run it as `postgres` on a free loopback port (as test/e2e/lab/pg-private.ts) */
-async function privatePg(bin: string): Promise<PrivatePg> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kam-bench-pg-"));
-  const data = path.join(dir, "data");
-  const sock = path.join(dir, "sock");
-  fs.mkdirSync(sock);
-  let running = false;
-  const asPg = async (cmd: string, args: string[]) => {
-    try {
-      await execFileP("runuser", ["-u", "postgres", "--", path.join(bin, cmd), ...args], { timeout: 90_000 });
-    } catch (e) {
-      const log = fs.existsSync(path.join(dir, "server.log")) ? fs.readFileSync(path.join(dir, "server.log"), "utf8").slice(-1500) : "";
-      throw new Error(`${cmd} ${args.join(" ")} failed: ${(e as { stderr?: string }).stderr ?? (e as Error).message}\n${log}`);
-    }
-  };
-  const destroy = async () => {
-    if (running) await asPg("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]).catch(() => undefined);
-    running = false;
-    fs.rmSync(dir, { recursive: true, force: true });
-  };
-  const forget = onInterrupt(destroy);
-  try {
-    await execFileP("chown", ["-R", "postgres:postgres", dir]);
-    await asPg("initdb", ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]);
-  } catch (e) {
-    forget();
-    await destroy();
-    throw e;
-  }
-  const port = await freePort();
-  const opts = `-p ${port} -k ${sock} -c listen_addresses=127.0.0.1 -c fsync=off`;
-  const p: PrivatePg = {
-    url: `postgresql://postgres@127.0.0.1:${port}/postgres`,
-    async start() {
-      running = true;
-      await asPg("pg_ctl", ["-D", data, "-o", opts, "-l", path.join(dir, "server.log"), "-w", "-t", "60", "start"]);
-    },
-    async stop() {
-      await asPg("pg_ctl", ["-D", data, "-m", "fast", "-w", "-t", "60", "stop"]);
-      running = false;
-    },
-    async destroy() {
-      forget();
-      await destroy();
-    },
-  };
-  await p.start();
-  return p;
-}
 
 /** 4. PostgreSQL down for OUTAGE_MS while an agent logs a change; ms from its restart to the browser seeing it */
 async function outageCatchUp(): Promise<Row[]> {
@@ -499,7 +333,7 @@ async function outageCatchUp(): Promise<Row[]> {
     await c.end();
     // the database lives and dies with the private server: nothing to drop
     g = await Replicas.create({ kind: "postgres", databaseUrl: pgsrv.url.replace(/\/postgres$/, `/${name}`), dataDir: "", drop: async () => undefined });
-    const srv = await g.start("replicas-outage");
+    const srv = await g.start("replicas-outage", ENV);
     const CL = "outage";
     const onS = await browser(g, srv);
     const agent = g.track(await connectFakeAgent(srv.url, await srv.token(CL, "n1"), "n1", 1000));
