@@ -12,6 +12,10 @@
  *   earlier run, before a restart, does not). openedAt = the process fact's time.
  * - Severity: critical when the node was MASTER of a VRID or its only BACKUP, warning otherwise.
  * - Closes when keepalived runs again: a `process` fact with running = true, or a start line.
+ * - A "stopped"/"vanished" fact is about the run the process watch last reported running. When keepalived
+ *   logged a start more than START_SLACK_MS after that report, the fact ends an earlier run (a restart the watch saw late): it does
+ *   not touch the newer run's instances, unless the watch reports no running keepalived within
+ *   RESTART_SETTLE_MS.
  */
 import type { Evidence, Fact } from "./types";
 import { iso, list, logEv, subject, type Ctx } from "./context";
@@ -19,6 +23,17 @@ import type { Group, KState, LogEntry, NodeRec } from "./model";
 
 export const DOWN_CONFIRM_MS = 2000;
 export const SHUTDOWN_LOOKBACK_MS = 30_000;
+/**
+ * how long the end of an earlier keepalived run waits for the process watch to report the newer run running
+ * (the watch polls every second, waits up to 1.5 s for the VRRP child, and reports a stop 0.5 s after it saw it)
+ */
+export const RESTART_SETTLE_MS = 5000;
+/**
+ * the process watch reports a run once its VRRP child exists, after the run logged "Starting Keepalived"; a log
+ * stamp may be late by its resolution (a second, for syslog and console files) or by the file tail's read time
+ * (lines without a stamp): a start logged up to this long after the watch's report is that same run
+ */
+export const START_SLACK_MS = 2000;
 
 type ProcessFact = Extract<Fact, { kind: "process" }>;
 export type SetState = (node: NodeRec, instance: string, state: KState, e: LogEntry) => void;
@@ -30,9 +45,26 @@ export function onProcess(ctx: Ctx, node: NodeRec, f: ProcessFact, setState: Set
   const entry: LogEntry = { node: node.name, ts: f.ts, id: String(f.id), line: processLine(node.name, f), event: null };
   if (f.running) {
     if (f.event === "child_vanished") return; // the parent runs and respawns its VRRP child: not down
+    node.watchedRunAt = f.ts;
+    ctx.timers.cancel(`kearlier:${node.name}`); // the newer run the log showed starting is running
     up(ctx, node, f.ts, [{ node: node.name, at: f.ts, kind: "liveness", ref: String(f.id), line: entry.line }]);
     return;
   }
+  const watched = node.watchedRunAt;
+  node.watchedRunAt = null;
+  if (watched !== null && (f.event === "stopped" || f.event === "vanished") && node.startLoggedAt !== null && node.startLoggedAt > watched + START_SLACK_MS && node.startLoggedAt <= f.ts) {
+    // the process that ended is the one the watch reported running at `watched`; keepalived logged a start
+    // after that (by more than the stamps' slack: the watch reports a run after its own start line): a newer run (a restart the watch sees late, in one poll: stopped, then started). The end of
+    // the earlier run says nothing about this run's instances (truth lab seeds 1811 and 1814 of session 28:
+    // it erased the new run's (init) state and its preemption counted as a MASTER change). Applied only if
+    // the watch reports no running keepalived within RESTART_SETTLE_MS (then the newer run is not running)
+    ctx.timers.set(`kearlier:${node.name}`, f.ts + RESTART_SETTLE_MS, () => gone(ctx, node, f, entry, setState, reevaluate));
+    return;
+  }
+  gone(ctx, node, f, entry, setState, reevaluate);
+}
+
+function gone(ctx: Ctx, node: NodeRec, f: ProcessFact, entry: LogEntry, setState: SetState, reevaluate: Reevaluate): void {
   if (node.keepalived === "down" || node.keepalived === "stopped") return; // already known
   const graceful = f.event === "stopped" || (node.shutdownAt !== null && node.shutdownAt >= f.ts - SHUTDOWN_LOOKBACK_MS);
   // what the node was before it died: MASTER of a VRID, or the only BACKUP
@@ -58,6 +90,12 @@ export function onShutdownLogged(ctx: Ctx, node: NodeRec, e: LogEntry): void {
     ctx.timers.cancel(`kdown:${node.name}`);
     node.keepalived = "stopped";
   }
+}
+
+/** a logged start ("Starting Keepalived v..."): a new keepalived run */
+export function onStartLogged(ctx: Ctx, node: NodeRec, e: LogEntry): void {
+  node.startLoggedAt = e.ts;
+  up(ctx, node, e.ts, [logEv(e)]);
 }
 
 /** a start line ("Starting Keepalived") or a running process: keepalived runs again */

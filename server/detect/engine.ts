@@ -26,7 +26,7 @@ import { faultOnLog, faultOnState } from "./fault";
 import { evaluateFlap } from "./flap";
 import { evaluateDrift } from "./drift";
 import { onDisconnected, onSeen, onServerStarted } from "./offline";
-import { onProcess, onShutdownLogged, up } from "./down";
+import { onProcess, onShutdownLogged, onStartLogged } from "./down";
 import type { Evidence } from "./types";
 
 /** how far before a configuration snapshot the lines of an instance it newly configures are read for its state */
@@ -305,7 +305,7 @@ export class DetectionEngine {
         // shutting down stops every instance; a start voids states left by a run that ended without a
         // "Stopping" line (crash); instances never seen in a state stay unknown until their (init) line
         if (ev.what === "stopping" || ev.what === "stopped") onShutdownLogged(this.ctx, node, e);
-        if (ev.what === "starting" || ev.what === "started") up(this.ctx, node, e.ts, [logEv(e)]);
+        if (ev.what === "starting" || ev.what === "started") onStartLogged(this.ctx, node, e);
         if (ev.what === "stopping" || ev.what === "stopped" || ev.what === "starting") {
           for (const r of [...node.insts.values()]) if (ev.what !== "starting" || r.state !== null) this.setState(node, r.name, "STOP", e, false);
         }
@@ -339,6 +339,7 @@ export class DetectionEngine {
     // role changes, and two planned failovers within a minute became FLAPPING)
     const runStart = init || ((prev === null || prev === "STOP") && (state === "BACKUP" || state === "FAULT"));
     r.afterInit = r.init && prev !== null && !runStart;
+    if (prev === "MASTER") r.leftMaster = state;
     r.state = state;
     r.init = runStart;
     if (runStart) r.initAt = e.ts;

@@ -7,7 +7,8 @@
  * - the first election after start (no previous single MASTER; also after every member stopped), and
  *   a node's first MASTER straight from its `(init)` state within the master-down time (GN + 1 s) of
  *   that state (its keepalived just started and preempted);
- * - a planned failover: the previous MASTER's keepalived logged its shutdown (state STOP);
+ * - a planned failover: the previous MASTER left the role because its keepalived shut down (state STOP), also
+ *   when its next run had already started (a quick restart) by the time a peer took over;
  * - the change that ends an explained episode: the new MASTER left FAULT, or a FAULT, DUAL_MASTER or
  *   KEEPALIVED_DOWN of the VRID ended, within the takeover time (GN + 1 s) before (the role going back to the
  *   preferred MASTER, or the split brain resolving, is the same episode, not a new change);
@@ -107,7 +108,8 @@ export function evaluateFlap(ctx: Ctx, g: Group, at: number): void {
   // the change that ends an explained episode (the role going back to a node that just left FAULT, a split
   // brain resolving): within the takeover time of its end, the same episode, not a new change
   const recovered = at - f.explainedEnd <= takeover;
-  if (old?.state === "STOP" || firstElection || recovered) return;
+  const planned = old?.state === "STOP" || old?.leftMaster === "STOP";
+  if (planned || firstElection || recovered) return;
   if (syncMirror(ctx, rec, at)) return;
   const left = old?.entry ?? null;
   at = rec.since ?? at;

@@ -59,6 +59,11 @@ export interface InstRec {
   afterInit: boolean;
   /** when the instance last entered its starting state (its keepalived started) */
   initAt: number | null;
+  /**
+   * the state its last MASTER role ended in: STOP when its keepalived shut down (a planned failover, also when
+   * the next run started before a peer took over), null while it never was MASTER
+   */
+  leftMaster: KState | null;
   since: number | null;
   entry: LogEntry | null;
   priority: number | null;
@@ -97,6 +102,13 @@ export interface NodeRec {
   keepaliveSince: number | null;
   /** time of the last logged shutdown ("Stopping"/"Stopped") */
   shutdownAt: number | null;
+  /**
+   * when the process watch last reported keepalived running (a `process` fact, running = true); null after it
+   * reported it gone. Its next "stopped"/"vanished" is about the process it reported then.
+   */
+  watchedRunAt: number | null;
+  /** time of the last logged start of keepalived ("Starting Keepalived v...") */
+  startLoggedAt: number | null;
   /** while down: the node's role per virtual router just before, and the process fact's entry */
   downBefore: Map<Group, KState | null> | null;
   downEntry: LogEntry | null;
@@ -164,7 +176,7 @@ export class Model {
       n = {
         name, online: true, tracked: false, lastSeen: null, disconnectedAt: null, configTs: null, configRef: null,
         cfgByName: new Map(), insts: new Map(), vipsKnown: false, held: new Map(), lastVips: null,
-        lines: new Ring(RING_LINES), events: new Ring(RING_EVENTS), downSlot: null, keepalived: null, keepaliveSince: null, shutdownAt: null, downBefore: null, downEntry: null, pendingFaults: [], streamAt: -Infinity,
+        lines: new Ring(RING_LINES), events: new Ring(RING_EVENTS), downSlot: null, keepalived: null, keepaliveSince: null, shutdownAt: null, watchedRunAt: null, startLoggedAt: null, downBefore: null, downEntry: null, pendingFaults: [], streamAt: -Infinity,
       };
       this.nodes.set(name, n);
     }
@@ -188,7 +200,7 @@ export class Model {
     }
     const cfg = node.cfgByName.get(name) ?? null;
     r = {
-      node: node.name, name, group: null as unknown as Group, cfg, state: null, init: false, afterInit: false, initAt: null, since: null, entry: null,
+      node: node.name, name, group: null as unknown as Group, cfg, state: null, init: false, afterInit: false, initAt: null, leftMaster: null, since: null, entry: null,
       priority: cfg?.priority ?? null, mismatch: newCond(), faultSlot: null,
     };
     this.attach(r, this.groupFor(name, cfg));

@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { DetectionEngine, replay, type Incident } from "../../server/detect";
+import { RESTART_SETTLE_MS } from "../../server/detect/down";
 import { chooseDualCause, DUAL_CAUSE_RULES, type DualFacts } from "../../server/detect/dual-cause";
 import { T0, pair, node2Yields } from "../helpers/facts";
 
@@ -106,6 +107,30 @@ describe("KEEPALIVED_DOWN", () => {
     const [down] = of(replay(t.facts(), T0 + 200_000), "KEEPALIVED_DOWN");
     assert.ok(down, "the Stopping of the previous run does not make this end planned");
     assert.equal(down.openedAt, kill);
+  });
+
+  it("the end of an earlier run reported after a newer run logged its start leaves the newer run's instances alone, unless no running keepalived is reported within RESTART_SETTLE_MS", () => {
+    const restart = KILL;
+    for (const newerRuns of [true, false]) {
+      const t = pair({ horizonMs: 200_000 });
+      t.process("node1", T0, true, "observed").process("node2", T0, true, "observed");
+      t.lines("node2", restart, ["Stopping", "Stopped Keepalived v2.2.7 (01/16,2022)"]);
+      t.lines("node2", restart + 100, ["Starting Keepalived v2.2.7 (01/16,2022)", "(VI_1) removing VIPs.", "(VI_1) Entering BACKUP STATE (init)"]);
+      // SIGKILLed old run + systemd's restart: the watch reports "vanished" for the old pid after the new start
+      t.process("node2", restart + 1400, false, "vanished", "signal KILL");
+      if (newerRuns) t.process("node2", restart + 1401, true, "started");
+      const e = new DetectionEngine("c");
+      for (const f of t.facts()) if (f.ts <= restart + 20_000) e.push(f);
+      e.tick(restart + 20_000);
+      const state = e.nodeStates().find((n) => n.node === "node2")!.instances[0].state;
+      if (newerRuns) {
+        assert.equal(state, "BACKUP", "the newer run's (init) BACKUP stays");
+        assert.deepEqual(e.incidents().map((i) => i.kind), []);
+      } else {
+        assert.equal(state, "STOP", `no running keepalived reported ${RESTART_SETTLE_MS} ms after: the newer run is not running`);
+        assert.deepEqual(e.openIncidents().map((i) => [i.kind, i.openedAt]), [["KEEPALIVED_DOWN", restart + 1400]]);
+      }
+    }
   });
 
   it("the only holder of the VIP has no running keepalived: STATE_MISMATCH vip_held_without_keepalived", () => {

@@ -177,6 +177,34 @@ describe("FLAPPING counts changes of the MASTER role, not state lines", () => {
     assert.deepEqual(flaps(replay(t.facts(), T0 + 200_000)), []);
   });
 
+  it("restarts of the MASTER that the process watch reports late (old run stopped + new run started in one poll, after the new run's (init)), each followed by its preemption, four times in a minute, are not flapping (truth lab seeds 1811, 1814)", () => {
+    const t = pair({ horizonMs: 200_000 });
+    t.process("node1", T0, true, "observed").process("node2", T0, true, "observed");
+    for (const at of [T0 + 20_000, T0 + 30_000, T0 + 40_000, T0 + 50_000]) {
+      t.lines("node1", at, ["Stopping", "(VI_1) sent 0 priority", "(VI_1) removing VIPs.", "Stopped Keepalived v2.2.7 (01/16,2022)"]);
+      t.lines("node2", at + 600, ["(VI_1) Backup received priority 0 advertisement", "(VI_1) Receive advertisement timeout", "(VI_1) Entering MASTER STATE", "(VI_1) setting VIPs."]);
+      t.lines("node1", at + 900, ["Starting Keepalived v2.2.7 (01/16,2022)", "(VI_1) removing VIPs.", "(VI_1) Entering BACKUP STATE (init)"]);
+      // the watch polls once a second and reports a stop 0.5 s after it saw it: both records 1.4 s late
+      t.process("node1", at + 1400, false, "stopped", "exit status 0").process("node1", at + 1401, true, "started");
+      t.lines("node1", at + 3600, ["(VI_1) received lower priority (100) advert from 192.0.2.2 - discarding", "(VI_1) Receive advertisement timeout", "(VI_1) Entering MASTER STATE", "(VI_1) setting VIPs."]);
+      node2Yields(t, at + 3601);
+    }
+    const out = replay(t.facts(), T0 + 200_000);
+    assert.deepEqual(out.map((i) => i.kind), [], "nothing: each restart is a planned failover and its preemption");
+  });
+
+  it("quick restarts of the MASTER (its next run logs (init) before the peer takes over on the priority-0 advert), each followed by its preemption, four times in a minute, are not flapping: each takeover is a planned failover", () => {
+    const t = pair({ horizonMs: 200_000 });
+    for (const at of [T0 + 20_000, T0 + 30_000, T0 + 40_000, T0 + 50_000]) {
+      t.lines("node1", at, ["Stopping", "(VI_1) sent 0 priority", "(VI_1) removing VIPs.", "Stopped Keepalived v2.2.7 (01/16,2022)"]);
+      t.lines("node1", at + 100, ["Starting Keepalived v2.2.7 (01/16,2022)", "(VI_1) removing VIPs.", "(VI_1) Entering BACKUP STATE (init)"]);
+      t.lines("node2", at + 600, ["(VI_1) Backup received priority 0 advertisement", "(VI_1) Receive advertisement timeout", "(VI_1) Entering MASTER STATE", "(VI_1) setting VIPs."]);
+      t.lines("node1", at + 3600, ["(VI_1) received lower priority (100) advert from 192.0.2.2 - discarding", "(VI_1) Receive advertisement timeout", "(VI_1) Entering MASTER STATE", "(VI_1) setting VIPs."]);
+      node2Yields(t, at + 3601);
+    }
+    assert.deepEqual(replay(t.facts(), T0 + 200_000).map((i) => i.kind), []);
+  });
+
   it("the transitions of three split brains 15 s apart are not flapping (DUAL_MASTER explains them)", () => {
     const t = pair({ horizonMs: 200_000 });
     for (const at of [T0 + 20_000, T0 + 35_000, T0 + 50_000]) {
