@@ -29,6 +29,7 @@ import { sleep } from "../helpers/wait";
 import { deriveTruth, emptyObservations, type Observations, type Truth } from "./oracle";
 import { formatTable, missedThresholds, scoreSchedule, summarize, type ScheduleScore, type SeenIncident, type Thresholds } from "./scorer";
 import { cloneTopology, generateTopology, usesJournal, type Topology } from "./topology";
+import { CpuPressure, describePressure, raisePriority, STARVED_PCT } from "./cpu";
 
 const USAGE = `npm run truth -- [--schedules N] [--seed S] [--soak MINUTES] [--settings JSON] [--out PATH] [--max-actions N]
   --schedules N   random schedules to run (default 3; seeds S, S+1, ...)
@@ -98,6 +99,8 @@ interface ScheduleResult {
   incidents: SeenIncident[];
   score: ScheduleScore | null;
   logs: Record<string, string>;
+  /** the share of the schedule's time some task waited for a CPU (%; null: unknown): above STARVED_PCT the lab was starved */
+  cpuPressurePct: number | null;
 }
 
 const runTag = Date.now().toString(36).slice(-5);
@@ -182,7 +185,8 @@ async function runOne(stack: Stack, journal: LabJournal | null, opts: Opts, seed
   const cluster = `truth-${runTag}-${seed}${soakMinutes !== null ? "-soak" : ""}`;
   const log = (s: string) => console.log(`[truth ${i + 1}/${n} seed ${seed} ${clock()}] ${s}`);
   const obs = emptyObservations(seed, cluster, topo.hosts.map((h) => h.name), topo.routers.map((r) => r.vrid), topo.syncGroup);
-  const res: ScheduleResult = { seed, cluster, topology: original, schedule, failed: null, obs, truth: null, incidents: [], score: null, logs: {} };
+  const res: ScheduleResult = { seed, cluster, topology: original, schedule, failed: null, obs, truth: null, incidents: [], score: null, logs: {}, cpuPressurePct: null };
+  const pressure = new CpuPressure();
   log(`${topo.hosts.length} hosts (${topo.hosts.map((h) => `${h.name}:${h.source}`).join(" ")}), routers ${topo.routers.map((r) => `${r.vrid}${r.unicast ? "u" : "m"}/a${r.advertInt}${r.authPass ? "/pass" : ""}/${r.vips.length}vip`).join(" ")}${topo.syncGroup.length ? `, sync group ${topo.syncGroup.join("+")}` : ""}; agents ${topo.agentsFirst ? "before" : "after"} keepalived${topo.staleNames ? ", stale instance names first" : ""}; ${schedule.actions.length} actions`);
   const mark = teardownMark();
   // the server's own log of this schedule, for the artifacts (its buffer is shared by every schedule of the run)
@@ -265,13 +269,14 @@ async function runOne(stack: Stack, journal: LabJournal | null, opts: Opts, seed
     await c.destroy().catch(() => undefined);
     teardownTo(mark);
   }
+  res.cpuPressurePct = pressure.stop();
   res.incidents = [...poll.seen.values()];
   if (poll.errors()) obs.errors.push(`${poll.errors()} polls of /api/incidents failed (server restarts)`);
   if (res.failed) return res;
   res.truth = deriveTruth(obs);
   res.score = scoreSchedule(seed, res.truth, res.incidents, { start: obs.startedAt, end: obs.endedAt });
   const s = res.score;
-  log(`labels ${res.truth.labels.length}, matched ${s.matches.length}, missed ${s.misses.length}, false alarms ${s.falseAlarms.length}, don't care ${s.ignored.length}, info ${s.info}`);
+  log(`labels ${res.truth.labels.length}, matched ${s.matches.length}, missed ${s.misses.length}, false alarms ${s.falseAlarms.length}, don't care ${s.ignored.length}, info ${s.info}; ${describePressure(res.cpuPressurePct)}`);
   return res;
 }
 
@@ -283,6 +288,7 @@ function writeArtifacts(r: ScheduleResult, base: string): string {
   w("rerun.txt", `npm run truth -- --schedules 1 --seed ${r.seed}\n`);
   w("schedule.json", { seed: r.seed, cluster: r.cluster, topology: r.topology, planned: r.schedule.actions, executed: r.obs?.actions, failed: r.failed });
   w("observations.json", r.obs);
+  w("cpu.json", { pressurePct: r.cpuPressurePct, starvedAbovePct: STARVED_PCT });
   w("truth.json", r.truth);
   w("incidents.json", r.incidents);
   w("score.json", r.score && { misses: r.score.misses, falseAlarms: r.score.falseAlarms, matches: r.score.matches, ignored: r.score.ignored, duplicates: r.score.duplicates });
@@ -344,6 +350,8 @@ async function main(): Promise<number> {
   if (removed.length) console.log(`removed what a killed earlier run left behind: ${removed.join(", ")}`);
   markOwnership();
   console.log(`truth lab: ${chooseDatabase().note}; commit ${commit()}`);
+  const priority = raisePriority();
+  if (priority) console.log(`truth lab: ${priority}`);
   const thresholdsFile = path.join(ROOT, "test/truth/thresholds.json");
   const th = JSON.parse(fs.readFileSync(thresholdsFile, "utf8")) as { thresholds: Thresholds; targets: Thresholds };
   // no hang: a watchdog ends the run (the exit handler tears the lab down) when it takes far longer than planned
@@ -406,6 +414,10 @@ async function main(): Promise<number> {
     }
   }
   if (reruns.length) console.log(`\n${reruns.join("\n")}`);
+  const starved = results.filter((r) => r.cpuPressurePct !== null && r.cpuPressurePct > STARVED_PCT);
+  if (starved.length) {
+    console.log(`\nWARNING: ${starved.length} schedule(s) ran starved of CPU (pressure > ${STARVED_PCT} %: other work on this machine): seeds ${starved.map((r) => `${r.seed} (${r.cpuPressurePct} %)`).join(", ")}; their scores say more about the machine than about the product: rerun them on a quiet machine`);
+  }
   // the soak must raise nothing (warning or critical), and its healthy cluster must show the oracle nothing either
   const missed = opts.soak !== null
     ? [...scored.flatMap((r) => r.incidents.filter((x) => x.inc.severity !== "info")).map((x) => `soak raised ${x.inc.kind}/${x.inc.cause.code}`),
@@ -422,7 +434,7 @@ async function main(): Promise<number> {
     schedules: results.map((r) => ({
       seed: r.seed, cluster: r.cluster, failed: r.failed, hosts: r.topology.hosts.length, routers: r.topology.routers.length,
       actions: r.obs?.actions.map((a) => ({ id: a.id, kind: a.kind, host: a.host, vrid: a.vrid, at: new Date(a.at).toISOString(), seconds: (a.until - a.at) / 1000, note: a.note })),
-      labels: r.truth?.labels.length ?? 0, matched: r.score?.matches.length ?? 0,
+      labels: r.truth?.labels.length ?? 0, matched: r.score?.matches.length ?? 0, cpuPressurePct: r.cpuPressurePct,
       misses: r.score?.misses.map((l) => ({ kind: l.kind, vrid: l.vrid, hosts: l.hosts, cause: l.cause, why: l.why })) ?? [],
       falseAlarms: r.score?.falseAlarms.map((f) => ({ kind: f.inc.kind, vrid: f.inc.vrid, nodes: f.inc.nodes, code: f.inc.cause.code, openedAt: f.inc.openedAt, closedAt: f.inc.closedAt })) ?? [],
       wrongCause: r.score?.matches.filter((m) => m.causeOk === false).map((m) => ({ kind: m.label.kind, vrid: m.label.vrid, expected: m.label.cause, got: m.code })) ?? [],
