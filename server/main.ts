@@ -65,6 +65,7 @@ export async function startServer(
   if (tlsFiles) checkTlsPair(tlsFiles);
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, cwd: ROOT, log });
   const counters = new Counters({ defaults: true });
+  if (counters.build.commitUnknown) log.info({ reason: counters.build.commitUnknown }, "kam_build_info: commit unknown (set KAM_BUILD_COMMIT where the server runs outside its git checkout)");
   const app: AppContext = {
     db: db.prisma, dbKind: db.kind, log, counters, bus: new EventBus(log.child({ part: "bus" }), counters),
     replica: `${os.hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`,

@@ -2,24 +2,45 @@
  * The server's metrics, through prom-client (issue 15): one registry per server process holding
  * - the counters the code increments (`Counters.inc`), created on first use with the help text and
  *   type of the catalogue below;
- * - the gauges of the live picture and of detection's open incidents, computed at scrape time
- *   (server/metrics-live.ts);
+ * - the gauges and counters of the live picture and of detection's open incidents, computed at scrape
+ *   time from one snapshot per scrape (server/metrics-live.ts), among them the series named as the common
+ *   keepalived exporters name them (docs/METRICS.md: which, with which labels, and which not);
  * - `kam_build_info`, and prom-client's default process and Node.js metrics (CPU, memory, file
  *   descriptors, GC, event-loop delay `nodejs_eventloop_lag_p50_seconds` / `_p99_` / `_max_`: since the
  *   previous scrape) when asked for (the server process; not test instances).
  */
 import client from "prom-client";
-import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import path from "node:path";
 import { ROOT } from "./paths";
 
-/** every kam_* metric family this server exposes: its type and help text (the one catalogue) */
+/** how the series of the keepalived exporters are described (docs/METRICS.md has the mapping) */
+const MEHDY = "keepalived exporter compatible (mehdy/keepalived-exporter)";
+const GEN2BRAIN = "keepalived exporter compatible (gen2brain/keepalived_exporter; label state: the instance's state now)";
+
+/**
+ * every metric family this server exposes but prom-client's default ones: its type and help text (the one
+ * catalogue; docs/METRICS.md explains each)
+ */
 export const HELP: Record<string, ["gauge" | "counter", string]> = {
-  kam_build_info: ["gauge", "always 1: the server's version and the Node.js version it runs on"],
+  kam_build_info: ["gauge", "always 1: the server's version, git commit and the Node.js version it runs on (label node: the Node.js version, deprecated, use node_version)"],
+  kam_agent_info: ["gauge", "always 1: the version the node's agent announced at its newest connection (unknown: it sent none)"],
   kam_instance_state: ["gauge", "1 for the current state of a keepalived instance (one series per possible state)"],
   kam_vip_held: ["gauge", "1 if the node holds the VIP of the instance (from ip addr)"],
   kam_node_online: ["gauge", "1 if the node's agent was heard from within the offline limit"],
   kam_agent_last_seen_timestamp_seconds: ["gauge", "unix time the node's agent was last heard from"],
+  kam_agent_last_seen_seconds: ["gauge", "DEPRECATED, removed in the next release: kam_agent_last_seen_timestamp_seconds"],
+  kam_event_loop_lag_seconds: ["gauge", "DEPRECATED, removed in the next release: nodejs_eventloop_lag_p50_seconds, _p99_ and _max_ (quantile 0.5, 0.99, 1; since the previous scrape)"],
+  kam_instance_become_master_total: ["counter", "entries of the instance into MASTER, from the node's log, since this server process started (keepalived's become_master)"],
+  kam_instance_release_master_total: ["counter", "changes of the instance from MASTER to BACKUP or FAULT, from the node's log, since this server process started (keepalived's release_master)"],
+  keepalived_up: ["gauge", `${MEHDY}: 1 if keepalived runs on the node, 0 if not (the agent's process watch); absent while the agent is offline or watches no process`],
+  keepalived_vrrp_state: ["gauge", `${MEHDY}: the instance's state, 0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT, one series per virtual IP; absent while keepalived does not run there or the agent is offline`],
+  keepalived_become_master_total: ["counter", `${MEHDY}: kam_instance_become_master_total`],
+  keepalived_release_master_total: ["counter", `${MEHDY}: kam_instance_release_master_total`],
+  keepalived_vrrp_become_master: ["counter", `${GEN2BRAIN}: kam_instance_become_master_total`],
+  keepalived_vrrp_release_master: ["counter", `${GEN2BRAIN}: kam_instance_release_master_total`],
   kam_agent_clock_skew_seconds: ["gauge", "node clock minus server clock, measured at the agent's last heartbeat"],
   kam_agent_disconnects_total: ["counter", "agent connections ended, by socket.io disconnect reason"],
   kam_retention_runs_total: ["counter", "retention pruning runs, by result"],
@@ -63,16 +84,48 @@ export const HELP: Record<string, ["gauge" | "counter", string]> = {
 /** the server's version (package.json) */
 export const VERSION: string = (JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as { version: string }).version;
 
+export interface BuildInfo {
+  version: string;
+  /** the git commit the server runs from: KAM_BUILD_COMMIT, else the checkout's HEAD; "unknown" when neither */
+  commit: string;
+  /** why the commit is "unknown" (logged at start) */
+  commitUnknown?: string;
+  nodeVersion: string;
+}
+
+/** the build the server runs (`kam_build_info`): version, commit (see BuildInfo.commit), Node.js version */
+export function buildInfo(env: Record<string, string | undefined> = process.env, root = ROOT): BuildInfo {
+  const base = { version: VERSION, nodeVersion: process.version };
+  const given = env.KAM_BUILD_COMMIT?.trim();
+  if (given) return { ...base, commit: given };
+  if (!existsSync(path.join(root, ".git"))) {
+    return { ...base, commit: "unknown", commitUnknown: "not a git checkout and KAM_BUILD_COMMIT is not set" };
+  }
+  try {
+    const head = execFileSync("git", ["rev-parse", "HEAD"], { cwd: root, encoding: "utf8", timeout: 5000, stdio: ["ignore", "pipe", "pipe"] }).trim();
+    if (/^[0-9a-f]{40,64}$/.test(head)) return { ...base, commit: head };
+    return { ...base, commit: "unknown", commitUnknown: `git rev-parse HEAD answered ${JSON.stringify(head.slice(0, 80))}` };
+  } catch (e) {
+    return { ...base, commit: "unknown", commitUnknown: `git rev-parse HEAD failed: ${(e as Error).message.split("\n")[0]}` };
+  }
+}
+
 /** Process-wide counters and the registry /metrics renders. */
 export class Counters {
   readonly registry = new client.Registry();
+  readonly build: BuildInfo;
   private made = new Map<string, { c: client.Counter<string>; labels: string }>();
 
   /** `defaults`: also prom-client's process and Node.js metrics (the server process) */
-  constructor(opts: { defaults?: boolean } = {}) {
-    new client.Gauge({ name: "kam_build_info", help: HELP.kam_build_info[1], labelNames: ["version", "node"], registers: [this.registry] })
-      .set({ version: VERSION, node: process.version }, 1);
-    if (opts.defaults) client.collectDefaultMetrics({ register: this.registry });
+  constructor(opts: { defaults?: boolean; build?: BuildInfo } = {}) {
+    this.build = opts.build ?? buildInfo();
+    const b = this.build;
+    new client.Gauge({ name: "kam_build_info", help: HELP.kam_build_info[1], labelNames: ["version", "commit", "node_version", "node"], registers: [this.registry] })
+      .set({ version: b.version, commit: b.commit, node_version: b.nodeVersion, node: b.nodeVersion }, 1);
+    if (opts.defaults) {
+      client.collectDefaultMetrics({ register: this.registry });
+      deprecatedLoopLag(this.registry);
+    }
   }
 
   inc(name: string, labels: Record<string, string> = {}, by = 1) {
@@ -98,4 +151,24 @@ export class Counters {
     const want = JSON.stringify(labels);
     return (await m.c.get()).values.find((v) => JSON.stringify(v.labels) === want)?.value ?? 0;
   }
+}
+
+/**
+ * `kam_event_loop_lag_seconds{quantile}`, kept one release after its replacement by prom-client's
+ * nodejs_eventloop_lag_p50/p99/max_seconds (a gauge with a quantile label is a naming error): its own
+ * delay histogram, reset at each scrape as before.
+ */
+function deprecatedLoopLag(registry: client.Registry) {
+  const h = monitorEventLoopDelay({ resolution: 10 });
+  h.enable();
+  new client.Gauge({
+    name: "kam_event_loop_lag_seconds", help: HELP.kam_event_loop_lag_seconds[1], labelNames: ["quantile"], registers: [registry],
+    collect() {
+      const seconds = (ns: number) => (h.count > 0 ? ns / 1e9 : 0);
+      this.set({ quantile: "0.5" }, seconds(h.percentile(50)));
+      this.set({ quantile: "0.99" }, seconds(h.percentile(99)));
+      this.set({ quantile: "1" }, seconds(h.max));
+      h.reset();
+    },
+  });
 }

@@ -12,6 +12,7 @@ import pg from "pg";
 import { clientOnPool } from "../../server/db/database";
 import { loadTimeline } from "../../server/timeline/store";
 import { listIncidents } from "../../server/incidents/incident-store";
+import { ClusterScope } from "../../server/auth/scope";
 import { clusterName, vipClusterName } from "../lib/seed";
 import { fmt, median } from "../lib/stats";
 
@@ -52,5 +53,5 @@ const tl = (c: string, from: number, to: number) => loadTimeline(prisma, { clust
 await time("loadTimeline 24 h", 40, (i) => tl(clusterName(i % 20), end - ((i * 7) % 29) * DAY - DAY, end - ((i * 7) % 29) * DAY));
 await time("loadTimeline 30 days", 10, (i) => tl(clusterName(i % 20), end - 30 * DAY, end));
 await time("loadTimeline 24 h, 10 s VIP reports", 10, (i) => tl(vipClusterName(0), end - ((i * 7) % 29) * DAY - DAY, end - ((i * 7) % 29) * DAY));
-await time("listIncidents ?cluster= (500 newest)", 40, (i) => listIncidents(prisma, { cluster: clusterName(i % 20) }));
+await time("listIncidents ?cluster= (500 newest)", 40, (i) => listIncidents(prisma, { cluster: clusterName(i % 20) }, ClusterScope.ALL));
 await prisma.$disconnect();

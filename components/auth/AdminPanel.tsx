@@ -1,8 +1,10 @@
 "use client";
 /**
- * The small admin page: users (add, role, remove, end sessions) and tokens
- * (API, wall, agent: list with last use, create, revoke). Everything goes
- * through /api/admin/* with the session's CSRF token; secrets are shown once.
+ * The small admin page: users (add, role, clusters, remove, end sessions) and
+ * tokens (API, wall, agent: list with last use, create, revoke). Everything
+ * goes through /api/admin/* with the session's CSRF token; secrets are shown
+ * once. A user, an API token or a wall may be limited to some clusters
+ * (server/auth/scope.ts): the lists show it, "all" when unlimited.
  */
 import { useCallback, useEffect, useState, type FormEvent } from "react";
 import { z } from "zod";
@@ -11,7 +13,7 @@ import { getJson, send } from "../http";
 import { useSession } from "./session";
 
 const Answer = z.record(z.string(), z.unknown());
-const UserRow = z.object({ id: z.number(), name: z.string(), role: z.string(), lastLoginAt: z.string().nullable(), sessions: z.number() });
+const UserRow = z.object({ id: z.number(), name: z.string(), role: z.string(), clusters: z.array(z.string()).nullable(), lastLoginAt: z.string().nullable(), sessions: z.number() });
 const TokenRow = z.object({
   id: z.number(),
   name: z.string().optional(),
@@ -22,6 +24,7 @@ const TokenRow = z.object({
   lastUsedAt: z.string().nullable(),
   revokedAt: z.string().nullable(),
   sessions: z.number().optional(),
+  clusters: z.array(z.string()).nullable().optional(),
 });
 const Tokens = z.object({ api: z.array(TokenRow), wall: z.array(TokenRow), agent: z.array(TokenRow) });
 type UserRow = z.infer<typeof UserRow>;
@@ -32,6 +35,13 @@ const box = "rounded-lg border border-slate-200 bg-white p-4 dark:border-slate-8
 const btn = "rounded border border-slate-300 px-2 py-0.5 text-sm hover:bg-slate-100 dark:border-slate-700 dark:hover:bg-slate-800";
 const field = "rounded border border-slate-300 bg-white px-2 py-0.5 text-sm dark:border-slate-700 dark:bg-slate-950";
 const when = (s: string | null) => (s ? formatTime(s) : "never");
+/** a cluster list as typed ("a, b"): null (every cluster) when empty */
+const clustersInput = (v: FormDataEntryValue | null): string[] | null => {
+  const names = String(v ?? "").split(",").map((n) => n.trim()).filter(Boolean);
+  return names.length ? names : null;
+};
+/** a scope as shown: "all clusters" or the names */
+const scopeLabel = (clusters: string[] | null | undefined) => (clusters ? clusters.join(", ") : "all clusters");
 
 export function AdminPanel() {
   const { csrf } = useSession();
@@ -88,6 +98,16 @@ export function AdminPanel() {
                     <option>admin</option>
                   </select>
                 </td>
+                <td data-testid={`user-${u.name}-clusters`}>
+                  {u.role === "admin" ? (
+                    <span className="text-slate-500">{scopeLabel(null)}</span>
+                  ) : (
+                    <form method="post" className="flex gap-1" onSubmit={form((f) => void act("POST", `/api/admin/users/${u.id}/role`, { role: u.role, clusters: clustersInput(f.get("clusters")) }))}>
+                      <input key={u.clusters?.join(",") ?? "*"} name="clusters" aria-label={`clusters of ${u.name}`} defaultValue={u.clusters?.join(", ") ?? ""} placeholder="all clusters" className={field} />
+                      <button className={btn}>Set</button>
+                    </form>
+                  )}
+                </td>
                 <td className="text-slate-500">last sign-in {when(u.lastLoginAt)} · {u.sessions} session(s)</td>
                 <td className="text-right">
                   <button className={btn} onClick={() => void act("DELETE", `/api/admin/users/${u.id}/sessions`)}>End sessions</button>{" "}
@@ -97,7 +117,8 @@ export function AdminPanel() {
             ))}
           </tbody>
         </table>
-        <form method="post" className="mt-2 flex flex-wrap gap-2" onSubmit={form((f) => void act("POST", "/api/admin/users", { name: f.get("name"), role: f.get("role"), password: f.get("password") }))}>
+        <form method="post" className="mt-2 flex flex-wrap gap-2"
+          onSubmit={form((f) => void act("POST", "/api/admin/users", { name: f.get("name"), role: f.get("role"), password: f.get("password"), clusters: clustersInput(f.get("clusters")) }))}>
           <input name="name" placeholder="user name" required className={field} />
           <select name="role" className={field} defaultValue="viewer">
             <option>viewer</option>
@@ -105,13 +126,14 @@ export function AdminPanel() {
             <option>admin</option>
           </select>
           <input name="password" type="password" placeholder="password (10+ characters)" autoComplete="new-password" required minLength={10} className={field} />
+          <input name="clusters" aria-label="clusters of the new user" placeholder="clusters a, b (empty: all)" className={field} />
           <button className={btn}>Add user</button>
         </form>
       </section>
-      <TokenSection title="API tokens (read-only, Authorization: Bearer)" rows={tokens.api} onRevoke={(id) => void act("DELETE", `/api/admin/api-tokens/${id}`)}
-        onCreate={(name) => void act("POST", "/api/admin/api-tokens", { name }, (d) => `API token (shown once): ${String(d.token)}`)} />
-      <TokenSection title="NOC wall links" rows={tokens.wall} onRevoke={(id) => void act("DELETE", `/api/admin/wall-tokens/${id}`)}
-        onCreate={(name) => void act("POST", "/api/admin/wall-tokens", { name }, (d) => `wall URL (shown once): ${window.location.origin}${String(d.path)}`)} />
+      <TokenSection title="API tokens (read-only, Authorization: Bearer)" rows={tokens.api} scoped onRevoke={(id) => void act("DELETE", `/api/admin/api-tokens/${id}`)}
+        onCreate={(name, clusters) => void act("POST", "/api/admin/api-tokens", { name, clusters }, (d) => `API token (shown once): ${String(d.token)}`)} />
+      <TokenSection title="NOC wall links" rows={tokens.wall} scoped onRevoke={(id) => void act("DELETE", `/api/admin/wall-tokens/${id}`)}
+        onCreate={(name, clusters) => void act("POST", "/api/admin/wall-tokens", { name, clusters }, (d) => `wall URL (shown once): ${window.location.origin}${String(d.path)}`)} />
       <TokenSection title="Agent tokens" rows={tokens.agent} onRevoke={(id) => void act("DELETE", `/api/admin/agent-tokens/${id}`)}
         createLabel="cluster/node" onCreate={(v) => {
           // "cluster/node": a token for that node only; a bare cluster name makes a legacy cluster token
@@ -122,7 +144,8 @@ export function AdminPanel() {
   );
 }
 
-function TokenSection(p: { title: string; rows: TokenRow[]; onRevoke(id: number): void; onCreate(name: string): void; createLabel?: string }) {
+/** `scoped`: its tokens may be limited to some clusters (API and wall tokens): shown, and asked at creation */
+function TokenSection(p: { title: string; rows: TokenRow[]; onRevoke(id: number): void; onCreate(name: string, clusters: string[] | null): void; createLabel?: string; scoped?: boolean }) {
   return (
     <section className={box}>
       <h2 className="mb-2 font-semibold">{p.title}</h2>
@@ -133,6 +156,7 @@ function TokenSection(p: { title: string; rows: TokenRow[]; onRevoke(id: number)
               <td className="py-1">{t.id}</td>
               <td className="font-medium">{t.cluster ? `${t.cluster}/${t.node ?? "*"} ${t.label ?? ""}` : t.name}</td>
               <td className="font-mono">{t.prefix}…</td>
+              {p.scoped && <td data-testid={`token-${t.id}-clusters`}>{scopeLabel(t.clusters)}</td>}
               <td className="text-slate-500">
                 {t.revokedAt ? `revoked ${when(t.revokedAt)}` : `last used ${when(t.lastUsedAt)}`}
                 {t.sessions !== undefined ? ` · ${t.sessions} session(s)` : ""}
@@ -146,12 +170,13 @@ function TokenSection(p: { title: string; rows: TokenRow[]; onRevoke(id: number)
         className="mt-2 flex gap-2"
         onSubmit={(e) => {
           e.preventDefault();
-          const v = String(new FormData(e.currentTarget).get("name") ?? "");
+          const f = new FormData(e.currentTarget);
           e.currentTarget.reset();
-          p.onCreate(v);
+          p.onCreate(String(f.get("name") ?? ""), clustersInput(f.get("clusters")));
         }}
       >
         <input name="name" placeholder={p.createLabel ?? "name"} required className={field} />
+        {p.scoped && <input name="clusters" aria-label="clusters of the new token" placeholder="clusters a, b (empty: all)" className={field} />}
         <button className={btn}>Create</button>
       </form>
     </section>

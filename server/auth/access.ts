@@ -2,8 +2,9 @@
  * Access control state of one server process: session policy, login rate
  * limits, principal resolution from a request's cookie or bearer token, and
  * the registry of open /live sockets per session (so that logout and
- * revocation close them: at once when done through this process, within the
- * sweep interval when done by the admin CLI in another process).
+ * revocation close them, and a changed cluster scope applies to them: at once
+ * when done through this process, within the sweep interval when done by the
+ * admin CLI or another replica).
  */
 import type { IncomingMessage } from "node:http";
 import type { TLSSocket } from "node:tls";
@@ -15,13 +16,19 @@ import { normaliseOrigins, type OriginPolicy } from "./csrf";
 import { clientAddress, hasProxyHeaders, isLoopback } from "./net";
 import { WindowLimiter } from "./rate-limit";
 import { parseBearer, readCookie } from "./secrets";
-import { liveSessionIds, lookupSession, sessionIdsOf, verifyApiToken, type SessionInfo, type SessionPolicy } from "./store";
+import { liveSessionScopes, lookupSession, sessionIdsOf, verifyApiToken, type SessionInfo, type SessionPolicy } from "./store";
 import { SESSION_COOKIE } from "./identity";
+import { ClusterScope } from "./scope";
 
 export type Principal =
   | (SessionInfo & { secret: string })
-  | { kind: "api"; tokenId: number; name: string }
+  | { kind: "api"; tokenId: number; name: string; scope: ClusterScope }
   | { kind: "anonymous"; badBearer: boolean };
+
+/** the clusters a principal may see: its session's or token's scope; an anonymous loopback read sees every cluster */
+export function scopeOf(p: Principal): ClusterScope {
+  return p.kind === "anonymous" ? ClusterScope.ALL : p.scope;
+}
 
 const LOGIN_WINDOW_MS = 15 * 60_000;
 /**
@@ -31,8 +38,11 @@ const LOGIN_WINDOW_MS = 15 * 60_000;
  */
 export const SWEEP_MS = 1000;
 
+/** an open /live socket of a session: closed when the session ends, told when its cluster scope changes */
 export interface Closable {
   disconnect(close?: boolean): unknown;
+  /** the session's scope as it is now (called after every sweep and scope change; act only on a change) */
+  rescope?(scope: ClusterScope): void;
 }
 
 export class Access {
@@ -44,6 +54,8 @@ export class Access {
   private readonly sockets = new Map<bigint, Set<Closable>>();
   private sweepTimer: NodeJS.Timeout | null = null;
   private sweeping = false;
+  /** the sweep in flight (or the last one): a scope change waits for it, so a sweep that read before the change cannot undo it */
+  private sweepDone: Promise<void> = Promise.resolve();
 
   constructor(
     readonly db: Db,
@@ -101,7 +113,7 @@ export class Access {
     const bearer = parseBearer(req.headers.authorization);
     if (bearer) {
       const t = await verifyApiToken(this.db, bearer);
-      if (t) return { kind: "api", tokenId: t.id, name: t.name };
+      if (t) return { kind: "api", tokenId: t.id, name: t.name, scope: t.scope };
       return { kind: "anonymous", badBearer: true };
     }
     return { kind: "anonymous", badBearer: false };
@@ -135,6 +147,20 @@ export class Access {
     return r;
   }
 
+  /**
+   * The scope of a user's or a wall token's sessions changed through this process (admin API): their
+   * /live sockets get it now, not at the next sweep.
+   */
+  async scopeChanged(of: { userId: number } | { wallTokenId: number }): Promise<void> {
+    await this.sweepDone;
+    const ids = (await sessionIdsOf(this.db, of)).filter((id) => this.sockets.has(id));
+    this.applyScopes(await liveSessionScopes(this.db, ids, this.policy));
+  }
+
+  private applyScopes(scopes: Map<bigint, ClusterScope>): void {
+    for (const [id, scope] of scopes) for (const s of this.sockets.get(id) ?? []) s.rescope?.(scope);
+  }
+
   /** closes the sockets of ended sessions now */
   endSessions(ids: Iterable<bigint>): void {
     for (const id of ids) {
@@ -145,7 +171,7 @@ export class Access {
     }
   }
 
-  /** sessions ended elsewhere (admin CLI, expiry) lose their sockets within SWEEP_MS */
+  /** sessions ended elsewhere (admin CLI, expiry) lose their sockets, and changed scopes apply to them, within SWEEP_MS */
   private startSweep(): void {
     if (this.sweepTimer) return;
     this.sweepTimer = setInterval(() => void this.sweep(), SWEEP_MS);
@@ -155,10 +181,16 @@ export class Access {
   async sweep(): Promise<void> {
     if (this.sweeping || this.sockets.size === 0) return;
     this.sweeping = true;
+    this.sweepDone = this.sweepOnce();
+    await this.sweepDone;
+  }
+
+  private async sweepOnce(): Promise<void> {
     try {
       const ids = [...this.sockets.keys()];
-      const alive = await liveSessionIds(this.db, ids, this.policy);
+      const alive = await liveSessionScopes(this.db, ids, this.policy);
       this.endSessions(ids.filter((id) => !alive.has(id)));
+      this.applyScopes(alive);
     } catch (e) {
       this.log.warn({ err: e }, "session sweep failed (retried)");
     } finally {

@@ -8,6 +8,8 @@ export const IDENTITY = {
   role: "x-kam-role",
   /** CSRF token of the session, for the page to send back in x-csrf-token */
   csrf: "x-kam-csrf",
+  /** the clusters the signed-in user may see: "*" for every cluster, else URI-encoded names, comma-separated (server/auth/scope.ts) */
+  scope: "x-kam-scope",
   /** "1" on a NOC wall session */
   wall: "x-kam-wall",
   /** the CSP nonce of this response, for the few inline scripts of our own */

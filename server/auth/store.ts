@@ -7,6 +7,8 @@ import type { Db } from "../db/database";
 import { dummyHash, hashPassword, passwordProblem, verifyPassword } from "./password";
 import { displayPrefix, newSecret, parseSecret, sha256 } from "./secrets";
 import { isRole, type Role } from "./roles";
+import { ClusterScope, type ScopeColumns } from "./scope";
+import { CLUSTER_NAME_RE } from "../ingest/tokens";
 
 export class AuthInputError extends Error {
   constructor(
@@ -37,6 +39,24 @@ function checkLabel(label: unknown): string {
   return label;
 }
 
+/**
+ * The columns that store a cluster scope (server/auth/scope.ts): null is every cluster; a list
+ * names clusters that exist (a cluster appears with its first agent token), at least one.
+ */
+async function scopeColumns(db: Db, clusters: readonly string[] | null): Promise<ScopeColumns & { clusters: string[] }> {
+  if (clusters === null) return { allClusters: true, clusters: [] };
+  const names = [...new Set(clusters)].sort();
+  if (names.length === 0) throw new AuthInputError("invalid_message", "clusters: name at least one cluster (or none at all for every cluster)");
+  const bad = names.find((n) => !CLUSTER_NAME_RE.test(n));
+  if (bad !== undefined) throw new AuthInputError("invalid_message", `clusters: "${bad}" is not a cluster name (letters, digits, '.', '_', '-')`);
+  const known = new Set((await db.cluster.findMany({ where: { name: { in: names } }, select: { name: true } })).map((c) => c.name));
+  const missing = names.filter((n) => !known.has(n));
+  if (missing.length) throw new AuthInputError("not_found", `clusters: no cluster ${missing.map((n) => `"${n}"`).join(", ")} (a cluster appears when its first agent token is created)`);
+  return { allClusters: false, clusters: names };
+}
+
+const ADMIN_UNSCOPED = "an admin always sees every cluster: give the user another role to limit it to some clusters";
+
 // ---------- users ----------
 
 export interface UserInfo {
@@ -45,22 +65,33 @@ export interface UserInfo {
   role: Role;
 }
 
+/** a user with the clusters they may see: null for every cluster */
+export type ScopedUser = UserInfo & { clusters: string[] | null };
+
+const scopedUser = (u: { id: number; name: string; role: string } & ScopeColumns): ScopedUser => {
+  const role = u.role as Role;
+  return { id: u.id, name: u.name, role, clusters: ClusterScope.of(u, role).toJson() };
+};
+
 export async function countUsers(db: Db): Promise<number> {
   return db.user.count();
 }
 
-export async function createUser(db: Db, name: unknown, role: unknown, password: unknown, now = new Date()): Promise<UserInfo> {
+/** a new user; `clusters`: the clusters a viewer or operator may see (null: every cluster; an admin sees every one) */
+export async function createUser(db: Db, name: unknown, role: unknown, password: unknown, clusters: readonly string[] | null = null, now = new Date()): Promise<ScopedUser> {
   const n = checkUserName(name);
   const r = checkRole(role);
+  if (r === "admin" && clusters !== null) throw new AuthInputError("invalid_message", ADMIN_UNSCOPED);
+  const scope = await scopeColumns(db, clusters);
   const hash = await hashPassword(checkPassword(password));
   if (await db.user.findUnique({ where: { name: n } })) throw new AuthInputError("invalid_message", `user "${n}" exists already`);
-  const u = await db.user.create({ data: { name: n, role: r, passwordHash: hash, createdAt: now, updatedAt: now } });
-  return { id: u.id, name: u.name, role: r };
+  const u = await db.user.create({ data: { name: n, role: r, passwordHash: hash, createdAt: now, updatedAt: now, ...scope } });
+  return scopedUser(u);
 }
 
 export async function listUsers(db: Db) {
   const rows = await db.user.findMany({ orderBy: { id: "asc" }, include: { _count: { select: { sessions: true } } } });
-  return rows.map((u) => ({ id: u.id, name: u.name, role: u.role as Role, createdAt: u.createdAt, lastLoginAt: u.lastLoginAt, sessions: u._count.sessions }));
+  return rows.map((u) => ({ ...scopedUser(u), createdAt: u.createdAt, lastLoginAt: u.lastLoginAt, sessions: u._count.sessions }));
 }
 
 async function findUser(db: Db, nameOrId: string | number) {
@@ -83,21 +114,32 @@ export async function setPassword(db: Db, nameOrId: string | number, password: u
   ]);
 }
 
-/** new role; the last admin cannot lose it */
-export async function setRole(db: Db, nameOrId: string | number, role: unknown, now = new Date()): Promise<UserInfo> {
+/**
+ * New role, and with `clusters` a new scope (undefined: the scope stays; null: every cluster). The last
+ * admin cannot lose the role; a new admin loses any scope (an admin sees every cluster). Applies at once.
+ */
+export async function setRole(db: Db, nameOrId: string | number, role: unknown, clusters?: readonly string[] | null, now = new Date()): Promise<ScopedUser> {
   const u = await findUser(db, nameOrId);
   const r = checkRole(role);
+  if (r === "admin" && clusters !== undefined && clusters !== null) throw new AuthInputError("invalid_message", ADMIN_UNSCOPED);
   if (u.role === "admin" && r !== "admin" && (await otherAdmins(db, u.id)) === 0) throw new AuthInputError("forbidden", "the last admin cannot lose the admin role");
-  await db.user.update({ where: { id: u.id }, data: { role: r, updatedAt: now } });
-  return { id: u.id, name: u.name, role: r };
+  const scope = r === "admin" ? await scopeColumns(db, null) : clusters === undefined ? {} : await scopeColumns(db, clusters);
+  return scopedUser(await db.user.update({ where: { id: u.id }, data: { role: r, updatedAt: now, ...scope } }));
+}
+
+/** The clusters a viewer or operator may see (null: every cluster); refused for an admin. Applies at once. */
+export async function setUserScope(db: Db, nameOrId: string | number, clusters: readonly string[] | null, now = new Date()): Promise<ScopedUser> {
+  const u = await findUser(db, nameOrId);
+  if (u.role === "admin") throw new AuthInputError("invalid_message", ADMIN_UNSCOPED);
+  return scopedUser(await db.user.update({ where: { id: u.id }, data: { updatedAt: now, ...(await scopeColumns(db, clusters)) } }));
 }
 
 /** removes a user and their sessions; the last admin cannot be removed */
-export async function removeUser(db: Db, nameOrId: string | number): Promise<UserInfo> {
+export async function removeUser(db: Db, nameOrId: string | number): Promise<ScopedUser> {
   const u = await findUser(db, nameOrId);
   if (u.role === "admin" && (await otherAdmins(db, u.id)) === 0) throw new AuthInputError("forbidden", "the last admin cannot be removed");
   await db.user.delete({ where: { id: u.id } });
-  return { id: u.id, name: u.name, role: u.role as Role };
+  return scopedUser(u);
 }
 
 /** The user if name and password match; the same work (one scrypt) whether or not the user exists. */
@@ -116,9 +158,10 @@ export interface SessionPolicy {
   wallMaxMs: number;
 }
 
+/** a session, with the clusters it may see (server/auth/scope.ts) */
 export type SessionInfo =
-  | { kind: "user"; id: bigint; user: UserInfo }
-  | { kind: "wall"; id: bigint; wallTokenId: number; wallName: string };
+  | { kind: "user"; id: bigint; user: UserInfo; scope: ClusterScope }
+  | { kind: "wall"; id: bigint; wallTokenId: number; wallName: string; scope: ClusterScope };
 
 export async function createSession(
   db: Db,
@@ -157,19 +200,31 @@ export async function lookupSession(db: Db, cookie: string | null, policy: Sessi
   if (now.getTime() - s.lastSeenAt.getTime() > TOUCH_MS) {
     await db.session.updateMany({ where: { id: s.id }, data: { lastSeenAt: now } });
   }
-  if (s.user && isRole(s.user.role)) return { kind: "user", id: s.id, user: { id: s.user.id, name: s.user.name, role: s.user.role } };
-  if (s.wallToken) return { kind: "wall", id: s.id, wallTokenId: s.wallToken.id, wallName: s.wallToken.name };
+  if (s.user && isRole(s.user.role)) {
+    return { kind: "user", id: s.id, user: { id: s.user.id, name: s.user.name, role: s.user.role }, scope: ClusterScope.of(s.user, s.user.role) };
+  }
+  if (s.wallToken) return { kind: "wall", id: s.id, wallTokenId: s.wallToken.id, wallName: s.wallToken.name, scope: ClusterScope.of(s.wallToken) };
   return null;
 }
 
-/** of the given session ids, those that still exist and are not expired (for open sockets) */
-export async function liveSessionIds(db: Db, ids: bigint[], policy: SessionPolicy, now = new Date()): Promise<Set<bigint>> {
-  if (ids.length === 0) return new Set();
-  const rows = await db.session.findMany({ where: { id: { in: ids }, expiresAt: { gt: now } }, include: { wallToken: { select: { revokedAt: true } } } });
-  const alive = new Set<bigint>();
+const SCOPE_COLUMNS = { allClusters: true, clusters: true } as const;
+
+/**
+ * Of the given session ids, those that still exist and are not expired, with the clusters each may
+ * see now (for open sockets: an ended session loses them, a changed scope applies to them).
+ */
+export async function liveSessionScopes(db: Db, ids: bigint[], policy: SessionPolicy, now = new Date()): Promise<Map<bigint, ClusterScope>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db.session.findMany({
+    where: { id: { in: ids }, expiresAt: { gt: now } },
+    include: { user: { select: { role: true, ...SCOPE_COLUMNS } }, wallToken: { select: { revokedAt: true, ...SCOPE_COLUMNS } } },
+  });
+  const alive = new Map<bigint, ClusterScope>();
   for (const s of rows) {
     const idle = s.wallTokenId != null ? policy.wallMaxMs : policy.idleMs;
-    if (s.lastSeenAt.getTime() + idle > now.getTime() && !s.wallToken?.revokedAt) alive.add(s.id);
+    if (s.lastSeenAt.getTime() + idle <= now.getTime() || s.wallToken?.revokedAt) continue;
+    if (s.user && isRole(s.user.role)) alive.set(s.id, ClusterScope.of(s.user, s.user.role));
+    else if (s.wallToken) alive.set(s.id, ClusterScope.of(s.wallToken));
   }
   // an open dashboard is activity: keep its session from idling out
   const stale = rows.filter((s) => alive.has(s.id) && now.getTime() - s.lastSeenAt.getTime() > TOUCH_MS).map((s) => s.id);
@@ -212,32 +267,44 @@ function shouldTouch(key: string, now: number): boolean {
   return true;
 }
 
-export async function createApiToken(db: Db, name: unknown, createdBy: string, now = new Date()): Promise<{ id: number; token: string }> {
+/** a new read-only API token; `clusters`: the clusters it may read (null: every cluster) */
+export async function createApiToken(db: Db, name: unknown, createdBy: string, clusters: readonly string[] | null = null, now = new Date()): Promise<{ id: number; token: string }> {
+  const label = checkLabel(name);
+  const scope = await scopeColumns(db, clusters);
   const token = newSecret("api");
-  const row = await db.apiToken.create({ data: { name: checkLabel(name), tokenHash: sha256(token), prefix: displayPrefix(token), createdBy, createdAt: now } });
+  const row = await db.apiToken.create({ data: { name: label, tokenHash: sha256(token), prefix: displayPrefix(token), createdBy, createdAt: now, ...scope } });
   return { id: row.id, token };
 }
 
-export async function verifyApiToken(db: Db, value: string | null, now = new Date()): Promise<{ id: number; name: string } | null> {
+export async function verifyApiToken(db: Db, value: string | null, now = new Date()): Promise<{ id: number; name: string; scope: ClusterScope } | null> {
   const token = parseSecret("api", value);
   if (!token) return null;
   const row = await db.apiToken.findUnique({ where: { tokenHash: sha256(token) } });
   if (!row || row.revokedAt) return null;
   if (shouldTouch(`api:${row.id}`, now.getTime())) await db.apiToken.update({ where: { id: row.id }, data: { lastUsedAt: now } });
-  return { id: row.id, name: row.name };
+  return { id: row.id, name: row.name, scope: ClusterScope.of(row) };
 }
 
+/** a token row's scope for lists: null for every cluster */
+const withClusters = <T extends ScopeColumns>({ allClusters, clusters, ...rest }: T) => ({ ...rest, clusters: ClusterScope.of({ allClusters, clusters }).toJson() });
+
 export async function listApiTokens(db: Db) {
-  return db.apiToken.findMany({ orderBy: { id: "asc" }, select: { id: true, name: true, prefix: true, createdBy: true, createdAt: true, lastUsedAt: true, revokedAt: true } });
+  const rows = await db.apiToken.findMany({
+    orderBy: { id: "asc" }, select: { id: true, name: true, prefix: true, createdBy: true, createdAt: true, lastUsedAt: true, revokedAt: true, ...SCOPE_COLUMNS },
+  });
+  return rows.map(withClusters);
 }
 
 export async function revokeApiToken(db: Db, id: number, now = new Date()): Promise<boolean> {
   return (await db.apiToken.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: now } })).count === 1;
 }
 
-export async function createWallToken(db: Db, name: unknown, createdBy: string, now = new Date()): Promise<{ id: number; token: string }> {
+/** a new NOC wall token; `clusters`: the clusters its wall shows (null: every cluster) */
+export async function createWallToken(db: Db, name: unknown, createdBy: string, clusters: readonly string[] | null = null, now = new Date()): Promise<{ id: number; token: string }> {
+  const label = checkLabel(name);
+  const scope = await scopeColumns(db, clusters);
   const token = newSecret("wall");
-  const row = await db.wallToken.create({ data: { name: checkLabel(name), tokenHash: sha256(token), prefix: displayPrefix(token), createdBy, createdAt: now } });
+  const row = await db.wallToken.create({ data: { name: label, tokenHash: sha256(token), prefix: displayPrefix(token), createdBy, createdAt: now, ...scope } });
   return { id: row.id, token };
 }
 
@@ -251,7 +318,11 @@ export async function verifyWallToken(db: Db, value: unknown, now = new Date()):
 }
 
 export async function listWallTokens(db: Db) {
-  return db.wallToken.findMany({ orderBy: { id: "asc" }, select: { id: true, name: true, prefix: true, createdBy: true, createdAt: true, lastUsedAt: true, revokedAt: true, _count: { select: { sessions: true } } } });
+  const rows = await db.wallToken.findMany({
+    orderBy: { id: "asc" },
+    select: { id: true, name: true, prefix: true, createdBy: true, createdAt: true, lastUsedAt: true, revokedAt: true, _count: { select: { sessions: true } }, ...SCOPE_COLUMNS },
+  });
+  return rows.map(withClusters);
 }
 
 /** revokes a wall token and ends its sessions (open sockets are closed by the server's sweep) */

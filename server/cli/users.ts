@@ -9,11 +9,11 @@ import { z } from "zod";
 import type { Db } from "../db/database";
 import {
   createApiToken, createUser, createWallToken, listApiTokens, listSessions, listUsers, listWallTokens, removeUser,
-  revokeApiToken, revokeSessions, revokeWallToken, setPassword, setRole,
+  revokeApiToken, revokeSessions, revokeWallToken, setPassword, setRole, setUserScope,
 } from "../auth/store";
 import { ROLES } from "../auth/roles";
 import { CLUSTER_NAME_RE, createToken, listTokens, revokeToken } from "../ingest/tokens";
-import { EXIT, ID_ARG, idCommand, UsageError, type Command, type FlagSpec } from "./args";
+import { EXIT, ID_ARG, idCommand, UsageError, type Args, type Command, type FlagSpec } from "./args";
 
 /** --cluster NAME, as every command that names a cluster takes it */
 export const CLUSTER_FLAG = {
@@ -22,6 +22,18 @@ export const CLUSTER_FLAG = {
 } as const satisfies FlagSpec;
 
 const iso = (d: Date | null) => (d ? d.toISOString() : "never");
+
+/** --clusters A,B: limits a user or token to those clusters (server/auth/scope.ts) */
+const CLUSTERS_FLAG = {
+  type: "string", arg: "A,B", help: "only these clusters (comma-separated names); default every cluster",
+  check: z.string().refine((v) => v.split(",").every((n) => CLUSTER_NAME_RE.test(n)), "cluster names (letters, digits, '.', '_', '-') separated by commas, no spaces"),
+} as const satisfies FlagSpec;
+
+/** the clusters of --clusters, or null (every cluster) without it */
+const clustersOf = (a: Args): string[] | null => a.string("clusters")?.split(",") ?? null;
+
+/** how lists show a scope (null: every cluster) */
+const scopeText = (clusters: string[] | null) => `clusters: ${clusters === null ? "all" : clusters.join(",")}`;
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -58,20 +70,38 @@ const USER_COMMANDS: Command<Db>[] = [
   {
     name: "user add",
     args: [{ name: "NAME" }],
-    flags: { role: { type: "string", arg: ROLES.join("|"), help: "default viewer", check: ROLE_CHECK }, "password-stdin": PASSWORD_STDIN },
+    flags: {
+      role: { type: "string", arg: ROLES.join("|"), help: "default viewer", check: ROLE_CHECK },
+      clusters: { ...CLUSTERS_FLAG, help: "a viewer or operator sees only these clusters (comma-separated names); default every cluster (an admin always sees every one)" },
+      "password-stdin": PASSWORD_STDIN,
+    },
     help: "add a user (prompts for the password on a terminal)",
     async run(db, a) {
-      const u = await createUser(db, a.positionals[0], a.string("role") ?? "viewer", await readPassword(a.flag("password-stdin")));
-      console.log(`user ${u.id} "${u.name}" added (${u.role})`);
+      const u = await createUser(db, a.positionals[0], a.string("role") ?? "viewer", await readPassword(a.flag("password-stdin")), clustersOf(a));
+      console.log(`user ${u.id} "${u.name}" added (${u.role}, ${scopeText(u.clusters)})`);
     },
   },
   {
     name: "user list",
-    help: "users with their role, last sign-in and sessions",
+    help: "users with their role, clusters, last sign-in and sessions",
     async run(db) {
       const rows = await listUsers(db);
       if (rows.length === 0) console.log("no users: npm run admin -- user add NAME --role admin");
-      for (const u of rows) console.log(`${String(u.id).padStart(4)}  ${u.name.padEnd(24)} ${u.role.padEnd(9)} last sign-in ${iso(u.lastLoginAt)}  ${u.sessions} session(s)`);
+      for (const u of rows) {
+        console.log(`${String(u.id).padStart(4)}  ${u.name.padEnd(24)} ${u.role.padEnd(9)} ${scopeText(u.clusters)}  last sign-in ${iso(u.lastLoginAt)}  ${u.sessions} session(s)`);
+      }
+    },
+  },
+  {
+    name: "user scope",
+    args: [{ name: "NAME" }],
+    flags: { clusters: { ...CLUSTERS_FLAG, help: "the user sees only these clusters (comma-separated names)" }, all: { type: "boolean", help: "the user sees every cluster again" } },
+    synopsis: "NAME (--clusters A,B | --all)",
+    help: "limit a viewer or operator to some clusters, or give every cluster back; it applies at once (open live pages within seconds)",
+    check: (a) => ((a.string("clusters") === undefined) === !a.flag("all") ? "user scope needs --clusters A,B or --all (one of them)" : null),
+    async run(db, a) {
+      const u = await setUserScope(db, a.positionals[0], a.flag("all") ? null : clustersOf(a));
+      console.log(`"${u.name}" (${u.role}) ${scopeText(u.clusters)}; it applies at once`);
     },
   },
   {
@@ -135,7 +165,10 @@ const USER_COMMANDS: Command<Db>[] = [
 /** create, list and revoke of API tokens and of wall tokens: the same three commands */
 function secretTokenCommands(what: "api-token" | "wall-token"): Command<Db>[] {
   const api = what === "api-token";
-  const flags: Record<string, FlagSpec> = { name: { type: "string", arg: "NAME", required: true, help: "what it is for (shown in lists)" } };
+  const flags: Record<string, FlagSpec> = {
+    name: { type: "string", arg: "NAME", required: true, help: "what it is for (shown in lists)" },
+    clusters: { ...CLUSTERS_FLAG, help: `${api ? "it reads" : "the wall shows"} only these clusters (comma-separated names); default every cluster` },
+  };
   if (!api) flags.url = { type: "string", arg: "BASE", help: "the dashboard's URL for the printed link (default KAM_PUBLIC_URL, else http://localhost:3000)" };
   return [
     {
@@ -144,7 +177,7 @@ function secretTokenCommands(what: "api-token" | "wall-token"): Command<Db>[] {
       help: api ? "a read-only API token (Authorization: Bearer), shown once" : "a NOC wall token: prints the wall URL …/wall?token=kamw_…, shown once",
       async run(db, a) {
         const name = a.need("name");
-        const t = api ? await createApiToken(db, name, "cli") : await createWallToken(db, name, "cli");
+        const t = api ? await createApiToken(db, name, "cli", clustersOf(a)) : await createWallToken(db, name, "cli", clustersOf(a));
         if (api) console.log(`API token ${t.id} "${name}" (read-only; shown once, only its hash is stored):\n${t.token}\nuse: curl -H "Authorization: Bearer ${t.token.slice(0, 9)}..." https://monitor/api/clusters`);
         else {
           const base = (a.string("url") ?? process.env.KAM_PUBLIC_URL ?? "http://localhost:3000").replace(/\/$/, "");
@@ -159,7 +192,7 @@ function secretTokenCommands(what: "api-token" | "wall-token"): Command<Db>[] {
         const rows = api ? await listApiTokens(db) : await listWallTokens(db);
         if (rows.length === 0) console.log(`no ${what}s`);
         for (const t of rows) {
-          console.log(`${String(t.id).padStart(4)}  ${t.name.padEnd(24)} ${t.prefix}…  ${t.revokedAt ? `revoked ${iso(t.revokedAt)}` : `last used ${iso(t.lastUsedAt)}`}`);
+          console.log(`${String(t.id).padStart(4)}  ${t.name.padEnd(24)} ${t.prefix}…  ${scopeText(t.clusters)}  ${t.revokedAt ? `revoked ${iso(t.revokedAt)}` : `last used ${iso(t.lastUsedAt)}`}`);
         }
       },
     },

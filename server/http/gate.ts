@@ -173,6 +173,7 @@ export class HttpGate {
     req.headers[IDENTITY.user] = who.user.name;
     req.headers[IDENTITY.role] = who.user.role;
     req.headers[IDENTITY.csrf] = csrfTokenFor(who.secret);
+    req.headers[IDENTITY.scope] = who.scope.toHeader();
   }
 }
 

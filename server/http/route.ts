@@ -9,6 +9,7 @@ import { z } from "zod";
 import type { AppContext, OpenIncidentCounts } from "../app-context";
 import type { LivePicture } from "../state/live-picture";
 import type { Access, Principal } from "../auth/access";
+import type { ClusterScope } from "../auth/scope";
 import { ROLES, type Action } from "../auth/roles";
 import { ErrorCode, type ErrorReply } from "../protocol";
 import { HttpError } from "./respond";
@@ -47,6 +48,11 @@ export interface RouteCtx<Params = unknown, Body = unknown> {
   detection: OpenIncidentCounts | null;
   /** the signed-in user, for routes with { action } */
   session: UserSession | null;
+  /**
+   * the clusters the caller may see and act on (server/auth/scope.ts): every read and write of
+   * per-cluster data goes through it; what is outside answers like what does not exist (404, left out)
+   */
+  scope: ClusterScope;
   hooks: RouteHooks;
 }
 
@@ -70,6 +76,11 @@ export interface RouteDef<Res extends z.core.$ZodType = z.core.$ZodType, Params 
   /** "/api/clusters/:name/timeline": a `:name` is one path segment, percent-decoded */
   path: string;
   access: RouteAccess;
+  /**
+   * true: the answer covers every cluster and cannot be narrowed (/metrics), so a caller scoped to some
+   * clusters is refused (403 forbidden) by the router
+   */
+  everyCluster?: boolean;
   /** one line for the API documentation */
   summary: string;
   /**
@@ -114,8 +125,14 @@ export const NewSecret = Ok.extend({ id: z.number().int(), token: z.string() });
 
 export const NameBody = z.object({ name: z.string().max(200) });
 
-/** `{ ok: true, user: { id, name, role } }` */
-export const UserReply = Ok.extend({ user: z.object({ id: z.number().int(), name: z.string(), role: z.enum(ROLES) }) });
+/**
+ * an optional cluster scope in an admin request body: the names of the clusters a user or token may
+ * see, or null for every cluster (server/auth/scope.ts)
+ */
+export const ClustersField = z.array(z.string().max(128)).min(1).max(1000).nullable();
+
+/** `{ ok: true, user: { id, name, role, clusters } }`: clusters null for every cluster */
+export const UserReply = Ok.extend({ user: z.object({ id: z.number().int(), name: z.string(), role: z.enum(ROLES), clusters: z.array(z.string()).nullable() }) });
 
 /** the query a server module parsed (the query.ts modules), or its typed error as a 400 */
 export function queryOf<T>(r: { ok: true; query: T } | { ok: false; error: ErrorReply }): T {

@@ -7,7 +7,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { z } from "zod";
 import type { ServerParts } from "../app-context";
-import type { Access } from "../auth/access";
+import { scopeOf, type Access } from "../auth/access";
+import { ClusterScope } from "../auth/scope";
 import { csrfValid, preCsrfValid, sameOriginRequest } from "../auth/csrf";
 import { CSRF_HEADER, PRE_COOKIE } from "../auth/identity";
 import { anonymousReadAllowed } from "../auth/net";
@@ -67,13 +68,13 @@ export function findRoute(method: string, path: string): Found {
 /**
  * The read API's rule: a user session or an API token; a wall session only where `wall`;
  * an unknown bearer token is refused; otherwise anonymous only from a direct loopback peer
- * when KAM_ANONYMOUS_READ allows it.
+ * when KAM_ANONYMOUS_READ allows it. Returns the clusters the reader may see.
  */
-export async function checkRead(access: Access, req: IncomingMessage, wall: boolean): Promise<void> {
+export async function checkRead(access: Access, req: IncomingMessage, wall: boolean): Promise<ClusterScope> {
   const who = await access.principal(req);
-  if (who.kind === "user" || who.kind === "api") return;
+  if (who.kind === "user" || who.kind === "api") return who.scope;
   if (who.kind === "wall") {
-    if (wall) return;
+    if (wall) return who.scope;
     access.denied("forbidden", "wall");
     throw new HttpError(403, "forbidden", "a wall session may only read what the wall shows");
   }
@@ -81,7 +82,7 @@ export async function checkRead(access: Access, req: IncomingMessage, wall: bool
     access.denied("unauthorized", "bearer");
     throw new HttpError(401, "unauthorized", "unknown or revoked API token", { "www-authenticate": 'Bearer realm="kam"' });
   }
-  if (anonymousReadAllowed(access.config.anonymousRead, req.socket.remoteAddress, req.headers)) return;
+  if (anonymousReadAllowed(access.config.anonymousRead, req.socket.remoteAddress, req.headers)) return scopeOf(who);
   access.denied("unauthorized", "read");
   throw new HttpError(401, "unauthorized", "sign in, or send Authorization: Bearer <API token> (anonymous reads only from this host, without a proxy)", {
     "www-authenticate": 'Bearer realm="kam"',
@@ -155,19 +156,26 @@ export interface RunCtx {
 export async function runRoute(route: RouteDef, ctx: RunCtx): Promise<void> {
   const { req, res, access } = ctx;
   let session: UserSession | null = null;
+  // public and sign-in routes carry no cluster's data
+  let scope = ClusterScope.ALL;
   switch (route.access) {
     case "public":
       break;
     case "read":
     case "read+wall":
-      await checkRead(access, req, route.access === "read+wall");
+      scope = await checkRead(access, req, route.access === "read+wall");
       break;
     default:
       session = await checkUser(route, ctx.where, access, req);
+      if (session) scope = session.scope;
+  }
+  if (route.everyCluster && !scope.all) {
+    access.denied("forbidden", ctx.where);
+    throw new HttpError(403, "forbidden", "this answer covers every cluster; it is not for a caller limited to some clusters (use an unscoped API token)");
   }
   const params = route.request?.params ? parseWith(route.request.params, ctx.params, false) : ctx.params;
   const body = route.request?.body ? parseWith(route.request.body, await readJson(req), true) : undefined;
-  const full: RouteCtx = { req, res, url: ctx.url, access, ...ctx.parts, hooks: ctx.hooks, params, body, session };
+  const full: RouteCtx = { req, res, url: ctx.url, access, ...ctx.parts, hooks: ctx.hooks, params, body, session, scope };
   const reply = await route.handle(full);
   if ("raw" in reply) {
     if (res.headersSent) {

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { sqlOf, type Db } from "../db/database";
 import { parseRows, pgRows, queryRows } from "../db/rows";
 import type { Incident, IncidentKind } from "../detect/types";
+import type { ClusterScope } from "../auth/scope";
 import { IncidentMsg } from "../protocol";
 
 export type ApiIncident = IncidentMsg;
@@ -54,10 +55,10 @@ export function toApi(r: Row): ApiIncident {
   };
 }
 
-/** Acknowledges an incident (the first acknowledgement stays); null when there is no such incident. */
-export async function acknowledgeIncident(db: Db, id: bigint, by: string, now = new Date()): Promise<ApiIncident | null> {
-  await db.incident.updateMany({ where: { id, ackedAt: null }, data: { ackedAt: now, ackedBy: by } });
-  return getIncident(db, id);
+/** Acknowledges an incident (the first acknowledgement stays); null when there is no such incident in the scope. */
+export async function acknowledgeIncident(db: Db, id: bigint, by: string, scope: ClusterScope, now = new Date()): Promise<ApiIncident | null> {
+  await db.incident.updateMany({ where: { id, ackedAt: null, ...scope.onRelated() }, data: { ackedAt: now, ackedBy: by } });
+  return getIncident(db, id, scope);
 }
 
 /** what the upsert returns: the row's id, whether it is silenced, whether it was inserted (xmax = 0), what it follows */
@@ -163,7 +164,7 @@ const isoSql = (col: string) => `to_char((${col}) AT TIME ZONE 'UTC', 'YYYY-MM-D
  * in storage (possibly fractional: journald is µs; an ISO string is read as a
  * time too), shown like toISOString (whole ms).
  */
-export function incidentListSql(f: { cluster: string; kind: string; open: string; to: string; from: string; limit: string }): string {
+export function incidentListSql(f: { cluster: string; kind: string; open: string; to: string; from: string; limit: string; scope: string }): string {
   const obj = `json_build_object(
     'id', i.id::text, 'cluster', c.name, 'kind', i.kind, 'severity', i.severity, 'vrid', i.vrid,
     'instances', coalesce(i.instances, '{}'::jsonb), 'nodes', i.nodes,
@@ -180,22 +181,23 @@ export function incidentListSql(f: { cluster: string; kind: string; open: string
   SELECT i.id, i.opened_at, CASE WHEN i.follows_id IS NULL THEN ${obj} ELSE (${obj}::jsonb || jsonb_build_object('follows', i.follows_id::text))::json END AS j
   FROM incident i JOIN cluster c ON c.id = i.cluster_id
   WHERE (${f.cluster}::text IS NULL OR c.name = ${f.cluster}) AND (${f.kind}::text IS NULL OR i.kind = ${f.kind})
+    AND (${f.scope}::text[] IS NULL OR c.name = ANY(${f.scope}::text[]))
     AND (${f.open}::boolean IS NULL OR (i.closed_at IS NULL) = ${f.open})
     AND (${f.to}::timestamptz IS NULL OR i.opened_at <= ${f.to})
     AND (${f.from}::timestamptz IS NULL OR i.closed_at IS NULL OR i.closed_at >= ${f.from})
   ORDER BY i.opened_at DESC, i.id DESC LIMIT ${f.limit}) x`;
 }
 
-const LIST_SQL = `SELECT (${incidentListSql({ cluster: "$1", kind: "$2", open: "$3", to: "$4", from: "$5", limit: "$6" })})::text AS list`;
+const LIST_SQL = `SELECT (${incidentListSql({ cluster: "$1", kind: "$2", open: "$3", to: "$4", from: "$5", limit: "$6", scope: "$7" })})::text AS list`;
 /** the list as JSON text (coalesced to '[]': never null) */
 const ListRow = z.object({ list: z.string() });
 
 /**
  * GET /api/incidents as JSON text, straight from PostgreSQL (no Prisma, no
  * re-serialization: the list of 500 incidents with their evidence was the
- * route's main cost).
+ * route's main cost). Only the incidents of clusters in `scope`.
  */
-export async function listIncidentsJson(db: Db, q: IncidentQuery): Promise<string> {
+export async function listIncidentsJson(db: Db, q: IncidentQuery, scope: ClusterScope): Promise<string> {
   const [r] = await pgRows(sqlOf(db), "incident.list", ListRow, LIST_SQL, [
     q.cluster ?? null,
     q.kind ?? null,
@@ -204,17 +206,19 @@ export async function listIncidentsJson(db: Db, q: IncidentQuery): Promise<strin
     q.to?.toISOString() ?? null,
     q.from?.toISOString() ?? null,
     Math.min(q.limit ?? 500, 5000),
+    scope.sqlNames(),
   ]);
   return r.list;
 }
 
 /** The same list, parsed (the JSON's elements checked against the API shape). */
-export async function listIncidents(db: Db, q: IncidentQuery): Promise<ApiIncident[]> {
-  const [list] = parseRows("incident.list", z.array(IncidentMsg), [JSON.parse(await listIncidentsJson(db, q))]);
+export async function listIncidents(db: Db, q: IncidentQuery, scope: ClusterScope): Promise<ApiIncident[]> {
+  const [list] = parseRows("incident.list", z.array(IncidentMsg), [JSON.parse(await listIncidentsJson(db, q, scope))]);
   return list;
 }
 
-export async function getIncident(db: Db, id: bigint): Promise<ApiIncident | null> {
-  const row = await db.incident.findUnique({ where: { id }, include: { cluster: { select: { name: true } } } });
+/** one incident; null when there is none, or when its cluster is outside the scope */
+export async function getIncident(db: Db, id: bigint, scope: ClusterScope): Promise<ApiIncident | null> {
+  const row = await db.incident.findFirst({ where: { id, ...scope.onRelated() }, include: { cluster: { select: { name: true } } } });
   return row ? toApi(row) : null;
 }

@@ -3,6 +3,7 @@
  * Transport-free: used by POST/DELETE /api/maintenance (server/http/routes/).
  */
 import type { Db } from "../db/database";
+import type { ClusterScope } from "../auth/scope";
 
 export interface MaintenanceWindowJson {
   id: number;
@@ -24,8 +25,9 @@ export interface NewWindow {
 
 export type AddResult = { ok: true; window: MaintenanceWindowJson } | { ok: false; code: "not_found" | "invalid_message"; message: string };
 
-export async function addMaintenanceWindow(db: Db, m: NewWindow, createdBy: string, now = new Date()): Promise<AddResult> {
-  const c = await db.cluster.findUnique({ where: { name: m.cluster } });
+/** a window on a cluster in `scope` (outside it: not_found, as for a cluster that does not exist) */
+export async function addMaintenanceWindow(db: Db, m: NewWindow, createdBy: string, scope: ClusterScope, now = new Date()): Promise<AddResult> {
+  const c = await db.cluster.findFirst({ where: { AND: [{ name: m.cluster }, scope.onCluster()] } });
   if (!c) return { ok: false, code: "not_found", message: `no cluster "${m.cluster}"` };
   const from = m.from ? new Date(m.from) : now;
   const to = m.to ? new Date(m.to) : new Date(from.getTime() + (m.minutes ?? 0) * 60_000);
@@ -37,7 +39,7 @@ export async function addMaintenanceWindow(db: Db, m: NewWindow, createdBy: stri
   };
 }
 
-/** false when there is no such window */
-export async function removeMaintenanceWindow(db: Db, id: number): Promise<boolean> {
-  return (await db.maintenanceWindow.deleteMany({ where: { id } })).count > 0;
+/** false when there is no such window in the scope */
+export async function removeMaintenanceWindow(db: Db, id: number, scope: ClusterScope): Promise<boolean> {
+  return (await db.maintenanceWindow.deleteMany({ where: { id, ...scope.onRelated() } })).count > 0;
 }

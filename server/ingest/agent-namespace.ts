@@ -38,6 +38,8 @@ export interface AgentSocketData {
   tokenId: number;
   /** node's UTC offset, for log lines stamped in local time */
   utcOffsetMinutes: number;
+  /** the agent's version from its handshake ("" when it sent none) */
+  version: string;
 }
 
 type AgentNamespace = Namespace<AgentClientToServer, AgentServerToClient, Record<string, never>, AgentSocketData>;
@@ -163,7 +165,7 @@ async function authenticate(app: AppContext, auth: unknown, limiter: IngestLimit
   await db.agentToken.update({ where: { id: scope.tokenId }, data: { lastUsedAt: now } });
   return {
     clusterId: scope.clusterId, cluster: scope.cluster, nodeId: node.id, node: h.node, agentId: h.agentId, tokenId: scope.tokenId,
-    utcOffsetMinutes: h.utcOffsetMinutes,
+    utcOffsetMinutes: h.utcOffsetMinutes, version: h.version,
   };
 }
 

@@ -152,7 +152,7 @@ export class Ingest {
     for (const v of [...r.vips].sort((a, b) => a.seq - b.seq)) store.applyVips(node, v.addresses, v.ts, order(v.seq));
     for (const p of [...r.processes].sort((a, b) => a.seq - b.seq)) store.applyProcess(node, p, p.ts, order(p.seq));
     const seqOf = new Map(r.logs.map((l) => [l.id, l.seq]));
-    for (const s of r.stateChanges) store.applyState(node, s.instance, s.state, s.ts.getTime(), order(seqOf.get(s.logRecordId) ?? 0));
+    for (const s of r.stateChanges) store.applyState(node, s.instance, s.state, s.ts.getTime(), order(seqOf.get(s.logRecordId) ?? 0), true);
     for (const l of r.logs) {
       if (l.event?.type === "priority") store.applyPriority(node, l.event.instance, l.event.to);
     }

@@ -175,6 +175,7 @@ export class Liveness {
     const { db, log, bus } = this.app;
     const { cluster, node } = this.picture.where(d);
     node.connected = connected;
+    if (connected) node.agentVersion = d.version;
     const now = Date.now();
     this.picture.store.touch(node, now);
     this.picture.markDirty(cluster.name);

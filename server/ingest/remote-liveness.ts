@@ -29,6 +29,7 @@ const SessionRow = z.object({
   node: z.string(),
   cluster: z.string(),
   skew_ms: z.number().nullable(),
+  version: z.string().nullable(),
 });
 
 interface Fed {
@@ -74,7 +75,7 @@ export class RemoteLiveness {
         this.app.db,
         "liveness.remote",
         SessionRow,
-        `SELECT s.id, s.cluster_id, s.node_id, s.last_seen_at, s.disconnected_at, n.name AS node, c.name AS cluster, a.skew_ms
+        `SELECT s.id, s.cluster_id, s.node_id, s.last_seen_at, s.disconnected_at, n.name AS node, c.name AS cluster, a.skew_ms, a.version
            FROM agent_session s JOIN node n ON n.id = s.node_id JOIN cluster c ON c.id = s.cluster_id LEFT JOIN agent a ON a.id = s.agent_id
           WHERE s.last_seen_at >= $1::timestamptz
           ORDER BY s.last_seen_at`,
@@ -107,6 +108,7 @@ export class RemoteLiveness {
     // another replica) says nothing, and its disconnect is not fed either
     const newest = node.lastSeen === seen;
     if (newest) node.connected = !gone;
+    if (newest && r.version !== null) node.agentVersion = r.version;
     if (r.skew_ms !== null) node.skewMs = r.skew_ms;
     this.picture.markDirty(cluster.name);
     const facts: Fact[] = [];

@@ -4,11 +4,21 @@
  * authenticated once (io.of("/live").use): the Origin must be this host or an
  * allowed origin, the cookie must carry a user or wall session, and one
  * client address may hold at most KAM_LIVE_CONNECTIONS_PER_IP sockets.
+ *
+ * Cluster scope (issue 19, server/auth/scope.ts): a socket only ever joins the
+ * rooms of clusters its session may see, and every push goes to rooms, so a
+ * scoped socket receives nothing of another cluster. An unscoped socket that
+ * subscribes to "*" joins the ALL room; a scoped one joins the room of each
+ * cluster of its scope instead. A subscription naming a cluster outside the
+ * scope is refused (not_found, as a cluster that does not exist). When the
+ * session's scope changes (admin API at once, CLI or another replica within
+ * the sweep, server/auth/access.ts) its sockets' rooms are recomputed.
  */
-import type { Namespace, Server } from "socket.io";
+import type { Namespace, Server, Socket } from "socket.io";
 import type { Access } from "../auth/access";
+import { ClusterScope } from "../auth/scope";
 import { originMatches } from "../auth/csrf";
-import { Subscribe, describeZodError, type LiveClientToServer, type LiveServerToClient } from "../protocol";
+import { Subscribe, describeZodError, type ClusterSummary, type LiveClientToServer, type LiveServerToClient } from "../protocol";
 import type { AppContext } from "../app-context";
 import type { BusEvents } from "../bus";
 import type { LivePicture } from "../state/live-picture";
@@ -28,6 +38,34 @@ class LiveRefused extends Error {
     super(message);
     this.data = { code };
   }
+}
+
+/** what one socket may see and what it asked for (socket.data) */
+interface LiveData {
+  scope: ClusterScope;
+  /** the last accepted subscription: "*" or cluster names; null before the first */
+  wanted: "*" | string[] | null;
+}
+type LiveSocket = Socket<LiveClientToServer, LiveServerToClient, Record<string, never>, LiveData>;
+
+/** the rooms a socket belongs in for its subscription and scope */
+function roomsOf({ scope, wanted }: LiveData): string[] {
+  if (wanted === null) return [];
+  if (wanted === "*") return scope.all ? [ALL] : (scope.list() ?? []).map(room);
+  return scope.filter(wanted, (c) => c).map(room);
+}
+
+/** does this socket's subscription and scope cover the cluster? */
+function covers({ scope, wanted }: LiveData, cluster: string): boolean {
+  return wanted !== null && scope.allows(cluster) && (wanted === "*" || wanted.includes(cluster));
+}
+
+/** joins exactly `rooms` (besides its own); the summaries of clusters newly covered are sent at once (`picture`) */
+function placeIn(socket: LiveSocket, before: LiveData, picture: () => ClusterSummary[]): void {
+  const want = new Set(roomsOf(socket.data));
+  for (const r of [...socket.rooms]) if (r !== socket.id && !want.has(r)) void socket.leave(r);
+  for (const r of want) if (!socket.rooms.has(r)) void socket.join(r);
+  for (const s of picture()) if (covers(socket.data, s.name) && !covers(before, s.name)) socket.emit("cluster", s);
 }
 
 /** sockets per client address */
@@ -79,7 +117,11 @@ export function attachLiveNamespace(
             refuse(new LiveRefused("unauthorized", "sign in first: /live needs a session"));
             return;
           }
-          const untrack = access.track(s.id, socket);
+          (socket as LiveSocket).data = { scope: s.scope, wanted: null };
+          const untrack = access.track(s.id, {
+            disconnect: (close) => socket.disconnect(close),
+            rescope: (scope) => rescope(socket as LiveSocket, scope),
+          });
           socket.once("disconnect", () => {
             untrack();
             perAddress.release(addr);
@@ -94,7 +136,19 @@ export function attachLiveNamespace(
     });
   }
 
-  nsp.on("connection", (socket) => {
+  /** the session's scope changed: leave what it no longer covers, join (and send) what it newly does */
+  function rescope(socket: LiveSocket, scope: ClusterScope): void {
+    if (socket.data.scope.equals(scope)) return;
+    const before = { ...socket.data };
+    socket.data.scope = scope;
+    placeIn(socket, before, () => picture.clusters());
+    app.log.info({ socket: socket.id, clusters: scope.describe() }, "live socket: cluster scope changed");
+  }
+
+  nsp.on("connection", (s) => {
+    const socket = s as LiveSocket;
+    // without access control (tests of the namespace alone) every cluster is visible
+    if (!(socket.data as Partial<LiveData>).scope) socket.data = { scope: ClusterScope.ALL, wanted: null };
     const bucket = new TokenBucket(SUBSCRIBE_BURST, SUBSCRIBE_PER_SECOND, Date.now());
     socket.on("subscribe", (payload, ack) => {
       const reply = typeof ack === "function" ? ack : () => {};
@@ -109,12 +163,17 @@ export function attachLiveNamespace(
         reply({ ok: false, code: "invalid_message", message: describeZodError(msg.error) });
         return;
       }
-      for (const r of socket.rooms) if (r !== socket.id) void socket.leave(r);
-      const all = msg.data.clusters.includes("*");
-      if (all) void socket.join(ALL);
-      else for (const c of msg.data.clusters) void socket.join(room(c));
+      const wanted = msg.data.clusters.includes("*") ? "*" : msg.data.clusters;
+      const outside = wanted === "*" ? undefined : wanted.find((c) => !socket.data.scope.allows(c));
+      if (outside !== undefined) {
+        // the previous subscription stays; said as for a cluster that does not exist
+        app.counters.inc("kam_live_rejected_total", { code: "not_found" });
+        reply({ ok: false, code: "not_found", message: `no cluster ${outside}` });
+        return;
+      }
+      socket.data.wanted = wanted;
       // send the current picture at once, so a subscriber needs no separate fetch
-      for (const s of picture.clusters()) if (all || msg.data.clusters.includes(s.name)) socket.emit("cluster", s);
+      placeIn(socket, { scope: socket.data.scope, wanted: null }, () => picture.clusters());
       reply({ ok: true });
     });
   });

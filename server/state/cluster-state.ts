@@ -49,6 +49,19 @@ export interface NodeState {
   view: NodeView;
   /** keepalived's process as the agent's process watch last saw it; null: no watch (older agent, --pidfile none) */
   keepalived: { up: boolean; ts: number; order?: RecordOrder } | null;
+  /** the version the node's agent announced in its handshake (the newest connection's); null: not known yet */
+  agentVersion: string | null;
+  /**
+   * per instance, the MASTER transitions this process applied from the node's log since it started (ingest and
+   * the cluster feed, not the history restored at start): `become` counts entries into MASTER, `release` the
+   * changes from MASTER to BACKUP or FAULT; keepalived's become_master / release_master (/metrics)
+   */
+  transitions: Map<string, MasterTransitions>;
+}
+
+export interface MasterTransitions {
+  become: number;
+  release: number;
 }
 
 export interface ClusterState {
@@ -56,6 +69,16 @@ export interface ClusterState {
   name: string;
   nodes: Map<string, NodeState>;
   openIncidents: number;
+}
+
+function countTransition(node: NodeState, instance: string, from: InstanceView["state"] | undefined, to: InstanceView["state"]) {
+  const become = to === "MASTER" && from !== "MASTER";
+  const release = from === "MASTER" && (to === "BACKUP" || to === "FAULT");
+  if (!become && !release) return;
+  let t = node.transitions.get(instance);
+  if (!t) node.transitions.set(instance, (t = { become: 0, release: 0 }));
+  if (become) t.become++;
+  if (release) t.release++;
 }
 
 /** "192.0.2.100/24 dev eth0" -> "192.0.2.100" */
@@ -91,6 +114,8 @@ export class ClusterStore {
         instances: new Map(),
         view: { vrids: new Map(), instances: new Set(), last: new Map() },
         keepalived: null,
+        agentVersion: null,
+        transitions: new Map(),
       };
       cluster.nodes.set(name, n);
     }
@@ -123,13 +148,19 @@ export class ClusterStore {
     node.held = new Set(addresses.map((a) => a.address.toLowerCase()));
   }
 
-  applyState(node: NodeState, instance: string, state: string, ts: number, order?: RecordOrder) {
+  /**
+   * `count`: a state line ingest committed now (not history restored at start): its MASTER transitions are
+   * counted in `node.transitions`, as keepalived counts become_master (every entry into MASTER) and
+   * release_master (MASTER to BACKUP or FAULT; a shutdown is neither).
+   */
+  applyState(node: NodeState, instance: string, state: string, ts: number, order?: RecordOrder, count = false) {
     const s = state as InstanceView["state"];
     const names = instance === "*" ? [...node.view.instances, ...node.instances.keys()] : [instance];
     for (const name of new Set(names)) {
       if (!this.configured(node, name)) continue; // a line of a retired instance is history
       const cur = node.instances.get(name);
       if (cur && olderThan(cur.order, cur.since, order, ts)) continue; // an older line arriving late does not overwrite a newer state
+      if (count) countTransition(node, name, cur?.state, s);
       node.instances.set(name, { state: s, since: ts, priority: cur?.priority ?? null, order });
       node.view.instances.add(name);
     }

@@ -20,7 +20,7 @@ const StateRow = z.object({
   seq: z.bigint().nullable(),
   first_seen_at: z.date().nullable(),
 });
-const SkewRow = z.object({ node_id: z.number(), skew_ms: z.number().nullable() });
+const AgentRow = z.object({ node_id: z.number(), skew_ms: z.number().nullable(), version: z.string() });
 
 /**
  * `onReject`: a stored row that does not match its schema (written by an older version) is left out of the
@@ -111,17 +111,20 @@ export async function restoreState(db: Db, store: ClusterStore, onReject: (e: Ro
     if (r.instance === "*") for (const name of n.view.instances) n.view.last.set(name, r.state);
     else n.view.last.set(r.instance, r.state);
   }
-  // the clock skew of each node's most recently seen agent
-  const skews = await queryRows(
+  // the clock skew and version of each node's most recently seen agent (the query keeps its name of when it
+  // read the skew alone: kam_db_rows_rejected_total{query} labels it)
+  const agents = await queryRows(
     db,
     "restore.skews",
-    SkewRow,
-    `SELECT DISTINCT ON (node_id) node_id, skew_ms FROM agent ORDER BY node_id, last_seen_at DESC`,
+    AgentRow,
+    `SELECT DISTINCT ON (node_id) node_id, skew_ms, version FROM agent ORDER BY node_id, last_seen_at DESC`,
     [],
     onReject,
   );
-  for (const r of skews) {
+  for (const r of agents) {
     const n = byNodeId.get(r.node_id);
-    if (n) n.skewMs = r.skew_ms;
+    if (!n) continue;
+    n.skewMs = r.skew_ms;
+    n.agentVersion = r.version;
   }
 }

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import type { Db } from "../db/database";
+import type { ClusterScope } from "../auth/scope";
 import { queryRows } from "../db/rows";
 import { computeClusterStats } from "./compute";
 import type { StateRow } from "./failovers";
@@ -87,10 +88,10 @@ async function clusterStats(db: Db, cluster: { id: number; name: string }, from:
   });
 }
 
-/** Statistics of every cluster (or the one named); null when the named cluster does not exist. */
-export async function loadStats(db: Db, q: StatsQuery, now: number): Promise<StatsResponse | null> {
+/** Statistics of every cluster in the scope (or the one named); null when the named cluster does not exist or is outside the scope. */
+export async function loadStats(db: Db, q: StatsQuery, now: number, scope: ClusterScope): Promise<StatsResponse | null> {
   const clusters = await db.cluster.findMany({
-    where: q.cluster ? { name: q.cluster } : {},
+    where: { AND: [q.cluster ? { name: q.cluster } : {}, scope.onCluster()] },
     select: { id: true, name: true },
     orderBy: { name: "asc" },
   });

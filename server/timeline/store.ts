@@ -87,7 +87,7 @@ SELECT (SELECT id FROM cl) AS cid,
  (SELECT json_agg(json_build_array(x.node_id, x.t, x.addresses) ORDER BY x.node_id, x.ts, x.id) FROM (
     SELECT node_id, ${ms("ts")} AS t, ts, id, addresses, lag(addresses) OVER (PARTITION BY node_id ORDER BY ts, id) AS prev FROM obs
   ) x WHERE x.prev IS NULL OR x.prev <> x.addresses) AS vips,
- (${incidentListSql({ cluster: "$1", kind: "NULL", open: "NULL", to: "$3::timestamptz", from: "$2::timestamptz", limit: "$5" })}) AS incidents,
+ (${incidentListSql({ cluster: "$1", kind: "NULL", open: "NULL", to: "$3::timestamptz", from: "$2::timestamptz", limit: "$5", scope: "NULL" })}) AS incidents,
  (${gapsSql({ cluster: "$1", from: "$2::timestamptz", to: "$3::timestamptz" })}) AS gaps`;
 
 /** a state change: [node id, instance, vrid, state, ts] */

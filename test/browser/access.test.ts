@@ -11,6 +11,7 @@ import { randomUUID } from "node:crypto";
 import { launchBrowser, requireChromium, screenshot, ensureUiBuilt } from "../helpers/browser";
 import { startTestServer } from "../helpers/server";
 import { connectFakeAgent } from "../helpers/fake-agent";
+import { waitFor } from "../helpers/wait";
 
 test("signs in through /login, acknowledges as operator, and opens the wall with a wall link only", { timeout: 300_000 }, async (t) => {
   if (!requireChromium(t)) return;
@@ -87,6 +88,14 @@ test("signs in through /login, acknowledges as operator, and opens the wall with
   await adminPage.waitForURL(`${srv.url}/`, { timeout: 20_000 });
   await adminPage.goto(`${srv.url}/admin`, { waitUntil: "domcontentloaded" });
   await adminPage.locator('[data-testid="user-olga"]').waitFor({ timeout: 10_000 });
+  // olga limited to shop-lb there (per-cluster permissions): stored, and shown after a reload
+  const olgaClusters = adminPage.locator('[data-testid="user-olga-clusters"]');
+  await olgaClusters.locator('input[name="clusters"]').fill("shop-lb");
+  await olgaClusters.getByRole("button", { name: "Set" }).click();
+  await waitFor("olga's clusters stored", () =>
+    srv.withPrisma(async (db) => JSON.stringify(await db.user.findUniqueOrThrow({ where: { name: "olga" }, select: { allClusters: true, clusters: true } })) === '{"allClusters":false,"clusters":["shop-lb"]}'));
+  await adminPage.reload({ waitUntil: "domcontentloaded" });
+  await waitFor("olga's clusters shown", async () => (await olgaClusters.locator('input[name="clusters"]').inputValue()) === "shop-lb");
   const wallForm = adminPage.locator("section", { hasText: "NOC wall links" });
   await wallForm.locator('input[name="name"]').fill("lobby");
   await wallForm.getByRole("button", { name: "Create" }).click();

@@ -33,9 +33,10 @@ export function instance(over: Partial<ConfigInstance> & { name: string; vrid: n
   };
 }
 
-export async function connectFakeAgent(url: string, token: string, node: string, heartbeatMs = 1000): Promise<FakeAgent> {
+/** `version`: what the agent announces in its handshake */
+export async function connectFakeAgent(url: string, token: string, node: string, heartbeatMs = 1000, version = "fake"): Promise<FakeAgent> {
   const socket = io(`${url}/agent`, {
-    auth: { protocol: PROTOCOL_VERSION, token, agentId: randomUUID(), node, hostname: node, version: "fake" },
+    auth: { protocol: PROTOCOL_VERSION, token, agentId: randomUUID(), node, hostname: node, version },
     transports: ["websocket"],
     reconnection: false,
   });

@@ -18,6 +18,7 @@ import { promisify } from "node:util";
 import { openDatabase, type Database } from "../../server/db/database";
 import { Notifier } from "../../server/incidents/notifier";
 import { getIncident } from "../../server/incidents/incident-store";
+import { ClusterScope } from "../../server/auth/scope";
 import { Counters } from "../../server/metrics";
 import { createLogger } from "../../server/log";
 import { startAlertmanager, type GettableAlert, type TestAlertmanager } from "../helpers/alertmanager";
@@ -52,12 +53,12 @@ async function openIncident(id: number, openedAt: Date) {
            VALUES ($1, 1, 'DUAL_MASTER', 'critical', 51, '{lb1,lb2}', $2::timestamptz, 'adverts_not_received',
                    'lb2 became MASTER while lb1 was still MASTER: VRRP adverts are not getting through.', $3, now())`,
     id, openedAt.toISOString(), `edge:DUAL_MASTER:51:${id}`);
-  return (await getIncident(db.prisma, BigInt(id)))!;
+  return (await getIncident(db.prisma, BigInt(id), ClusterScope.ALL))!;
 }
 
 async function setClosed(id: number, closedAt: Date | null) {
   await x(`UPDATE incident SET closed_at = $2::timestamptz, updated_at = now() WHERE id = $1`, id, closedAt?.toISOString() ?? null);
-  return (await getIncident(db.prisma, BigInt(id)))!;
+  return (await getIncident(db.prisma, BigInt(id), ClusterScope.ALL))!;
 }
 
 function notifier() {

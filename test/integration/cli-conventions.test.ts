@@ -46,7 +46,7 @@ describe("npm run admin", () => {
     const help = await run("cli/admin.ts", ["--help"]);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /npm run admin -- webhook add --cluster NAME --url URL \[--format json\|slack\|alertmanager\]/);
-    assert.match(help.stdout, /npm run admin -- user add NAME \[--role viewer\|operator\|admin\] \[--password-stdin\]/);
+    assert.match(help.stdout, /npm run admin -- user add NAME \[--role viewer\|operator\|admin\] \[--clusters A,B\] \[--password-stdin\]/);
     assert.match(help.stdout, /exit status: 0 done, 1 failed/);
     const one = await run("cli/admin.ts", ["user", "add", "--help"]);
     assert.equal(one.code, 0);

@@ -17,6 +17,7 @@ import type { AddressInfo } from "node:net";
 import { openDatabase, type Database } from "../../server/db/database";
 import { CLAIM_LEASE_MS, Notifier, idempotencyKey } from "../../server/incidents/notifier";
 import { getIncident } from "../../server/incidents/incident-store";
+import { ClusterScope } from "../../server/auth/scope";
 import { Counters } from "../../server/metrics";
 import { createLogger } from "../../server/log";
 import { createTestDb, testDbKind, type TestDb } from "../helpers/db";
@@ -131,7 +132,7 @@ it(`an Alertmanager alert is pushed by one process at a time, again while open, 
     const a = new Notifier(dbs[0].prisma, createLogger("silent"), new Counters(), null, repush);
     const b = new Notifier((dbs[1] ?? dbs[0]).prisma, createLogger("silent"), new Counters(), null, repush);
     const row = () => db.notification.findFirstOrThrow({ where: { incidentId: 100n } });
-    await a.enqueue(2, 100n, "opened", (await getIncident(db, 100n))!);
+    await a.enqueue(2, 100n, "opened", (await getIncident(db, 100n, ClusterScope.ALL))!);
     // both processes drain all the time, each on its own (one waiting for a push does not stop the other)
     loops = [a, b].map(async (n) => {
       while (draining) await Promise.all([n.drain(), n.drain(), sleep(10)]);
@@ -143,7 +144,7 @@ it(`an Alertmanager alert is pushed by one process at a time, again while open, 
     hold = new Promise((r) => (release = r));
     await waitFor("a push held in flight", () => held === 1, 10_000, 5);
     await x(`UPDATE incident SET closed_at = now() WHERE id = 100`);
-    await a.enqueue(2, 100n, "resolved", (await getIncident(db, 100n))!);
+    await a.enqueue(2, 100n, "resolved", (await getIncident(db, 100n, ClusterScope.ALL))!);
     const armed = await row();
     assert.equal(typeof (armed.payload as { endsAt?: string }[])[0].endsAt, "string", "re-armed with the resolution");
     assert.ok(armed.claimedUntil && armed.claimedUntil.getTime() > Date.now(), "still claimed by the push in flight");

@@ -1,5 +1,8 @@
 import type { Metadata } from "next";
+import { headers } from "next/headers";
 import { notFound } from "next/navigation";
+import { IDENTITY } from "@/server/auth/identity";
+import { ClusterScope } from "@/server/auth/scope";
 import { serverParts } from "@/server/context";
 import { getIncident } from "@/server/incidents/incident-store";
 import { INCIDENT_KIND_LOOK } from "@/components/status";
@@ -9,9 +12,11 @@ export const dynamic = "force-dynamic";
 
 type Props = { params: Promise<{ id: string }> };
 
+/** the incident, when its cluster is one the signed-in user may see (the gate's x-kam-scope); else not found */
 async function load(id: string) {
   if (!/^\d{1,18}$/.test(id)) return null;
-  return getIncident(serverParts().app.db, BigInt(id));
+  const scope = ClusterScope.fromHeader((await headers()).get(IDENTITY.scope));
+  return getIncident(serverParts().app.db, BigInt(id), scope);
 }
 
 export async function generateMetadata({ params }: Props): Promise<Metadata> {

@@ -12,9 +12,9 @@ export default defineRoute({
   method: "GET", path: "/api/clusters/:name/gaps", access: "read",
   summary: "records the cluster's agents reported lost in a range",
   request: { params: ClusterParams, query: TimelineQueryString }, response: GapsResponse,
-  async handle({ app, params, url }) {
+  async handle({ app, params, url, scope }) {
     const { cluster, from, to } = queryOf(parseTimelineQuery(params.name, url.searchParams));
-    const r = found(await loadGaps(app.db, cluster, from, to), `no cluster ${cluster}`);
+    const r = found(await scope.ifAllows(cluster, () => loadGaps(app.db, cluster, from, to)), `no cluster ${cluster}`);
     return { body: { from: new Date(from).toISOString(), to: new Date(to).toISOString(), ...r } };
   },
 });

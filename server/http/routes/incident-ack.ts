@@ -10,7 +10,7 @@ export default defineRoute({
   summary: "acknowledge an incident: the incident with ackedAt and ackedBy",
   request: { params: IncidentParams }, response: IncidentMsg,
   async handle(ctx) {
-    const inc = await acknowledgeIncident(ctx.access.db, BigInt(ctx.params.id), ctx.session!.user.name);
+    const inc = await acknowledgeIncident(ctx.access.db, BigInt(ctx.params.id), ctx.session!.user.name, ctx.scope);
     if (!inc) throw new HttpError(404, "not_found", `no incident ${ctx.params.id}`);
     ctx.app.bus.emit("incidentChanged", { cluster: inc.cluster, incident: inc, change: "updated" });
     return { body: inc };

@@ -10,7 +10,7 @@ export default defineRoute({
   method: "GET", path: "/api/incidents/:id", access: "read",
   summary: "one incident with its full evidence",
   request: { params: IncidentParams }, response: IncidentMsg,
-  async handle({ app, params }) {
-    return { body: found(await getIncident(app.db, BigInt(params.id)), `no incident ${params.id}`) };
+  async handle({ app, params, scope }) {
+    return { body: found(await getIncident(app.db, BigInt(params.id), scope), `no incident ${params.id}`) };
   },
 });

@@ -22,7 +22,7 @@ export default defineRoute({
   },
   response: z.object({ ok: z.literal(true), window: Window }),
   async handle(ctx) {
-    const r = await addMaintenanceWindow(ctx.access.db, ctx.body, ctx.session!.user.name);
+    const r = await addMaintenanceWindow(ctx.access.db, ctx.body, ctx.session!.user.name, ctx.scope);
     if (!r.ok) throw new HttpError(r.code === "not_found" ? 404 : 400, r.code, r.message);
     return { status: 201, body: { ok: true as const, window: r.window } };
   },

@@ -8,7 +8,7 @@ export default defineRoute({
   summary: "remove a maintenance window",
   request: { params: IdParams }, response: Ok,
   async handle(ctx) {
-    if (!(await removeMaintenanceWindow(ctx.access.db, ctx.params.id))) throw new HttpError(404, "not_found", `no maintenance window ${ctx.params.id}`);
+    if (!(await removeMaintenanceWindow(ctx.access.db, ctx.params.id, ctx.scope))) throw new HttpError(404, "not_found", `no maintenance window ${ctx.params.id}`);
     return { body: { ok: true as const } };
   },
 });

@@ -8,9 +8,9 @@ export default defineRoute({
   method: "GET", path: "/api/stats", access: "read",
   summary: "per cluster over a range (default: the last 24 h): time without MASTER, in split brain, failovers, MTTR",
   request: { query: StatsQueryString }, response: StatsResponse,
-  async handle({ app, url }) {
+  async handle({ app, url, scope }) {
     const now = Date.now();
     const q = queryOf(parseStatsQuery(url.searchParams, now));
-    return { body: found(await loadStats(app.db, q, now), `no cluster ${q.cluster}`) };
+    return { body: found(await loadStats(app.db, q, now, scope), `no cluster ${q.cluster}`) };
   },
 });
