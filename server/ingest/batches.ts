@@ -63,6 +63,7 @@ export class Ingest {
     // derive against a copy of the node's view: if the transaction fails, nothing changed
     // (storeBatch may derive twice; each time from the view before the batch, the last one counts)
     let view = node.view;
+    let refused = 0;
     const t0 = performance.now();
     // unchanged VIP reports are acknowledged, not stored (see VIP_CONFIRM_MS)
     const wall = Date.now();
@@ -90,6 +91,7 @@ export class Ingest {
       (logs, configs) => {
         const x = this.derive(node, logs, configs);
         view = x.view;
+        refused = x.refused;
         return x.changes;
       },
       receivedAt,
@@ -105,6 +107,8 @@ export class Ingest {
     counters.inc("kam_ingest_vips_unchanged_total", {}, unchanged.size - unchangedConfigs);
     counters.inc("kam_ingest_configs_unchanged_total", {}, unchangedConfigs);
     counters.inc("kam_ingest_batches_total");
+    // once per committed batch, from the derivation that was stored (storeBatch may derive twice)
+    counters.inc("kam_ingest_instances_refused_total", {}, refused);
     counters.inc("kam_ingest_records_total", {}, r.stored);
     counters.inc("kam_ingest_duplicates_total", {}, r.duplicates);
     counters.inc("kam_ingest_commit_seconds_total", {}, (performance.now() - t0) / 1000);
@@ -121,14 +125,12 @@ export class Ingest {
    * State changes of a node's new log lines and configs, derived against a copy of the node's view (the node
    * itself is changed only by apply(), after the commit).
    */
-  derive(node: NodeState, logs: StoredLog[], configs: ConfigRecordMsg[]): { view: NodeState["view"]; changes: StateChangeRow[] } {
-    const { counters, settings } = this.app;
+  derive(node: NodeState, logs: StoredLog[], configs: ConfigRecordMsg[]): { view: NodeState["view"]; changes: StateChangeRow[]; refused: number } {
     const view = { vrids: new Map(node.view.vrids), instances: new Set(node.view.instances), last: new Map(node.view.last) };
     const known = new Set([...node.view.instances, ...node.instances.keys()]);
-    const changes = capInstances(view, known, deriveStateChanges(view, logs, configs), settings.caps, (n) =>
-      counters.inc("kam_ingest_instances_refused_total", {}, n),
-    );
-    return { view, changes };
+    let refused = 0;
+    const changes = capInstances(view, known, deriveStateChanges(view, logs, configs), this.app.settings.caps, (n) => (refused = n));
+    return { view, changes, refused };
   }
 
   /**
@@ -138,6 +140,7 @@ export class Ingest {
    */
   applyStored(d: Pick<AgentSocketData, "agentId" | "clusterId" | "cluster" | "nodeId" | "node">, r: StoreResult) {
     const { cluster, node } = this.picture.where(d);
+    // refusals are counted by the replica that stored the batch, once (ingest), not again on a read-back
     const { view, changes } = this.derive(node, r.logs, r.configs);
     this.apply(d, cluster, node, { ...r, stateChanges: changes }, view);
   }
