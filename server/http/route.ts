@@ -83,6 +83,8 @@ export interface RouteDef<Res extends z.core.$ZodType = z.core.$ZodType, Params 
   everyCluster?: boolean;
   /** one line for the API documentation */
   summary: string;
+  /** the status of a success (default 200; 201 for a route that creates something): the OpenAPI document says it */
+  success?: 200 | 201;
   /**
    * The request's schemas. params and body are parsed by the router (after the access checks)
    * and handed to the handler typed; query documents the query string, which the handler

@@ -182,11 +182,11 @@ export async function runRoute(route: RouteDef, ctx: RunCtx): Promise<void> {
       res.end();
       return;
     }
-    res.writeHead(reply.status ?? 200, { "content-type": reply.contentType, "cache-control": "no-store", ...reply.headers });
+    res.writeHead(reply.status ?? route.success ?? 200, { "content-type": reply.contentType, "cache-control": "no-store", ...reply.headers });
     res.end(reply.raw);
     return;
   }
-  sendJson(res, reply.status ?? 200, reply.body, reply.headers as Record<string, string> | undefined);
+  sendJson(res, reply.status ?? route.success ?? 200, reply.body, reply.headers as Record<string, string> | undefined);
 }
 
 /** store-level input errors as typed HTTP errors */

@@ -51,6 +51,7 @@ describe(`the route table on the real server (${testDbKind()})`, () => {
       "/api/incidents/:id": [[`/api/incidents/${incidentId}`, 200], ["/api/incidents/abc", 400], ["/api/incidents/999999", 404]],
       "/api/stats": [["/api/stats", 200], ["/api/stats?cluster=rt", 200], ["/api/stats?cluster=nope", 404], ["/api/stats?from=x", 400]],
       "/metrics": [["/metrics", 200]],
+      "/api/openapi.json": [["/api/openapi.json", 200]],
     };
     const reads = ROUTES.filter((r) => r.method === "GET" && (r.access === "public" || r.access === "read" || r.access === "read+wall")).map((r) => r.path);
     assert.deepEqual(Object.keys(samples).sort(), [...reads].sort(), "every read route of the table has samples here");
@@ -62,6 +63,10 @@ describe(`the route table on the real server (${testDbKind()})`, () => {
     }
     const clusters = (await fetchChecked<{ name: string }[]>(srv.url, "/api/clusters")).body;
     assert.ok(clusters.some((c) => c.name === "rt"));
+    // the served OpenAPI document describes every route, with this server's version
+    const doc = (await fetchChecked<{ info: { version: string }; paths: Record<string, object> }>(srv.url, "/api/openapi.json")).body;
+    assert.ok(doc.paths["/api/clusters/{name}/timeline"] && doc.paths["/api/admin/users/{id}"], Object.keys(doc.paths).join(" "));
+    assert.match(doc.info.version, /^\d+\.\d+\.\d+/);
   });
 
   it("answers the session and admin reads as their schemas say", async () => {

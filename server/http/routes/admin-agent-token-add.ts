@@ -4,7 +4,7 @@ import { NewSecret, defineRoute } from "../route";
 
 /** POST /api/admin/agent-tokens: an agent token for one node of a cluster (issue 19); without `node` a legacy cluster token. */
 export default defineRoute({
-  method: "POST", path: "/api/admin/agent-tokens", access: { action: "admin.tokens" },
+  method: "POST", path: "/api/admin/agent-tokens", success: 201, access: { action: "admin.tokens" },
   summary: "create an agent token for a cluster (and one node name): its secret, shown once",
   request: {
     body: z.object({ cluster: z.string().regex(CLUSTER_NAME_RE), node: z.string().regex(NODE_NAME_RE).optional(), label: z.string().max(200).optional() }),
@@ -12,6 +12,6 @@ export default defineRoute({
   response: NewSecret,
   async handle(ctx) {
     const b = ctx.body;
-    return { status: 201, body: { ok: true as const, ...(await createToken(ctx.access.db, b.cluster, b.label ?? "", b.node)) } };
+    return { body: { ok: true as const, ...(await createToken(ctx.access.db, b.cluster, b.label ?? "", b.node)) } };
   },
 });

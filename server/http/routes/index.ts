@@ -3,10 +3,12 @@
  * folder. The gate (../gate.ts) runs them through ../router.ts, which applies
  * each route's access rule; Next never sees /api/* (the gate answers or 404s).
  * To add a route: a file here exporting defineRoute({...}) (../route.ts), one
- * line below, and a test that checks its answer with test/helpers/api-schema.ts.
+ * line below, and a test that checks its answer with test/helpers/api-schema.ts
+ * (against the zod schema and the OpenAPI document made from this table, ../openapi.ts).
  */
 import type { RouteDef } from "../route";
 import health from "./health";
+import openapi from "./openapi";
 import clustersList from "./clusters-list";
 import clusterTimeline from "./cluster-timeline";
 import clusterLogs from "./cluster-logs";
@@ -38,7 +40,7 @@ import adminAgentTokenRevoke from "./admin-agent-token-revoke";
 
 export const ROUTES: readonly RouteDef[] = [
   // public
-  health,
+  health, openapi,
   // the read API (DESIGN.md): sessions, API tokens, anonymous loopback reads; a wall session reads clusters and incidents
   clustersList, clusterTimeline, clusterLogs, clusterGaps, incidentsList, incidentGet, stats, metrics,
   // sign-in

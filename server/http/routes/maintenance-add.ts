@@ -7,7 +7,7 @@ const Window = z.object({ id: z.number().int(), cluster: z.string(), from: z.str
 
 /** POST /api/maintenance: a maintenance window for a cluster (incidents inside it are recorded, not notified). */
 export default defineRoute({
-  method: "POST", path: "/api/maintenance", access: { action: "maintenance.write" },
+  method: "POST", path: "/api/maintenance", success: 201, access: { action: "maintenance.write" },
   summary: "open a maintenance window on a cluster: for some minutes, or until a time",
   request: {
     body: z
@@ -24,6 +24,6 @@ export default defineRoute({
   async handle(ctx) {
     const r = await addMaintenanceWindow(ctx.access.db, ctx.body, ctx.session!.user.name, ctx.scope);
     if (!r.ok) throw new HttpError(r.code === "not_found" ? 404 : 400, r.code, r.message);
-    return { status: 201, body: { ok: true as const, window: r.window } };
+    return { body: { ok: true as const, window: r.window } };
   },
 });
