@@ -52,6 +52,9 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
             <Link href="/incidents" className="text-sm text-slate-600 hover:underline dark:text-slate-300">
               Incidents
             </Link>
+            <Link href="/reports" className="text-sm text-slate-600 hover:underline dark:text-slate-300">
+              Reports
+            </Link>
             <Link href="/wall" className="text-sm text-slate-600 hover:underline dark:text-slate-300">
               Wall
             </Link>

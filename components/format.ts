@@ -96,3 +96,13 @@ export function utcMidnight(at: number): number {
   return Math.floor(at / 86_400_000) * 86_400_000;
 }
 
+
+/**
+ * An availability (0..1) as a percentage with 3 decimals, rounded down so that anything short of
+ * full availability never reads "100.000 %"; "–" when unknown.
+ */
+export function formatAvailability(x: number | null): string {
+  if (x === null || !Number.isFinite(x)) return "–";
+  if (x >= 1) return "100 %";
+  return `${(Math.floor(x * 100_000) / 1000).toFixed(3)} %`;
+}

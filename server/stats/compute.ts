@@ -39,7 +39,8 @@ export interface ClusterStatsInput {
   rows: readonly StateRow[];
 }
 
-function incidentGroup(i: IncidentRow): string {
+/** the virtual router an incident is about: its VRID, else its one instance name ("?" when unknown) */
+export function incidentGroup(i: IncidentRow): string {
   if (i.vrid !== null) return String(i.vrid);
   const names = [...new Set(Object.values(i.instances ?? {}))];
   return names.length === 1 ? names[0]! : "?";

@@ -11,6 +11,7 @@ import { computeClusterStats } from "./compute";
 import type { StateRow } from "./failovers";
 import type { StatsQuery } from "./query";
 import type { ClusterStats, StatsResponse } from "./types";
+import { computeReport, type ReportInput, type ReportResponse } from "./report";
 
 /** a state_change row as the three queries below select it */
 const Raw = z.object({ node_id: z.number(), instance: z.string(), vrid: z.number().nullable(), state: z.string(), ts: z.date(), id: z.bigint() });
@@ -25,7 +26,8 @@ const toRow = (r: Raw): StateRow => ({
   seq: Number(r.id),
 });
 
-async function clusterStats(db: Db, cluster: { id: number; name: string }, from: number, to: number, now: number): Promise<ClusterStats> {
+/** what the statistics and the report of one cluster over [from, to] are computed from */
+export async function loadClusterInput(db: Db, cluster: { id: number; name: string }, from: number, to: number, now: number): Promise<ReportInput> {
   const fromIso = new Date(from).toISOString();
   const toIso = new Date(to).toISOString();
   const incidents = await db.incident.findMany({
@@ -34,7 +36,7 @@ async function clusterStats(db: Db, cluster: { id: number; name: string }, from:
       openedAt: { lte: new Date(to) },
       OR: [{ closedAt: null }, { closedAt: { gte: new Date(from) } }],
     },
-    select: { kind: true, severity: true, vrid: true, instances: true, openedAt: true, closedAt: true },
+    select: { kind: true, severity: true, vrid: true, instances: true, openedAt: true, closedAt: true, causeCode: true },
   });
   const rows = await queryRows(
     db,
@@ -70,7 +72,7 @@ async function clusterStats(db: Db, cluster: { id: number; name: string }, from:
     seen.add(r.id);
     before.push(toRow(r));
   }
-  return computeClusterStats({
+  return {
     cluster: cluster.name,
     from,
     to,
@@ -82,10 +84,11 @@ async function clusterStats(db: Db, cluster: { id: number; name: string }, from:
       instances: (i.instances as Record<string, string> | null) ?? {},
       openedAt: i.openedAt.getTime(),
       closedAt: i.closedAt ? i.closedAt.getTime() : null,
+      causeCode: i.causeCode,
     })),
     before,
     rows: rows.map(toRow),
-  });
+  };
 }
 
 /** Statistics of every cluster in the scope (or the one named); null when the named cluster does not exist or is outside the scope. */
@@ -98,6 +101,12 @@ export async function loadStats(db: Db, q: StatsQuery, now: number, scope: Clust
   if (q.cluster && clusters.length === 0) return null;
   const out: ClusterStats[] = [];
   // one after the other: the embedded database serves one connection
-  for (const c of clusters) out.push(await clusterStats(db, c, q.from, q.to, now));
+  for (const c of clusters) out.push(computeClusterStats(await loadClusterInput(db, c, q.from, q.to, now)));
   return { from: new Date(q.from).toISOString(), to: new Date(q.to).toISOString(), clusters: out };
+}
+
+/** The report of one cluster (server/stats/report.ts); null when it does not exist or is outside the scope. */
+export async function loadReport(db: Db, cluster: string, from: number, to: number, now: number, scope: ClusterScope): Promise<ReportResponse | null> {
+  const c = await db.cluster.findFirst({ where: { AND: [{ name: cluster }, scope.onCluster()] }, select: { id: true, name: true } });
+  return c ? computeReport(await loadClusterInput(db, c, from, to, now)) : null;
 }

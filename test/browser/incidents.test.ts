@@ -10,7 +10,7 @@ import { test } from "node:test";
 import type { Page } from "playwright-core";
 import type { IncidentMsg } from "../../server/protocol";
 import { waitFor } from "../helpers/wait";
-import { launchBrowser, requireChromium, screenshot, signIn, ensureUiBuilt } from "../helpers/browser";
+import { launchBrowser, noOverflow, requireChromium, screenshot, signIn, ensureUiBuilt } from "../helpers/browser";
 import { connectFakeAgent, instance, type FakeAgent } from "../helpers/fake-agent";
 import { startTestServer, type TestServer } from "../helpers/server";
 import { parseCsv } from "../helpers/csv";
@@ -37,11 +37,6 @@ async function incidents(srv: TestServer, qs = ""): Promise<IncidentMsg[]> {
 /** ids of the rows the list shows, top to bottom */
 async function rowIds(page: Page): Promise<string[]> {
   return page.$$eval('[data-testid="incident-list"] > li', (lis) => lis.map((li) => li.getAttribute("data-testid")!.replace("incident-", "")));
-}
-
-async function noOverflow(page: Page, what: string): Promise<void> {
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  assert.ok(overflow <= 0, `${what}: no horizontal scrolling at phone width (overflow ${overflow}px)`);
 }
 
 test("incident review lists live incidents, filters through the URL, and exports an incident", { timeout: 240_000 }, async (t) => {

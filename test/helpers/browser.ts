@@ -103,3 +103,9 @@ export async function ensureUiBuilt(): Promise<void> {
   const mod = (await import(script)) as { ensureBuild(): void };
   mod.ensureBuild();
 }
+
+/** the page fits its viewport's width: no horizontal scrolling (phone layouts) */
+export async function noOverflow(page: Page, what: string): Promise<void> {
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  if (overflow > 0) throw new Error(`${what}: horizontal scrolling at this width (overflow ${overflow}px)`);
+}

@@ -50,6 +50,7 @@ describe(`the route table on the real server (${testDbKind()})`, () => {
       "/api/incidents": [["/api/incidents", 200], ["/api/incidents?cluster=rt&open=true", 200], ["/api/incidents?kind=NOPE", 400]],
       "/api/incidents/:id": [[`/api/incidents/${incidentId}`, 200], ["/api/incidents/abc", 400], ["/api/incidents/999999", 404]],
       "/api/stats": [["/api/stats", 200], ["/api/stats?cluster=rt", 200], ["/api/stats?cluster=nope", 404], ["/api/stats?from=x", 400]],
+      "/api/reports": [["/api/reports?cluster=rt", 200], ["/api/reports?cluster=rt&days=x&from=x", 400], ["/api/reports", 400], ["/api/reports?cluster=nope", 404]],
       "/metrics": [["/metrics", 200]],
       "/api/openapi.json": [["/api/openapi.json", 200]],
     };

@@ -99,13 +99,14 @@ async function seesOnlyTeamA(headers: Record<string, string>, what: string): Pro
     [`/api/clusters/${B}/logs`, "/api/clusters/no-such/logs"],
     [`/api/clusters/${B}/gaps`, "/api/clusters/no-such/gaps"],
     [`/api/stats?cluster=${B}`, "/api/stats?cluster=no-such"],
+    [`/api/reports?cluster=${B}`, "/api/reports?cluster=no-such"],
   ]) {
     const [out, none] = [await get<{ code: string; message: string }>(p, headers), await get<{ code: string; message: string }>(missing, headers)];
     assert.deepEqual([out.status, out.body.code], [404, "not_found"], `${what}: ${p}`);
     assert.deepEqual([none.status, none.body.code], [404, "not_found"], `${what}: ${missing}`);
     assert.equal(lastWordOut(out.body.message), lastWordOut(none.body.message), `${what}: ${p} says what a missing one says`);
   }
-  for (const p of [`/api/incidents/${inc[A]}`, `/api/clusters/${A}/timeline`, `/api/clusters/${A}/logs`, `/api/clusters/${A}/gaps`, `/api/stats?cluster=${A}`]) {
+  for (const p of [`/api/incidents/${inc[A]}`, `/api/clusters/${A}/timeline`, `/api/clusters/${A}/logs`, `/api/clusters/${A}/gaps`, `/api/stats?cluster=${A}`, `/api/reports?cluster=${A}`]) {
     assert.equal((await get(p, headers)).status, 200, `${what}: ${p}`);
   }
   assert.deepEqual((await get<{ clusters: { cluster: string }[] }>("/api/stats", headers)).body.clusters.map((c) => c.cluster), [A], `${what}: /api/stats`);
@@ -124,6 +125,8 @@ describe(`per-cluster permissions (${testDbKind()})`, () => {
     assert.ok(!list.text.includes(B), `the incident review page shows nothing of team-b: ${list.text.slice(Math.max(0, list.text.indexOf(B) - 300), list.text.indexOf(B) + 100)}`);
     assert.equal((await request(srv.url, `/incidents/${inc[B]}`, { headers: { cookie: v.cookie } })).status, 404, "team-b's incident page is not found");
     assert.equal((await request(srv.url, `/incidents/${inc[A]}`, { headers: { cookie: v.cookie } })).status, 200);
+    const reports = await request(srv.url, `/reports?cluster=${B}`, { headers: { cookie: v.cookie } });
+    assert.ok(reports.text.includes(`No cluster ${B}.`) && !reports.text.includes(`<option value="${B}"`), "the reports page offers and reports nothing of team-b");
     // forged identity headers change nothing (the gate drops client x-kam-*)
     const forged = await request(srv.url, "/incidents", { headers: { cookie: v.cookie, "x-kam-scope": "*" } });
     assert.ok(!forged.text.includes(B), "a forged x-kam-scope header is dropped");

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
   formatAgo,
+  formatAvailability,
   formatDay,
   formatDuration,
   formatOffset,
@@ -92,5 +93,13 @@ describe("incidentDurationMs", () => {
     const now = Date.parse("2024-05-01T12:10:00Z");
     assert.equal(incidentDurationMs({ openedAt: "2024-05-01T12:00:00Z", closedAt: null }, now), 600_000);
     assert.equal(incidentDurationMs({ openedAt: "2024-05-01T12:00:00Z", closedAt: "2024-05-01T12:01:00Z" }, now), 60_000);
+  });
+
+  it("writes an availability that falls short of 100 % never as 100", () => {
+    assert.equal(formatAvailability(1), "100 %");
+    assert.equal(formatAvailability(1 - 2 / (7 * 86_400)), "99.999 %");
+    assert.equal(formatAvailability(0.5), "50.000 %");
+    assert.equal(formatAvailability(0), "0.000 %");
+    assert.equal(formatAvailability(null), "–");
   });
 });

@@ -16,6 +16,7 @@ import clusterGaps from "./cluster-gaps";
 import incidentsList from "./incidents-list";
 import incidentGet from "./incident-get";
 import stats from "./stats";
+import reports from "./reports";
 import metrics from "./metrics";
 import authLogin from "./auth-login";
 import authSetup from "./auth-setup";
@@ -42,7 +43,7 @@ export const ROUTES: readonly RouteDef[] = [
   // public
   health, openapi,
   // the read API (DESIGN.md): sessions, API tokens, anonymous loopback reads; a wall session reads clusters and incidents
-  clustersList, clusterTimeline, clusterLogs, clusterGaps, incidentsList, incidentGet, stats, metrics,
+  clustersList, clusterTimeline, clusterLogs, clusterGaps, incidentsList, incidentGet, stats, reports, metrics,
   // sign-in
   authLogin, authSetup, authLogout, authSession,
   // state changes (origin + CSRF + role)
