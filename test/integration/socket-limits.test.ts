@@ -9,6 +9,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import { randomBytes, randomUUID } from "node:crypto";
+import { upgradeRequest } from "../helpers/http";
 import { io, type Socket } from "socket.io-client";
 import { LIMITS, PROTOCOL_VERSION, SOCKET_PATHS, type ConfigRecordMsg } from "../../server/protocol";
 import { startTestServer, type TestServer, queryDb, metricOf } from "../helpers/server";
@@ -43,31 +44,7 @@ async function liveSocket(): Promise<Socket> {
   return s;
 }
 
-/**
- * A websocket upgrade request on `path` made by hand, so the test sees the HTTP answer itself: the status
- * and body of a refusal, or 101 (the socket is then ended).
- */
-function upgrade(path: string, headers: Record<string, string> = {}, localAddress = "127.0.0.1"): Promise<{ status: number; body: string }> {
-  const url = new URL(srv.url);
-  return new Promise((resolve, reject) => {
-    const req = http.request({
-      host: url.hostname, port: url.port, path, localAddress,
-      headers: { connection: "Upgrade", upgrade: "websocket", "sec-websocket-version": "13", "sec-websocket-key": randomBytes(16).toString("base64"), ...headers },
-    });
-    req.once("upgrade", (res, socket) => {
-      socket.destroy();
-      resolve({ status: res.statusCode ?? 0, body: "" });
-    });
-    req.once("response", (res) => {
-      let body = "";
-      res.on("data", (c: Buffer) => (body += c.toString()));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-      res.on("error", reject);
-    });
-    req.once("error", reject);
-    req.end();
-  });
-}
+const upgrade = (path: string, headers: Record<string, string> = {}, localAddress = "127.0.0.1") => upgradeRequest(srv.url, path, headers, localAddress);
 const agentHandshake = `${SOCKET_PATHS.agent}/?EIO=4&transport=websocket`;
 
 /** a config snapshot of `instances` instances with `vips` addresses each (about 19 bytes an address) */
