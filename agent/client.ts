@@ -1,6 +1,10 @@
 /**
- * socket.io link to the server's /agent namespace.
+ * socket.io link to the server's /agent namespace, on the agents' own socket.io path (SOCKET_PATHS.agent,
+ * issue 19), whose gate admits a connection only with the agent token in an `Authorization: Bearer` header.
  *
+ * - A refusal by that gate (unknown or revoked token, or a server older than the agent path) comes before
+ *   any socket.io handshake, as the HTTP 400 answer to the websocket upgrade: logged naming the token and
+ *   the server version, retried at the longest delay like the other refusals.
  * - Handshake auth = AgentHello; websocket transport only; reconnection with
  *   exponential backoff and jitter (1 s .. 30 s). A refusal by the server
  *   (unauthorized, protocol_mismatch, forbidden) is logged with the setting
@@ -23,7 +27,7 @@
  */
 import { io, type Socket } from "socket.io-client";
 import {
-  LIMITS, PROTOCOL_VERSION, type AgentClientToServer, type AgentHelloInput, type AgentServerToClient, type BatchAck, ErrorCode,
+  LIMITS, PROTOCOL_VERSION, SOCKET_PATHS, type AgentClientToServer, type AgentHelloInput, type AgentServerToClient, type BatchAck, ErrorCode,
   type HeartbeatAck,
 } from "../server/protocol";
 import type { Logger } from "./log";
@@ -61,6 +65,19 @@ const REFUSALS: Partial<Record<ErrorCode, string>> = {
   protocol_mismatch: `the server speaks another protocol version (this agent speaks ${PROTOCOL_VERSION}): upgrade the agent or the server`,
   limit_exceeded: "the server's cap for this token is reached: give this node its own token (npm run token -- create --cluster CLUSTER --node NODE) and set --token / KAM_TOKEN",
 };
+
+/**
+ * The agent path's gate (server/ingest/agent-gate.ts) refused the websocket upgrade: the HTTP status of the
+ * answer (400), or null. The refusal's code is in the answer's body, which the websocket client does not
+ * expose; what it may be is said in GATE_REFUSED.
+ */
+export function gateStatus(err: unknown): number | null {
+  const m = /Unexpected server response: (4\d\d)/.exec(String((err as { description?: { message?: unknown } } | null)?.description?.message ?? ""));
+  return m ? Number(m[1]) : null;
+}
+const GATE_REFUSED =
+  "the server refused the connection before the handshake: check --token / KAM_TOKEN (unknown or revoked token); " +
+  `a server older than this agent has no agent path ${SOCKET_PATHS.agent}/ (upgrade the server first); else it was busy (retried)`;
 
 /** the server's retry hint (ms) from a refusal's data or a reply, if it gave a sane one */
 export function retryHint(v: unknown): number | null {
@@ -194,6 +211,9 @@ export class AgentClient {
   private makeSocket(server: string): AgentSocket {
     const hello: AgentHelloInput = { protocol: PROTOCOL_VERSION, ...this.o.hello };
     const socket: AgentSocket = io(`${server}/agent`, {
+      path: SOCKET_PATHS.agent,
+      // the gate of the agent path checks it before any engine.io session (server/ingest/agent-gate.ts)
+      extraHeaders: { authorization: `Bearer ${hello.token}` },
       auth: (cb) => cb(hello),
       transports: ["websocket"],
       reconnection: true,
@@ -304,7 +324,9 @@ export class AgentClient {
     }
     // refused by the server's middleware: socket.io will not retry by itself
     const delay = this.socket.active ? null : this.scheduleReconnect(code, hint);
+    const status = code === null ? gateStatus(err) : null;
     if (refusal) this.logThrottled(refusal, { code, server: this.server, detail });
+    else if (status !== null) this.logThrottled(GATE_REFUSED, { status, server: this.server });
     else if (code) {
       // the server answered and said why (rate_limited, unavailable, ...): that is the reason, not the URL
       this.logThrottled(`the server refused the connection (${code}): ${String(detail).slice(0, 300)}`, { code, server: this.server, retryAfterMs: hint, retryInMs: delay });

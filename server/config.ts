@@ -65,6 +65,8 @@ export const ServerConfig = z.object({
   wallFrameAncestors: z.string().refine(validFrameAncestors, "must be 'none', 'self' or origins separated by spaces"),
   /** peers whose X-Forwarded-For names the client (for rate limits and logs only), comma-separated; "loopback" = any loopback peer */
   trustedProxies: z.string().regex(/^[0-9A-Za-z.:,\s]*$/, "must be addresses separated by commas"),
+  /** "on": agents from before the agent path (/agent.io/) are still served on /socket.io/ (256 KiB messages); "off": refused */
+  agentLegacyPath: z.enum(["on", "off"]),
   /** PEM certificate (chain) and private key files: both set = https for everything (pages, API, socket.io); both empty = http */
   tlsCert: z.string(),
   tlsKey: z.string(),
@@ -118,6 +120,7 @@ const SETTINGS: Record<keyof ServerConfig, Setting> = {
   liveConnectionsPerIp: { flag: "live-connections-per-ip", env: "KAM_LIVE_CONNECTIONS_PER_IP", dflt: "50", arg: "N", help: "concurrent /live sockets per client address" },
   wallFrameAncestors: { flag: "wall-frame-ancestors", env: "KAM_WALL_FRAME_ANCESTORS", dflt: "'none'", arg: "SOURCES", help: "CSP frame-ancestors of /wall" },
   trustedProxies: { flag: "trusted-proxies", env: "KAM_TRUSTED_PROXIES", dflt: "", arg: "ADDRESSES", help: "proxies (or loopback) whose X-Forwarded-For names the client" },
+  agentLegacyPath: { flag: "agent-legacy-path", env: "KAM_AGENT_LEGACY_PATH", dflt: "on", arg: "on|off", help: "serve agents older than the /agent.io/ path on /socket.io/ (256 KiB messages), or refuse them" },
   tlsCert: { flag: "tls-cert", env: "KAM_TLS_CERT", dflt: "", arg: "PATH", help: "PEM certificate (chain) file; with --tls-key everything is served over https" },
   tlsKey: { flag: "tls-key", env: "KAM_TLS_KEY", dflt: "", arg: "PATH", help: "PEM private key file of that certificate" },
 };

@@ -1,6 +1,8 @@
 /**
  * Server entry: one HTTP server hosting the gate with the HTTP API route table
- * (server/http/), Next (pages) and socket.io (/agent for agents, /live for browsers). It only wires: it builds
+ * (server/http/), Next (pages) and two socket.io servers: the agents' (/agent on SOCKET_PATHS.agent, 4 MiB
+ * messages, token holders only) and the default one (/live for browsers and the legacy /agent, 256 KiB
+ * messages). It only wires: it builds
  * the application context (server/app-context.ts) with its event bus (server/bus.ts) and hands them to the
  * parts that do the work (ingest/, state/, incidents/, live/, http/).
  */
@@ -11,11 +13,12 @@ import pg from "pg";
 import { createAdapter } from "@socket.io/postgres-adapter";
 import { fileURLToPath } from "node:url";
 import next from "next";
-import { Server } from "socket.io";
+import { Server, type ServerOptions } from "socket.io";
 import { loadServerConfig, configWarnings, ConfigError, checkTlsPair, readTlsFiles, SERVER_CLI, type ServerConfig } from "./config";
 import { EXIT, parseCommandLine, report } from "./cli/args";
 import { openDatabase, type Database } from "./db/database";
 import { attachAgentNamespace, sweepRevokedAgentTokens } from "./ingest/agent-namespace";
+import { agentGate } from "./ingest/agent-gate";
 import { attachLiveNamespace } from "./live/live-namespace";
 import { createLogger, type Logger } from "./log";
 import { Counters } from "./metrics";
@@ -25,7 +28,7 @@ import { LivePicture } from "./state/live-picture";
 import { Ingest } from "./ingest/batches";
 import { Liveness } from "./ingest/liveness";
 import { StorageRecovery } from "./ingest/recovery";
-import { LIMITS } from "./protocol";
+import { LIMITS, SOCKET_PATHS } from "./protocol";
 import { setServerParts } from "./context";
 import { createWebServer } from "./web-server";
 import { restoreState } from "./state/restore";
@@ -116,18 +119,24 @@ export async function startServer(
   await pages.prepare();
   const handle = pages.getRequestHandler();
   const access = new Access(db.prisma, config, counters, log.child({ part: "access" }));
+  /** the default socket.io server (browsers' /live, the legacy /agent) and the agents' own */
   let io: Server | null = null;
+  let agentIo: Server | null = null;
+  /** this replica's /agent namespaces: the agent path's and the legacy path's */
+  const agentNamespaces = () => [agentIo, io].flatMap((s) => (s ? [s.of("/agent")] : []));
   const gate = new HttpGate({
     access, parts, dev: config.dev, root: ROOT, frameAncestors: config.wallFrameAncestors,
     hooks: {
       agentTokenRevoked(id) {
         // this replica's agents at once; the other replicas' within their revocation sweep (1 s)
-        io?.of("/agent").local.fetchSockets().then(
-          (all) => {
-            for (const s of all) if ((s.data as { tokenId?: number }).tokenId === id) s.disconnect(true);
-          },
-          (err: unknown) => log.error({ err, tokenId: id }, "could not disconnect the revoked token's agents (the sweep retries within 1 s)"),
-        );
+        for (const nsp of agentNamespaces()) {
+          nsp.local.fetchSockets().then(
+            (all) => {
+              for (const s of all) if ((s.data as { tokenId?: number }).tokenId === id) s.disconnect(true);
+            },
+            (err: unknown) => log.error({ err, tokenId: id }, "could not disconnect the revoked token's agents (the sweep retries within 1 s)"),
+          );
+        }
       },
     },
   });
@@ -144,11 +153,37 @@ export async function startServer(
         res.end(JSON.stringify({ ok: false, code: "internal", message: "internal error" }));
       });
   });
+  const limiter = new IngestLimiter(
+    {
+      agentRecordsPerSecond: config.agentRecordsPerSecond, agentMessagesPerSecond: config.agentMessagesPerSecond,
+      ipHandshakesPer10s: config.ipHandshakesPer10s, agentBytesPerSecond: config.agentBytesPerSecond,
+    },
+    LIMITS.maxBatchRecords,
+    Date.now,
+    LIMITS.maxMessageBytes,
+  );
+  // Two socket.io servers on the one port (issue 19). Each leaves upgrades of other paths alone
+  // (destroyUpgrade: false): the agents' token check may outlast engine.io's 1 s before it destroys an
+  // upgrade it does not handle; `upgrade` below ends those of neither path.
+  const shared: Partial<ServerOptions> = { serveClient: false, destroyUpgrade: false };
+  // the default path: browsers' /live and legacy agents; anyone may open a connection here, so 256 KiB
   io = new Server(server, {
-    maxHttpBufferSize: LIMITS.maxMessageBytes,
-    serveClient: false,
+    ...shared,
+    path: SOCKET_PATHS.browser,
+    maxHttpBufferSize: LIMITS.maxBrowserMessageBytes,
     cors: config.allowedOrigins ? { origin: config.allowedOrigins.split(",").map((s) => s.trim()) } : undefined,
   });
+  // the agents' path: 4 MiB messages, for token holders only (the gate runs before any engine.io session);
+  // websocket only (the agent's transport), so no polling request body to bound either
+  agentIo = new Server(server, {
+    ...shared,
+    path: SOCKET_PATHS.agent,
+    maxHttpBufferSize: LIMITS.maxMessageBytes,
+    transports: ["websocket"],
+    allowRequest: agentGate(app, limiter, access.trustedProxies),
+  });
+  // nothing is served on the main namespace "/" of either (a client connects it only when asked to)
+  for (const s of [io, agentIo]) refuseMainNamespace(s, app.counters);
   // the fan-out across replicas: socket.io's PostgreSQL adapter (LISTEN/NOTIFY), on a pool of its own whose
   // connections report their errors (a database outage must not end the process)
   let fanoutPool: pg.Pool | null = null;
@@ -164,19 +199,20 @@ export async function startServer(
     fanoutPool.on("connect", (c) => c.on("error", report));
     io.adapter(createAdapter(fanoutPool, { errorHandler: report }));
   }
-  const limiter = new IngestLimiter(
-    {
-      agentRecordsPerSecond: config.agentRecordsPerSecond, agentMessagesPerSecond: config.agentMessagesPerSecond,
-      ipHandshakesPer10s: config.ipHandshakesPer10s, agentBytesPerSecond: config.agentBytesPerSecond,
-    },
-    LIMITS.maxBatchRecords,
-    Date.now,
-    LIMITS.maxMessageBytes,
-  );
   // after a database outage the agents are told to send at once, not at the end of their retry delay
-  const recovery = new StorageRecovery(app, () => io?.of("/agent").local.emit("resume"));
-  const stopRevocationSweep = sweepRevokedAgentTokens(attachAgentNamespace(io, app, { ingest, liveness, recovery }, limiter, { trustedProxies: access.trustedProxies }), app);
+  const recovery = new StorageRecovery(app, () => {
+    for (const nsp of agentNamespaces()) nsp.local.emit("resume");
+  });
+  const agentParts = { ingest, liveness, recovery };
+  const stopRevocationSweep = sweepRevokedAgentTokens([
+    attachAgentNamespace(agentIo, app, agentParts, limiter, { trustedProxies: access.trustedProxies, path: "agent" }),
+    attachAgentNamespace(io, app, agentParts, limiter, { trustedProxies: access.trustedProxies, path: config.agentLegacyPath === "on" ? "legacy" : "legacy-off" }),
+  ], app);
   attachLiveNamespace(io, app, picture, access, replicated);
+  // The fan-out is the default server's (its adapter above): /live's rooms and server-side events, and the
+  // agents' connection events, which travel as server-side events of its /agent namespace whichever path the
+  // agent came by (the channel older replicas use too). The agents' server broadcasts nothing across
+  // replicas (revocations: each replica's own sweep), so it has no adapter.
   if (replicated) forwardAgentEvents(io.of("/agent"), app.bus);
   const retention = new RetentionJob({
     db: db.prisma, dbKind: db.kind, log: log.child({ part: "retention" }), counters, intervalMs: config.retentionIntervalSeconds * 1000,
@@ -193,13 +229,15 @@ export async function startServer(
     picture.tick(now);
   }, 250);
 
-  // Next's dev server handles its own HMR upgrades; socket.io handles /socket.io/
-  if (config.dev) {
-    const upgrade = pages.getUpgradeHandler();
-    server.on("upgrade", (req, socket, head) => {
-      if (!req.url?.startsWith("/socket.io/")) void upgrade(req, socket, head);
-    });
-  }
+  // socket.io handles its two paths; Next's dev server its own HMR upgrades; any other upgrade is ended
+  // (what engine.io's destroyUpgrade did before there were two servers)
+  const devUpgrade = config.dev ? pages.getUpgradeHandler() : null;
+  server.on("upgrade", (req, socket, head) => {
+    const url = req.url ?? "";
+    if (Object.values(SOCKET_PATHS).some((p) => url.startsWith(`${p}/`))) return;
+    if (devUpgrade) void devUpgrade(req, socket, head);
+    else socket.destroy();
+  });
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -247,7 +285,8 @@ export async function startServer(
       notifier.stop();
       detection.stop();
       await detection.idle();
-      await new Promise<void>((resolve) => io!.close(() => resolve()));
+      // together: each closes its engine's sockets, then the HTTP server, which waits for the other's
+      await Promise.all([io!, agentIo!].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
       await feed.idle();
       await fanoutPool?.end();
       server.closeAllConnections?.();
@@ -256,6 +295,16 @@ export async function startServer(
       setServerParts(undefined);
     },
   };
+}
+
+/** the main namespace "/" refuses every connection: nothing is served there (counted, by server path) */
+function refuseMainNamespace(io: Server, counters: Counters): void {
+  io.of("/").use((_socket, next) => {
+    counters.inc("kam_socket_main_namespace_refused_total", { path: io.path() });
+    const err = new Error("nothing is served on the namespace \"/\": connect /live (browsers) or /agent (agents)") as Error & { data: { code: string } };
+    err.data = { code: "forbidden" };
+    next(err);
+  });
 }
 
 async function main() {

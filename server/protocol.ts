@@ -30,8 +30,16 @@ export const LIMITS = {
   maxLineLength: 8192,
   /** records in one batch */
   maxBatchRecords: 1000,
-  /** bytes of one socket.io message (also the server's maxHttpBufferSize) */
+  /**
+   * bytes of one socket.io message of an agent: the maxHttpBufferSize of the agents' own socket.io server
+   * (SOCKET_PATHS.agent), which admits only a request carrying a valid agent token (server/ingest/agent-gate.ts)
+   */
   maxMessageBytes: 4 * 1024 * 1024,
+  /**
+   * bytes of one socket.io message on the default path (SOCKET_PATHS.browser): browsers' /live, and agents
+   * still on the legacy path. Anyone may open a connection there, so the buffer stays small (issue 19).
+   */
+  maxBrowserMessageBytes: 256 * 1024,
   /** VRRP instances in one config snapshot */
   maxInstances: 1024,
   /** addresses in one VIP observation */
@@ -49,6 +57,13 @@ const intIn = (min: number, max: number) => z.int().check(z.minimum(min), z.maxi
 const nonnegInt = z.int().check(z.nonnegative());
 /** an array of at most `items` strings of at most `max` characters each */
 const strings = (max: number, items: number) => z.array(str(max)).check(z.maxLength(items));
+
+/**
+ * The two socket.io servers on the one port (issue 19), as socket.io's `path` option (URLs start with the
+ * path and a slash): browsers (and the legacy /agent namespace) on socket.io's default, agents on their own,
+ * whose engine admits only a request with `Authorization: Bearer <agent token>`.
+ */
+export const SOCKET_PATHS = { browser: "/socket.io", agent: "/agent.io" } as const;
 
 // ---------------------------------------------------------------- handshake
 

@@ -3,12 +3,21 @@
  * scoped to one cluster, node name bound to the first token that used it),
  * validates every message against the protocol, stores batches and
  * acknowledges them only after the commit.
+ *
+ * It is attached twice (issue 19, server/main.ts): on the agents' own socket.io
+ * server (SOCKET_PATHS.agent, 4 MiB messages, behind the token gate of
+ * agent-gate.ts; the handshake's token must be the gate's) and, for agents
+ * from before that server, on the default path (SOCKET_PATHS.browser, the
+ * browsers' 256 KiB limit): the legacy path, counted per cluster
+ * (kam_agent_legacy_path_total) and logged once per node, or refused
+ * `forbidden` with KAM_AGENT_LEGACY_PATH=off.
  */
 import type { Namespace, Server, Socket } from "socket.io";
 import {
   AgentHello,
   Batch,
   LIMITS,
+  SOCKET_PATHS,
   Heartbeat,
   PROTOCOL_VERSION,
   describeZodError,
@@ -28,6 +37,7 @@ import { BatchQueue } from "./batch-queue";
 import { type IngestLimiter, LogThrottle, nodeKey, permanentStoreError, unstorable } from "./limits";
 import { clientAddress } from "../auth/net";
 import { SWEEP_MS } from "../auth/access";
+import { bearerToken } from "./agent-gate";
 
 export interface AgentSocketData {
   clusterId: number;
@@ -74,8 +84,11 @@ function isUniqueViolation(e: unknown): boolean {
  *   is still unclaimed);
  *   at most caps.nodesPerToken names per cluster token (`limit_exceeded`).
  * - a node registers new agent ids (reinstalls) at a bounded rate.
+ * `gateToken`: on the agent path, the token the gate admitted (agent-gate.ts), which the handshake must carry.
  */
-async function authenticate(app: AppContext, auth: unknown, limiter: IngestLimiter | undefined, addr: string): Promise<AgentSocketData> {
+async function authenticate(
+  app: AppContext, auth: unknown, limiter: IngestLimiter | undefined, addr: string, gateToken?: string | null,
+): Promise<AgentSocketData> {
   const proto = (auth as { protocol?: unknown } | null)?.protocol;
   if (proto !== PROTOCOL_VERSION) {
     throw new HandshakeError(
@@ -86,6 +99,9 @@ async function authenticate(app: AppContext, auth: unknown, limiter: IngestLimit
   const hello = AgentHello.safeParse(auth);
   if (!hello.success) throw new HandshakeError("invalid_message", `invalid handshake: ${describeZodError(hello.error)}`);
   const h = hello.data;
+  if (gateToken !== undefined && gateToken !== h.token) {
+    throw new HandshakeError("forbidden", "the handshake's token is not the Authorization header's: the agent sends one token in both");
+  }
   const scope = await verifyToken(app.db, h.token);
   if (!scope) throw new HandshakeError("unauthorized", "unknown or revoked agent token: check the agent's --token / KAM_TOKEN");
   const rate = limiter?.handshake(addr, scope.tokenId) ?? { ok: true };
@@ -170,6 +186,8 @@ async function authenticate(app: AppContext, auth: unknown, limiter: IngestLimit
 }
 
 const quietClusterTokens = new LogThrottle(600_000);
+/** nodes already warned about the legacy path: once per node (and process) */
+const legacyNodes = new LogThrottle(Number.POSITIVE_INFINITY);
 
 /** size of a received message as JSON (what it cost on the wire, about); unserialisable: the limit */
 function messageBytes(payload: unknown): number {
@@ -186,7 +204,16 @@ const MAX_QUEUED_BATCHES = 16;
 export interface AgentNamespaceOptions {
   /** KAM_TRUSTED_PROXIES: whose X-Forwarded-For names the client address the handshake limit is keyed on */
   trustedProxies?: string[];
+  /**
+   * which server this namespace is on: "agent" (default), the agents' own, whose gate checked the
+   * Authorization header (the handshake must carry the same token); "legacy", the default path, served for
+   * agents from before the agent path (counted and logged); "legacy-off", the default path refusing agents
+   */
+  path?: "agent" | "legacy" | "legacy-off";
 }
+
+/** the refusal of every agent on the default path when KAM_AGENT_LEGACY_PATH=off */
+export const LEGACY_OFF_MESSAGE = `agents connect on ${SOCKET_PATHS.agent}/ (KAM_AGENT_LEGACY_PATH=off on this server): upgrade the agent`;
 
 /** what the agent namespace hands its agents' messages to */
 export interface AgentParts {
@@ -199,13 +226,19 @@ export interface AgentParts {
 export function attachAgentNamespace(io: Server, app: AppContext, parts: AgentParts, limiter?: IngestLimiter, opts: AgentNamespaceOptions = {}): AgentNamespace {
   const nsp = io.of("/agent") as unknown as AgentNamespace;
   const trusted = opts.trustedProxies ?? [];
+  const path = opts.path ?? "agent";
 
   const quiet = new LogThrottle();
   nsp.use((socket, next) => {
     // the client as the trusted-proxy setting resolves it: behind the documented reverse proxy every
     // agent would otherwise share the proxy's allowance
     const addr = clientAddress(socket.handshake.address, socket.request.headers, trusted);
-    authenticate(app, socket.handshake.auth, limiter, addr)
+    // on the agent path the gate admitted the Authorization header's token: the handshake must name the same
+    const gateToken = path === "agent" ? bearerToken(socket.request.headers.authorization) : undefined;
+    const checked = path === "legacy-off"
+      ? Promise.reject(new HandshakeError("forbidden", LEGACY_OFF_MESSAGE))
+      : authenticate(app, socket.handshake.auth, limiter, addr, gateToken);
+    checked
       .then((data) => {
         socket.data = data;
         next();
@@ -213,8 +246,9 @@ export function attachAgentNamespace(io: Server, app: AppContext, parts: AgentPa
       .catch((e: unknown) => {
         let err = e instanceof HandshakeError ? e : new HandshakeError("unavailable", "server cannot check the token right now, retry later", UNAVAILABLE_RETRY_MS);
         if (!(e instanceof HandshakeError)) app.log.error({ err: e }, "agent handshake failed");
-        // refusals for what the client sent spend its address's allowance of failures; over it, it is told to wait
-        if (!["unavailable", "rate_limited"].includes(err.data.code)) {
+        // refusals for what the client sent spend its address's allowance of failures; over it, it is told to
+        // wait (an agent from before the agent path, refused with the legacy path off, spends none)
+        if (!["unavailable", "rate_limited"].includes(err.data.code) && path !== "legacy-off") {
           const v = limiter?.handshakeFailed(addr) ?? { ok: true };
           if (!v.ok) err = new HandshakeError("rate_limited", v.message, v.retryMs);
         }
@@ -230,6 +264,15 @@ export function attachAgentNamespace(io: Server, app: AppContext, parts: AgentPa
     const key = nodeKey(d);
     const log = app.log.child({ cluster: d.cluster, node: d.node, agent: d.agentId, sid: socket.id });
     log.info("agent connected");
+    if (path === "legacy") {
+      app.counters.inc("kam_agent_legacy_path_total", { cluster: d.cluster });
+      if (legacyNodes.allow(key) !== null) {
+        log.warn(
+          { version: d.version, limitBytes: LIMITS.maxBrowserMessageBytes },
+          `agent connected on the legacy path (${SOCKET_PATHS.browser}/, messages up to ${LIMITS.maxBrowserMessageBytes / 1024} KiB; kam_agent_legacy_path_total): upgrade it to use ${SOCKET_PATHS.agent}/`,
+        );
+      }
+    }
     void parts.liveness.agentConnected(d, true);
     // one commit at a time per agent, in arrival order; batches waiting meanwhile share the next commit
     const queue = new BatchQueue({
@@ -314,12 +357,12 @@ export function attachAgentNamespace(io: Server, app: AppContext, parts: AgentPa
  * the dashboard closes them at once (main.ts); this covers the admin CLI,
  * which runs in another process. Returns a stop function.
  */
-export function sweepRevokedAgentTokens(nsp: AgentNamespace, app: AppContext, everyMs = SWEEP_MS): () => void {
+export function sweepRevokedAgentTokens(namespaces: AgentNamespace[], app: AppContext, everyMs = SWEEP_MS): () => void {
   let busy = false;
   const timer = setInterval(() => {
     if (busy) return;
     const byToken = new Map<number, AgentSocket[]>();
-    for (const s of nsp.sockets.values()) {
+    for (const s of namespaces.flatMap((nsp) => [...nsp.sockets.values()])) {
       const id = s.data?.tokenId;
       if (typeof id === "number") byToken.set(id, [...(byToken.get(id) ?? []), s]);
     }

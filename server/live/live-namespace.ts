@@ -149,6 +149,8 @@ export function attachLiveNamespace(
     const socket = s as LiveSocket;
     // without access control (tests of the namespace alone) every cluster is visible
     if (!(socket.data as Partial<LiveData>).scope) socket.data = { scope: ClusterScope.ALL, wanted: null };
+    // a message over the default path's 256 KiB (LIMITS.maxBrowserMessageBytes) shows here as "transport error"
+    socket.on("disconnect", (reason) => app.counters.inc("kam_live_disconnects_total", { reason }));
     const bucket = new TokenBucket(SUBSCRIBE_BURST, SUBSCRIBE_PER_SECOND, Date.now());
     socket.on("subscribe", (payload, ack) => {
       const reply = typeof ack === "function" ? ack : () => {};

@@ -4,8 +4,8 @@
  * used by the pipeline tests). It numbers records and heartbeats like an agent.
  */
 import { randomUUID } from "node:crypto";
-import { io, type Socket } from "socket.io-client";
-import { PROTOCOL_VERSION, type AgentRecord, type BatchAck, type ConfigInstance } from "../../server/protocol";
+import { io, type ManagerOptions, type Socket, type SocketOptions } from "socket.io-client";
+import { PROTOCOL_VERSION, SOCKET_PATHS, type AgentRecord, type BatchAck, type ConfigInstance } from "../../server/protocol";
 
 export interface FakeAgent {
   node: string;
@@ -33,16 +33,30 @@ export function instance(over: Partial<ConfigInstance> & { name: string; vrid: n
   };
 }
 
-/** `version`: what the agent announces in its handshake */
-export async function connectFakeAgent(url: string, token: string, node: string, heartbeatMs = 1000, version = "fake"): Promise<FakeAgent> {
+/**
+ * The socket.io options of an agent's connection as agent/client.ts makes them: the agent path with the
+ * token in the Authorization header; `legacy`: the default path without it, as agents from before the
+ * agent path connect (issue 19).
+ */
+export function agentSocketOptions(token: string, opts: { legacy?: boolean } = {}): Partial<ManagerOptions & SocketOptions> {
+  return opts.legacy
+    ? { transports: ["websocket"] }
+    : { path: SOCKET_PATHS.agent, extraHeaders: { authorization: `Bearer ${token}` }, transports: ["websocket"] };
+}
+
+/** `version`: what the agent announces in its handshake; `legacy`: connect as an agent from before the agent path */
+export async function connectFakeAgent(url: string, token: string, node: string, heartbeatMs = 1000, version = "fake", opts: { legacy?: boolean } = {}): Promise<FakeAgent> {
   const socket = io(`${url}/agent`, {
+    ...agentSocketOptions(token, opts),
     auth: { protocol: PROTOCOL_VERSION, token, agentId: randomUUID(), node, hostname: node, version },
-    transports: ["websocket"],
     reconnection: false,
   });
   await new Promise<void>((resolve, reject) => {
     socket.once("connect", () => resolve());
-    socket.once("connect_error", reject);
+    socket.once("connect_error", (e) => {
+      socket.close();
+      reject(e);
+    });
   });
   let seq = 0;
   const hb = setInterval(() => socket.emit("heartbeat", { ts: Date.now(), outbox: 0, sources: {} }, () => {}), heartbeatMs);

@@ -3,6 +3,7 @@
  * Origin included, is exactly what the test says, and redirects are not followed).
  */
 import http from "node:http";
+import { randomBytes } from "node:crypto";
 
 export interface RawResponse {
   status: number;
@@ -56,4 +57,30 @@ export async function login(base: string, name: string, password: string, extra:
   });
   const session = res.cookie("kam_session");
   return { res, cookie: session, csrf: res.status === 200 ? res.json<{ csrf: string }>().csrf : null };
+}
+
+/**
+ * A websocket upgrade request made by hand (socket.io's engine.io handshake on `path`), so a test sees the
+ * HTTP answer itself: the status and body of a refusal, or 101 (the socket is then ended at once).
+ */
+export function upgradeRequest(base: string, path: string, headers: Record<string, string> = {}, localAddress = "127.0.0.1"): Promise<{ status: number; body: string }> {
+  const url = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      host: url.hostname, port: url.port, path, localAddress,
+      headers: { connection: "Upgrade", upgrade: "websocket", "sec-websocket-version": "13", "sec-websocket-key": randomBytes(16).toString("base64"), ...headers },
+    });
+    req.once("upgrade", (res, socket) => {
+      socket.destroy();
+      resolve({ status: res.statusCode ?? 0, body: "" });
+    });
+    req.once("response", (res) => {
+      let body = "";
+      res.on("data", (c: Buffer) => (body += c.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on("error", reject);
+    });
+    req.once("error", reject);
+    req.end();
+  });
 }

@@ -13,6 +13,8 @@ import { randomUUID } from "node:crypto";
 import { io, type Socket } from "socket.io-client";
 import { PROTOCOL_VERSION, type BatchAck } from "../../server/protocol";
 import { metricOf, startTestServer, type TestServer, queryDb } from "../helpers/server";
+import { agentSocketOptions } from "../helpers/fake-agent";
+import { gateStatus } from "../../agent/client";
 import { testDbKind } from "../helpers/db";
 import { consoleStamp, instance } from "../helpers/fake-agent";
 import { startFileAgent } from "../helpers/agent";
@@ -25,8 +27,9 @@ const MESSAGES_PER_S = 5; // bucket: 20 messages per node
 function connect(token: string, node: string, agentId = randomUUID()): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const s = io(`${srv.url}/agent`, {
+      ...agentSocketOptions(token),
       auth: { protocol: PROTOCOL_VERSION, token, agentId, node, hostname: node, version: "t" },
-      transports: ["websocket"], reconnection: false, timeout: 5000,
+      reconnection: false, timeout: 5000,
     });
     s.once("connect", () => {
       sockets.push(s);
@@ -39,13 +42,13 @@ function connect(token: string, node: string, agentId = randomUUID()): Promise<S
   });
 }
 
-/** the typed code of a refused handshake, or "ok" (the socket is closed again) */
+/** the typed code of a refused handshake, "gate" when the agent path's token gate refused it (HTTP 400), or "ok" (the socket is closed again) */
 async function outcome(token: string, node: string, agentId = randomUUID()): Promise<string> {
   try {
     (await connect(token, node, agentId)).close();
     return "ok";
   } catch (e) {
-    return (e as { data?: { code?: string } }).data?.code ?? String(e);
+    return (e as { data?: { code?: string } }).data?.code ?? (gateStatus(e) === 400 ? "gate" : String(e));
   }
 }
 
@@ -104,7 +107,7 @@ describe(`per-node agent tokens (${testDbKind()})`, () => {
     const second = await srv.token("rv", "rv1");
     assert.equal(await outcome(second, "rv1"), "forbidden", "the first token is still active");
     await query(`UPDATE agent_token SET revoked_at = now() WHERE token_hash = encode(sha256($1::bytea), 'hex')`, [first]);
-    assert.equal(await outcome(first, "rv1"), "unauthorized");
+    assert.equal(await outcome(first, "rv1"), "gate", "a revoked token does not pass the agent path's gate");
     assert.equal(await outcome(second, "rv1"), "ok", "the replacement is accepted");
   });
 });

@@ -18,6 +18,7 @@ import fs from "node:fs";
 import { startFileAgent } from "../helpers/agent";
 import { waitFor } from "../helpers/wait";
 import { prng } from "../helpers/prng";
+import { agentSocketOptions } from "../helpers/fake-agent";
 
 let srv: TestServer;
 const sockets: Socket[] = [];
@@ -27,10 +28,12 @@ const RECORDS_PER_S = 500; // bucket: max(1000, 4 x 500) = 2000 records
 const MESSAGES_PER_S = 1000; // bucket: 4000 messages
 const HANDSHAKES_PER_10S = 10; // bucket: 20 attempts, refilled at 1/s
 
-function connect(auth: unknown, localAddress?: string): Promise<Socket> {
+/** an agent's connection on the agent path; `bearer`: the token its gate checks (default: the handshake's) */
+function connect(auth: unknown, localAddress?: string, bearer = (auth as { token?: unknown } | null)?.token): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const s = io(`${srv.url}/agent`, {
-      auth: auth as Record<string, unknown>, transports: ["websocket"], reconnection: false, timeout: 5000,
+      ...agentSocketOptions(String(bearer)),
+      auth: auth as Record<string, unknown>, reconnection: false, timeout: 5000,
       ...(localAddress ? { localAddress } : {}),
     } as Parameters<typeof io>[1]);
     s.once("connect", () => {
@@ -301,14 +304,15 @@ describe(`hostile input at the agent endpoint (${testDbKind()})`, () => {
       [{ ...hello(token, "g"), token: 12345678901234567890 }, "invalid_message"],
       [{ ...hello(token, "g"), hostname: "h".repeat(100_000) }, "invalid_message"],
       [{ ...hello(token, "g"), utcOffsetMinutes: 1e9 }, "invalid_message"],
-      [{ ...hello("kam_" + "z".repeat(40), "g") }, "unauthorized"],
+      [{ ...hello("kam_" + "z".repeat(40), "g") }, "forbidden"], // not the header's token
     ];
+    // past the agent path's gate (a valid token in the header), the handshake itself is checked
     for (const [auth, code] of garbage) {
-      await assert.rejects(connect(auth, "127.0.0.3"), (e: { data?: { code?: string } }) => (assert.equal(e.data?.code, code, JSON.stringify(auth).slice(0, 80)), true));
+      await assert.rejects(connect(auth, "127.0.0.3", token), (e: { data?: { code?: string } }) => (assert.equal(e.data?.code, code, JSON.stringify(auth).slice(0, 80)), true));
     }
     // not an object: socket.io itself refuses the CONNECT packet and closes the transport
     const outcome = await new Promise<string>((resolve) => {
-      const raw = io(`${srv.url}/agent`, { auth: "hello" as unknown as Record<string, unknown>, transports: ["websocket"], reconnection: false });
+      const raw = io(`${srv.url}/agent`, { ...agentSocketOptions(token), auth: "hello" as unknown as Record<string, unknown>, reconnection: false });
       raw.once("connect", () => resolve("connected"));
       raw.io.once("close", (reason) => resolve(`closed: ${reason}`));
       setTimeout(() => resolve("no answer"), 10_000);

@@ -14,9 +14,9 @@ import http from "node:http";
 import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { io } from "socket.io-client";
-import { PROTOCOL_VERSION } from "../../server/protocol";
+import { PROTOCOL_VERSION, SOCKET_PATHS } from "../../server/protocol";
 import { startTestServer, type TestServer } from "../helpers/server";
-import { login, request } from "../helpers/http";
+import { login, request, upgradeRequest } from "../helpers/http";
 import { testDbKind } from "../helpers/db";
 
 let srv: TestServer;
@@ -110,6 +110,20 @@ describe(`rate limits behind a loopback proxy (${testDbKind()})`, () => {
     assert.deepEqual(bogus, [...Array(4).fill("unauthorized"), ...Array(4).fill("rate_limited")]);
     assert.equal(await attempt(token, "px1", "198.51.100.66"), "ok", "another client address");
     assert.equal(await attempt(token, "px1", "203.0.113.66"), "ok", "a valid token from the same address: only failures are limited");
+  });
+});
+
+describe(`the agent path's token gate behind a loopback proxy (issue 19, ${testDbKind()})`, () => {
+  it("refused handshakes spend the allowance of the client address X-Forwarded-For names: another client of the proxy still gets in", { timeout: 60_000 }, async () => {
+    const token = await srv.token("proxied-gate", "pg1");
+    const handshake = `${SOCKET_PATHS.agent}/?EIO=4&transport=websocket`;
+    const bogus = { authorization: `Bearer kam_${"y".repeat(43)}`, "x-forwarded-for": "203.0.113.67" };
+    const answers: string[] = [];
+    for (let i = 0; i < 6; i++) answers.push((await upgradeRequest(srv.url, handshake, bogus)).body.split(":")[0]);
+    assert.deepEqual(answers, [...Array(4).fill("unauthorized"), ...Array(2).fill("rate_limited")]);
+    const valid = (client: string) => upgradeRequest(srv.url, handshake, { authorization: `Bearer ${token}`, "x-forwarded-for": client });
+    assert.equal((await valid("198.51.100.67")).status, 101, "another client address behind the proxy");
+    assert.equal((await valid("203.0.113.67")).status, 101, "a valid token from the same address: only failures are limited");
   });
 });
 

@@ -67,6 +67,8 @@ test("delivers every record exactly once in batches, acks empty the outbox, hear
   assert.deepEqual(srv.all().map((r) => r.seq), Array.from({ length: 2500 }, (_, i) => i + 1));
   assert.ok(srv.batches >= 3, "split into batches of at most 1000");
   assert.deepEqual(srv.hellos[0], { protocol: PROTOCOL_VERSION, token: TOKEN, agentId, node: "node-1", hostname: "host-1", version: "test", utcOffsetMinutes: 0 });
+  // on the agent path, the token also in the header the server's gate checks before any engine.io session
+  assert.equal(srv.authorizations[0], `Bearer ${TOKEN}`);
   // a heartbeat sent before the last acks arrived still counts those records: wait for one sent after them
   await waitFor("a heartbeat reporting the emptied outbox", () => srv.heartbeats.length >= 2 && srv.heartbeats.at(-1)!.outbox === 0, 5000, 10);
   assert.deepEqual(srv.heartbeats.at(-1)!.sources, { journal: "ok", vips: "ok" });

@@ -8,7 +8,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { Server } from "socket.io";
 import {
-  AgentHello, Batch, Heartbeat, PROTOCOL_VERSION, describeZodError, type AgentClientToServer, type AgentRecord,
+  AgentHello, Batch, Heartbeat, PROTOCOL_VERSION, SOCKET_PATHS, describeZodError, type AgentClientToServer, type AgentRecord,
   type AgentServerToClient, type BatchAck, type ErrorCode,
 } from "../../server/protocol";
 
@@ -18,6 +18,8 @@ export interface StandIn {
   /** stored records per agent, by seq */
   records: Map<string, Map<number, AgentRecord>>;
   hellos: AgentHello[];
+  /** the Authorization header of each accepted handshake (the real server's gate checks it: agent-gate.ts) */
+  authorizations: (string | undefined)[];
   heartbeats: Heartbeat[];
   batches: number;
   /** the token the stand-in accepts (change it to test refusals) */
@@ -51,12 +53,15 @@ function refusal(code: ErrorCode, message: string, retryAfterMs: number | null =
 
 export async function startStandIn(token: string, port = 0): Promise<StandIn> {
   const httpServer = http.createServer();
-  const io = new Server<AgentClientToServer, AgentServerToClient>(httpServer, { transports: ["websocket"], maxHttpBufferSize: 4 * 1024 * 1024 });
+  const io = new Server<AgentClientToServer, AgentServerToClient>(httpServer, {
+    path: SOCKET_PATHS.agent, transports: ["websocket"], maxHttpBufferSize: 4 * 1024 * 1024,
+  });
   const s: StandIn = {
     url: "",
     port: 0,
     records: new Map(),
     hellos: [],
+    authorizations: [],
     heartbeats: [],
     batches: 0,
     token,
@@ -85,6 +90,7 @@ export async function startStandIn(token: string, port = 0): Promise<StandIn> {
     if (hello.data.token !== s.token) return next(refusal("unauthorized", "unknown token"));
     socket.data.agentId = hello.data.agentId;
     s.hellos.push(hello.data);
+    s.authorizations.push(socket.request.headers.authorization);
     next();
   });
   ns.on("connection", (socket) => {
