@@ -30,6 +30,7 @@ import { setServerParts } from "./context";
 import { createWebServer } from "./web-server";
 import { restoreState } from "./state/restore";
 import { DETECTION_LAG_MS, DetectionHost } from "./incidents/detection-host";
+import { loadSecretBox } from "./incidents/secret-box";
 import { Notifier } from "./incidents/notifier";
 import { ROOT } from "./paths";
 import { DEFAULT_CAPS, IngestLimiter } from "./ingest/limits";
@@ -63,6 +64,8 @@ export async function startServer(
   // TLS files are checked before anything starts: a bad path fails fast, naming the setting
   const tlsFiles = readTlsFiles(config);
   if (tlsFiles) checkTlsPair(tlsFiles);
+  // the key of the alert channels' secrets: an unusable key file fails the start, naming KAM_SECRETS_KEY_FILE
+  const secrets = loadSecretBox({ keyFile: config.secretsKeyFile, dataDir: config.dataDir });
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, cwd: ROOT, log });
   const counters = new Counters({ defaults: true });
   if (counters.build.commitUnknown) log.info({ reason: counters.build.commitUnknown }, "kam_build_info: commit unknown (set KAM_BUILD_COMMIT where the server runs outside its git checkout)");
@@ -89,7 +92,7 @@ export async function startServer(
     counters.inc("kam_db_rows_rejected_total", { query: e.query });
     log.error({ query: e.query, row: e.row, path: e.path, issue: e.issue }, "a stored row does not match what this version reads: left out of the live picture (kam_db_rows_rejected_total)");
   });
-  const notifier = new Notifier(db.prisma, log.child({ part: "notifier" }), counters, config.publicUrl || null);
+  const notifier = new Notifier(db.prisma, log.child({ part: "notifier" }), counters, config.publicUrl || null, { secrets });
   const detection = new DetectionHost(db.prisma, log.child({ part: "detect" }), counters, notifier, app.bus, { offlineMs: app.settings.offlineMs });
   let leases: Coordination | null = null;
   if (replicated) {

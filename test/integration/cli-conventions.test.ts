@@ -45,7 +45,8 @@ describe("npm run admin", () => {
   it("prints --help and --version on stdout with exit code 0", async () => {
     const help = await run("cli/admin.ts", ["--help"]);
     assert.equal(help.code, 0);
-    assert.match(help.stdout, /npm run admin -- webhook add --cluster NAME --url URL \[--format json\|slack\|alertmanager\]/);
+    assert.match(help.stdout, /npm run admin -- webhook add --cluster NAME --url URL \[--format json\|slack\|alertmanager\|pagerduty\|email\] \[--min-severity info\|warning\|critical\] \[--secret-stdin\]/);
+    assert.match(help.stdout, /npm run admin -- webhook test ID\n\s+send a test notification now/);
     assert.match(help.stdout, /npm run admin -- user add NAME \[--role viewer\|operator\|admin\] \[--clusters A,B\] \[--password-stdin\]/);
     assert.match(help.stdout, /exit status: 0 done, 1 failed/);
     const one = await run("cli/admin.ts", ["user", "add", "--help"]);
