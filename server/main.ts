@@ -111,6 +111,7 @@ export async function startServer(
   const remoteLiveness = replicated ? new RemoteLiveness(app, picture, (id) => liveness.isOwnSession(id)) : null;
   remoteLiveness?.start();
   detection.lagMs = DETECTION_LAG_MS;
+  await notifier.checkSecrets();
   notifier.start();
   const parts: ServerParts = { app, picture, detection };
   setServerParts(parts);

@@ -318,6 +318,23 @@ export class Notifier {
     return hooks.length;
   }
 
+  /**
+   * At start: the channels whose secret was sealed under another key than the one loaded (a replica or
+   * CLI with another KAM_SECRETS_KEY_FILE), logged as an error naming the setting, before any delivery
+   * fails on them. Returns their ids.
+   */
+  async checkSecrets(): Promise<number[]> {
+    const rows = await this.db.webhook.findMany({ where: { secret: { not: null } }, select: { id: true, secret: true }, orderBy: { id: "asc" } });
+    const bad = rows.filter((r) => !this.secrets || r.secret!.split(".")[1] !== this.secrets.keyId).map((r) => r.id);
+    if (bad.length) {
+      this.log.error(
+        { webhooks: bad, keyFile: this.secrets?.source ?? null },
+        "alert channels sealed with another key than KAM_SECRETS_KEY_FILE's: their notifications will fail until KAM_SECRETS_KEY_FILE names the key they were sealed with",
+      );
+    }
+    return bad;
+  }
+
   start(everyMs = 500) {
     this.timer = setInterval(() => void this.drain(), everyMs);
     this.timer.unref();
