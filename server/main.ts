@@ -30,7 +30,7 @@ import { setServerParts } from "./context";
 import { createWebServer } from "./web-server";
 import { restoreState } from "./state/restore";
 import { DETECTION_LAG_MS, DetectionHost } from "./incidents/detection-host";
-import { loadSecretBox } from "./incidents/secret-box";
+import { loadSecretBox, SecretKeyError } from "./incidents/secret-box";
 import { Notifier } from "./incidents/notifier";
 import { ROOT } from "./paths";
 import { DEFAULT_CAPS, IngestLimiter } from "./ingest/limits";
@@ -65,7 +65,7 @@ export async function startServer(
   const tlsFiles = readTlsFiles(config);
   if (tlsFiles) checkTlsPair(tlsFiles);
   // the key of the alert channels' secrets: an unusable key file fails the start, naming KAM_SECRETS_KEY_FILE
-  const secrets = loadSecretBox({ keyFile: config.secretsKeyFile, dataDir: config.dataDir });
+  const secrets = secretBoxOf(config);
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, cwd: ROOT, log });
   const counters = new Counters({ defaults: true });
   if (counters.build.commitUnknown) log.info({ reason: counters.build.commitUnknown }, "kam_build_info: commit unknown (set KAM_BUILD_COMMIT where the server runs outside its git checkout)");
@@ -260,6 +260,16 @@ export async function startServer(
       setServerParts(undefined);
     },
   };
+}
+
+/** the channels' secrets key; an unusable key file is a configuration error (exit 2) naming the setting */
+function secretBoxOf(config: ServerConfig) {
+  try {
+    return loadSecretBox({ keyFile: config.secretsKeyFile, dataDir: config.dataDir });
+  } catch (e) {
+    if (e instanceof SecretKeyError) throw new ConfigError(`invalid server configuration:\n  --secrets-key-file / KAM_SECRETS_KEY_FILE: ${e.message}`);
+    throw e;
+  }
 }
 
 async function main() {

@@ -278,6 +278,18 @@ describe(`alert channels, real receivers on loopback (${testDbKind()})`, () => {
     const f = await fails(admin(["webhook", "test", String(gone)]));
     assert.equal(f.code, 1);
     assert.match(f.stderr, new RegExp(`webhook ${gone} \\(json\\) test opened: failed: fetch failed`));
+    // a password the SMTP server refuses: the server's answer, not the password
+    const wrongPw = added((await admin([
+      "webhook", "add", "--cluster", "edge", "--format", "email", "--url", `smtp://127.0.0.1:${smtp.port}`, "--to", "ops@example.com",
+      "--from", "kam@example.com", "--smtp-user", SMTP_USER, "--smtp-ca-file", smtp.certFile, "--secret-stdin",
+    ], { stdin: "not-the-password-4711\n" })).stdout);
+    const denied = await fails(admin(["webhook", "test", String(wrongPw)]));
+    assert.equal(denied.code, 1);
+    assert.match(denied.stderr, new RegExp(`webhook ${wrongPw} \\(email\\) test opened: failed: Invalid login: 535 .*Invalid username or password`));
+    assert.ok(!denied.stderr.includes("4711") && !denied.stdout.includes("4711"), "the password is not printed");
+    assert.equal(smtp.mails.length, before.mails + 1, "nothing sent");
+    await db.prisma.webhook.delete({ where: { id: wrongPw } });
+
     const none = await fails(admin(["webhook", "test", "999"]));
     assert.equal(none.code, 1);
     assert.match(none.stderr, /no webhook 999/);

@@ -93,6 +93,14 @@ describe("the server (npm start -- ...)", () => {
     assert.match(r.stderr, /^server: unknown option --prot; did you mean --port\?\nusage: npm start -- \[options\]/);
   });
 
+  it("refuses a secrets key file it cannot read with exit code 2, naming the setting, before opening the database", async () => {
+    const missing = path.join(dataDir, "no-such.key");
+    const r = await run("main.ts", ["--port", "0", "--host", "127.0.0.1"], { KAM_SECRETS_KEY_FILE: missing });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^invalid server configuration:\n {2}--secrets-key-file \/ KAM_SECRETS_KEY_FILE: cannot read the secrets key file .*no-such\.key \(KAM_SECRETS_KEY_FILE\): ENOENT\n$/);
+    assert.equal(fs.existsSync(missing), false, "not created: a named key file must be the replicas' shared one");
+  });
+
   it("prints --help and --version on stdout with exit code 0", async () => {
     const help = await run("main.ts", ["--help"]);
     assert.equal(help.code, 0);
