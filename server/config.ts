@@ -70,6 +70,8 @@ export const ServerConfig = z.object({
   /** PEM certificate (chain) and private key files: both set = https for everything (pages, API, socket.io); both empty = http */
   tlsCert: z.string(),
   tlsKey: z.string(),
+  /** key file sealing the alert channels' secrets (server/incidents/secret-box.ts); "" = secrets.key in dataDir, created when missing */
+  secretsKeyFile: z.string(),
 });
 export type ServerConfig = z.infer<typeof ServerConfig>;
 
@@ -123,6 +125,7 @@ const SETTINGS: Record<keyof ServerConfig, Setting> = {
   agentLegacyPath: { flag: "agent-legacy-path", env: "KAM_AGENT_LEGACY_PATH", dflt: "on", arg: "on|off", help: "serve agents older than the /agent.io/ path on /socket.io/ (256 KiB messages), or refuse them" },
   tlsCert: { flag: "tls-cert", env: "KAM_TLS_CERT", dflt: "", arg: "PATH", help: "PEM certificate (chain) file; with --tls-key everything is served over https" },
   tlsKey: { flag: "tls-key", env: "KAM_TLS_KEY", dflt: "", arg: "PATH", help: "PEM private key file of that certificate" },
+  secretsKeyFile: { flag: "secrets-key-file", env: "KAM_SECRETS_KEY_FILE", dflt: "", arg: "PATH", help: "key sealing alert channel secrets; empty = secrets.key in --data-dir (created)" },
 };
 
 /** Where each setting comes from, to name it in errors: "--port / PORT". */

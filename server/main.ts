@@ -33,6 +33,7 @@ import { setServerParts } from "./context";
 import { createWebServer } from "./web-server";
 import { restoreState } from "./state/restore";
 import { DETECTION_LAG_MS, DetectionHost } from "./incidents/detection-host";
+import { loadSecretBox, SecretKeyError } from "./incidents/secret-box";
 import { Notifier } from "./incidents/notifier";
 import { ROOT } from "./paths";
 import { DEFAULT_CAPS, IngestLimiter } from "./ingest/limits";
@@ -66,6 +67,8 @@ export async function startServer(
   // TLS files are checked before anything starts: a bad path fails fast, naming the setting
   const tlsFiles = readTlsFiles(config);
   if (tlsFiles) checkTlsPair(tlsFiles);
+  // the key of the alert channels' secrets: an unusable key file fails the start, naming KAM_SECRETS_KEY_FILE
+  const secrets = secretBoxOf(config);
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, cwd: ROOT, log });
   const counters = new Counters({ defaults: true });
   if (counters.build.commitUnknown) log.info({ reason: counters.build.commitUnknown }, "kam_build_info: commit unknown (set KAM_BUILD_COMMIT where the server runs outside its git checkout)");
@@ -92,7 +95,7 @@ export async function startServer(
     counters.inc("kam_db_rows_rejected_total", { query: e.query });
     log.error({ query: e.query, row: e.row, path: e.path, issue: e.issue }, "a stored row does not match what this version reads: left out of the live picture (kam_db_rows_rejected_total)");
   });
-  const notifier = new Notifier(db.prisma, log.child({ part: "notifier" }), counters, config.publicUrl || null);
+  const notifier = new Notifier(db.prisma, log.child({ part: "notifier" }), counters, config.publicUrl || null, { secrets });
   const detection = new DetectionHost(db.prisma, log.child({ part: "detect" }), counters, notifier, app.bus, { offlineMs: app.settings.offlineMs });
   let leases: Coordination | null = null;
   if (replicated) {
@@ -111,6 +114,7 @@ export async function startServer(
   const remoteLiveness = replicated ? new RemoteLiveness(app, picture, (id) => liveness.isOwnSession(id)) : null;
   remoteLiveness?.start();
   detection.lagMs = DETECTION_LAG_MS;
+  await notifier.checkSecrets();
   notifier.start();
   const parts: ServerParts = { app, picture, detection };
   setServerParts(parts);
@@ -305,6 +309,16 @@ function refuseMainNamespace(io: Server, counters: Counters): void {
     err.data = { code: "forbidden" };
     next(err);
   });
+}
+
+/** the channels' secrets key; an unusable key file is a configuration error (exit 2) naming the setting */
+function secretBoxOf(config: ServerConfig) {
+  try {
+    return loadSecretBox({ keyFile: config.secretsKeyFile, dataDir: config.dataDir });
+  } catch (e) {
+    if (e instanceof SecretKeyError) throw new ConfigError(`invalid server configuration:\n  --secrets-key-file / KAM_SECRETS_KEY_FILE: ${e.message}`);
+    throw e;
+  }
 }
 
 async function main() {

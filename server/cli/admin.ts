@@ -1,6 +1,6 @@
 /**
- * npm run admin -- webhook add --cluster NAME --url URL [--format json|slack|alertmanager]
- * npm run admin -- webhook list | webhook remove ID
+ * npm run admin -- webhook add --cluster NAME --url URL [--format json|slack|alertmanager|pagerduty|email] [--min-severity S] ...
+ * npm run admin -- webhook list | webhook test ID | webhook remove ID
  * npm run admin -- maintenance add --cluster NAME (--for 2h | --from ISO --to ISO) [--reason TEXT]
  * npm run admin -- maintenance list | maintenance remove ID
  * npm run admin -- settings show --cluster NAME | settings set --cluster NAME key=value ...
@@ -14,9 +14,35 @@ import { DEFAULT_SETTINGS } from "../detect/types";
 import { settingsOf } from "../incidents/detection-host";
 import type { Db } from "../db/database";
 import { AuthInputError } from "../auth/store";
-import { idCommand, runCli, UsageError, type Args, type CliSpec, type Command } from "./args";
-import { ACCESS_COMMANDS, CLUSTER_FLAG } from "./users";
-import { WEBHOOK_FORMATS, webhookUrlProblem } from "../incidents/notifier";
+import { EXIT, ID_ARG, idCommand, runCli, UsageError, type Args, type CliSpec, type Command } from "./args";
+import { ACCESS_COMMANDS, CLUSTER_FLAG, readStdinLine } from "./users";
+import { targetHost, WEBHOOK_FORMATS, webhookUrlProblem, type WebhookFormat } from "../incidents/notifier";
+import { PAGERDUTY_URL, SEVERITIES, sendTo, type EmailSettings } from "../incidents/channels";
+import { loadSecretBox } from "../incidents/secret-box";
+import { loadServerConfig } from "../config";
+import { emailSettings, generateSigningSecret, secretProblem, smtpUrlProblem, testNotifications } from "./channel-setup";
+
+/** the key of the channels' secrets, as the server finds it (KAM_SECRETS_KEY_FILE, or secrets.key in KAM_DATA_DIR) */
+function secretBox() {
+  const config = loadServerConfig([], process.env);
+  return loadSecretBox({ keyFile: config.secretsKeyFile, dataDir: config.dataDir });
+}
+
+/** a channel's URL up to its host: never a path or query, which may hold a token */
+function shownTarget(url: string): string {
+  try {
+    return `${new URL(url).protocol}//${targetHost(url)}`;
+  } catch {
+    return "(unparseable URL)";
+  }
+}
+
+/** the secret given with --secret-stdin: the first line of stdin */
+async function readSecretLine(): Promise<string> {
+  const s = await readStdinLine();
+  if (!s) throw new UsageError("--secret-stdin: stdin held no secret (an empty first line)");
+  return s;
+}
 
 const DURATION_RE = /^(\d+(?:\.\d+)?)(s|m|h|d)$/;
 const SETTING_KEYS = Object.keys(DEFAULT_SETTINGS);
@@ -38,28 +64,89 @@ async function cluster(db: Db, name: string) {
 const ADMIN_COMMANDS: Command<Db>[] = [
   {
     name: "webhook add",
+    synopsis: `--cluster NAME --url URL [--format ${WEBHOOK_FORMATS.join("|")}] [--min-severity ${SEVERITIES.join("|")}] [--secret-stdin] [email: --to ADDRS --from ADDR [--smtp-user USER] [--smtp-ca-file PEM]]`,
     flags: {
       cluster: CLUSTER_FLAG,
-      url: { type: "string", arg: "URL", required: true, help: "where incidents are POSTed on open and resolve (alertmanager: Alertmanager's base URL, e.g. http://am.example:9093; alerts go to <url>/api/v2/alerts)" },
-      format: { type: "string", arg: WEBHOOK_FORMATS.join("|"), help: "the body: generic JSON (default), a Slack message, or Alertmanager API v2 alerts", check: z.enum(WEBHOOK_FORMATS, { message: `must be one of ${WEBHOOK_FORMATS.join(", ")}` }) },
+      url: { type: "string", arg: "URL", help: `where incidents are sent on open and resolve (alertmanager: Alertmanager's base URL, e.g. http://am.example:9093, alerts go to <url>/api/v2/alerts; pagerduty: default ${PAGERDUTY_URL}; email: smtp://HOST[:PORT] of the SMTP server, port 587 by default, STARTTLS required, 465 = TLS)` },
+      format: { type: "string", arg: WEBHOOK_FORMATS.join("|"), help: "the body: generic JSON signed per Standard Webhooks (default), a Slack message, Alertmanager API v2 alerts, PagerDuty Events API v2, or an email", check: z.enum(WEBHOOK_FORMATS, { message: `must be one of ${WEBHOOK_FORMATS.join(", ")}` }) },
+      "min-severity": { type: "string", arg: SEVERITIES.join("|"), help: "send only incidents of at least this severity (default info: all)", check: z.enum(SEVERITIES, { message: `must be one of ${SEVERITIES.join(", ")}` }) },
+      "secret-stdin": { type: "boolean", help: "read the secret from the first line of stdin: json: the signing secret (whsec_..., else one is generated and shown once); pagerduty: the routing key (required); email: the SMTP password (required with --smtp-user)" },
+      to: { type: "string", arg: "ADDRS", help: "email: recipients, comma-separated" },
+      from: { type: "string", arg: "ADDR", help: "email: the sender address" },
+      "smtp-user": { type: "string", arg: "USER", help: "email: SMTP AUTH user name (the password from --secret-stdin)" },
+      "smtp-ca-file": { type: "string", arg: "PEM", help: "email: CA certificate(s) to trust for the SMTP server's certificate, besides the system's" },
     },
-    help: "notify URL of the cluster's incidents",
+    help: "send the cluster's incidents to an alert channel",
+    check(a) {
+      const format = a.string("format") ?? "json";
+      const email = ["to", "from", "smtp-user", "smtp-ca-file"].filter((f) => a.string(f) !== undefined);
+      if (format === "email") {
+        if (!a.string("url") || !a.string("to") || !a.string("from")) return "--format email needs --url smtp://HOST[:PORT], --to and --from";
+        if (a.string("smtp-user") && !a.flag("secret-stdin")) return "--smtp-user needs the password on stdin (--secret-stdin)";
+      } else if (email.length) return `--${email[0]} is for --format email`;
+      if (format === "pagerduty" && !a.flag("secret-stdin")) return "--format pagerduty needs the routing key on stdin (--secret-stdin)";
+      if (format !== "pagerduty" && format !== "email" && !a.string("url")) return "--url is required";
+      if ((format === "slack" || format === "alertmanager") && a.flag("secret-stdin")) return `--format ${format} takes no secret`;
+      return null;
+    },
     async run(db, a) {
-      const format = (a.string("format") ?? "json") as (typeof WEBHOOK_FORMATS)[number];
-      const problem = webhookUrlProblem(a.need("url"), format);
+      const format = (a.string("format") ?? "json") as WebhookFormat;
+      const url = a.string("url") ?? PAGERDUTY_URL;
+      const problem = format === "email" ? smtpUrlProblem(url) : webhookUrlProblem(url, format);
       if (problem) throw new UsageError(`--url ${problem}`);
+      const settings = format === "email" ? emailSettings(a) : {};
+      const given = a.flag("secret-stdin") ? await readSecretLine() : null;
+      const secret = format === "json" ? given ?? generateSigningSecret() : given;
+      if (secret !== null) {
+        const bad = secretProblem(format, secret);
+        if (bad) throw new UsageError(bad);
+      }
       const c = await cluster(db, a.need("cluster"));
-      const h = await db.webhook.create({ data: { clusterId: c.id, url: a.need("url"), format, createdAt: new Date() } });
-      console.log(`webhook ${h.id} added to cluster "${c.name}" (${format})`);
+      const box = secret === null ? null : secretBox();
+      const h = await db.webhook.create({
+        data: {
+          clusterId: c.id, url, format, minSeverity: a.string("min-severity") ?? "info", settings: settings as object,
+          secret: secret === null ? null : box!.seal(secret, "webhook-secret"), createdAt: new Date(),
+        },
+      });
+      console.log(`webhook ${h.id} added to cluster "${c.name}" (${format})${h.minSeverity === "info" ? "" : `: ${h.minSeverity} incidents and above`}`);
+      if (format === "json" && given === null) console.log(`signing secret (shown once; give it to the receiver to verify webhook-signature): ${secret}`);
     },
   },
   {
     name: "webhook list",
-    help: "webhooks with their cluster and format (URL shown up to its origin)",
+    help: "alert channels with their cluster, format and minimum severity (URLs shown up to their host)",
     async run(db) {
       const rows = await db.webhook.findMany({ include: { cluster: true }, orderBy: { id: "asc" } });
       if (rows.length === 0) console.log("no webhooks");
-      for (const h of rows) console.log(`${String(h.id).padStart(4)}  ${h.cluster.name.padEnd(20)} ${h.format.padEnd(12)} ${new URL(h.url).origin}/…`);
+      for (const h of rows) {
+        const to = h.format === "email" ? ` -> ${(h.settings as unknown as EmailSettings).to.join(", ")}` : "/…";
+        const extra = [h.enabled ? "" : "disabled", h.format === "json" ? (h.secret ? "signed" : "unsigned") : ""].filter(Boolean).join(", ");
+        console.log(`${String(h.id).padStart(4)}  ${h.cluster.name.padEnd(20)} ${h.format.padEnd(12)} ${h.minSeverity.padEnd(8)} ${shownTarget(h.url)}${to}${extra ? `  (${extra})` : ""}`);
+      }
+    },
+  },
+  {
+    name: "webhook test",
+    args: [ID_ARG],
+    help: "send a test notification now (pagerduty: a trigger and its resolve) and print the receiver's answer; exit 1 when it fails",
+    async run(db, a) {
+      const id = Number(a.positionals[0]);
+      const h = await db.webhook.findUnique({ where: { id }, include: { cluster: true } });
+      if (!h) throw new Error(`no webhook ${id}`);
+      const config = loadServerConfig([], process.env);
+      const box = h.secret === null ? null : secretBox();
+      let failed = false;
+      for (const [event, payload] of testNotifications(h.format, h.cluster.name, h.id, config.publicUrl || null)) {
+        const r = await sendTo(h, payload, `kam-test-${h.id}-${Date.now()}`, box);
+        if (r.error) {
+          console.error(`webhook ${h.id} (${h.format}) test ${event}: failed: ${r.error}`);
+          failed = true;
+          break;
+        }
+        console.log(`webhook ${h.id} (${h.format}) test ${event}: ${r.answer}`);
+      }
+      return failed ? EXIT.failure : EXIT.ok;
     },
   },
   idCommand("webhook remove", "remove a webhook", async (db, id) => (await db.webhook.deleteMany({ where: { id } })).count > 0, {

@@ -35,7 +35,8 @@ const clustersOf = (a: Args): string[] | null => a.string("clusters")?.split(","
 /** how lists show a scope (null: every cluster) */
 const scopeText = (clusters: string[] | null) => `clusters: ${clusters === null ? "all" : clusters.join(",")}`;
 
-async function readStdin(): Promise<string> {
+/** the first line of stdin (a password, a secret) */
+export async function readStdinLine(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
   return Buffer.concat(chunks).toString("utf8").split(/\r?\n/)[0];
@@ -56,7 +57,7 @@ function promptHidden(question: string): Promise<string> {
 
 /** from stdin (--password-stdin, or when stdin is not a terminal), else asked twice without echo */
 export async function readPassword(fromStdin: boolean): Promise<string> {
-  if (fromStdin || !process.stdin.isTTY) return readStdin();
+  if (fromStdin || !process.stdin.isTTY) return readStdinLine();
   const a = await promptHidden("password: ");
   const b = await promptHidden("again: ");
   if (a !== b) throw new UsageError("the passwords differ");

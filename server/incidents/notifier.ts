@@ -1,5 +1,6 @@
 /**
- * Webhook notifications on incident open and resolve: a durable outbox table
+ * Notifications of the alert channels (webhook rows: json, slack, alertmanager, pagerduty, email; what
+ * each sends and how: channels.ts) on incident open and resolve: a durable outbox table
  * (notification) drained by a background loop with exponential backoff, so a
  * slow or failing receiver never blocks ingest and a restart loses nothing.
  * During a maintenance window of the cluster, incidents are marked silenced
@@ -12,6 +13,10 @@
  * process retries it once. Every json and slack POST carries `Idempotency-Key:
  * kam-<incident>-<webhook>-<event>`, the same on every retry, so a receiver can
  * drop the second copy of that one retry.
+ *
+ * Routing (issue 15): an incident below a webhook's min_severity queues nothing for it, and a resolve is
+ * queued only where the incident's open was. Secrets (json signing secret, PagerDuty routing key, SMTP
+ * password) are never in the outbox: sendTo opens them from the webhook row when it sends.
  *
  * Alertmanager (format "alertmanager", issue 15) forgets an alert that is not
  * sent again within its resolve_timeout (5 min by default), so its webhooks
@@ -32,9 +37,10 @@ import type { Counters } from "../metrics";
 import type { IncidentKind } from "../detect/types";
 import type { Prisma } from "../generated/prisma/client";
 import type { ApiIncident } from "./incident-store";
+import { alertsUrl, emailPayload, pagerdutyPayload, sendTo, severityReaches } from "./channels";
+import type { SecretBox } from "./secret-box";
 
 const MAX_ATTEMPTS = 10;
-const TIMEOUT_MS = 5000;
 /** a claimed row is not due again for this long: far beyond one delivery (TIMEOUT_MS) */
 export const CLAIM_LEASE_MS = 60_000;
 /** rows claimed per pass */
@@ -56,7 +62,8 @@ const CLAIM_SQL = `UPDATE notification n SET next_at = $3::timestamptz, claimed_
     AND n.id IN (SELECT id FROM notification
                  WHERE delivered_at IS NULL AND failed_at IS NULL AND next_at <= $2::timestamptz
                  ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
-  RETURNING n.id::text AS id, n.incident_id::text AS incident, n.webhook_id AS webhook, n.event, n.attempts, n.payload, w.url, w.format`;
+  RETURNING n.id::text AS id, n.incident_id::text AS incident, n.webhook_id AS webhook, n.event, n.attempts, n.payload,
+            w.url, w.format, w.secret, w.settings`;
 
 /**
  * Queue or re-arm the alert row of an Alertmanager webhook: a new payload (the incident's state changed)
@@ -80,6 +87,9 @@ interface Claimed {
   payload: unknown;
   url: string;
   format: string;
+  /** sealed (secret-box.ts) */
+  secret: string | null;
+  settings: unknown;
 }
 
 /** the key a receiver can deduplicate on: one per incident, webhook and event (unique in the outbox) */
@@ -89,7 +99,7 @@ export type NotifyEvent = "opened" | "resolved";
 /** what the notifier hears of an incident: json and slack send "opened" and "resolved"; Alertmanager's alert follows every change */
 export type IncidentEvent = NotifyEvent | "updated";
 
-export const WEBHOOK_FORMATS = ["json", "slack", "alertmanager"] as const;
+export const WEBHOOK_FORMATS = ["json", "slack", "alertmanager", "pagerduty", "email"] as const;
 export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
 export const isWebhookFormat = (s: string): s is WebhookFormat => (WEBHOOK_FORMATS as readonly string[]).includes(s);
 
@@ -160,7 +170,7 @@ export function webhookUrlProblem(url: string, format: WebhookFormat): string | 
 }
 
 /** where an Alertmanager webhook posts: its base URL (a path prefix kept) + /api/v2/alerts */
-export const alertsUrl = (base: string) => `${base.replace(/\/+$/, "")}/api/v2/alerts`;
+export { alertsUrl };
 
 /** Alertmanager's alertname per kind; a Record, so that a new kind cannot go without one */
 export const ALERTNAMES: Record<IncidentKind, string> = {
@@ -228,37 +238,75 @@ function resolvesAlert(payload: unknown): boolean {
   return Array.isArray(payload) && payload.every((a: PostableAlert) => typeof a.endsAt === "string");
 }
 
+/** what one notification of a json, slack, pagerduty or email webhook carries (built when it is queued) */
+export function notificationPayload(format: string, event: NotifyEvent, inc: ApiIncident, dashboardUrl: string | null): unknown {
+  switch (format) {
+    case "slack":
+      return slackPayload(event, inc, dashboardUrl);
+    case "pagerduty":
+      return pagerdutyPayload(event, inc, dashboardUrl);
+    case "email":
+      return emailPayload(event, inc, dashboardUrl);
+    default:
+      return jsonPayload(event, inc, dashboardUrl);
+  }
+}
+
+/** a target's host (and port) for logs and listings: never its path, query or credentials */
+export function targetHost(url: string): string {
+  try {
+    return new URL(url).host || "(no host)";
+  } catch {
+    return "(unparseable)";
+  }
+}
+
 export class Notifier {
   private timer: NodeJS.Timeout | null = null;
   private running = false;
   private kick = false;
   private readonly repushMs: number;
 
+  private readonly secrets: SecretBox | null;
+
   constructor(
     private db: Db,
     private log: Logger,
     private counters: Counters,
     private dashboardUrl: string | null,
-    /** testOnlyRepushMs: the Alertmanager re-push interval, shortened by tests (default ALERT_REPUSH_MS) */
-    opts: { testOnlyRepushMs?: number } = {},
+    /**
+     * secrets: the key that opens the channels' sealed secrets (signing secret, routing key, SMTP password);
+     * without it a channel with a secret fails (counted, logged) and is retried.
+     * testOnlyRepushMs: the Alertmanager re-push interval, shortened by tests (default ALERT_REPUSH_MS)
+     */
+    opts: { testOnlyRepushMs?: number; secrets?: SecretBox | null } = {},
   ) {
     this.repushMs = opts.testOnlyRepushMs ?? ALERT_REPUSH_MS;
+    this.secrets = opts.secrets ?? null;
   }
 
   /**
-   * Queue one notification per enabled webhook of the cluster (json, slack: idempotent per incident, webhook
-   * and event; "updated" is not sent to them), and bring each Alertmanager webhook's alert row to the
+   * Queue one notification per enabled webhook of the cluster whose minimum severity the incident reaches
+   * (json, slack, pagerduty, email: idempotent per incident, webhook and event; "updated" is not sent to
+   * them; a resolve only where the open was queued), and bring each Alertmanager webhook's alert row to the
    * incident's current state (ARM_SQL).
    */
   async enqueue(clusterId: number, incidentId: bigint, event: IncidentEvent, inc: ApiIncident): Promise<number> {
-    const hooks = await this.db.webhook.findMany({ where: { clusterId, enabled: true, ...(event === "updated" ? { format: "alertmanager" } : {}) } });
+    const all = await this.db.webhook.findMany({ where: { clusterId, enabled: true, ...(event === "updated" ? { format: "alertmanager" } : {}) } });
+    let hooks = all.filter((h) => severityReaches(inc.severity, h.minSeverity));
+    if (event === "resolved" && hooks.some((h) => h.format !== "alertmanager")) {
+      const opened = new Set(
+        (await this.db.notification.findMany({ where: { incidentId, event: "opened" }, select: { webhookId: true } })).map((r) => r.webhookId),
+      );
+      hooks = hooks.filter((h) => h.format === "alertmanager" || opened.has(h.id));
+    }
     const now = new Date();
     for (const h of hooks) {
       if (h.format === "alertmanager") {
         const payload = JSON.stringify(alertmanagerPayload(inc, this.dashboardUrl));
         await sqlOf(this.db).query(ARM_SQL, [incidentId.toString(), h.id, payload, now.toISOString()]);
       } else if (event !== "updated") {
-        const payload = h.format === "slack" ? slackPayload(event, inc, this.dashboardUrl) : jsonPayload(event, inc, this.dashboardUrl);
+        const payload = notificationPayload(h.format, event, inc, this.dashboardUrl);
         await this.db.notification.upsert({
           where: { incidentId_webhookId_event: { incidentId, webhookId: h.id, event } },
           create: { incidentId, webhookId: h.id, event, payload: payload as object, nextAt: now, createdAt: now },
@@ -268,6 +316,23 @@ export class Notifier {
     }
     if (hooks.length) this.poke();
     return hooks.length;
+  }
+
+  /**
+   * At start: the channels whose secret was sealed under another key than the one loaded (a replica or
+   * CLI with another KAM_SECRETS_KEY_FILE), logged as an error naming the setting, before any delivery
+   * fails on them. Returns their ids.
+   */
+  async checkSecrets(): Promise<number[]> {
+    const rows = await this.db.webhook.findMany({ where: { secret: { not: null } }, select: { id: true, secret: true }, orderBy: { id: "asc" } });
+    const bad = rows.filter((r) => !this.secrets || r.secret!.split(".")[1] !== this.secrets.keyId).map((r) => r.id);
+    if (bad.length) {
+      this.log.error(
+        { webhooks: bad, keyFile: this.secrets?.source ?? null },
+        "alert channels sealed with another key than KAM_SECRETS_KEY_FILE's: their notifications will fail until KAM_SECRETS_KEY_FILE names the key they were sealed with",
+      );
+    }
+    return bad;
   }
 
   start(everyMs = 500) {
@@ -313,32 +378,18 @@ export class Notifier {
 
   private async deliver(n: Claimed) {
     const alert = n.format === "alertmanager";
-    const url = alert ? alertsUrl(n.url) : n.url;
-    let error: string | null = null;
     // a URL that passed the webhook validation but that URL() refuses can never be delivered: give up at once
     // (before issue 19 the log line below threw on it, the row was never updated, and it was retried every pass)
-    const target = parseUrl(url);
-    if (!target) return this.failed(n, "not a usable URL", true);
-    try {
-      const r = await fetch(url, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          "user-agent": "keepalived-monitor",
-          ...(alert ? {} : { "idempotency-key": idempotencyKey(n.incident, n.webhook, n.event) }),
-        },
-        body: JSON.stringify(n.payload),
-        signal: AbortSignal.timeout(TIMEOUT_MS),
-        redirect: "manual",
-      });
-      if (r.status < 200 || r.status >= 300) error = `HTTP ${r.status}`;
-      await r.body?.cancel();
-    } catch (e) {
-      error = (e as Error).message;
-    }
+    if (!parseUrl(alert ? alertsUrl(n.url) : n.url) && n.format !== "email") return this.failed(n, "not a usable URL", true);
+    const { error } = await sendTo(
+      { id: n.webhook, url: n.url, format: n.format, secret: n.secret, settings: n.settings },
+      n.payload,
+      idempotencyKey(n.incident, n.webhook, n.event),
+      this.secrets,
+    );
     const now = new Date();
     if (!error) {
-      this.counters.inc("kam_notifications_total", { result: "delivered" });
+      this.counters.inc("kam_notifications_total", { result: "delivered", format: n.format });
       if (!alert) await this.settle(n, { deliveredAt: now, attempts: n.attempts + 1, lastError: null });
       else if (resolvesAlert(n.payload)) await this.settle(n, { deliveredAt: now, attempts: 0, lastError: null });
       // the incident is still open: push it again before Alertmanager's resolve_timeout forgets it
@@ -352,8 +403,9 @@ export class Notifier {
     const now = new Date();
     const attempts = n.attempts + 1;
     const giveUp = permanent || attempts >= MAX_ATTEMPTS;
-    this.counters.inc("kam_notifications_total", { result: giveUp ? "failed" : "retry" });
-    this.log.warn({ url: parseUrl(n.url)?.host ?? "(unparseable)", attempts, error }, giveUp ? "webhook failed, giving up" : "webhook failed, will retry");
+    this.counters.inc("kam_notifications_total", { result: giveUp ? "failed" : "retry", format: n.format });
+    // the host only: a URL's path or query may hold a token (Slack, PagerDuty), and no secret is ever logged
+    this.log.warn({ webhook: n.webhook, format: n.format, host: targetHost(n.url), attempts, error }, giveUp ? "webhook failed, giving up" : "webhook failed, will retry");
     await this.settle(n, { attempts, lastError: error.slice(0, 500), nextAt: new Date(now.getTime() + backoffMs(attempts)), failedAt: giveUp ? now : null });
   }
 

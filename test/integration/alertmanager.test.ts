@@ -102,6 +102,15 @@ describe(`Alertmanager channel, real Alertmanager (${testDbKind()})`, () => {
     assert.deepEqual(hooks.map((h) => [h.format, h.url]), [["alertmanager", am.url]], "only the base URL was added");
   });
 
+  it("webhook test pushes a made-up alert now, active until it ends by itself, and prints Alertmanager's answer", { timeout: 60_000 }, async () => {
+    const { id } = await db.prisma.webhook.findFirstOrThrow();
+    const r = await admin(tdb, "webhook", "test", String(id));
+    assert.match(r.stdout, new RegExp(`^webhook ${id} \\(alertmanager\\) test alert: HTTP 200\\n$`));
+    const alert = await waitFor("the test alert", async () => (await am.alerts({ cluster: "edge" })).find((a) => a.labels.incident.startsWith(`test-${id}-`)), 10_000, 50);
+    assert.equal(alert.status.state, "active");
+    assert.ok(Date.parse(alert.endsAt) - Date.now() > 60_000, "ends by itself, minutes from now");
+  });
+
   it("an open incident is an active alert with its labels, re-pushed past resolve_timeout, and resolved when it closes", { timeout: 60_000 }, async () => {
     const n = notifier();
     const inc = await openIncident(7, new Date(Date.now() - 10_000));

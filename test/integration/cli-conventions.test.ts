@@ -45,7 +45,8 @@ describe("npm run admin", () => {
   it("prints --help and --version on stdout with exit code 0", async () => {
     const help = await run("cli/admin.ts", ["--help"]);
     assert.equal(help.code, 0);
-    assert.match(help.stdout, /npm run admin -- webhook add --cluster NAME --url URL \[--format json\|slack\|alertmanager\]/);
+    assert.match(help.stdout, /npm run admin -- webhook add --cluster NAME --url URL \[--format json\|slack\|alertmanager\|pagerduty\|email\] \[--min-severity info\|warning\|critical\] \[--secret-stdin\]/);
+    assert.match(help.stdout, /npm run admin -- webhook test ID\n\s+send a test notification now/);
     assert.match(help.stdout, /npm run admin -- user add NAME \[--role viewer\|operator\|admin\] \[--clusters A,B\] \[--password-stdin\]/);
     assert.match(help.stdout, /exit status: 0 done, 1 failed/);
     const one = await run("cli/admin.ts", ["user", "add", "--help"]);
@@ -90,6 +91,14 @@ describe("the server (npm start -- ...)", () => {
     const r = await run("main.ts", ["--prot", "3000"]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /^server: unknown option --prot; did you mean --port\?\nusage: npm start -- \[options\]/);
+  });
+
+  it("refuses a secrets key file it cannot read with exit code 2, naming the setting, before opening the database", async () => {
+    const missing = path.join(dataDir, "no-such.key");
+    const r = await run("main.ts", ["--port", "0", "--host", "127.0.0.1"], { KAM_SECRETS_KEY_FILE: missing });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^invalid server configuration:\n {2}--secrets-key-file \/ KAM_SECRETS_KEY_FILE: cannot read the secrets key file .*no-such\.key \(KAM_SECRETS_KEY_FILE\): ENOENT\n$/);
+    assert.equal(fs.existsSync(missing), false, "not created: a named key file must be the replicas' shared one");
   });
 
   it("prints --help and --version on stdout with exit code 0", async () => {

@@ -2,16 +2,9 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { ALERTNAMES, alertmanagerPayload, alertsUrl, backoffMs, jsonPayload, slackPayload, webhookUrlProblem } from "../../server/incidents/notifier";
 import type { IncidentMsg } from "../../server/protocol";
+import { notifiedIncident } from "../helpers/incident";
 
-const inc: IncidentMsg = {
-  id: "42", cluster: "shop", kind: "DUAL_MASTER", severity: "critical", vrid: 51, instances: { lb1: "VI_1", lb2: "VI_1" },
-  nodes: ["lb1", "lb2"], openedAt: "2026-11-23T19:09:30.588Z", closedAt: null, silenced: false,
-  cause: {
-    code: "adverts_not_received",
-    summary: "lb2 became MASTER while lb1 was still MASTER: VRRP adverts are not getting through.",
-    evidence: [{ node: "lb2", at: "2026-11-23T19:09:30.588Z", line: "(VI_1) Entering MASTER STATE", kind: "log" }],
-  },
-};
+const inc = notifiedIncident();
 
 describe("webhook payloads", () => {
   it("Slack: one text line naming kind, cluster, VRID, nodes and cause, a link, and the evidence as a code block", () => {
