@@ -257,16 +257,25 @@ describe(`hostile input at the agent endpoint (${testDbKind()})`, () => {
   it("answers a message flood over the per-agent rate with rate_limited at once, without queueing it", { timeout: 60_000 }, async () => {
     const token = await srv.token("flood");
     const s = await connect(hello(token, "f1"));
-    const n = 4 * MESSAGES_PER_S + 1000;
+    // bursts of 5000 until the bucket (4000) and its refill (1000/s) are outrun: one burst on an idle machine;
+    // a loaded one may answer the first burst slower than the refill, so more follow (at most 30 s of them)
     const t0 = Date.now();
-    const replies = await Promise.all(
-      Array.from({ length: n }, () => s.timeout(20_000).emitWithAck("heartbeat", { ts: Date.now(), outbox: 0, sources: {} }) as Promise<{ ok: boolean; code?: string }>),
-    );
-    const limited = replies.filter((r) => !r.ok && r.code === "rate_limited").length;
-    assert.equal(replies.filter((r) => r.ok).length + limited, n, "every message answered, ok or rate_limited");
-    // 4000 in the bucket, plus 1000/s refilled while the flood ran
+    let n = 0;
+    let limited = 0;
+    let ok = 0;
+    while (limited === 0 && Date.now() - t0 < 30_000) {
+      const burst = 4 * MESSAGES_PER_S + 1000;
+      const replies = await Promise.all(
+        Array.from({ length: burst }, () => s.timeout(20_000).emitWithAck("heartbeat", { ts: Date.now(), outbox: 0, sources: {} }) as Promise<{ ok: boolean; code?: string }>),
+      );
+      n += burst;
+      limited += replies.filter((r) => !r.ok && r.code === "rate_limited").length;
+      ok += replies.filter((r) => r.ok).length;
+    }
+    assert.equal(ok + limited, n, "every message answered, ok or rate_limited");
+    // never more accepted than the bucket (4000) plus 1000/s refilled while the flood ran
     const maxOk = 4 * MESSAGES_PER_S + Math.ceil(((Date.now() - t0) / 1000) * MESSAGES_PER_S) + 1;
-    assert.ok(limited >= n - maxOk && limited > 0, `limited ${limited} of ${n}`);
+    assert.ok(ok <= maxOk && limited > 0, `limited ${limited} of ${n} in ${Date.now() - t0} ms (at most ${maxOk} could pass)`);
   });
 
   it("refuses handshakes over the per-address rate with rate_limited, while other addresses still connect", { timeout: 60_000 }, async () => {
