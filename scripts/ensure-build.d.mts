@@ -1,2 +1,3 @@
 export const root: string;
 export function ensureBuild(): void;
+export function buildAll(): void;
