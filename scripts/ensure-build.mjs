@@ -66,9 +66,10 @@ function builtAt(part) {
   return Math.min(...times);
 }
 
+// progress goes to stderr, the builders' output too: stdout stays the program's (`npm start -- --version`)
 function run(what, args) {
-  console.log(`building: ${what}...`);
-  const r = spawnSync(process.execPath, args, { cwd: root, stdio: "inherit", env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" } });
+  console.error(`building: ${what}...`);
+  const r = spawnSync(process.execPath, args, { cwd: root, stdio: ["ignore", 2, 2], env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" } });
   if (r.status !== 0) {
     console.error(`${what} failed${r.error ? `: ${r.error.message}` : ""}: see the output above`);
     process.exit(r.status ?? 1);
@@ -87,8 +88,9 @@ function missingTools() {
   });
 }
 
-export function ensureBuild() {
-  const stale = PARTS.map((p) => ({ part: p, built: builtAt(p) })).filter(({ part, built }) => built < Math.max(...part.sources.map((s) => newest(path.join(root, s)))));
+/** builds each part (all, or those named in `only`: "web UI", "server", "agent") that is missing or older than its sources */
+export function ensureBuild(only = null) {
+  const stale = PARTS.filter((p) => !only || only.includes(p.name)).map((p) => ({ part: p, built: builtAt(p) })).filter(({ part, built }) => built < Math.max(...part.sources.map((s) => newest(path.join(root, s)))));
   if (stale.length === 0) return;
   const missing = missingTools();
   if (missing.length) {
@@ -101,7 +103,7 @@ export function ensureBuild() {
     return;
   }
   for (const { part, built } of stale) {
-    console.log(built ? `${part.name}: sources changed since the last build` : `${part.name}: not built yet`);
+    console.error(built ? `${part.name}: sources changed since the last build` : `${part.name}: not built yet`);
     part.build();
   }
 }

@@ -7,6 +7,6 @@ import { ensureBuild } from "./ensure-build.mjs";
 process.env.NEXT_TELEMETRY_DISABLED = "1";
 const args = process.argv.slice(2);
 const options = args.includes("--") ? args.slice(0, args.indexOf("--")) : args;
-// --help and --version only print (server/cli/args.ts): no build for them
-if (!options.some((a) => a === "--help" || a === "-h" || a === "--version")) ensureBuild();
+// --help and --version only print (server/cli/args.ts): the compiled server is all they need (esbuild, a second)
+ensureBuild(options.some((a) => a === "--help" || a === "-h" || a === "--version") ? ["server"] : null);
 await import("../bin/kam-server.mjs");
