@@ -1,2 +1,4 @@
 export const root: string;
-export function ensureBuild(): void;
+/** builds each part (all, or those named) that is missing or older than its sources */
+export function ensureBuild(only?: Array<"web UI" | "server" | "agent"> | null): void;
+export function buildAll(): void;

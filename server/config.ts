@@ -11,7 +11,7 @@ import tls from "node:tls";
 import { z } from "zod";
 import { normaliseOrigins } from "./auth/csrf";
 import { validFrameAncestors } from "./auth/headers";
-import { parseCommandLine, UsageError, type Args, type CliSpec, type FlagSpec } from "./cli/args";
+import { invokedAs, parseCommandLine, UsageError, type Args, type CliSpec, type FlagSpec } from "./cli/args";
 
 export const ServerConfig = z.object({
   port: z.coerce.number().int().min(0).max(65535),
@@ -136,7 +136,7 @@ const SOURCES = Object.fromEntries(
 /** The server's command line (server/cli/args.ts): one flag a setting, no commands, no positional arguments. */
 export const SERVER_CLI: CliSpec = {
   name: "server",
-  invoke: "npm start --",
+  invoke: invokedAs("npm start --"),
   summary: "keepalived cluster monitor server: dashboard, API and the agents' socket.io endpoint on one port.",
   commands: [
     {

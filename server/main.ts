@@ -321,7 +321,8 @@ function secretBoxOf(config: ServerConfig) {
   }
 }
 
-async function main() {
+/** The server's command line: `npm start`, kam-server and dist/server.mjs (the compiled server) run it. */
+export async function main() {
   // --help, --version and a bad command line (unknown flag, missing value) end here: exit 0, 0 and 2
   const cli = parseCommandLine(SERVER_CLI, process.argv.slice(2));
   if (cli.kind !== "ok") process.exit(report(SERVER_CLI, cli));

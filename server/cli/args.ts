@@ -334,6 +334,18 @@ export function parseCommandLine<C extends CommandSpec>(spec: CliSpec<C>, argv: 
   return bad ? fail(bad) : { kind: "ok", command: c, args };
 }
 
+/** The installed commands (package.json "bin", bin/*.mjs). */
+const BINS = /^kam-(server|admin|token|agent)$/;
+
+/**
+ * How the program was started, for its usage lines: an installed command (kam-admin, or bin/kam-admin.mjs) by
+ * its name, anything else (npm run admin, tsx) by `fallback`, the spec's `npm run` form.
+ */
+export function invokedAs(fallback: string, script: string | undefined = process.argv[1]): string {
+  const name = script ? path.basename(script).replace(/\.mjs$/, "") : "";
+  return BINS.test(name) ? name : fallback;
+}
+
 export function packageVersion(): string {
   return (JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { version: string }).version;
 }
@@ -368,11 +380,12 @@ export function report(spec: CliSpec, r: Exclude<ParseResult<CommandSpec>, { kin
  * nothing), 2 for a bad command line or a UsageError, 1 for any other error (its message printed).
  */
 export async function runCli<C extends CommandSpec>(
-  spec: CliSpec<C>,
+  given: CliSpec<C>,
   argv: string[],
   exec: (command: C, args: Args) => Promise<number | void>,
   io: CliIo = processIo,
 ): Promise<number> {
+  const spec = { ...given, invoke: invokedAs(given.invoke) };
   const r = parseCommandLine(spec, argv);
   if (r.kind !== "ok") return report(spec, r, io);
   try {

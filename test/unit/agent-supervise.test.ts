@@ -16,6 +16,7 @@ import { silentLogger } from "../../agent/log";
 import { startStandIn } from "./agent-standin-server";
 import { waitFor } from "../helpers/wait";
 import { tmpDir } from "../helpers/tmp";
+import { descendants } from "../helpers/procs";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const alive = (pid: number) => fs.existsSync(`/proc/${pid}`) && !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
@@ -28,34 +29,6 @@ function quietHelper(dir: string): { command: string; args: () => string[]; pid:
     args: () => ["-c", `echo $$ > ${pidFile}; exec sleep 1000`],
     pid: () => (fs.existsSync(pidFile) && fs.readFileSync(pidFile, "utf8").trim() ? Number(fs.readFileSync(pidFile, "utf8")) : null),
   };
-}
-
-/** processes below `pid` (from /proc) with their command lines */
-function descendants(pid: number): Array<{ pid: number; cmd: string }> {
-  const parent = new Map<number, number>();
-  for (const d of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${d}/stat`, "utf8");
-      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const out: Array<{ pid: number; cmd: string }> = [];
-  for (const [p] of parent) {
-    for (let q = parent.get(p); q !== undefined && q > 1; q = parent.get(q)) {
-      if (q === pid) {
-        try {
-          out.push({ pid: p, cmd: fs.readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0").join(" ").trim() });
-        } catch {
-          // gone
-        }
-        break;
-      }
-    }
-  }
-  return out;
 }
 
 test("stop() ends the helper; a helper that exits by itself is reported with its code and restarted", async (t) => {

@@ -4,7 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import {
-  closest, EXIT, ID_ARG, parseCommandLine, report, runCli, UsageError, type CliIo, type CliSpec, type CommandSpec, type ParseResult,
+  closest, EXIT, ID_ARG, invokedAs, parseCommandLine, report, runCli, UsageError, type CliIo, type CliSpec, type CommandSpec, type ParseResult,
 } from "../../server/cli/args";
 import { ConfigError, configWarnings, loadServerConfig, SERVER_CLI } from "../../server/config";
 import { ROOT } from "../../server/paths";
@@ -170,6 +170,17 @@ describe("command-line parser (server/cli/args.ts)", () => {
     assert.equal(closest("retain-log", ["retain-log-days", "retain-vip-days"]), "retain-log-days");
     assert.equal(closest("xyz", ["port", "host"]), undefined);
     assert.equal(closest("re", ["revoke", "remove"]), undefined, "ambiguous");
+  });
+});
+
+describe("invokedAs: the usage names the command run", () => {
+  it("an installed command (bin/kam-*.mjs, or npm's link without .mjs) by its name; anything else by the npm run form", () => {
+    assert.equal(invokedAs("npm run admin --", "/usr/local/bin/kam-admin"), "kam-admin");
+    assert.equal(invokedAs("npm start --", "/opt/keepalived-monitor/bin/kam-server.mjs"), "kam-server");
+    assert.equal(invokedAs("npm run token --", "/srv/app/server/cli/token.ts"), "npm run token --");
+    assert.equal(invokedAs("npm start --", "/srv/app/scripts/start.mjs"), "npm start --");
+    assert.equal(invokedAs("npm run admin --", "/usr/bin/kam-admins"), "npm run admin --");
+    assert.equal(invokedAs("npm run admin --", undefined), "npm run admin --");
   });
 });
 

@@ -1,4 +1,3 @@
-import type { NextConfig } from "next";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -6,9 +5,12 @@ const root = dirname(fileURLToPath(import.meta.url));
 
 /**
  * Next runs inside our custom Node server (server/main.ts), so no `output: "standalone"`.
+ * JavaScript, not next.config.ts: the compiled server loads it at every start, and nothing transpiles
+ * TypeScript at run time in production (issue 14).
  * Pages import only server/protocol.ts (zod); everything heavy stays outside the bundles.
  */
-const nextConfig: NextConfig = {
+/** @type {import("next").NextConfig} */
+const nextConfig = {
   reactStrictMode: true,
   poweredByHeader: false,
   turbopack: { root },
