@@ -14,6 +14,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
+import { gzipSync } from "node:zlib";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -73,6 +74,15 @@ function packagedUnit() {
   return header + "\n" + unit;
 }
 
+// Debian's usual variables (dch, dh_make) name the maintainer of a build; a placeholder otherwise (lintian: bogus-mail-host)
+const maintainer = `${process.env.DEBFULLNAME || "keepalived-monitor maintainers"} <${process.env.DEBEMAIL || "keepalived-monitor@localhost"}>`;
+// Debian's changelog of a native package, one entry for this version (the project's history is git's); gzip
+// from node's zlib writes no name and no time into the header, so it is reproducible as it is
+function changelog() {
+  const date = new Date(epoch * 1000).toUTCString().replace(/^(\w{3}), (\d{2}) (\w{3}) (\d{4}) (\S+) GMT$/, "$1, $2 $3 $4 $5 +0000");
+  return `${NAME} (${version}) unstable; urgency=medium\n\n  * keepalived-monitor ${version}: the agent (see the project's git history).\n\n -- ${maintainer}  ${date}\n`;
+}
+
 // 3. the tree
 const stage = fs.mkdtempSync(path.join(dist, `.${NAME}-pkg-`));
 const tree = path.join(stage, "root");
@@ -86,22 +96,24 @@ function put(rel, content, mode) {
 }
 const deploy = path.join(root, "deploy", "debian");
 try {
-  put("usr/lib/keepalived-agent/keepalived-agent.cjs", bundle, 0o644);
+  // 0755: the bundle has a shebang line (`#!/usr/bin/env node`) and runs alone too
+  put("usr/lib/keepalived-agent/keepalived-agent.cjs", bundle, 0o755);
   put("usr/bin/kam-agent", '#!/bin/sh\n# keepalived monitor agent (package keepalived-agent); settings: kam-agent --help\nexec /usr/bin/node /usr/lib/keepalived-agent/keepalived-agent.cjs "$@"\n', 0o755);
   put("lib/systemd/system/keepalived-agent.service", packagedUnit(), 0o644);
   put("etc/default/keepalived-agent", fs.readFileSync(path.join(deploy, "default")), 0o644);
+
+  put(`usr/share/doc/${NAME}/changelog.gz`, gzipSync(changelog(), { level: 9 }), 0o644);
 
   const installedKiB = files.reduce((n, rel) => n + Math.ceil(fs.statSync(path.join(tree, rel)).size / 1024), 0);
   const control = [
     `Package: ${NAME}`,
     `Version: ${version}`,
     "Architecture: all",
-    // Debian's usual variables (dch, dh_make) name the maintainer of a build; a placeholder otherwise
-    `Maintainer: ${process.env.DEBFULLNAME || "keepalived-monitor maintainers"} <${process.env.DEBEMAIL || "keepalived-monitor@localhost"}>`,
+    `Maintainer: ${maintainer}`,
     `Installed-Size: ${installedKiB}`,
     // nodejs 18 is what the bundle targets (agent/build.mjs: target node18) and what Debian 12 and Ubuntu 24.04
-    // ship; adduser makes the system user in postinst
-    "Depends: nodejs (>= 18), adduser",
+    // ship; adduser makes the system user in postinst, init-system-helpers has deb-systemd-helper/-invoke
+    "Depends: nodejs (>= 18), adduser, init-system-helpers (>= 1.54~)",
     "Recommends: iproute2, systemd",
     "Suggests: acl, keepalived",
     "Section: net",
