@@ -154,6 +154,29 @@ async function backupPostgres(databaseUrl: string, file: string, say: Say): Prom
   }
 }
 
+/** the tables (public schema) a pg_dump archive holds, from `pg_restore --list` */
+function archiveTables(tool: string, file: string): Set<string> {
+  const r = spawnSync(tool, ["--list", file], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+  if (r.status !== 0) throw new Error(`pg_restore --list ${file} failed: ${(r.stderr || "").trim()}`);
+  const names = [...r.stdout.matchAll(/^\d+; \d+ \d+ TABLE public (.+) \S+$/gm)].map((m) => m[1]);
+  return new Set(names);
+}
+
+/**
+ * --clean drops only what the archive holds: a table of a newer release (the database upgraded after the
+ * backup) would stay, and the next start's migration that creates it would fail. Those are dropped first.
+ */
+async function dropTablesNotIn(tool: string, file: string, databaseUrl: string, say: Say): Promise<void> {
+  const inArchive = archiveTables(tool, file);
+  await withClient(databaseUrl, async (c) => {
+    const tables = (await c.query<{ t: string }>(`SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`)).rows.map((r) => r.t);
+    const extra = tables.filter((t) => !inArchive.has(t));
+    if (extra.length === 0) return;
+    say(`dropping ${extra.length} table(s) the backup does not have (a newer schema): ${extra.join(", ")}`);
+    await c.query(`DROP TABLE ${extra.map((t) => `public."${t.replace(/"/g, '""')}"`).join(", ")} CASCADE`);
+  });
+}
+
 async function restorePostgres(databaseUrl: string, file: string, force: boolean, say: Say): Promise<void> {
   const tool = findTool("pg_restore");
   await checkVersions(tool, databaseUrl, say);
@@ -162,6 +185,7 @@ async function restorePostgres(databaseUrl: string, file: string, force: boolean
     throw new BackupRefused(`the database is not empty: ${describeRows(rows)}; restore replaces all of it: stop the server(s) and add --force, or restore into an empty database (DATABASE_URL)`);
   }
   if (rows.size > 0) say(`replacing ${describeRows(rows)} (--force)`);
+  await dropTablesNotIn(tool, file, databaseUrl, say);
   say("restoring with pg_restore --clean --if-exists --no-owner --single-transaction ...");
   const { url, env } = libpqConnection(databaseUrl);
   await runTool(tool, ["--clean", "--if-exists", "--no-owner", "--single-transaction", "--exit-on-error", `--dbname=${url}`, file], env);

@@ -14,7 +14,7 @@ import path from "node:path";
 import { createTestDb, testDbKind, type TestDb } from "../helpers/db";
 import { dbUrlOf, queryDb, ROOT, startTestServer, type TestServer } from "../helpers/server";
 import { checkSeeded, seedHistory } from "../helpers/seed-history";
-import { libpqConnection } from "../../server/db/backup";
+import { findTool, libpqConnection } from "../../server/db/backup";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kam-backup-"));
 const file = path.join(tmp, testDbKind() === "pglite" ? "kam.tgz" : "kam.dump");
@@ -23,10 +23,10 @@ let empty: TestDb | undefined;
 let srv: TestServer | undefined;
 let srv2: TestServer | undefined;
 
-function admin(target: TestDb, args: string[]) {
+function admin(target: TestDb, args: string[], env: Record<string, string> = {}) {
   return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
     execFile(process.execPath, ["--import", "tsx", path.join(ROOT, "server/cli/admin.ts"), ...args], {
-      cwd: ROOT, env: { ...process.env, DATABASE_URL: target.databaseUrl, KAM_DATA_DIR: target.dataDir },
+      cwd: ROOT, env: { ...process.env, DATABASE_URL: target.databaseUrl, KAM_DATA_DIR: target.dataDir, ...env },
     }, (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
   });
 }
@@ -70,6 +70,8 @@ describe(`backup and restore (${testDbKind()})`, () => {
     await queryDb(srv!, `DELETE FROM incident WHERE kind = 'FAULT'`);
     await queryDb(srv!, `UPDATE cluster SET name = 'renamed' WHERE name = 'db'`);
     await queryDb(srv!, `INSERT INTO cluster (name) VALUES ('junk')`);
+    // a table of a newer release (the database upgraded after the backup): gone after the restore
+    await queryDb(srv!, `CREATE TABLE newer_release (id INT PRIMARY KEY)`);
     await srv!.kill("SIGTERM");
 
     const refused = await admin(db, ["restore", file]);
@@ -78,11 +80,13 @@ describe(`backup and restore (${testDbKind()})`, () => {
     const r = await admin(db, ["restore", file, "--force"]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /replacing \d+ rows/);
+    if (db.kind === "postgres") assert.match(r.stdout, /dropping 1 table\(s\) the backup does not have \(a newer schema\): newer_release/);
     assert.match(r.stdout, /restored: \d+ rows in \d+ tables/);
     if (db.kind === "pglite") assert.match(r.stdout, /previous database directory is kept as .*pglite\.before-restore-/);
 
     await srv!.restart();
     await checkSeeded(dbUrlOf(srv!), srv!.url);
+    assert.deepEqual(await queryDb(srv!, `SELECT to_regclass('public.newer_release') IS NULL AS gone`), [{ gone: true }]);
   });
 
   it("restores into an empty database without --force, and a server started on it answers the data", { timeout: 180_000 }, async () => {
@@ -104,6 +108,21 @@ describe(`backup and restore (${testDbKind()})`, () => {
 });
 
 describe("PostgreSQL connection for pg_dump/pg_restore", () => {
+  it("names the package to install when pg_dump is not on PATH", () => {
+    assert.throws(() => findTool("pg_dump", path.join(tmp, "no-such-dir")), /pg_dump is not on PATH: install .*apt-get install postgresql-client/);
+  });
+
+  it("warns when pg_dump is older than the server (a stand-in pg_dump: an old client is not installed here)", { skip: testDbKind() !== "postgres" }, async () => {
+    const bin = path.join(tmp, "old-client");
+    fs.mkdirSync(bin, { recursive: true });
+    fs.writeFileSync(path.join(bin, "pg_dump"), `#!/bin/sh\n[ "$1" = --version ] && echo "pg_dump (PostgreSQL) 9.6.24" && exit 0\necho "pg_dump: error: aborting because of server version mismatch" >&2; exit 1\n`, { mode: 0o755 });
+    const r = await admin(db, ["backup", path.join(tmp, "old.dump")], { PATH: `${bin}${path.delimiter}${process.env.PATH}` });
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /warning: pg_dump 9 is older than the server \(\d+\) .*install postgresql-client-\d+/);
+    assert.match(r.stderr, /server version mismatch[\s\S]*admin: pg_dump failed \(exit 1\)/);
+    assert.equal(fs.existsSync(path.join(tmp, "old.dump")), false, "no partial file left");
+  });
+
   it("takes the password off the URL into PGPASSWORD and drops parameters libpq does not know", () => {
     const c = libpqConnection("postgresql://kam:s%3Dcr%40t@db.example:5433/kam?sslmode=require&schema=public&connection_limit=5");
     assert.equal(c.url, "postgresql://kam@db.example:5433/kam?sslmode=require");
