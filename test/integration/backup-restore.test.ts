@@ -72,6 +72,11 @@ describe(`backup and restore (${testDbKind()})`, () => {
     await queryDb(srv!, `INSERT INTO cluster (name) VALUES ('junk')`);
     // a table of a newer release (the database upgraded after the backup): gone after the restore
     await queryDb(srv!, `CREATE TABLE newer_release (id INT PRIMARY KEY)`);
+    if (db.kind === "pglite") {
+      const running = await admin(db, ["restore", file, "--force"]);
+      assert.equal(running.code, 1);
+      assert.match(running.stderr, /a server is running on the embedded database .*then run restore again/);
+    }
     await srv!.kill("SIGTERM");
 
     const refused = await admin(db, ["restore", file]);

@@ -2,8 +2,9 @@
  * Upgrading (issue 14): a database made by an earlier release, with the data it gathered, is taken over by
  * the current server, which applies the newer migrations at start; the data is intact and the API answers it.
  *
- * The earlier release: the first three migrations (up to 20261123225813_access, the schema as of commit
- * 61e2… "access"), applied with the real `prisma migrate deploy` from a copy of prisma/ holding only those.
+ * The earlier release: the first three migrations (up to 20261123225813_access, added by commit ab31507 "Access
+ * core"; the schema of the commits from there to f87373a, before f0980d2 added node_tokens), applied with the real `prisma migrate deploy`
+ * from a copy of prisma/ holding only those.
  * A real schema change follows the cut: 20261204123153_node_tokens adds agent_token.node_name, later ones add
  * tables (keepalived_process, server_start, ...) and columns (cluster scopes on users and tokens).
  * Real server, real database (PGlite and PostgreSQL passes).
