@@ -185,6 +185,8 @@ async function restorePostgres(databaseUrl: string, file: string, force: boolean
     throw new BackupRefused(`the database is not empty: ${describeRows(rows)}; restore replaces all of it: stop the server(s) and add --force, or restore into an empty database (DATABASE_URL)`);
   }
   if (rows.size > 0) say(`replacing ${describeRows(rows)} (--force)`);
+  const others = await withClient(databaseUrl, async (c) => Number((await c.query<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)).rows[0].n));
+  if (others > 0) say(`warning: ${others} other connection(s) to this database: stop the server(s) first (the restore waits for their locks, and a running server would write into it)`);
   await dropTablesNotIn(tool, file, databaseUrl, say);
   say("restoring with pg_restore --clean --if-exists --no-owner --single-transaction ...");
   const { url, env } = libpqConnection(databaseUrl);
