@@ -5,6 +5,7 @@
  * npm run admin -- maintenance list | maintenance remove ID
  * npm run admin -- settings show --cluster NAME | settings set --cluster NAME key=value ...
  * npm run admin -- user|session|api-token|wall-token|agent-token ...   (see cli/users.ts)
+ * npm run admin -- backup FILE [--force] | restore FILE [--force]   (see db/backup.ts)
  * Uses DATABASE_URL, or the embedded database under KAM_DATA_DIR (default ./data).
  * The command line is read by args.ts (--help, --version, exit codes).
  */
@@ -20,6 +21,7 @@ import { targetHost, WEBHOOK_FORMATS, webhookUrlProblem, type WebhookFormat } fr
 import { PAGERDUTY_URL, SEVERITIES, sendTo, type EmailSettings } from "../incidents/channels";
 import { loadSecretBox } from "../incidents/secret-box";
 import { loadServerConfig } from "../config";
+import { backup, BackupRefused, restore } from "../db/backup";
 import { emailSettings, generateSigningSecret, secretProblem, smtpUrlProblem, testNotifications } from "./channel-setup";
 
 /** the key of the channels' secrets, as the server finds it (KAM_SECRETS_KEY_FILE, or secrets.key in KAM_DATA_DIR) */
@@ -226,16 +228,47 @@ async function showSettings(db: Db, name: string, changes: string[]): Promise<vo
   console.log(JSON.stringify({ cluster: c.name, settings: { ...DEFAULT_SETTINGS, ...current } }, null, 2));
 }
 
-const ADMIN_CLI: CliSpec<Command<Db>> = {
+/** backup and restore work on the database's files or dump, not through a Prisma client: run without one */
+type AdminCommand = Command<Db> & { standalone?: (args: Args) => Promise<number | void> };
+
+const FILE_ARG = { name: "FILE" };
+const BACKUP_COMMANDS: AdminCommand[] = (["backup", "restore"] as const).map((name) => ({
+  name,
+  args: [FILE_ARG],
+  flags: {
+    force: { type: "boolean", help: name === "backup" ? "overwrite FILE when it exists" : "replace a database that holds rows (the server must be stopped)" },
+  },
+  help: name === "backup"
+    ? "write the whole database to FILE: pg_dump --format=custom (DATABASE_URL; needs postgresql-client) or the embedded database's data directory (the server stopped); not the secrets key file"
+    : "load a backup FILE into the database: pg_restore --clean --if-exists --no-owner (DATABASE_URL) or the embedded data directory (the old one kept beside it); refuses a non-empty database without --force",
+  run: () => Promise.reject(new Error(`${name} runs standalone`)),
+  async standalone(a: Args) {
+    const config = loadServerConfig([], process.env);
+    const target = { databaseUrl: config.databaseUrl, dataDir: config.dataDir };
+    const opts = { force: a.flag("force"), say: (l: string) => console.log(l) };
+    try {
+      await (name === "backup" ? backup : restore)(target, a.positionals[0], opts);
+    } catch (e) {
+      if (e instanceof BackupRefused) {
+        console.error(`admin: ${name}: ${e.message}`);
+        return EXIT.failure;
+      }
+      throw e;
+    }
+  },
+}));
+
+const ADMIN_CLI: CliSpec<AdminCommand> = {
   name: "admin",
   invoke: "npm run admin --",
-  summary: "npm run admin: webhooks, maintenance windows, detector settings, users, sessions and tokens.",
-  commands: [...ADMIN_COMMANDS, ...ACCESS_COMMANDS],
+  summary: "npm run admin: webhooks, maintenance windows, detector settings, users, sessions and tokens; backup and restore.",
+  commands: [...ADMIN_COMMANDS, ...ACCESS_COMMANDS, ...BACKUP_COMMANDS],
   footer: "The database is DATABASE_URL, or the embedded one under KAM_DATA_DIR (default ./data). Detector settings take effect at the next server start.",
 };
 
 /** runs a command on the database; a refused value (a short password, a bad name) is a usage error */
-async function exec(command: Command<Db>, args: Args): Promise<number | void> {
+async function exec(command: AdminCommand, args: Args): Promise<number | void> {
+  if (command.standalone) return command.standalone(args);
   try {
     return await withCliDatabase((db) => command.run(db, args));
   } catch (e) {

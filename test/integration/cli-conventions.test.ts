@@ -48,7 +48,14 @@ describe("npm run admin", () => {
     assert.match(help.stdout, /npm run admin -- webhook add --cluster NAME --url URL \[--format json\|slack\|alertmanager\|pagerduty\|email\] \[--min-severity info\|warning\|critical\] \[--secret-stdin\]/);
     assert.match(help.stdout, /npm run admin -- webhook test ID\n\s+send a test notification now/);
     assert.match(help.stdout, /npm run admin -- user add NAME \[--role viewer\|operator\|admin\] \[--clusters A,B\] \[--password-stdin\]/);
+    assert.match(help.stdout, /npm run admin -- backup FILE \[--force\]\n\s+write the whole database to FILE: pg_dump --format=custom/);
+    assert.match(help.stdout, /npm run admin -- restore FILE \[--force\]\n\s+load a backup FILE into the database: pg_restore --clean --if-exists --no-owner/);
     assert.match(help.stdout, /exit status: 0 done, 1 failed/);
+    const restore = await run("cli/admin.ts", ["restore", "--help"]);
+    assert.match(restore.stdout, /--force\n {6}replace a database that holds rows/);
+    const noFile = await run("cli/admin.ts", ["backup"]);
+    assert.equal(noFile.code, 2);
+    assert.match(noFile.stderr, /^admin: backup needs FILE/);
     const one = await run("cli/admin.ts", ["user", "add", "--help"]);
     assert.equal(one.code, 0);
     assert.match(one.stdout, /--password-stdin\n {6}read the password/);
