@@ -12,6 +12,7 @@ import type { ConfigInstance } from "../protocol";
 import type { KeepalivedEvent } from "../parser/types";
 import { Ring } from "./ring";
 import { newFlap, type FlapState } from "./flap";
+import type { Evidence } from "./types";
 
 export type KState = "MASTER" | "BACKUP" | "FAULT" | "STOP";
 
@@ -43,6 +44,20 @@ export interface Cond {
 }
 
 export const newCond = (): Cond => ({ since: null, nodes: new Set(), slot: null, endedAt: -Infinity });
+
+/** NO_MASTER's condition: a MASTER that steps down within one advert interval does not end it */
+export interface NoMasterCond extends Cond {
+  /** the open timer's deadline: since (or the engine's clock, for a condition learnt late) + the grace */
+  dueAt: number;
+  /** when a MASTER appeared (or a VIP was taken) during the absence, while it is not yet known to last */
+  brokenAt: number | null;
+  breakTrigger: Evidence[];
+  /** MASTERs of this absence that stepped down within one advert interval, and their lines */
+  momentary: number;
+  momentaryEv: Evidence[];
+}
+
+export const newNoMasterCond = (): NoMasterCond => ({ ...newCond(), dueAt: 0, brokenAt: null, breakTrigger: [], momentary: 0, momentaryEv: [] });
 
 export interface InstRec {
   node: string;
@@ -141,7 +156,7 @@ export interface Group {
    */
   takeoverAdvertMs: number | null;
   dual: Cond;
-  nomaster: Cond;
+  nomaster: NoMasterCond;
   flap: FlapState;
   /** CONFIG_DRIFT signatures of the open drift incidents */
   drift: { warn: string | null; names: string | null };
@@ -223,7 +238,7 @@ export class Model {
     if (!g) {
       g = {
         key, vrid, family, scope, members: new Map(), vips: new Set(), ownedVips: [], advertMs: null, takeoverAdvertMs: null,
-        dual: newCond(), nomaster: newCond(), flap: newFlap(),
+        dual: newCond(), nomaster: newNoMasterCond(), flap: newFlap(),
         drift: { warn: null, names: null },
       };
       this.groups.set(key, g);

@@ -3,31 +3,51 @@
  * than the NO_MASTER grace, while the agents of ALL its member nodes are online and every member's state
  * is known (an UNKNOWN node might be the MASTER: nothing is claimed then).
  *
- * openedAt = when the last MASTER left (or the VIP was released); closedAt = when a MASTER appeared, a
- * VIP was taken, or a member's state became unknown (agent offline).
+ * A MASTER that steps down within one advert interval (it never sent its second advert) does not end the
+ * absence: an election that keeps collapsing (two routers of a sync group whose priorities favour
+ * different nodes force each other back to BACKUP every master-down interval, for a moment both MASTER)
+ * leaves the router without a MASTER although no gap between two such moments is as long as the grace.
+ * Such momentary MASTERs are counted and shown in the summary and the evidence.
+ *
+ * openedAt = when the last MASTER left (or the VIP was released); closedAt = when a MASTER appeared (or a
+ * VIP was taken) that lasted at least one advert interval, or when a member's state became unknown
+ * (agent offline).
  */
 import type { Evidence } from "./types";
 import { instancesOf, list, logEv, noMasterGraceMs, subject, vipEv, type Ctx } from "./context";
 import type { Group } from "./model";
 
-function noMasterNow(ctx: Ctx, g: Group): boolean {
-  if (g.members.size === 0) return false;
+type Now = "absent" | "present" | "unclaimable";
+
+/** "present": a MASTER or a held VIP; "unclaimable": a member's state is unknown, or keepalived runs nowhere */
+function noMasterNow(ctx: Ctx, g: Group): Now {
+  if (g.members.size === 0) return "unclaimable";
   let running = false;
+  let master = false;
   for (const r of g.members.values()) {
     const n = ctx.model.nodes.get(r.node)!;
-    if (!n.online || r.state === null || r.state === "MASTER") return false;
+    if (!n.online || r.state === null) return "unclaimable";
+    if (r.state === "MASTER") master = true;
     if (r.state !== "STOP" && n.keepalived !== "down" && n.keepalived !== "stopped") running = true;
   }
+  if (master) return "present";
   // keepalived runs on no configured host: not NO_MASTER (KEEPALIVED_DOWN, or a planned stop)
-  if (!running) return false;
-  for (const a of g.vips) if (ctx.model.holders(a).length > 0) return false;
-  return true;
+  if (!running) return "unclaimable";
+  for (const a of g.vips) if (ctx.model.holders(a).length > 0) return "present";
+  return "absent";
+}
+
+/** a MASTER that steps down sooner than this never sent its second advert: momentary (see above) */
+function momentaryMs(g: Group): number {
+  return g.takeoverAdvertMs ?? g.advertMs ?? 1000;
 }
 
 export function evaluateNoMaster(ctx: Ctx, g: Group, at: number, trigger: Evidence[]): void {
   const c = g.nomaster;
   const timerKey = `nomaster:${g.key}`;
-  if (noMasterNow(ctx, g)) {
+  const endKey = `nomaster-end:${g.key}`;
+  const now = noMasterNow(ctx, g);
+  if (now === "absent") {
     if (c.since === null) {
       // it cannot have begun before the newest member state it is made of: the backlogs of several agents
       // arrive node by node, so one node's state may be newer than the fact that completed the picture (a
@@ -35,22 +55,56 @@ export function evaluateNoMaster(ctx: Ctx, g: Group, at: number, trigger: Eviden
       let since = at;
       for (const r of g.members.values()) if (r.since !== null && r.since > since) since = r.since;
       c.since = since;
+      c.momentary = 0;
+      c.momentaryEv = [];
       // learnt late (a backlog: behind the engine's clock), it still gets its full grace from now, so the
       // other nodes' backlogs can arrive and end it (as DUAL_MASTER does); openedAt stays `since`
-      ctx.timers.set(timerKey, Math.max(since, ctx.timers.reached) + noMasterGraceMs(ctx, g), () => fireNoMaster(ctx, g));
+      c.dueAt = Math.max(since, ctx.timers.reached) + noMasterGraceMs(ctx, g);
+      ctx.timers.set(timerKey, c.dueAt, () => fireNoMaster(ctx, g));
+    } else if (c.brokenAt !== null) {
+      // the MASTER that appeared stepped down within an advert interval: the absence goes on from its start
+      ctx.timers.cancel(endKey);
+      c.brokenAt = null;
+      c.breakTrigger = [];
+      c.momentary++;
+      if (c.slot === null) ctx.timers.set(timerKey, Math.max(c.dueAt, at), () => fireNoMaster(ctx, g));
     }
     return;
   }
   if (c.since === null) return;
-  ctx.timers.cancel(timerKey);
+  if (now === "present") {
+    for (const r of g.members.values()) {
+      if (r.state !== "MASTER" || !r.entry || c.momentaryEv.length >= 8) continue;
+      const ev = logEv(r.entry);
+      if (!c.momentaryEv.some((e) => e.ref === ev.ref && e.node === ev.node)) c.momentaryEv.push(ev);
+    }
+    if (c.brokenAt !== null) return;
+    // a MASTER (or a held VIP) ends the absence once it has lasted an advert interval; it ends it as of now
+    c.brokenAt = at;
+    c.breakTrigger = trigger;
+    const brokenAt = at;
+    ctx.timers.set(endKey, at + momentaryMs(g), () => endNoMaster(ctx, g, brokenAt, c.breakTrigger));
+    return;
+  }
+  // a state became unknown or keepalived stopped everywhere: nothing is claimed any more (a MASTER that
+  // appeared just before ends it when it did)
+  endNoMaster(ctx, g, c.brokenAt ?? at, c.brokenAt !== null ? c.breakTrigger : trigger);
+}
+
+function endNoMaster(ctx: Ctx, g: Group, at: number, trigger: Evidence[]): void {
+  const c = g.nomaster;
+  ctx.timers.cancel(`nomaster:${g.key}`);
+  ctx.timers.cancel(`nomaster-end:${g.key}`);
   if (c.slot !== null) ctx.reg.close(c.slot, at, trigger);
   c.since = null;
   c.slot = null;
+  c.brokenAt = null;
+  c.breakTrigger = [];
 }
 
 function fireNoMaster(ctx: Ctx, g: Group): void {
   const c = g.nomaster;
-  if (c.since === null || !noMasterNow(ctx, g)) return;
+  if (c.since === null || noMasterNow(ctx, g) !== "absent") return;
   const members = [...g.members.values()].sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
   const nodes = [...new Set(members.map((r) => r.node))];
   const evidence: Evidence[] = [];
@@ -70,7 +124,14 @@ function fireNoMaster(ctx: Ctx, g: Group): void {
   } else if (running.some((r) => r.state === "BACKUP")) {
     const backups = members.filter((r) => r.state === "BACKUP").map((r) => r.node);
     code = "no_takeover";
-    summary = `No node is MASTER for ${subj}: ${list([...new Set(backups)])} stayed BACKUP without taking over (another router with this VRID may be advertising on the segment)${vips}`;
+    if (c.momentary > 0) {
+      const who = [...new Set(c.momentaryEv.map((e) => e.node))].sort();
+      const sync = members.some((r) => r.cfg?.syncGroup) ? " (in a sync group: its members' priorities may favour different nodes, which then force each other back)" : "";
+      summary = `No node stays MASTER for ${subj}: ${c.momentary} election(s) collapsed, ${list(who)} became MASTER and stepped down within an advert interval${sync}; ${list([...new Set(backups)])} BACKUP${vips}`;
+      evidence.push(...c.momentaryEv);
+    } else {
+      summary = `No node is MASTER for ${subj}: ${list([...new Set(backups)])} stayed BACKUP without taking over (another router with this VRID may be advertising on the segment)${vips}`;
+    }
   } else {
     code = "unknown";
     summary = `No node is MASTER for ${subj} and none holds its addresses${vips}`;

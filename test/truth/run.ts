@@ -264,6 +264,19 @@ async function runOne(stack: Stack, journal: LabJournal | null, opts: Opts, seed
     c.sampler.stop();
     await c.sampler.drain();
     res.logs = c.logs(journal);
+    // what the server stored and drew (per-node states, VIPs, its copy of the log lines): a miss is read
+    // against these (did the facts arrive, what state did the model hold) before a definition is changed
+    const range = `from=${new Date(obs.startedAt - 60_000).toISOString()}&to=${new Date(obs.endedAt + 5000).toISOString()}`;
+    const stored = async (what: string, url: string) => {
+      try {
+        res.logs[what] = JSON.stringify(await stack.api<unknown>(url), null, 1);
+      } catch (e) {
+        res.logs[what] = `GET ${url} failed: ${(e as Error).message}`;
+        log(`stored ${what}: ${(e as Error).message}`);
+      }
+    };
+    await stored("server-timeline.json", `/api/clusters/${encodeURIComponent(cluster)}/timeline?${range}`);
+    await stored("server-logs.json", `/api/clusters/${encodeURIComponent(cluster)}/logs?${range}&limit=2000`);
     const srvOut = stack.srv.output();
     res.logs["server.log"] = srvOut.length >= srvMark ? srvOut.slice(srvMark) : srvOut;
     await c.destroy().catch(() => undefined);

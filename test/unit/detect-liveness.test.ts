@@ -222,6 +222,83 @@ vrrp_instance VI_B {
     assert.deepEqual(replay(t.facts(), T0 + 60_000).map((i) => i.kind), []);
   });
 
+  /**
+   * Truth lab seed 3002: sync group G (VI_A VRID 20, VI_B VRID 21, advert_int 1) on three nodes; n2, MASTER of
+   * both, goes FAULT at T0 + 20 s. n1 prefers VI_A (150 vs 110), n3 prefers VI_B: every master-down interval
+   * both take the group over, and within 150 ms each meets the other's higher priority on one member and the
+   * group steps back to BACKUP (the lines keepalived 2.2.7 logged). From T0 + 20 s + stableAfterMs n3 stays
+   * MASTER. `masterMs`: how long each of those MASTERs lasts.
+   */
+  function collapsingElections(masterMs: number, cycles: number) {
+    const conf = (a: number, b: number) => confInstances(`
+vrrp_sync_group G {
+  group {
+    VI_A
+    VI_B
+  }
+}
+vrrp_instance VI_A {
+  state BACKUP
+  interface eth0
+  virtual_router_id 20
+  priority ${a}
+  advert_int 1
+  virtual_ipaddress {
+    192.0.2.20/24
+  }
+}
+vrrp_instance VI_B {
+  state BACKUP
+  interface eth0
+  virtual_router_id 21
+  priority ${b}
+  advert_int 1
+  virtual_ipaddress {
+    192.0.2.21/24
+  }
+}`);
+    const t = new Timeline();
+    t.config("n1", T0, conf(150, 110)).config("n2", T0, conf(200, 200)).config("n3", T0, conf(110, 150));
+    for (const n of ["n1", "n2", "n3"]) {
+      t.seen(n, T0, T0 + 90_000);
+      t.lines(n, T0 + 10, ["Starting Keepalived v2.2.7 (01/16,2022)", "(VI_A) Entering BACKUP STATE (init)", "(VI_B) Entering BACKUP STATE (init)"]);
+    }
+    t.lines("n2", T0 + 3500, ["(VI_A) Receive advertisement timeout", "(VI_A) Entering MASTER STATE", "(VI_A) setting VIPs.", "VRRP_Group(G) Syncing instances to MASTER state", "(VI_B) Entering MASTER STATE", "(VI_B) setting VIPs."]);
+    t.lines("n2", T0 + 20_000, ["Netlink reports eth0 down", "(VI_A) Entering FAULT STATE", "(VI_A) removing VIPs.", "VRRP_Group(G) Syncing instances to FAULT state", "(VI_B) Entering FAULT STATE", "(VI_B) removing VIPs."]);
+    let at = T0 + 20_000;
+    for (let i = 0; i < cycles; i++) {
+      at += 3600;
+      t.lines("n1", at, ["(VI_A) Receive advertisement timeout", "(VI_A) Entering MASTER STATE", "(VI_A) setting VIPs.", "VRRP_Group(G) Syncing instances to MASTER state", "(VI_B) Entering MASTER STATE", "(VI_B) setting VIPs."]);
+      t.lines("n3", at + 5, ["(VI_B) Receive advertisement timeout", "(VI_B) Entering MASTER STATE", "(VI_B) setting VIPs.", "VRRP_Group(G) Syncing instances to MASTER state", "(VI_A) Entering MASTER STATE", "(VI_A) setting VIPs."]);
+      at += masterMs;
+      t.lines("n1", at, ["(VI_A) Received advert from 192.0.2.3 with lower priority 110, ours 150, forcing new election", "(VI_B) Master received advert from 192.0.2.3 with higher priority 150, ours 110", "(VI_B) Entering BACKUP STATE", "(VI_B) removing VIPs.", "VRRP_Group(G) Syncing instances to BACKUP state", "(VI_A) Entering BACKUP STATE", "(VI_A) removing VIPs."]);
+      t.lines("n3", at + 5, ["(VI_B) Received advert from 192.0.2.1 with lower priority 110, ours 150, forcing new election", "(VI_A) Master received advert from 192.0.2.1 with higher priority 150, ours 110", "(VI_A) Entering BACKUP STATE", "(VI_A) removing VIPs.", "VRRP_Group(G) Syncing instances to BACKUP state", "(VI_B) Entering BACKUP STATE", "(VI_B) removing VIPs."]);
+    }
+    const stable = at + 3600;
+    t.lines("n3", stable, ["(VI_B) Receive advertisement timeout", "(VI_B) Entering MASTER STATE", "(VI_B) setting VIPs.", "VRRP_Group(G) Syncing instances to MASTER state", "(VI_A) Entering MASTER STATE", "(VI_A) setting VIPs."]);
+    return { incidents: replay(t.facts(), T0 + 90_000), stable };
+  }
+
+  it("elections that keep collapsing (MASTERs stepping down within an advert interval) are NO_MASTER from when the last MASTER left until one lasts", () => {
+    const { incidents, stable } = collapsingElections(150, 4);
+    const n = of(incidents, "NO_MASTER");
+    assert.deepEqual(n.map((i) => i.vrid).sort(), [20, 21]);
+    for (const i of n) {
+      assert.equal(i.openedAt, T0 + 20_002 + (i.vrid === 20 ? 0 : 3), "when n2 released the VIP");
+      assert.ok(i.closedAt !== null && i.closedAt >= stable && i.closedAt <= stable + 10, `closed at the lasting MASTER (${i.closedAt! - stable})`);
+      assert.equal(i.cause.code, "no_takeover");
+      // summed up when it opened (after the first collapse, T0 + 24 s)
+      assert.match(i.cause.summary, /1 election\(s\) collapsed, n1 and n3 became MASTER and stepped down within an advert interval \(in a sync group/);
+      assert.ok(i.evidence.some((e) => e.node === "n1" && /Entering MASTER STATE/.test(e.line)), "the momentary MASTER lines are evidence");
+    }
+    // nothing else critical: each both-MASTER moment (150 ms) is far under the DUAL_MASTER grace
+    assert.deepEqual(incidents.filter((i) => i.severity === "critical" && i.kind !== "NO_MASTER" && i.kind !== "FAULT").map((i) => i.kind), []);
+  });
+
+  it("a MASTER that lasts longer than an advert interval ends the absence: elections that hold 1.5 s raise no NO_MASTER", () => {
+    assert.deepEqual(of(collapsingElections(1500, 4).incidents, "NO_MASTER"), []);
+  });
+
   it("the startup election of the three-node capture raises nothing", () => {
     const fx = threeNode();
     assert.deepEqual(of(replay(fx.facts, fx.end + 1000, { graceAdverts: 1.5 }), "NO_MASTER"), []);
