@@ -43,8 +43,28 @@ function CountBars<K extends string>({ data, category, color }: { data: ({ count
   );
 }
 
+type Day = { day: string; failovers: number; noMasterMin: number; splitBrainMin: number; mttrMin: number | null };
+
+/** one bar per UTC day; several series are stacked, with a legend */
+function DayBars({ days, bars, integer = false }: { days: Day[]; bars: { key: keyof Day; name: string; color: string }[]; integer?: boolean }) {
+  return (
+    <Chart>
+      <BarChart data={days}>
+        <CartesianGrid strokeDasharray="3 3" />
+        <XAxis dataKey="day" />
+        <YAxis allowDecimals={!integer} />
+        <Tooltip />
+        {bars.length > 1 ? <Legend /> : null}
+        {bars.map((b) => (
+          <Bar key={b.key} dataKey={b.key} name={b.name} stackId={bars.length > 1 ? "s" : undefined} fill={b.color} isAnimationActive={false} />
+        ))}
+      </BarChart>
+    </Chart>
+  );
+}
+
 export function ReportView({ report }: { report: ReportResponse }) {
-  const days = report.days.map((d) => ({
+  const days: Day[] = report.days.map((d) => ({
     day: d.from.slice(5, 10),
     failovers: d.failovers,
     noMasterMin: +(d.noMasterMs / MIN).toFixed(2),
@@ -96,28 +116,16 @@ export function ReportView({ report }: { report: ReportResponse }) {
       </Panel>
       <div className="grid gap-4 lg:grid-cols-2">
         <Panel title="Failovers per day" id="failovers">
-          <Chart>
-            <BarChart data={days}>
-              <CartesianGrid strokeDasharray="3 3" />
-              <XAxis dataKey="day" />
-              <YAxis allowDecimals={false} />
-              <Tooltip />
-              <Bar dataKey="failovers" name="failovers" fill="#2563eb" isAnimationActive={false} />
-            </BarChart>
-          </Chart>
+          <DayBars days={days} integer bars={[{ key: "failovers", name: "failovers", color: "#2563eb" }]} />
         </Panel>
         <Panel title="Minutes without MASTER and in split brain per day" id="outages">
-          <Chart>
-            <BarChart data={days}>
-              <CartesianGrid strokeDasharray="3 3" />
-              <XAxis dataKey="day" />
-              <YAxis />
-              <Tooltip />
-              <Legend />
-              <Bar dataKey="noMasterMin" name="no MASTER (min)" stackId="m" fill="#dc2626" isAnimationActive={false} />
-              <Bar dataKey="splitBrainMin" name="split brain (min)" stackId="m" fill="#9333ea" isAnimationActive={false} />
-            </BarChart>
-          </Chart>
+          <DayBars
+            days={days}
+            bars={[
+              { key: "noMasterMin", name: "no MASTER (min)", color: "#dc2626" },
+              { key: "splitBrainMin", name: "split brain (min)", color: "#9333ea" },
+            ]}
+          />
         </Panel>
         <Panel title="Mean time to recover per day (critical incidents closed that day)" id="mttr">
           <Chart>

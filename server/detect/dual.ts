@@ -53,11 +53,24 @@ function dualInstances(ctx: Ctx, g: Group, nodes: Set<string>, d: DualNow): Reco
   return out;
 }
 
+/**
+ * the picture of each group's pending split brain as last seen (the MASTERs with the lines that made them
+ * MASTER): what a condition learnt late and ended before its deferred grace is reported with
+ */
+const lastSeen = new WeakMap<Group, DualNow>();
+
+function snapshot(d: DualNow): DualNow {
+  const masters = new Map<string, InstRec[]>();
+  for (const [n, rs] of d.masters) masters.set(n, rs.map((r) => ({ ...r })));
+  return { masters, doubleVips: new Map([...d.doubleVips].map(([a, hs]) => [a, [...hs]])), involved: new Set(d.involved) };
+}
+
 export function evaluateDual(ctx: Ctx, g: Group, at: number, trigger: Evidence[]): void {
   const c = g.dual;
   const d = dualNow(ctx, g);
   const timerKey = `dual:${g.key}`;
   if (isDual(d)) {
+    if (c.slot === null) lastSeen.set(g, snapshot(d));
     if (c.since === null) {
       c.since = at;
       c.nodes = new Set(d.involved);
@@ -82,7 +95,17 @@ export function evaluateDual(ctx: Ctx, g: Group, at: number, trigger: Evidence[]
     return;
   }
   if (c.since === null) return;
+  const deferred = (ctx.timers.deadline(timerKey) ?? -Infinity) > c.since + graceMs(ctx, g);
   ctx.timers.cancel(timerKey);
+  // learnt late (its grace deferred to the engine's clock) and ended before that grace ran out: when it
+  // lasted the grace by its members' own times, it was a split brain all the same (truth lab seed 2207: a
+  // MASTER line that came with a reconnected agent's backlog 2.5 s late, the peer yielded 4.8 s after the
+  // overlap began). Not when a member's state became unknown: that ends the picture, not the overlap.
+  const seen = lastSeen.get(g);
+  if (c.slot === null && deferred && seen && at - c.since > graceMs(ctx, g) && [...c.nodes].every((n) => ctx.model.nodes.get(n)?.online !== false)) {
+    openDual(ctx, g, seen, at);
+  }
+  lastSeen.delete(g);
   if (c.slot !== null) ctx.reg.close(c.slot, at, [...trigger, ...healLines(ctx, g, c.nodes, at)]);
   c.since = null;
   c.slot = null;
@@ -95,6 +118,13 @@ function fireDual(ctx: Ctx, g: Group, at: number): void {
   if (c.since === null) return;
   const d = dualNow(ctx, g);
   if (!isDual(d)) return;
+  lastSeen.delete(g);
+  openDual(ctx, g, d, at);
+}
+
+function openDual(ctx: Ctx, g: Group, d: DualNow, at: number): void {
+  const c = g.dual;
+  if (c.since === null) return;
   for (const n of d.involved) c.nodes.add(n);
   const { cause, evidence } = dualCause(ctx, g, d, c.since, at, c.endedAt);
   c.slot = `DUAL_MASTER:${g.scope}`;

@@ -9,7 +9,7 @@
  * - MTTR: mean openedAt -> closedAt of the critical incidents closed inside the range.
  */
 import { IncidentKind } from "../protocol";
-import { countFailovers, type StateRow } from "./failovers";
+import { countFailovers, type FailoverCount, type StateRow } from "./failovers";
 import { unionDuration, type Interval } from "./intervals";
 import type { ClusterStats, VridStats } from "./types";
 
@@ -50,7 +50,8 @@ function overlaps(i: IncidentRow, from: number, to: number, openEnd: number): bo
   return i.openedAt <= to && (i.closedAt ?? openEnd) >= from;
 }
 
-export function computeClusterStats(input: ClusterStatsInput): ClusterStats {
+/** `failovers`: countFailovers of the same input, when the caller needs it too (the report's handovers per day) */
+export function computeClusterStats(input: ClusterStatsInput, failovers: FailoverCount[] = countFailovers(input.before, input.rows, input.from, input.to)): ClusterStats {
   const { from, to } = input;
   const openEnd = Math.max(from, Math.min(input.now, to));
   const incidents = input.incidents.filter((i) => overlaps(i, from, to, Math.max(input.now, i.openedAt)));
@@ -67,8 +68,6 @@ export function computeClusterStats(input: ClusterStatsInput): ClusterStats {
     .filter((i) => i.severity === "critical" && i.closedAt !== null && i.closedAt >= from && i.closedAt <= to)
     .map((i) => i.closedAt! - i.openedAt);
   const mttrMs = recoveredDurations.length ? recoveredDurations.reduce((a, b) => a + b, 0) / recoveredDurations.length : null;
-
-  const failovers = countFailovers(input.before, input.rows, from, to);
 
   // per virtual router
   const vrids = new Map<string, VridStats>();

@@ -80,11 +80,12 @@ export function utcDays(from: number, to: number): { from: number; to: number }[
 
 export function computeReport(input: ReportInput): ReportResponse {
   const { from, to, now } = input;
-  const totals = computeClusterStats(input);
+  const failovers = countFailovers(input.before, input.rows, from, to);
+  const totals = computeClusterStats(input, failovers);
   const openEnd = Math.max(from, Math.min(now, to));
   const observedMs = openEnd - from;
   const interval = (i: IncidentRow) => ({ from: i.openedAt, to: i.closedAt });
-  const handovers = countFailovers(input.before, input.rows, from, to).flatMap((f) => f.handovers.map((h) => ({ ...h, group: f.group })));
+  const handovers = failovers.flatMap((f) => f.handovers.map((h) => ({ ...h, group: f.group })));
   const ofKind = (kind: string) => input.incidents.filter((i) => i.kind === kind).map(interval);
 
   const pieces = utcDays(from, to);

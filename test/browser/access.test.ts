@@ -8,18 +8,14 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { randomUUID } from "node:crypto";
-import { launchBrowser, requireChromium, screenshot, ensureUiBuilt } from "../helpers/browser";
-import { startTestServer } from "../helpers/server";
+import { browserTest, screenshot } from "../helpers/browser";
 import { connectFakeAgent } from "../helpers/fake-agent";
 import { waitFor } from "../helpers/wait";
 
 test("signs in through /login, acknowledges as operator, and opens the wall with a wall link only", { timeout: 300_000 }, async (t) => {
-  if (!requireChromium(t)) return;
-  await ensureUiBuilt();
-  const srv = await startTestServer();
-  t.after(() => srv.close());
-  const browser = await launchBrowser();
-  t.after(() => browser.close());
+  const ui = await browserTest(t);
+  if (!ui) return;
+  const { srv, browser } = ui;
 
   // a node that reports, so the wall has a tile to show
   const agent = await connectFakeAgent(srv.url, await srv.token("shop-lb"), "lb1");

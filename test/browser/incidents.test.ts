@@ -10,9 +10,9 @@ import { test } from "node:test";
 import type { Page } from "playwright-core";
 import type { IncidentMsg } from "../../server/protocol";
 import { waitFor } from "../helpers/wait";
-import { launchBrowser, noOverflow, requireChromium, screenshot, signIn, ensureUiBuilt } from "../helpers/browser";
+import { browserTest, noOverflow, screenshot, signIn } from "../helpers/browser";
 import { connectFakeAgent, instance, type FakeAgent } from "../helpers/fake-agent";
-import { startTestServer, type TestServer } from "../helpers/server";
+import type { TestServer } from "../helpers/server";
 import { parseCsv } from "../helpers/csv";
 
 /** Two nodes of one cluster reporting VRID 51 in BACKUP; `authB` gives b another password hash. */
@@ -40,14 +40,11 @@ async function rowIds(page: Page): Promise<string[]> {
 }
 
 test("incident review lists live incidents, filters through the URL, and exports an incident", { timeout: 240_000 }, async (t) => {
-  if (!requireChromium(t)) return;
-  await ensureUiBuilt();
-  const srv = await startTestServer();
-  t.after(() => srv.close());
+  const ui = await browserTest(t);
+  if (!ui) return;
+  const { srv, browser } = ui;
   const agents: FakeAgent[] = [];
   t.after(() => agents.forEach((a) => a.close()));
-  const browser = await launchBrowser();
-  t.after(() => browser.close());
 
   // a split brain whose peers disagree on the password (config evidence), and a FAULT elsewhere
   const [a, b] = await pair(srv, "shop", agents, "b".repeat(64));

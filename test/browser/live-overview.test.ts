@@ -16,8 +16,7 @@ import {
   type BatchAck,
   type ConfigInstance,
 } from "../../server/protocol";
-import { launchBrowser, requireChromium, screenshot, signIn, ensureUiBuilt } from "../helpers/browser";
-import { startTestServer } from "../helpers/server";
+import { browserTest, screenshot, signIn } from "../helpers/browser";
 
 type AgentSocket = Socket<AgentServerToClient, AgentClientToServer>;
 
@@ -148,13 +147,9 @@ async function waitForBadge(page: Page, node: string, inst: string, state: strin
 }
 
 test("live overview shows an agent's node and follows its state changes without a reload", async (t) => {
-  if (!requireChromium(t)) return;
-  await ensureUiBuilt();
-
-  const server = await startTestServer();
-  t.after(() => server.close());
-  const browser = await launchBrowser();
-  t.after(() => browser.close());
+  const ui = await browserTest(t);
+  if (!ui) return;
+  const { srv: server, browser } = ui;
 
   const t0 = Date.now() - 60_000;
   const lb1 = await FakeAgent.connect(server.url, await server.token(CLUSTER), "lb1");

@@ -13,17 +13,15 @@ import type { ReportResponse } from "../../server/stats/report";
 import type { StatsResponse } from "../../server/stats/types";
 import { formatAvailability } from "../../components/format";
 import { fetchChecked } from "../helpers/api-schema";
-import { launchBrowser, noOverflow, requireChromium, screenshot, signIn, ensureUiBuilt } from "../helpers/browser";
+import { browserTest, noOverflow, screenshot, signIn } from "../helpers/browser";
 import { parseCsv } from "../helpers/csv";
 import { connectFakeAgent, instance, type FakeAgent } from "../helpers/fake-agent";
-import { startTestServer } from "../helpers/server";
 import { waitFor } from "../helpers/wait";
 
 test("reports: the API agrees with /api/stats, the page draws its charts with tooltips, exports CSV and fits a phone", { timeout: 240_000 }, async (t) => {
-  if (!requireChromium(t)) return;
-  await ensureUiBuilt();
-  const srv = await startTestServer();
-  t.after(() => srv.close());
+  const ui = await browserTest(t);
+  if (!ui) return;
+  const { srv, browser } = ui;
   const agents: FakeAgent[] = [];
   t.after(() => agents.forEach((a) => a.close()));
 
@@ -69,8 +67,6 @@ test("reports: the API agrees with /api/stats, the page draws its charts with to
   assert.equal((await fetch(`${srv.url}/api/reports`)).status, 400);
 
   // the page
-  const browser = await launchBrowser();
-  t.after(() => browser.close());
   const page = await browser.newPage({ width: 1440, height: 1000 });
   await signIn(page, srv);
   await page.goto(`${srv.url}/reports?cluster=shop&days=7`, { waitUntil: "domcontentloaded" });

@@ -8,9 +8,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Page } from "playwright-core";
-import { launchBrowser, requireChromium, screenshot, signIn, ensureUiBuilt } from "../helpers/browser";
+import { browserTest, screenshot, signIn } from "../helpers/browser";
 import { connectFakeAgent, consoleStamp, instance, type FakeAgent } from "../helpers/fake-agent";
-import { startTestServer } from "../helpers/server";
 import { waitFor } from "../helpers/wait";
 
 type Rec = Parameters<FakeAgent["send"]>[0][number];
@@ -42,12 +41,9 @@ async function waitRendered(page: Page) {
 }
 
 test("cluster timeline: lanes, incidents, logs on click, live updates and the range in the URL", { timeout: 180_000 }, async (t) => {
-  if (!requireChromium(t)) return;
-  await ensureUiBuilt();
-  const server = await startTestServer({ env: { KAM_AGENT_OFFLINE_SECONDS: "3" } });
-  t.after(() => server.close());
-  const browser = await launchBrowser();
-  t.after(() => browser.close());
+  const ui = await browserTest(t, { env: { KAM_AGENT_OFFLINE_SECONDS: "3" } });
+  if (!ui) return;
+  const { srv: server, browser } = ui;
 
   const token = await server.token(CLUSTER);
   const a = await connectFakeAgent(server.url, token, "lb1");

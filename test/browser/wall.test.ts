@@ -9,9 +9,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Page } from "playwright-core";
 import { capacityFor } from "../../components/wall/wall";
-import { launchBrowser, requireChromium, screenshot, signIn, ensureUiBuilt } from "../helpers/browser";
+import { browserTest, screenshot, signIn } from "../helpers/browser";
 import { connectFakeAgent, instance, type FakeAgent } from "../helpers/fake-agent";
-import { startTestServer, type TestServer } from "../helpers/server";
+import type { TestServer } from "../helpers/server";
 
 async function node(srv: TestServer, token: string, name: string, prio: number, agents: FakeAgent[]): Promise<FakeAgent> {
   const fa = await connectFakeAgent(srv.url, token, name);
@@ -38,14 +38,11 @@ async function waitStatus(page: Page, name: string, status: string): Promise<voi
 }
 
 test("NOC wall shows problems first, follows changes live, rotates pages and says STALE when data stops", { timeout: 300_000 }, async (t) => {
-  if (!requireChromium(t)) return;
-  await ensureUiBuilt();
-  const srv = await startTestServer();
-  t.after(() => srv.close());
+  const ui = await browserTest(t);
+  if (!ui) return;
+  const { srv, browser } = ui;
   const agents: FakeAgent[] = [];
   t.after(() => agents.forEach((a) => a.close()));
-  const browser = await launchBrowser();
-  t.after(() => browser.close());
 
   // calm: one MASTER, one BACKUP; split: two MASTERs past the grace period
   const calmToken = await srv.token("calm");

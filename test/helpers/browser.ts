@@ -11,6 +11,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { TestContext } from "node:test";
 import { chromium, type Browser, type Page } from "playwright-core";
+import { startTestServer, type TestServer, type TestServerOptions } from "./server";
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
@@ -108,4 +109,19 @@ export async function ensureUiBuilt(): Promise<void> {
 export async function noOverflow(page: Page, what: string): Promise<void> {
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   if (overflow > 0) throw new Error(`${what}: horizontal scrolling at this width (overflow ${overflow}px)`);
+}
+
+/**
+ * The prelude every browser test shares: Chromium present (else the test is skipped, and fails under
+ * CI=true), the UI built, a real server and a browser, both closed after the test (even when it fails).
+ * null: skipped.
+ */
+export async function browserTest(t: TestContext, opts: TestServerOptions = {}): Promise<{ srv: TestServer; browser: BrowserHarness } | null> {
+  if (!requireChromium(t)) return null;
+  await ensureUiBuilt();
+  const srv = await startTestServer(opts);
+  t.after(() => srv.close());
+  const browser = await launchBrowser();
+  t.after(() => browser.close());
+  return { srv, browser };
 }

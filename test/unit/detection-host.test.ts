@@ -95,3 +95,37 @@ it("a MASTER line replayed late from a reconnected agent's backlog gets a full g
   assert.equal(d.length, 1);
   assert.equal(d[0].openedAt, t + 21_000);
 });
+
+it("a split brain learnt late that ends before its deferred grace is reported when it lasted the grace by its members' own times (truth lab seed 2207)", async () => {
+  const { DetectionEngine } = await import("../../server/detect");
+  const t = 1_800_000_000_000;
+  const cfg = (node: string): Fact => ({ kind: "config", node, ts: t - 20_000, id: `c-${node}`, instances: [{
+    name: "VI_1", vrid: 51, interface: "eth0", state: "BACKUP", priority: 100, advertInt: 1, authType: null, authPassHash: null,
+    vips: [], trackScripts: [], trackInterfaces: [], unicastSrcIp: null, unicastPeers: [], nopreempt: false, vrrpVersion: 2, syncGroup: null }] });
+  const line = (node: string, ts: number, state: "MASTER" | "BACKUP"): Fact =>
+    ({ kind: "log", node, ts, id: `${node}${ts}`, line: `(VI_1) Entering ${state} STATE`, event: { type: "state", instance: "VI_1", state } });
+  /** a MASTER since t - 10 s; b's MASTER line at t arrives 2.5 s late (its deferred grace ends at t + 4 s); then `end` */
+  const run = (end: (e: InstanceType<typeof DetectionEngine>) => void) => {
+    const e = new DetectionEngine("c");
+    for (const f of [cfg("a"), cfg("b"), line("a", t - 10_000, "MASTER"), line("b", t - 10_000, "BACKUP")]) e.push(f);
+    e.push({ kind: "seen", node: "a", ts: t + 2_500 });
+    e.push({ kind: "seen", node: "b", ts: t + 2_500 });
+    e.push(line("b", t, "MASTER"));
+    e.tick(t + 3_000);
+    end(e);
+    e.tick(t + 30_000);
+    return e.incidents().filter((i) => i.kind === "DUAL_MASTER");
+  };
+  // a yields 3 s after the overlap began (its own time): past the 1.5 s grace, before the deferred deadline
+  const [d, ...more] = run((e) => e.push(line("a", t + 3_000, "BACKUP")));
+  assert.equal(more.length, 0);
+  assert.ok(d, "reported");
+  assert.equal(d.openedAt, t);
+  assert.equal(d.closedAt, t + 3_000);
+  assert.deepEqual(d.nodes, ["a", "b"]);
+  assert.ok(d.evidence.some((x) => x.node === "b" && x.line === "(VI_1) Entering MASTER STATE"), "b's MASTER line is evidence");
+  // b's backlog ends it 1 s after it began (its own time): under the grace, nothing
+  assert.deepEqual(run((e) => e.push(line("b", t + 1_000, "BACKUP"))), []);
+  // a's agent goes away: the picture ends, not the overlap: nothing claimed
+  assert.deepEqual(run((e) => e.push({ kind: "disconnected", node: "a", ts: t + 3_000 })), []);
+});
