@@ -237,6 +237,8 @@ export const ErrorCode = z.enum([
   "enrolment_expired",
   /** POST /api/enrol: an admin revoked the enrolment code */
   "enrolment_revoked",
+  /** the request conflicts with what is stored (an enrolment code for a node still bound to a valid agent token) */
+  "conflict",
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 export type ErrorReply = {

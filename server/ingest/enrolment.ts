@@ -84,11 +84,32 @@ export interface NewCode {
   expiresAt: Date;
 }
 
+/**
+ * The valid per-node agent token a node name is bound to (its agents connect with it), or null. A code for
+ * such a node could never connect (the handshake refuses a second token for a bound node name:
+ * agent-namespace.ts), so the code is refused at creation: revoke the token first to re-enrol the node.
+ */
+export async function boundToken(db: Db, cluster: string, node: string): Promise<{ id: number; prefix: string } | null> {
+  const row = await db.node.findFirst({ where: { name: node, cluster: { name: cluster } }, select: { tokenId: true } });
+  if (row?.tokenId == null) return null;
+  const t = await db.agentToken.findUnique({ where: { id: row.tokenId }, select: { id: true, prefix: true, revokedAt: true, nodeName: true } });
+  return t && !t.revokedAt && t.nodeName !== null ? { id: t.id, prefix: t.prefix } : null;
+}
+
+export class EnrolmentConflict extends Error {}
+
 export async function createEnrolmentCode(
   db: Db,
   o: { cluster: string; node: string; ttlMinutes?: number; createdBy: string },
   now = new Date(),
 ): Promise<NewCode> {
+  const bound = await boundToken(db, o.cluster, o.node);
+  if (bound) {
+    throw new EnrolmentConflict(
+      `node "${o.node}" of cluster "${o.cluster}" is bound to agent token #${bound.id} (${bound.prefix}…), which is still valid: ` +
+        "revoke it first (Admin, Agent tokens) to enrol the node again",
+    );
+  }
   const code = newEnrolmentCode();
   const ttl = o.ttlMinutes ?? ENROL_TTL_DEFAULT_MINUTES;
   if (!Number.isInteger(ttl) || ttl < 1 || ttl > ENROL_TTL_MAX_MINUTES) throw new RangeError(`ttlMinutes must be 1 to ${ENROL_TTL_MAX_MINUTES}`);

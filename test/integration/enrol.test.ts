@@ -20,7 +20,7 @@ import { checkAnswer, fetchChecked } from "../helpers/api-schema";
 import { AGENT_BUNDLE, startAgent, type AgentProc } from "../helpers/agent";
 import { testDbKind } from "../helpers/db";
 import { request } from "../helpers/http";
-import { metricOf, queryDb, startTestServer, type TestServer, type TestSession } from "../helpers/server";
+import { ROOT, metricOf, queryDb, startTestServer, type TestServer, type TestSession } from "../helpers/server";
 import { tmpDir } from "../helpers/tmp";
 import { waitFor } from "../helpers/wait";
 
@@ -120,6 +120,15 @@ describe(`add a node from the dashboard (${testDbKind()})`, () => {
     assert.equal(sha256(script.body), listed.get("install.sh"));
     const deb = await fetchChecked(srv.url, "/downloads/keepalived-agent.deb");
     assert.ok(deb.status === 200 || (deb.status === 404 && /npm run package:agent/.test(JSON.stringify(deb.body))), `the .deb, or why not: ${deb.status}`);
+    if (deb.status === 200) {
+      // the package of the server's version, as npm run package:agent wrote it
+      const version = (JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { version: string }).version;
+      const bytes = Buffer.from(await (await fetch(`${srv.url}/downloads/keepalived-agent.deb`)).arrayBuffer());
+      assert.equal(sha256(bytes), sha256(fs.readFileSync(path.join(ROOT, "dist", `keepalived-agent_${version}_all.deb`))));
+      assert.equal(listed.get("keepalived-agent.deb"), sha256(bytes));
+    } else {
+      assert.equal(listed.has("keepalived-agent.deb"), false, "SHA256SUMS lists only what is served");
+    }
     assert.equal((await fetchChecked(srv.url, "/downloads/nope.sh")).status, 404);
   });
 
@@ -216,6 +225,12 @@ describe(`add a node from the dashboard (${testDbKind()})`, () => {
     const direct = await exchange(c.code, "n1");
     assert.equal(direct.status, 409);
     assert.equal(direct.body.code, "enrolment_used");
+
+    // 6. a new code for n1 while its token is valid could never connect: refused at creation, saying what to do
+    const again2 = await adminWrite("POST", "/api/admin/enrolment-codes", { cluster: "enrol-c", node: "n1" });
+    assert.equal(again2.status, 409);
+    assert.equal(again2.body.code, "conflict");
+    assert.match(String(again2.body.message), /node "n1" of cluster "enrol-c" is bound to agent token #\d+ .*revoke it first/);
   });
 
   it("refuses expired, revoked and unknown codes and other node names, typed and counted", async () => {

@@ -1,13 +1,15 @@
 import { z } from "zod";
 import type { TLSSocket } from "node:tls";
-import { ENROL_TTL_DEFAULT_MINUTES, ENROL_TTL_MAX_MINUTES, createEnrolmentCode, installCommand, serverBase } from "../../ingest/enrolment";
+import { ENROL_TTL_DEFAULT_MINUTES, ENROL_TTL_MAX_MINUTES, EnrolmentConflict, createEnrolmentCode, installCommand, serverBase, type NewCode } from "../../ingest/enrolment";
 import { CLUSTER_NAME_RE } from "../../ingest/tokens";
+import { HttpError } from "../respond";
 import { Ok, defineRoute } from "../route";
 
 /** POST /api/admin/enrolment-codes: a one-time code that enrols one node of a cluster (issue 14, "Add a node"). */
 export default defineRoute({
   method: "POST", path: "/api/admin/enrolment-codes", success: 201, access: { action: "admin.tokens" },
-  summary: `a one-time enrolment code for a node name of a cluster (existing or new): shown once, expires (default ${ENROL_TTL_DEFAULT_MINUTES} minutes)`,
+  summary: `a one-time enrolment code for a node name of a cluster (existing or new): shown once, expires (default ${ENROL_TTL_DEFAULT_MINUTES} minutes); ` +
+    "409 conflict while the node is bound to a valid agent token",
   request: {
     body: z.object({
       cluster: z.string().regex(CLUSTER_NAME_RE, "cluster names use 1 to 128 letters, digits, '.', '_' and '-'"),
@@ -21,7 +23,13 @@ export default defineRoute({
     server: z.string(), command: z.string(),
   }),
   async handle(ctx) {
-    const c = await createEnrolmentCode(ctx.access.db, { ...ctx.body, createdBy: ctx.session!.user.name });
+    let c: NewCode;
+    try {
+      c = await createEnrolmentCode(ctx.access.db, { ...ctx.body, createdBy: ctx.session!.user.name });
+    } catch (e) {
+      if (e instanceof EnrolmentConflict) throw new HttpError(409, "conflict", e.message);
+      throw e;
+    }
     ctx.app.log.info({ cluster: c.cluster, node: c.node, codeId: c.id, by: ctx.session!.user.name, expiresAt: c.expiresAt }, "enrolment code created");
     const h = ctx.req.headers;
     const server = serverBase(ctx.access.config.publicUrl, { origin: h.origin, referer: h.referer, host: h.host }, !!(ctx.req.socket as TLSSocket).encrypted);
