@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { codeState, installCommand, newEnrolmentCode, refusal, serverBase, type CodeRow } from "../../server/ingest/enrolment";
 import { ENROL_CODE_RE, EnrolRequest } from "../../server/protocol";
 import { classifyAnswer, enrol, storeToken, type EnrolAnswer } from "../../agent/enrol";
@@ -70,6 +70,42 @@ describe("enrolment codes", () => {
     assert.equal(serverBase("", { origin: "http://127.0.0.1:3000" }, false), "http://127.0.0.1:3000");
     assert.equal(serverBase("", { referer: "https://mon:8443/admin/nodes/new" }, true), "https://mon:8443");
     assert.equal(serverBase("", { host: "mon:3000" }, true), "https://mon:3000");
+  });
+});
+
+describe("the install script", () => {
+  const script = path.join(path.dirname(new URL(import.meta.url).pathname), "../../agent/install.sh");
+  const run = (args: string[]) => spawnSync("sh", [script, ...args], { encoding: "utf8", env: { ...process.env, KAM_SERVER: "", KAM_ENROL_CODE: "", KAM_NODE: "" } });
+
+  it("refuses a bad command line with exit code 2 and says what is wrong, before it downloads anything", () => {
+    const cases: Array<[string[], RegExp]> = [
+      [["--bogus"], /error: unknown option --bogus \(see --help\)/],
+      [["--code", CODE], /error: --server is required/],
+      [["--server", "ftp://mon", "--code", CODE], /error: --server must be an http:\/\/ or https:\/\/ URL/],
+      [["--server", "http://127.0.0.1:9"], /error: --code is required: make an enrolment code in the dashboard/],
+      [["--server", "http://127.0.0.1:9", "--code", "kame_half"], /error: --code is not an enrolment code .*copy it again/],
+      [["--server", "http://127.0.0.1:9", "--code", CODE, "--node", "bad name"], /error: --node must be 1 to 128 letters/],
+      [["--server", "http://127.0.0.1:9", "--code", CODE, "--root", "relative/dir"], /error: --root must be an absolute directory/],
+      [["--server"], /error: --server needs a value/],
+    ];
+    for (const [args, want] of cases) {
+      const r = run(args);
+      assert.equal(r.status, 2, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr, want);
+    }
+    const help = run(["--help"]);
+    assert.equal(help.status, 0);
+    assert.match(help.stdout, /--no-start/);
+  });
+
+  it("installs nothing when the server cannot be reached", (t) => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "kam-install-"));
+    t.after(() => fs.rmSync(root, { recursive: true, force: true }));
+    // port 9 (discard) on loopback: nothing listens there
+    const r = run(["--server", "http://127.0.0.1:9", "--code", CODE, "--node", "lb1", "--root", root, "--no-start"]);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /error: cannot download http:\/\/127\.0\.0\.1:9\/downloads\/SHA256SUMS .*nothing was installed/);
+    assert.deepEqual(fs.readdirSync(root), []);
   });
 });
 
