@@ -6,7 +6,8 @@
  * code again. A plain HTTP request, not the socket: the agents' socket path admits only token holders, and
  * a request with a typed answer is the simplest thing to retry.
  *
- * - Answered 201: the token.
+ * - Answered 201: the token. The request carries the agent id: if the answer is lost (a timeout, a crash before
+ *   the token is stored), asking again gets a new token in place of the first, until one has connected.
  * - A typed refusal (unknown, used, expired or revoked code, another node name, a server without enrolment):
  *   final, the caller stops with the server's message, which names the setting to change.
  * - Anything else (no answer, TLS, 5xx, rate_limited, unavailable): retried with backoff (1 s .. 30 s, at

@@ -142,15 +142,23 @@ export type Redeemed = { ok: true; codeId: number; cluster: string; node: string
  * (a concurrent exchange of the same code waits for the row lock and then matches nothing), then the token is
  * made and recorded on the code. A refusal changes nothing.
  */
-export async function redeemEnrolmentCode(db: Db, req: { code: string; node: string; from: string }, now = new Date()): Promise<Redeemed> {
+export async function redeemEnrolmentCode(
+  db: Db,
+  req: { code: string; node: string; from: string; agentId?: string },
+  now = new Date(),
+): Promise<Redeemed> {
   const codeHash = hashToken(req.code);
   return db.$transaction(async (tx) => {
     const row = await tx.enrolmentCode.findUnique({ where: { codeHash } });
+    if (row && req.agentId && row.usedByAgent === req.agentId && row.agentTokenId !== null) {
+      const again = await reissue(tx, { ...row, agentTokenId: row.agentTokenId }, req.node, now);
+      if (again) return again;
+    }
     const no = refusal(row, req.node, now);
     if (no || !row) return { ok: false as const, codeId: row?.id ?? null, refusal: no! };
     const taken = await tx.enrolmentCode.updateMany({
       where: { id: row.id, usedAt: null, revokedAt: null, expiresAt: { gt: now } },
-      data: { usedAt: now, usedFrom: req.from.slice(0, 128) },
+      data: { usedAt: now, usedFrom: req.from.slice(0, 128), usedByAgent: req.agentId ?? null },
     });
     if (taken.count !== 1) {
       // another exchange took it between our read and our update
@@ -162,6 +170,24 @@ export async function redeemEnrolmentCode(db: Db, req: { code: string; node: str
     await tx.enrolmentCode.update({ where: { id: row.id }, data: { agentTokenId: t.id } });
     return { ok: true as const, codeId: row.id, cluster: row.clusterName, node: row.nodeName, token: t.token, tokenId: t.id };
   });
+}
+
+type Tx = Parameters<Parameters<Db["$transaction"]>[0]>[0];
+
+/**
+ * The agent that used a code asks again (its answer was lost: a timeout, a crash before it stored the token):
+ * while the code has not expired nor been revoked and the token it gave was never used to connect, that token
+ * is revoked and a new one issued in its place. Once the token connected, or for any other agent id, the
+ * code stays used (null: the caller refuses it as such).
+ */
+async function reissue(tx: Tx, row: CodeRow & { agentTokenId: number }, node: string, now: Date): Promise<Redeemed | null> {
+  if (row.revokedAt || row.expiresAt.getTime() <= now.getTime() || row.nodeName !== node) return null;
+  const dropped = await tx.agentToken.updateMany({ where: { id: row.agentTokenId, lastUsedAt: null, revokedAt: null }, data: { revokedAt: now } });
+  if (dropped.count !== 1) return null;
+  const t = await createToken(tx, row.clusterName, `enrolment code #${row.id}`, row.nodeName);
+  const moved = await tx.enrolmentCode.updateMany({ where: { id: row.id, agentTokenId: row.agentTokenId }, data: { agentTokenId: t.id } });
+  if (moved.count !== 1) throw new Error(`enrolment code #${row.id} changed while its token was issued again`);
+  return { ok: true, codeId: row.id, cluster: row.clusterName, node: row.nodeName, token: t.token, tokenId: t.id };
 }
 
 /** a word for sh: as it is when it is plainly safe, else in single quotes */

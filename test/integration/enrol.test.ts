@@ -5,12 +5,13 @@
  * corrupted download is refused by its SHA-256 and installs nothing; the installed bundle, started with the
  * configuration the script wrote, exchanges the code for its token, keeps it (0600) in its state directory,
  * and its node appears in GET /api/clusters; a restart uses the stored token; a second use of the code, an
- * expired, a revoked, an unknown code and another node name are refused with typed errors, counted.
+ * expired, a revoked, an unknown code and another node name are refused with typed errors, counted; the agent
+ * whose answer was lost gets a new token in place of the first until one connected.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
@@ -19,6 +20,7 @@ import { ENROL_PATH, type ClusterSummary } from "../../server/protocol";
 import { checkAnswer, fetchChecked } from "../helpers/api-schema";
 import { AGENT_BUNDLE, startAgent, type AgentProc } from "../helpers/agent";
 import { testDbKind } from "../helpers/db";
+import { connectFakeAgent } from "../helpers/fake-agent";
 import { request } from "../helpers/http";
 import { ROOT, metricOf, queryDb, startTestServer, type TestServer, type TestSession } from "../helpers/server";
 import { tmpDir } from "../helpers/tmp";
@@ -60,8 +62,8 @@ async function newCode(cluster: string, node: string, ttlMinutes?: number): Prom
   return r.body as unknown as NewCode;
 }
 
-async function exchange(code: string, node: string) {
-  const r = await request(srv.url, ENROL_PATH, { method: "POST", body: { code, node } });
+async function exchange(code: string, node: string, agentId?: string) {
+  const r = await request(srv.url, ENROL_PATH, { method: "POST", body: { code, node, ...(agentId ? { agentId } : {}) } });
   return { status: r.status, body: checkAnswer<{ code?: string; message?: string; token?: string }>("POST", ENROL_PATH, r.status, r.json()) };
 }
 
@@ -262,6 +264,24 @@ describe(`add a node from the dashboard (${testDbKind()})`, () => {
     const right = await exchange(other.code, "n4");
     assert.equal(right.status, 201);
     assert.match(right.body.token ?? "", /^kam_/);
+
+    // an answer lost on the way: the same agent (its id) asks again before it ever connected, and its first
+    // token is replaced; another agent id, or the same once its token connected, is refused as a second use
+    const lost = await newCode("enrol-c", "n6");
+    const agentId = randomUUID();
+    const first = await exchange(lost.code, "n6", agentId);
+    assert.equal(first.status, 201);
+    const second = await exchange(lost.code, "n6", agentId);
+    assert.equal(second.status, 201, JSON.stringify(second.body));
+    assert.notEqual(second.body.token, first.body.token);
+    const firstRow = await queryDb<{ revoked_at: Date | null }>(srv, "SELECT revoked_at FROM agent_token WHERE token_hash = $1", [sha256(first.body.token!)]);
+    assert.ok(firstRow[0].revoked_at, "the first token is revoked");
+    assert.equal((await exchange(lost.code, "n6", randomUUID())).body.code, "enrolment_used", "another agent id");
+    const connected = await connectFakeAgent(srv.url, second.body.token!, "n6");
+    connected.close();
+    const late = await exchange(lost.code, "n6", agentId);
+    assert.equal(late.status, 409, "once its token connected, the code is used for good");
+    assert.equal(late.body.code, "enrolment_used");
 
     const unknown = await exchange(`kame_${"A".repeat(43)}`, "n4");
     assert.equal(unknown.status, 401);

@@ -23,7 +23,7 @@ export default defineRoute({
       const wait = access.enrolFailures.retryAfter(ip);
       throw new HttpError(429, "rate_limited", `too many refused enrolment attempts from this address: retry in ${wait} s`, { "retry-after": String(wait) });
     }
-    const r = await redeemEnrolmentCode(access.db, { code: ctx.body.code, node: ctx.body.node, from: ip });
+    const r = await redeemEnrolmentCode(access.db, { code: ctx.body.code, node: ctx.body.node, from: ip, agentId: ctx.body.agentId });
     if (!r.ok) {
       access.enrolFailures.hit(ip);
       app.counters.inc("kam_enrolments_total", { result: r.refusal.code });
@@ -31,7 +31,7 @@ export default defineRoute({
       throw new HttpError(r.refusal.status, r.refusal.code, r.refusal.message);
     }
     app.counters.inc("kam_enrolments_total", { result: "ok" });
-    app.log.info({ ip, cluster: r.cluster, node: r.node, codeId: r.codeId, tokenId: r.tokenId, agentId: ctx.body.agentId, version: ctx.body.version }, "node enrolled: agent token issued");
+    app.log.info({ ip, cluster: r.cluster, node: r.node, codeId: r.codeId, tokenId: r.tokenId, version: ctx.body.version }, "node enrolled: agent token issued");
     return { body: { ok: true as const, cluster: r.cluster, node: r.node, token: r.token } };
   },
 });

@@ -10,6 +10,7 @@ CREATE TABLE "enrolment_code" (
     "expires_at" TIMESTAMPTZ(3) NOT NULL,
     "used_at" TIMESTAMPTZ(3),
     "used_from" TEXT,
+    "used_by_agent" UUID,
     "agent_token_id" INTEGER,
     "revoked_at" TIMESTAMPTZ(3),
 
