@@ -9,6 +9,7 @@ import fs from "node:fs";
 import os from "node:os";
 import { AgentClient, plainHttpWarning } from "./client";
 import { ConfigWatcher } from "./config-watch";
+import { enrol, storeToken } from "./enrol";
 import { createAgentLogger } from "./log";
 import { parseAgentOptions, type AgentOptions } from "./options";
 import { ProcessWatch } from "./process-watch";
@@ -51,6 +52,30 @@ async function run(opts: AgentOptions): Promise<void> {
     } catch (e) {
       fail(`--ca / KAM_CA: cannot read ${opts.ca}: ${(e as Error).message}`);
     }
+  }
+  let token = opts.token;
+  if (token === null) {
+    // first start of a node added from the dashboard: the one-time code for this node's token (agent/enrol.ts)
+    log.info({ server: opts.servers.join(",") }, "no agent token yet: exchanging the enrolment code (--enrol / KAM_ENROL_CODE)");
+    const r = await enrol({ servers: opts.servers, code: opts.enrolCode!, node: opts.node, agentId, version: AGENT_VERSION, ca, log: log.child({ part: "enrol" }) });
+    if (!r.ok) {
+      log.error(r.message);
+      lock!.release();
+      fail(r.message);
+    }
+    let file = "";
+    try {
+      file = storeToken(opts.stateDir, r.reply.token);
+    } catch (e) {
+      const message = `--state-dir / KAM_STATE_DIR: the server issued this node's token but it cannot be stored in ${opts.stateDir}: ${(e as Error).message}; ` +
+        "the code is used up: fix the directory, revoke the new token in the dashboard (Admin, Agent tokens) and make a new code";
+      log.error(message);
+      fail(message, 1);
+    }
+    token = r.reply.token;
+    log.info({ cluster: r.reply.cluster, file }, "enrolled: this node's agent token is stored in the state directory (mode 0600); the enrolment code is used up and no longer needed");
+  } else if (opts.enrolCode && opts.tokenFrom === "state-dir") {
+    log.info("enrolled before: using the agent token stored in the state directory (KAM_ENROL_CODE is no longer needed)");
   }
   let outbox: Outbox;
   try {
@@ -113,7 +138,7 @@ async function run(opts: AgentOptions): Promise<void> {
     server: opts.server,
     servers: opts.servers,
     hello: {
-      token: opts.token, agentId, node: opts.node, hostname: os.hostname().slice(0, 255), version: AGENT_VERSION,
+      token, agentId, node: opts.node, hostname: os.hostname().slice(0, 255), version: AGENT_VERSION,
       utcOffsetMinutes: -new Date().getTimezoneOffset(),
     },
     ca,

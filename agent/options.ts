@@ -9,6 +9,7 @@
  */
 import * as z from "zod/mini";
 import en from "zod/v4/locales/en.js";
+import { ENROL_CODE_RE } from "../server/protocol";
 
 // zod/mini, not classic zod: the agent bundle stays free of zod classic (issue 18). zod/mini loads no locale;
 // the English one gives the checks without a message of their own ("Too big: expected number to be <=3600").
@@ -47,6 +48,19 @@ export const DEFAULT_JOURNAL_MATCHES = [
 ];
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+/** the file in the state directory holding the token an enrolment code was exchanged for */
+export const STORED_TOKEN = "token";
+
+/** <stateDir>/token */
+export function storedTokenPath(stateDir: string): string {
+  return `${stateDir.replace(/\/+$/, "")}/${STORED_TOKEN}`;
+}
+
+/** a read failure that means "no such file" (node's ENOENT) */
+function notFound(e: unknown): boolean {
+  return (e as { code?: unknown } | null)?.code === "ENOENT" || /\bENOENT\b/.test(String((e as Error | null)?.message));
+}
 const MiB = 1024 * 1024;
 
 const SPECS: Spec[] = [
@@ -56,6 +70,11 @@ const SPECS: Spec[] = [
   { key: "token", flag: "token", env: "KAM_TOKEN", kind: "string", arg: "TOKEN", secret: true,
     help: "agent token issued by the server (`npm run token`); prefer --token-file, a flag shows in `ps`" },
   { key: "tokenFile", flag: "token-file", env: "KAM_TOKEN_FILE", kind: "string", arg: "PATH", help: "file holding the agent token (used when --token is not set)" },
+  { key: "enrolCode", flag: "enrol", env: "KAM_ENROL_CODE", kind: "string", arg: "CODE", secret: true,
+    help: "one-time enrolment code from the dashboard (Admin, Add a node), used when no --token or --token-file is set: at the first " +
+      `start the agent exchanges it for this node's agent token and keeps that in the state directory (${STORED_TOKEN}, mode 0600); ` +
+      "later starts use the stored token and never send the code again",
+    check: z.string().check(z.regex(ENROL_CODE_RE, "not an enrolment code (kame_ and 43 letters, digits, '-' or '_'): copy it again from the dashboard")) },
   { key: "node", flag: "node", env: "KAM_NODE", kind: "string", arg: "NAME", help: "node name shown in the dashboard", dflt: "(hostname)",
     check: z.string().check(z.minLength(1), z.maxLength(128), z.regex(/^[A-Za-z0-9._-]+$/, "use letters, digits, '.', '_' and '-' only")) },
   { key: "stateDir", flag: "state-dir", env: "KAM_STATE_DIR", kind: "string", arg: "DIR", dflt: "/var/lib/keepalived-agent",
@@ -105,7 +124,12 @@ export interface AgentOptions {
   server: string;
   /** every server given (--server a,b): the agent connects to one and moves on when it cannot */
   servers: string[];
-  token: string;
+  /** null: none yet, exchange `enrolCode` for one (agent/enrol.ts) */
+  token: string | null;
+  /** where the token came from: --token, --token-file, the state directory (an earlier enrolment), or null (enrol now) */
+  tokenFrom: "token" | "token-file" | "state-dir" | null;
+  /** --enrol / KAM_ENROL_CODE (used only while no token is known) */
+  enrolCode: string | null;
   node: string;
   stateDir: string;
   source: "journal" | "file";
@@ -155,6 +179,7 @@ export function helpText(): string {
     "keepalived-agent: follows keepalived's logs, VIPs and configuration on this node and streams them to the monitor server.",
     "",
     "Usage: node keepalived-agent.cjs --server URL --token-file PATH [options]",
+    "       node keepalived-agent.cjs --server URL --node NAME --enrol CODE [options]   (first start of a node added from the dashboard)",
     "",
     "Each option can also be set by its environment variable or in the --config-file JSON; flags win, then env, then the file.",
     "",
@@ -258,18 +283,37 @@ export function parseAgentOptions(argv: string[], env: Record<string, string | u
   }
 
   if (!out.server && !errors.some((e) => e.startsWith("--server "))) errors.push("--server / KAM_SERVER: required (the monitor server URL, e.g. https://monitor.example:3000)");
+  // the token: --token, else --token-file, else the one an earlier enrolment stored in the state directory,
+  // else none yet: then --enrol is exchanged for one at the start (agent/enrol.ts)
   let token = out.token as string | undefined;
+  let tokenFrom: AgentOptions["tokenFrom"] = token ? "token" : null;
   if (!token && out.tokenFile) {
+    tokenFrom = "token-file";
     try {
       token = deps.readFile(out.tokenFile as string).trim();
     } catch (e) {
       errors.push(`--token-file / KAM_TOKEN_FILE: cannot read ${out.tokenFile}: ${(e as Error).message}`);
     }
   }
+  const stored = storedTokenPath(out.stateDir as string);
+  if (tokenFrom === null) {
+    try {
+      token = deps.readFile(stored).trim();
+      tokenFrom = "state-dir";
+    } catch (e) {
+      if (!notFound(e)) errors.push(`--state-dir / KAM_STATE_DIR: cannot read the stored agent token ${stored}: ${(e as Error).message}`);
+    }
+  }
+  const tokenLabel = { token: "--token / KAM_TOKEN", "token-file": "--token-file / KAM_TOKEN_FILE", "state-dir": `the stored token ${stored}` };
   if (token === undefined) {
-    if (!out.tokenFile) errors.push("--token / KAM_TOKEN or --token-file / KAM_TOKEN_FILE: required (create a token on the server with `npm run token`)");
+    if (tokenFrom === null && !out.enrolCode) {
+      errors.push(
+        "--token / KAM_TOKEN, --token-file / KAM_TOKEN_FILE or --enrol / KAM_ENROL_CODE: required (an enrolment code from the dashboard, " +
+          "Admin, Add a node; or a token created on the server with `npm run token`)",
+      );
+    }
   } else if (token.length < 16 || token.length > 256 || /\s/.test(token)) {
-    errors.push(`${out.tokenFile && !out.token ? "--token-file / KAM_TOKEN_FILE" : "--token / KAM_TOKEN"}: not a valid token (16 to 256 characters, no spaces)`);
+    errors.push(`${tokenLabel[tokenFrom!]}: not a valid token (16 to 256 characters, no spaces)`);
   }
   if (out.source === "file" && !out.logFile) errors.push("--log-file / KAM_LOG_FILE: required with --source file");
   if (errors.length) return { kind: "error", message: `invalid agent configuration:\n  ${errors.join("\n  ")}` };
@@ -281,7 +325,9 @@ export function parseAgentOptions(argv: string[], env: Record<string, string | u
     options: {
       server: servers[0],
       servers,
-      token: token!,
+      token: token ?? null,
+      tokenFrom: token === undefined ? null : tokenFrom,
+      enrolCode: (out.enrolCode as string | undefined) ?? null,
       node: out.node as string,
       stateDir: out.stateDir as string,
       source: out.source as "journal" | "file",

@@ -1,6 +1,6 @@
 // What `npm run build`, `npm start` and `npm test` build (issue 14), each from its own sources:
 //   web UI   .next/ (next build)                             app/, components/, public/, server/, next and postcss config
-//   server   dist/server.mjs, dist/admin.mjs, dist/token.mjs  server/, prisma/schema.prisma (esbuild: build-server.mjs)
+//   server   dist/server.mjs, dist/admin.mjs, dist/token.mjs  server/, scripts/agent-unit.mjs, prisma/schema.prisma (esbuild: build-server.mjs)
 //   agent    dist/keepalived-agent.cjs                        agent/, server/ (protocol.ts) (esbuild: agent/build.mjs)
 // ensureBuild() builds each part that is missing or older than its sources (npm start, npm test, the benches);
 // buildAll() builds all of them (npm run build; also `node scripts/ensure-build.mjs --all`).
@@ -28,7 +28,7 @@ const PARTS = [
   },
   {
     name: "server",
-    sources: ["server", "prisma/schema.prisma", "package.json"],
+    sources: ["server", "scripts/agent-unit.mjs", "prisma/schema.prisma", "package.json"],
     outputs: ["dist/server.mjs", "dist/admin.mjs", "dist/token.mjs"],
     build: () => run("esbuild (server, admin, token)", [path.join(root, "scripts/build-server.mjs")]),
   },

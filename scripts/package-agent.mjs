@@ -17,6 +17,7 @@ import fs from "node:fs";
 import { gzipSync } from "node:zlib";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { INSTALLED_BUNDLE, installedUnit } from "./agent-unit.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const dist = path.join(root, "dist");
@@ -51,18 +52,6 @@ const bundle = fs.readFileSync(path.join(dist, "keepalived-agent.cjs"));
 
 // 2. the unit, from agent/keepalived-agent.service: the package's paths instead of the hand-install ones
 function packagedUnit() {
-  const src = fs.readFileSync(path.join(root, "agent", "keepalived-agent.service"), "utf8");
-  const body = src.slice(src.indexOf("[Unit]"));
-  if (body === src || !body.startsWith("[Unit]")) fail("agent/keepalived-agent.service has no [Unit] section");
-  const swaps = [
-    ["EnvironmentFile=-/etc/default/keepalived-agent", "EnvironmentFile=/etc/default/keepalived-agent"],
-    ["ExecStart=/usr/bin/node /opt/keepalived-agent/keepalived-agent.cjs", "ExecStart=/usr/bin/node /usr/lib/keepalived-agent/keepalived-agent.cjs"],
-  ];
-  let unit = body;
-  for (const [from, to] of swaps) {
-    if (!unit.includes(from)) fail(`agent/keepalived-agent.service changed: "${from}" not found; update scripts/package-agent.mjs`);
-    unit = unit.replace(from, to);
-  }
   const header = [
     "# systemd unit of the keepalived monitor agent, installed by the keepalived-agent package.",
     "# Settings: /etc/default/keepalived-agent (KAM_SERVER, KAM_TOKEN_FILE, ...), then",
@@ -71,7 +60,11 @@ function packagedUnit() {
     "# `kam-agent --help` lists every setting.",
     "",
   ].join("\n");
-  return header + "\n" + unit;
+  try {
+    return installedUnit(fs.readFileSync(path.join(root, "agent", "keepalived-agent.service"), "utf8"), header);
+  } catch (e) {
+    fail(e.message);
+  }
 }
 
 // Debian's usual variables (dch, dh_make) name the maintainer of a build; a placeholder otherwise (lintian: bogus-mail-host)
@@ -97,7 +90,7 @@ function put(rel, content, mode) {
 const deploy = path.join(root, "deploy", "debian");
 try {
   // 0755: the bundle has a shebang line (`#!/usr/bin/env node`) and runs alone too
-  put("usr/lib/keepalived-agent/keepalived-agent.cjs", bundle, 0o755);
+  put(INSTALLED_BUNDLE.slice(1), bundle, 0o755);
   put("usr/bin/kam-agent", '#!/bin/sh\n# keepalived monitor agent (package keepalived-agent); settings: kam-agent --help\nexec /usr/bin/node /usr/lib/keepalived-agent/keepalived-agent.cjs "$@"\n', 0o755);
   put("lib/systemd/system/keepalived-agent.service", packagedUnit(), 0o644);
   put("etc/default/keepalived-agent", fs.readFileSync(path.join(deploy, "default")), 0o644);

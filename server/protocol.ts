@@ -231,6 +231,14 @@ export const ErrorCode = z.enum([
   "csrf",
   /** a cap on what one token or node may make the server keep (nodes per cluster token, issue 19) */
   "limit_exceeded",
+  /** POST /api/enrol: the enrolment code was used already (a copied install command cannot enrol a second node) */
+  "enrolment_used",
+  /** POST /api/enrol: the enrolment code expired before it was used */
+  "enrolment_expired",
+  /** POST /api/enrol: an admin revoked the enrolment code */
+  "enrolment_revoked",
+  /** the request conflicts with what is stored (an enrolment code for a node still bound to a valid agent token) */
+  "conflict",
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 export type ErrorReply = {
@@ -282,6 +290,34 @@ export interface AgentServerToClient {
    */
   resume: () => void;
 }
+
+// ---------------------------------------------------------------- enrolment
+
+/**
+ * POST ENROL_PATH (issue 14, "Add a node from the dashboard"): an agent started with a one-time enrolment code
+ * (--enrol / KAM_ENROL_CODE) and no token exchanges the code for a per-node agent token, once, before it
+ * connects; it keeps the token in its state directory and never sends the code again. Plain HTTP rather than
+ * the socket: the agents' socket path admits only token holders (server/ingest/agent-gate.ts), and a request
+ * with a typed answer is the simplest thing to retry and to test.
+ */
+export const ENROL_PATH = "/api/enrol";
+
+/** enrolment codes: "kame_" and 32 random bytes, base64url (safe on a shell command line without quotes) */
+export const ENROL_CODE_RE = /^kame_[A-Za-z0-9_-]{43}$/;
+
+export const EnrolRequest = z.object({
+  code: z.string().check(z.regex(ENROL_CODE_RE, "not an enrolment code (kame_ and 43 letters, digits, '-' or '_')")),
+  /** the node name the agent will connect as: must be the code's */
+  node: name.check(z.regex(/^[A-Za-z0-9._-]+$/, "node names use letters, digits, '.', '_' and '-'")),
+  /** the agent's id (its state directory's agent-id), recorded with the token's first use */
+  agentId: z.optional(z.uuid()),
+  version: z.optional(str(64)),
+});
+export type EnrolRequest = z.infer<typeof EnrolRequest>;
+
+/** a success: the agent token (shown this once; the server keeps its SHA-256 only) for `node` of `cluster` */
+export const EnrolReply = z.object({ ok: z.literal(true), cluster: z.string(), node: z.string(), token: z.string() });
+export type EnrolReply = z.infer<typeof EnrolReply>;
 
 // ---------------------------------------------------------------- browsers
 

@@ -6,6 +6,7 @@
  * once. A user, an API token or a wall may be limited to some clusters
  * (server/auth/scope.ts): the lists show it, "all" when unlimited.
  */
+import Link from "next/link";
 import { useCallback, useEffect, useState, type FormEvent } from "react";
 import { z } from "zod";
 import { formatTime } from "../format";
@@ -77,7 +78,10 @@ export function AdminPanel() {
 
   return (
     <div className="space-y-4" data-testid="admin-panel">
-      <h1 className="text-xl font-bold">Administration</h1>
+      <div className="flex flex-wrap items-baseline justify-between gap-2">
+        <h1 className="text-xl font-bold">Administration</h1>
+        <Link href="/admin/nodes/new" className="text-sm text-sky-700 hover:underline dark:text-sky-400">Add a node (enrolment code and install command) →</Link>
+      </div>
       {message && <p role="alert" className="text-sm text-red-700 dark:text-red-400">{message}</p>}
       {secret && (
         <p data-testid="admin-secret" className="rounded bg-amber-100 p-2 font-mono text-sm break-all text-slate-900">

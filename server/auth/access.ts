@@ -45,11 +45,17 @@ export interface Closable {
   rescope?(scope: ClusterScope): void;
 }
 
+/** refused enrolment exchanges one client address may make per window before it is answered rate_limited */
+export const ENROL_FAILURES_PER_IP = 20;
+export const ENROL_WINDOW_MS = 10 * 60_000;
+
 export class Access {
   readonly policy: SessionPolicy;
   readonly origins: OriginPolicy;
   readonly loginPerIp: WindowLimiter;
   readonly loginPerUser: WindowLimiter;
+  /** refused enrolment code exchanges per client address (POST /api/enrol): guessing codes is bounded */
+  readonly enrolFailures = new WindowLimiter(ENROL_FAILURES_PER_IP, ENROL_WINDOW_MS);
   readonly trustedProxies: string[];
   private readonly sockets = new Map<bigint, Set<Closable>>();
   private sweepTimer: NodeJS.Timeout | null = null;

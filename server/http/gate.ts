@@ -7,7 +7,8 @@
  *    (routes/index.ts), each after its own access rule (router.ts): /api/health public; reads
  *    to a session, an API token, a wall session where the wall reads, or anonymous from a direct
  *    loopback peer (KAM_ANONYMOUS_READ); sign-in with origin + double-submit CSRF; state changes
- *    with origin + CSRF token + role; an unknown /api path is 404 after the read check;
+ *    with origin + CSRF token + role; an unknown /api path is 404 after the read check; the table
+ *    also serves the agent's install files (/downloads/:file, public) and POST /api/enrol (public);
  * 5. pages: a user session (else a redirect to /login?next=...); a wall session sees /wall only;
  * 6. any other method never reaches Next.
  */

@@ -63,10 +63,10 @@ export interface JsonReply<T> {
   headers?: Record<string, string | string[]>;
 }
 
-/** An answer whose text is already serialised (JSON straight from PostgreSQL, Prometheus text). */
+/** An answer already serialised (JSON straight from PostgreSQL, Prometheus text, the agent downloads' bytes). */
 export interface RawReply {
   status?: number;
-  raw: string;
+  raw: string | Buffer;
   contentType: string;
   headers?: Record<string, string | string[]>;
 }
@@ -87,15 +87,21 @@ export interface RouteDef<Res extends z.core.$ZodType = z.core.$ZodType, Params 
   success?: 200 | 201;
   /**
    * The request's schemas. params and body are parsed by the router (after the access checks)
-   * and handed to the handler typed; query documents the query string, which the handler
+   * and handed to the handler typed (body: any zod 4 schema, classic or mini, e.g. the protocol's
+   * EnrolRequest); query documents the query string, which the handler
    * parses with the same schema in its server module (with the range rules zod cannot say).
    */
-  request?: { params?: z.ZodType<Params>; query?: z.ZodType; body?: z.ZodType<Body> };
+  request?: { params?: z.ZodType<Params>; query?: z.ZodType; body?: z.core.$ZodType<Body> };
   /**
    * the body of a success (2xx) answer; errors are ErrorBody. Checked in the tests, not at run time. Any zod 4
    * schema, classic or mini (the protocol's, server/protocol.ts): parse it with z.safeParse(response, body)
    */
   response: Res;
+  /**
+   * the media type of a success for a route answering other than JSON or text (the agent downloads:
+   * application/octet-stream), for the OpenAPI document; default: text/plain for a z.string() answer, else JSON
+   */
+  produces?: string;
   handle(ctx: RouteCtx<Params, Body>): Promise<JsonReply<z.input<Res>> | RawReply>;
 }
 

@@ -5,7 +5,7 @@
  * sends the answer.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { z } from "zod";
+import { z } from "zod";
 import type { ServerParts } from "../app-context";
 import { scopeOf, type Access } from "../auth/access";
 import { ClusterScope } from "../auth/scope";
@@ -132,8 +132,8 @@ async function checkUser(route: RouteDef, where: string, access: Access, req: In
   return p;
 }
 
-function parseWith<T>(schema: z.ZodType<T>, value: unknown, withPath: boolean): T {
-  const r = schema.safeParse(value);
+function parseWith<T>(schema: z.core.$ZodType<T>, value: unknown, withPath: boolean): T {
+  const r = z.safeParse(schema, value);
   if (!r.success) {
     const say = (i: z.core.$ZodIssue) => (withPath ? `${i.path.join(".") || "body"}: ${i.message}` : i.message);
     throw new HttpError(400, "invalid_message", r.error.issues.map(say).join("; "));
@@ -173,8 +173,15 @@ export async function runRoute(route: RouteDef, ctx: RunCtx): Promise<void> {
     access.denied("forbidden", ctx.where);
     throw new HttpError(403, "forbidden", "this answer covers every cluster; it is not for a caller limited to some clusters (use an unscoped API token)");
   }
-  const params = route.request?.params ? parseWith(route.request.params, ctx.params, false) : ctx.params;
-  const body = route.request?.body ? parseWith(route.request.body, await readJson(req), true) : undefined;
+  let params: unknown, body: unknown;
+  try {
+    params = route.request?.params ? parseWith(route.request.params, ctx.params, false) : ctx.params;
+    body = route.request?.body ? parseWith(route.request.body, await readJson(req), true) : undefined;
+  } catch (e) {
+    // bad input is answered with its typed error, and counted
+    if (e instanceof HttpError) access.counters.inc("kam_http_invalid_requests_total", { route: `${route.method} ${route.path}`, code: e.code });
+    throw e;
+  }
   const full: RouteCtx = { req, res, url: ctx.url, access, ...ctx.parts, hooks: ctx.hooks, params, body, session, scope };
   const reply = await route.handle(full);
   if ("raw" in reply) {

@@ -28,8 +28,9 @@ export const NODE_NAME_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 /**
  * A new token for `node` of `cluster` (shown once). Without `node` a legacy
  * cluster token is made: only for tests of the migration path and old scripts.
+ * `db` may be a transaction's client (an enrolment code's exchange, enrolment.ts).
  */
-export async function createToken(db: Db, cluster: string, label = "", node?: string): Promise<{ token: string; id: number }> {
+export async function createToken(db: Pick<Db, "cluster" | "agentToken">, cluster: string, label = "", node?: string): Promise<{ token: string; id: number }> {
   const token = newToken();
   const c = await db.cluster.upsert({ where: { name: cluster }, create: { name: cluster }, update: {} });
   const row = await db.agentToken.create({

@@ -16,10 +16,11 @@ export interface AgentProc {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export function startAgent(args: string[], env: Record<string, string> = {}): AgentProc {
-  if (!fs.existsSync(AGENT_BUNDLE)) throw new Error(`${AGENT_BUNDLE} is missing: run npm run build:agent (npm test builds it)`);
+/** `bundle`: another copy of the bundle (one the install script installed), default the built one */
+export function startAgent(args: string[], env: Record<string, string> = {}, bundle = AGENT_BUNDLE): AgentProc {
+  if (!fs.existsSync(bundle)) throw new Error(`${bundle} is missing: run npm run build:agent (npm test builds it)`);
   let out = "";
-  const child = spawn(process.execPath, [AGENT_BUNDLE, ...args], {
+  const child = spawn(process.execPath, [bundle, ...args], {
     env: { ...process.env, LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

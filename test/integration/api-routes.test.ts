@@ -53,6 +53,8 @@ describe(`the route table on the real server (${testDbKind()})`, () => {
       "/api/reports": [["/api/reports?cluster=rt", 200], ["/api/reports?cluster=rt&days=x&from=x", 400], ["/api/reports", 400], ["/api/reports?cluster=nope", 404]],
       "/metrics": [["/metrics", 200]],
       "/api/openapi.json": [["/api/openapi.json", 200]],
+      // the agent's install files (issue 14; the .deb only after npm run package:agent: test/integration/enrol.test.ts)
+      "/downloads/:file": [["/downloads/SHA256SUMS", 200], ["/downloads/install.sh", 200], ["/downloads/nope", 404]],
     };
     const reads = ROUTES.filter((r) => r.method === "GET" && (r.access === "public" || r.access === "read" || r.access === "read+wall")).map((r) => r.path);
     assert.deepEqual(Object.keys(samples).sort(), [...reads].sort(), "every read route of the table has samples here");

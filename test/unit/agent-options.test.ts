@@ -32,6 +32,8 @@ test("defaults fill everything not given", () => {
     server: "https://mon.example:3000",
     servers: ["https://mon.example:3000"],
     token: TOKEN,
+    tokenFrom: "token",
+    enrolCode: null,
     node: "lb-1.example",
     stateDir: "/var/lib/keepalived-agent",
     source: "journal",

@@ -38,10 +38,15 @@ import adminWallTokenAdd from "./admin-wall-token-add";
 import adminWallTokenRevoke from "./admin-wall-token-revoke";
 import adminAgentTokenAdd from "./admin-agent-token-add";
 import adminAgentTokenRevoke from "./admin-agent-token-revoke";
+import downloads from "./downloads";
+import agentEnrol from "./agent-enrol";
+import adminEnrolmentCodesList from "./admin-enrolment-codes-list";
+import adminEnrolmentCodeAdd from "./admin-enrolment-code-add";
+import adminEnrolmentCodeRevoke from "./admin-enrolment-code-revoke";
 
 export const ROUTES: readonly RouteDef[] = [
-  // public
-  health, openapi,
+  // public (the agent downloads and the enrolment code exchange: issue 14, "Add a node from the dashboard")
+  health, openapi, downloads, agentEnrol,
   // the read API (DESIGN.md): sessions, API tokens, anonymous loopback reads; a wall session reads clusters and incidents
   clustersList, clusterTimeline, clusterLogs, clusterGaps, incidentsList, incidentGet, stats, reports, metrics,
   // sign-in
@@ -50,4 +55,5 @@ export const ROUTES: readonly RouteDef[] = [
   incidentAck, maintenanceAdd, maintenanceRemove,
   adminUsersList, adminUserAdd, adminUserRole, adminUserPassword, adminUserSessionsRevoke, adminUserRemove,
   adminTokensList, adminApiTokenAdd, adminApiTokenRevoke, adminWallTokenAdd, adminWallTokenRevoke, adminAgentTokenAdd, adminAgentTokenRevoke,
+  adminEnrolmentCodesList, adminEnrolmentCodeAdd, adminEnrolmentCodeRevoke,
 ];
