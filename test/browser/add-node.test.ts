@@ -6,17 +6,13 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ensureUiBuilt, launchBrowser, requireChromium, screenshot, signIn } from "../helpers/browser";
+import { browserTest, screenshot, signIn } from "../helpers/browser";
 import { connectFakeAgent } from "../helpers/fake-agent";
-import { startTestServer } from "../helpers/server";
 
 test("an admin makes an enrolment code with its install command, copies it, and revokes it", { timeout: 300_000 }, async (t) => {
-  if (!requireChromium(t)) return;
-  await ensureUiBuilt();
-  const srv = await startTestServer();
-  t.after(() => srv.close());
-  const browser = await launchBrowser();
-  t.after(() => browser.close());
+  const ui = await browserTest(t);
+  if (!ui) return;
+  const { srv, browser } = ui;
   const agent = await connectFakeAgent(srv.url, await srv.token("shop-lb", "lb1"), "lb1");
   t.after(() => agent.close());
 
