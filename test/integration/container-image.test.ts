@@ -17,15 +17,17 @@
  *      DATABASE_URL naming a fresh, empty database on TEST_DATABASE_URL's server (the image's server applies the
  *      migrations itself);
  * then checks the image's configuration, its contents (Debian's nodejs, no build tools), /api/health (postgres),
- * the sign-in page, the non-root user, /data written by it, the HEALTHCHECK command, and a clean SIGTERM stop.
+ * the sign-in page, the non-root user, /data written by it, the HEALTHCHECK command, a clean SIGTERM stop, and a
+ * second start without DATABASE_URL: the embedded database in /data.
  * The server process, the buildah container, the image and the database are removed in an after hook, also when a
  * step fails; the base image and buildah's layer cache (intermediate images) stay for the next run.
  *
  * Needs root, buildah, podman and debootstrap (Debian packages of those names): skipped with that reason outside
  * CI, a failure under CI=true (.ci/run installs them). Runs in the PostgreSQL pass of `npm test` only.
  * Measured on a 2-core machine: a first run (no base, empty npm cache) about 3.5 minutes (debootstrap and import
- * 61 s, the image build 107 s with npm ci from the registry, the server's start 9 s); a second run the same day
- * 67 s (the base cached, the dependencies' stage reused by --layers, the build 47 s: the final stage's copies).
+ * 61 s, the image build 107 s with npm ci from the registry, the servers' starts 9 and 12 s); a run again the
+ * same day about 90 s (the base cached, the dependencies' stage reused by --layers, the build 37-47 s: the final
+ * stage's copies and commit).
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -159,6 +161,15 @@ async function debianBase(name: string, suite: string): Promise<void> {
   fs.writeFileSync(imported, `${id}\n`);
 }
 
+/** a server started in the container: the buildah run process, and the server's own process (node) */
+interface Server {
+  child: ChildProcess;
+  port: number;
+  output(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  pid: number;
+}
+
 /** one image's configuration, as `buildah inspect` gives it (Docker format: the HEALTHCHECK is kept) */
 interface ImageConfig {
   User: string;
@@ -176,10 +187,8 @@ describe("container image (Containerfile): built with buildah, its server run ag
   let db: TestDb | undefined;
   let config: ImageConfig;
   let ctr = "";
-  let port = 0;
-  let server: ChildProcess | undefined;
-  let serverOut = "";
-  let serverExit: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | undefined;
+  /** the servers started (buildah run of the ENTRYPOINT), each stopped in the test or in after */
+  const servers: Server[] = [];
   let imageBuilt = false;
   const timings: string[] = [];
   const timed = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
@@ -192,6 +201,43 @@ describe("container image (Containerfile): built with buildah, its server run ag
   /** a command in the container, as the image's user, sharing the host's network */
   const inContainer = (args: string[], env: Record<string, string> = {}) =>
     run("buildah", ["run", "--isolation", "chroot", ...Object.entries(env).flatMap(([k, v]) => ["--env", `${k}=${v}`]), ctr, "--", ...args]);
+
+  /**
+   * the image's ENTRYPOINT (and CMD) in the container with `--port <free> --host 127.0.0.1` and `env`, until it
+   * answers /api/health; its server process (node, below buildah run) is found by its command line
+   */
+  async function startServer(env: Record<string, string>): Promise<Server> {
+    const port = await freePort();
+    const args = ["run", "--isolation", "chroot", ...Object.entries(env).flatMap(([k, v]) => ["--env", `${k}=${v}`]), ctr, "--",
+      ...(config.Entrypoint ?? []), ...(config.Cmd ?? []), "--port", String(port), "--host", "127.0.0.1"];
+    const child = spawn("buildah", args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (b: Buffer) => (out += b.toString()));
+    child.stderr.on("data", (b: Buffer) => (out += b.toString()));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+    const server: Server = { child, port, output: () => out, exited, pid: 0 };
+    servers.push(server);
+    for (const deadline = Date.now() + 180_000; ;) {
+      if (child.exitCode !== null || child.signalCode !== null) assert.fail(`buildah run ended (${child.exitCode ?? child.signalCode}) before the server answered:\n${out}`);
+      if (Date.now() > deadline) assert.fail(`the image's server did not answer /api/health within 180 s:\n${out}`);
+      // refused until it listens: that is the "not yet" this loop waits out
+      if (await fetch(`http://127.0.0.1:${port}/api/health`).then((r) => r.ok, () => false)) break;
+      await sleep(250);
+    }
+    const node = descendants(child.pid!).filter((p) => /^(\S*\/)?node bin\/kam-server\.mjs /.test(p.cmd));
+    assert.equal(node.length, 1, `one server process below buildah run: ${JSON.stringify(descendants(child.pid!))}`);
+    server.pid = node[0].pid;
+    return server;
+  }
+
+  /** SIGTERM to the server process, as `podman stop` sends it: it stops within 30 s, and buildah run ends with its status 0 */
+  async function stopServer(server: Server): Promise<void> {
+    process.kill(server.pid, "SIGTERM");
+    const ended = await Promise.race([server.exited, sleep(30_000).then(() => null)]);
+    assert.ok(ended, `the server did not stop within 30 s of SIGTERM:\n${server.output()}`);
+    assert.deepEqual(ended, { code: 0, signal: null }, `buildah run ended with the server's status:\n${server.output()}`);
+    assert.equal(alive(server.pid), false);
+  }
 
   before(async () => {
     const { name, suite } = baseImage();
@@ -214,10 +260,10 @@ describe("container image (Containerfile): built with buildah, its server run ag
   after(async () => {
     const problems: string[] = [];
     // the server and whatever the container still runs: by pid, below the buildah run we started
-    if (server?.pid !== undefined) {
-      for (const p of descendants(server.pid)) if (alive(p.pid)) process.kill(p.pid, "SIGKILL");
-      if (server.exitCode === null && server.signalCode === null) server.kill("SIGKILL");
-      await serverExit;
+    for (const { child, exited } of servers) {
+      for (const p of descendants(child.pid!)) if (alive(p.pid)) process.kill(p.pid, "SIGKILL");
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      await exited;
     }
     if (ctr) {
       const r = await run("buildah", ["rm", ctr]);
@@ -266,59 +312,50 @@ describe("container image (Containerfile): built with buildah, its server run ag
     assert.equal(npm.stdout.trim(), "none", "npm (needed only to install) is not in the final image");
   });
 
+  let pgServer: Server | undefined;
+
   it("runs: /api/health on PostgreSQL, the sign-in page, as the non-root user, writing /data", async () => {
-    port = await freePort();
-    const args = ["run", "--isolation", "chroot", "--env", `DATABASE_URL=${db!.databaseUrl}`, "--env", "LOG_LEVEL=info", ctr, "--",
-      ...(config.Entrypoint ?? []), ...(config.Cmd ?? []), "--port", String(port), "--host", "127.0.0.1"];
     const t0 = Date.now();
-    server = spawn("buildah", args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-    server.stdout!.on("data", (b: Buffer) => (serverOut += b.toString()));
-    server.stderr!.on("data", (b: Buffer) => (serverOut += b.toString()));
-    const s = server;
-    serverExit = new Promise((resolve) => s.once("exit", (code, signal) => resolve({ code, signal })));
-    for (const deadline = Date.now() + 180_000; ;) {
-      if (s.exitCode !== null || s.signalCode !== null) assert.fail(`buildah run ended (${s.exitCode ?? s.signalCode}) before the server answered:\n${serverOut}`);
-      if (Date.now() > deadline) assert.fail(`the image's server did not answer /api/health within 180 s:\n${serverOut}`);
-      // refused until it listens: that is the "not yet" this loop waits out
-      if (await fetch(`http://127.0.0.1:${port}/api/health`).then((r) => r.ok, () => false)) break;
-      await sleep(250);
-    }
+    const server = (pgServer = await startServer({ DATABASE_URL: db!.databaseUrl, LOG_LEVEL: "info" }));
     timings.push(`server start (migrations on an empty database) ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
-    const health = await fetch(`http://127.0.0.1:${port}/api/health`);
+    const health = await fetch(`http://127.0.0.1:${server.port}/api/health`);
     assert.deepEqual(await health.json(), { ok: true, db: "postgres" });
-    const login = await fetch(`http://127.0.0.1:${port}/login`);
-    assert.equal(login.status, 200, serverOut);
+    const login = await fetch(`http://127.0.0.1:${server.port}/login`);
+    assert.equal(login.status, 200, server.output());
     assert.match(login.headers.get("content-type") ?? "", /text\/html/);
     assert.match(await login.text(), /<html/i);
 
-    const node = descendants(s.pid!).filter((p) => /^(\S*\/)?node bin\/kam-server\.mjs /.test(p.cmd));
-    assert.equal(node.length, 1, `one server process below buildah run: ${JSON.stringify(descendants(s.pid!))}`);
-    const uid = fs.readFileSync(`/proc/${node[0].pid}/status`, "utf8").match(/^Uid:\s+(\d+)/m)?.[1];
+    const uid = fs.readFileSync(`/proc/${server.pid}/status`, "utf8").match(/^Uid:\s+(\d+)/m)?.[1];
     assert.equal(uid, String(UID), `the server runs as ${USER} (uid ${UID})`);
     // the alert channels' key file, created at start in KAM_DATA_DIR (/data) by that user
     const key = await inContainer(["stat", "-c", "%U %a", "/data/secrets.key"]);
     assert.equal(key.stdout.trim(), `${USER} 600`, `/data/secrets.key: ${key.stdout}${key.stderr}`);
-    assert.doesNotMatch(serverOut, /EACCES|permission denied/i, serverOut);
+    assert.doesNotMatch(server.output(), /EACCES|permission denied/i, server.output());
   });
 
   it("HEALTHCHECK passes while the server runs; SIGTERM stops it cleanly, and then the HEALTHCHECK fails", async () => {
-    assert.ok(server && port, "the server was started by the test before");
+    assert.ok(pgServer, "the server was started by the test before");
     const check = config.Healthcheck!.Test.slice(1);
-    const env = { PORT: String(port), KAM_HOST: "127.0.0.1" };
+    const env = { PORT: String(pgServer.port), KAM_HOST: "127.0.0.1" };
     const up = await inContainer(check, env);
     assert.equal(up.code, 0, `HEALTHCHECK while up: ${up.stdout}${up.stderr}`);
 
-    const node = descendants(server.pid!).find((p) => /^(\S*\/)?node bin\/kam-server\.mjs /.test(p.cmd));
-    assert.ok(node, "the server process");
-    process.kill(node.pid, "SIGTERM"); // what `podman stop` sends to the container's process
-    const ended = await Promise.race([serverExit!, sleep(30_000).then(() => null)]);
-    assert.ok(ended, `the server did not stop within 30 s of SIGTERM:\n${serverOut}`);
-    assert.deepEqual(ended, { code: 0, signal: null }, `buildah run ended with the server's status:\n${serverOut}`);
-    assert.equal(alive(node.pid), false);
+    await stopServer(pgServer);
 
     const down = await inContainer(check, env);
     assert.equal(down.code, 1, `HEALTHCHECK with no server: ${down.stdout}${down.stderr}`);
     assert.match(down.stderr, /unhealthy: .*ECONNREFUSED/);
+  });
+
+  it("without DATABASE_URL runs the embedded database in /data, as the image's user", async () => {
+    const t0 = Date.now();
+    const server = await startServer({ LOG_LEVEL: "info" });
+    timings.push(`server start on the embedded database (initdb, migrations) ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    const health = await fetch(`http://127.0.0.1:${server.port}/api/health`);
+    assert.deepEqual(await health.json(), { ok: true, db: "pglite" });
+    const dir = await inContainer(["stat", "-c", "%U", "/data/pglite"]);
+    assert.equal(dir.stdout.trim(), USER, `/data/pglite: ${dir.stdout}${dir.stderr}`);
+    await stopServer(server);
   });
 });
