@@ -26,7 +26,7 @@
  * CI, a failure under CI=true (.ci/run installs them). Runs in the PostgreSQL pass of `npm test` only.
  * Measured on a 2-core machine: a first run (no base, empty npm cache) about 3.5 minutes (debootstrap and import
  * 61 s, the image build 107 s with npm ci from the registry, the servers' starts 9 and 12 s); a run again the
- * same day about 90 s (the base cached, the dependencies' stage reused by --layers, the build 37-47 s: the final
+ * same day 87-110 s (the base cached, the dependencies' stage reused by --layers, the build 37-47 s: the final
  * stage's copies and commit).
  */
 import { after, before, describe, it } from "node:test";
@@ -305,7 +305,7 @@ describe("container image (Containerfile): built with buildah, its server run ag
       "esbuild", "tsx", "eslint", "@tailwindcss/postcss", "next", "socket.io", "@prisma/client", "prisma", "pg"]);
     assert.equal(present.code, 0, present.stderr);
     assert.deepEqual(JSON.parse(present.stdout), ["next", "socket.io", "@prisma/client", "prisma", "pg"], "dependencies installed, devDependencies (build tools) not");
-    // the build cache stays out (.containerignore); the directory is made for Next to write at run time
+    // the build cache stays out (.dockerignore); the directory is made for Next to write at run time
     const cache = await inContainer(["ls", "-A", ".next/cache"]);
     assert.deepEqual([cache.code, cache.stdout], [0, ""], `.next/cache in the image: ${cache.stdout}${cache.stderr}`);
     const npm = await inContainer(["sh", "-c", "command -v npm || echo none"]);
