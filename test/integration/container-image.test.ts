@@ -325,6 +325,12 @@ describe("container image (Containerfile): built with buildah, its server run ag
     assert.equal(login.status, 200, server.output());
     assert.match(login.headers.get("content-type") ?? "", /text\/html/);
     assert.match(await login.text(), /<html/i);
+    // "Add a node from the dashboard": the image serves the agent bundle, the unit and the install script with checksums
+    const sums = await fetch(`http://127.0.0.1:${server.port}/downloads/SHA256SUMS`);
+    assert.equal(sums.status, 200, server.output());
+    const listed = (await sums.text()).split("\n").filter(Boolean).map((l) => l.split(/\s+/)[1]);
+    for (const f of ["keepalived-agent.cjs", "keepalived-agent.service", "install.sh"]) assert.ok(listed.includes(f), `SHA256SUMS lists ${f}: ${listed.join(", ")}`);
+    assert.equal((await fetch(`http://127.0.0.1:${server.port}/downloads/install.sh`)).status, 200);
 
     const uid = fs.readFileSync(`/proc/${server.pid}/status`, "utf8").match(/^Uid:\s+(\d+)/m)?.[1];
     assert.equal(uid, String(UID), `the server runs as ${USER} (uid ${UID})`);
