@@ -11,7 +11,7 @@
  */
 import client from "prom-client";
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import path from "node:path";
 import { ROOT } from "./paths";
@@ -86,8 +86,8 @@ export const HELP: Record<string, ["gauge" | "counter", string]> = {
   kam_metrics_invalid_increments_total: ["counter", "counter increments refused (not a finite, non-negative number, or labels other than the counter's), by metric: a server bug"],
 };
 
-/** the server's version (package.json) */
-export const VERSION: string = (JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as { version: string }).version;
+export { VERSION } from "./version";
+import { VERSION } from "./version";
 
 export interface BuildInfo {
   version: string;

@@ -343,6 +343,12 @@ export const ClusterSummary = z.object({
        * gone (its instances are then shown STOP); null/absent = not watched (an older agent, --pidfile none)
        */
       keepalived: z.optional(z.nullable(z.enum(["running", "down"]))),
+      /**
+       * the node's agent as it announced itself in its handshake: its version, and whether that is older than
+       * the server's (upgrade it: the server accepts the agents of its protocol, docs in README "Upgrades");
+       * null/absent = no agent of the node seen yet (an empty version: an agent that announced none)
+       */
+      agent: z.optional(z.nullable(z.object({ version: z.string(), outdated: z.boolean() }))),
       instances: z.array(
         z.object({
           name: z.string(),

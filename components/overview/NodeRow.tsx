@@ -39,6 +39,16 @@ export function NodeRow({ node, now, first }: { node: Node; now: number; first: 
             {skew}
           </span>
         )}
+        {node.agent?.outdated && (
+          <span
+            data-testid="agent-outdated"
+            title="this node's agent is older than the server: upgrade it (README, Upgrades); the server accepts agents of its protocol"
+            className="inline-flex items-center gap-1 rounded-sm bg-amber-100 px-1.5 text-xs font-medium text-amber-900 ring-1 ring-amber-400 dark:bg-amber-950 dark:text-amber-200 dark:ring-amber-700"
+          >
+            <StatusIcon name="bang" className="size-2.5" />
+            agent {node.agent.version}: older
+          </span>
+        )}
       </div>
       <InstanceTable node={node} showHeader={first} />
     </li>

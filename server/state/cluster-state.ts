@@ -7,6 +7,7 @@
 import type { ClusterSummary, ConfigInstance, ConfigRecordMsg, HeldAddress, InstanceState } from "../protocol";
 import type { NodeView } from "./derive";
 import { vridMap } from "./derive";
+import { isOlderVersion } from "../version";
 
 export interface InstanceView {
   state: Exclude<InstanceState, "UNKNOWN">;
@@ -202,6 +203,7 @@ export class ClusterStore {
           lastSeen: n.lastSeen ? new Date(n.lastSeen).toISOString() : null,
           skewMs: n.skewMs,
           keepalived: n.keepalived === null ? null : n.keepalived.up ? ("running" as const) : ("down" as const),
+          agent: n.agentVersion === null ? null : { version: n.agentVersion, outdated: isOlderVersion(n.agentVersion) },
           instances: [...names].sort().map((name) => {
             const cfg = cfgByName.get(name);
             const st = n.instances.get(name);

@@ -64,9 +64,9 @@ class FakeAgent {
     private readonly socket: AgentSocket,
   ) {}
 
-  static async connect(url: string, token: string, node: string): Promise<FakeAgent> {
+  static async connect(url: string, token: string, node: string, version = "test"): Promise<FakeAgent> {
     const socket: AgentSocket = io(`${url}/agent`, {
-      auth: { protocol: PROTOCOL_VERSION, token, agentId: randomUUID(), node, hostname: node, version: "test" },
+      auth: { protocol: PROTOCOL_VERSION, token, agentId: randomUUID(), node, hostname: node, version },
       transports: ["websocket"],
       reconnection: false,
       timeout: 10_000,
@@ -154,7 +154,8 @@ test("live overview shows an agent's node and follows its state changes without 
   const t0 = Date.now() - 60_000;
   const lb1 = await FakeAgent.connect(server.url, await server.token(CLUSTER), "lb1");
   t.after(() => lb1.close());
-  const lb2 = await FakeAgent.connect(server.url, await server.token(CLUSTER), "lb2");
+  // lb2's agent is of an older release than the server (same protocol): accepted, and marked
+  const lb2 = await FakeAgent.connect(server.url, await server.token(CLUSTER), "lb2", "0.0.1");
   t.after(() => lb2.close());
 
   await lb1.send(
@@ -194,6 +195,8 @@ test("live overview shows an agent's node and follows its state changes without 
   await page.locator('[data-testid="node-lb2"] [data-testid="skew"]').waitFor({ timeout: 15_000 });
   assert.match((await page.locator('[data-testid="node-lb2"] [data-testid="skew"]').textContent()) ?? "", /^clock 3 min behind$/);
   assert.equal(await page.locator('[data-testid="node-lb1"] [data-testid="skew"]').count(), 0);
+  assert.equal((await page.locator('[data-testid="node-lb2"] [data-testid="agent-outdated"]').textContent())?.trim(), "agent 0.0.1: older");
+  assert.equal(await page.locator('[data-testid="node-lb1"] [data-testid="agent-outdated"]').count(), 0, "lb1's agent (\"test\") is not an x.y.z version: never called older");
 
   await page.locator('[data-testid="connection"][data-connection="live"]').waitFor({ timeout: 15_000 });
   await screenshot(page, "live-overview-desktop");

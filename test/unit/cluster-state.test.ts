@@ -5,6 +5,7 @@ import { deriveStateChanges } from "../../server/state/derive";
 import type { ConfigInstance, ConfigRecordMsg } from "../../server/protocol";
 import type { StoredLog } from "../../server/ingest/store";
 import { loadServerConfig, ConfigError } from "../../server/config";
+import { VERSION, isOlderVersion } from "../../server/version";
 
 const inst = (name: string, vrid: number, vips: string[] = []): ConfigInstance => ({
   name, vrid, interface: "eth0", state: "BACKUP", priority: 100, advertInt: 1, authType: null, authPassHash: null, vips,
@@ -70,6 +71,26 @@ describe("ClusterStore", () => {
     assert.equal(offline.nodes[0].online, false);
     assert.equal(offline.nodes[0].instances[0].state, "UNKNOWN");
     assert.equal(offline.status, "warning");
+  });
+
+  it("says per node which version its agent announced and whether it is older than the server's", () => {
+    const store = new ClusterStore(15_000);
+    const c = store.cluster(1, "c");
+    const [old, same, , odd] = ["lb1", "lb2", "lb3", "lb4"].map((name, i) => store.node(c, i + 1, name));
+    old.agentVersion = "0.0.9";
+    same.agentVersion = VERSION;
+    odd.agentVersion = "";
+    const agents = store.summary(c, 0).nodes.map((n) => [n.name, n.agent]);
+    assert.deepEqual(agents, [["lb1", { version: "0.0.9", outdated: true }], ["lb2", { version: VERSION, outdated: false }], ["lb3", null], ["lb4", { version: "", outdated: false }]]);
+  });
+
+  it("compares x.y.z versions numerically; anything else is never older", () => {
+    assert.equal(isOlderVersion("0.9.12", "0.10.0"), true);
+    assert.equal(isOlderVersion("1.2.3", "1.2.3"), false);
+    assert.equal(isOlderVersion("1.10.0", "1.9.9"), false);
+    assert.equal(isOlderVersion("v1.2.2-dirty", "1.2.3"), true);
+    assert.equal(isOlderVersion("fake", "1.2.3"), false);
+    assert.equal(isOlderVersion("1.2.3", "dev"), false);
   });
 
   it("does not let a late, older line overwrite a newer state", () => {
