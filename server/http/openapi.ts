@@ -101,7 +101,7 @@ function operation(r: RouteDef): OpenApiOperation {
     responses: {
       [success]: {
         description: r.summary,
-        content: { [text ? "text/plain" : "application/json"]: { schema: jsonSchema(r.response) } },
+        content: { [text ? r.textType ?? "text/plain" : "application/json"]: { schema: jsonSchema(r.response) } },
       },
       default: { description: "an error: `{ ok: false, code, message }`", content: { "application/json": { schema: { $ref: "#/components/schemas/ErrorBody" } } } },
     },

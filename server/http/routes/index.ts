@@ -38,16 +38,31 @@ import adminWallTokenAdd from "./admin-wall-token-add";
 import adminWallTokenRevoke from "./admin-wall-token-revoke";
 import adminAgentTokenAdd from "./admin-agent-token-add";
 import adminAgentTokenRevoke from "./admin-agent-token-revoke";
+import maintenanceList from "./maintenance-list";
+import clusterSettings from "./cluster-settings";
+import clusterSettingsSet from "./cluster-settings-set";
+import maintenanceEnd from "./maintenance-end";
+import auditList from "./audit-list";
+import auditExport from "./audit-export";
+import adminChannelsList from "./admin-channels-list";
+import adminChannelAdd from "./admin-channel-add";
+import adminChannelEdit from "./admin-channel-edit";
+import adminChannelRemove from "./admin-channel-remove";
+import adminChannelTest from "./admin-channel-test";
+import adminChannelDeliveries from "./admin-channel-deliveries";
 
 export const ROUTES: readonly RouteDef[] = [
   // public
   health, openapi,
   // the read API (DESIGN.md): sessions, API tokens, anonymous loopback reads; a wall session reads clusters and incidents
-  clustersList, clusterTimeline, clusterLogs, clusterGaps, incidentsList, incidentGet, stats, reports, metrics,
+  clustersList, clusterTimeline, clusterLogs, clusterGaps, incidentsList, incidentGet, stats, reports, metrics, maintenanceList, clusterSettings,
   // sign-in
   authLogin, authSetup, authLogout, authSession,
   // state changes (origin + CSRF + role)
-  incidentAck, maintenanceAdd, maintenanceRemove,
+  incidentAck, maintenanceAdd, maintenanceEnd, maintenanceRemove, clusterSettingsSet,
   adminUsersList, adminUserAdd, adminUserRole, adminUserPassword, adminUserSessionsRevoke, adminUserRemove,
   adminTokensList, adminApiTokenAdd, adminApiTokenRevoke, adminWallTokenAdd, adminWallTokenRevoke, adminAgentTokenAdd, adminAgentTokenRevoke,
+  adminChannelsList, adminChannelAdd, adminChannelEdit, adminChannelRemove, adminChannelTest, adminChannelDeliveries,
+  // the audit log (admin)
+  auditList, auditExport,
 ];
