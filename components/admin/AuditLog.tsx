@@ -8,6 +8,7 @@ import { useCallback, useEffect, useState, type FormEvent } from "react";
 import { z } from "zod";
 import { formatTime } from "../format";
 import { getJson } from "../http";
+import { useHydrated } from "../useHydrated";
 import { box, btn, field } from "./styles";
 import { auditSearch, type AuditFilters } from "./forms";
 
@@ -21,6 +22,8 @@ type Entry = z.infer<typeof Entry>;
 const shown = (v: unknown) => (v === null || v === undefined ? "—" : JSON.stringify(v, null, 1));
 
 export function AuditLog() {
+  // the forms work once React attached their handlers: before that a click would submit them to the page itself
+  const ready = useHydrated();
   const [filters, setFilters] = useState<AuditFilters>({ from: "", to: "", actor: "", action: "" });
   const [entries, setEntries] = useState<Entry[]>([]);
   const [next, setNext] = useState<string | null>(null);
@@ -51,16 +54,16 @@ export function AuditLog() {
   return (
     <div className="space-y-4" data-testid="audit-log">
       <h1 className="text-xl font-bold">Audit log</h1>
-      <form className={`${box} flex flex-wrap items-end gap-2 text-sm`} onSubmit={apply}>
+      <form method="post" className={`${box} flex flex-wrap items-end gap-2 text-sm`} onSubmit={apply}>
         <label className="flex flex-col">from (UTC)<input name="from" type="datetime-local" className={field} /></label>
         <label className="flex flex-col">to (UTC)<input name="to" type="datetime-local" className={field} /></label>
         <label className="flex flex-col">actor<input name="actor" placeholder="user name" className={field} /></label>
         <label className="flex flex-col">action<input name="action" placeholder="e.g. user or webhook.test" className={field} /></label>
-        <button className={btn}>Filter</button>
+        <button className={btn} disabled={!ready}>Filter</button>
         <a className={btn} href={`/api/audit/export?${auditSearch(filters)}`} data-testid="audit-csv" download>Export CSV</a>
       </form>
       {error && <p role="alert" className="text-sm text-red-700 dark:text-red-400">{error}</p>}
-      <table className="w-full text-sm">
+      <table className="w-full text-sm [&_td]:pr-3 [&_th]:pr-3">
         <thead>
           <tr className="text-left text-slate-500">
             <th className="py-1">when</th><th>who</th><th>action</th><th>target</th><th>from</th><th>before</th><th>after</th>

@@ -11,6 +11,7 @@ import { z } from "zod";
 import { formatTime } from "../format";
 import { getJson, send } from "../http";
 import { useSession } from "../auth/session";
+import { useHydrated } from "../useHydrated";
 import { box, btn, field } from "./styles";
 import { newChannelBody } from "./forms";
 
@@ -38,6 +39,8 @@ function status(c: Channel): string {
 }
 
 export function ChannelsPanel() {
+  // the forms work once React attached their handlers: before that a click would submit them to the page itself
+  const ready = useHydrated();
   const { csrf } = useSession();
   const [rows, setRows] = useState<Channel[]>([]);
   const [message, setMessage] = useState<string | null>(null);
@@ -86,7 +89,7 @@ export function ChannelsPanel() {
       {message && <p role="status" data-testid="channels-message" className="text-sm text-slate-700 dark:text-slate-300">{message}</p>}
       {secret && <p data-testid="channels-secret" className="rounded bg-amber-100 p-2 font-mono text-sm break-all text-slate-900">{secret}</p>}
       <section className={box}>
-        <table className="w-full text-sm">
+        <table className="w-full text-sm [&_td]:pr-3 [&_th]:pr-3">
           <thead>
             <tr className="text-left text-slate-500"><th className="py-1">id</th><th>cluster</th><th>format</th><th>sends to</th><th>min. severity</th><th>last test</th><th>last delivery</th><th /></tr>
           </thead>
@@ -125,7 +128,7 @@ export function ChannelsPanel() {
         <section className={box} data-testid="channel-deliveries">
           <h2 className="mb-2 font-semibold">Deliveries of channel {log.id}</h2>
           {log.rows.length === 0 ? <p className="text-sm text-slate-500">No notification sent yet.</p> : (
-            <table className="w-full text-sm">
+            <table className="w-full text-sm [&_td]:pr-3 [&_th]:pr-3">
               <tbody>
                 {log.rows.map((d) => (
                   <tr key={`${d.incident}-${d.event}`} className="border-t border-slate-100 dark:border-slate-800">
@@ -137,7 +140,7 @@ export function ChannelsPanel() {
           )}
         </section>
       )}
-      <form className={`${box} flex flex-wrap items-end gap-2 text-sm`} onSubmit={add} data-testid="channel-add">
+      <form method="post" className={`${box} flex flex-wrap items-end gap-2 text-sm`} onSubmit={add} data-testid="channel-add" data-ready={ready}>
         <h2 className="w-full font-semibold">Add a channel</h2>
         <input name="cluster" placeholder="cluster" required className={field} />
         <select name="format" value={format} onChange={(e) => setFormat(e.target.value)} className={field} aria-label="format">
@@ -159,7 +162,7 @@ export function ChannelsPanel() {
             <textarea name="ca" placeholder="CA certificate (PEM), optional" className={field} aria-label="CA certificate" />
           </>
         )}
-        <button className={btn}>Add</button>
+        <button className={btn} disabled={!ready}>Add</button>
       </form>
     </div>
   );

@@ -8,6 +8,7 @@ import { useState, type FormEvent } from "react";
 import { z } from "zod";
 import { getJson, send } from "../http";
 import { useSession } from "../auth/session";
+import { useHydrated } from "../useHydrated";
 import { box, btn, field } from "./styles";
 import { SETTING_HELP, settingsPatch } from "./forms";
 
@@ -15,6 +16,8 @@ const Reply = z.object({ cluster: z.string(), settings: z.record(z.string(), z.n
 type Reply = z.infer<typeof Reply>;
 
 export function SettingsPanel() {
+  // the forms work once React attached their handlers: before that a click would submit them to the page itself
+  const ready = useHydrated();
   const { csrf } = useSession();
   const [data, setData] = useState<Reply | null>(null);
   const [message, setMessage] = useState<string | null>(null);
@@ -47,16 +50,16 @@ export function SettingsPanel() {
   return (
     <div className="space-y-4" data-testid="settings-panel">
       <h1 className="text-xl font-bold">Detector settings</h1>
-      <form className="flex gap-2" onSubmit={(e) => {
+      <form method="post" className="flex gap-2" onSubmit={(e) => {
         e.preventDefault();
         void load(String(new FormData(e.currentTarget).get("cluster") ?? "").trim());
       }}>
         <input name="cluster" placeholder="cluster" required className={field} aria-label="cluster" />
-        <button className={btn}>Show</button>
+        <button className={btn} disabled={!ready}>Show</button>
       </form>
       {message && <p role="status" data-testid="settings-message" className="text-sm text-slate-700 dark:text-slate-300">{message}</p>}
       {data && (
-        <form key={JSON.stringify(data.settings)} className={`${box} space-y-2 text-sm`} onSubmit={(e) => void save(e)}>
+        <form method="post" key={JSON.stringify(data.settings)} className={`${box} space-y-2 text-sm`} onSubmit={(e) => void save(e)}>
           <h2 className="font-semibold">{data.cluster}</h2>
           {Object.entries(SETTING_HELP).map(([k, help]) => (
             <label key={k} className="flex flex-wrap items-center gap-2">

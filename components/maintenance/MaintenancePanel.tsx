@@ -10,6 +10,7 @@ import { z } from "zod";
 import { formatDuration, formatTime } from "../format";
 import { getJson, send } from "../http";
 import { atLeast, useSession } from "../auth/session";
+import { useHydrated } from "../useHydrated";
 import { useNow } from "../useNow";
 import { box, btn, field } from "../admin/styles";
 import { newWindowBody, windowState } from "./windows";
@@ -18,9 +19,11 @@ const Window = z.object({ id: z.number(), cluster: z.string(), from: z.string(),
 type Window = z.infer<typeof Window>;
 
 export function MaintenancePanel() {
+  // the forms work once React attached their handlers: before that a click would submit them to the page itself
+  const ready = useHydrated();
   const session = useSession();
   const canWrite = atLeast(session, "operator");
-  const now = useNow(10_000);
+  const now = useNow(1000);
   const [rows, setRows] = useState<Window[]>([]);
   const [message, setMessage] = useState<string | null>(null);
 
@@ -60,16 +63,16 @@ export function MaintenancePanel() {
       <p className="text-sm text-slate-600 dark:text-slate-400">Incidents opened during a window are recorded and shown as silenced; no alert is sent for them.</p>
       {message && <p role="status" data-testid="maintenance-message" className="text-sm text-slate-700 dark:text-slate-300">{message}</p>}
       {canWrite && (
-        <form className={`${box} flex flex-wrap items-end gap-2 text-sm`} onSubmit={(e) => void create(e)} data-testid="maintenance-add">
+        <form method="post" className={`${box} flex flex-wrap items-end gap-2 text-sm`} onSubmit={(e) => void create(e)} data-testid="maintenance-add" data-ready={ready}>
           <label className="flex flex-col">cluster<input name="cluster" required className={field} /></label>
           <label className="flex flex-col">VRID (empty: all)<input name="vrid" inputMode="numeric" className={`${field} w-20`} /></label>
           <label className="flex flex-col">start (UTC, empty: now)<input name="from" type="datetime-local" className={field} /></label>
           <label className="flex flex-col">end (UTC)<input name="to" type="datetime-local" required className={field} /></label>
           <label className="flex flex-col">reason<input name="reason" className={`${field} min-w-64`} /></label>
-          <button className={btn}>Open window</button>
+          <button className={btn} disabled={!ready}>Open window</button>
         </form>
       )}
-      <table className="w-full text-sm">
+      <table className="w-full text-sm [&_td]:pr-3 [&_th]:pr-3">
         <thead>
           <tr className="text-left text-slate-500"><th className="py-1">cluster</th><th>VRID</th><th>from</th><th>to</th><th>length</th><th>state</th><th>reason</th><th>by</th><th /></tr>
         </thead>

@@ -25,13 +25,14 @@ test("manages a channel, reads the audit log and ends a maintenance window from 
   const page = await browser.newPage();
   const admin = await signIn(page, srv, "admin");
   await page.goto(`${srv.url}/admin/channels`, { waitUntil: "domcontentloaded" });
-  const form = page.locator('[data-testid="channel-add"]');
+  const form = page.locator('[data-testid="channel-add"][data-ready="true"]');
   await form.waitFor();
   await form.locator('input[name="cluster"]').fill("shop-lb");
   await form.locator('input[name="url"]').fill(`${receiver.url}/hook/secret-path-token`);
   await form.getByRole("button", { name: "Add" }).click();
   await page.locator('[data-testid="channels-secret"]').waitFor({ timeout: 10_000 });
   assert.match((await page.locator('[data-testid="channels-secret"]').textContent()) ?? "", /whsec_/);
+  assert.equal(new URL(page.url()).search, "", "the form never lands in the URL");
   const row = page.locator('[data-testid^="channel-"]').filter({ hasText: "shop-lb" }).first();
   await row.waitFor();
   const text = (await row.textContent()) ?? "";
@@ -60,7 +61,7 @@ test("manages a channel, reads the audit log and ends a maintenance window from 
   const op = await browser.newPage();
   await signIn(op, srv, "operator");
   await op.goto(`${srv.url}/maintenance`, { waitUntil: "domcontentloaded" });
-  const add = op.locator('[data-testid="maintenance-add"]');
+  const add = op.locator('[data-testid="maintenance-add"][data-ready="true"]');
   await add.waitFor();
   await add.locator('input[name="cluster"]').fill("shop-lb");
   await add.locator('input[name="vrid"]').fill("51");
