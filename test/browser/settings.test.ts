@@ -1,8 +1,9 @@
 /**
  * The settings pages of issue 15 in headless Chromium against the REAL server, under the production CSP:
  * an admin adds a signed json channel at /admin/channels (the signing secret shown once), sends a test that a
- * real receiver on loopback gets, and disables it; the audit log at /admin/audit lists those changes; an
- * operator opens a maintenance window at /maintenance and ends it early.
+ * real receiver on loopback gets, and disables it; the audit log at /admin/audit lists those changes; the
+ * admin changes a detector setting at /admin/settings; an operator opens a maintenance window at
+ * /maintenance and ends it early.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -57,7 +58,21 @@ test("manages a channel, reads the audit log and ends a maintenance window from 
   assert.match((await page.locator('[data-testid="audit-csv"]').getAttribute("href")) ?? "", /^\/api\/audit\/export\?action=webhook\.test$/);
   await screenshot(page, "settings-audit");
 
-  // 3. an operator opens a maintenance window and ends it early
+  // 3. the admin changes a detector setting of the cluster; the API then says so
+  await page.goto(`${srv.url}/admin/settings`, { waitUntil: "domcontentloaded" });
+  await page.locator('[data-testid="settings-panel"] input[name="cluster"]').fill("shop-lb");
+  await page.getByRole("button", { name: "Show" }).click();
+  const flap = page.locator('input[name="flapCount"]');
+  await flap.waitFor({ timeout: 10_000 });
+  assert.equal(await flap.getAttribute("placeholder"), "default: 4");
+  await flap.fill("6");
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.locator('[data-testid="settings-message"]').filter({ hasText: "saved" }).waitFor({ timeout: 10_000 });
+  const stored = await srv.withPrisma((db) => db.cluster.findUniqueOrThrow({ where: { name: "shop-lb" } }));
+  assert.deepEqual(stored.settings, { flapCount: 6 });
+  await screenshot(page, "settings-detector");
+
+  // 4. an operator opens a maintenance window and ends it early
   const op = await browser.newPage();
   await signIn(op, srv, "operator");
   await op.goto(`${srv.url}/maintenance`, { waitUntil: "domcontentloaded" });
