@@ -121,7 +121,7 @@ const ADMIN_COMMANDS: Command<Db>[] = [
     name: "webhook test",
     args: [ID_ARG],
     help: "send a test notification now (pagerduty: a trigger and its resolve) and print the receiver's answer; exit 1 when it fails",
-    audit: { action: "webhook.test", target: (a) => ({ kind: "webhook", id: Number(a.positionals[0]) }) },
+    audit: { action: "webhook.test", target: (a) => ({ kind: "webhook", id: Number(a.positionals[0]) }), evenOnFailure: true },
     async run(db, a) {
       const id = Number(a.positionals[0]);
       const config = loadServerConfig([], process.env);

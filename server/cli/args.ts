@@ -59,7 +59,12 @@ export interface CommandSpec {
    * a command that changes state says what the audit log records of it (server/cli/audit.ts runs it):
    * the action and, when the command line names it, the target (else the masked command line is recorded)
    */
-  audit?: { action: string; target?: (args: Args) => AuditTarget | null };
+  audit?: {
+    action: string;
+    target?: (args: Args) => AuditTarget | null;
+    /** recorded when it exits 1 too (a test the receiver refused: it was still sent); never when it throws */
+    evenOnFailure?: boolean;
+  };
 }
 
 export interface CliSpec<C extends CommandSpec = CommandSpec> {

@@ -22,16 +22,18 @@ export function cliActor(): AuditActor {
 }
 
 /**
- * Runs a command on the database; one that changes state is recorded when it succeeded (exit 0). A command
+ * Runs a command on the database; one that changes state is recorded when it succeeded (exit 0; or ran at all,
+ * for a command that says evenOnFailure, as `webhook test` does: the API records a refused test too). A command
  * that changes state without saying what to record is a programming error, refused before it runs.
  */
 export function runAudited(db: Db, command: Command<Db>, args: Args): Promise<number | void> {
   if (readsOnly(command.name)) return command.run(db, args);
-  if (!command.audit) throw new Error(`the command "${command.name}" changes state but declares no audit action`);
-  const target = command.audit.target?.(args) ?? null;
+  const spec = command.audit;
+  if (!spec) throw new Error(`the command "${command.name}" changes state but declares no audit action`);
+  const target = spec.target?.(args) ?? null;
   return audited(
     db, cliActor(),
-    { action: command.audit.action, target, input: target ? undefined : { command: command.name, ...args.given() }, succeeded: (code) => !code || code === EXIT.ok },
+    { action: spec.action, target, input: target ? undefined : { command: command.name, ...args.given() }, succeeded: (code) => !!spec.evenOnFailure || !code || code === EXIT.ok },
     () => command.run(db, args),
   );
 }

@@ -123,12 +123,18 @@ describe(`the audit log (${testDbKind()})`, () => {
     assert.deepEqual(s.before!.settings, {});
     assert.equal((s.after!.settings as Record<string, number>).graceMs, 4000);
     // the CLI and the API change channels with the same code: a channel disabled by the CLI is disabled for the API
-    const made = await write<{ channel: { id: number } }>("POST", "/api/admin/channels", { cluster: "shop", format: "slack", url: "https://hooks.example.net/services/T0/B0/XyZ" });
+    // (port 1 on loopback: nothing listens there)
+    const made = await write<{ channel: { id: number } }>("POST", "/api/admin/channels", { cluster: "shop", format: "slack", url: "http://127.0.0.1:1/services/T0/B0/XyZ" });
     const off = await cli(["webhook", "disable", String(made.body.channel.id)]);
     assert.equal(off.code, 0, off.out);
     assert.equal((await read<{ id: number; enabled: boolean }[]>("/api/admin/channels")).body.find((c) => c.id === made.body.channel.id)?.enabled, false);
     const [edit] = await audit("webhook.edit");
-    assert.deepEqual([edit.actorKind, edit.before!.enabled, edit.after!.enabled, edit.after!.url], ["cli", true, false, "https://hooks.example.net/…"]);
+    assert.deepEqual([edit.actorKind, edit.before!.enabled, edit.after!.enabled, edit.after!.url], ["cli", true, false, "http://127.0.0.1:1/…"]);
+    // a test the receiver never got is still a test that was sent: recorded, with its outcome
+    const refused = await cli(["webhook", "test", String(made.body.channel.id)]);
+    assert.equal(refused.code, 1, refused.out);
+    const [tested] = await audit("webhook.test");
+    assert.deepEqual([tested.actorKind, (tested.after!.lastTest as { ok: boolean }).ok], ["cli", false]);
     assert.equal((await write("DELETE", `/api/admin/channels/${made.body.channel.id}`)).status, 200);
     // a command that did nothing (no such window) is not recorded
     const none = await cli(["maintenance", "remove", "999999"]);
