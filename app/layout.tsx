@@ -55,6 +55,9 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
             <Link href="/reports" className="text-sm text-slate-600 hover:underline dark:text-slate-300">
               Reports
             </Link>
+            <Link href="/maintenance" className="text-sm text-slate-600 hover:underline dark:text-slate-300">
+              Maintenance
+            </Link>
             <Link href="/wall" className="text-sm text-slate-600 hover:underline dark:text-slate-300">
               Wall
             </Link>

@@ -11,6 +11,7 @@ import type { Counters } from "./metrics";
 import type { EventBus } from "./bus";
 import type { StateCaps } from "./ingest/limits";
 import type { LivePicture } from "./state/live-picture";
+import type { SecretBox } from "./incidents/secret-box";
 
 export interface AppSettings {
   /** an agent silent for longer is offline (--agent-offline-seconds) */
@@ -35,9 +36,16 @@ export interface OpenIncidentCounts {
   openByKind(): { cluster: string; kind: string; count: number }[];
 }
 
-/** what the HTTP routes and the pages are handed: the context, the live picture, detection's counts */
+/** what the admin's channel routes need: the key of the channels' secrets and the dashboard's URL for links */
+export interface ChannelParts {
+  secrets: SecretBox;
+  publicUrl: string | null;
+}
+
+/** what the HTTP routes and the pages are handed: the context, the live picture, detection's counts, the channels' key */
 export interface ServerParts {
   app: AppContext;
   picture: LivePicture;
   detection: OpenIncidentCounts | null;
+  channels: ChannelParts;
 }

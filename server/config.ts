@@ -52,6 +52,7 @@ export const ServerConfig = z.object({
   retainSessionDays: z.coerce.number().nonnegative().max(36500),
   retainStateDays: z.coerce.number().nonnegative().max(36500),
   retainIncidentDays: z.coerce.number().nonnegative().max(36500),
+  retainAuditDays: z.coerce.number().nonnegative().max(36500),
   /** access control (server/auth/): who may read without signing in */
   anonymousRead: z.enum(["loopback", "off"]),
   /** "true": Secure cookies even on plain HTTP (TLS ends at a proxy); "" = Secure when served over TLS */
@@ -112,6 +113,7 @@ const SETTINGS: Record<keyof ServerConfig, Setting> = {
   retainSessionDays: { flag: "retain-session-days", env: "KAM_RETAIN_SESSION_DAYS", dflt: "90", arg: "DAYS", help: "days agent sessions are kept" },
   retainStateDays: { flag: "retain-state-days", env: "KAM_RETAIN_STATE_DAYS", dflt: "365", arg: "DAYS", help: "days state changes are kept" },
   retainIncidentDays: { flag: "retain-incident-days", env: "KAM_RETAIN_INCIDENT_DAYS", dflt: "730", arg: "DAYS", help: "days closed incidents are kept" },
+  retainAuditDays: { flag: "retain-audit-days", env: "KAM_RETAIN_AUDIT_DAYS", dflt: "730", arg: "DAYS", help: "days audit log entries are kept" },
   anonymousRead: { flag: "anonymous-read", env: "KAM_ANONYMOUS_READ", dflt: "loopback", arg: "loopback|off", help: "read API without credentials from this host only, or never" },
   cookieSecure: { flag: "cookie-secure", env: "KAM_COOKIE_SECURE", dflt: "", arg: "true|false", help: "Secure cookies; empty = when the server itself speaks TLS" },
   sessionIdleHours: { flag: "session-idle-hours", env: "KAM_SESSION_IDLE_HOURS", dflt: "12", arg: "HOURS", help: "a user session ends after this long without a request" },

@@ -34,6 +34,7 @@ import { createWebServer } from "./web-server";
 import { restoreState } from "./state/restore";
 import { DETECTION_LAG_MS, DetectionHost } from "./incidents/detection-host";
 import { loadSecretBox, SecretKeyError } from "./incidents/secret-box";
+import { SETTINGS_POLL_MS } from "./incidents/detector-settings";
 import { Notifier } from "./incidents/notifier";
 import { ROOT } from "./paths";
 import { DEFAULT_CAPS, IngestLimiter } from "./ingest/limits";
@@ -116,7 +117,7 @@ export async function startServer(
   detection.lagMs = DETECTION_LAG_MS;
   await notifier.checkSecrets();
   notifier.start();
-  const parts: ServerParts = { app, picture, detection };
+  const parts: ServerParts = { app, picture, detection, channels: { secrets, publicUrl: config.publicUrl || null } };
   setServerParts(parts);
 
   const pages = next({ dev: config.dev, dir: ROOT, quiet: !config.dev });
@@ -223,6 +224,7 @@ export async function startServer(
     settings: {
       logDays: config.retainLogDays, vipDays: config.retainVipDays, configDays: config.retainConfigDays,
       sessionDays: config.retainSessionDays, stateDays: config.retainStateDays, incidentDays: config.retainIncidentDays,
+      auditDays: config.retainAuditDays,
     },
   });
   retention.start();
@@ -232,6 +234,14 @@ export async function startServer(
     detection.tick(now - DETECTION_LAG_MS);
     picture.tick(now);
   }, 250);
+  // detector settings changed through the API or the CLI (on any replica): applied to the running detection
+  const settingsPoll = setInterval(() => {
+    detection.refreshSettings().catch((err: unknown) => {
+      counters.inc("kam_detector_errors_total", { kind: "settings" });
+      log.error({ err }, "could not read the clusters' detector settings (tried again in a few seconds)");
+    });
+  }, SETTINGS_POLL_MS);
+  settingsPoll.unref();
 
   // socket.io handles its two paths; Next's dev server its own HMR upgrades; any other upgrade is ended
   // (what engine.io's destroyUpgrade did before there were two servers)
@@ -277,6 +287,7 @@ export async function startServer(
       if (closed) return;
       closed = true;
       clearInterval(ticker);
+      clearInterval(settingsPoll);
       // the leases first: another replica takes this one's clusters on its next poll
       await leases?.stop();
       remoteLiveness?.stop();

@@ -56,6 +56,7 @@ export const HELP: Record<string, ["gauge" | "counter", string]> = {
   kam_incidents_opened_total: ["counter", "incidents opened, by kind"],
   kam_detector_errors_total: ["counter", "errors thrown inside a detector (caught, logged with the cluster), by detector kind"],
   kam_detector_future_stamps_total: ["counter", "records a node stamped more than futureSkewMs after the server received them (the node clock runs ahead; judged at the receipt time), by cluster"],
+  kam_detector_settings_applied_total: ["counter", "detector settings changes applied to a running cluster's detection (its engine rebuilt with them), by cluster"],
   kam_detector_invariant_violations_total: ["counter", "open incidents found on a tick whose condition no longer holds (a detector bug), by cluster"],
   kam_notifications_total: ["counter", "alert channel deliveries, by result (delivered, retry, failed) and format (json, slack, alertmanager, pagerduty, email)"],
   kam_login_total: ["counter", "dashboard sign-in attempts, by result"],

@@ -316,7 +316,7 @@ export const EnrolRequest = z.object({
 export type EnrolRequest = z.infer<typeof EnrolRequest>;
 
 /** a success: the agent token (shown this once; the server keeps its SHA-256 only) for `node` of `cluster` */
-export const EnrolReply = z.object({ ok: z.literal(true), cluster: z.string(), node: z.string(), token: z.string() });
+export const EnrolReply = z.object({ ok: z.literal(true), cluster: z.string(), node: z.string(), token: z.string(), codeId: z.optional(z.int()) });
 export type EnrolReply = z.infer<typeof EnrolReply>;
 
 // ---------------------------------------------------------------- browsers

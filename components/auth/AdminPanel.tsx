@@ -12,6 +12,7 @@ import { z } from "zod";
 import { formatTime } from "../format";
 import { getJson, send } from "../http";
 import { useSession } from "./session";
+import { box, btn, field } from "../admin/styles";
 
 const Answer = z.record(z.string(), z.unknown());
 const UserRow = z.object({ id: z.number(), name: z.string(), role: z.string(), clusters: z.array(z.string()).nullable(), lastLoginAt: z.string().nullable(), sessions: z.number() });
@@ -32,9 +33,6 @@ type UserRow = z.infer<typeof UserRow>;
 type TokenRow = z.infer<typeof TokenRow>;
 type Tokens = z.infer<typeof Tokens>;
 
-const box = "rounded-lg border border-slate-200 bg-white p-4 dark:border-slate-800 dark:bg-slate-900";
-const btn = "rounded border border-slate-300 px-2 py-0.5 text-sm hover:bg-slate-100 dark:border-slate-700 dark:hover:bg-slate-800";
-const field = "rounded border border-slate-300 bg-white px-2 py-0.5 text-sm dark:border-slate-700 dark:bg-slate-950";
 const when = (s: string | null) => (s ? formatTime(s) : "never");
 /** a cluster list as typed ("a, b"): null (every cluster) when empty */
 const clustersInput = (v: FormDataEntryValue | null): string[] | null => {
@@ -82,6 +80,12 @@ export function AdminPanel() {
         <h1 className="text-xl font-bold">Administration</h1>
         <Link href="/admin/nodes/new" className="text-sm text-sky-700 hover:underline dark:text-sky-400">Add a node (enrolment code and install command) →</Link>
       </div>
+      <nav className="flex gap-3 text-sm" aria-label="settings">
+        <Link href="/admin/channels" className="text-sky-700 hover:underline dark:text-sky-400">Alert channels</Link>
+        <Link href="/maintenance" className="text-sky-700 hover:underline dark:text-sky-400">Maintenance windows</Link>
+        <Link href="/admin/settings" className="text-sky-700 hover:underline dark:text-sky-400">Detector settings</Link>
+        <Link href="/admin/audit" className="text-sky-700 hover:underline dark:text-sky-400">Audit log</Link>
+      </nav>
       {message && <p role="alert" className="text-sm text-red-700 dark:text-red-400">{message}</p>}
       {secret && (
         <p data-testid="admin-secret" className="rounded bg-amber-100 p-2 font-mono text-sm break-all text-slate-900">

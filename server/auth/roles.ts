@@ -1,7 +1,7 @@
 /**
  * Roles and what each may do: the one place that decides. viewer reads,
  * operator also acknowledges incidents and manages maintenance windows, admin
- * also manages users and tokens. A wall session is not a role: it is limited
+ * also manages users, tokens, alert channels and detector settings, and reads the audit log. A wall session is not a role: it is limited
  * to the wall (server/auth/gate.ts).
  */
 export const ROLES = ["viewer", "operator", "admin"] as const;
@@ -12,7 +12,10 @@ export type Action =
   | "incident.ack"
   | "maintenance.write"
   | "admin.users"
-  | "admin.tokens";
+  | "admin.tokens"
+  | "admin.channels"
+  | "admin.settings"
+  | "admin.audit";
 
 const MIN_ROLE: Record<Action, Role> = {
   read: "viewer",
@@ -20,6 +23,9 @@ const MIN_ROLE: Record<Action, Role> = {
   "maintenance.write": "operator",
   "admin.users": "admin",
   "admin.tokens": "admin",
+  "admin.channels": "admin",
+  "admin.settings": "admin",
+  "admin.audit": "admin",
 };
 
 export const isRole = (s: unknown): s is Role => typeof s === "string" && (ROLES as readonly string[]).includes(s);

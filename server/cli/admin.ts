@@ -1,8 +1,8 @@
 /**
  * npm run admin -- webhook add --cluster NAME --url URL [--format json|slack|alertmanager|pagerduty|email] [--min-severity S] ...
- * npm run admin -- webhook list | webhook test ID | webhook remove ID
+ * npm run admin -- webhook list | webhook test ID | webhook enable ID | webhook disable ID | webhook remove ID
  * npm run admin -- maintenance add --cluster NAME (--for 2h | --from ISO --to ISO) [--reason TEXT]
- * npm run admin -- maintenance list | maintenance remove ID
+ * npm run admin -- maintenance list | maintenance end ID | maintenance remove ID
  * npm run admin -- settings show --cluster NAME | settings set --cluster NAME key=value ...
  * npm run admin -- user|session|api-token|wall-token|agent-token ...   (see cli/users.ts)
  * npm run admin -- backup FILE [--force] | restore FILE [--force]   (see db/backup.ts)
@@ -12,17 +12,21 @@
 import { z } from "zod";
 import { withCliDatabase } from "../db/connect-cli";
 import { DEFAULT_SETTINGS } from "../detect/types";
-import { settingsOf } from "../incidents/detection-host";
+import { clusterSettings, setClusterSettings, SettingsInputError, SETTING_KEYS } from "../incidents/detector-settings";
 import type { Db } from "../db/database";
 import { AuthInputError } from "../auth/store";
+import { ClusterScope } from "../auth/scope";
 import { EXIT, ID_ARG, idCommand, runCli, UsageError, type Args, type CliSpec, type Command } from "./args";
 import { ACCESS_COMMANDS, CLUSTER_FLAG, readStdinLine } from "./users";
-import { targetHost, WEBHOOK_FORMATS, webhookUrlProblem, type WebhookFormat } from "../incidents/notifier";
-import { PAGERDUTY_URL, SEVERITIES, sendTo, type EmailSettings } from "../incidents/channels";
+import { WEBHOOK_FORMATS, type WebhookFormat } from "../incidents/notifier";
+import { PAGERDUTY_URL, SEVERITIES, type Severity } from "../incidents/channels";
+import { addChannel, ChannelInputError, editChannel, listChannels, removeChannel, testChannel } from "../incidents/channel-admin";
+import { addMaintenanceWindow, endMaintenanceWindow, listMaintenanceWindows } from "../incidents/maintenance";
 import { loadSecretBox } from "../incidents/secret-box";
 import { loadServerConfig } from "../config";
 import { backup, BackupRefused, restore } from "../db/backup";
-import { emailSettings, generateSigningSecret, secretProblem, smtpUrlProblem, testNotifications } from "./channel-setup";
+import { emailSettings } from "./channel-setup";
+import { runAudited } from "./audit";
 
 /** the key of the channels' secrets, as the server finds it (KAM_SECRETS_KEY_FILE, or secrets.key in KAM_DATA_DIR) */
 function secretBox() {
@@ -30,12 +34,17 @@ function secretBox() {
   return loadSecretBox({ keyFile: config.secretsKeyFile, dataDir: config.dataDir });
 }
 
-/** a channel's URL up to its host: never a path or query, which may hold a token */
-function shownTarget(url: string): string {
+/** the flag the channel module's field names are given with, for its messages */
+const FLAG_OF: Record<string, string> = { url: "--url", secret: "--secret-stdin:", to: "--to:", from: "--from:", ca: "--smtp-ca-file:" };
+
+/** the channel module's refusals: bad input is a usage error (exit 2) naming the flag; nothing by that name or id a failure (exit 1) */
+async function channelCall<T>(call: () => Promise<T>): Promise<T> {
   try {
-    return `${new URL(url).protocol}//${targetHost(url)}`;
-  } catch {
-    return "(unparseable URL)";
+    return await call();
+  } catch (e) {
+    if (!(e instanceof ChannelInputError)) throw e;
+    if (e.code === "not_found") throw new Error(e.message);
+    throw new UsageError(e.message.replace(/^(url|secret|to|from|ca): /, (_m, f: string) => `${FLAG_OF[f]} `));
   }
 }
 
@@ -47,20 +56,12 @@ async function readSecretLine(): Promise<string> {
 }
 
 const DURATION_RE = /^(\d+(?:\.\d+)?)(s|m|h|d)$/;
-const SETTING_KEYS = Object.keys(DEFAULT_SETTINGS);
 
 /** "90m", "2h", "1d" in milliseconds */
 export function parseDuration(s: string): number {
   const m = DURATION_RE.exec(s);
   if (!m) throw new UsageError(`--for takes a duration like 90m, 2h or 1d (got "${s}")`);
   return Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as "s"];
-}
-
-/** the cluster named by --cluster; a failure (exit 1) when there is none */
-async function cluster(db: Db, name: string) {
-  const c = await db.cluster.findUnique({ where: { name } });
-  if (!c) throw new Error(`no cluster "${name}" (clusters appear when a token is created for them)`);
-  return c;
 }
 
 const ADMIN_COMMANDS: Command<Db>[] = [
@@ -91,40 +92,28 @@ const ADMIN_COMMANDS: Command<Db>[] = [
       if ((format === "slack" || format === "alertmanager") && a.flag("secret-stdin")) return `--format ${format} takes no secret`;
       return null;
     },
+    audit: { action: "webhook.add" },
     async run(db, a) {
       const format = (a.string("format") ?? "json") as WebhookFormat;
-      const url = a.string("url") ?? PAGERDUTY_URL;
-      const problem = format === "email" ? smtpUrlProblem(url) : webhookUrlProblem(url, format);
-      if (problem) throw new UsageError(`--url ${problem}`);
-      const settings = format === "email" ? emailSettings(a) : {};
-      const given = a.flag("secret-stdin") ? await readSecretLine() : null;
-      const secret = format === "json" ? given ?? generateSigningSecret() : given;
-      if (secret !== null) {
-        const bad = secretProblem(format, secret);
-        if (bad) throw new UsageError(bad);
-      }
-      const c = await cluster(db, a.need("cluster"));
-      const box = secret === null ? null : secretBox();
-      const h = await db.webhook.create({
-        data: {
-          clusterId: c.id, url, format, minSeverity: a.string("min-severity") ?? "info", settings: settings as object,
-          secret: secret === null ? null : box!.seal(secret, "webhook-secret"), createdAt: new Date(),
-        },
-      });
-      console.log(`webhook ${h.id} added to cluster "${c.name}" (${format})${h.minSeverity === "info" ? "" : `: ${h.minSeverity} incidents and above`}`);
-      if (format === "json" && given === null) console.log(`signing secret (shown once; give it to the receiver to verify webhook-signature): ${secret}`);
+      const secret = a.flag("secret-stdin") ? await readSecretLine() : undefined;
+      const { channel: h, signingSecret } = await channelCall(() => addChannel(db, secretBox, {
+        cluster: a.need("cluster"), format, url: a.string("url"), minSeverity: a.string("min-severity") as Severity | undefined, secret,
+        email: format === "email" ? emailSettings(a) : undefined,
+      }));
+      console.log(`webhook ${h.id} added to cluster "${h.cluster}" (${format})${h.minSeverity === "info" ? "" : `: ${h.minSeverity} incidents and above`}`);
+      if (signingSecret) console.log(`signing secret (shown once; give it to the receiver to verify webhook-signature): ${signingSecret}`);
     },
   },
   {
     name: "webhook list",
-    help: "alert channels with their cluster, format and minimum severity (URLs shown up to their host)",
+    help: "alert channels with their cluster, format and minimum severity (URLs shown up to their host), and their last test",
     async run(db) {
-      const rows = await db.webhook.findMany({ include: { cluster: true }, orderBy: { id: "asc" } });
+      const rows = await listChannels(db);
       if (rows.length === 0) console.log("no webhooks");
       for (const h of rows) {
-        const to = h.format === "email" ? ` -> ${(h.settings as unknown as EmailSettings).to.join(", ")}` : "/…";
-        const extra = [h.enabled ? "" : "disabled", h.format === "json" ? (h.secret ? "signed" : "unsigned") : ""].filter(Boolean).join(", ");
-        console.log(`${String(h.id).padStart(4)}  ${h.cluster.name.padEnd(20)} ${h.format.padEnd(12)} ${h.minSeverity.padEnd(8)} ${shownTarget(h.url)}${to}${extra ? `  (${extra})` : ""}`);
+        const to = h.email ? ` -> ${h.email.to.join(", ")}` : "";
+        const extra = [h.enabled ? "" : "disabled", h.format === "json" ? (h.secret ? "signed" : "unsigned") : "", h.lastTest ? `last test ${h.lastTest.ok ? "ok" : "failed"}` : ""].filter(Boolean).join(", ");
+        console.log(`${String(h.id).padStart(4)}  ${h.cluster.padEnd(20)} ${h.format.padEnd(12)} ${h.minSeverity.padEnd(8)} ${h.url}${to}${extra ? `  (${extra})` : ""}`);
       }
     },
   },
@@ -132,40 +121,49 @@ const ADMIN_COMMANDS: Command<Db>[] = [
     name: "webhook test",
     args: [ID_ARG],
     help: "send a test notification now (pagerduty: a trigger and its resolve) and print the receiver's answer; exit 1 when it fails",
+    audit: { action: "webhook.test", target: (a) => ({ kind: "webhook", id: Number(a.positionals[0]) }), evenOnFailure: true },
     async run(db, a) {
       const id = Number(a.positionals[0]);
-      const h = await db.webhook.findUnique({ where: { id }, include: { cluster: true } });
-      if (!h) throw new Error(`no webhook ${id}`);
       const config = loadServerConfig([], process.env);
-      const box = h.secret === null ? null : secretBox();
-      let failed = false;
-      for (const [event, payload] of testNotifications(h.format, h.cluster.name, h.id, config.publicUrl || null)) {
-        const r = await sendTo(h, payload, `kam-test-${h.id}-${Date.now()}`, box);
-        if (r.error) {
-          console.error(`webhook ${h.id} (${h.format}) test ${event}: failed: ${r.error}`);
-          failed = true;
-          break;
-        }
-        console.log(`webhook ${h.id} (${h.format}) test ${event}: ${r.answer}`);
+      const format = (await db.webhook.findUnique({ where: { id }, select: { format: true } }))?.format;
+      const r = await channelCall(() => testChannel(db, secretBox, id, config.publicUrl || null));
+      for (const step of r.steps) {
+        if (step.ok) console.log(`webhook ${id} (${format}) test ${step.event}: ${step.answer}`);
+        else console.error(`webhook ${id} (${format}) test ${step.event}: failed: ${step.answer}`);
       }
-      return failed ? EXIT.failure : EXIT.ok;
+      return r.ok ? EXIT.ok : EXIT.failure;
     },
   },
-  idCommand("webhook remove", "remove a webhook", async (db, id) => (await db.webhook.deleteMany({ where: { id } })).count > 0, {
-    done: (id) => `webhook ${id} removed`,
-    none: (id) => `no webhook ${id}`,
-  }),
+  ...(["enable", "disable"] as const).map((verb): Command<Db> => ({
+    name: `webhook ${verb}`,
+    args: [ID_ARG],
+    help: verb === "enable" ? "send the cluster's incidents to this channel again" : "stop sending to this channel (kept, with its secret and delivery log)",
+    audit: { action: "webhook.edit", target: (a) => ({ kind: "webhook", id: Number(a.positionals[0]) }) },
+    async run(db, a) {
+      const h = await channelCall(() => editChannel(db, secretBox, Number(a.positionals[0]), { enabled: verb === "enable" }));
+      console.log(`webhook ${h.id} ${verb}d`);
+    },
+  })),
+  {
+    ...idCommand("webhook remove", "remove a webhook", removeChannel, {
+      done: (id) => `webhook ${id} removed`,
+      none: (id) => `no webhook ${id}`,
+    }),
+    audit: { action: "webhook.remove", target: (a) => ({ kind: "webhook", id: Number(a.positionals[0]) }) },
+  },
   {
     name: "maintenance add",
-    synopsis: "--cluster NAME (--for DURATION | --from ISO --to ISO) [--reason TEXT]",
+    synopsis: "--cluster NAME (--for DURATION | --from ISO --to ISO) [--vrid VRID] [--reason TEXT]",
     flags: {
       cluster: CLUSTER_FLAG,
       for: { type: "string", arg: "DURATION", help: "from now, e.g. 90m, 2h, 1d", check: z.string().regex(DURATION_RE, "must be a duration like 90m, 2h or 1d") },
       from: { type: "string", arg: "ISO", help: "start, an ISO time (with --to)" },
       to: { type: "string", arg: "ISO", help: "end, an ISO time after --from" },
       reason: { type: "string", arg: "TEXT", help: "shown with the window" },
+      vrid: { type: "string", arg: "VRID", help: "only this VRID's incidents are silenced (default: every incident of the cluster)", check: z.string().regex(/^([1-9]\d?|1\d\d|2[0-4]\d|25[0-5])$/, "a VRID, 1 to 255") },
     },
     help: "a maintenance window: incidents are recorded, not notified",
+    audit: { action: "maintenance.add" },
     check(a) {
       const [dur, from, to] = [a.string("for"), a.string("from"), a.string("to")];
       if (dur !== undefined ? from !== undefined || to !== undefined : from === undefined || to === undefined) return "maintenance add needs --for DURATION, or --from ISO and --to ISO";
@@ -175,26 +173,40 @@ const ADMIN_COMMANDS: Command<Db>[] = [
     async run(db, a) {
       const dur = a.string("for");
       const now = new Date();
-      const from = dur ? now : new Date(a.need("from"));
-      const to = dur ? new Date(now.getTime() + parseDuration(dur)) : new Date(a.need("to"));
-      const c = await cluster(db, a.need("cluster"));
-      const w = await db.maintenanceWindow.create({ data: { clusterId: c.id, startsAt: from, endsAt: to, reason: a.string("reason") ?? "", createdAt: now } });
-      console.log(`maintenance window ${w.id} for "${c.name}": ${from.toISOString()} .. ${to.toISOString()} (incidents recorded, not notified)`);
+      const vrid = a.string("vrid");
+      const r = await addMaintenanceWindow(db, {
+        cluster: a.need("cluster"), from: dur ? undefined : new Date(a.need("from")).toISOString(),
+        ...(dur ? { minutes: parseDuration(dur) / 60_000 } : { to: new Date(a.need("to")).toISOString() }),
+        reason: a.string("reason") ?? "", ...(vrid ? { vrid: Number(vrid) } : {}),
+      }, "", ClusterScope.ALL, now);
+      if (!r.ok) throw r.code === "not_found" ? new Error(`${r.message} (clusters appear when a token is created for them)`) : new UsageError(r.message);
+      const w = r.window;
+      console.log(`maintenance window ${w.id} for "${w.cluster}"${w.vrid ? ` VRID ${w.vrid}` : ""}: ${w.from} .. ${w.to} (incidents recorded, not notified)`);
     },
   },
   {
     name: "maintenance list",
     help: "the 50 latest maintenance windows",
     async run(db) {
-      const rows = await db.maintenanceWindow.findMany({ include: { cluster: true }, orderBy: { startsAt: "desc" }, take: 50 });
+      const rows = await listMaintenanceWindows(db, ClusterScope.ALL, { limit: 50 });
       if (rows.length === 0) console.log("no maintenance windows");
-      for (const w of rows) console.log(`${String(w.id).padStart(4)}  ${w.cluster.name.padEnd(20)} ${w.startsAt.toISOString()} .. ${w.endsAt.toISOString()}  ${w.reason}`);
+      for (const w of rows) console.log(`${String(w.id).padStart(4)}  ${w.cluster.padEnd(20)} ${w.vrid ? `VRID ${String(w.vrid).padEnd(4)}` : "all      "} ${w.from} .. ${w.to}  ${w.reason}`);
     },
   },
-  idCommand("maintenance remove", "remove a maintenance window", async (db, id) => (await db.maintenanceWindow.deleteMany({ where: { id } })).count > 0, {
-    done: (id) => `maintenance window ${id} removed`,
-    none: (id) => `no maintenance window ${id}`,
-  }),
+  {
+    ...idCommand("maintenance end", "end a maintenance window now (one that has not started yet is cancelled: it ends where it starts)", async (db, id) => (await endMaintenanceWindow(db, id, ClusterScope.ALL)) !== null, {
+      done: (id) => `maintenance window ${id} ended`,
+      none: (id) => `no current or future maintenance window ${id}`,
+    }),
+    audit: { action: "maintenance.end", target: (a) => ({ kind: "maintenance", id: Number(a.positionals[0]) }) },
+  },
+  {
+    ...idCommand("maintenance remove", "remove a maintenance window", async (db, id) => (await db.maintenanceWindow.deleteMany({ where: { id } })).count > 0, {
+      done: (id) => `maintenance window ${id} removed`,
+      none: (id) => `no maintenance window ${id}`,
+    }),
+    audit: { action: "maintenance.remove", target: (a) => ({ kind: "maintenance", id: Number(a.positionals[0]) }) },
+  },
   {
     name: "settings show",
     flags: { cluster: CLUSTER_FLAG },
@@ -211,21 +223,24 @@ const ADMIN_COMMANDS: Command<Db>[] = [
         .refine((kv) => SETTING_KEYS.includes(kv.split("=")[0]), `the key is one of ${SETTING_KEYS.join(", ")}`)
         .refine((kv) => /^=\d+(\.\d+)?$/.test(kv.slice(kv.indexOf("="))), "the value is a number >= 0 (milliseconds)"),
     }],
-    help: `set detector settings (keys: ${SETTING_KEYS.join(", ")}; milliseconds); they take effect at the next server start`,
+    help: `set detector settings (keys: ${SETTING_KEYS.join(", ")}; milliseconds); the running server applies them within seconds`,
+    audit: { action: "settings.set", target: (a) => ({ kind: "cluster", id: a.need("cluster") }) },
     run: (db, a) => showSettings(db, a.need("cluster"), a.positionals),
   },
 ];
 
-/** prints the cluster's settings after setting each key=value of `changes` */
+/** prints the cluster's settings after setting each key=value of `changes` (the running server applies them within seconds) */
 async function showSettings(db: Db, name: string, changes: string[]): Promise<void> {
-  const c = await cluster(db, name);
-  const current = settingsOf(c.settings);
-  for (const kv of changes) {
-    const [k, v] = kv.split("=");
-    (current as Record<string, number>)[k] = Number(v);
+  const patch = Object.fromEntries(changes.map((kv) => [kv.slice(0, kv.indexOf("=")), Number(kv.slice(kv.indexOf("=") + 1))]));
+  let s;
+  try {
+    s = changes.length ? await setClusterSettings(db, name, patch, ClusterScope.ALL) : await clusterSettings(db, name, ClusterScope.ALL);
+  } catch (e) {
+    if (e instanceof SettingsInputError && e.code === "invalid_message") throw new UsageError(e.message);
+    throw e;
   }
-  if (changes.length) await db.cluster.update({ where: { id: c.id }, data: { settings: current } });
-  console.log(JSON.stringify({ cluster: c.name, settings: { ...DEFAULT_SETTINGS, ...current } }, null, 2));
+  if (!s) throw new Error(`no cluster "${name}" (clusters appear when a token is created for them)`);
+  console.log(JSON.stringify({ cluster: s.cluster, settings: { ...DEFAULT_SETTINGS, ...s.settings } }, null, 2));
 }
 
 /** backup and restore work on the database's files or dump, not through a Prisma client: run without one */
@@ -263,14 +278,14 @@ const ADMIN_CLI: CliSpec<AdminCommand> = {
   invoke: "npm run admin --",
   summary: "npm run admin: webhooks, maintenance windows, detector settings, users, sessions and tokens; backup and restore.",
   commands: [...ADMIN_COMMANDS, ...ACCESS_COMMANDS, ...BACKUP_COMMANDS],
-  footer: "The database is DATABASE_URL, or the embedded one under KAM_DATA_DIR (default ./data). Detector settings take effect at the next server start.",
+  footer: "The database is DATABASE_URL, or the embedded one under KAM_DATA_DIR (default ./data). The running server applies detector settings within seconds.",
 };
 
 /** runs a command on the database; a refused value (a short password, a bad name) is a usage error */
 async function exec(command: AdminCommand, args: Args): Promise<number | void> {
   if (command.standalone) return command.standalone(args);
   try {
-    return await withCliDatabase((db) => command.run(db, args));
+    return await withCliDatabase((db) => runAudited(db, command, args));
   } catch (e) {
     if (e instanceof AuthInputError && e.code === "invalid_message") throw new UsageError(e.message);
     throw e;

@@ -13,6 +13,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { ROOT } from "../paths";
+import type { AuditTarget } from "../audit/log";
 
 /** Exit codes of every CLI and the server (README "Exit codes"). */
 export const EXIT = {
@@ -54,6 +55,16 @@ export interface CommandSpec {
   synopsis?: string;
   /** a check across flags and arguments (one of two, a pair): the usage error's message, or null */
   check?: (args: Args) => string | null;
+  /**
+   * a command that changes state says what the audit log records of it (server/cli/audit.ts runs it):
+   * the action and, when the command line names it, the target (else the masked command line is recorded)
+   */
+  audit?: {
+    action: string;
+    target?: (args: Args) => AuditTarget | null;
+    /** recorded when it exits 1 too (a test the receiver refused: it was still sent); never when it throws */
+    evenOnFailure?: boolean;
+  };
 }
 
 export interface CliSpec<C extends CommandSpec = CommandSpec> {
@@ -105,6 +116,11 @@ export class Args {
     private readonly values: Record<string, string | boolean | undefined>,
     readonly positionals: string[],
   ) {}
+
+  /** the flags given and the positional arguments, as the audit log records a command line (masked there) */
+  given(): Record<string, unknown> {
+    return { ...Object.fromEntries(Object.entries(this.values).filter(([, v]) => v !== undefined)), ...(this.positionals.length ? { args: this.positionals } : {}) };
+  }
 
   /** a string flag's value, undefined when not given */
   string(flag: string): string | undefined {

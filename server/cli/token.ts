@@ -11,6 +11,7 @@ import type { Db } from "../db/database";
 import { createToken, listTokens, NODE_NAME_RE, revokeToken } from "../ingest/tokens";
 import { idCommand, runCli, type CliSpec, type Command } from "./args";
 import { CLUSTER_FLAG } from "./users";
+import { runAudited } from "./audit";
 
 const TOKEN_COMMANDS: Command<Db>[] = [
   {
@@ -23,6 +24,7 @@ const TOKEN_COMMANDS: Command<Db>[] = [
       "any-node": { type: "boolean", help: "a legacy cluster token instead of one bound to a node" },
       label: { type: "string", arg: "TEXT", help: "a note shown in the list" },
     },
+    audit: { action: "agent-token.create" },
     check: (a) =>
       (a.string("node") === undefined) === !a.flag("any-node")
         ? "create needs --node NODE (the agent's node name: letters, digits, '.', '_', ':', '-'), or --any-node for a legacy cluster token (not both)"
@@ -52,10 +54,13 @@ const TOKEN_COMMANDS: Command<Db>[] = [
       }
     },
   },
-  idCommand("revoke", "revoke a token: its agents are refused at their next connection", revokeToken, {
-    done: (id) => `token ${id} revoked`,
-    none: (id) => `no active token ${id}`,
-  }),
+  {
+    ...idCommand("revoke", "revoke a token: its agents are refused at their next connection", revokeToken, {
+      done: (id) => `token ${id} revoked`,
+      none: (id) => `no active token ${id}`,
+    }),
+    audit: { action: "agent-token.revoke", target: (a) => ({ kind: "agent-token", id: Number(a.positionals[0]) }) },
+  },
 ];
 
 const TOKEN_CLI: CliSpec<Command<Db>> = {
@@ -66,4 +71,4 @@ const TOKEN_CLI: CliSpec<Command<Db>> = {
   footer: "The database is DATABASE_URL, or the embedded one under KAM_DATA_DIR (default ./data).",
 };
 
-void runCli(TOKEN_CLI, process.argv.slice(2), (command, args) => withCliDatabase((db) => command.run(db, args))).then((code) => process.exit(code));
+void runCli(TOKEN_CLI, process.argv.slice(2), (command, args) => withCliDatabase((db) => runAudited(db, command, args))).then((code) => process.exit(code));

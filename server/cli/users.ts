@@ -77,6 +77,7 @@ const USER_COMMANDS: Command<Db>[] = [
       "password-stdin": PASSWORD_STDIN,
     },
     help: "add a user (prompts for the password on a terminal)",
+    audit: { action: "user.add", target: (a) => ({ kind: "user", id: a.positionals[0] }) },
     async run(db, a) {
       const u = await createUser(db, a.positionals[0], a.string("role") ?? "viewer", await readPassword(a.flag("password-stdin")), clustersOf(a));
       console.log(`user ${u.id} "${u.name}" added (${u.role}, ${scopeText(u.clusters)})`);
@@ -99,6 +100,7 @@ const USER_COMMANDS: Command<Db>[] = [
     flags: { clusters: { ...CLUSTERS_FLAG, help: "the user sees only these clusters (comma-separated names)" }, all: { type: "boolean", help: "the user sees every cluster again" } },
     synopsis: "NAME (--clusters A,B | --all)",
     help: "limit a viewer or operator to some clusters, or give every cluster back; it applies at once (open live pages within seconds)",
+    audit: { action: "user.scope", target: (a) => ({ kind: "user", id: a.positionals[0] }) },
     check: (a) => ((a.string("clusters") === undefined) === !a.flag("all") ? "user scope needs --clusters A,B or --all (one of them)" : null),
     async run(db, a) {
       const u = await setUserScope(db, a.positionals[0], a.flag("all") ? null : clustersOf(a));
@@ -110,6 +112,7 @@ const USER_COMMANDS: Command<Db>[] = [
     args: [{ name: "NAME" }],
     flags: { "password-stdin": PASSWORD_STDIN },
     help: "set a user's password (ends the user's sessions)",
+    audit: { action: "user.password", target: (a) => ({ kind: "user", id: a.positionals[0] }) },
     async run(db, a) {
       const name = a.positionals[0];
       await setPassword(db, name, await readPassword(a.flag("password-stdin")));
@@ -120,6 +123,7 @@ const USER_COMMANDS: Command<Db>[] = [
     name: "user role",
     args: [{ name: "NAME" }, { name: "ROLE", check: ROLE_CHECK }],
     help: `change a user's role (${ROLES.join(", ")}); it applies at once`,
+    audit: { action: "user.role", target: (a) => ({ kind: "user", id: a.positionals[0] }) },
     async run(db, a) {
       const u = await setRole(db, a.positionals[0], a.positionals[1]);
       console.log(`"${u.name}" is now ${u.role}`);
@@ -129,6 +133,7 @@ const USER_COMMANDS: Command<Db>[] = [
     name: "user remove",
     args: [{ name: "NAME" }],
     help: "remove a user with their sessions",
+    audit: { action: "user.remove", target: (a) => ({ kind: "user", id: a.positionals[0] }) },
     async run(db, a) {
       const u = await removeUser(db, a.positionals[0]);
       console.log(`user "${u.name}" removed with their sessions`);
@@ -152,6 +157,7 @@ const USER_COMMANDS: Command<Db>[] = [
     flags: { user: { type: "string", arg: "NAME", help: "every session of this user" } },
     synopsis: "ID | --user NAME",
     help: "end one session, or every session of a user (open live connections close within seconds)",
+    audit: { action: "session.revoke", target: (a) => (a.string("user") !== undefined ? { kind: "user", id: a.string("user")! } : { kind: "session", id: a.positionals[0] }) },
     check: (a) => ((a.positionals[0] === undefined) === (a.string("user") === undefined) ? "session revoke needs an ID or --user NAME (one of them)" : null),
     async run(db, a) {
       const [id] = a.positionals;
@@ -176,6 +182,7 @@ function secretTokenCommands(what: "api-token" | "wall-token"): Command<Db>[] {
       name: `${what} create`,
       flags,
       help: api ? "a read-only API token (Authorization: Bearer), shown once" : "a NOC wall token: prints the wall URL …/wall?token=kamw_…, shown once",
+      audit: { action: `${what}.create` },
       async run(db, a) {
         const name = a.need("name");
         const t = api ? await createApiToken(db, name, "cli", clustersOf(a)) : await createWallToken(db, name, "cli", clustersOf(a));
@@ -197,10 +204,13 @@ function secretTokenCommands(what: "api-token" | "wall-token"): Command<Db>[] {
         }
       },
     },
-    idCommand(`${what} revoke`, api ? "revoke an API token" : "revoke a wall token and end its sessions", api ? revokeApiToken : revokeWallToken, {
-      done: (id) => `${what} ${id} revoked${api ? "" : " and its sessions ended"}`,
-      none: (id) => `no active ${what} ${id}`,
-    }),
+    {
+      ...idCommand(`${what} revoke`, api ? "revoke an API token" : "revoke a wall token and end its sessions", api ? revokeApiToken : revokeWallToken, {
+        done: (id) => `${what} ${id} revoked${api ? "" : " and its sessions ended"}`,
+        none: (id) => `no active ${what} ${id}`,
+      }),
+      audit: { action: `${what}.revoke`, target: (a) => ({ kind: what, id: Number(a.positionals[0]) }) },
+    },
   ];
 }
 
@@ -209,6 +219,7 @@ const AGENT_TOKEN_COMMANDS: Command<Db>[] = [
     name: "agent-token create",
     flags: { cluster: CLUSTER_FLAG, label: { type: "string", arg: "TEXT", help: "a note shown in the list" } },
     help: "a legacy cluster token, for any new node of the cluster (`npm run token -- create --node NODE` makes one bound to a node)",
+    audit: { action: "agent-token.create" },
     async run(db, a) {
       const cluster = a.need("cluster");
       const t = await createToken(db, cluster, a.string("label") ?? "");
@@ -224,10 +235,13 @@ const AGENT_TOKEN_COMMANDS: Command<Db>[] = [
       for (const r of rows) console.log(`${String(r.id).padStart(4)}  ${r.cluster.name.padEnd(20)} ${r.prefix}…  ${r.label || "-"}  ${r.revokedAt ? `revoked ${iso(r.revokedAt)}` : `last used ${iso(r.lastUsedAt)}`}`);
     },
   },
-  idCommand("agent-token revoke", "revoke an agent token (its agents are refused at their next connection)", revokeToken, {
-    done: (id) => `agent token ${id} revoked (its agents are refused at their next connection)`,
-    none: (id) => `no active agent token ${id}`,
-  }),
+  {
+    ...idCommand("agent-token revoke", "revoke an agent token (its agents are refused at their next connection)", revokeToken, {
+      done: (id) => `agent token ${id} revoked (its agents are refused at their next connection)`,
+      none: (id) => `no active agent token ${id}`,
+    }),
+    audit: { action: "agent-token.revoke", target: (a) => ({ kind: "agent-token", id: Number(a.positionals[0]) }) },
+  },
 ];
 
 export const ACCESS_COMMANDS: Command<Db>[] = [...USER_COMMANDS, ...secretTokenCommands("api-token"), ...secretTokenCommands("wall-token"), ...AGENT_TOKEN_COMMANDS];

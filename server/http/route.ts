@@ -6,13 +6,14 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
-import type { AppContext, OpenIncidentCounts } from "../app-context";
+import type { AppContext, ChannelParts, OpenIncidentCounts } from "../app-context";
 import type { LivePicture } from "../state/live-picture";
 import type { Access, Principal } from "../auth/access";
 import type { ClusterScope } from "../auth/scope";
 import { ROLES, type Action } from "../auth/roles";
 import { ErrorCode, type ErrorReply } from "../protocol";
 import { HttpError } from "./respond";
+import type { AuditTarget } from "../audit/log";
 
 export type UserSession = Extract<Principal, { kind: "user" }>;
 
@@ -46,6 +47,8 @@ export interface RouteCtx<Params = unknown, Body = unknown> {
   /** every cluster's current picture (in memory) */
   picture: LivePicture;
   detection: OpenIncidentCounts | null;
+  /** the channels' secrets key and the dashboard's URL (the admin's channel routes) */
+  channels: ChannelParts;
   /** the signed-in user, for routes with { action } */
   session: UserSession | null;
   /**
@@ -102,7 +105,27 @@ export interface RouteDef<Res extends z.core.$ZodType = z.core.$ZodType, Params 
    * application/octet-stream), for the OpenAPI document; default: text/plain for a z.string() answer, else JSON
    */
   produces?: string;
+  /**
+   * What the audit log records of a state-changing route (every route but GET must say: router.ts refuses
+   * the table otherwise). The router runs the handler through server/audit/log.ts `audited`: the target's
+   * state is read before and after, masked, and recorded with the signed-in user and the client's address
+   * when the answer is a success. `false` only for sign-in and sign-out, which change sessions, not settings.
+   */
+  audit?: RouteAudit<Params, Body, z.input<Res>> | false;
   handle(ctx: RouteCtx<Params, Body>): Promise<JsonReply<z.input<Res>> | RawReply>;
+}
+
+export interface RouteAudit<Params, Body, Res> {
+  /** e.g. "user.add": the same name as the CLI command that does it records */
+  action: string;
+  /** what it acts on, from the path and body; none for a creation (methods, like handle: checked per route, not against the table's type) */
+  target?(req: { params: Params; body: Body }): AuditTarget | null;
+  /** a creation: the new target, from the answer */
+  made?(answer: Res): AuditTarget | null;
+  /** the actor of a route without a session ("pre": the setup link; an agent enrolling): a name from the request */
+  actor?(req: { params: Params; body: Body }): string;
+  /** what that actor is (default "setup") */
+  actorKind?: "setup" | "agent";
 }
 
 /** Identity function that ties a route's handler to its schemas at compile time. */

@@ -15,8 +15,11 @@ import { anonymousReadAllowed } from "../auth/net";
 import { can } from "../auth/roles";
 import { readCookie } from "../auth/secrets";
 import { AuthInputError } from "../auth/store";
+import { ChannelInputError } from "../incidents/channel-admin";
+import { SettingsInputError } from "../incidents/detector-settings";
 import { HttpError, readJson, sendJson } from "./respond";
-import type { RouteCtx, RouteDef, RouteHooks, UserSession } from "./route";
+import type { JsonReply, RawReply, RouteAudit, RouteCtx, RouteDef, RouteHooks, UserSession } from "./route";
+import { audited, type AuditActor } from "../audit/log";
 import { ROUTES } from "./routes";
 
 interface Compiled {
@@ -37,6 +40,14 @@ function compile(route: RouteDef): Compiled {
     .join("/");
   return { route, re: new RegExp(`^${src}$`), keys };
 }
+
+/** a state-changing route says what the audit log records of it (route.ts `audit`): a table that forgets is refused at load */
+export function unaudited(routes: readonly RouteDef[]): string[] {
+  return routes.filter((r) => r.method !== "GET" && r.audit === undefined).map((r) => `${r.method} ${r.path}`);
+}
+
+const missing = unaudited(ROUTES);
+if (missing.length) throw new Error(`state-changing routes without an audit declaration (route.ts audit): ${missing.join(", ")}`);
 
 const TABLE: Compiled[] = ROUTES.map(compile);
 
@@ -183,7 +194,7 @@ export async function runRoute(route: RouteDef, ctx: RunCtx): Promise<void> {
     throw e;
   }
   const full: RouteCtx = { req, res, url: ctx.url, access, ...ctx.parts, hooks: ctx.hooks, params, body, session, scope };
-  const reply = await route.handle(full);
+  const reply = route.audit ? await auditedRun(route, route.audit, full) : await route.handle(full);
   if ("raw" in reply) {
     if (res.headersSent) {
       res.end();
@@ -196,9 +207,26 @@ export async function runRoute(route: RouteDef, ctx: RunCtx): Promise<void> {
   sendJson(res, reply.status ?? route.success ?? 200, reply.body, reply.headers as Record<string, string> | undefined);
 }
 
+/** the handler run through the audit log (server/audit/log.ts): recorded when it answers a success */
+function auditedRun(route: RouteDef, spec: RouteAudit<unknown, unknown, unknown>, ctx: RouteCtx): Promise<JsonReply<unknown> | RawReply> {
+  const ip = ctx.access.clientIp(ctx.req);
+  const actor: AuditActor = ctx.session
+    ? { kind: "user", name: ctx.session.user.name, ip }
+    : { kind: spec.actorKind ?? "setup", name: spec.actor?.(ctx) ?? "", ip };
+  return audited(ctx.access.db, actor, {
+    action: spec.action,
+    target: spec.target?.(ctx) ?? null,
+    made: (r) => (spec.made && "body" in r ? spec.made(r.body) : null),
+    input: spec.target ? undefined : ctx.body,
+    succeeded: (r) => (r.status ?? route.success ?? 200) < 300,
+  }, () => route.handle(ctx));
+}
+
 /** store-level input errors as typed HTTP errors */
 export function asHttpError(e: unknown): HttpError | null {
   if (e instanceof HttpError) return e;
   if (e instanceof AuthInputError) return new HttpError(e.code === "not_found" ? 404 : e.code === "forbidden" ? 403 : 400, e.code, e.message);
+  if (e instanceof ChannelInputError) return new HttpError(e.code === "not_found" ? 404 : 400, e.code, e.message);
+  if (e instanceof SettingsInputError) return new HttpError(e.code === "not_found" ? 404 : 400, e.code, e.message);
   return null;
 }

@@ -21,6 +21,8 @@ interface ClusterEngine {
   id: number;
   name: string;
   engine: DetectionEngine;
+  /** the cluster's own settings the engine was made with (settingsOf, as JSON): refreshSettings compares */
+  settingsKey: string;
   /** persistence of this cluster's changes, in order */
   chain: Promise<void>;
 }
@@ -85,7 +87,8 @@ export class DetectionHost {
     let p = this.creating.get(clusterId);
     if (!p) {
       p = this.db.cluster.findUnique({ where: { id: clusterId } }).then((c) => {
-        const ce: ClusterEngine = { id: clusterId, name, engine: new DetectionEngine(name, { ...this.defaults, ...settingsOf(c?.settings) }), chain: Promise.resolve() };
+        const own = settingsOf(c?.settings);
+        const ce: ClusterEngine = { id: clusterId, name, engine: new DetectionEngine(name, { ...this.defaults, ...own }), settingsKey: JSON.stringify(own), chain: Promise.resolve() };
         this.engines.set(clusterId, ce);
         this.creating.delete(clusterId);
         return ce;
@@ -261,6 +264,33 @@ export class DetectionHost {
         if (this.leases.owns(clusterId)) void this.adopt(clusterId, name);
       }, 2000).unref();
     }
+  }
+
+  /**
+   * Detector settings changed (the API or the CLI, on any replica: read from storage): the engine of each
+   * cluster whose stored settings differ from those it runs with is rebuilt from storage with the new ones,
+   * as when a replica takes a cluster over (adopt: the last RESTORE_WINDOW_MS of facts, incidents upserted by
+   * key). Called every SETTINGS_POLL_MS by main.ts; returns the clusters rebuilt.
+   */
+  async refreshSettings(now = Date.now()): Promise<string[]> {
+    if (this.engines.size === 0) return [];
+    const rows = await this.db.cluster.findMany({ where: { id: { in: [...this.engines.keys()] } }, select: { id: true, name: true, settings: true } });
+    const changed: string[] = [];
+    for (const c of rows) {
+      const ce = this.engines.get(c.id);
+      if (!ce || this.restoring.has(c.id) || this.adoptions.has(c.id)) continue;
+      const key = JSON.stringify(settingsOf(c.settings));
+      if (key === ce.settingsKey) continue;
+      // what the old engine decided is stored first; then the new engine takes over from storage
+      await ce.chain;
+      if (this.engines.get(c.id) !== ce) continue;
+      this.log.info({ cluster: c.name, settings: JSON.parse(key) as unknown }, "detector settings changed: the cluster's detection is rebuilt with them");
+      this.counters.inc("kam_detector_settings_applied_total", { cluster: c.name });
+      this.release([c.id]);
+      await this.adopt(c.id, c.name, now);
+      changed.push(c.name);
+    }
+    return changed;
   }
 
   /** the lease is gone (the coordination connection was lost): another replica runs the cluster now */

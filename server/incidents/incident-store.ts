@@ -75,7 +75,7 @@ export class FencedError extends Error {
 /**
  * Insert or update by key in ONE statement (this is on the path from the
  * deciding event to the live push). `silenced` is decided at insert: an
- * incident opened inside a maintenance window of its cluster stays silenced.
+ * incident opened inside a maintenance window of its cluster (for its VRID, when the window names one) stays silenced.
  * `epoch`: the fencing token of the cluster's detection lease this replica holds (leases.ts); the write happens
  * only while detection_lease still has it, the lease row share-locked until the commit, so a replica taking the
  * lease over (bumping the epoch) waits for a write in flight and refuses every later one. null: no leases (the
@@ -92,7 +92,8 @@ export async function upsertIncident(
      INSERT INTO incident (cluster_id, kind, severity, vrid, instances, nodes, opened_at, closed_at, cause_code, cause_summary,
                            evidence, dedup_key, silenced, updated_at, follows_id)
      SELECT $1, $2, $3, $4, $5::jsonb, $6::text[], $7::timestamptz, $8::timestamptz, $9, $10, $11::jsonb, $12,
-             EXISTS (SELECT 1 FROM maintenance_window w WHERE w.cluster_id = $1 AND w.starts_at <= $13::timestamptz AND w.ends_at > $13::timestamptz),
+             EXISTS (SELECT 1 FROM maintenance_window w WHERE w.cluster_id = $1 AND w.starts_at <= $13::timestamptz AND w.ends_at > $13::timestamptz
+                     AND (w.vrid IS NULL OR w.vrid = $4::int)),
              $13::timestamptz, (SELECT p.id FROM incident p WHERE p.dedup_key = $14::text)
       WHERE $15::bigint IS NULL OR EXISTS (SELECT 1 FROM lease)
      ON CONFLICT (dedup_key) DO UPDATE SET

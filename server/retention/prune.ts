@@ -10,7 +10,7 @@
  * - state changes: `ts` (they carry no receive time; minutes of skew do not
  *   matter at a scale of days);
  * - agent sessions: `last_seen_at`; incidents: `closed_at` (an open incident
- *   is never pruned).
+ *   is never pruned); audit log entries: `at`, the time of the action.
  *
  * Kept whatever their age, because the picture rebuilt at start needs them
  * (server/state/restore.ts): the newest config snapshot and VIP observation of
@@ -32,7 +32,7 @@ import { z } from "zod";
 import type { Db } from "../db/database";
 import { queryRows } from "../db/rows";
 
-export const RETENTION_KINDS = ["log", "gap", "vip", "process", "config", "state", "session", "incident", "feed"] as const;
+export const RETENTION_KINDS = ["log", "gap", "vip", "process", "config", "state", "session", "incident", "feed", "audit"] as const;
 
 /**
  * The cluster feed (cluster_feed, server/ingest/feed.ts) is kept an hour whatever the settings: replicas read
@@ -49,6 +49,8 @@ export interface RetentionSettings {
   sessionDays: number;
   stateDays: number;
   incidentDays: number;
+  /** the audit log (server/audit/log.ts), by the entry's time */
+  auditDays: number;
 }
 
 export const DEFAULT_RETENTION: RetentionSettings = {
@@ -58,6 +60,7 @@ export const DEFAULT_RETENTION: RetentionSettings = {
   sessionDays: 90,
   stateDays: 365,
   incidentDays: 730,
+  auditDays: 730,
 };
 
 interface Spec {
@@ -103,6 +106,8 @@ const SPECS: Spec[] = [
   // the server's own starts: read with the sessions (AGENT_OFFLINE in a replay), kept as long
   { kind: "session", table: "server_start", time: "listening_at", days: (s) => s.sessionDays, mode: "plain" },
   { kind: "incident", table: "incident", time: "closed_at", days: (s) => s.incidentDays, mode: "plain" },
+  // the audit log: a small table, by the time of the action (indexed)
+  { kind: "audit", table: "audit_log", time: "at", days: (s) => s.auditDays, mode: "plain" },
 ];
 
 export interface PruneOptions {

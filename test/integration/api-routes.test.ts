@@ -52,6 +52,8 @@ describe(`the route table on the real server (${testDbKind()})`, () => {
       "/api/stats": [["/api/stats", 200], ["/api/stats?cluster=rt", 200], ["/api/stats?cluster=nope", 404], ["/api/stats?from=x", 400]],
       "/api/reports": [["/api/reports?cluster=rt", 200], ["/api/reports?cluster=rt&days=x&from=x", 400], ["/api/reports", 400], ["/api/reports?cluster=nope", 404]],
       "/metrics": [["/metrics", 200]],
+      "/api/clusters/:name/settings": [["/api/clusters/rt/settings", 200], ["/api/clusters/nope/settings", 404]],
+      "/api/maintenance": [["/api/maintenance", 200], ["/api/maintenance?cluster=rt", 200], ["/api/maintenance?limit=0", 400]],
       "/api/openapi.json": [["/api/openapi.json", 200]],
       // the agent's install files (issue 14; the .deb only after npm run package:agent: test/integration/enrol.test.ts)
       "/downloads/:file": [["/downloads/SHA256SUMS", 200], ["/downloads/install.sh", 200], ["/downloads/nope", 404]],
@@ -74,7 +76,7 @@ describe(`the route table on the real server (${testDbKind()})`, () => {
 
   it("answers the session and admin reads as their schemas say", async () => {
     const admin = await srv.session("admin");
-    for (const path of ["/api/auth/session", "/api/admin/users", "/api/admin/tokens"]) {
+    for (const path of ["/api/auth/session", "/api/admin/users", "/api/admin/tokens", "/api/admin/channels", "/api/audit", "/api/audit/export"]) {
       const r = await fetchChecked(srv.url, path, { headers: { cookie: admin.cookie } });
       assert.equal(r.status, 200, path);
     }
@@ -109,6 +111,7 @@ describe(`the route table on the real server (${testDbKind()})`, () => {
     assert.equal(w.status, 201);
     assert.equal((await write("POST", "/api/maintenance", { cluster: "rt" })).status, 400);
     assert.equal((await write("POST", "/api/maintenance", { cluster: "nope", minutes: 5 })).status, 404);
+    assert.equal((await write("POST", `/api/maintenance/${String((w.body.window as { id: number }).id)}/end`)).status, 200);
     assert.equal((await write("DELETE", `/api/maintenance/${String((w.body.window as { id: number }).id)}`)).status, 200);
     const ack = await write("POST", `/api/incidents/${incidentId}/ack`);
     assert.equal(ack.status, 200);

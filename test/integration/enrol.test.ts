@@ -201,6 +201,13 @@ describe(`add a node from the dashboard (${testDbKind()})`, () => {
     assert.ok(used[0].used_at && used[0].used_from);
     assert.deepEqual([used[0].cluster, used[0].node_name, used[0].token_hash], ["enrol-c", "n1", sha256(token)], "a per-node token, stored hashed");
     assert.equal(await metricOf(srv, "kam_enrolments_total", { result: "ok" }), enrolsBefore + 1);
+    // the audit log: the admin made the code, the node's agent redeemed it; neither secret is kept there
+    const audit = await queryDb<{ actor_kind: string; actor: string; action: string; target: string; after: string }>(srv,
+      "SELECT actor_kind, actor, action, target, after::text AS after FROM audit_log WHERE target = $1 ORDER BY id", [`enrolment-code:${c.id}`]);
+    assert.deepEqual(audit.map((a) => [a.actor_kind, a.action]), [["user", "enrolment-code.create"], ["agent", "enrolment-code.redeem"]]);
+    assert.equal(audit[1].actor, "n1");
+    assert.match(audit[1].after, /"usedAt": "/);
+    for (const a of audit) assert.ok(!a.after.includes(c.code) && !a.after.includes(token), "no secret in the audit log");
     const list = await fetchChecked<Array<{ id: number; state: string }>>(srv.url, "/api/admin/enrolment-codes", { headers: { cookie: admin.cookie } });
     assert.equal(list.body.find((r) => r.id === c.id)?.state, "used");
     for (const secret of [c.code, token]) {

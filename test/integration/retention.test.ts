@@ -98,7 +98,7 @@ describe(`retention (${testDbKind()})`, () => {
     };
     const before = await picture();
     const r = await pruneOnce(db.prisma, DEFAULT_RETENTION, { now: NOW, batchSize: 50, pauseMs: 1 });
-    assert.deepEqual(r, { log: 280, gap: 3, vip: 8, process: 5, config: 4, state: 5, session: 6, incident: 2, feed: 120 });
+    assert.deepEqual(r, { log: 280, gap: 3, vip: 8, process: 5, config: 4, state: 5, session: 6, incident: 2, feed: 120, audit: 0 });
     assert.equal(await count(db, "cluster_feed"), 7, "the last hour of the feed is kept");
     const left: Record<string, number> = {};
     for (const t of ["log_record", "agent_gap", "vip_observation", "keepalived_process", "config_snapshot", "state_change", "agent_session", "incident", "notification"]) left[t] = await count(db, t);
@@ -116,7 +116,7 @@ describe(`retention (${testDbKind()})`, () => {
     assert.ok(oldest.m.getTime() >= NOW - 30 * DAY);
     assert.deepEqual(await picture(), before, "the picture rebuilt from storage is unchanged");
     assert.deepEqual(await pruneOnce(db.prisma, DEFAULT_RETENTION, { now: NOW, batchSize: 50, pauseMs: 1 }),
-      { log: 0, gap: 0, vip: 0, process: 0, config: 0, state: 0, session: 0, incident: 0, feed: 0 });
+      { log: 0, gap: 0, vip: 0, process: 0, config: 0, state: 0, session: 0, incident: 0, feed: 0, audit: 0 });
     // 0 days = kept for ever
     assert.equal((await pruneOnce(db.prisma, { ...DEFAULT_RETENTION, logDays: 0 }, { now: NOW + 100 * DAY })).log, 0);
     assert.equal(await count(db, "log_record"), 130);

@@ -6,7 +6,7 @@ import path from "node:path";
 import { emailPayload, escapeHtml, pagerdutyPayload, severityReaches } from "../../server/incidents/channels";
 import { loadSecretBox, SecretBox, SecretKeyError } from "../../server/incidents/secret-box";
 import { notificationPayload } from "../../server/incidents/notifier";
-import { generateSigningSecret, secretProblem, smtpUrlProblem } from "../../server/cli/channel-setup";
+import { generateSigningSecret, secretProblem, smtpUrlProblem } from "../../server/incidents/channel-admin";
 import type { IncidentMsg } from "../../server/protocol";
 import { tmpDir } from "../helpers/tmp";
 import { notifiedIncident } from "../helpers/incident";

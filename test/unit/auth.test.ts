@@ -101,13 +101,16 @@ describe("CSRF and origin checks", () => {
 });
 
 describe("role matrix", () => {
-  it("viewer reads, operator also acknowledges and manages maintenance, admin also manages users and tokens", () => {
+  it("viewer reads, operator also acknowledges and manages maintenance, admin also manages users, tokens and channels and reads the audit log", () => {
     const expect: Record<Action, string[]> = {
       read: ["viewer", "operator", "admin"],
       "incident.ack": ["operator", "admin"],
       "maintenance.write": ["operator", "admin"],
       "admin.users": ["admin"],
       "admin.tokens": ["admin"],
+      "admin.channels": ["admin"],
+      "admin.settings": ["admin"],
+      "admin.audit": ["admin"],
     };
     for (const [action, roles] of Object.entries(expect) as [Action, string[]][]) {
       assert.deepEqual(ROLES.filter((r) => can(r, action)), roles, action);

@@ -10,6 +10,7 @@ export default defineRoute({
     body: z.object({ cluster: z.string().regex(CLUSTER_NAME_RE), node: z.string().regex(NODE_NAME_RE).optional(), label: z.string().max(200).optional() }),
   },
   response: NewSecret,
+  audit: { action: "agent-token.create", made: (a) => ({ kind: "agent-token", id: a.id }) },
   async handle(ctx) {
     const b = ctx.body;
     return { body: { ok: true as const, ...(await createToken(ctx.access.db, b.cluster, b.label ?? "", b.node)) } };

@@ -6,6 +6,7 @@ export default defineRoute({
   method: "DELETE", path: "/api/admin/agent-tokens/:id", access: { action: "admin.tokens" },
   summary: "revoke an agent token and disconnect its agents",
   request: { params: IdParams }, response: Revoked,
+  audit: { action: "agent-token.revoke", target: ({ params }) => ({ kind: "agent-token", id: params.id }) },
   async handle(ctx) {
     const revoked = await revokeToken(ctx.access.db, ctx.params.id);
     ctx.hooks.agentTokenRevoked(ctx.params.id);

@@ -6,6 +6,7 @@ export default defineRoute({
   method: "POST", path: "/api/admin/api-tokens", success: 201, access: { action: "admin.tokens" },
   summary: "create a read-only API token, optionally for some clusters only: its secret, shown once",
   request: { body: NameBody.extend({ clusters: ClustersField.optional() }) }, response: NewSecret,
+  audit: { action: "api-token.create", made: (a) => ({ kind: "api-token", id: a.id }) },
   async handle(ctx) {
     const t = await createApiToken(ctx.access.db, ctx.body.name, ctx.session!.user.name, ctx.body.clusters ?? null);
     return { body: { ok: true as const, ...t } };

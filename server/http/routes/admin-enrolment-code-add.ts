@@ -22,6 +22,7 @@ export default defineRoute({
     /** the server's URL for the nodes (KAM_PUBLIC_URL, else this dashboard's origin) and the one-line install command */
     server: z.string(), command: z.string(),
   }),
+  audit: { action: "enrolment-code.create", made: (a) => ({ kind: "enrolment-code", id: a.id }) },
   async handle(ctx) {
     let c: NewCode;
     try {

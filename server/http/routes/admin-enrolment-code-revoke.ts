@@ -6,6 +6,7 @@ export default defineRoute({
   method: "DELETE", path: "/api/admin/enrolment-codes/:id", access: { action: "admin.tokens" },
   summary: "revoke a pending enrolment code (revoked false: it was not pending)",
   request: { params: IdParams }, response: Revoked,
+  audit: { action: "enrolment-code.revoke", target: ({ params }) => ({ kind: "enrolment-code", id: params.id }) },
   async handle(ctx) {
     const revoked = await revokeEnrolmentCode(ctx.access.db, ctx.params.id);
     if (revoked) ctx.app.log.info({ codeId: ctx.params.id, by: ctx.session!.user.name }, "enrolment code revoked");

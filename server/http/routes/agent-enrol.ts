@@ -14,6 +14,7 @@ export default defineRoute({
   method: "POST", path: ENROL_PATH, success: 201, access: "public",
   summary: "an agent exchanges its one-time enrolment code for its per-node agent token (once; the token is shown this once)",
   request: { body: EnrolRequest }, response: EnrolReply,
+  audit: { action: "enrolment-code.redeem", actorKind: "agent", actor: ({ body }) => body.node, made: (a) => (a.codeId === undefined ? null : { kind: "enrolment-code", id: a.codeId }) },
   async handle(ctx) {
     const { access, app } = ctx;
     const ip = access.clientIp(ctx.req);
@@ -32,6 +33,6 @@ export default defineRoute({
     }
     app.counters.inc("kam_enrolments_total", { result: "ok" });
     app.log.info({ ip, cluster: r.cluster, node: r.node, codeId: r.codeId, tokenId: r.tokenId, version: ctx.body.version }, "node enrolled: agent token issued");
-    return { body: { ok: true as const, cluster: r.cluster, node: r.node, token: r.token } };
+    return { body: { ok: true as const, cluster: r.cluster, node: r.node, token: r.token, codeId: r.codeId } };
   },
 });

@@ -7,6 +7,8 @@ export default defineRoute({
   method: "POST", path: "/api/auth/logout", access: { action: "any" },
   summary: "sign out: the session ends, its live sockets close",
   response: Ok,
+  // signing out ends a session, not a setting
+  audit: false,
   async handle(ctx) {
     const s = ctx.session!;
     await deleteSession(ctx.access.db, s.id);

@@ -10,6 +10,7 @@ export default defineRoute({
   method: "POST", path: "/api/auth/setup", access: "pre",
   summary: "create the first admin with the one-time setup token, and sign in",
   request: { body: z.object({ token: z.string().max(200), name: z.string().max(200), password: z.string().max(2000) }) }, response: SignedIn,
+  audit: { action: "auth.setup", actor: ({ body }) => body.name, target: ({ body }) => ({ kind: "user", id: body.name }) },
   async handle(ctx) {
     const { access, body } = ctx;
     // the one-time link must not cross a network in the clear: whoever reads it could create the admin first

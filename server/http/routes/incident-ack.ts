@@ -9,6 +9,7 @@ export default defineRoute({
   method: "POST", path: "/api/incidents/:id/ack", access: { action: "incident.ack" },
   summary: "acknowledge an incident: the incident with ackedAt and ackedBy",
   request: { params: IncidentParams }, response: IncidentMsg,
+  audit: { action: "incident.ack", target: ({ params }) => ({ kind: "incident", id: params.id }) },
   async handle(ctx) {
     const inc = await acknowledgeIncident(ctx.access.db, BigInt(ctx.params.id), ctx.session!.user.name, ctx.scope);
     if (!inc) throw new HttpError(404, "not_found", `no incident ${ctx.params.id}`);

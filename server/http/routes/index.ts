@@ -43,17 +43,32 @@ import agentEnrol from "./agent-enrol";
 import adminEnrolmentCodesList from "./admin-enrolment-codes-list";
 import adminEnrolmentCodeAdd from "./admin-enrolment-code-add";
 import adminEnrolmentCodeRevoke from "./admin-enrolment-code-revoke";
+import maintenanceList from "./maintenance-list";
+import clusterSettings from "./cluster-settings";
+import clusterSettingsSet from "./cluster-settings-set";
+import maintenanceEnd from "./maintenance-end";
+import auditList from "./audit-list";
+import auditExport from "./audit-export";
+import adminChannelsList from "./admin-channels-list";
+import adminChannelAdd from "./admin-channel-add";
+import adminChannelEdit from "./admin-channel-edit";
+import adminChannelRemove from "./admin-channel-remove";
+import adminChannelTest from "./admin-channel-test";
+import adminChannelDeliveries from "./admin-channel-deliveries";
 
 export const ROUTES: readonly RouteDef[] = [
   // public (the agent downloads and the enrolment code exchange: issue 14, "Add a node from the dashboard")
   health, openapi, downloads, agentEnrol,
   // the read API (DESIGN.md): sessions, API tokens, anonymous loopback reads; a wall session reads clusters and incidents
-  clustersList, clusterTimeline, clusterLogs, clusterGaps, incidentsList, incidentGet, stats, reports, metrics,
+  clustersList, clusterTimeline, clusterLogs, clusterGaps, incidentsList, incidentGet, stats, reports, metrics, maintenanceList, clusterSettings,
   // sign-in
   authLogin, authSetup, authLogout, authSession,
   // state changes (origin + CSRF + role)
-  incidentAck, maintenanceAdd, maintenanceRemove,
+  incidentAck, maintenanceAdd, maintenanceEnd, maintenanceRemove, clusterSettingsSet,
   adminUsersList, adminUserAdd, adminUserRole, adminUserPassword, adminUserSessionsRevoke, adminUserRemove,
   adminTokensList, adminApiTokenAdd, adminApiTokenRevoke, adminWallTokenAdd, adminWallTokenRevoke, adminAgentTokenAdd, adminAgentTokenRevoke,
   adminEnrolmentCodesList, adminEnrolmentCodeAdd, adminEnrolmentCodeRevoke,
+  adminChannelsList, adminChannelAdd, adminChannelEdit, adminChannelRemove, adminChannelTest, adminChannelDeliveries,
+  // the audit log (admin)
+  auditList, auditExport,
 ];
