@@ -63,7 +63,7 @@ test("a bad option value stops the bundle with a message naming the setting", ()
   assert.notEqual(u.status, 0);
   assert.match(u.stderr, /unknown option --sever/);
   const n = runAgent(["--server", "http://127.0.0.1:1"]);
-  assert.match(n.stderr, /--token \/ KAM_TOKEN or --token-file \/ KAM_TOKEN_FILE: required/);
+  assert.match(n.stderr, /--token \/ KAM_TOKEN, --token-file \/ KAM_TOKEN_FILE or --enrol \/ KAM_ENROL_CODE: required/);
 });
 
 test("the bundled agent streams config, VIPs and log lines to the server, stops on SIGTERM and resumes without repeats", async (t) => {
