@@ -22,9 +22,16 @@ let agents: FakeAgent[] = [];
 const connectAll = async () => {
   agents = await Promise.all(NODES.map((n) => connectFakeAgent(srv.url, tokens[n], n, 1000)));
 };
-/** the agents' sockets die with the server (no reconnection in the fake agent) */
+/**
+ * the agents' sockets die with the server (no reconnection in the fake agent). The server stays down DOWN_MS:
+ * the agents' silence must outlast the limit whatever its start takes (the compiled server starts in 1.4 s on
+ * a quiet machine, which left them silent for less than the limit: CI, session 31)
+ */
+const DOWN_MS = 2500;
 const restartServer = async () => {
   const stopped = Date.now();
+  await srv.kill("SIGTERM");
+  await sleep(DOWN_MS);
   await srv.restart();
   for (const a of agents) a.close();
   return Date.now() - stopped;
