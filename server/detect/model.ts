@@ -52,12 +52,14 @@ export interface NoMasterCond extends Cond {
   /** when a MASTER appeared (or a VIP was taken) during the absence, while it is not yet known to last */
   brokenAt: number | null;
   breakTrigger: Evidence[];
+  /** the members MASTER since brokenAt (node + instance name): how they leave tells a collapse from a failure */
+  breakMasters: Set<string>;
   /** MASTERs of this absence that stepped down within one advert interval, and their lines */
   momentary: number;
   momentaryEv: Evidence[];
 }
 
-export const newNoMasterCond = (): NoMasterCond => ({ ...newCond(), dueAt: 0, brokenAt: null, breakTrigger: [], momentary: 0, momentaryEv: [] });
+export const newNoMasterCond = (): NoMasterCond => ({ ...newCond(), dueAt: 0, brokenAt: null, breakTrigger: [], breakMasters: new Set(), momentary: 0, momentaryEv: [] });
 
 export interface InstRec {
   node: string;

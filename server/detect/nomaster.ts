@@ -62,12 +62,23 @@ export function evaluateNoMaster(ctx: Ctx, g: Group, at: number, trigger: Eviden
       c.dueAt = Math.max(since, ctx.timers.reached) + noMasterGraceMs(ctx, g);
       ctx.timers.set(timerKey, c.dueAt, () => fireNoMaster(ctx, g));
     } else if (c.brokenAt !== null) {
-      // the MASTER that appeared stepped down within an advert interval: the absence goes on from its start
-      ctx.timers.cancel(endKey);
-      c.brokenAt = null;
-      c.breakTrigger = [];
-      c.momentary++;
-      if (c.slot === null) ctx.timers.set(timerKey, Math.max(c.dueAt, at), () => fireNoMaster(ctx, g));
+      const collapsed = [...g.members.values()].every((r) => !c.breakMasters.has(`${r.node}\u0000${r.name}`) || r.state === "BACKUP");
+      if (collapsed) {
+        // the MASTER that appeared stepped back to BACKUP within an advert interval (it lost the election it
+        // began): the absence goes on from its start
+        ctx.timers.cancel(endKey);
+        c.brokenAt = null;
+        c.breakTrigger = [];
+        c.breakMasters = new Set();
+        c.momentary++;
+        if (c.slot === null) ctx.timers.set(timerKey, Math.max(c.dueAt, at), () => fireNoMaster(ctx, g));
+      } else {
+        // it left for FAULT or STOP: it was the MASTER until a failure, which begins a new absence (the
+        // takeover it calls for has its full grace again; e2e states.test.ts scenario 5: a MASTER of 164 ms
+        // whose link went down)
+        endNoMaster(ctx, g, c.brokenAt, c.breakTrigger);
+        evaluateNoMaster(ctx, g, at, trigger);
+      }
     }
     return;
   }
@@ -78,10 +89,14 @@ export function evaluateNoMaster(ctx: Ctx, g: Group, at: number, trigger: Eviden
       const ev = logEv(r.entry);
       if (!c.momentaryEv.some((e) => e.ref === ev.ref && e.node === ev.node)) c.momentaryEv.push(ev);
     }
-    if (c.brokenAt !== null) return;
+    if (c.brokenAt !== null) {
+      for (const r of g.members.values()) if (r.state === "MASTER") c.breakMasters.add(`${r.node}\u0000${r.name}`);
+      return;
+    }
     // a MASTER (or a held VIP) ends the absence once it has lasted an advert interval; it ends it as of now
     c.brokenAt = at;
     c.breakTrigger = trigger;
+    c.breakMasters = new Set([...g.members.values()].filter((r) => r.state === "MASTER").map((r) => `${r.node}\u0000${r.name}`));
     const brokenAt = at;
     ctx.timers.set(endKey, at + momentaryMs(g), () => endNoMaster(ctx, g, brokenAt, c.breakTrigger));
     return;
@@ -100,6 +115,7 @@ function endNoMaster(ctx: Ctx, g: Group, at: number, trigger: Evidence[]): void 
   c.slot = null;
   c.brokenAt = null;
   c.breakTrigger = [];
+  c.breakMasters = new Set();
 }
 
 function fireNoMaster(ctx: Ctx, g: Group): void {

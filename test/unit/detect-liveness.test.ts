@@ -299,6 +299,14 @@ vrrp_instance VI_B {
     assert.deepEqual(of(collapsingElections(1500, 4).incidents, "NO_MASTER"), []);
   });
 
+  it("a MASTER that leaves for FAULT within an advert interval was the MASTER: the takeover after it gets its own grace (e2e scenario 5)", () => {
+    // node1 wins the first election at T0 + 3.5 s and its link goes down 164 ms later; node2 takes over 3.4 s after that
+    const t = pair();
+    t.lines("node1", T0 + 3664, ["Netlink reports eth0 down", "(VI_1) Entering FAULT STATE", "(VI_1) removing VIPs."]);
+    t.lines("node2", T0 + 7100, ["(VI_1) Receive advertisement timeout", "(VI_1) Entering MASTER STATE", "(VI_1) setting VIPs."]);
+    assert.deepEqual(of(replay(t.facts(), T0 + 60_000), "NO_MASTER"), []);
+  });
+
   it("the startup election of the three-node capture raises nothing", () => {
     const fx = threeNode();
     assert.deepEqual(of(replay(fx.facts, fx.end + 1000, { graceAdverts: 1.5 }), "NO_MASTER"), []);
