@@ -27,6 +27,7 @@ import { evaluateFlap } from "./flap";
 import { evaluateDrift } from "./drift";
 import { onDisconnected, onSeen, onServerStarted } from "./offline";
 import { onProcess, onShutdownLogged, onStartLogged } from "./down";
+import { stateChanges } from "./transitions";
 import type { Evidence } from "./types";
 
 /** how far before a configuration snapshot the lines of an instance it newly configures are read for its state */
@@ -242,6 +243,9 @@ export class DetectionEngine {
         return onSeen(this.ctx, node, f.ts, (gs, at) => this.evaluate(gs, at, []));
       case "disconnected":
         return onDisconnected(this.ctx, node, f.ts, (gs, at) => this.evaluate(gs, at, []));
+      case "gap":
+        node.gapAt = node.gapAt === null ? f.ts : Math.max(node.gapAt, f.ts);
+        return;
       case "process":
         return onProcess(this.ctx, node, f, (n, inst, st, e) => this.setState(n, inst, st, e, false), (gs, at) => this.evaluate(gs, at, []));
     }
@@ -281,50 +285,19 @@ export class DetectionEngine {
     const ev = e.event;
     if (!ev) return;
     node.events.push(e);
+    node.eventsPushed++;
     faultOnLog(this.ctx, node, e);
-    switch (ev.type) {
-      case "state":
-        return this.setState(node, ev.instance, ev.state, e, ev.init === true);
-      case "fault_reason": {
-        const r = node.insts.get(ev.instance);
-        if (!r || r.state !== "FAULT") this.setState(node, ev.instance, "FAULT", e, false);
-        return;
-      }
-      case "group_sync":
-        // keepalived 2.2.7 moves a BACKUP member of a faulting sync group to FAULT without a line of its own
-        // (seen in the truth lab, seeds 202 and 203 of session 22: "Syncing instances to FAULT state", then the
-        // member's next line is "Entering BACKUP STATE" when the group recovers): the group line is its FAULT
-        if (ev.state === "FAULT") {
-          for (const r of [...node.insts.values()]) {
-            const member = ev.instance ? r.name === ev.instance : r.cfg?.syncGroup === ev.group;
-            if (member && r.state !== null && r.state !== "FAULT" && r.state !== "STOP") this.setState(node, r.name, "FAULT", e, false);
-          }
-        }
-        return;
-      case "daemon":
-        // shutting down stops every instance; a start voids states left by a run that ended without a
-        // "Stopping" line (crash); instances never seen in a state stay unknown until their (init) line
-        if (ev.what === "stopping" || ev.what === "stopped") onShutdownLogged(this.ctx, node, e);
-        if (ev.what === "starting" || ev.what === "started") onStartLogged(this.ctx, node, e);
-        if (ev.what === "stopping" || ev.what === "stopped" || ev.what === "starting") {
-          for (const r of [...node.insts.values()]) if (ev.what !== "starting" || r.state !== null) this.setState(node, r.name, "STOP", e, false);
-        }
-        return;
-      case "priority": {
-        const r = node.insts.get(ev.instance);
-        if (r) r.priority = ev.to;
-        return;
-      }
-      case "vips":
-        // keepalived adds an instance's VIPs only as its MASTER. A reload that renames the MASTER's instance logs
-        // no state line for the new name, only "(NEW) setting VIPs." (keepalived 2.2.7, truth lab seeds 708 and
-        // 713 of session 25): without this the node held the VIP under a name of unknown state, and a split
-        // brain that followed was blamed on a VIP "left behind" instead of on the adverts
-        if (ev.action === "set") this.setState(node, ev.instance, "MASTER", e, false); // no-op when already MASTER
-        return;
-      default:
-        return;
+    if (ev.type === "daemon") {
+      if (ev.what === "stopping" || ev.what === "stopped") onShutdownLogged(this.ctx, node, e);
+      if (ev.what === "starting" || ev.what === "started") onStartLogged(this.ctx, node, e);
     }
+    if (ev.type === "priority") {
+      const r = node.insts.get(ev.instance);
+      if (r) r.priority = ev.to;
+      return;
+    }
+    const views = [...node.insts.values()].map((r) => ({ name: r.name, state: r.state, syncGroup: r.cfg?.syncGroup ?? null }));
+    for (const c of stateChanges(ev, views)) this.setState(node, c.instance, c.state, e, c.init);
   }
 
   private setState(node: NodeRec, instance: string, state: KState, e: LogEntry, init: boolean): void {
@@ -403,7 +376,7 @@ function validFact(f: unknown): f is Fact {
   if (typeof x.ts !== "number" || !Number.isFinite(x.ts)) return false;
   if (x.kind === "server_started") return x.node === "";
   if (typeof x.node !== "string" || x.node.length === 0) return false;
-  return x.kind === "log" || x.kind === "vips" || x.kind === "config" || x.kind === "seen" || x.kind === "disconnected" || x.kind === "process";
+  return x.kind === "log" || x.kind === "vips" || x.kind === "config" || x.kind === "seen" || x.kind === "disconnected" || x.kind === "process" || x.kind === "gap";
 }
 
 /**

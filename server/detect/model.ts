@@ -137,6 +137,29 @@ export interface NodeRec {
    * about here. Timers of conditions made only of this node's reports wait for it (timers.ts).
    */
   streamAt: number;
+  /** parsed lines pushed into `events` so far: which of the ring's entries came after a given moment */
+  eventsPushed: number;
+  /** while the agent is away (online = false): what was known when it went (absence.ts); null while online */
+  away: Absence | null;
+  /** the newest time the node's agent reported lost records (a `gap` fact), null: never */
+  gapAt: number | null;
+  /** the node's last absence that ended: [from, to] */
+  lastAbsence: { from: number; to: number } | null;
+}
+
+/**
+ * What the detectors knew when a node's agent went away: the states of the members of its virtual routers and
+ * how many lines each node had sent, so its backlog (and its peers' lines meanwhile) can be replayed over the
+ * absence once it is back (absence.ts).
+ */
+export interface Absence {
+  from: number;
+  /** node name -> its eventsPushed at `from` */
+  pushed: Map<string, number>;
+  /** per virtual router of the node: each member's state and the line that made it so, at `from` */
+  groups: Map<Group, { members: Map<string, { rec: InstRec; state: KState | null; entry: LogEntry | null }>; pendingDual: number | null }>;
+  /** when the agent came back (the judge's timer is set then) */
+  back: number | null;
 }
 
 export interface Group {
@@ -193,7 +216,7 @@ export class Model {
       n = {
         name, online: true, tracked: false, lastSeen: null, disconnectedAt: null, configTs: null, configRef: null,
         cfgByName: new Map(), insts: new Map(), vipsKnown: false, held: new Map(), lastVips: null,
-        lines: new Ring(RING_LINES), events: new Ring(RING_EVENTS), downSlot: null, keepalived: null, keepaliveSince: null, shutdownAt: null, watchedRunAt: null, startLoggedAt: null, downBefore: null, downEntry: null, pendingFaults: [], streamAt: -Infinity,
+        lines: new Ring(RING_LINES), events: new Ring(RING_EVENTS), downSlot: null, keepalived: null, keepaliveSince: null, shutdownAt: null, watchedRunAt: null, startLoggedAt: null, downBefore: null, downEntry: null, pendingFaults: [], streamAt: -Infinity, eventsPushed: 0, away: null, gapAt: null, lastAbsence: null,
       };
       this.nodes.set(name, n);
     }

@@ -12,6 +12,7 @@
  */
 import { iso, type Ctx } from "./context";
 import type { Group, NodeRec } from "./model";
+import { beginAbsence, endAbsence } from "./absence";
 
 export type Reevaluate = (groups: Set<Group>, at: number) => void;
 
@@ -29,6 +30,7 @@ export function onSeen(ctx: Ctx, node: NodeRec, ts: number, reevaluate: Reevalua
   if (!wasOnline) {
     node.online = true;
     reevaluate(ctx.model.groupsOfNode(node), ts);
+    endAbsence(ctx, node, ts);
   }
 }
 
@@ -41,6 +43,7 @@ export function onDisconnected(ctx: Ctx, node: NodeRec, ts: number, reevaluate: 
   node.vipsKnown = false;
   ctx.timers.set(`offline:${node.name}`, ts + ctx.s.offlineMs, (t) => offlineDeadline(ctx, node, t, reevaluate));
   if (node.online) {
+    beginAbsence(ctx, node, ts);
     node.online = false;
     reevaluate(ctx.model.groupsOfNode(node), ts);
   }
@@ -65,6 +68,7 @@ function offlineDeadline(ctx: Ctx, node: NodeRec, at: number, reevaluate: Reeval
   const last = node.lastSeen ?? at - ctx.s.offlineMs;
   node.vipsKnown = false;
   if (node.online) {
+    beginAbsence(ctx, node, at);
     node.online = false;
     reevaluate(ctx.model.groupsOfNode(node), at);
   }

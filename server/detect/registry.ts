@@ -121,6 +121,15 @@ export class Registry {
     return inc;
   }
 
+  /** an incident of the slot (open, or closed and still kept) covered part of [from, to] */
+  reportedDuring(slot: string, from: number, to: number): boolean {
+    for (const x of this.all.values()) {
+      if (x.slot !== slot) continue;
+      if (x.inc.openedAt <= to && (x.inc.closedAt ?? Infinity) >= from) return true;
+    }
+    return false;
+  }
+
   incidents(): Incident[] {
     return [...this.all.values()].map((x) => snapshot(x.inc));
   }

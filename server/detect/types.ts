@@ -25,6 +25,11 @@ type FactBody =
   | { kind: "config"; node: string; ts: number; id: string; instances: ConfigInstance[] }
   /** the node's agent was heard from at ts (heartbeat, batch or connect) */
   | { kind: "seen"; node: string; ts: number }
+  /**
+   * the node's agent lost records (outbox full, source unreadable: protocol GapRecordMsg) and said so at ts:
+   * what it reported around then is not complete (an absence is not judged over it: absence.ts)
+   */
+  | { kind: "gap"; node: string; ts: number; id: string; dropped: number }
   /** the node's agent disconnected cleanly at ts (it may come back) */
   | { kind: "disconnected"; node: string; ts: number }
   /**

@@ -34,6 +34,7 @@ export function factsFromStored(node: string, r: StoreResult, rx?: number): Fact
   }
   for (const c of r.configs) out.push({ seq: c.seq, fact: { kind: "config", node, ts: c.ts, id: `c${c.id}`, instances: c.instances, ...recv } });
   for (const p of r.processes) out.push({ seq: p.seq, fact: { ...processFact(node, p.id, p.ts, p), ...recv } });
+  for (const g of r.gaps) out.push({ seq: g.seq, fact: { kind: "gap", node, ts: g.ts, id: `g${g.id}`, dropped: g.dropped, ...recv } });
   return out.sort((a, b) => a.seq - b.seq).map((x) => x.fact);
 }
 
@@ -56,6 +57,7 @@ const LogRow = Stored.extend({ line: z.string() });
 const VipRow = Stored.extend({ addresses: z.array(HeldAddress) });
 const ConfigRow = Stored.extend({ instances: z.array(ConfigInstance) });
 const ProcessRow = Stored.extend(ProcessFields.shape);
+const GapRow = Stored.extend({ dropped: z.number() });
 
 /** Every fact of a cluster whose storage time is in [from, to), in storage order. */
 /** `onReject`: a stored row that does not match its schema is left out and reported there (the detection restore at start); without it the load throws */
@@ -69,53 +71,29 @@ export async function loadFacts(
   const out: Timed[] = [];
   const args = [clusterId, from.toISOString(), to.toISOString()] as const;
 
-  const logs = await queryRows(
-    db,
-    "facts.logs",
-    LogRow,
-    `SELECT id, node_id, seq, ts, line, (extract(epoch from received_at) * 1000000)::bigint AS rus
-     FROM log_record WHERE cluster_id = $1 AND received_at >= $2::timestamptz AND received_at < $3::timestamptz`,
-    args,
-    onReject,
-  );
-  for (const l of logs) {
+  const stored = <S extends typeof Stored>(label: string, Row: S, table: string, columns: string) =>
+    queryRows(
+      db, label, Row,
+      `SELECT id, node_id, seq, ts, ${columns}, (extract(epoch from received_at) * 1000000)::bigint AS rus
+       FROM ${table} WHERE cluster_id = $1 AND received_at >= $2::timestamptz AND received_at < $3::timestamptz`,
+      args, onReject,
+    );
+  for (const l of await stored("facts.logs", LogRow, "log_record", "line")) {
     const ts = l.ts.getTime();
     out.push({ at: l.rus, seq: Number(l.seq), fact: { kind: "log", node: name(l.node_id), ts, id: String(l.id), line: l.line, event: parseLine(l.line, { now: ts }).event, rx: rxOf(l.rus) } });
   }
-  const vips = await queryRows(
-    db,
-    "facts.vips",
-    VipRow,
-    `SELECT id, node_id, seq, ts, addresses, (extract(epoch from received_at) * 1000000)::bigint AS rus
-     FROM vip_observation WHERE cluster_id = $1 AND received_at >= $2::timestamptz AND received_at < $3::timestamptz`,
-    args,
-    onReject,
-  );
-  for (const v of vips) {
+  for (const v of await stored("facts.vips", VipRow, "vip_observation", "addresses")) {
     out.push({ at: v.rus, seq: Number(v.seq), fact: { kind: "vips", node: name(v.node_id), ts: v.ts.getTime(), id: `v${v.id}`, addresses: v.addresses.map((a) => a.address.toLowerCase()), rx: rxOf(v.rus) } });
   }
-  const cfgs = await queryRows(
-    db,
-    "facts.configs",
-    ConfigRow,
-    `SELECT id, node_id, seq, ts, instances, (extract(epoch from received_at) * 1000000)::bigint AS rus
-     FROM config_snapshot WHERE cluster_id = $1 AND received_at >= $2::timestamptz AND received_at < $3::timestamptz`,
-    args,
-    onReject,
-  );
-  for (const c of cfgs) {
+  for (const c of await stored("facts.configs", ConfigRow, "config_snapshot", "instances")) {
     out.push({ at: c.rus, seq: Number(c.seq), fact: { kind: "config", node: name(c.node_id), ts: c.ts.getTime(), id: `c${c.id}`, instances: c.instances, rx: rxOf(c.rus) } });
   }
-  const procs = await queryRows(
-    db,
-    "facts.processes",
-    ProcessRow,
-    `SELECT id, node_id, seq, ts, running, event, exit, (extract(epoch from received_at) * 1000000)::bigint AS rus
-     FROM keepalived_process WHERE cluster_id = $1 AND received_at >= $2::timestamptz AND received_at < $3::timestamptz`,
-    args,
-    onReject,
-  );
-  for (const p of procs) out.push({ at: p.rus, seq: Number(p.seq), fact: { ...processFact(name(p.node_id), p.id, p.ts.getTime(), p), rx: rxOf(p.rus) } });
+  for (const p of await stored("facts.processes", ProcessRow, "keepalived_process", "running, event, exit")) {
+    out.push({ at: p.rus, seq: Number(p.seq), fact: { ...processFact(name(p.node_id), p.id, p.ts.getTime(), p), rx: rxOf(p.rus) } });
+  }
+  for (const g of await stored("facts.gaps", GapRow, "agent_gap", "dropped")) {
+    out.push({ at: g.rus, seq: Number(g.seq), fact: { kind: "gap", node: name(g.node_id), ts: g.ts.getTime(), id: `g${g.id}`, dropped: g.dropped, rx: rxOf(g.rus) } });
+  }
   // Liveness: a session row is one unbroken stretch of heartbeats (liveness
   // starts a new row after any silence longer than the offline limit), so
   // "seen" every everyMs across [connected_at, last_seen_at] stands for

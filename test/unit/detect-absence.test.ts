@@ -1,0 +1,116 @@
+/**
+ * DUAL_MASTER over an agent's absence, judged once its backlog has arrived (server/detect/absence.ts;
+ * truth lab seed 3107 of session 31). Node a is MASTER; its agent goes away at t and is back at t + 20 s; node
+ * b (online throughout) becomes MASTER at t + 5 s on an auth mismatch and yields at t + 10.5 s.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { DetectionEngine, replay } from "../../server/detect";
+import type { Fact } from "../../server/detect/types";
+import { parseLine } from "../../server/parser";
+
+const t = 1_800_000_000_000;
+const cfg = (node: string): Fact => ({ kind: "config", node, ts: t - 30_000, id: `c-${node}`, instances: [{
+  name: "VI_1", vrid: 51, interface: "eth0", state: "BACKUP", priority: 100, advertInt: 1, authType: null, authPassHash: null,
+  vips: [], trackScripts: [], trackInterfaces: [], unicastSrcIp: null, unicastPeers: [], nopreempt: false, vrrpVersion: 2, syncGroup: null }] });
+let n = 0;
+const log = (node: string, ts: number, line: string): Fact => ({ kind: "log", node, ts, id: `${node}-${n++}`, line, event: parseLine(line, { now: ts }).event });
+const seen = (node: string, from: number, to: number): Fact[] => {
+  const out: Fact[] = [];
+  for (let x = from; x <= to; x += 1000) out.push({ kind: "seen", node, ts: x });
+  return out;
+};
+const byTs = (fs: Fact[]) => fs.map((f, i) => ({ f, i })).sort((x, y) => x.f.ts - y.f.ts || x.i - y.i).map((x) => x.f);
+
+interface Opts {
+  /** lines of a's backlog (logged while away, sent when it is back) */
+  backlog?: Fact[];
+  /** b's MASTER stretch, ms after t */
+  bMaster?: [number, number];
+  /** facts of a right after it is back */
+  onReturn?: Fact[];
+}
+
+/** live order: everything by time, except a's backlog, which arrives right after a's return at t + 20 s */
+function facts(o: Opts = {}): Fact[] {
+  const [m0, m1] = o.bMaster ?? [5_000, 10_500];
+  const live = byTs([
+    cfg("a"), cfg("b"),
+    log("a", t - 20_000, "(VI_1) Entering MASTER STATE"), log("b", t - 20_000, "(VI_1) Entering BACKUP STATE"),
+    ...seen("a", t - 20_000, t - 1_000), ...seen("b", t - 20_000, t + 40_000),
+    { kind: "disconnected", node: "a", ts: t },
+    log("b", t + m0 - 900, "(VI_1) received an invalid passwd!"),
+    log("b", t + m0, "(VI_1) Entering MASTER STATE"),
+    log("b", t + m1, "(VI_1) Entering BACKUP STATE"),
+  ]);
+  const ret = byTs([...seen("a", t + 20_000, t + 40_000), log("a", t + 25_000, "(VI_1) received an invalid passwd!")]);
+  const first = ret.shift()!;
+  const backlog = o.backlog ?? [log("a", t + 5_200, "(VI_1) received an invalid passwd!")];
+  const before = live.filter((f) => f.ts < t + 20_000);
+  const after = live.filter((f) => f.ts >= t + 20_000);
+  return [...before, first, ...(o.onReturn ?? []), ...backlog, ...byTs([...after, ...ret])];
+}
+
+function duals(fs: Fact[]) {
+  const e = new DetectionEngine("c");
+  for (const f of fs) e.push(f);
+  e.tick(t + 60_000);
+  e.assertHealthy();
+  return e.incidents().filter((i) => i.kind === "DUAL_MASTER");
+}
+
+describe("DUAL_MASTER over an agent's absence", () => {
+  it("a peer MASTER while the absent MASTER logged no change is reported after the fact, at its own times, with its cause", () => {
+    const d = duals(facts());
+    assert.equal(d.length, 1);
+    assert.equal(d[0].openedAt, t + 5_000);
+    assert.equal(d[0].closedAt, t + 10_500);
+    assert.deepEqual(d[0].nodes, ["a", "b"]);
+    assert.equal(d[0].cause.code, "auth_mismatch");
+    assert.match(d[0].cause.summary, /found after the fact: the agent on a was away .* staying MASTER/);
+    assert.ok(d[0].evidence.some((x) => x.node === "b" && x.line === "(VI_1) Entering MASTER STATE"), "b's MASTER line");
+    assert.ok(d[0].evidence.some((x) => x.node === "a" && x.kind === "liveness" && /judged when the agent on a came back/.test(x.line)));
+  });
+
+  it("a replay of the same facts finds the same incident", () => {
+    const live = duals(facts());
+    const again = replay(facts(), t + 60_000, undefined, "c").filter((i) => i.kind === "DUAL_MASTER");
+    assert.deepEqual(again.map((i) => [i.openedAt, i.closedAt, i.cause.code]), live.map((i) => [i.openedAt, i.closedAt, i.cause.code]));
+  });
+
+  it("nothing when the backlog shows the absent node left MASTER before the peer took over", () => {
+    assert.deepEqual(duals(facts({ backlog: [log("a", t + 2_000, "(VI_1) Entering BACKUP STATE")] })), []);
+  });
+
+  it("a backlog MASTER stretch that ended meanwhile is judged from its own lines", () => {
+    // a stepped down at t + 2 s and took the role back at t + 7 s: overlap t + 7 s .. t + 10.5 s
+    const d = duals(facts({ backlog: [log("a", t + 2_000, "(VI_1) Entering BACKUP STATE"), log("a", t + 7_000, "(VI_1) Entering MASTER STATE")] }));
+    assert.equal(d.length, 1);
+    assert.equal(d[0].openedAt, t + 7_000);
+    assert.equal(d[0].closedAt, t + 10_500);
+  });
+
+  it("nothing when the overlap was shorter than the grace", () => {
+    assert.deepEqual(duals(facts({ bMaster: [5_000, 6_000] })), []);
+  });
+
+  it("nothing when the absent node's keepalived shut down meanwhile (its Stopping line)", () => {
+    assert.deepEqual(duals(facts({ backlog: [log("a", t + 3_000, "Stopping")] })), []);
+  });
+
+  it("nothing when the returning agent reports keepalived gone (it may have died at any moment, logging nothing)", () => {
+    const gone: Fact = { kind: "process", node: "a", ts: t + 20_000, id: "p1", running: false, event: "vanished", exit: null };
+    assert.deepEqual(duals(facts({ onReturn: [gone] })), []);
+  });
+
+  it("nothing when the returning agent reports lost records", () => {
+    const gap: Fact = { kind: "gap", node: "a", ts: t + 20_000, id: "g1", dropped: 40 };
+    assert.deepEqual(duals(facts({ onReturn: [gap] })), []);
+  });
+
+  it("an overlap still going on when the agent is back is the live detector's: one incident", () => {
+    const d = duals(facts({ bMaster: [15_000, 30_000] }));
+    assert.equal(d.length, 1);
+    assert.equal(d[0].closedAt, t + 30_000);
+  });
+});
