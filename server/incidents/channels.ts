@@ -159,7 +159,15 @@ export interface SendResult {
   error: string | null;
   /** the receiver's answer: "HTTP 202", "250 OK ..." or the error */
   answer: string;
+  /**
+   * the receiver refused this notification itself (HTTP 4xx other than 408 Request Timeout, 425 Too Early and
+   * 429 Too Many Requests): sending it again cannot succeed, so it is not retried
+   */
+  permanent?: boolean;
 }
+
+/** a status that says the request itself is wrong (bad payload, bad routing key, gone): not worth a retry */
+export const refusesForGood = (status: number) => status >= 400 && status < 500 && status !== 408 && status !== 425 && status !== 429;
 
 /** where a channel sends, given its row's url; alertmanager posts to <base>/api/v2/alerts */
 export const alertsUrl = (base: string) => `${base.replace(/\/+$/, "")}/api/v2/alerts`;
@@ -193,7 +201,7 @@ export async function sendTo(target: ChannelTarget, payload: unknown, key: strin
     const r = await fetch(url, { method: "POST", headers, body, signal: AbortSignal.timeout(TIMEOUT_MS), redirect: "manual" });
     await r.body?.cancel();
     const answer = `HTTP ${r.status}`;
-    return { error: r.status < 200 || r.status >= 300 ? answer : null, answer };
+    return { error: r.status < 200 || r.status >= 300 ? answer : null, answer, ...(refusesForGood(r.status) ? { permanent: true } : {}) };
   } catch (e) {
     const error = (e as Error).message || String(e);
     return { error, answer: error };

@@ -381,7 +381,7 @@ export class Notifier {
     // a URL that passed the webhook validation but that URL() refuses can never be delivered: give up at once
     // (before issue 19 the log line below threw on it, the row was never updated, and it was retried every pass)
     if (!parseUrl(alert ? alertsUrl(n.url) : n.url) && n.format !== "email") return this.failed(n, "not a usable URL", true);
-    const { error } = await sendTo(
+    const { error, permanent } = await sendTo(
       { id: n.webhook, url: n.url, format: n.format, secret: n.secret, settings: n.settings },
       n.payload,
       idempotencyKey(n.incident, n.webhook, n.event),
@@ -396,7 +396,7 @@ export class Notifier {
       else await this.settle(n, { nextAt: new Date(now.getTime() + this.repushMs), attempts: 0, lastError: null });
       return;
     }
-    await this.failed(n, error, false);
+    await this.failed(n, error, permanent === true);
   }
 
   private async failed(n: Claimed, error: string, permanent: boolean) {

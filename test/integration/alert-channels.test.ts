@@ -255,6 +255,37 @@ describe(`alert channels, real receivers on loopback (${testDbKind()})`, () => {
     for (const s of ["q-secret", signingSecret.slice(6, 20), ROUTING_KEY, SMTP_PASSWORD]) assert.ok(!text.includes(s), `not logged: ${s.slice(0, 6)}…`);
   });
 
+  it("a notification the receiver refuses (HTTP 400) is given up at once; a 429 is retried", { timeout: 60_000 }, async () => {
+    const { lines, log } = capturedLog();
+    const counters = new Counters();
+    const at = (id: string) => onPath(hooks, "/hook?token=q-secret").filter((g) => incidentOf(g) === id);
+    try {
+      hooks.status = 400;
+      const n = notifier(counters, log);
+      await n.enqueue(1, 11n, "opened", await openIncident(11, "NO_MASTER", "critical"));
+      await waitFor("the refused post's row marked failed", async () =>
+        (await db.prisma.notification.count({ where: { incidentId: 11n, failedAt: { not: null } } })) >= 1, 20_000, 50);
+      const rows = await db.prisma.notification.findMany({ where: { incidentId: 11n, webhook: { url: { contains: "/hook?token=q-secret" } } } });
+      assert.ok(rows.length >= 1);
+      for (const r of rows) {
+        assert.equal(r.attempts, 1, "tried once");
+        assert.ok(r.failedAt, "given up");
+        assert.equal(r.lastError, "HTTP 400");
+      }
+      await n.drain();
+      assert.equal(at("11").length, 1, "not sent again");
+      assert.match(lines.join(""), /webhook failed, giving up/);
+
+      hooks.status = 429;
+      await n.enqueue(1, 12n, "opened", await openIncident(12, "NO_MASTER", "critical"));
+      await waitFor("the throttled post", () => at("12").length === 1, 20_000, 50);
+      hooks.status = 200;
+      await waitFor("its retry", () => at("12").length === 2, 20_000, 50);
+    } finally {
+      hooks.status = 200;
+    }
+  });
+
   it("webhook test sends now and prints the receiver's answer; a failure exits 1 with the error", { timeout: 120_000 }, async () => {
     const before = { pd: pd.got.length, mails: smtp.mails.length, hooks: onPath(hooks, "/crit").length };
     const p = await admin(["webhook", "test", String(ids.pd)]);
