@@ -105,6 +105,9 @@ const SPECS: Spec[] = [
   { kind: "session", table: "agent_session", time: "last_seen_at", days: (s) => s.sessionDays, mode: "plain" },
   // the server's own starts: read with the sessions (AGENT_OFFLINE in a replay), kept as long
   { kind: "session", table: "server_start", time: "listening_at", days: (s) => s.sessionDays, mode: "plain" },
+  // enrolment codes (spent, revoked or not) once they expired: kept as long as the sessions they led to (the
+  // audit log keeps who created, used or revoked each)
+  { kind: "session", table: "enrolment_code", time: "expires_at", days: (s) => s.sessionDays, mode: "plain" },
   { kind: "incident", table: "incident", time: "closed_at", days: (s) => s.incidentDays, mode: "plain" },
   // the audit log: a small table, by the time of the action (indexed)
   { kind: "audit", table: "audit_log", time: "at", days: (s) => s.auditDays, mode: "plain" },

@@ -78,6 +78,11 @@ describe(`retention (${testDbKind()})`, () => {
       x(`INSERT INTO agent_session (cluster_id, node_id, agent_id, connected_at, last_seen_at, disconnected_at)
          SELECT 1, 1, $1::uuid, $2::timestamptz, $2::timestamptz, $2::timestamptz FROM generate_series(1, $3)`, a1, ago(days), n);
     await session(6, 100); await session(2, 10);
+    // enrolment codes: by their expiry (two long expired, one recently; all past the sessions' 90 days but one)
+    const code = (name: string, days: number) =>
+      x(`INSERT INTO enrolment_code (cluster_name, node_name, code_hash, prefix, created_by, created_at, expires_at)
+         VALUES ('c', $1, md5($1), 'kam', 'admin', $2::timestamptz, $2::timestamptz)`, name, ago(days));
+    await code("e-old1", 200); await code("e-old2", 91); await code("e-new", 10);
     const incident = (key: string, opened: number, closed: number | null) =>
       x(`INSERT INTO incident (cluster_id, kind, severity, nodes, opened_at, closed_at, cause_code, cause_summary, dedup_key, updated_at)
          VALUES (1, 'FAULT', 'critical', ARRAY['n1'], $1::timestamptz, $2::timestamptz, 'c', 's', $3, $1::timestamptz)`, ago(opened), closed === null ? null : ago(closed), key);
@@ -98,10 +103,10 @@ describe(`retention (${testDbKind()})`, () => {
     };
     const before = await picture();
     const r = await pruneOnce(db.prisma, DEFAULT_RETENTION, { now: NOW, batchSize: 50, pauseMs: 1 });
-    assert.deepEqual(r, { log: 280, gap: 3, vip: 8, process: 5, config: 4, state: 5, session: 6, incident: 2, feed: 120, audit: 0 });
+    assert.deepEqual(r, { log: 280, gap: 3, vip: 8, process: 5, config: 4, state: 5, session: 8, incident: 2, feed: 120, audit: 0 });
     assert.equal(await count(db, "cluster_feed"), 7, "the last hour of the feed is kept");
     const left: Record<string, number> = {};
-    for (const t of ["log_record", "agent_gap", "vip_observation", "keepalived_process", "config_snapshot", "state_change", "agent_session", "incident", "notification"]) left[t] = await count(db, t);
+    for (const t of ["log_record", "agent_gap", "vip_observation", "keepalived_process", "config_snapshot", "state_change", "agent_session", "enrolment_code", "incident", "notification"]) left[t] = await count(db, t);
     assert.deepEqual(left, {
       log_record: 130, agent_gap: 2,
       vip_observation: 3, // n1's two recent ones, and n2's newest (the only one it has, however old)
@@ -109,6 +114,7 @@ describe(`retention (${testDbKind()})`, () => {
       config_snapshot: 2, // the newest of each node
       state_change: 3, // n1 VI_1's recent MASTER, the newest of n1 VI_2, n2's node-wide STOP
       agent_session: 2,
+      enrolment_code: 1,
       incident: 2, // closed 100 days ago (its raw lines of then are gone), and the open one
       notification: 1,
     });
