@@ -19,7 +19,8 @@
  *
  * Nothing is claimed when the picture is incomplete: a member's node whose lines since then no longer all
  * fit its ring, that reported lost records (a `gap` fact) since shortly before, that was itself away
- * meanwhile, whose configuration changed meanwhile, or a returning node whose keepalived is reported
+ * meanwhile, members that changed meanwhile (a configuration that added, removed or regrouped an instance;
+ * one that changed only other fields, a password say, leaves the picture whole), or a returning node whose keepalived is reported
  * stopped or gone (it may have ended at any moment of the absence, and a killed keepalived logs nothing).
  * Only state lines, sync-group lines, VIP-setting lines and keepalived's start/stop lines are read: what the
  * node held while away is unknown (no VIP report), so only keepalived's own word counts.
@@ -87,7 +88,6 @@ function judgeGroup(ctx: Ctx, node: NodeRec, a: Absence, back: number, g: Group,
     if (!n || !n.online) return;
     if (n !== node && n.lastAbsence !== null && n.lastAbsence.to > a.from && n.lastAbsence.from < back) return;
     if (n.gapAt !== null && n.gapAt >= a.from - GAP_LOOKBACK_MS) return;
-    if (n.configTs !== null && n.configTs > a.from && n.configTs <= back) return;
     const since = n.eventsPushed - (a.pushed.get(name) ?? 0);
     if (since > n.events.size) return; // lines of the absence were pushed out of the ring
     for (let i = n.events.size - since; i < n.events.size; i++) {

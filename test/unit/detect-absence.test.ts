@@ -90,6 +90,19 @@ describe("DUAL_MASTER over an agent's absence", () => {
     assert.equal(d[0].closedAt, t + 10_500);
   });
 
+  it("a configuration change meanwhile that keeps the router's members (b's password, as in seed 3107) leaves the picture whole", () => {
+    const c = cfg("b") as Extract<Fact, { kind: "config" }>;
+    const changed = (ts: number, pass: string): Fact => ({ ...c, ts, id: `c-b-${ts}`, instances: [{ ...c.instances[0], authType: "PASS", authPassHash: pass }] });
+    const fs = facts();
+    const i = fs.findIndex((f) => f.kind === "disconnected");
+    fs.splice(i + 1, 0, changed(t + 1_000, "x1"));
+    const j = fs.findIndex((f) => f.kind === "log" && f.node === "b" && f.ts === t + 10_500);
+    fs.splice(j + 1, 0, changed(t + 15_000, "x2"));
+    const d = duals(fs);
+    assert.equal(d.length, 1);
+    assert.equal(d[0].openedAt, t + 5_000);
+  });
+
   it("nothing when the overlap was shorter than the grace", () => {
     assert.deepEqual(duals(facts({ bMaster: [5_000, 6_000] })), []);
   });
