@@ -22,7 +22,7 @@ export interface Match {
   incident: string;
   code: string;
   latencyMs: number;
-  /** from the condition's end to the close being visible; null when the condition had not ended */
+  /** from the condition's end to the close being visible; null when the condition had not ended, or the incident was first visible after it ended */
   closeMs: number | null;
   /** the condition ended but the incident stayed open to the end of the run */
   unclosed: boolean;
@@ -118,7 +118,9 @@ export function scoreSchedule(seed: number, truth: Truth, seen: SeenIncident[], 
     out.matches.push({
       label: l, incident: first.inc.id, code: first.inc.cause.code,
       latencyMs: Math.max(0, first.firstSeen - l.start),
-      closeMs: l.ended && closedSeen !== null ? closedSeen - l.end : null,
+      // an incident first visible after the condition ended (learnt from a backlog, judged after the fact) is
+      // open and closed at once: its delay is its latency, and it has no time to close of its own
+      closeMs: l.ended && closedSeen !== null && first.firstSeen <= l.end ? closedSeen - l.end : null,
       unclosed: l.ended && closedSeen === null,
       causeOk: l.accepted ? hits.some((h) => l.accepted!.includes(h.inc.cause.code)) : null,
     });

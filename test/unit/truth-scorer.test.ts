@@ -418,6 +418,21 @@ test("a negative-weight health check failing once is planned; failing again with
   assert.ok(Math.abs(flaps[0].start - s(42)) <= 1000, `starts at the 4th change: ${(flaps[0].start - T0) / 1000} s`);
 });
 
+test("an incident first visible after its condition ended (judged after the fact) is matched, with its latency and no time to close", () => {
+  const l1: Label = { id: "L1", kind: "DUAL_MASTER", vrid: 10, hosts: ["a", "b"], start: s(10), end: s(16), ended: true, cause: "auth_mismatch", accepted: ["auth_mismatch"], action: null, why: "L1" };
+  const truth = { labels: [l1], dontCare: [], intervals: [], quietMs: 60_000 };
+  const late = inc("DUAL_MASTER", 10, 16, "auth_mismatch", ["a", "b"]);
+  late.firstSeen = s(40);
+  late.closedSeen = s(40);
+  const sc = scoreSchedule(1, truth, [late], { start: s(0), end: s(60) });
+  assert.equal(sc.matches.length, 1);
+  assert.equal(sc.matches[0].latencyMs, 30_000);
+  assert.equal(sc.matches[0].closeMs, null);
+  // seen while it lasted: its close is measured
+  const live = inc("DUAL_MASTER", 10, 16, "auth_mismatch", ["a", "b"]);
+  assert.ok((scoreSchedule(1, truth, [live], { start: s(0), end: s(60) }).matches[0].closeMs ?? -1) > 0);
+});
+
 test("a FAULT the product opened and closed within the band (below the oracle's 1 s sampling) is don't care; a longer unlabelled one is a false alarm", () => {
   const o = baseObs();
   const truth = deriveTruth(o);
