@@ -47,8 +47,10 @@ export const newCond = (): Cond => ({ since: null, nodes: new Set(), slot: null,
 
 /** NO_MASTER's condition: a MASTER that steps down within one advert interval does not end it */
 export interface NoMasterCond extends Cond {
-  /** the open timer's deadline: since (or the engine's clock, for a condition learnt late) + the grace */
+  /** the open timer's deadline: countFrom (or the engine's clock, for a condition learnt late) + the grace */
   dueAt: number;
+  /** since, or the end of the election in progress when the absence began (nomaster.ts electionEnd): openedAt */
+  countFrom: number;
   /** when a MASTER appeared (or a VIP was taken) during the absence, while it is not yet known to last */
   brokenAt: number | null;
   breakTrigger: Evidence[];
@@ -59,7 +61,7 @@ export interface NoMasterCond extends Cond {
   momentaryEv: Evidence[];
 }
 
-export const newNoMasterCond = (): NoMasterCond => ({ ...newCond(), dueAt: 0, brokenAt: null, breakTrigger: [], breakMasters: new Set(), momentary: 0, momentaryEv: [] });
+export const newNoMasterCond = (): NoMasterCond => ({ ...newCond(), dueAt: 0, countFrom: 0, brokenAt: null, breakTrigger: [], breakMasters: new Set(), momentary: 0, momentaryEv: [] });
 
 export interface InstRec {
   node: string;

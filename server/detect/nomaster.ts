@@ -37,6 +37,34 @@ function noMasterNow(ctx: Ctx, g: Group): Now {
   return "absent";
 }
 
+/**
+ * An absence that begins while an election is in progress is not a missing MASTER yet: a member whose keepalived
+ * started (its "Starting Keepalived" line, its `(init)` state, or its first BACKUP/FAULT after a stop) less than the master-down interval ago
+ * (3 advert intervals of the slowest instance the takeover waits for + 1 s for the skew and the stamps) may not
+ * have won yet, and the start itself removes the VIPs it held (a left-behind VIP, say). The absence then counts
+ * from the end of that election (and of those of members that start before it ends); one that began before
+ * any start goes on through the elections that follow (truth lab seed 3306: h2's keepalived, killed with its
+ * VIPs left behind, restarted and removed them; the collapsing elections of h1 and h3 kept the router
+ * without a MASTER for 5.4 s, until h2 took over, 1.4 s after its election window).
+ */
+function electionEnd(ctx: Ctx, g: Group, since: number, from: number): number {
+  const window = 3 * momentaryMs(g) + 1000;
+  let end = from;
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const r of g.members.values()) {
+      // the run's start: its "Starting Keepalived" line (a start removes the VIPs before the "(init)" line), or
+      // the instance's starting state
+      for (const start of [ctx.model.nodes.get(r.node)?.startLoggedAt ?? null, r.initAt]) {
+        if (start === null || start <= since - window || start > end || start + window <= end) continue;
+        end = start + window;
+        changed = true;
+      }
+    }
+  }
+  return end;
+}
+
 /** a MASTER that steps down sooner than this never sent its second advert: momentary (see above) */
 function momentaryMs(g: Group): number {
   return g.takeoverAdvertMs ?? g.advertMs ?? 1000;
@@ -59,8 +87,17 @@ export function evaluateNoMaster(ctx: Ctx, g: Group, at: number, trigger: Eviden
       c.momentaryEv = [];
       // learnt late (a backlog: behind the engine's clock), it still gets its full grace from now, so the
       // other nodes' backlogs can arrive and end it (as DUAL_MASTER does); openedAt stays `since`
-      c.dueAt = Math.max(since, ctx.timers.reached) + noMasterGraceMs(ctx, g);
+      c.countFrom = electionEnd(ctx, g, since, since);
+      c.dueAt = Math.max(c.countFrom, ctx.timers.reached) + noMasterGraceMs(ctx, g);
       ctx.timers.set(timerKey, c.dueAt, () => fireNoMaster(ctx, g));
+    } else if (c.slot === null && c.brokenAt === null && c.countFrom > c.since) {
+      // an election in progress when the absence began: a member that starts meanwhile extends it
+      const end = electionEnd(ctx, g, c.since, c.countFrom);
+      if (end > c.countFrom) {
+        c.dueAt += end - c.countFrom;
+        c.countFrom = end;
+        ctx.timers.set(timerKey, c.dueAt, () => fireNoMaster(ctx, g));
+      }
     } else if (c.brokenAt !== null) {
       const collapsed = [...g.members.values()].every((r) => !c.breakMasters.has(`${r.node}\u0000${r.name}`) || r.state === "BACKUP");
       if (collapsed) {
@@ -155,6 +192,6 @@ function fireNoMaster(ctx: Ctx, g: Group): void {
   c.slot = `NO_MASTER:${g.scope}`;
   ctx.reg.open({
     kind: "NO_MASTER", slot: c.slot, severity: "critical", scope: g.scope, vrid: g.vrid, family: g.family,
-    instances: instancesOf(ctx, g, nodes), nodes, openedAt: c.since, cause: { code, summary }, evidence,
+    instances: instancesOf(ctx, g, nodes), nodes, openedAt: c.countFrom, cause: { code, summary }, evidence,
   });
 }

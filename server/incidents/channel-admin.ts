@@ -268,7 +268,21 @@ export interface Delivery {
 export async function channelDeliveries(db: Db, id: number, limit = 50): Promise<Delivery[]> {
   await rowOf(db, id);
   const rows = await db.notification.findMany({ where: { webhookId: id }, orderBy: { id: "desc" }, take: limit });
-  return rows.map((n): Delivery => ({
+  return rows.map(deliveryOf);
+}
+
+/** every channel's newest notification, by channel id (two queries, whatever the number of channels) */
+export async function lastDeliveries(db: Db): Promise<Map<number, Delivery>> {
+  const newest = await db.notification.groupBy({ by: ["webhookId"], _max: { id: true } });
+  const ids = newest.flatMap((g) => (g._max.id === null ? [] : [g._max.id]));
+  const rows = ids.length ? await db.notification.findMany({ where: { id: { in: ids } } }) : [];
+  return new Map(rows.map((n) => [n.webhookId, deliveryOf(n)]));
+}
+
+type NotificationRow = Awaited<ReturnType<Db["notification"]["findMany"]>>[number];
+
+function deliveryOf(n: NotificationRow): Delivery {
+  return {
     incident: n.incidentId.toString(),
     event: n.event,
     status: n.deliveredAt ? "delivered" : n.failedAt ? "failed" : n.attempts > 0 ? "retrying" : "pending",
@@ -276,5 +290,5 @@ export async function channelDeliveries(db: Db, id: number, limit = 50): Promise
     error: n.lastError,
     createdAt: n.createdAt.toISOString(),
     at: (n.deliveredAt ?? n.failedAt ?? n.nextAt).toISOString(),
-  }));
+  };
 }

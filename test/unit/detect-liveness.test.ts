@@ -121,13 +121,15 @@ vrrp_instance VI_B {
     t.config("node1", T0, conf(150)).config("node2", T0, conf(100));
     t.seen("node1", T0, T0 + 60_000).seen("node2", T0, T0 + 60_000);
     for (const n of ["node1", "node2"]) t.lines(n, T0 + 10, ["Starting Keepalived v2.2.7 (01/16,2022)", "(VI_A) Entering BACKUP STATE (init)", "(VI_B) Entering BACKUP STATE (init)"]);
-    t.lines("node1", T0 + 6700, ["(VI_B) Receive advertisement timeout", "(VI_A) Entering MASTER STATE", "(VI_B) Entering MASTER STATE", "(VI_A) setting VIPs.", "(VI_B) setting VIPs."]);
+    // node1 takes over 12.5 s after the start: past the election window (3 x 1 s + 1 s) and the 4 s grace of an
+    // advert_int of 1 s (8 s), within those of VI_B's 2 s (7 s + 8 s)
+    t.lines("node1", T0 + 12_500, ["(VI_B) Receive advertisement timeout", "(VI_A) Entering MASTER STATE", "(VI_B) Entering MASTER STATE", "(VI_A) setting VIPs.", "(VI_B) setting VIPs."]);
     return replay(t.facts(), T0 + 60_000);
   }
 
   it("the first election of a sync group waits for its slowest member: no NO_MASTER within 4 x that member's advert_int", () => {
     assert.deepEqual(of(firstElection(true), "NO_MASTER").map((i) => i.vrid), [], "VRID 10 waited for VI_B (advert_int 2) of its group");
-    // the control: without the group VRID 10 had no MASTER for 6.7 s with a 4 s grace (advert_int 1)
+    // the control: without the group VRID 10 had no MASTER for 12.5 s, past its election and grace (advert_int 1)
     assert.deepEqual(of(firstElection(false), "NO_MASTER").map((i) => i.vrid), [10]);
   });
 
@@ -187,7 +189,40 @@ vrrp_instance VI_B {
   it("a real one found in backlogs starts at the newest member state it is made of, not at an older line of another node", () => {
     const [n] = of(restartedWhileAway(false), "NO_MASTER");
     assert.ok(n, "no MASTER after the restart: NO_MASTER");
-    assert.equal(n.openedAt, T0 + 8001, "from the restart (the newest state of its members), not node1's Stopping at T0 + 5 s");
+    assert.equal(n.openedAt, T0 + 8001 + 4000, "from the end of the election the restart began (the newest state of its members + 3 x 1 s + 1 s), not node1's Stopping at T0 + 5 s");
+  });
+
+  /**
+   * node1 (MASTER) is killed at T0 + 20 s and leaves its VIP behind (held: not MASTER-less); node2 does not take
+   * over; node1's keepalived starts again at T0 + 25 s, removes the VIP and elects: MASTER `after` ms later
+   */
+  function restartBegins(after: number): Incident[] {
+    const t = pair();
+    t.process("node1", T0 + 20_000, false, "vanished");
+    t.process("node1", T0 + 25_000, true, "started");
+    t.lines("node1", T0 + 25_000, ["Starting Keepalived v2.2.7 (01/16,2022)", "(VI_1) removing VIPs.", "(VI_1) Entering BACKUP STATE (init)"]);
+    t.lines("node1", T0 + 25_000 + after, ["(VI_1) Receive advertisement timeout", "(VI_1) Entering MASTER STATE", "(VI_1) setting VIPs."]);
+    return replay(t.facts(), T0 + 120_000);
+  }
+
+  it("an absence that begins with a keepalived start counts from the end of its election (truth lab seed 3306)", () => {
+    // 5.4 s without a MASTER after the start: within the election window (3 x 1 s + 1 s) + the 4 s grace
+    assert.deepEqual(of(restartBegins(5_400), "NO_MASTER"), []);
+    const [n, ...more] = of(restartBegins(9_000), "NO_MASTER");
+    assert.equal(more.length, 0);
+    assert.equal(n.openedAt, T0 + 25_002 + 4000, "the (init) line + the election window (3 x 1 s + 1 s)");
+    assert.equal(n.closedAt, T0 + 34_001);
+  });
+
+  it("an absence that began before a start goes on through the election that start begins", () => {
+    // node1 MASTER goes FAULT at T0 + 20 s (the absence begins), node2 restarts at T0 + 22 s, nobody MASTER until T0 + 27 s
+    const t = pair();
+    t.lines("node1", T0 + 20_000, ["Netlink reports eth0 down", "(VI_1) Entering FAULT STATE", "(VI_1) removing VIPs."]);
+    t.lines("node2", T0 + 22_000, ["Stopping", "Stopped Keepalived v2.2.7 (01/16,2022)", "Starting Keepalived v2.2.7 (01/16,2022)", "(VI_1) Entering BACKUP STATE (init)"]);
+    t.lines("node2", T0 + 27_000, ["(VI_1) Receive advertisement timeout", "(VI_1) Entering MASTER STATE", "(VI_1) setting VIPs."]);
+    const [n] = of(replay(t.facts(), T0 + 120_000), "NO_MASTER");
+    assert.ok(n, "NO_MASTER");
+    assert.equal(n.openedAt, T0 + 20_002, "when node1 released the VIP, not after node2's election");
   });
 
   it("a gap shorter than the master-down interval raises nothing", () => {

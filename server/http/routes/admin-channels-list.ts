@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { channelDeliveries, listChannels } from "../../incidents/channel-admin";
+import { lastDeliveries, listChannels } from "../../incidents/channel-admin";
 import { defineRoute } from "../route";
 
 /** one channel as the API shows it: its secret masked ("***" or null), its URL up to the host */
@@ -23,9 +23,7 @@ export default defineRoute({
   summary: "every alert channel (secrets masked, URLs up to their host) with its last delivery and last test",
   response: z.array(ChannelJson.extend({ lastDelivery: DeliveryJson.nullable() })),
   async handle(ctx) {
-    const channels = await listChannels(ctx.app.db);
-    const out = [];
-    for (const c of channels) out.push({ ...c, lastDelivery: (await channelDeliveries(ctx.app.db, c.id, 1))[0] ?? null });
-    return { body: out };
+    const [channels, last] = await Promise.all([listChannels(ctx.app.db), lastDeliveries(ctx.app.db)]);
+    return { body: channels.map((c) => ({ ...c, lastDelivery: last.get(c.id) ?? null })) };
   },
 });
