@@ -51,6 +51,18 @@ const nodeLocal = (m: Mismatch) => m.code !== "vip_held_without_keepalived";
 export function evaluateInstance(ctx: Ctx, r: InstRec, at: number, trigger: Evidence[]): void {
   const c = r.mismatch;
   const timerKey = `mismatch:${r.node}\u0000${r.name}`;
+  // a line older than the node's newest VIP report (an agent installed on a running node backfills the lines
+  // logged before its first report): what the node held at the line's time is not known, so the state it
+  // logged then is not compared with addresses seen later (truth lab seed 3312: a "Stopping" line 5 s before
+  // the agent's first report, which showed the VIPs of the MASTER keepalived had become since, read as a
+  // stopped node holding them). The state is judged against that report at the report's time, once the lines
+  // up to it have arrived (a timer gated on the node's stream).
+  const node = ctx.model.nodes.get(r.node);
+  if (node?.lastVips && node.lastVips.ts > at) {
+    const asOf = node.lastVips.ts;
+    ctx.timers.set(`mismatch-asof:${r.node}\u0000${r.name}`, asOf, () => evaluateInstance(ctx, r, asOf, []), { node: r.node });
+    return;
+  }
   const m = mismatchNow(ctx, r);
   if (m) {
     if (c.since === null) {

@@ -180,6 +180,36 @@ describe("STATE_MISMATCH: keepalived's state against the addresses the node hold
     assert.equal(q.size, 0);
   });
 
+  /**
+   * node2's agent is installed on a running node at T0 + 20 s: its first VIP report (holding the VIP) comes
+   * first, then the lines its log held from before (an agent's backfill): `lines` at T0 + 14 s on
+   */
+  function backfilled(lines: string[]): Incident[] {
+    const t = pair({ horizonMs: 0 });
+    t.seen("node1", T0, T0 + 60_000).seen("node2", T0 + 20_000, T0 + 60_000);
+    const facts = t.facts().filter((f) => f.node !== "node2" || f.kind !== "log" || f.ts > T0 + 100); // node2's own lines come with the backfill
+    const back = new Timeline({ autoVips: false });
+    back.vips("node2", T0 + 20_000, ["192.0.2.2", "192.0.2.100"]);
+    back.lines("node2", T0 + 14_000, lines, 1000);
+    const before = facts.filter((f) => f.ts < T0 + 20_000);
+    const after = facts.filter((f) => f.ts >= T0 + 20_000);
+    const e = new DetectionEngine("c");
+    for (const f of [...before, ...back.facts().map((f) => ({ ...f, rx: T0 + 20_000 })).sort((a, b) => (a.kind === "vips" ? -1 : b.kind === "vips" ? 1 : a.ts - b.ts)), ...after]) e.push(f);
+    e.tick(T0 + 60_000);
+    return mismatches(e.incidents());
+  }
+
+  it("lines backfilled by a new agent are not compared with its first VIP report, newer than them (truth lab seed 3312)", () => {
+    // stopped at T0 + 14 s, MASTER again from T0 + 18 s: holding the VIP at T0 + 20 s is what a MASTER does
+    assert.deepEqual(backfilled(["Stopping", "Starting Keepalived v2.2.7 (01/16,2022)", "(VI_1) Entering BACKUP STATE (init)", "(VI_1) Receive advertisement timeout", "(VI_1) Entering MASTER STATE"]), []);
+    // the control: BACKUP when the report showed the VIP held: judged as of the report
+    const [m, ...more] = backfilled(["(VI_1) Entering BACKUP STATE (init)"]);
+    assert.equal(more.length, 0);
+    assert.ok(m, "a BACKUP holding the VIP at its agent's first report");
+    assert.equal(m.cause.code, "vip_held_not_master");
+    assert.equal(m.openedAt, T0 + 20_000, "as of the report");
+  });
+
   it("nodes that never reported their addresses are not judged", () => {
     const t = new Timeline({ autoVips: false });
     for (const f of pair().facts()) {
