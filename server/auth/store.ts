@@ -4,6 +4,7 @@
  * Used by the server (gate and routes) and by the admin CLI.
  */
 import type { Db } from "../db/database";
+import { Prisma } from "../generated/prisma/client";
 import { dummyHash, hashPassword, passwordProblem, verifyPassword } from "./password";
 import { displayPrefix, newSecret, parseSecret, sha256 } from "./secrets";
 import { isRole, type Role } from "./roles";
@@ -170,10 +171,17 @@ export async function upsertOidcUser(
   }
   const name = NAME.test(who.name) ? who.name : "";
   if (!name || (await db.user.findUnique({ where: { name } }))) return { nameTaken: name || JSON.stringify(who.name) };
-  const u = await db.user.create({
-    data: { name, role: who.role, passwordHash: null, oidcIssuer: who.issuer, oidcSubject: who.subject, createdAt: now, updatedAt: now },
-  });
-  return { user: { id: u.id, name: u.name, role: who.role } };
+  try {
+    const u = await db.user.create({
+      data: { name, role: who.role, passwordHash: null, oidcIssuer: who.issuer, oidcSubject: who.subject, createdAt: now, updatedAt: now },
+    });
+    return { user: { id: u.id, name: u.name, role: who.role } };
+  } catch (e) {
+    // two first sign-ins at once (two tabs, two replicas): the other one made the user, or took the name
+    if (!(e instanceof Prisma.PrismaClientKnownRequestError && e.code === "P2002")) throw e;
+    const made = await db.user.findUnique({ where: key });
+    return made ? { user: { id: made.id, name: made.name, role: who.role } } : { nameTaken: name };
+  }
 }
 
 /** The user if name and password match; the same work (one scrypt) whether or not the user exists. */

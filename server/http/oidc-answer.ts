@@ -1,4 +1,5 @@
 /** What the OIDC routes (routes/auth-oidc-*.ts) answer besides a success: the refusal page, the cleared flow cookie. */
+import { clientOverTls } from "../auth/net";
 import { OIDC_CALLBACK_PATH } from "../auth/oidc-errors";
 import { OIDC_FLOW_COOKIE, type OidcError } from "../auth/oidc";
 import { cookie } from "./respond";
@@ -19,11 +20,13 @@ export function oidcRefused(ctx: Ctx, e: OidcError, next: string | null): RawRep
 
 /**
  * This request's origin as the browser sees it, for the redirect URL when neither KAM_OIDC_REDIRECT_URL nor
- * KAM_PUBLIC_URL says it: the scheme of this connection, the Host header. A forged Host only breaks the
- * forger's own sign-in: the provider accepts only the redirect URLs registered with it.
+ * KAM_PUBLIC_URL says it: https when this connection is TLS or a trusted proxy says the client's was (as for the
+ * setup link), the Host header. A forged Host only breaks the forger's own sign-in: the provider accepts only
+ * the redirect URLs registered with it.
  */
 export function requestOrigin(ctx: Ctx): string {
-  const tls = !!(ctx.req.socket as { encrypted?: boolean }).encrypted;
-  const host = (ctx.req.headers.host ?? "").replace(/[^A-Za-z0-9.:[\]-]/g, "");
+  const { access, req } = ctx;
+  const tls = clientOverTls(!!(req.socket as { encrypted?: boolean }).encrypted, req.socket.remoteAddress, req.headers, access.trustedProxies);
+  const host = (req.headers.host ?? "").replace(/[^A-Za-z0-9.:[\]-]/g, "");
   return `${tls ? "https" : "http"}://${host || "localhost"}`;
 }

@@ -52,6 +52,10 @@ test("signs in with the identity provider from the login page and lands on the d
   assert.ok(session?.httpOnly, "the same session cookie as a password sign-in");
   assert.equal((await page.context().cookies()).find((c) => c.name === "kam_oidc"), undefined, "the flow cookie is gone");
   await screenshot(page, "oidc-signed-in-dashboard");
+  // the admin page marks the provider's user
+  await page.goto(`${srv.url}/admin`, { waitUntil: "domcontentloaded" });
+  await page.locator('[data-testid="user-alice-oidc"]').waitFor({ timeout: 20_000 });
+  assert.equal((await page.locator('[data-testid="user-alice-oidc"]').textContent())?.trim(), "SSO");
 
   // 4. a user none of whose groups maps to a role: back on the login page, told why, not signed in
   const other = await browser.newPage();

@@ -162,6 +162,26 @@ describe(`OIDC sign-in against a real provider (${testDbKind()})`, () => {
     assert.match(srv.output(), /sign-in through the identity provider refused/);
   });
 
+  it("refuses an altered code or issuer in the callback, each with its reason, and counts them", async () => {
+    const cases: [string, (u: URL) => void, string][] = [
+      ["code", (u) => u.searchParams.set("code", `${u.searchParams.get("code")}x`), "token_refused"],
+      ["iss", (u) => u.searchParams.set("iss", "https://evil.example.net"), "invalid_response"],
+    ];
+    for (const [what, change, code] of cases) {
+      const before = await oidcCount(code);
+      const jar = new CookieJar();
+      const hops = await walkSignIn(jar, `${srv.url}/api/auth/oidc/login`, "alice", srv.url, (u) => {
+        change(u);
+        return u;
+      });
+      assert.equal(last(hops).location, `${srv.url}/login?oidc_error=${code}`, `${what}: ${hops.map((h) => `${h.method} ${h.url} ${h.status}`).join("\n")}`);
+      assert.equal(sessionOf(jar), null, what);
+      assert.equal(await oidcCount(code), before + 1, what);
+    }
+    const page = await request(srv.url, "/login?oidc_error=invalid_response");
+    assert.ok(page.text.includes("failed validation"));
+  });
+
   it("never takes over a local user of the same name", async () => {
     const local = await srv.user("viewer", "dave");
     const jar = new CookieJar();

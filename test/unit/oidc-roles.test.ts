@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { claimValues, parseRoleMap, roleFor, RoleMapError } from "../../server/auth/oidc-roles";
-import { userNameFrom } from "../../server/auth/oidc";
+import { oidcSettings, userNameFrom } from "../../server/auth/oidc";
 import { loadServerConfig, ConfigError } from "../../server/config";
 
 describe("OIDC role map (KAM_OIDC_ROLE_MAP)", () => {
@@ -79,6 +79,11 @@ describe("OIDC settings", () => {
     bad({ ...base, KAM_OIDC_SCOPES: "profile" }, /KAM_OIDC_SCOPES: must include openid/);
     bad({ KAM_OIDC_CLIENT_ID: "kam" }, /KAM_OIDC_ISSUER: required/);
     bad({ ...base, KAM_OIDC_CLIENT_SECRET: "s3cret", KAM_OIDC_REDIRECT_URL: "ftp://x" }, /KAM_OIDC_REDIRECT_URL/);
+    // the redirect URL: the one given, else the public URL's callback, else none (taken from each request)
+    assert.equal(oidcSettings(load({ ...base, KAM_PUBLIC_URL: "https://mon.example.net/" }))?.redirectUrl, "https://mon.example.net/api/auth/oidc/callback");
+    assert.equal(oidcSettings(load({ ...base, KAM_PUBLIC_URL: "https://mon.example.net", KAM_OIDC_REDIRECT_URL: "https://sso-cb.example.net/cb" }))?.redirectUrl, "https://sso-cb.example.net/cb");
+    assert.equal(oidcSettings(load(base))?.redirectUrl, "");
+    assert.equal(oidcSettings(load({})), null);
     // http only for a provider on this host
     assert.equal(load({ ...base, KAM_OIDC_ISSUER: "http://127.0.0.1:9000" }).oidcIssuer, "http://127.0.0.1:9000");
   });
