@@ -11,6 +11,7 @@ import tls from "node:tls";
 import { z } from "zod";
 import { normaliseOrigins } from "./auth/csrf";
 import { validFrameAncestors } from "./auth/headers";
+import { parseRoleMap, RoleMapError } from "./auth/oidc-roles";
 import { invokedAs, parseCommandLine, UsageError, type Args, type CliSpec, type FlagSpec } from "./cli/args";
 
 export const ServerConfig = z.object({
@@ -73,6 +74,21 @@ export const ServerConfig = z.object({
   tlsKey: z.string(),
   /** key file sealing the alert channels' secrets (server/incidents/secret-box.ts); "" = secrets.key in dataDir, created when missing */
   secretsKeyFile: z.string(),
+  /**
+   * OIDC sign-in (server/auth/oidc.ts; README "Sign-in with the identity provider"): the issuer's URL ("" = off),
+   * the client registered there, what the login button says, where the provider sends the browser back ("" =
+   * the public URL's, else the request's /api/auth/oidc/callback), the scopes asked for, the claim holding the
+   * groups (dots go into objects) and the groups-to-roles map (server/auth/oidc-roles.ts); checked together below
+   */
+  oidcIssuer: z.string(),
+  oidcClientId: z.string(),
+  /** "" = a public client (PKCE only); never logged nor stored */
+  oidcClientSecret: z.string(),
+  oidcProviderName: z.string().min(1).max(64),
+  oidcRedirectUrl: z.string().refine((s) => s === "" || /^https?:\/\/[^/]/.test(s), "must start with http:// or https://"),
+  oidcScopes: z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E ]*$/, "must be scope names separated by spaces"),
+  oidcGroupsClaim: z.string().regex(/^[A-Za-z0-9_:/-]+(\.[A-Za-z0-9_:/-]+)*$/, "must be a claim name (dots go into objects: realm_access.roles)"),
+  oidcRoleMap: z.string(),
 });
 export type ServerConfig = z.infer<typeof ServerConfig>;
 
@@ -127,7 +143,15 @@ const SETTINGS: Record<keyof ServerConfig, Setting> = {
   agentLegacyPath: { flag: "agent-legacy-path", env: "KAM_AGENT_LEGACY_PATH", dflt: "on", arg: "on|off", help: "serve agents older than the /agent.io/ path on /socket.io/ (256 KiB messages), or refuse them" },
   tlsCert: { flag: "tls-cert", env: "KAM_TLS_CERT", dflt: "", arg: "PATH", help: "PEM certificate (chain) file; with --tls-key everything is served over https" },
   tlsKey: { flag: "tls-key", env: "KAM_TLS_KEY", dflt: "", arg: "PATH", help: "PEM private key file of that certificate" },
-  secretsKeyFile: { flag: "secrets-key-file", env: "KAM_SECRETS_KEY_FILE", dflt: "", arg: "PATH", help: "key sealing alert channel secrets; empty = secrets.key in --data-dir (created)" },
+  secretsKeyFile: { flag: "secrets-key-file", env: "KAM_SECRETS_KEY_FILE", dflt: "", arg: "PATH", help: "key sealing alert channel secrets and the OIDC sign-in cookie; empty = secrets.key in --data-dir (created)" },
+  oidcIssuer: { flag: "oidc-issuer", env: "KAM_OIDC_ISSUER", dflt: "", arg: "URL", help: "OIDC identity provider (issuer URL, https; http only on loopback); empty = no OIDC sign-in" },
+  oidcClientId: { flag: "oidc-client-id", env: "KAM_OIDC_CLIENT_ID", dflt: "", arg: "ID", help: "client id registered at the identity provider" },
+  oidcClientSecret: { flag: "oidc-client-secret", env: "KAM_OIDC_CLIENT_SECRET", dflt: "", arg: "SECRET", help: "its client secret (prefer the variable: a flag shows in ps); empty = public client, PKCE only" },
+  oidcProviderName: { flag: "oidc-provider-name", env: "KAM_OIDC_PROVIDER_NAME", dflt: "SSO", arg: "NAME", help: "the login page's button: \"Sign in with NAME\"" },
+  oidcRedirectUrl: { flag: "oidc-redirect-url", env: "KAM_OIDC_REDIRECT_URL", dflt: "", arg: "URL", help: "redirect URL registered at the provider; empty = --public-url + /api/auth/oidc/callback (else the request's host)" },
+  oidcScopes: { flag: "oidc-scopes", env: "KAM_OIDC_SCOPES", dflt: "openid profile email", arg: "SCOPES", help: "scopes asked for (must include openid; add the one that releases groups, if any)" },
+  oidcGroupsClaim: { flag: "oidc-groups-claim", env: "KAM_OIDC_GROUPS_CLAIM", dflt: "groups", arg: "CLAIM", help: "claim holding the user's groups (ID token or userinfo; dots go into objects)" },
+  oidcRoleMap: { flag: "oidc-role-map", env: "KAM_OIDC_ROLE_MAP", dflt: "", arg: "MAP", help: "groups to roles, e.g. admin=ops-admins,operator=ops,viewer=*; no matching group = refused" },
 };
 
 /** Where each setting comes from, to name it in errors: "--port / PORT". */
@@ -211,6 +235,10 @@ export function loadServerConfig(
     const missing = parsed.data.tlsCert ? "tlsKey" : "tlsCert";
     throw new ConfigError(`invalid server configuration:\n  ${SOURCES[missing]}: required with ${SOURCES[missing === "tlsKey" ? "tlsCert" : "tlsKey"]} (set both for https, or neither)`);
   }
+  if (parsed.success) {
+    const problems = oidcProblems(parsed.data);
+    if (problems.length) throw new ConfigError(`invalid server configuration:\n${problems.map(([key, m]) => `  ${SOURCES[key]}: ${m}`).join("\n")}`);
+  }
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
       const key = String(i.path[0]) as keyof ServerConfig;
@@ -221,8 +249,40 @@ export function loadServerConfig(
   return parsed.data;
 }
 
-/** what an error message may echo of a setting: a database URL without its password (issue 19) */
+const isLoopbackHost = (h: string) => h === "localhost" || /^127\.\d+\.\d+\.\d+$/.test(h) || h === "[::1]";
+
+/** the OIDC settings that do not go together (all fine when KAM_OIDC_ISSUER is empty and nothing else is set) */
+function oidcProblems(c: ServerConfig): [keyof ServerConfig, string][] {
+  if (c.oidcIssuer === "") {
+    return c.oidcClientId !== "" || c.oidcRoleMap !== "" ? [["oidcIssuer", "required with the other OIDC settings (the identity provider's issuer URL)"]] : [];
+  }
+  const out: [keyof ServerConfig, string][] = [];
+  let issuer: URL | null = null;
+  try {
+    issuer = new URL(c.oidcIssuer);
+  } catch {
+    out.push(["oidcIssuer", `"${c.oidcIssuer}" is not a URL`]);
+  }
+  if (issuer && !(issuer.protocol === "https:" || (issuer.protocol === "http:" && isLoopbackHost(issuer.hostname)))) {
+    out.push(["oidcIssuer", "must be https:// (http:// only for a provider on this host)"]);
+  }
+  if (c.oidcClientId === "") out.push(["oidcClientId", "required with KAM_OIDC_ISSUER (the client id registered at the provider)"]);
+  if (!c.oidcScopes.split(" ").includes("openid")) out.push(["oidcScopes", "must include openid"]);
+  if (c.oidcRoleMap === "") out.push(["oidcRoleMap", "required with KAM_OIDC_ISSUER: which groups get which role, e.g. admin=ops-admins,viewer=*"]);
+  else {
+    try {
+      parseRoleMap(c.oidcRoleMap);
+    } catch (e) {
+      if (!(e instanceof RoleMapError)) throw e;
+      out.push(["oidcRoleMap", e.message]);
+    }
+  }
+  return out;
+}
+
+/** what an error message may echo of a setting: a database URL without its password (issue 19), no client secret */
 export function redactSecret(key: string, v: unknown): unknown {
+  if (key === "oidcClientSecret") return "***";
   if (key !== "databaseUrl" || typeof v !== "string") return v;
   // the user info (user:password@) of anything URL-like, even when URL() cannot parse it, and a password parameter
   return v.replace(/^([^:]*:\/*)[^/?#]*@/, "$1***@").replace(/([?&]password=)[^&#]*/gi, "$1***");

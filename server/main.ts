@@ -40,6 +40,7 @@ import { ROOT } from "./paths";
 import { DEFAULT_CAPS, IngestLimiter } from "./ingest/limits";
 import { RetentionJob } from "./retention/job";
 import { Access } from "./auth/access";
+import { OidcError, OidcSignIn, oidcSettings } from "./auth/oidc";
 import { createSetupToken } from "./auth/store";
 import { HttpGate } from "./http/gate";
 import { FeedFollower } from "./ingest/feed";
@@ -124,6 +125,16 @@ export async function startServer(
   await pages.prepare();
   const handle = pages.getRequestHandler();
   const access = new Access(db.prisma, config, counters, log.child({ part: "access" }));
+  // sign-in with the identity provider: discovered now, in the background; a provider that does not answer
+  // does not stop the start (logged, naming KAM_OIDC_ISSUER) and is tried again at the next sign-in
+  const oidc = oidcSettings(config);
+  if (oidc) {
+    access.oidc = new OidcSignIn(oidc, secrets, log.child({ part: "oidc" }));
+    access.oidc.discover().catch((e: unknown) => {
+      // logged by discover() with the setting to check; only anything else is news here
+      if (!(e instanceof OidcError)) log.error({ err: e }, "OIDC: discovery failed unexpectedly (retried at the next sign-in)");
+    });
+  }
   /** the default socket.io server (browsers' /live, the legacy /agent) and the agents' own */
   let io: Server | null = null;
   let agentIo: Server | null = null;

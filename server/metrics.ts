@@ -60,6 +60,7 @@ export const HELP: Record<string, ["gauge" | "counter", string]> = {
   kam_detector_invariant_violations_total: ["counter", "open incidents found on a tick whose condition no longer holds (a detector bug), by cluster"],
   kam_notifications_total: ["counter", "alert channel deliveries, by result (delivered, retry, failed) and format (json, slack, alertmanager, pagerduty, email)"],
   kam_login_total: ["counter", "dashboard sign-in attempts, by result"],
+  kam_oidc_login_total: ["counter", "sign-ins through the identity provider (OIDC), by result: ok, or the refusal's code (unavailable, state, provider_refused, token_refused, invalid_response, no_role, name_taken, rate_limited)"],
   kam_enrolments_total: ["counter", "enrolment code exchanges (POST /api/enrol), by result: ok, or the refusal's code (unauthorized, enrolment_used, enrolment_expired, enrolment_revoked, forbidden, rate_limited)"],
   kam_http_invalid_requests_total: ["counter", "HTTP API requests whose path parameters or body failed their schema (answered 400, 413 or 415), by route and code"],
   kam_access_denied_total: ["counter", "HTTP requests refused by access control, by code and where"],

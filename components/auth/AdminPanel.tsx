@@ -15,7 +15,7 @@ import { useSession } from "./session";
 import { box, btn, field } from "../admin/styles";
 
 const Answer = z.record(z.string(), z.unknown());
-const UserRow = z.object({ id: z.number(), name: z.string(), role: z.string(), clusters: z.array(z.string()).nullable(), lastLoginAt: z.string().nullable(), sessions: z.number() });
+const UserRow = z.object({ id: z.number(), name: z.string(), role: z.string(), clusters: z.array(z.string()).nullable(), lastLoginAt: z.string().nullable(), sessions: z.number(), signIn: z.enum(["password", "oidc"]).optional() });
 const TokenRow = z.object({
   id: z.number(),
   name: z.string().optional(),
@@ -98,7 +98,14 @@ export function AdminPanel() {
           <tbody>
             {users.map((u) => (
               <tr key={u.id} data-testid={`user-${u.name}`} className="border-t border-slate-100 dark:border-slate-800">
-                <td className="py-1 font-medium">{u.name}</td>
+                <td className="py-1 font-medium">
+                  {u.name}
+                  {u.signIn === "oidc" && (
+                    <span data-testid={`user-${u.name}-oidc`} title="signs in through the identity provider (OIDC): no password here; the role follows its groups at each sign-in" className="ml-1 rounded bg-blue-100 px-1 text-xs font-normal text-blue-800 dark:bg-blue-950 dark:text-blue-300">
+                      SSO
+                    </span>
+                  )}
+                </td>
                 <td>
                   <select aria-label={`role of ${u.name}`} value={u.role} className={field} onChange={(e) => void act("POST", `/api/admin/users/${u.id}/role`, { role: e.target.value })}>
                     <option>viewer</option>

@@ -19,6 +19,7 @@ import { parseBearer, readCookie } from "./secrets";
 import { liveSessionScopes, lookupSession, sessionIdsOf, verifyApiToken, type SessionInfo, type SessionPolicy } from "./store";
 import { SESSION_COOKIE } from "./identity";
 import { ClusterScope } from "./scope";
+import type { OidcSignIn } from "./oidc";
 
 export type Principal =
   | (SessionInfo & { secret: string })
@@ -57,6 +58,8 @@ export class Access {
   /** refused enrolment code exchanges per client address (POST /api/enrol): guessing codes is bounded */
   readonly enrolFailures = new WindowLimiter(ENROL_FAILURES_PER_IP, ENROL_WINDOW_MS);
   readonly trustedProxies: string[];
+  /** sign-in with the identity provider (./oidc.ts); null when KAM_OIDC_ISSUER is not set (set by server/main.ts) */
+  oidc: OidcSignIn | null = null;
   private readonly sockets = new Map<bigint, Set<Closable>>();
   private sweepTimer: NodeJS.Timeout | null = null;
   private sweeping = false;

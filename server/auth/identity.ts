@@ -16,6 +16,8 @@ export const IDENTITY = {
   nonce: "x-kam-nonce",
   /** the pre-sign-in CSRF value (login and setup forms) */
   preCsrf: "x-kam-pre-csrf",
+  /** on the login page when sign-in with an identity provider is configured: its name, for "Sign in with NAME" */
+  oidc: "x-kam-oidc",
 } as const;
 
 export const SESSION_COOKIE = "kam_session";

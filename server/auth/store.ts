@@ -4,6 +4,7 @@
  * Used by the server (gate and routes) and by the admin CLI.
  */
 import type { Db } from "../db/database";
+import { Prisma } from "../generated/prisma/client";
 import { dummyHash, hashPassword, passwordProblem, verifyPassword } from "./password";
 import { displayPrefix, newSecret, parseSecret, sha256 } from "./secrets";
 import { isRole, type Role } from "./roles";
@@ -91,7 +92,7 @@ export async function createUser(db: Db, name: unknown, role: unknown, password:
 
 export async function listUsers(db: Db) {
   const rows = await db.user.findMany({ orderBy: { id: "asc" }, include: { _count: { select: { sessions: true } } } });
-  return rows.map((u) => ({ ...scopedUser(u), createdAt: u.createdAt, lastLoginAt: u.lastLoginAt, sessions: u._count.sessions }));
+  return rows.map((u) => ({ ...scopedUser(u), createdAt: u.createdAt, lastLoginAt: u.lastLoginAt, sessions: u._count.sessions, signIn: u.oidcIssuer ? ("oidc" as const) : ("password" as const) }));
 }
 
 async function findUser(db: Db, nameOrId: string | number) {
@@ -107,6 +108,7 @@ async function otherAdmins(db: Db, id: number): Promise<number> {
 /** new password; ends the user's sessions */
 export async function setPassword(db: Db, nameOrId: string | number, password: unknown, now = new Date()): Promise<void> {
   const u = await findUser(db, nameOrId);
+  if (u.oidcIssuer) throw new AuthInputError("invalid_message", `user "${u.name}" signs in through the identity provider (OIDC): it has no password here`);
   const hash = await hashPassword(checkPassword(password));
   await db.$transaction([
     db.user.update({ where: { id: u.id }, data: { passwordHash: hash, updatedAt: now } }),
@@ -140,6 +142,46 @@ export async function removeUser(db: Db, nameOrId: string | number): Promise<Sco
   if (u.role === "admin" && (await otherAdmins(db, u.id)) === 0) throw new AuthInputError("forbidden", "the last admin cannot be removed");
   await db.user.delete({ where: { id: u.id } });
   return scopedUser(u);
+}
+
+// ---------- users of the identity provider (OIDC, server/auth/oidc.ts) ----------
+
+/** the user of an issuer's subject, if one signed in before */
+export async function findOidcUser(db: Db, issuer: string, subject: string): Promise<UserInfo | null> {
+  const u = await db.user.findUnique({ where: { oidcIssuer_oidcSubject: { oidcIssuer: issuer, oidcSubject: subject } } });
+  return u && isRole(u.role) ? { id: u.id, name: u.name, role: u.role } : null;
+}
+
+/**
+ * The user of an OIDC sign-in, made on the first one (no password: only the provider signs it in; every
+ * cluster) and given the role the mapping says at each one (a new admin loses any scope, as with setRole;
+ * a scope an admin set otherwise stays). The user name is kept from the first sign-in; a name already used
+ * by another user (a local one: the break-glass accounts) is refused, never taken over.
+ */
+export async function upsertOidcUser(
+  db: Db,
+  who: { issuer: string; subject: string; name: string; role: Role },
+  now = new Date(),
+): Promise<{ user: UserInfo } | { nameTaken: string }> {
+  const key = { oidcIssuer_oidcSubject: { oidcIssuer: who.issuer, oidcSubject: who.subject } };
+  const known = await db.user.findUnique({ where: key });
+  if (known) {
+    const u = known.role === who.role ? known : await db.user.update({ where: key, data: { role: who.role, updatedAt: now, ...(who.role === "admin" ? { allClusters: true, clusters: [] } : {}) } });
+    return { user: { id: u.id, name: u.name, role: who.role } };
+  }
+  const name = NAME.test(who.name) ? who.name : "";
+  if (!name || (await db.user.findUnique({ where: { name } }))) return { nameTaken: name || JSON.stringify(who.name) };
+  try {
+    const u = await db.user.create({
+      data: { name, role: who.role, passwordHash: null, oidcIssuer: who.issuer, oidcSubject: who.subject, createdAt: now, updatedAt: now },
+    });
+    return { user: { id: u.id, name: u.name, role: who.role } };
+  } catch (e) {
+    // two first sign-ins at once (two tabs, two replicas): the other one made the user, or took the name
+    if (!(e instanceof Prisma.PrismaClientKnownRequestError && e.code === "P2002")) throw e;
+    const made = await db.user.findUnique({ where: key });
+    return made ? { user: { id: made.id, name: made.name, role: who.role } } : { nameTaken: name };
+  }
 }
 
 /** The user if name and password match; the same work (one scrypt) whether or not the user exists. */

@@ -90,7 +90,7 @@ const USER_COMMANDS: Command<Db>[] = [
       const rows = await listUsers(db);
       if (rows.length === 0) console.log("no users: npm run admin -- user add NAME --role admin");
       for (const u of rows) {
-        console.log(`${String(u.id).padStart(4)}  ${u.name.padEnd(24)} ${u.role.padEnd(9)} ${scopeText(u.clusters)}  last sign-in ${iso(u.lastLoginAt)}  ${u.sessions} session(s)`);
+        console.log(`${String(u.id).padStart(4)}  ${u.name.padEnd(24)} ${u.role.padEnd(9)} ${scopeText(u.clusters)}  last sign-in ${iso(u.lastLoginAt)}  ${u.sessions} session(s)${u.signIn === "oidc" ? "  (identity provider)" : ""}`);
       }
     },
   },

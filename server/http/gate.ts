@@ -124,6 +124,7 @@ export class HttpGate {
         res.setHeader("set-cookie", cookie(PRE_COOKIE, pre, { maxAgeS: 3600, secure: access.secureCookies(req), sameSite: "Strict" }));
       }
       req.headers[IDENTITY.preCsrf] = pre;
+      if (access.oidc) req.headers[IDENTITY.oidc] = encodeURIComponent(access.oidc.providerName);
       return false;
     }
     if (who.kind === "user") {

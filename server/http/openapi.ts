@@ -99,10 +99,9 @@ function operation(r: RouteDef): OpenApiOperation {
     "x-access": accessText(r.access),
     security: securityOf(r.access),
     responses: {
-      [success]: {
-        description: r.summary,
-        content: { [r.produces ?? (text ? "text/plain" : "application/json")]: { schema: jsonSchema(r.response) } },
-      },
+      [success]: success === "303"
+        ? { description: r.summary, headers: { location: { description: "where the browser goes next", schema: { type: "string" } } } }
+        : { description: r.summary, content: { [r.produces ?? (text ? "text/plain" : "application/json")]: { schema: jsonSchema(r.response) } } },
       default: { description: "an error: `{ ok: false, code, message }`", content: { "application/json": { schema: { $ref: "#/components/schemas/ErrorBody" } } } },
     },
   };

@@ -55,8 +55,8 @@ export async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-export function cookie(name: string, value: string, o: { maxAgeS: number; secure: boolean; sameSite: "Lax" | "Strict" }): string {
-  return `${name}=${value}; Path=/; HttpOnly; SameSite=${o.sameSite}; Max-Age=${Math.max(0, Math.floor(o.maxAgeS))}${o.secure ? "; Secure" : ""}`;
+export function cookie(name: string, value: string, o: { maxAgeS: number; secure: boolean; sameSite: "Lax" | "Strict"; path?: string }): string {
+  return `${name}=${value}; Path=${o.path ?? "/"}; HttpOnly; SameSite=${o.sameSite}; Max-Age=${Math.max(0, Math.floor(o.maxAgeS))}${o.secure ? "; Secure" : ""}`;
 }
 
 /** a safe local path to go to after sign-in (server/auth/safe-next.ts) */

@@ -86,8 +86,8 @@ export interface RouteDef<Res extends z.core.$ZodType = z.core.$ZodType, Params 
   everyCluster?: boolean;
   /** one line for the API documentation */
   summary: string;
-  /** the status of a success (default 200; 201 for a route that creates something): the OpenAPI document says it */
-  success?: 200 | 201;
+  /** the status of a success (default 200; 201 for a route that creates something; 303 for a browser redirect, the OIDC sign-in): the OpenAPI document says it */
+  success?: 200 | 201 | 303;
   /**
    * The request's schemas. params and body are parsed by the router (after the access checks)
    * and handed to the handler typed (body: any zod 4 schema, classic or mini, e.g. the protocol's
@@ -109,7 +109,7 @@ export interface RouteDef<Res extends z.core.$ZodType = z.core.$ZodType, Params 
    * What the audit log records of a state-changing route (every route but GET must say: router.ts refuses
    * the table otherwise). The router runs the handler through server/audit/log.ts `audited`: the target's
    * state is read before and after, masked, and recorded with the signed-in user and the client's address
-   * when the answer is a success. `false` only for sign-in and sign-out, which change sessions, not settings.
+   * when the answer is a success. `false` only for sign-in and sign-out, which record themselves (../http/sign-in.ts).
    */
   audit?: RouteAudit<Params, Body, z.input<Res>> | false;
   handle(ctx: RouteCtx<Params, Body>): Promise<JsonReply<z.input<Res>> | RawReply>;

@@ -18,8 +18,8 @@ import path from "node:path";
 export const KEY_SETTING = "KAM_SECRETS_KEY_FILE";
 const KEY_BYTES = 32;
 
-/** what a sealed value is for: part of the AAD */
-export type SecretPurpose = "webhook-secret";
+/** what a sealed value is for: part of the AAD (oidc-flow: the OIDC sign-in cookie, server/auth/oidc.ts) */
+export type SecretPurpose = "webhook-secret" | "oidc-flow";
 
 /** a key file that cannot be read or used, or a value that this key cannot open: the message names the setting */
 export class SecretKeyError extends Error {

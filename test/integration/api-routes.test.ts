@@ -57,6 +57,9 @@ describe(`the route table on the real server (${testDbKind()})`, () => {
       "/api/openapi.json": [["/api/openapi.json", 200]],
       // the agent's install files (issue 14; the .deb only after npm run package:agent: test/integration/enrol.test.ts)
       "/downloads/:file": [["/downloads/SHA256SUMS", 200], ["/downloads/install.sh", 200], ["/downloads/nope", 404]],
+      // sign-in with an identity provider: not configured on this server (the flow: test/integration/oidc.test.ts)
+      "/api/auth/oidc/login": [["/api/auth/oidc/login", 404]],
+      "/api/auth/oidc/callback": [["/api/auth/oidc/callback?state=x&code=y", 404]],
     };
     const reads = ROUTES.filter((r) => r.method === "GET" && (r.access === "public" || r.access === "read" || r.access === "read+wall")).map((r) => r.path);
     assert.deepEqual(Object.keys(samples).sort(), [...reads].sort(), "every read route of the table has samples here");

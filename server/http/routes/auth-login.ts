@@ -9,7 +9,7 @@ export default defineRoute({
   method: "POST", path: "/api/auth/login", access: "pre",
   summary: "sign in with a user name and password: a session cookie and the CSRF token",
   request: { body: z.object({ name: z.string().max(200), password: z.string().max(2000), next: z.string().max(2000).optional() }) }, response: SignedIn,
-  // signing in changes a session, not a setting: the session table and last_login_at keep it
+  // recorded by signIn (../sign-in.ts, auth.login.password): a refused attempt is counted, not recorded
   audit: false,
   async handle(ctx) {
     const { access, body } = ctx;
@@ -32,6 +32,6 @@ export default defineRoute({
     }
     access.counters.inc("kam_login_total", { result: "ok" });
     access.log.info({ ip, user: user.name }, "signed in");
-    return signIn(ctx, user.id, { name: user.name, role: user.role }, safeNext(body.next));
+    return signIn(ctx, "password", user, safeNext(body.next));
   },
 });

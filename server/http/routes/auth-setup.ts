@@ -21,6 +21,6 @@ export default defineRoute({
     }
     const user = await useSetupToken(access.db, body.token, body.name, body.password);
     access.log.warn({ user: user.name }, "first admin created through the setup link (the link is now void)");
-    return signIn(ctx, user.id, { name: user.name, role: user.role }, "/");
+    return signIn(ctx, "setup", user, "/");
   },
 });

@@ -22,6 +22,8 @@ import authLogin from "./auth-login";
 import authSetup from "./auth-setup";
 import authLogout from "./auth-logout";
 import authSession from "./auth-session";
+import authOidcLogin from "./auth-oidc-login";
+import authOidcCallback from "./auth-oidc-callback";
 import incidentAck from "./incident-ack";
 import maintenanceAdd from "./maintenance-add";
 import maintenanceRemove from "./maintenance-remove";
@@ -63,6 +65,8 @@ export const ROUTES: readonly RouteDef[] = [
   clustersList, clusterTimeline, clusterLogs, clusterGaps, incidentsList, incidentGet, stats, reports, metrics, maintenanceList, clusterSettings,
   // sign-in
   authLogin, authSetup, authLogout, authSession,
+  // sign-in with the identity provider (OIDC, issue 15): browser redirects, public (the flow cookie and the provider decide)
+  authOidcLogin, authOidcCallback,
   // state changes (origin + CSRF + role)
   incidentAck, maintenanceAdd, maintenanceEnd, maintenanceRemove, clusterSettingsSet,
   adminUsersList, adminUserAdd, adminUserRole, adminUserPassword, adminUserSessionsRevoke, adminUserRemove,
