@@ -15,7 +15,7 @@ import { Writable } from "node:stream";
 import { pino } from "pino";
 import { DumpParseError, Dumps, hasJson, keepalivedTmpDir, parseJsonDump, parseTextDumps, type DumpRecord } from "../../agent/dumps";
 import { parseAgentOptions } from "../../agent/options";
-import { silentLogger } from "../../agent/log";
+import { silentLogger, type Logger } from "../../agent/log";
 import { DumpInstance, DumpRecordMsg } from "../../server/protocol";
 import { canUseNetns, createNetns, type Netns } from "../helpers/netns";
 import { waitFor } from "../helpers/wait";
@@ -93,9 +93,9 @@ test("--dumps-interval / KAM_DUMPS_INTERVAL: off by default, 0 to 3600 seconds",
 });
 
 /** a logger whose lines the test reads */
-function capture(): { log: ReturnType<typeof pino>; lines: { msg: string; problem?: string; suppressed?: number }[] } {
+function capture(): { log: Logger; lines: { msg: string; problem?: string; suppressed?: number }[] } {
   const lines: { msg: string; problem?: string; suppressed?: number }[] = [];
-  const log = pino({ level: "info" }, new Writable({ write(c, _e, cb) { lines.push(JSON.parse(String(c))); cb(); } }));
+  const log: Logger = pino({ level: "info" }, new Writable({ write(c, _e, cb) { lines.push(JSON.parse(String(c))); cb(); } }));
   return { log, lines };
 }
 
