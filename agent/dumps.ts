@@ -194,6 +194,8 @@ export interface DumpsOptions {
   keepalived?: string;
   /** for tests: where /proc is */
   procRoot?: string;
+  /** for tests: the text dumps even when keepalived has JSON */
+  textOnly?: boolean;
   /** how long after the signal the dump is looked for, and how often again (default 200 ms, 5 tries) */
   settleMs?: number;
   tries?: number;
@@ -295,15 +297,15 @@ export class Dumps {
     const asked = this.now();
     if (sig.mode === "json") {
       this.signal(pid, sig.json!);
-      const text = await this.readFresh(path.join(dir, "keepalived.json"), asked);
-      return { kind: "dumps", ts: asked, source: "json", pid, instances: parseJsonDump(text) };
+      const instances = await this.readFresh(path.join(dir, "keepalived.json"), asked, parseJsonDump);
+      return { kind: "dumps", ts: asked, source: "json", pid, instances };
     }
     this.signal(pid, sig.stats);
     this.signal(pid, sig.data);
-    const stats = await this.readFresh(path.join(dir, "keepalived.stats"), asked);
+    const stats = await this.readFresh(path.join(dir, "keepalived.stats"), asked, (t) => (parseTextDumps(t, null), t));
     let data: string | null = null;
     try {
-      data = await this.readFresh(path.join(dir, "keepalived.data"), asked);
+      data = await this.readFresh(path.join(dir, "keepalived.data"), asked, (t) => t);
     } catch (e) {
       if (e instanceof DumpFailure && e.kind === "missing") data = null; // counters without priorities: still a sample
       else throw e;
@@ -320,8 +322,11 @@ export class Dumps {
     }
   }
 
-  /** the file once keepalived rewrote it after `asked` (its mtime), read up to MAX_DUMP_BYTES */
-  private async readFresh(file: string, asked: number): Promise<string> {
+  /**
+   * the file once keepalived rewrote it after `asked` (its mtime), read up to MAX_DUMP_BYTES and parsed; a
+   * file that does not parse yet (caught while keepalived writes it) is read again while tries remain
+   */
+  private async readFresh<T>(file: string, asked: number, parse: (text: string) => T): Promise<T> {
     const tries = this.o.tries ?? 5;
     let last: fs.Stats | null = null;
     for (let i = 0; i < tries; i++) {
@@ -341,9 +346,14 @@ export class Dumps {
       } catch (e) {
         throw this.fsError(e, file);
       }
-      // keepalived truncates, then writes: an empty file is one being written
+      // keepalived truncates, then writes: an empty or cut file is one being written
       if (text.length === 0 && i < tries - 1) continue;
-      return text;
+      try {
+        return parse(text);
+      } catch (e) {
+        if (e instanceof DumpParseError && i < tries - 1) continue;
+        throw e;
+      }
     }
     throw new DumpFailure("missing", last ? `${file} was not rewritten after the signal` : `${file} does not exist`);
   }
@@ -362,7 +372,7 @@ export class Dumps {
     const bin = this.o.keepalived ?? "keepalived";
     try {
       const v = await run(bin, ["-v"]);
-      const mode = hasJson(v.stderr + v.stdout) ? "json" : "text";
+      const mode = hasJson(v.stderr + v.stdout) && !this.o.textOnly ? "json" : "text";
       const num = async (name: string) => {
         const n = Number((await run(bin, [`--signum=${name}`])).stdout.trim());
         if (!Number.isInteger(n) || n <= 0) throw new Error(`keepalived --signum=${name} gave no signal number`);

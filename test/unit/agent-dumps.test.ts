@@ -191,6 +191,14 @@ test("REAL keepalived in a namespace with its own TMPDIR: a sample per tick, cou
     assert.ok(second.instances[0].stats.advert_sent > i.stats.advert_sent, "advert_sent rises");
     for (const r of got) assert.ok(DumpRecordMsg.safeParse({ ...r, seq: 1 }).success);
     assert.equal(d.status(), "ok");
+    // the fallback of builds without JSON: the STATS and DATA text dumps of the same keepalived
+    const text = await new Dumps({ intervalMs: 1000, pid: () => k.pid!, accepts: () => true, log: silentLogger(), emit: () => {}, textOnly: true }).tick();
+    assert.ok(text, "a sample from the text dumps");
+    assert.equal(text.source, "text");
+    const ti = text.instances[0];
+    assert.deepEqual([ti.name, ti.vrid, ti.state, ti.basePriority, ti.effectivePriority], ["VI_D", 61, "MASTER", 120, 127]);
+    assert.ok(ti.stats.advert_sent >= second.instances[0].stats.advert_sent, "the same counters, read later");
+    assert.ok(DumpRecordMsg.safeParse({ ...text, seq: 1 }).success);
   } finally {
     for (const p of procs) p.kill("SIGTERM");
     await new Promise((r) => setTimeout(r, 500));
