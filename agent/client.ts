@@ -191,6 +191,8 @@ export class AgentClient {
   private lastErrorAt = 0;
   private stopped = false;
   readonly stats = { batchesSent: 0, recordsAcked: 0, rejected: 0, timeouts: 0 };
+  /** optional record kinds the server last said it takes (its heartbeat answer); null before the first answer */
+  private serverRecords: Set<string> | null = null;
 
   private readonly servers: string[];
   private current = 0;
@@ -360,10 +362,21 @@ export class AgentClient {
       .timeout(this.o.ackTimeoutMs ?? 15_000)
       .emitWithAck("heartbeat", { ts, outbox: this.o.outbox.depth(), sources })
       .then((reply: HeartbeatAck) => {
-        if (reply?.ok) this.o.log.debug({ skewMs: reply.serverTime - (ts + Date.now()) / 2 }, "heartbeat");
+        if (reply?.ok) {
+          this.serverRecords = new Set(Array.isArray(reply.records) ? reply.records.filter((k) => typeof k === "string") : []);
+          this.o.log.debug({ skewMs: reply.serverTime - (ts + Date.now()) / 2 }, "heartbeat");
+        }
         else this.o.log.warn({ code: reply?.code, message: reply?.message }, "heartbeat refused");
       })
       .catch(() => this.o.log.debug("heartbeat not acknowledged"));
+  }
+
+  /**
+   * does the server take this optional record kind (OPTIONAL_RECORDS): as its last heartbeat answer said
+   * (kept across reconnects), null before the first answer
+   */
+  accepts(kind: string): boolean | null {
+    return this.serverRecords === null ? null : this.serverRecords.has(kind);
   }
 
   /** send as many batches as allowed in flight */

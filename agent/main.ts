@@ -9,6 +9,7 @@ import fs from "node:fs";
 import os from "node:os";
 import { AgentClient, plainHttpWarning } from "./client";
 import { ConfigWatcher } from "./config-watch";
+import { Dumps } from "./dumps";
 import { enrol, storeToken } from "./enrol";
 import { createAgentLogger } from "./log";
 import { parseAgentOptions, type AgentOptions } from "./options";
@@ -126,15 +127,27 @@ async function run(opts: AgentOptions): Promise<void> {
       })
     : null;
 
+  // keepalived's data and stats dumps (agent/dumps.ts): only with --dumps-interval, and only for the keepalived the process watch knows
+  let client: AgentClient | null = null;
+  const dumps = opts.dumpsInterval > 0 && procWatch ? new Dumps({
+    intervalMs: opts.dumpsInterval * 1000,
+    pid: () => procWatch.pid(),
+    accepts: () => client?.accepts("dumps") ?? null,
+    log: log.child({ part: "dumps" }),
+    emit: (rec) => void outbox.append(rec),
+  }) : null;
+  if (opts.dumpsInterval > 0 && !procWatch) log.warn("--dumps-interval / KAM_DUMPS_INTERVAL needs the process watch (--pidfile none turns it off): no dumps");
+
   const sources = (): Record<string, string> => {
     const s: Record<string, string> = { [opts.source]: source.status(), vips: vips.status() };
     if (conf) s.config = conf.status();
     if (procWatch) s.process = procWatch.status();
+    if (dumps) s.dumps = dumps.status();
     const st = outbox.stats;
     s.outbox = st.droppedRecords || st.writeErrors ? `dropped ${st.droppedRecords} record(s) (outbox full), ${st.writeErrors} write error(s)` : "ok";
     return s;
   };
-  const client = new AgentClient({
+  client = new AgentClient({
     server: opts.server,
     servers: opts.servers,
     hello: {
@@ -162,6 +175,7 @@ async function run(opts: AgentOptions): Promise<void> {
   vips.start();
   conf?.start();
   procWatch?.start();
+  dumps?.start();
   client.start();
 
   let stopping = false;
@@ -179,6 +193,7 @@ async function run(opts: AgentOptions): Promise<void> {
       await vips.stop();
       conf?.stop();
       procWatch?.stop();
+      dumps?.stop();
       await outbox.flush();
       await client.stop();
       await outbox.close();

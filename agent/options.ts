@@ -107,6 +107,11 @@ const SPECS: Spec[] = [
   { key: "ip", flag: "ip", env: "KAM_IP", kind: "string", arg: "PATH", dflt: "ip", help: "iproute2 `ip` binary" },
   { key: "vipInterval", flag: "vip-interval", env: "KAM_VIP_INTERVAL", kind: "int", arg: "SECONDS", dflt: "10",
     help: "full VIP probe and report every SECONDS (changes are seen at once through `ip monitor`)", check: z.int().check(z.minimum(1), z.maximum(3600)) },
+  { key: "dumpsInterval", flag: "dumps-interval", env: "KAM_DUMPS_INTERVAL", kind: "int", arg: "SECONDS", dflt: "0",
+    help: "every SECONDS ask keepalived for its JSON dump (else its STATS and DATA text dumps) and send each instance's effective " +
+      "priority and advert / error counters (for /metrics and as evidence); 0 = off. Needs root, or CAP_KILL, CAP_DAC_READ_SEARCH " +
+      "and CAP_SYS_PTRACE (agent/dumps.conf, a systemd drop-in)",
+    check: z.int().check(z.minimum(0), z.maximum(3600)) },
   { key: "heartbeatInterval", flag: "heartbeat-interval", env: "KAM_HEARTBEAT_INTERVAL", kind: "int", arg: "SECONDS", dflt: "5",
     help: "heartbeat period", check: z.int().check(z.minimum(1), z.maximum(300)) },
   { key: "outboxMaxBytes", flag: "outbox-max-bytes", env: "KAM_OUTBOX_MAX_BYTES", kind: "bytes", arg: "BYTES", dflt: "64MiB",
@@ -148,6 +153,8 @@ export interface AgentOptions {
   ip: string;
   vipInterval: number;
   heartbeatInterval: number;
+  /** keepalived dumps every this many seconds (agent/dumps.ts); 0: off */
+  dumpsInterval: number;
   outboxMaxBytes: number;
   ca: string | null;
   logLevel: (typeof LOG_LEVELS)[number];
@@ -343,6 +350,7 @@ export function parseAgentOptions(argv: string[], env: Record<string, string | u
       ip: out.ip as string,
       vipInterval: out.vipInterval as number,
       heartbeatInterval: out.heartbeatInterval as number,
+      dumpsInterval: out.dumpsInterval as number,
       outboxMaxBytes: out.outboxMaxBytes as number,
       ca: (out.ca as string | undefined) ?? null,
       logLevel: out.logLevel as AgentOptions["logLevel"],

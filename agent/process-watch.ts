@@ -171,6 +171,11 @@ export class ProcessWatch {
     return this.problem ?? "ok";
   }
 
+  /** keepalived's parent pid while it runs and is announced, else null (agent/dumps.ts signals it) */
+  pid(): number | null {
+    return this.cur?.announced && !this.gone ? this.cur.parent.pid : null;
+  }
+
   start(): void {
     this.tick();
     this.timer = setInterval(() => this.tick(), this.interval);

@@ -7,17 +7,41 @@
  *
  * Besides our kam_* series, the ones the common keepalived exporters expose where we know the same thing
  * (docs/METRICS.md: the mapping, the labels, what is not provided and why): keepalived_up,
- * keepalived_vrrp_state and the become/release-master counters, labelled with cluster and node first.
+ * keepalived_vrrp_state and the become/release-master counters, labelled with cluster and node first; and,
+ * from keepalived's own stats dump (agent --dumps-interval), its advert and error counters under both
+ * exporters' names (EXPORTER_COUNTERS).
  */
 import { isIP } from "node:net";
 import client from "prom-client";
 import type { AppContext, OpenIncidentCounts } from "./app-context";
 import type { LivePicture } from "./state/live-picture";
 import { vipAddress, type ClusterStore } from "./state/cluster-state";
-import type { ClusterSummary, InstanceState } from "./protocol";
+import { DUMP_COUNTERS, type ClusterSummary, type DumpCounter, type DumpInstance, type InstanceState } from "./protocol";
 import { HELP } from "./metrics";
 
 const STATES = ["MASTER", "BACKUP", "FAULT", "STOP", "UNKNOWN"] as const;
+
+/**
+ * keepalived's stats dump counters under the exporters' names: mehdy/keepalived-exporter (labels iname, intf,
+ * vrid) and gen2brain/keepalived_exporter (labels name, intf, vrid, state); null: not served from the dump
+ * (become / release master come from the logs under both exporters' names already)
+ */
+export const EXPORTER_COUNTERS: Record<DumpCounter, { mehdy: string; gen2brain: string } | null> = {
+  advert_rcvd: { mehdy: "keepalived_advertisements_received_total", gen2brain: "keepalived_vrrp_advert_rcvd" },
+  advert_sent: { mehdy: "keepalived_advertisements_sent_total", gen2brain: "keepalived_vrrp_advert_sent" },
+  become_master: null,
+  release_master: null,
+  packet_len_err: { mehdy: "keepalived_packet_length_errors_total", gen2brain: "keepalived_vrrp_packet_len_err" },
+  advert_interval_err: { mehdy: "keepalived_advertisements_interval_errors_total", gen2brain: "keepalived_vrrp_advert_interval_err" },
+  ip_ttl_err: { mehdy: "keepalived_ip_ttl_errors_total", gen2brain: "keepalived_vrrp_ip_ttl_err" },
+  invalid_type_rcvd: { mehdy: "keepalived_invalid_type_received_total", gen2brain: "keepalived_vrrp_invalid_type_rcvd" },
+  addr_list_err: { mehdy: "keepalived_address_list_errors_total", gen2brain: "keepalived_vrrp_addr_list_err" },
+  invalid_authtype: { mehdy: "keepalived_authentication_invalid_total", gen2brain: "keepalived_vrrp_invalid_authtype" },
+  authtype_mismatch: { mehdy: "keepalived_authentication_mismatch_total", gen2brain: "keepalived_vrrp_authtype_mismatch" },
+  auth_failure: { mehdy: "keepalived_authentication_failure_total", gen2brain: "keepalived_vrrp_auth_failure" },
+  pri_zero_rcvd: { mehdy: "keepalived_priority_zero_received_total", gen2brain: "keepalived_vrrp_pri_zero_rcvd" },
+  pri_zero_sent: { mehdy: "keepalived_priority_zero_sent_total", gen2brain: "keepalived_vrrp_pri_zero_sent" },
+};
 
 /** keepalived's own numbering of a VRRP state (VRRP_STATE_INIT 0, _BACK 1, _MAST 2, _FAULT 3), the exporters' value */
 const KEEPALIVED_STATE: Partial<Record<InstanceState, number>> = { BACKUP: 1, MASTER: 2, FAULT: 3 };
@@ -33,6 +57,8 @@ export interface InstanceSample {
   /** MASTER transitions counted since this process started (ClusterStore.applyState) */
   become: number;
   release: number;
+  /** the instance in the node's newest keepalived dump (agent --dumps-interval); null: none */
+  dump: DumpInstance | null;
 }
 
 export interface NodeSample {
@@ -95,6 +121,8 @@ export function samplePicture(store: ClusterStore, detection: OpenIncidentCounts
             vips: (cfg?.vips ?? []).map((v, k) => ({ address: vipAddress(v), held: i.vips[k]?.held ?? false, ipAddress: exporterAddress(v) })),
             become: t?.become ?? 0,
             release: t?.release ?? 0,
+            // as /api/clusters shows it: not while the agent is offline or keepalived is down since
+            dump: i.dump ? (n?.dump?.instances.get(i.name) ?? null) : null,
           };
         }),
       });
@@ -238,6 +266,25 @@ export class LiveMetrics {
       };
     this.family("keepalived_vrrp_become_master", ["cluster", "node", "name", "intf", "vrid", "state"], gen2brain("become"));
     this.family("keepalived_vrrp_release_master", ["cluster", "node", "name", "intf", "vrid", "state"], gen2brain("release"));
+
+    // keepalived's own stats dump counters (agent --dumps-interval): only for instances with a dump sample
+    const dumped = function* (s: PictureSample) {
+      for (const x of running(s)) if (x.i.dump) yield { ...x, dump: x.i.dump };
+    };
+    for (const k of DUMP_COUNTERS) {
+      const names = EXPORTER_COUNTERS[k];
+      if (names) {
+        this.family(names.mehdy, ["cluster", "node", "iname", "intf", "vrid"], function* (s) {
+          for (const { n, i, vrid, dump } of dumped(s)) yield [{ cluster: n.cluster, node: n.node, iname: i.name, intf: i.intf, vrid }, dump.stats[k]];
+        });
+        this.family(names.gen2brain, ["cluster", "node", "name", "intf", "vrid", "state"], function* (s) {
+          for (const { n, i, vrid, dump } of dumped(s)) yield [{ cluster: n.cluster, node: n.node, name: i.name, intf: i.intf, vrid, state: i.state }, dump.stats[k]];
+        });
+      }
+    }
+    this.family("kam_instance_effective_priority", ["cluster", "node", "instance", "vrid"], function* (s) {
+      for (const { n, i, vrid, dump } of dumped(s)) if (dump.effectivePriority !== null) yield [{ cluster: n.cluster, node: n.node, instance: i.name, vrid }, dump.effectivePriority];
+    });
   }
 }
 

@@ -208,7 +208,49 @@ export const ProcessRecordMsg = z.object({
 });
 export type ProcessRecordMsg = z.infer<typeof ProcessRecordMsg>;
 
-export const AgentRecord = z.discriminatedUnion("kind", [LogRecordMsg, VipRecordMsg, ConfigRecordMsg, GapRecordMsg, ProcessRecordMsg]);
+/** keepalived's per-instance counters, with the names of its JSON dump's `stats` (vrrp_json.c; the STATS text dump has the same) */
+export const DUMP_COUNTERS = [
+  "advert_rcvd", "advert_sent", "become_master", "release_master", "packet_len_err", "advert_interval_err", "ip_ttl_err",
+  "invalid_type_rcvd", "addr_list_err", "invalid_authtype", "authtype_mismatch", "auth_failure", "pri_zero_rcvd", "pri_zero_sent",
+] as const;
+export type DumpCounter = (typeof DUMP_COUNTERS)[number];
+const counter = z.int().check(z.nonnegative());
+
+/** one VRRP instance of a keepalived dump: the figures the agent keeps (never auth_data, which is the password in clear) */
+export const DumpInstance = z.object({
+  name,
+  /** null: the text dump without a DATA section for it */
+  vrid: z.nullable(intIn(0, 255)),
+  state: z.nullable(z.enum(["INIT", "BACKUP", "MASTER", "FAULT", "STOP", "DELETED"])),
+  basePriority: z.nullable(intIn(0, 255)),
+  effectivePriority: z.nullable(intIn(0, 255)),
+  stats: z.object(Object.fromEntries(DUMP_COUNTERS.map((k) => [k, counter])) as Record<DumpCounter, typeof counter>),
+});
+export type DumpInstance = z.infer<typeof DumpInstance>;
+
+/**
+ * keepalived's own data and stats dumps as the agent read them (agent/dumps.ts; only with --dumps-interval,
+ * off by default): every instance's effective priority and its advert / error counters, counted by keepalived
+ * since its start. Sent only to a server that lists "dumps" in its heartbeat answer (`records`): an older
+ * server refuses an unknown record kind, which the agent would then turn into a gap.
+ */
+export const DumpRecordMsg = z.object({
+  kind: z.literal("dumps"),
+  seq,
+  /** node time of the dump */
+  ts: epochMs,
+  /** "json": the SIGJSON dump (--enable-json builds); "text": the STATS and DATA text dumps */
+  source: z.enum(["json", "text"]),
+  /** keepalived's parent pid when the dump was asked for (counters restart with it) */
+  pid: z.int().check(z.positive()),
+  instances: z.array(DumpInstance).check(z.maxLength(LIMITS.maxInstances)),
+});
+export type DumpRecordMsg = z.infer<typeof DumpRecordMsg>;
+
+/** record kinds a server may list in its heartbeat answer beyond those every protocol-1 server takes */
+export const OPTIONAL_RECORDS = ["dumps"] as const;
+
+export const AgentRecord = z.discriminatedUnion("kind", [LogRecordMsg, VipRecordMsg, ConfigRecordMsg, GapRecordMsg, ProcessRecordMsg, DumpRecordMsg]);
 export type AgentRecord = z.infer<typeof AgentRecord>;
 
 export const Batch = z.object({
@@ -275,7 +317,17 @@ export const Heartbeat = z.object({
   sources: z._default(z.record(str(64), str(512)), {}),
 });
 export type Heartbeat = z.infer<typeof Heartbeat>;
-export type HeartbeatAck = { ok: true; serverTime: number } | ErrorReply;
+export type HeartbeatAck =
+  | {
+      ok: true;
+      serverTime: number;
+      /**
+       * optional record kinds this server takes (OPTIONAL_RECORDS); absent from older servers, whose agents
+       * then do not send them. Older agents ignore it.
+       */
+      records?: string[];
+    }
+  | ErrorReply;
 
 export interface AgentClientToServer {
   batch: (batch: unknown, ack: (reply: BatchAck) => void) => void;
@@ -355,6 +407,13 @@ export const ClusterSummary = z.object({
           vrid: z.nullable(z.number()),
           state: InstanceState,
           priority: z.optional(z.nullable(z.number())),
+          /** the priority in the node's keepalived.conf; null/absent: no config snapshot names it */
+          configuredPriority: z.optional(z.nullable(z.number())),
+          /**
+           * keepalived's own figures from its newest dump (agent --dumps-interval): the effective priority
+           * (configured plus track weights) and when the dump was taken; absent: no dump sample of it
+           */
+          dump: z.optional(z.object({ effectivePriority: z.nullable(z.number()), at: z.string() })),
           vips: z.array(z.object({ address: z.string(), held: z.boolean() })),
         }),
       ),

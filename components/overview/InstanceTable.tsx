@@ -57,7 +57,7 @@ export function InstanceTable({ node, showHeader }: { node: Node; showHeader: bo
             </td>
             <td className="py-1 pr-3 tabular-nums max-sm:order-4 max-sm:p-0">
               <span className={label}>prio </span>
-              {inst.priority ?? "–"}
+              <Priority inst={inst} testId={`prio-${node.name}-${inst.name}`} />
             </td>
             <td className="py-1 max-sm:order-5 max-sm:basis-full max-sm:p-0 max-sm:pl-1">
               <VipList instance={inst} testIdPrefix={`vip-${node.name}-${inst.name}`} />
@@ -66,5 +66,27 @@ export function InstanceTable({ node, showHeader }: { node: Node; showHeader: bo
         ))}
       </tbody>
     </table>
+  );
+}
+
+/**
+ * The instance's priority: keepalived's effective one when the node's agent sends its dumps
+ * (--dumps-interval), with the configured one below it when they differ (track weights moved it);
+ * otherwise the priority from the logs or the config, as before.
+ */
+function Priority({ inst, testId }: { inst: Node["instances"][number]; testId: string }) {
+  const eff = inst.dump?.effectivePriority ?? null;
+  if (!inst.dump || eff === null) return <span data-testid={testId}>{inst.priority ?? "–"}</span>;
+  const cfg = inst.configuredPriority ?? null;
+  const at = new Date(inst.dump.at).toLocaleTimeString();
+  return (
+    <span data-testid={testId} title={`effective priority ${eff} in keepalived's dump of ${at}${cfg !== null ? `; configured ${cfg}` : ""}`}>
+      {eff}
+      {cfg !== null && cfg !== eff ? (
+        <span className="block text-xs whitespace-nowrap text-slate-500 dark:text-slate-400" data-testid={`${testId}-configured`}>
+          cfg {cfg}
+        </span>
+      ) : null}
+    </span>
   );
 }

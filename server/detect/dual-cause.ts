@@ -10,12 +10,15 @@
  *  4. otherwise the adverts are not received at all: VRRP is blocked between the nodes (firewall on IP
  *     protocol 112 / multicast 224.0.0.18, VLAN, unicast peer list, partition).
  * Instance-name differences are never a cause.
+ * keepalived's own counters (agent --dumps-interval): an authentication-error counter of the router's
+ * instance that rose on a node in the window (authCounterRises) is evidence of an auth mismatch; it is the
+ * cause only where the lines and configs alone found none (adverts_not_received, unknown).
  */
 import type { Cause, Evidence } from "./types";
 import type { PacketError } from "../parser/types";
 import { eventsIn, graceMs, list, logEv, subject, vipEv, type Ctx } from "./context";
 import { compareConfigs, memberConfigs, type DriftItem } from "./drift";
-import type { Group, LogEntry } from "./model";
+import type { DumpSample, Group, LogEntry } from "./model";
 import type { DualNow } from "./dual";
 
 const PACKET_CAUSE: Record<PacketError, string> = {
@@ -114,6 +117,40 @@ export function chooseDualCause(f: DualFacts): string {
   return DUAL_CAUSE_RULES.find((r) => r.must(f) && !r.ruledOut(f))?.code ?? "unknown";
 }
 
+/**
+ * keepalived's count of adverts it refused for authentication (invalid_authtype + authtype_mismatch +
+ * auth_failure, from its stats dump) that rose between two samples of the same keepalived (pid) taken in
+ * [from, at], per node and instance of `names`: one evidence line each, at the last sample that rose.
+ */
+export function authCounterRises(nodes: { name: string; dumps: Iterable<DumpSample> }[], names: (node: string) => Set<string>, from: number, at: number): Evidence[] {
+  const out: Evidence[] = [];
+  for (const n of nodes) {
+    const samples = [...n.dumps].filter((s) => s.ts >= from && s.ts <= at).sort((a, b) => a.ts - b.ts);
+    for (const inst of [...names(n.name)].sort()) {
+      let rose = 0;
+      let first: DumpSample | null = null;
+      let last: DumpSample | null = null;
+      for (let i = 1; i < samples.length; i++) {
+        const [a, b] = [samples[i - 1], samples[i]];
+        const [x, y] = [a.auth[inst], b.auth[inst]];
+        // another keepalived (a restart resets its counters), or the instance missing from one: no rise
+        if (a.pid !== b.pid || typeof x !== "number" || typeof y !== "number" || y <= x) continue;
+        rose += y - x;
+        first ??= a;
+        last = b;
+      }
+      if (!rose || !first || !last) continue;
+      const t = (ms: number) => new Date(ms).toISOString().slice(11, 19);
+      out.push({
+        node: n.name, at: last.ts, kind: "dump", ref: last.id,
+        line: `${inst}: keepalived counted ${rose} more advert(s) failing authentication (invalid_authtype + authtype_mismatch + auth_failure ` +
+          `${first.auth[inst]} -> ${last.auth[inst]}) between ${t(first.ts)} and ${t(last.ts)} UTC (its stats dump)`,
+      });
+    }
+  }
+  return out;
+}
+
 export function dualCause(ctx: Ctx, g: Group, d: DualNow, since: number, at: number, prevEnded = -Infinity): { cause: Cause; evidence: Evidence[] } {
   // the lines of this episode: not those of a previous split brain of the router that ended meanwhile (its
   // packet-check errors would give this one its cause, and the same cause extends the old incident)
@@ -176,7 +213,26 @@ export function dualCause(ctx: Ctx, g: Group, d: DualNow, since: number, at: num
       return k === "down" || k === "stopped";
     }),
   };
-  const code = chooseDualCause(facts);
+  const logCode = chooseDualCause(facts);
+  // keepalived's own auth-error counters: evidence for auth_mismatch; the cause only where nothing else explained it
+  const authRise = authCounterRises(
+    [...errNodes].sort().map((n) => ctx.model.nodes.get(n)).filter((n) => n !== undefined),
+    namesOn, from, at,
+  );
+  const byCounters = authRise.length > 0 && (logCode === "adverts_not_received" || logCode === "unknown");
+  const code = byCounters ? "auth_mismatch" : logCode;
+  if (code === "auth_mismatch") ev.push(...authRise);
+  if (byCounters) {
+    const on = [...new Set(authRise.map((e) => e.node))];
+    return {
+      cause: {
+        code,
+        summary: `${list(who)} ${who.length > 1 ? "were" : "was"} MASTER for ${subj} at the same time because their adverts are rejected: ${REASON[code]} ` +
+          `(keepalived's own count of adverts failing authentication rose on ${list(on)}; no log line named it)`,
+      },
+      evidence: ev,
+    };
+  }
 
   if (code === "vip_left_behind") {
     const peers = masters.filter((n) => !leftBehind.includes(n));

@@ -248,6 +248,10 @@ export class DetectionEngine {
         return;
       case "process":
         return onProcess(this.ctx, node, f, (n, inst, st, e) => this.setState(n, inst, st, e, false), (gs, at) => this.evaluate(gs, at, []));
+      case "dump":
+        // evidence only (dual-cause.ts): kept, nothing evaluated
+        node.dumps.push({ ts: f.ts, id: String(f.id), pid: Number(f.pid), auth: f.auth && typeof f.auth === "object" ? f.auth : {} });
+        return;
     }
   }
 
@@ -376,7 +380,7 @@ function validFact(f: unknown): f is Fact {
   if (typeof x.ts !== "number" || !Number.isFinite(x.ts)) return false;
   if (x.kind === "server_started") return x.node === "";
   if (typeof x.node !== "string" || x.node.length === 0) return false;
-  return x.kind === "log" || x.kind === "vips" || x.kind === "config" || x.kind === "seen" || x.kind === "disconnected" || x.kind === "process" || x.kind === "gap";
+  return x.kind === "log" || x.kind === "vips" || x.kind === "config" || x.kind === "seen" || x.kind === "disconnected" || x.kind === "process" || x.kind === "gap" || x.kind === "dump";
 }
 
 /**

@@ -20,6 +20,18 @@ export type KState = "MASTER" | "BACKUP" | "FAULT" | "STOP";
 export const RING_LINES = 200;
 /** recent lines with a parsed event kept per node, so noise does not push causes out */
 export const RING_EVENTS = 200;
+/** keepalived dump samples kept per node (their auth-error counters: DUAL_MASTER evidence) */
+export const RING_DUMPS = 32;
+
+/** a keepalived dump sample as detection keeps it (a `dump` fact) */
+export interface DumpSample {
+  ts: number;
+  id: string;
+  pid: number;
+  /** instance name -> invalid_authtype + authtype_mismatch + auth_failure */
+  auth: Record<string, number>;
+}
+
 /** instances tracked per node; names beyond this (a flood of odd lines) are ignored */
 export const MAX_INSTANCES_PER_NODE = 1024;
 
@@ -114,6 +126,7 @@ export interface NodeRec {
   lastVips: { ts: number; id: string } | null;
   lines: Ring<LogEntry>;
   events: Ring<LogEntry>;
+  dumps: Ring<DumpSample>;
   /** open KEEPALIVED_DOWN incident slot */
   downSlot: string | null;
   /** keepalived's process as last learnt (process facts, start/stop lines); null = not known */
@@ -218,7 +231,7 @@ export class Model {
       n = {
         name, online: true, tracked: false, lastSeen: null, disconnectedAt: null, configTs: null, configRef: null,
         cfgByName: new Map(), insts: new Map(), vipsKnown: false, held: new Map(), lastVips: null,
-        lines: new Ring(RING_LINES), events: new Ring(RING_EVENTS), downSlot: null, keepalived: null, keepaliveSince: null, shutdownAt: null, watchedRunAt: null, startLoggedAt: null, downBefore: null, downEntry: null, pendingFaults: [], streamAt: -Infinity, eventsPushed: 0, away: null, gapAt: null, lastAbsence: null,
+        lines: new Ring(RING_LINES), events: new Ring(RING_EVENTS), dumps: new Ring(RING_DUMPS), downSlot: null, keepalived: null, keepaliveSince: null, shutdownAt: null, watchedRunAt: null, startLoggedAt: null, downBefore: null, downEntry: null, pendingFaults: [], streamAt: -Infinity, eventsPushed: 0, away: null, gapAt: null, lastAbsence: null,
       };
       this.nodes.set(name, n);
     }

@@ -44,7 +44,13 @@ type FactBody =
   | {
       kind: "process"; node: string; ts: number; id: string; running: boolean;
       event: "observed" | "started" | "stopped" | "vanished" | "child_vanished"; exit: string | null;
-    };
+    }
+  /**
+   * a stored keepalived dump sample of the node (protocol DumpRecordMsg, its change points): per instance
+   * the sum of its authentication-error counters (invalid_authtype + authtype_mismatch + auth_failure), and
+   * keepalived's pid (the counters restart with it)
+   */
+  | { kind: "dump"; node: string; ts: number; id: string; pid: number; auth: Record<string, number> };
 
 export type IncidentKind =
   | "FAULT"
@@ -64,7 +70,7 @@ export interface Evidence {
   at: number;
   /** the log line, or a one-line rendering of a VIP observation / config difference */
   line: string;
-  kind: "log" | "vips" | "config" | "liveness";
+  kind: "log" | "vips" | "config" | "liveness" | "dump";
   /** id of the fact it comes from, when it has one */
   ref?: string;
 }

@@ -9,7 +9,7 @@ import { z } from "zod";
 import type { Db } from "../db/database";
 import { queryRows, type RowShapeError } from "../db/rows";
 import type { Fact } from "../detect/types";
-import { ConfigInstance, HeldAddress } from "../protocol";
+import { ConfigInstance, DumpInstance, HeldAddress } from "../protocol";
 import { parseLine } from "../parser";
 import type { StoreResult } from "../ingest/store";
 
@@ -35,6 +35,7 @@ export function factsFromStored(node: string, r: StoreResult, rx?: number): Fact
   for (const c of r.configs) out.push({ seq: c.seq, fact: { kind: "config", node, ts: c.ts, id: `c${c.id}`, instances: c.instances, ...recv } });
   for (const p of r.processes) out.push({ seq: p.seq, fact: { ...processFact(node, p.id, p.ts, p), ...recv } });
   for (const g of r.gaps) out.push({ seq: g.seq, fact: { kind: "gap", node, ts: g.ts, id: `g${g.id}`, dropped: g.dropped, ...recv } });
+  for (const k of r.dumps) out.push({ seq: k.seq, fact: { ...dumpFact(node, k.id, k.ts, k), ...recv } });
   return out.sort((a, b) => a.seq - b.seq).map((x) => x.fact);
 }
 
@@ -44,6 +45,13 @@ type ProcessFields = z.infer<typeof ProcessFields>;
 /** the `process` fact of a stored keepalived_process row (live and replay build it here, alike) */
 function processFact(node: string, id: bigint, ts: number, p: ProcessFields): Fact {
   return { kind: "process", node, ts, id: `p${id}`, running: p.running, event: p.event as Extract<Fact, { kind: "process" }>["event"], exit: p.exit };
+}
+
+/** the `dump` fact of a stored keepalived_dump row (live and replay alike): per instance the auth-error counters' sum */
+function dumpFact(node: string, id: bigint, ts: number, k: { pid: number; instances: DumpInstance[] }): Fact {
+  const auth: Record<string, number> = {};
+  for (const i of k.instances) auth[i.name] = i.stats.invalid_authtype + i.stats.authtype_mismatch + i.stats.auth_failure;
+  return { kind: "dump", node, ts, id: `k${id}`, pid: k.pid, auth };
 }
 
 type Timed = { at: bigint; seq: number; fact: Fact };
@@ -58,6 +66,7 @@ const VipRow = Stored.extend({ addresses: z.array(HeldAddress) });
 const ConfigRow = Stored.extend({ instances: z.array(ConfigInstance) });
 const ProcessRow = Stored.extend(ProcessFields.shape);
 const GapRow = Stored.extend({ dropped: z.number() });
+const DumpRow = Stored.extend({ pid: z.number(), instances: z.array(DumpInstance) });
 
 /** Every fact of a cluster whose storage time is in [from, to), in storage order. */
 /** `onReject`: a stored row that does not match its schema is left out and reported there (the detection restore at start); without it the load throws */
@@ -93,6 +102,9 @@ export async function loadFacts(
   }
   for (const g of await stored("facts.gaps", GapRow, "agent_gap", "dropped")) {
     out.push({ at: g.rus, seq: Number(g.seq), fact: { kind: "gap", node: name(g.node_id), ts: g.ts.getTime(), id: `g${g.id}`, dropped: g.dropped, rx: rxOf(g.rus) } });
+  }
+  for (const k of await stored("facts.dumps", DumpRow, "keepalived_dump", "pid, instances")) {
+    out.push({ at: k.rus, seq: Number(k.seq), fact: { ...dumpFact(name(k.node_id), k.id, k.ts.getTime(), k), rx: rxOf(k.rus) } });
   }
   // Liveness: a session row is one unbroken stretch of heartbeats (liveness
   // starts a new row after any silence longer than the offline limit), so

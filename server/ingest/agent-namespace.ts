@@ -16,6 +16,7 @@ import type { Namespace, Server, Socket } from "socket.io";
 import {
   AgentHello,
   Batch,
+  OPTIONAL_RECORDS,
   LIMITS,
   SOCKET_PATHS,
   Heartbeat,
@@ -337,7 +338,8 @@ export function attachAgentNamespace(io: Server, app: AppContext, parts: AgentPa
         return;
       }
       parts.liveness.heartbeat(d, hb.data);
-      reply({ ok: true, serverTime: Date.now() });
+      // the optional record kinds this server takes: an agent sends them only when listed (older servers do not)
+      reply({ ok: true, serverTime: Date.now(), records: [...OPTIONAL_RECORDS] });
     });
 
     socket.on("disconnect", (reason) => {

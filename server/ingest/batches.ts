@@ -3,7 +3,7 @@
  * picture, and publish the facts they yield (`factsCommitted`) for detection.
  */
 import type { AppContext } from "../app-context";
-import type { AgentRecord } from "../protocol";
+import { DUMP_COUNTERS, type AgentRecord, type DumpRecordMsg } from "../protocol";
 import type { AgentSocketData } from "./agent-namespace";
 import { storeBatch, type StateChangeRow, type StoredLog, type StoreResult } from "./store";
 import type { ConfigRecordMsg } from "../protocol";
@@ -25,6 +25,23 @@ import { factsFromStored } from "../incidents/facts";
  */
 export const VIP_CONFIRM_MS = 3600_000;
 
+/**
+ * keepalived dump samples (agent --dumps-interval) are stored as change points: a sample whose instances'
+ * state, priorities, master transitions and error counters equal those of the last one this server process
+ * stored for the node (same agent and keepalived pid) is acknowledged, not stored, unless that one is older
+ * than this. The advert counters, which rise with every sample, are not part of the comparison; every sample,
+ * stored or not, is the node's newest in memory (/metrics, /api/clusters).
+ */
+export const DUMP_CONFIRM_MS = 3600_000;
+
+/** what of a dump sample makes it a change point (see DUMP_CONFIRM_MS) */
+export function dumpKey(d: Pick<DumpRecordMsg, "pid" | "source" | "instances">): string {
+  return `${d.pid}:${d.source}:` + d.instances
+    .map((i) => [i.name, i.vrid, i.state, i.basePriority, i.effectivePriority, ...DUMP_COUNTERS.filter((k) => k !== "advert_rcvd" && k !== "advert_sent").map((k) => i.stats[k])].join(","))
+    .sort()
+    .join(" ");
+}
+
 /** a node's VIP set as this server process last stored it */
 interface VipMemo {
   key: string;
@@ -44,6 +61,8 @@ export class Ingest {
   readonly clock = new MonotonicClock();
   /** node id -> VIP set last stored (see VIP_CONFIRM_MS) */
   private vipMemo = new Map<number, VipMemo>();
+  /** node id -> dump sample last stored (see DUMP_CONFIRM_MS) */
+  private dumpMemo = new Map<number, VipMemo>();
 
   /** the cluster feed this replica follows (server/ingest/feed.ts); without it batches apply as they commit */
   feed: FeedFollower | null = null;
@@ -53,7 +72,10 @@ export class Ingest {
     private picture: LivePicture,
   ) {
     // the first VIP report of a connection is stored even when unchanged
-    app.bus.on("agentConnected", ({ nodeId }) => this.vipMemo.delete(nodeId));
+    app.bus.on("agentConnected", ({ nodeId }) => {
+      this.vipMemo.delete(nodeId);
+      this.dumpMemo.delete(nodeId);
+    });
   }
 
   /** Store a validated batch, then update the picture and publish its facts. */
@@ -74,6 +96,14 @@ export class Ingest {
       const key = vipKey(v.addresses);
       if (ref && ref.agentId === d.agentId && v.seq > ref.seq && ref.key === key && wall - ref.at < VIP_CONFIRM_MS) unchanged.add(v);
       else ref = { key, agentId: d.agentId, seq: v.seq, at: wall };
+    }
+    // dump samples that change nothing but the advert counters are acknowledged, not stored (DUMP_CONFIRM_MS)
+    let dref = this.dumpMemo.get(d.nodeId);
+    const dumps = records.filter((x): x is DumpRecordMsg & { seq: number } => x.kind === "dumps").sort((a, b) => a.seq - b.seq);
+    for (const k of dumps) {
+      const key = dumpKey(k);
+      if (dref && dref.agentId === d.agentId && k.seq > dref.seq && dref.key === key && wall - dref.at < DUMP_CONFIRM_MS) unchanged.add(k);
+      else dref = { key, agentId: d.agentId, seq: k.seq, at: wall };
     }
     const receivedAt = this.clock.nextIso();
     // a config snapshot is stored once per content hash and node (issue 19): a repeat of the node's
@@ -103,8 +133,18 @@ export class Ingest {
     if (newestVip && (!memo || memo.agentId !== d.agentId || newestVip.seq > memo.seq)) {
       this.vipMemo.set(d.nodeId, { key: vipKey(newestVip.addresses), agentId: d.agentId, seq: newestVip.seq, at: wall });
     }
+    const newestDump = r.dumps.reduce<(typeof r.dumps)[number] | null>((a, k) => (!a || k.seq > a.seq ? k : a), null);
+    const dmemo = this.dumpMemo.get(d.nodeId);
+    if (newestDump && (!dmemo || dmemo.agentId !== d.agentId || newestDump.seq > dmemo.seq)) {
+      this.dumpMemo.set(d.nodeId, { key: dumpKey(newestDump), agentId: d.agentId, seq: newestDump.seq, at: wall });
+    }
+    // every sample is the node's newest in memory, stored or not (stored ones are applied again, in feed order)
+    for (const k of dumps) this.picture.store.applyDump(node, k, { agentId: d.agentId, seq: k.seq });
+    if (dumps.length) counters.inc("kam_ingest_dump_samples_total", {}, dumps.length);
     const unchangedConfigs = [...unchanged].filter((x) => x.kind === "config").length;
-    counters.inc("kam_ingest_vips_unchanged_total", {}, unchanged.size - unchangedConfigs);
+    const unchangedDumps = [...unchanged].filter((x) => x.kind === "dumps").length;
+    counters.inc("kam_ingest_dumps_unchanged_total", {}, unchangedDumps);
+    counters.inc("kam_ingest_vips_unchanged_total", {}, unchanged.size - unchangedConfigs - unchangedDumps);
     counters.inc("kam_ingest_configs_unchanged_total", {}, unchangedConfigs);
     counters.inc("kam_ingest_batches_total");
     // once per committed batch, from the derivation that was stored (storeBatch may derive twice)
@@ -154,6 +194,7 @@ export class Ingest {
     for (const c of r.configs) store.applyConfig(node, { ...c, order: order(c.seq) });
     for (const v of [...r.vips].sort((a, b) => a.seq - b.seq)) store.applyVips(node, v.addresses, v.ts, order(v.seq));
     for (const p of [...r.processes].sort((a, b) => a.seq - b.seq)) store.applyProcess(node, p, p.ts, order(p.seq));
+    for (const k of r.dumps) store.applyDump(node, k, order(k.seq));
     const seqOf = new Map(r.logs.map((l) => [l.id, l.seq]));
     for (const s of r.stateChanges) store.applyState(node, s.instance, s.state, s.ts.getTime(), order(seqOf.get(s.logRecordId) ?? 0), true);
     for (const l of r.logs) {

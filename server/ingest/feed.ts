@@ -18,7 +18,7 @@
 import { z } from "zod";
 import type { AppContext } from "../app-context";
 import { queryRows } from "../db/rows";
-import { ConfigInstance, HeldAddress } from "../protocol";
+import { ConfigInstance, DumpInstance, HeldAddress } from "../protocol";
 import { parseLine } from "../parser";
 import type { StoreResult } from "./store";
 import type { Ingest } from "./batches";
@@ -56,6 +56,7 @@ const VipRow = Rec.extend({ addresses: z.array(HeldAddress) });
 const ConfigRow = Rec.extend({ path: z.string(), hash: z.string(), instances: z.array(ConfigInstance), errors: z.array(z.string()).nullable() });
 const GapRow = Rec.extend({ from_seq: z.coerce.bigint(), to_seq: z.coerce.bigint(), dropped: z.number(), reason: z.string() });
 const ProcRow = Rec.extend({ running: z.boolean(), event: z.string(), pid: z.number().nullable(), vrrp_pid: z.number().nullable(), via: z.string().nullable(), exit: z.string().nullable() });
+const DumpRow = Rec.extend({ source: z.enum(["json", "text"]), pid: z.number(), instances: z.array(DumpInstance) });
 const PosRow = z.object({ id: z.number(), feed_pos: z.coerce.bigint() });
 
 const recordsOf = (table: string, cols: string) =>
@@ -227,15 +228,16 @@ export class FeedFollower {
   private async batch(clusterId: number, f: FeedRow): Promise<StoreResult> {
     const db = this.app.db;
     const args = [clusterId, f.agent_id, f.received_at.toISOString(), f.seq_from.toString(), f.seq_to.toString()];
-    const [logs, vips, configs, gaps, procs] = await Promise.all([
+    const [logs, vips, configs, gaps, procs, dumps] = await Promise.all([
       queryRows(db, "feed.logs", LogRow, recordsOf("log_record", "line"), args),
       queryRows(db, "feed.vips", VipRow, recordsOf("vip_observation", "addresses"), args),
       queryRows(db, "feed.configs", ConfigRow, recordsOf("config_snapshot", "path, hash, instances, errors"), args),
       queryRows(db, "feed.gaps", GapRow, recordsOf("agent_gap", "from_seq, to_seq, dropped, reason"), args),
       queryRows(db, "feed.processes", ProcRow, recordsOf("keepalived_process", "running, event, pid, vrrp_pid, via, exit"), args),
+      queryRows(db, "feed.dumps", DumpRow, recordsOf("keepalived_dump", "source, pid, instances"), args),
     ]);
     const base = (r: z.infer<typeof Rec>) => ({ id: r.id, seq: Number(r.seq), ts: r.ts.getTime() });
-    const stored = logs.length + vips.length + configs.length + gaps.length + procs.length;
+    const stored = logs.length + vips.length + configs.length + gaps.length + procs.length + dumps.length;
     return {
       logs: logs.map((l) => ({ id: l.id, seq: Number(l.seq), ts: l.ts, line: l.line, event: parseLine(l.line, { now: l.ts.getTime() }).event })),
       vips: vips.map((v) => ({ ...base(v), kind: "vips" as const, addresses: v.addresses })),
@@ -244,6 +246,7 @@ export class FeedFollower {
       processes: procs.map((p) => ({
         ...base(p), kind: "process" as const, running: p.running, event: p.event, pid: p.pid, vrrpPid: p.vrrp_pid, via: p.via, exit: p.exit,
       })) as StoreResult["processes"],
+      dumps: dumps.map((k) => ({ ...base(k), kind: "dumps" as const, source: k.source, pid: k.pid, instances: k.instances })),
       stateChanges: [],
       stored,
       duplicates: 0,

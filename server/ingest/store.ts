@@ -15,7 +15,7 @@
  * same transaction, writes those derived from the rows that really were new.
  * History and derived data never disagree.
  */
-import type { AgentRecord, ConfigRecordMsg, GapRecordMsg, LogRecordMsg, ProcessRecordMsg, VipRecordMsg } from "../protocol";
+import type { AgentRecord, ConfigRecordMsg, DumpRecordMsg, GapRecordMsg, LogRecordMsg, ProcessRecordMsg, VipRecordMsg } from "../protocol";
 import { z } from "zod";
 import { sqlOf, type Db } from "../db/database";
 import { pgRows } from "../db/rows";
@@ -65,6 +65,8 @@ export interface StoreResult {
   configs: (ConfigRecordMsg & { id: bigint })[];
   gaps: (GapRecordMsg & { id: bigint })[];
   processes: (ProcessRecordMsg & { id: bigint })[];
+  /** keepalived dump samples stored (the change points: server/ingest/batches.ts) */
+  dumps: (DumpRecordMsg & { id: bigint })[];
   stateChanges: StateChangeRow[];
   stored: number;
   duplicates: number;
@@ -95,6 +97,7 @@ const JSON_KINDS = {
     cols: "running, event, pid, vrrp_pid, via, exit",
     sel: "(d->>'running')::boolean, d->>'event', (d->>'pid')::int, (d->>'vrrpPid')::int, d->>'via', d->>'exit'",
   },
+  keepalived_dump: { cols: "source, pid, instances", sel: "d->>'source', (d->>'pid')::int, d->'instances'" },
 } as const;
 
 const jsonInsert = (table: keyof typeof JSON_KINDS, param: string) =>
@@ -116,7 +119,7 @@ const STATE_COLS = `unnest($17::text[], $18::int[], $19::text[], $20::timestampt
  * the log line's seq; joined on the inserted rows), $22/$23 how many log lines
  * and configs the batch has (the state changes are written only when all of
  * them were new), $24 the highest seq, $25 process records as JSON, $26 the
- * lowest seq, $27 this replica's name. Returns the batch's feed position and
+ * lowest seq, $27 this replica's name, $28 keepalived dump samples as JSON. Returns the batch's feed position and
  * "seq:id" lists per kind.
  *
  * The batch takes the cluster's next feed position (f): the UPDATE's row lock
@@ -141,6 +144,7 @@ const BATCH_SQL = `WITH
  c AS (${jsonInsert("config_snapshot", "$15")}),
  g AS (${jsonInsert("agent_gap", "$16")}),
  p AS (${jsonInsert("keepalived_process", "$25")}),
+ k AS (${jsonInsert("keepalived_dump", "$28")}),
  sc AS (INSERT INTO state_change (cluster_id, node_id, instance, vrid, state, ts, log_record_id)
         SELECT $1, $2, u.instance, u.vrid, u.state, u.ts, l.id FROM ${STATE_COLS} JOIN l ON l.seq = u.lid
          WHERE (SELECT count(*) FROM l) = $22 AND (SELECT count(*) FROM c) = $23
@@ -152,10 +156,11 @@ SELECT (SELECT pos FROM f) AS pos, (SELECT (extract(epoch FROM rx) * 1000000)::b
        (SELECT string_agg(seq || ':' || id, ',') FROM v) AS v,
        (SELECT string_agg(seq || ':' || id, ',') FROM c) AS c,
        (SELECT string_agg(seq || ':' || id, ',') FROM g) AS g,
-       (SELECT string_agg(seq || ':' || id, ',') FROM p) AS p`;
+       (SELECT string_agg(seq || ':' || id, ',') FROM p) AS p,
+       (SELECT string_agg(seq || ':' || id, ',') FROM k) AS k`;
 
 /** BATCH_SQL's one row: the batch's feed position and receive time (µs), the "seq:id" list of each kind (null when none was new) */
-const BatchRow = z.object({ pos: z.coerce.bigint(), rus: z.coerce.bigint(), notified: z.unknown(), l: z.string().nullable(), v: z.string().nullable(), c: z.string().nullable(), g: z.string().nullable(), p: z.string().nullable() });
+const BatchRow = z.object({ pos: z.coerce.bigint(), rus: z.coerce.bigint(), notified: z.unknown(), l: z.string().nullable(), v: z.string().nullable(), c: z.string().nullable(), g: z.string().nullable(), p: z.string().nullable(), k: z.string().nullable() });
 
 /** the state changes of a batch whose optimistic derivation did not hold (some records were not new) */
 const STATE_SQL = `INSERT INTO state_change (cluster_id, node_id, instance, vrid, state, ts, log_record_id)
@@ -201,6 +206,7 @@ export async function storeBatch(
   const configs = records.filter((r): r is ConfigRecordMsg => r.kind === "config");
   const gaps = records.filter((r): r is GapRecordMsg => r.kind === "gap");
   const procs = records.filter((r): r is ProcessRecordMsg => r.kind === "process");
+  const dumps = records.filter((r): r is DumpRecordMsg => r.kind === "dumps");
   const maxSeq = records.reduce((m, r) => Math.max(m, r.seq), 0);
 
   const parsed = logs.map((r) => parseLine(r.line, { now: r.ts }));
@@ -238,12 +244,14 @@ export async function storeBatch(
       procs.map((r) => JSON.stringify(r)),
       records.reduce((m, r) => Math.min(m, r.seq), maxSeq),
       origin,
+      dumps.map((r) => JSON.stringify(r)),
     ]);
     const logIds = idsOf(row.l);
     const vipIds = idsOf(row.v);
     const cfgIds = idsOf(row.c);
     const gapIds = idsOf(row.g);
     const procIds = idsOf(row.p);
+    const dumpIds = idsOf(row.k);
 
     const storedLogs: StoredLog[] = [];
     logs.forEach((r, i) => {
@@ -260,13 +268,14 @@ export async function storeBatch(
       if (stateChanges.length > 0) await client.query(STATE_SQL, [scope.clusterId, scope.nodeId, ...stateArrays(stateChanges)]);
     }
     await client.query("COMMIT");
-    const stored = storedLogs.length + vipIds.size + cfgIds.size + gapIds.size + procIds.size;
+    const stored = storedLogs.length + vipIds.size + cfgIds.size + gapIds.size + procIds.size + dumpIds.size;
     return {
       logs: storedLogs,
       vips: vips.filter((v) => vipIds.has(v.seq)).map((v) => ({ ...v, id: vipIds.get(v.seq)! })),
       configs: newConfigs.map((c) => ({ ...c, id: cfgIds.get(c.seq)! })),
       gaps: gaps.filter((g) => gapIds.has(g.seq)).map((g) => ({ ...g, id: gapIds.get(g.seq)! })),
       processes: procs.filter((p) => procIds.has(p.seq)).map((p) => ({ ...p, id: procIds.get(p.seq)! })),
+      dumps: dumps.filter((k) => dumpIds.has(k.seq)).map((k) => ({ ...k, id: dumpIds.get(k.seq)! })),
       stateChanges,
       stored,
       duplicates: received - stored,

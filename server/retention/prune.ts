@@ -32,7 +32,7 @@ import { z } from "zod";
 import type { Db } from "../db/database";
 import { queryRows } from "../db/rows";
 
-export const RETENTION_KINDS = ["log", "gap", "vip", "process", "config", "state", "session", "incident", "feed", "audit"] as const;
+export const RETENTION_KINDS = ["log", "gap", "vip", "process", "dump", "config", "state", "session", "incident", "feed", "audit"] as const;
 
 /**
  * The cluster feed (cluster_feed, server/ingest/feed.ts) is kept an hour whatever the settings: replicas read
@@ -93,6 +93,8 @@ const SPECS: Spec[] = [
   { kind: "vip", table: "vip_observation", time: "received_at", days: (s) => s.vipDays, mode: "window", keep: newestPerNode("vip_observation") },
   // keepalived's process records: the VIP observations' policy (a node's newest one says whether keepalived runs)
   { kind: "process", table: "keepalived_process", time: "received_at", days: (s) => s.vipDays, mode: "window", keep: newestPerNode("keepalived_process") },
+  // keepalived dump samples (their change points): the same policy
+  { kind: "dump", table: "keepalived_dump", time: "received_at", days: (s) => s.vipDays, mode: "window", keep: newestPerNode("keepalived_dump") },
   { kind: "config", table: "config_snapshot", time: "received_at", days: (s) => s.configDays, mode: "window", keep: newestPerNode("config_snapshot") },
   {
     kind: "state", table: "state_change", time: "ts", days: (s) => s.stateDays, mode: "window",

@@ -4,7 +4,7 @@
  * addresses each node holds. Rebuilt from the database at start. Produces the
  * ClusterSummary that /api/clusters returns and /live pushes.
  */
-import type { ClusterSummary, ConfigInstance, ConfigRecordMsg, HeldAddress, InstanceState } from "../protocol";
+import type { ClusterSummary, ConfigInstance, ConfigRecordMsg, DumpInstance, DumpRecordMsg, HeldAddress, InstanceState } from "../protocol";
 import type { NodeView } from "./derive";
 import { vridMap } from "./derive";
 import { isOlderVersion } from "../version";
@@ -58,6 +58,11 @@ export interface NodeState {
    * changes from MASTER to BACKUP or FAULT; keepalived's become_master / release_master (/metrics)
    */
   transitions: Map<string, MasterTransitions>;
+  /**
+   * keepalived's newest data / stats dump of the node (agent --dumps-interval), every sample this replica
+   * received, stored or not (server/ingest/batches.ts); null: none. Its instances are capped by the protocol.
+   */
+  dump: { ts: number; pid: number; source: DumpRecordMsg["source"]; instances: Map<string, DumpInstance>; order?: RecordOrder } | null;
 }
 
 export interface MasterTransitions {
@@ -117,6 +122,7 @@ export class ClusterStore {
         keepalived: null,
         agentVersion: null,
         transitions: new Map(),
+        dump: null,
       };
       cluster.nodes.set(name, n);
     }
@@ -177,6 +183,12 @@ export class ClusterStore {
     node.keepalived = { up: p.running && p.event !== "child_vanished", ts, order };
   }
 
+  /** a keepalived dump sample: the node's newest replaces the one before (older ones arriving late do not) */
+  applyDump(node: NodeState, d: Pick<DumpRecordMsg, "ts" | "pid" | "source" | "instances">, order?: RecordOrder) {
+    if (node.dump && olderThan(node.dump.order, node.dump.ts, order, d.ts)) return;
+    node.dump = { ts: d.ts, pid: d.pid, source: d.source, instances: new Map(d.instances.map((i) => [i.name, i])), order };
+  }
+
   applyPriority(node: NodeState, instance: string, priority: number) {
     const cur = node.instances.get(instance);
     if (cur) cur.priority = priority;
@@ -210,11 +222,15 @@ export class ClusterStore {
             const ka = n.keepalived;
             // keepalived down and no state line since: nothing runs VRRP on the node
             const stopped = ka !== null && !ka.up && (!st || olderThan(ka.order, ka.ts, st.order, st.since));
+            // a dump of a keepalived that is down since says nothing of now
+            const dumped = online && !(ka !== null && !ka.up) ? n.dump?.instances.get(name) : undefined;
             return {
               name,
               vrid: cfg?.vrid ?? n.view.vrids.get(name) ?? null,
               state: (!online ? "UNKNOWN" : stopped ? "STOP" : st ? st.state : "UNKNOWN") as InstanceState,
               priority: st?.priority ?? cfg?.priority ?? null,
+              configuredPriority: cfg?.priority ?? null,
+              ...(dumped ? { dump: { effectivePriority: dumped.effectivePriority, at: new Date(n.dump!.ts).toISOString() } } : {}),
               vips: (cfg?.vips ?? []).map((v) => {
                 const address = vipAddress(v);
                 return { address, held: n.held.has(address) };

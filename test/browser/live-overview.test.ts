@@ -9,6 +9,7 @@ import { test } from "node:test";
 import type { Page } from "playwright-core";
 import { io, type Socket } from "socket.io-client";
 import {
+  DUMP_COUNTERS,
   PROTOCOL_VERSION,
   type AgentClientToServer,
   type AgentRecord,
@@ -118,6 +119,12 @@ class FakeAgent {
     return { kind: "process", seq: this.next(), ts, running, event, pid: running ? 4100 : null, vrrpPid: running ? 4101 : null, via: "pidfile", exit: null };
   }
 
+  /** keepalived's dump as the agent sends it with --dumps-interval: the instance's effective priority */
+  dump(ts: number, name: string, vrid: number, basePriority: number, effectivePriority: number): AgentRecord {
+    const stats = Object.fromEntries(DUMP_COUNTERS.map((k) => [k, 0])) as Record<(typeof DUMP_COUNTERS)[number], number>;
+    return { kind: "dumps", seq: this.next(), ts, source: "json", pid: 4100, instances: [{ name, vrid, state: "MASTER", basePriority, effectivePriority, stats }] };
+  }
+
   async send(...records: AgentRecord[]): Promise<void> {
     const ack: BatchAck = await this.socket.timeout(15_000).emitWithAck("batch", { records });
     assert.ok(ack.ok, `batch refused: ${JSON.stringify(ack)}`);
@@ -197,6 +204,15 @@ test("live overview shows an agent's node and follows its state changes without 
   assert.equal(await page.locator('[data-testid="node-lb1"] [data-testid="skew"]').count(), 0);
   assert.equal((await page.locator('[data-testid="node-lb2"] [data-testid="agent-outdated"]').textContent())?.trim(), "agent 0.0.1: older");
   assert.equal(await page.locator('[data-testid="node-lb1"] [data-testid="agent-outdated"]').count(), 0, "lb1's agent (\"test\") is not an x.y.z version: never called older");
+
+  // configured vs effective priority: only where the node's agent sends keepalived's dumps (lb1)
+  assert.equal(await page.locator('[data-testid="prio-lb1-VI_1"]').textContent(), "150");
+  await lb1.send(lb1.dump(Date.now(), "VI_1", 51, 150, 130));
+  await page.locator('[data-testid="prio-lb1-VI_1-configured"]').waitFor({ timeout: 15_000 });
+  assert.equal(await page.locator('[data-testid="prio-lb1-VI_1"]').textContent(), "130cfg 150");
+  assert.match((await page.locator('[data-testid="prio-lb1-VI_1"]').getAttribute("title")) ?? "", /^effective priority 130 in keepalived's dump of .*; configured 150$/);
+  assert.equal(await page.locator('[data-testid="prio-lb2-VI_1"]').textContent(), "100");
+  assert.equal(await page.locator('[data-testid="prio-lb2-VI_1-configured"]').count(), 0);
 
   await page.locator('[data-testid="connection"][data-connection="live"]').waitFor({ timeout: 15_000 });
   await screenshot(page, "live-overview-desktop");

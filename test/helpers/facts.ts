@@ -102,6 +102,12 @@ export class Timeline {
     return this;
   }
 
+  /** a stored keepalived dump sample (agent --dumps-interval): per instance the sum of its auth-error counters */
+  dump(node: string, ts: number, auth: Record<string, number>, pid = 4242): this {
+    this.items.push({ kind: "dump", node, ts, id: `${node}:k${++this.ids}`, pid, auth });
+    return this;
+  }
+
   disconnected(node: string, ts: number): this {
     this.items.push({ kind: "disconnected", node, ts });
     return this;

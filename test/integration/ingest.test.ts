@@ -266,7 +266,7 @@ describe(`agent ingest (${testDbKind()})`, () => {
       assert.equal(shop.nodes.length, 1);
       assert.equal(shop.nodes[0].online, true);
       assert.deepEqual(shop.nodes[0].instances, [
-        { name: "VI_1", vrid: 51, state: "MASTER", priority: 150, vips: [{ address: "198.18.0.100", held: true }] },
+        { name: "VI_1", vrid: 51, state: "MASTER", priority: 150, configuredPriority: 150, vips: [{ address: "198.18.0.100", held: true }] },
       ]);
       const changes = await query<{ state: string; vrid: number }>(
         `SELECT state, vrid FROM state_change sc JOIN cluster c ON c.id = sc.cluster_id WHERE c.name = 'shop' ORDER BY ts`,

@@ -65,6 +65,8 @@ describe(`retention (${testDbKind()})`, () => {
     await vip(2, 4, 40); await vip(1, 5, 40); await vip(1, 2, 1);
     const proc = (node: number, n: number, days: number) => rec("keepalived_process", node, n, days, ", running, event, via", ", true, 'observed', 'proc'");
     await proc(1, 4, 40); await proc(2, 2, 40); await proc(1, 1, 2);
+    const dump = (node: number, n: number, days: number) => rec("keepalived_dump", node, n, days, ", source, pid, instances", ", 'json', 4242, '[]'::jsonb");
+    await dump(1, 3, 40); await dump(2, 2, 40); await dump(1, 1, 2);
     const inst = (prio: number) => `'[{"name":"VI_1","vrid":51,"interface":"eth0","state":"BACKUP","priority":${prio},"advertInt":1,"authType":null,"authPassHash":null,"vips":["198.18.0.100/24"],"trackScripts":[],"trackInterfaces":[],"unicastSrcIp":null,"unicastPeers":[],"nopreempt":false,"vrrpVersion":2,"syncGroup":null}]'::jsonb`;
     const cfg = (node: number, n: number, days: number, prio: number) => rec("config_snapshot", node, n, days, ", path, hash, instances", `, '/etc/k.conf', md5(g::text), ${inst(prio)}`);
     await cfg(2, 2, 400, 90); await cfg(1, 3, 400, 100); await cfg(1, 1, 100, 150);
@@ -103,14 +105,15 @@ describe(`retention (${testDbKind()})`, () => {
     };
     const before = await picture();
     const r = await pruneOnce(db.prisma, DEFAULT_RETENTION, { now: NOW, batchSize: 50, pauseMs: 1 });
-    assert.deepEqual(r, { log: 280, gap: 3, vip: 8, process: 5, config: 4, state: 5, session: 8, incident: 2, feed: 120, audit: 0 });
+    assert.deepEqual(r, { log: 280, gap: 3, vip: 8, process: 5, dump: 4, config: 4, state: 5, session: 8, incident: 2, feed: 120, audit: 0 });
     assert.equal(await count(db, "cluster_feed"), 7, "the last hour of the feed is kept");
     const left: Record<string, number> = {};
-    for (const t of ["log_record", "agent_gap", "vip_observation", "keepalived_process", "config_snapshot", "state_change", "agent_session", "enrolment_code", "incident", "notification"]) left[t] = await count(db, t);
+    for (const t of ["log_record", "agent_gap", "vip_observation", "keepalived_process", "keepalived_dump", "config_snapshot", "state_change", "agent_session", "enrolment_code", "incident", "notification"]) left[t] = await count(db, t);
     assert.deepEqual(left, {
       log_record: 130, agent_gap: 2,
       vip_observation: 3, // n1's two recent ones, and n2's newest (the only one it has, however old)
       keepalived_process: 2, // the same policy: n1's recent one, n2's newest
+      keepalived_dump: 2, // the same policy
       config_snapshot: 2, // the newest of each node
       state_change: 3, // n1 VI_1's recent MASTER, the newest of n1 VI_2, n2's node-wide STOP
       agent_session: 2,
@@ -122,7 +125,7 @@ describe(`retention (${testDbKind()})`, () => {
     assert.ok(oldest.m.getTime() >= NOW - 30 * DAY);
     assert.deepEqual(await picture(), before, "the picture rebuilt from storage is unchanged");
     assert.deepEqual(await pruneOnce(db.prisma, DEFAULT_RETENTION, { now: NOW, batchSize: 50, pauseMs: 1 }),
-      { log: 0, gap: 0, vip: 0, process: 0, config: 0, state: 0, session: 0, incident: 0, feed: 0, audit: 0 });
+      { log: 0, gap: 0, vip: 0, process: 0, dump: 0, config: 0, state: 0, session: 0, incident: 0, feed: 0, audit: 0 });
     // 0 days = kept for ever
     assert.equal((await pruneOnce(db.prisma, { ...DEFAULT_RETENTION, logDays: 0 }, { now: NOW + 100 * DAY })).log, 0);
     assert.equal(await count(db, "log_record"), 130);

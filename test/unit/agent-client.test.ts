@@ -274,3 +274,15 @@ test("records in flight stay within MAX_IN_FLIGHT_BYTES over all batches (a catc
   const inFlight = (client as unknown as { inFlightBytes: number }).inFlightBytes;
   assert.ok(inFlight <= MAX_IN_FLIGHT_BYTES && inFlight > MAX_IN_FLIGHT_BYTES / 2, `${inFlight} bytes in flight`);
 });
+
+test("optional record kinds: unknown before the first heartbeat answer, then as the server lists them (none from an older server)", async (t) => {
+  const srv = await startStandIn(TOKEN);
+  t.after(() => srv.close());
+  const { client } = setup(t, srv.url);
+  assert.equal(client.accepts("dumps"), null);
+  client.start();
+  await waitFor("an answer without records (an older server)", () => client.accepts("dumps") === false, 5000, 10);
+  srv.heartbeatRecords = ["dumps"];
+  await waitFor("the server now lists dumps", () => client.accepts("dumps") === true, 5000, 10);
+  assert.equal(client.accepts("something-else"), false);
+});

@@ -49,6 +49,7 @@ test("defaults fill everything not given", () => {
     ip: "ip",
     vipInterval: 10,
     heartbeatInterval: 5,
+    dumpsInterval: 0,
     outboxMaxBytes: 64 * 1024 * 1024,
     ca: null,
     logLevel: "info",

@@ -21,6 +21,8 @@ export interface StandIn {
   /** the Authorization header of each accepted handshake (the real server's gate checks it: agent-gate.ts) */
   authorizations: (string | undefined)[];
   heartbeats: Heartbeat[];
+  /** the optional record kinds the heartbeat answer lists (null: none, as a server from before them answers) */
+  heartbeatRecords: string[] | null;
   batches: number;
   /** the token the stand-in accepts (change it to test refusals) */
   token: string;
@@ -63,6 +65,7 @@ export async function startStandIn(token: string, port = 0): Promise<StandIn> {
     hellos: [],
     authorizations: [],
     heartbeats: [],
+    heartbeatRecords: null,
     batches: 0,
     token,
     refuse: () => null,
@@ -129,7 +132,7 @@ export async function startStandIn(token: string, port = 0): Promise<StandIn> {
       const hb = Heartbeat.safeParse(raw);
       if (!hb.success) return ack?.({ ok: false, code: "invalid_message", message: describeZodError(hb.error) });
       s.heartbeats.push(hb.data);
-      ack?.({ ok: true, serverTime: Date.now() });
+      ack?.(s.heartbeatRecords === null ? { ok: true, serverTime: Date.now() } : { ok: true, serverTime: Date.now(), records: s.heartbeatRecords });
     });
   });
   await new Promise<void>((r) => httpServer.listen(port, "127.0.0.1", r));

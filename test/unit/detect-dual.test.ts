@@ -154,6 +154,44 @@ describe("DUAL_MASTER causes from what the peers logged", () => {
   });
 });
 
+describe("DUAL_MASTER causes from keepalived's own counters (agent --dumps-interval)", () => {
+  /** node2 takes over at +20 s without a log line naming why; node1's dumps every 5 s with its auth-error count */
+  function withDumps(counts: number[], opts: { line?: string; pids?: number[] } = {}) {
+    const t = pair();
+    if (opts.line) for (let s = 0; s < 4; s++) t.log("node2", T0 + 16_000 + s * 1000, opts.line);
+    node2TakesOver(t, T0 + 20_000);
+    counts.forEach((n, i) => t.dump("node1", T0 + 5_000 + i * 5000, { VI_1: n }, opts.pids?.[i]));
+    return of(replay(t.facts(), T0 + 40_000), "DUAL_MASTER");
+  }
+
+  it("a rising auth-error counter makes auth_mismatch the cause where the lines found none, with the counter as evidence", () => {
+    const [d] = withDumps([0, 0, 3, 7]);
+    assert.equal(d.cause.code, "auth_mismatch");
+    assert.match(d.cause.summary, /authentication does not match.*count of adverts failing authentication rose on node1; no log line named it/);
+    const ev = d.evidence.filter((e) => e.kind === "dump");
+    assert.equal(ev.length, 1);
+    assert.equal(ev[0].node, "node1");
+    assert.match(ev[0].line, /^VI_1: keepalived counted 7 more advert\(s\) failing authentication .* 0 -> 7\) between/);
+  });
+
+  it("without dumps, a flat counter, or a counter reset by a keepalived restart: the cause the lines give (adverts not received)", () => {
+    assert.equal(withDumps([])[0].cause.code, "adverts_not_received");
+    assert.equal(withDumps([4, 4, 4, 4])[0].cause.code, "adverts_not_received");
+    // a new keepalived (pid) starts from 0: 9 then 2 is no rise
+    assert.equal(withDumps([9, 9, 2, 2], { pids: [1, 1, 2, 2] })[0].cause.code, "adverts_not_received");
+  });
+
+  it("does not change a cause the log lines decided; supports an auth_mismatch they found", () => {
+    const vip = withDumps([0, 0, 3, 7], { line: "(VI_1) received an unexpected ip number count 2, expected 1!" })[0];
+    assert.equal(vip.cause.code, "vip_mismatch");
+    assert.equal(vip.evidence.filter((e) => e.kind === "dump").length, 0);
+    const auth = withDumps([0, 0, 3, 7], { line: "(VI_1) received an invalid passwd!" })[0];
+    assert.equal(auth.cause.code, "auth_mismatch");
+    assert.match(auth.cause.summary, /^(?!.*no log line named it)/);
+    assert.equal(auth.evidence.filter((e) => e.kind === "dump").length, 1, "the counter supports what the lines say");
+  });
+});
+
 describe("DUAL_MASTER causes from configuration and VIP ownership", () => {
   const base1 = confInstances(fixtureText("two-node-console/node1.conf"));
   const base2 = confInstances(fixtureText("two-node-console/node2.conf"));

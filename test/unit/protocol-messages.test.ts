@@ -40,7 +40,7 @@ test("the handshake, batch and heartbeat errors the server returns as invalid_me
   assert.equal(describe(Batch, { records: [] }), "records: Too small: expected array to have >=1 items");
   const line = { kind: "log", seq: 1, ts: 1, source: "file", line: "x".repeat(LIMITS.maxLineLength + 1) };
   assert.equal(describe(Batch, { records: [line] }), `records.0.line: Too big: expected string to have <=${LIMITS.maxLineLength} characters`);
-  assert.equal(describe(Batch, { records: [{ ...line, line: "x", kind: "lag" }] }), "records.0.kind: Invalid discriminator value. Expected 'log' | 'vips' | 'config' | 'gap' | 'process'");
+  assert.equal(describe(Batch, { records: [{ ...line, line: "x", kind: "lag" }] }), "records.0.kind: Invalid discriminator value. Expected 'log' | 'vips' | 'config' | 'gap' | 'process' | 'dumps'");
   assert.equal(describe(Heartbeat, { ts: -1, outbox: 0 }), "ts: Too small: expected number to be >=0");
   // defaults still apply (zod/mini's z._default)
   assert.deepEqual(Heartbeat.parse({ ts: 1, outbox: 0 }), { ts: 1, outbox: 0, sources: {} });

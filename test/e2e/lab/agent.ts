@@ -24,7 +24,8 @@ export class LabAgent {
   private exited: Promise<void> = Promise.resolve();
   private out = "";
 
-  constructor(readonly node: string, dir: string, server: string, token: string, conf: string, netns: string, source: AgentSource) {
+  /** `extra`: more settings of the agent's config file (e.g. "dumps-interval") */
+  constructor(readonly node: string, dir: string, server: string, token: string, conf: string, netns: string, source: AgentSource, extra: Record<string, unknown> = {}) {
     this.configFile = path.join(dir, "agent.json");
     this.stateDir = path.join(dir, "agent-state");
     const tokenFile = path.join(dir, "agent.token");
@@ -41,7 +42,7 @@ export class LabAgent {
       cfg["journal-match"] = [source.journalMatch];
       cfg["journal-directory"] = source.journalDirectory;
     }
-    fs.writeFileSync(this.configFile, JSON.stringify(cfg, null, 2));
+    fs.writeFileSync(this.configFile, JSON.stringify({ ...cfg, ...extra }, null, 2));
     onTeardown(`agent ${node}`, () => {
       if (this.running) killTree(this.child!.pid!);
     });

@@ -22,6 +22,11 @@ export interface HostSpec {
   source?: "file" | "journal";
   /** overrides of the VRRP instance (name, auth_pass, advert_int, VRID, ...) */
   vrrp?: Partial<VrrpSpec>;
+  /**
+   * the agent reads keepalived's dumps every this many seconds (--dumps-interval); keepalived then writes
+   * them in its own directory (TMPDIR), not in the /tmp the lab's hosts share
+   */
+  dumps?: number;
 }
 
 export interface LabHost {
@@ -60,9 +65,11 @@ export class Lab {
       if (source === "journal" && !journal) throw new Error(`${s.name}: a journal host needs the lab journal`);
       const fac = source === "journal" ? ++facility : null;
       const ka = new Keepalived(net, dir, { ...DEFAULT_SPEC, priority: s.priority, ...s.vrrp },
-        fac === null ? { kind: "file" } : { kind: "journal", socket: journal!.journald.syslogSocket, facility: fac });
+        fac === null ? { kind: "file" } : { kind: "journal", socket: journal!.journald.syslogSocket, facility: fac },
+        s.dumps ? { env: { TMPDIR: dir } } : {});
       const agent = new LabAgent(s.name, dir, stack.url, token, ka.conf, net.ns,
-        fac === null ? { kind: "file", logFile: ka.logFile } : { kind: "journal", journalMatch: journal!.match(fac), journalDirectory: journal!.journald.journalDir });
+        fac === null ? { kind: "file", logFile: ka.logFile } : { kind: "journal", journalMatch: journal!.match(fac), journalDirectory: journal!.journald.journalDir },
+        s.dumps ? { "dumps-interval": s.dumps } : {});
       lab.hosts.set(s.name, { name: s.name, net, ka, agent, facility: fac });
     }
     for (const h of lab.hosts.values()) h.agent.start();
