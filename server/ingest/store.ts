@@ -17,7 +17,7 @@
  */
 import type { AgentRecord, ConfigRecordMsg, GapRecordMsg, LogRecordMsg, ProcessRecordMsg, VipRecordMsg } from "../protocol";
 import { z } from "zod";
-import { sqlOf, type Db } from "../db/database";
+import { preparedQuery, sqlOf, type Db } from "../db/database";
 import { pgRows } from "../db/rows";
 import { parseLine } from "../parser";
 import type { KeepalivedEvent } from "../parser/types";
@@ -214,7 +214,7 @@ export async function storeBatch(
   let broken = false;
   try {
     await client.query("BEGIN");
-    const [row] = await pgRows(client, "ingest.batch", BatchRow, BATCH_SQL, [
+    const [row] = await pgRows({ query: preparedQuery(pool, client, "ingest.batch") }, "ingest.batch", BatchRow, BATCH_SQL, [
       scope.clusterId,
       scope.nodeId,
       scope.agentId,
