@@ -106,7 +106,7 @@ const SPECS: Spec[] = [
     help: "pidfile of keepalived's VRRP child (keepalived -r); default: vrrp.pid next to the pidfile, /run/vrrp.pid, /run/keepalived/vrrp.pid, ..." },
   { key: "ip", flag: "ip", env: "KAM_IP", kind: "string", arg: "PATH", dflt: "ip", help: "iproute2 `ip` binary" },
   { key: "vipInterval", flag: "vip-interval", env: "KAM_VIP_INTERVAL", kind: "int", arg: "SECONDS", dflt: "10",
-    help: "full VIP probe and report every SECONDS (changes are seen at once through `ip monitor`)", check: z.int().check(z.minimum(1), z.maximum(3600)) },
+    help: "full VIP probe and report every SECONDS while `ip monitor` is not running, every 6 x SECONDS while it is (changes are seen at once through it)", check: z.int().check(z.minimum(1), z.maximum(3600)) },
   { key: "heartbeatInterval", flag: "heartbeat-interval", env: "KAM_HEARTBEAT_INTERVAL", kind: "int", arg: "SECONDS", dflt: "5",
     help: "heartbeat period", check: z.int().check(z.minimum(1), z.maximum(300)) },
   { key: "outboxMaxBytes", flag: "outbox-max-bytes", env: "KAM_OUTBOX_MAX_BYTES", kind: "bytes", arg: "BYTES", dflt: "64MiB",
