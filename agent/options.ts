@@ -106,7 +106,7 @@ const SPECS: Spec[] = [
     help: "pidfile of keepalived's VRRP child (keepalived -r); default: vrrp.pid next to the pidfile, /run/vrrp.pid, /run/keepalived/vrrp.pid, ..." },
   { key: "ip", flag: "ip", env: "KAM_IP", kind: "string", arg: "PATH", dflt: "ip", help: "iproute2 `ip` binary" },
   { key: "vipInterval", flag: "vip-interval", env: "KAM_VIP_INTERVAL", kind: "int", arg: "SECONDS", dflt: "10",
-    help: "full VIP probe and report every SECONDS (changes are seen at once through `ip monitor`)", check: z.int().check(z.minimum(1), z.maximum(3600)) },
+    help: "full VIP probe and report every SECONDS while `ip monitor` is not running, every 6 x SECONDS while it is (changes are seen at once through it)", check: z.int().check(z.minimum(1), z.maximum(3600)) },
   { key: "dumpsInterval", flag: "dumps-interval", env: "KAM_DUMPS_INTERVAL", kind: "int", arg: "SECONDS", dflt: "0",
     help: "every SECONDS ask keepalived for its JSON dump (else its STATS and DATA text dumps) and send each instance's effective " +
       "priority and advert / error counters (for /metrics and as evidence); 0 = off. Needs root, or CAP_KILL, CAP_DAC_READ_SEARCH " +

@@ -2,9 +2,14 @@
  * Which addresses this node holds: the ground truth for VIP ownership.
  *
  * Runs `ip [-n NS] -j addr show` and reports the full set (a VipRecordMsg)
- * whenever it changes and every --vip-interval seconds. `ip [-n NS] monitor
- * address` runs alongside: any line it prints triggers a re-probe (debounced
- * ~50 ms), so a VIP that moves is seen within milliseconds without fast polling.
+ * whenever it changes, and as a confirmation every --vip-interval seconds
+ * while `ip monitor` is not running, every IDLE_FACTOR times that (60 s by
+ * default) while it is. `ip [-n NS] monitor address` runs alongside: any line
+ * it prints triggers a re-probe (debounced ~50 ms), so a VIP that moves is
+ * seen within milliseconds without fast polling; the periodic probe is the
+ * safety net for a change the monitor missed (it restarts: that probes at
+ * once too). Each periodic probe was an `ip` process and a stored,
+ * acknowledged record: most of the idle agent's CPU (docs/PERFORMANCE.md).
  *
  * Kept: every address except loopback (interfaces flagged LOOPBACK, and
  * 127.0.0.0/8 and ::1 anywhere). IPv6 link-local (fe80::/10) addresses ARE
@@ -36,9 +41,13 @@ export function mapIpAddr(json: unknown): HeldAddress[] {
   return out.slice(0, LIMITS.maxAddresses);
 }
 
+/** the periodic probe while `ip monitor` runs: every IDLE_FACTOR intervals */
+export const IDLE_FACTOR = 6;
+
 export interface VipProbeOptions {
   ip: string;
   netns: string | null;
+  /** the periodic probe and report; IDLE_FACTOR times this while `ip monitor` runs */
   intervalMs: number;
   log: Logger;
   emit: (rec: Omit<VipRecordMsg, "seq">) => void;
@@ -55,6 +64,8 @@ export class VipProbe {
   private again: { force: boolean } | null = null;
   private problem: string | null = "not probed yet";
   private stopped = false;
+  /** when the last periodic (forced) probe ran */
+  private lastFull = 0;
 
   constructor(private readonly o: VipProbeOptions) {
     const ns = o.netns ? ["-n", o.netns] : [];
@@ -79,7 +90,14 @@ export class VipProbe {
     this.stopped = false;
     this.monitor.start();
     void this.probe(true);
-    this.timer = setInterval(() => void this.probe(true), this.o.intervalMs);
+    // wakes every interval, probes every interval only while the monitor is not running
+    this.timer = setInterval(() => this.periodic(), this.o.intervalMs);
+  }
+
+  private periodic(): void {
+    const every = this.monitor.running ? this.o.intervalMs * IDLE_FACTOR : this.o.intervalMs;
+    // half an interval of slack: the timer and the probe's own time must not skip a round
+    if (Date.now() - this.lastFull >= every - this.o.intervalMs / 2) void this.probe(true);
   }
 
   async stop(): Promise<void> {
@@ -114,6 +132,7 @@ export class VipProbe {
   }
 
   private async run(force: boolean): Promise<void> {
+    if (force) this.lastFull = Date.now();
     const args = [...(this.o.netns ? ["-n", this.o.netns] : []), "-j", "addr", "show"];
     let stdout: string;
     try {

@@ -8,7 +8,10 @@
  * reported, and every record is counted: acked, stored, lost.
  */
 import { randomUUID } from "node:crypto";
-import { startBenchServer, q, step, DB_KIND, DB_MARK, DIRECT_SQL } from "./lib/env";
+import pg from "pg";
+import { startEmbedded } from "../server/db/embedded";
+import { createTestDb } from "../test/helpers/db";
+import { startBenchServer, q, step, DB_KIND, dbMark, directSql, type DbKind } from "./lib/env";
 import { createTokens, pgClient } from "./lib/db";
 import { chunked, copyField, copyFrom } from "./lib/pgcopy";
 import { fakeCursor, lineStream } from "./lib/lines";
@@ -30,15 +33,19 @@ interface IngestResult {
   stored: number;
   duplicates: number;
   errors: number;
+  /** why batches failed: reason -> count */
+  reasons: Record<string, number>;
   records: number;
   ms: number;
   agentIds: string[];
 }
 
-/** the same rows the server writes for one agent's backlog, in COPY text format */
-function copyRows(a: { clusterId: number; nodeId: number; agentId: string; boot: string; firstId: number; seq0: number }, receivedAt: string) {
-  const logs: string[] = [];
-  const states: string[] = [];
+type Cell = string | number | null;
+
+/** the same rows the server writes for one agent's backlog: log_record and state_change columns */
+function baselineRows(a: { clusterId: number; nodeId: number; agentId: string; boot: string; firstId: number; seq0: number }, receivedAt: string) {
+  const logs: Cell[][] = [];
+  const states: Cell[][] = [];
   const gen = lineStream(INSTANCES);
   const start = Date.now() - PER_AGENT * SPACING_MS;
   for (let k = 0; k < PER_AGENT; k++) {
@@ -46,24 +53,99 @@ function copyRows(a: { clusterId: number; nodeId: number; agentId: string; boot:
     const { line, state } = gen.next().value!;
     const id = a.firstId + k;
     const tsIso = new Date(ts).toISOString();
-    logs.push(
-      [id, a.clusterId, a.nodeId, a.agentId, a.seq0 + k + 1, tsIso, receivedAt, "journal", fakeCursor(a.boot, k + 1, ts * 1000), null, null, "Keepalived_vrrp", 4242, line]
-        .map(copyField)
-        .join("\t") + "\n",
-    );
+    logs.push([id, a.clusterId, a.nodeId, a.agentId, a.seq0 + k + 1, tsIso, receivedAt, "journal", fakeCursor(a.boot, k + 1, ts * 1000), null, null, "Keepalived_vrrp", 4242, line]);
     if (state) {
       const m = /^\((\S+)\) Entering (MASTER|BACKUP) STATE/.exec(line)!;
-      states.push([a.clusterId, a.nodeId, m[1], null, m[2], tsIso, id].map(copyField).join("\t") + "\n");
+      states.push([a.clusterId, a.nodeId, m[1], null, m[2], tsIso, id]);
     }
   }
   return { logs, states };
 }
 
-export async function benchIngest(): Promise<Row[]> {
+/** rows in COPY text format */
+const copyText = (rows: Cell[][]) => rows.map((x) => x.map(copyField).join("\t") + "\n");
+
+type NodeRow = { id: number; cluster_id: number; name: string };
+
+/**
+ * One run's baseline rows for every agent (fresh agent ids), after reserving their log_record ids on the
+ * sequence, as the server's inserts would take them.
+ */
+async function runRows(c: pg.Client, clusters: string[], nodeOf: Map<string, NodeRow>) {
+  const n = clusters.length * PER_AGENT;
+  const first = Number((await c.query(`SELECT nextval('log_record_id_seq') AS v`)).rows[0].v);
+  await c.query(`SELECT setval('log_record_id_seq', $1)`, [first + n]);
+  const receivedAt = new Date().toISOString();
+  const logs: Cell[][] = [];
+  const states: Cell[][] = [];
+  clusters.forEach((cl, i) => {
+    const nd = nodeOf.get(cl)!;
+    const r = baselineRows({ clusterId: nd.cluster_id, nodeId: nd.id, agentId: randomUUID(), boot: (i + 1).toString(16).padStart(32, "0"), firstId: first + 1 + i * PER_AGENT, seq0: 0 }, receivedAt);
+    logs.push(...r.logs);
+    states.push(...r.states);
+  });
+  return { logs, states };
+}
+
+const LOG_COLS = `id, cluster_id, node_id, agent_id, seq, ts, received_at, source, cursor, inode, "offset", ident, pid, line`;
+const LOG_TYPES = ["bigint", "int", "int", "uuid", "bigint", "timestamptz", "timestamptz", "text", "text", "bigint", "bigint", "text", "int", "text"];
+const STATE_COLS = `cluster_id, node_id, instance, vrid, state, ts, log_record_id`;
+const STATE_TYPES = ["int", "int", "text", "int", "text", "timestamptz", "bigint"];
+
+/** INSERT ... SELECT FROM unnest of column arrays, CHUNK rows per statement */
+async function insertColumns(c: pg.Client, table: string, cols: string, types: string[], rows: Cell[][]): Promise<number> {
+  const CHUNK = 5000;
+  const sql = `INSERT INTO ${table} (${cols}) SELECT * FROM unnest(${types.map((t, i) => `$${i + 1}::${t}[]`).join(", ")})`;
+  let n = 0;
+  for (let i = 0; i < rows.length; i += CHUNK) {
+    const part = rows.slice(i, i + CHUNK);
+    n += (await c.query(sql, types.map((_, j) => part.map((r) => r[j])))).rowCount ?? 0;
+  }
+  return n;
+}
+
+/**
+ * PGlite's own insert rate, the same run's baseline for the embedded database: the server stopped, the same
+ * data directory opened alone (server/db/embedded.ts, as the server opens it), the same rows as the server's
+ * runs (log records and their state changes, fresh agent ids) inserted in one transaction by INSERT ... SELECT
+ * FROM unnest, 5,000 rows per statement (no COPY through PGlite's socket), runs times. Rows per second.
+ */
+async function pgliteBaseline(dataDir: string, clusters: string[], runs: number): Promise<number[]> {
+  const e = await startEmbedded(dataDir);
+  const c = new pg.Client({ connectionString: e.url });
+  c.on("error", (err) => console.error(`[bench] PGlite baseline connection: ${err.message}`));
+  await c.connect();
+  const out: number[] = [];
+  try {
+    const nodes = (await c.query(`SELECT n.id, n.cluster_id, c.name FROM node n JOIN cluster c ON c.id = n.cluster_id WHERE c.name = ANY($1)`, [clusters])).rows as NodeRow[];
+    const nodeOf = new Map(nodes.map((n) => [n.name, n]));
+    for (let run = 1; run <= runs; run++) {
+      const { logs, states } = await runRows(c, clusters, nodeOf);
+      const t0 = performance.now();
+      await c.query("BEGIN");
+      const nl = await insertColumns(c, "log_record", LOG_COLS, LOG_TYPES, logs);
+      const ns = await insertColumns(c, "state_change", STATE_COLS, STATE_TYPES, states);
+      await c.query("COMMIT");
+      const ms = performance.now() - t0;
+      out.push((nl / ms) * 1000);
+      step(`ingest baseline run ${run}: PGlite alone, ${nl} log rows + ${ns} state rows by INSERT ... unnest in ${(ms / 1000).toFixed(1)} s = ${fmt((nl / ms) * 1000)}/s`);
+    }
+  } finally {
+    await c.end();
+    await e.close();
+  }
+  return out;
+}
+
+export async function benchIngest(kind: DbKind = DB_KIND): Promise<Row[]> {
   const B = "ingest";
-  const srv = await startBenchServer(B);
+  const DB_MARK = dbMark(kind);
+  // PGlite: the database outlives the server, for the baseline (pgliteBaseline)
+  const own = kind === "pglite" ? await createTestDb({ kind }) : null;
+  const srv = await startBenchServer(`${B}-${kind}`, { kind, db: own ?? undefined });
+  let srvOpen = true;
   const swarm = await startSwarm();
-  const db = DIRECT_SQL ? await pgClient(srv) : null;
+  const db = directSql(kind) ? await pgClient(srv) : null;
   try {
     const clusters = Array.from({ length: K }, (_, i) => `ingest-${i + 1}`);
     const tokens = await createTokens(srv, clusters);
@@ -73,11 +155,7 @@ export async function benchIngest(): Promise<Row[]> {
       heartbeatMs: 5000,
       concurrency: 10,
     });
-    const nodes = !db ? [] : ((await db.query(`SELECT n.id, n.cluster_id, c.name FROM node n JOIN cluster c ON c.id = n.cluster_id WHERE c.name = ANY($1)`, [clusters])).rows as {
-      id: number;
-      cluster_id: number;
-      name: string;
-    }[]);
+    const nodes = !db ? [] : ((await db.query(`SELECT n.id, n.cluster_id, c.name FROM node n JOIN cluster c ON c.id = n.cluster_id WHERE c.name = ANY($1)`, [clusters])).rows as NodeRow[]);
     const nodeOf = new Map(nodes.map((n) => [n.name, n]));
 
     const server: number[] = [];
@@ -108,22 +186,13 @@ export async function benchIngest(): Promise<Row[]> {
       server.push(rate);
       cpu.push(c.processPct);
       machineBusy.push(c.machineBusyPct);
-      step(`ingest run ${run}: ${r.records} records in ${(r.ms / 1000).toFixed(1)} s = ${fmt(rate)}/s (server CPU ${c.processPct.toFixed(0)}%, its postgres backends ${pgCpu.at(-1)!.toFixed(0)}% of a core, agents' worker ${wc.toFixed(0)}%, machine ${c.machineBusyPct.toFixed(0)}% busy), acked ${r.acked}, errors ${r.errors}`);
+      step(`ingest run ${run}: ${r.records} records in ${(r.ms / 1000).toFixed(1)} s = ${fmt(rate)}/s (server CPU ${c.processPct.toFixed(0)}%, its postgres backends ${pgCpu.at(-1)!.toFixed(0)}% of a core, agents' worker ${wc.toFixed(0)}%, machine ${c.machineBusyPct.toFixed(0)}% busy), acked ${r.acked}, errors ${r.errors}${r.errors ? ` (${JSON.stringify(r.reasons)})` : ""}`);
 
       // --- the same rows by plain COPY
       if (!db) continue;
-      const n = K * PER_AGENT;
-      const first = Number((await db.query(`SELECT nextval('log_record_id_seq') AS v`)).rows[0].v);
-      await db.query(`SELECT setval('log_record_id_seq', $1)`, [first + n]);
-      const receivedAt = new Date().toISOString();
-      const logs: string[] = [];
-      const states: string[] = [];
-      clusters.forEach((cl, i) => {
-        const nd = nodeOf.get(cl)!;
-        const rows = copyRows({ clusterId: nd.cluster_id, nodeId: nd.id, agentId: randomUUID(), boot: (i + 1).toString(16).padStart(32, "0"), firstId: first + 1 + i * PER_AGENT, seq0: 0 }, receivedAt);
-        logs.push(...rows.logs);
-        states.push(...rows.states);
-      });
+      const rows = await runRows(db, clusters, nodeOf);
+      const logs = copyText(rows.logs);
+      const states = copyText(rows.states);
       const t0 = performance.now();
       await db.query("BEGIN");
       const nl = await copyFrom(db, `COPY log_record (id, cluster_id, node_id, agent_id, seq, ts, received_at, source, cursor, inode, "offset", ident, pid, line) FROM STDIN`, chunked(logs));
@@ -132,6 +201,12 @@ export async function benchIngest(): Promise<Row[]> {
       const ms = performance.now() - t0;
       copy.push((nl / ms) * 1000);
       step(`ingest run ${run}: COPY baseline ${nl} log rows + ${ns} state rows in ${(ms / 1000).toFixed(1)} s = ${fmt((nl / ms) * 1000)}/s`);
+    }
+    if (own) {
+      await swarm.close();
+      await srv.close();
+      srvOpen = false;
+      copy.push(...(await pgliteBaseline(own.dataDir, clusters, RUNS)));
     }
     // nothing lost: every record sent by these agents is stored exactly once
     const stored = db ? Number((await db.query(`SELECT count(*)::int AS n FROM log_record WHERE agent_id = ANY($1::uuid[])`, [agentIds])).rows[0].n) : storedByAck;
@@ -146,12 +221,13 @@ export async function benchIngest(): Promise<Row[]> {
         unit: "events/s",
         value: srvMed,
         stat: `median of ${RUNS} runs`,
-        baseline: copy.length ? { name: "pg COPY", value: copyMed } : undefined,
-        target: copy.length ? [{ op: ">=", value: 20_000 }, { op: ">=", value: 0.3, on: "ratio" }] : [{ op: ">=", value: 20_000 }],
+        baseline: copy.length ? { name: own ? "PGlite alone, INSERT ... unnest" : "pg COPY", value: copyMed } : undefined,
+        // PGlite (issue 17): 15,000/s; PostgreSQL (issue 7): 20,000/s and 0.3 of COPY
+        target: own ? [{ op: ">=", value: 15_000 }] : [{ op: ">=", value: 20_000 }, { op: ">=", value: 0.3, on: "ratio" }],
         detail:
-          `runs ${server.map((x) => fmt(x)).join(", ")} events/s; COPY ${copy.map((x) => fmt(x)).join(", ")} rows/s; ` +
+          `runs ${server.map((x) => fmt(x)).join(", ")} events/s; ${own ? "PGlite alone (the server stopped, same data directory)" : "COPY"} ${copy.map((x) => fmt(x)).join(", ")} rows/s; ` +
           `server CPU ${cpu.map((x) => x.toFixed(0)).join(", ")}% of a core, machine busy ${machineBusy.map((x) => x.toFixed(0)).join(", ")}%; ` +
-          `${K} agents x ${PER_AGENT} lines per run, batches of ${BATCH}, ${IN_FLIGHT} in flight per agent, ~1 line in 6 a state change; db ${DB_KIND}; ` +
+          `${K} agents x ${PER_AGENT} lines per run, batches of ${BATCH}, ${IN_FLIGHT} in flight per agent, ~1 line in 6 a state change; db ${kind}; ` +
           `incidents opened meanwhile: ${incidents.map((i) => `${i.kind} ${i.n}`).join(", ") || "none"}; postgres backends CPU ${pgCpu.map((x) => x.toFixed(0)).join(", ")}% of a core`,
       }),
       row({
@@ -168,8 +244,11 @@ export async function benchIngest(): Promise<Row[]> {
     return [unavailable(B, "ingest", `failed: ${(e as Error).message}`)];
   } finally {
     await db?.end();
-    await swarm.close();
-    await srv.close();
+    if (srvOpen) {
+      await swarm.close();
+      await srv.close();
+    }
+    await own?.drop();
   }
 }
 

@@ -14,7 +14,7 @@ import path from "node:path";
 import { ensureBuild } from "../scripts/ensure-build.mjs";
 import { ROOT } from "../test/helpers/server";
 import { AGENT_BUNDLE } from "../test/helpers/agent";
-import { QUICK, dbNotice, step } from "./lib/env";
+import { BOTH_DBS, QUICK, dbNotice, step } from "./lib/env";
 import { details, loadavg, machine, table, unavailable, writeJson, type Row } from "./lib/result";
 import { benchIngest } from "./ingest";
 import { benchLatency } from "./latency";
@@ -26,9 +26,19 @@ import { benchFanout } from "./fanout";
 import { benchTimelineRender } from "./timeline-render";
 import { benchReplicas } from "./replicas";
 
+/** ingest and latency run on every database of BOTH_DBS (PostgreSQL and the embedded PGlite, issue 17) */
+const onEachDb = (fn: (kind: (typeof BOTH_DBS)[number]) => Promise<Row[]>) => async () => {
+  const rows: Row[] = [];
+  for (const kind of BOTH_DBS) {
+    step(`... on ${kind}`);
+    rows.push(...(await fn(kind)));
+  }
+  return rows;
+};
+
 const BENCHES: [string, string, () => Promise<Row[]>][] = [
-  ["ingest", "ingest throughput (K agents -> server -> PostgreSQL, acked) vs plain COPY", benchIngest],
-  ["latency", "log line -> browser push, via file and journald, under background load", benchLatency],
+  ["ingest", `ingest throughput (K agents -> server -> database, acked) vs the database alone, on ${BOTH_DBS.join(" and ")}`, onEachDb(benchIngest)],
+  ["latency", `log line -> browser push, via file and journald, under background load, on ${BOTH_DBS.join(" and ")}`, onEachDb(benchLatency)],
   ["detection", "deciding event -> incident push (FAULT, DUAL_MASTER)", benchDetectionLatency],
   ["queries", "timeline and incident queries over a month of history", benchQueries],
   ["agent", "agent: idle RSS and CPU, cold start, bundle size", benchAgent],

@@ -27,8 +27,12 @@
  *   the lines holds. So a backlog of any size (first start, a reconnect after a
  *   long outage, a burst) costs no more memory than one chunk and one line
  *   (MAX_LINE_BYTES).
- * - fs.watch on the directory for promptness, plus a poll (default 250 ms)
- *   because watch events are not guaranteed (network filesystems, bind mounts).
+ * - fs.watch on the directory for promptness, plus a poll because watch events
+ *   are not guaranteed (network filesystems, bind mounts): every 250 ms
+ *   (pollMs) without a watch, every 1 s (watchedPollMs) while the watch runs,
+ *   and every 250 ms again for good once a poll finds lines no watch event
+ *   announced (the watch misses events here). An idle agent woke 4 times a
+ *   second for nothing (docs/PERFORMANCE.md, "Agent").
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -53,6 +57,8 @@ export interface FileSourceOptions {
   /** may the source read more (backpressure)? default: always */
   room?: () => boolean;
   pollMs?: number;
+  /** the poll while the directory watch runs (default 1000 ms) */
+  watchedPollMs?: number;
   rotateGraceMs?: number;
   now?: () => number;
 }
@@ -124,11 +130,35 @@ export class FileSource {
 
   start(): void {
     this.tick();
-    this.poll = setInterval(() => this.tick(), this.o.pollMs ?? 250);
+    this.schedulePoll();
+  }
+
+  /** watch events seen; the watch proved unreliable (see the header) */
+  private watchEvents = 0;
+  private watchMissed = false;
+
+  private schedulePoll(): void {
+    const ms = this.watcher && !this.watchMissed ? (this.o.watchedPollMs ?? 1000) : (this.o.pollMs ?? 250);
+    this.poll = setTimeout(() => {
+      this.pollTick();
+      if (this.poll) this.schedulePoll();
+    }, ms);
+  }
+
+  private pollTick(): void {
+    const progress = () => `${this.cur?.ino}:${this.cur?.pos}:${this.draining.length}`;
+    const before = progress();
+    const events = this.watchEvents;
+    const watched = !!this.watcher && !this.watchMissed;
+    this.tick();
+    if (watched && this.watchEvents === events && !this.paused && progress() !== before) {
+      this.watchMissed = true;
+      this.o.log.info({ file: this.o.file }, "the directory watch missed new lines: polling every 250 ms from now on");
+    }
   }
 
   async stop(): Promise<void> {
-    if (this.poll) clearInterval(this.poll);
+    if (this.poll) clearTimeout(this.poll);
     this.poll = null;
     this.watcher?.close();
     this.watcher = null;
@@ -143,7 +173,10 @@ export class FileSource {
     try {
       const base = path.basename(this.o.file);
       this.watcher = fs.watch(path.dirname(this.o.file), { persistent: false }, (_e, name) => {
-        if (!name || name === base) this.tick();
+        if (!name || name === base) {
+          this.watchEvents++;
+          this.tick();
+        }
       });
       this.watcher.on("error", () => {
         this.watcher?.close();

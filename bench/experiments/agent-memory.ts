@@ -32,6 +32,12 @@ const variants: { name: string; node: string[]; env: Record<string, string> }[] 
   { name: "+ --max-semi-space-size=1", node: ["--max-semi-space-size=1"], env: { MALLOC_MMAP_THRESHOLD_: "131072" } },
   { name: "+ semi 1 + --max-old-space-size=32", node: ["--max-semi-space-size=1", "--max-old-space-size=32"], env: { MALLOC_MMAP_THRESHOLD_: "131072" } },
   { name: "+ semi 1 + --jitless", node: ["--max-semi-space-size=1", "--jitless"], env: { MALLOC_MMAP_THRESHOLD_: "131072" } },
+  // issue 17: the unit's settings (agent/keepalived-agent.service), then with one more V8 option each
+  ...[[], ["--single-threaded"], ["--v8-pool-size=0"], ["--lite-mode"], ["--max-lazy"], ["--no-flush-bytecode"], ["--stack-size=256"]].map((extra) => ({
+    name: `unit${extra.length ? " + " + extra.join(" ") : ""}`,
+    node: ["--jitless", "--max-semi-space-size=1", "--max-old-space-size=40", ...extra],
+    env: { MALLOC_MMAP_THRESHOLD_: "131072", MALLOC_ARENA_MAX: "2" },
+  })),
 ];
 
 const srv = await startBenchServer("agent-memory");

@@ -23,25 +23,13 @@ import { deriveStateChanges, type NodeView } from "../../server/state/derive";
 import type { LogRecordMsg } from "../../server/protocol";
 import { ROOT } from "../../test/helpers/server";
 import { createTestDb } from "../../test/helpers/db";
-import { fakeCursor, lineStream } from "../lib/lines";
+import { makeBatches } from "../lib/lines";
 import { fmt, median } from "../lib/stats";
 
 if (!process.env.TEST_DATABASE_URL) throw new Error("set TEST_DATABASE_URL");
 process.env.KAM_TEST_DB = "postgres";
 
 const newView = (): NodeView => ({ vrids: new Map(), instances: new Set(), last: new Map() });
-
-function makeBatches(n: number, size: number, agentSeq: { v: number }) {
-  const gen = lineStream(50);
-  const boot = randomUUID().replace(/-/g, "");
-  return Array.from({ length: n }, () =>
-    Array.from({ length: size }, (): LogRecordMsg => {
-      const seq = ++agentSeq.v;
-      const ts = Date.now() - 3600_000 + seq;
-      return { kind: "log", seq, ts, source: "journal", line: gen.next().value!.line, cursor: fakeCursor(boot, seq, ts * 1000), ident: "Keepalived_vrrp", pid: 4242 };
-    }),
-  );
-}
 
 const LOG_SQL = `INSERT INTO log_record (cluster_id, node_id, agent_id, seq, ts, received_at, source, cursor, inode, "offset", ident, pid, line)
   SELECT $1, $2, $3::uuid, u.seq, u.ts, $4::timestamptz, u.source, u.cursor, u.inode, u.off, u.ident, u.pid, u.line

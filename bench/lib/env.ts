@@ -21,15 +21,26 @@ export const q = <T>(full: T, quick: T): T => (QUICK ? quick : full);
 
 if (process.env.TEST_DATABASE_URL && !process.env.KAM_TEST_DB) process.env.KAM_TEST_DB = "postgres";
 
-export const DB_KIND = testDbKind();
+export type DbKind = "postgres" | "pglite";
+export const DB_KIND: DbKind = testDbKind();
 /** appended to figure names when they were not measured on PostgreSQL */
-export const DB_MARK = DB_KIND === "postgres" ? "" : " (PGlite)";
+export const dbMark = (kind: DbKind) => (kind === "postgres" ? "" : " (PGlite)");
+export const DB_MARK = dbMark(DB_KIND);
+/**
+ * The databases of the rows that run on both (ingest, latency): PGlite is what `npm start` gives a new user,
+ * PostgreSQL what production runs (issue 17). PGlite alone without TEST_DATABASE_URL; BENCH_DBS=postgres or
+ * =pglite runs one.
+ */
+export const BOTH_DBS: DbKind[] = (DB_KIND === "postgres" ? (["postgres", "pglite"] as const) : (["pglite"] as const)).filter(
+  (k) => !process.env.BENCH_DBS || process.env.BENCH_DBS.split(",").includes(k),
+);
 /**
  * A second connection next to the server's is safe on PostgreSQL only: the
  * embedded PGlite is one session behind its socket (see ARCHITECTURE.md), so
  * the benchmarks then skip what needs direct SQL (COPY baseline, counts, stages).
  */
 export const DIRECT_SQL = DB_KIND === "postgres";
+export const directSql = (kind: DbKind) => kind === "postgres";
 
 export function dbNotice(): string {
   return DB_KIND === "postgres"
@@ -81,6 +92,11 @@ for (const sig of ["SIGINT", "SIGTERM"] as const) {
   });
 }
 
+export interface BenchServerOptions extends TestServerOptions {
+  /** the database kind (default DB_KIND); ignored when `db` is given */
+  kind?: DbKind;
+}
+
 export interface BenchServer extends TestServer {
   pid: number;
 }
@@ -123,7 +139,7 @@ export function pidOfPort(port: number): number {
 let profileSeq = 0;
 
 /** Start the real server (child process) with the benchmark's database; optionally CPU-profiled. */
-export async function startBenchServer(label: string, opts: TestServerOptions = {}): Promise<BenchServer> {
+export async function startBenchServer(label: string, opts: BenchServerOptions = {}): Promise<BenchServer> {
   // LOG_LEVEL stays info (production default): the helper waits for the "listening" line
   // many simulated browsers share one loopback address: lift the per-address /live limit
   const env: Record<string, string> = { KAM_LIVE_CONNECTIONS_PER_IP: "100000", ...(opts.env ?? {}) };
@@ -138,7 +154,7 @@ export async function startBenchServer(label: string, opts: TestServerOptions = 
   }
   const t0 = performance.now();
   // the database is made here, so that a server that fails to start does not leave it behind
-  const db = opts.db ?? (await createTestDb());
+  const db = opts.db ?? (await createTestDb({ kind: opts.kind }));
   let srv: TestServer;
   try {
     srv = await startTestServer({ ...opts, db, env });

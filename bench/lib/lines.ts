@@ -4,6 +4,8 @@
  * timeout, Entering MASTER, setting VIPs, gratuitous ARPs), a step-down about
  * three; so about one line in six is a state change.
  */
+import { randomUUID } from "node:crypto";
+import type { LogRecordMsg } from "../../server/protocol";
 
 export interface Episode {
   /** the instance's state after the episode */
@@ -50,3 +52,16 @@ export function* lineStream(instances: number, vipBase = "198.18.0"): Generator<
 /** a journald-like cursor (what agents send for source = journal) */
 export const fakeCursor = (bootId: string, seqnum: number, usec: number) =>
   `s=${bootId};i=${seqnum.toString(16)};b=${bootId};m=${usec.toString(16)};t=${usec.toString(16)};x=${(seqnum * 2654435761 >>> 0).toString(16)}`;
+
+/** n batches of `size` journal log records of one agent (seqs continue from agentSeq), an hour old */
+export function makeBatches(n: number, size: number, agentSeq: { v: number }): LogRecordMsg[][] {
+  const gen = lineStream(50);
+  const boot = randomUUID().replace(/-/g, "");
+  return Array.from({ length: n }, () =>
+    Array.from({ length: size }, (): LogRecordMsg => {
+      const seq = ++agentSeq.v;
+      const ts = Date.now() - 3600_000 + seq;
+      return { kind: "log", seq, ts, source: "journal", line: gen.next().value!.line, cursor: fakeCursor(boot, seq, ts * 1000), ident: "Keepalived_vrrp", pid: 4242 };
+    }),
+  );
+}

@@ -75,7 +75,11 @@ const commands: Record<string, (args: never) => Promise<unknown>> = {
       }
       return { fa, batches };
     });
-    const totals = { acked: 0, stored: 0, duplicates: 0, errors: 0, batches: 0, records: 0 };
+    const totals = { acked: 0, stored: 0, duplicates: 0, errors: 0, batches: 0, records: 0, reasons: {} as Record<string, number> };
+    const failed = (why: string) => {
+      totals.errors++;
+      totals.reasons[why] = (totals.reasons[why] ?? 0) + 1;
+    };
     const t0 = performance.now();
     await Promise.all(
       work.map(async ({ fa, batches }) => {
@@ -87,8 +91,8 @@ const commands: Record<string, (args: never) => Promise<unknown>> = {
             let ack: BatchAck;
             try {
               ack = await fa.send(b);
-            } catch {
-              totals.errors++;
+            } catch (e) {
+              failed(String((e as Error).message ?? e).slice(0, 120));
               continue;
             }
             totals.batches++;
@@ -96,7 +100,7 @@ const commands: Record<string, (args: never) => Promise<unknown>> = {
               totals.acked += ack.acked.length;
               totals.stored += ack.stored;
               totals.duplicates += ack.duplicates;
-            } else totals.errors++;
+            } else failed(JSON.stringify(ack).slice(0, 120));
           }
         };
         await Promise.all(Array.from({ length: a.inFlight }, lane));

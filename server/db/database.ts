@@ -33,6 +33,46 @@ export function sqlOf(db: Db): pg.Pool {
   return p;
 }
 
+const PREPARE = Symbol.for("kam.pgPrepare");
+
+/**
+ * Whether the hot paths should run their statements as named (server-side prepared) statements on this pool:
+ * on the embedded PGlite, parsing and planning the batch statement (ten CTEs) was about half of a small batch's
+ * cost, and that on the one thread PostgreSQL has there (docs/PERFORMANCE.md, "Embedded PGlite"). Not on an
+ * external PostgreSQL, where it is cheap and a transaction-pooling proxy in front may not keep named statements.
+ */
+export function preparesStatements(pool: pg.Pool): boolean {
+  return (pool as unknown as Record<symbol, boolean | undefined>)[PREPARE] === true;
+}
+
+/**
+ * A query function that runs `text` as a named prepared statement on this connection (parsed and planned once
+ * per connection), when the pool prepares statements (preparesStatements), else as an ordinary query.
+ * The name carries a per-connection number: PGlite is one PostgreSQL session behind its socket, so a statement
+ * prepared by a connection that has since closed is still there, and a new connection must not reuse its name.
+ */
+export function preparedQuery(pool: pg.Pool, client: pg.PoolClient, name: string): (text: string, values?: unknown[]) => Promise<pg.QueryResult> {
+  if (!preparesStatements(pool)) return (text, values) => client.query(text, values);
+  let id = connectionIds.get(client);
+  if (id === undefined) connectionIds.set(client, (id = ++connectionSeq));
+  const full = `${name}.${id}`;
+  return (text, values) => client.query({ name: full, text, values });
+}
+const connectionIds = new WeakMap<object, number>();
+let connectionSeq = 0;
+
+/**
+ * The server's pool. PGlite is ONE PostgreSQL session behind the socket: its server interleaves the protocol
+ * messages of concurrent connections, which breaks the unnamed statements of the extended protocol. So the
+ * embedded database gets exactly one pooled connection (queries queue in the pool instead), on which the hot
+ * paths prepare their statements (preparesStatements).
+ */
+export function openPool(url: string, kind: "postgres" | "pglite"): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max: kind === "pglite" ? 1 : 10 });
+  if (kind === "pglite") Object.defineProperty(pool, PREPARE, { value: true });
+  return pool;
+}
+
 export interface Database {
   prisma: PrismaClient;
   /** the pool under `prisma` (see sqlOf) */
@@ -75,11 +115,7 @@ export async function openDatabase(opts: { databaseUrl: string; dataDir: string;
     await embedded?.close();
     throw e;
   }
-  // PGlite is ONE PostgreSQL session behind the socket: its server interleaves
-  // the protocol messages of concurrent connections, which breaks the unnamed
-  // statements of the extended protocol. So the embedded database gets exactly
-  // one pooled connection (queries queue in the pool instead).
-  const pool = new pg.Pool({ connectionString: url, max: kind === "pglite" ? 1 : 10 });
+  const pool = openPool(url, kind);
   pool.on("error", (e) => opts.log.warn({ err: e }, "idle database connection failed"));
   const prisma = clientOnPool(pool);
   return {

@@ -17,7 +17,7 @@
  */
 import type { AgentRecord, ConfigRecordMsg, DumpRecordMsg, GapRecordMsg, LogRecordMsg, ProcessRecordMsg, VipRecordMsg } from "../protocol";
 import { z } from "zod";
-import { sqlOf, type Db } from "../db/database";
+import { preparedQuery, preparesStatements, sqlOf, type Db } from "../db/database";
 import { pgRows } from "../db/rows";
 import { parseLine } from "../parser";
 import type { KeepalivedEvent } from "../parser/types";
@@ -119,8 +119,11 @@ const STATE_COLS = `unnest($17::text[], $18::int[], $19::text[], $20::timestampt
  * the log line's seq; joined on the inserted rows), $22/$23 how many log lines
  * and configs the batch has (the state changes are written only when all of
  * them were new), $24 the highest seq, $25 process records as JSON, $26 the
- * lowest seq, $27 this replica's name, $28 keepalived dump samples as JSON. Returns the batch's feed position and
- * "seq:id" lists per kind.
+ * lowest seq, $27 this replica's name, $28 keepalived dump samples as JSON, $29 "alone": the statement runs in
+ * autocommit, without a transaction around it, and then fails (division by
+ * zero, NOT_ALL_NEW) rather than commit a batch whose records were not all
+ * new, whose state changes need a second statement (storeBatch). Returns the
+ * batch's feed position and "seq:id" lists per kind.
  *
  * The batch takes the cluster's next feed position (f): the UPDATE's row lock
  * is held to the commit, so the positions of a cluster are committed in their
@@ -157,7 +160,11 @@ SELECT (SELECT pos FROM f) AS pos, (SELECT (extract(epoch FROM rx) * 1000000)::b
        (SELECT string_agg(seq || ':' || id, ',') FROM c) AS c,
        (SELECT string_agg(seq || ':' || id, ',') FROM g) AS g,
        (SELECT string_agg(seq || ':' || id, ',') FROM p) AS p,
-       (SELECT string_agg(seq || ':' || id, ',') FROM k) AS k`;
+       (SELECT string_agg(seq || ':' || id, ',') FROM k) AS k,
+       1 / (NOT $29::boolean OR ((SELECT count(*) FROM l) = $22 AND (SELECT count(*) FROM c) = $23))::int AS alone`;
+
+/** SQLSTATE division_by_zero: BATCH_SQL run alone met a record already stored (see storeBatch) */
+const NOT_ALL_NEW = "22012";
 
 /** BATCH_SQL's one row: the batch's feed position and receive time (µs), the "seq:id" list of each kind (null when none was new) */
 const BatchRow = z.object({ pos: z.coerce.bigint(), rus: z.coerce.bigint(), notified: z.unknown(), l: z.string().nullable(), v: z.string().nullable(), c: z.string().nullable(), g: z.string().nullable(), p: z.string().nullable(), k: z.string().nullable() });
@@ -218,9 +225,8 @@ export async function storeBatch(
   const pool = sqlOf(db);
   const client = await pool.connect();
   let broken = false;
-  try {
-    await client.query("BEGIN");
-    const [row] = await pgRows(client, "ingest.batch", BatchRow, BATCH_SQL, [
+  let inTx = false;
+  const batch = (alone: boolean) => pgRows({ query: preparedQuery(pool, client, "ingest.batch") }, "ingest.batch", BatchRow, BATCH_SQL, [
       scope.clusterId,
       scope.nodeId,
       scope.agentId,
@@ -245,7 +251,26 @@ export async function storeBatch(
       records.reduce((m, r) => Math.min(m, r.seq), maxSeq),
       origin,
       dumps.map((r) => JSON.stringify(r)),
+      alone,
     ]);
+  try {
+    // The embedded PGlite: the statement alone in autocommit, ONE round trip instead of three (BEGIN, it,
+    // COMMIT): each one waits for PGlite's thread and then the server's to be scheduled, and behind them every
+    // other batch on the one connection (docs/PERFORMANCE.md, "Embedded PGlite"). Atomic all the same (one
+    // statement); a batch with records already stored makes it fail and is stored below in a transaction.
+    let row: z.output<typeof BatchRow> | undefined;
+    if (preparesStatements(pool)) {
+      try {
+        [row] = await batch(true);
+      } catch (e) {
+        if ((e as { code?: unknown }).code !== NOT_ALL_NEW) throw e;
+      }
+    }
+    if (!row) {
+      await client.query("BEGIN");
+      inTx = true;
+      [row] = await batch(false);
+    }
     const logIds = idsOf(row.l);
     const vipIds = idsOf(row.v);
     const cfgIds = idsOf(row.c);
@@ -264,10 +289,11 @@ export async function storeBatch(
       // the statement wrote them: name their log rows
       stateChanges = trial.map((c) => ({ ...c, logRecordId: logIds.get(Number(c.logRecordId))! }));
     } else {
+      if (!inTx) throw new Error("ingest.batch: a batch stored alone was not all new (the statement's guard failed)");
       stateChanges = derive(storedLogs, newConfigs);
       if (stateChanges.length > 0) await client.query(STATE_SQL, [scope.clusterId, scope.nodeId, ...stateArrays(stateChanges)]);
     }
-    await client.query("COMMIT");
+    if (inTx) await client.query("COMMIT");
     const stored = storedLogs.length + vipIds.size + cfgIds.size + gapIds.size + procIds.size + dumpIds.size;
     return {
       logs: storedLogs,
@@ -283,10 +309,12 @@ export async function storeBatch(
       rxUs: row.rus,
     };
   } catch (e) {
-    try {
-      await client.query("ROLLBACK");
-    } catch {
-      broken = true;
+    if (inTx) {
+      try {
+        await client.query("ROLLBACK");
+      } catch {
+        broken = true;
+      }
     }
     throw e;
   } finally {

@@ -83,13 +83,15 @@ async function pgTemplate(c: pg.Client, admin: string): Promise<string> {
   return name;
 }
 
-export async function createTestDb(opts: { empty?: boolean } = {}): Promise<TestDb> {
+/** kind: this one instead of KAM_TEST_DB's (the benchmarks run some rows on both) */
+export async function createTestDb(opts: { empty?: boolean; kind?: "postgres" | "pglite" } = {}): Promise<TestDb> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "kam-test-"));
-  if (testDbKind() === "pglite") {
+  if ((opts.kind ?? testDbKind()) === "pglite") {
     if (!opts.empty) fs.cpSync(await pgliteTemplate(), path.join(dataDir, "pglite"), { recursive: true });
     return { kind: "pglite", databaseUrl: "", dataDir, drop: async () => fs.rmSync(dataDir, { recursive: true, force: true }) };
   }
-  const admin = process.env.TEST_DATABASE_URL!;
+  const admin = process.env.TEST_DATABASE_URL;
+  if (!admin) throw new Error("a PostgreSQL test database needs TEST_DATABASE_URL");
   const name = `kam_t_${randomBytes(6).toString("hex")}`;
   const c = new pg.Client({ connectionString: admin });
   await c.connect();

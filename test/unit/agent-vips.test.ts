@@ -2,7 +2,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mapIpAddr, VipProbe } from "../../agent/vips";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { IDLE_FACTOR, mapIpAddr, VipProbe } from "../../agent/vips";
 import { silentLogger } from "../../agent/log";
 import type { HeldAddress, VipRecordMsg } from "../../server/protocol";
 import { waitFor } from "../helpers/wait";
@@ -125,4 +128,52 @@ test("a probe of a namespace that does not exist reports the problem instead of 
   const none = new VipProbe({ ip: "/nonexistent/ip", netns: null, intervalMs: 60_000, log: silentLogger(), emit: (r) => seen.push(r) });
   await none.probe(true);
   assert.match(none.status(), /nonexistent/);
+});
+
+/**
+ * MOCK `ip` (a shell script): the test needs an `ip monitor` that is running or that keeps failing, on demand,
+ * and a count of the `ip -j addr show` runs; the real iproute2 gives neither. `addr show` appends a line to a
+ * counter file and prints one address; `monitor` sleeps (running) or exits 1 at once (not running).
+ */
+function mockIp(monitorRuns: boolean): { ip: string; probes: () => number; dir: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kam-mock-ip-"));
+  const ip = path.join(dir, "ip");
+  const count = path.join(dir, "probes");
+  fs.writeFileSync(
+    ip,
+    `#!/bin/sh
+case "$*" in
+  *monitor*) ${monitorRuns ? "exec sleep 60" : "exit 1"} ;;
+  *addr*) echo x >> '${count}'; echo '[{"ifname":"eth0","flags":["UP"],"addr_info":[{"local":"198.18.0.10","prefixlen":24}]}]' ;;
+esac
+`,
+    { mode: 0o755 },
+  );
+  return { ip, dir, probes: () => (fs.existsSync(count) ? fs.readFileSync(count, "utf8").split("\n").filter(Boolean).length : 0) };
+}
+
+test("the periodic VIP probe runs every interval while `ip monitor` is down, every IDLE_FACTOR intervals while it runs", async () => {
+  const intervalMs = 150;
+  const window = intervalMs * IDLE_FACTOR * 1.5; // 1.35 s: one idle round after the first probe, about 9 busy ones
+  const counts: number[] = [];
+  for (const monitorRuns of [true, false]) {
+    const m = mockIp(monitorRuns);
+    const seen: VipRecordMsg[] = [];
+    const probe = new VipProbe({ ip: m.ip, netns: null, intervalMs, log: silentLogger(), emit: (r) => seen.push({ ...r, seq: seen.length + 1 }) });
+    try {
+      probe.start();
+      await new Promise((r) => setTimeout(r, window));
+    } finally {
+      await probe.stop();
+    }
+    counts.push(m.probes());
+    assert.ok(seen.length >= 1, "the first probe reports the set");
+    assert.deepEqual(seen[0].addresses, [{ address: "198.18.0.10", prefixlen: 24, iface: "eth0" }]);
+    fs.rmSync(m.dir, { recursive: true, force: true });
+  }
+  const [idle, busy] = counts;
+  // monitor running: the start probe plus one after ~IDLE_FACTOR intervals (and none in between)
+  assert.ok(idle >= 1 && idle <= 2, `monitor running: ${idle} probes in ${window} ms`);
+  // monitor down: every interval, as before
+  assert.ok(busy >= 6, `monitor down: ${busy} probes in ${window} ms`);
 });
