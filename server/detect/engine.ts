@@ -60,7 +60,11 @@ export class DetectionEngine {
     const model = new Model();
     this.ctx = {
       cluster, s: this.settings, model, reg: new Registry(cluster, this.settings.holdDownMs),
-      timers: new TimerQueue({ streamOf: (n) => model.nodes.get(n)?.streamAt ?? -Infinity, allowanceMs: this.settings.deliveryAllowanceMs }),
+      timers: new TimerQueue({
+        streamOf: (n) => model.nodes.get(n)?.streamAt ?? -Infinity,
+        receivedOf: (n) => model.nodes.get(n)?.receivedAt ?? -Infinity,
+        allowanceMs: this.settings.deliveryAllowanceMs,
+      }),
     };
   }
 
@@ -94,6 +98,7 @@ export class DetectionEngine {
       // deadline (timers.ts) may fire now, before the record is applied, like any timer due before it
       const streamNode = fact.kind === "seen" || fact.kind === "disconnected" ? null : this.ctx.model.node(fact.node);
       if (streamNode && at > streamNode.streamAt) streamNode.streamAt = at;
+      if (streamNode && rx > streamNode.receivedAt) streamNode.receivedAt = rx;
       // timers due before the fact's event time fire first; those between it and the receipt fire right
       // after it (it may end their condition: a line delayed in transit is still judged at its time)
       this.ctx.timers.fireDue(at);

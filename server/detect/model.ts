@@ -152,6 +152,8 @@ export interface NodeRec {
    * about here. Timers of conditions made only of this node's reports wait for it (timers.ts).
    */
   streamAt: number;
+  /** the server's receive time of the newest of those records: how long the node has been quiet (timers.ts) */
+  receivedAt: number;
   /** parsed lines pushed into `events` so far: which of the ring's entries came after a given moment */
   eventsPushed: number;
   /** while the agent is away (online = false): what was known when it went (absence.ts); null while online */
@@ -231,7 +233,7 @@ export class Model {
       n = {
         name, online: true, tracked: false, lastSeen: null, disconnectedAt: null, configTs: null, configRef: null,
         cfgByName: new Map(), insts: new Map(), vipsKnown: false, held: new Map(), lastVips: null,
-        lines: new Ring(RING_LINES), events: new Ring(RING_EVENTS), dumps: new Ring(RING_DUMPS), downSlot: null, keepalived: null, keepaliveSince: null, shutdownAt: null, watchedRunAt: null, startLoggedAt: null, downBefore: null, downEntry: null, pendingFaults: [], streamAt: -Infinity, eventsPushed: 0, away: null, gapAt: null, lastAbsence: null,
+        lines: new Ring(RING_LINES), events: new Ring(RING_EVENTS), dumps: new Ring(RING_DUMPS), downSlot: null, keepalived: null, keepaliveSince: null, shutdownAt: null, watchedRunAt: null, startLoggedAt: null, downBefore: null, downEntry: null, pendingFaults: [], streamAt: -Infinity, receivedAt: -Infinity, eventsPushed: 0, away: null, gapAt: null, lastAbsence: null,
       };
       this.nodes.set(name, n);
     }

@@ -10,8 +10,14 @@
  * that node's reports, so it fires at its deadline only once the node's stream (the event time of the
  * latest record received from it, `streamOf`) has reached the deadline, i.e. a report of that node which
  * would have ended the condition in time can no longer be on its way. Until then it is parked: released
- * by release(node) when a later record of the node arrives, or fired by the clock `allowanceMs` after the
- * deadline at the latest (a quiet node). Either way its handler receives the deadline.
+ * by release(node) when a later record of the node arrives, or fired by the clock once the node has been
+ * quiet for `allowanceMs`: the clock is past both the deadline and the receipt of the node's newest record
+ * by that much (a quiet node). Either way its handler receives the deadline.
+ *
+ * "Quiet" is measured from the receipt, on the server's clock, not from the deadline: a backlog (an agent
+ * back after an outage, its records hours old) has every deadline far behind the clock, and measured from
+ * the deadline a parked timer fired at once, before the next record of the same batch (the VIP report
+ * that ended the condition) was applied: a zero-length STATE_MISMATCH per state change of the backlog.
  */
 export type TimerFn = (at: number) => void;
 
@@ -33,7 +39,9 @@ interface Live {
 export interface TimerGate {
   /** event time of the latest record received from the node (-Infinity: none) */
   streamOf: (node: string) => number;
-  /** a parked timer fires this long after its deadline at the latest */
+  /** server receive time of the latest record received from the node (-Infinity: none) */
+  receivedOf: (node: string) => number;
+  /** a parked timer fires once the clock is this far past both its deadline and the node's newest receipt */
   allowanceMs: number;
 }
 
@@ -100,13 +108,17 @@ export class TimerQueue {
       if (at === null || !(at < limit)) return;
       const e = this.pop()!;
       const t = this.live.get(e.key)!;
-      if (t.node !== undefined && !t.parked && this.gate && this.gate.streamOf(t.node) < t.at) {
-        // the node's stream has not reached the deadline: wait for it, or for the allowance
-        t.parked = true;
-        this.parkedKeys.add(e.key);
-        t.due = t.at + this.gate.allowanceMs;
-        this.insert({ at: t.due, key: e.key });
-        continue;
+      if (t.node !== undefined && this.gate && this.gate.streamOf(t.node) < t.at) {
+        // the node's stream has not reached the deadline: wait for it, or until the node has been quiet for
+        // the allowance (a record received meanwhile, still older than the deadline, moves that on)
+        const due = Math.max(t.at, this.gate.receivedOf(t.node)) + this.gate.allowanceMs;
+        if (!t.parked || due > t.due) {
+          t.parked = true;
+          this.parkedKeys.add(e.key);
+          t.due = due;
+          this.insert({ at: t.due, key: e.key });
+          continue;
+        }
       }
       this.live.delete(e.key);
       this.parkedKeys.delete(e.key);

@@ -155,7 +155,7 @@ describe("STATE_MISMATCH: keepalived's state against the addresses the node hold
 
   it("TimerQueue: a node-gated timer parks until the node's stream reaches its deadline, or fires after the allowance; either way with its deadline", () => {
     const stream = new Map<string, number>();
-    const q = new TimerQueue({ streamOf: (n) => stream.get(n) ?? -Infinity, allowanceMs: 1000 });
+    const q = new TimerQueue({ streamOf: (n) => stream.get(n) ?? -Infinity, receivedOf: () => -Infinity, allowanceMs: 1000 });
     const fired: [string, number][] = [];
     q.set("a", 100, (t) => fired.push(["a", t]), { node: "n1" });
     q.set("b", 150, (t) => fired.push(["b", t]), { node: "n1" });
@@ -178,6 +178,71 @@ describe("STATE_MISMATCH: keepalived's state against the addresses the node hold
     q.fireDue(7001);
     assert.deepEqual(fired.at(-1), ["d", 6000], "the allowance fires it, with its deadline");
     assert.equal(q.size, 0);
+  });
+
+  it("TimerQueue: the allowance counts from the node's newest receipt, not from an old deadline (a backlog)", () => {
+    const stream = new Map<string, number>();
+    const received = new Map<string, number>();
+    const q = new TimerQueue({ streamOf: (n) => stream.get(n) ?? -Infinity, receivedOf: (n) => received.get(n) ?? -Infinity, allowanceMs: 1000 });
+    const fired: [string, number][] = [];
+    // a backlog: the record that started the condition is an hour old, received now (1_000_000)
+    stream.set("n1", 100);
+    received.set("n1", 1_000_000);
+    q.set("a", 2100, (t) => fired.push(["a", t]), { node: "n1" });
+    q.fireDue(1_000_000);
+    assert.deepEqual(fired, [], "an hour past its deadline, but the node was heard from just now: parked");
+    assert.deepEqual(q.parked(), ["a"]);
+    // more of the backlog, still older than the deadline, received later: the wait moves on
+    stream.set("n1", 1500);
+    received.set("n1", 1_000_800);
+    q.fireDue(1_001_001);
+    assert.deepEqual(fired, [], "quiet for 201 ms only");
+    q.fireDue(1_001_800);
+    assert.deepEqual(fired, [], "not before the newest receipt + allowance");
+    q.fireDue(1_001_801);
+    assert.deepEqual(fired, [["a", 2100]], "quiet for the allowance: fired, with its deadline");
+  });
+
+  /**
+   * Both agents lose the server at T0 + 15 s and are back an hour later: their liveness resumes then, and
+   * every record stamped after T0 + 15 s arrives in one burst right after (the backlog), in stamp order.
+   */
+  function afterOutage(t: Timeline, horizonMs: number): DetectionEngine {
+    const HOUR = 3600_000;
+    const cut = T0 + 15_000;
+    const back = new Timeline({ autoVips: false });
+    back.seen("node1", T0 + HOUR, T0 + HOUR + horizonMs).seen("node2", T0 + HOUR, T0 + HOUR + horizonMs);
+    const all = t.facts();
+    const before = all.filter((f) => f.ts <= cut && (f.kind !== "seen" || f.ts <= cut)).map((f) => ({ ...f, rx: f.rx ?? f.ts }));
+    const burst = all.filter((f) => f.ts > cut && f.kind !== "seen" && f.kind !== "disconnected").map((f, i) => ({ ...f, rx: T0 + HOUR + 500 + i }));
+    const facts = [...before, ...back.facts().map((f) => ({ ...f, rx: f.ts })), ...burst].map((f, i) => ({ f, i }))
+      .sort((a, b) => a.f.rx - b.f.rx || a.i - b.i).map((x) => x.f);
+    const e = new DetectionEngine("c");
+    for (const f of facts) {
+      e.push(f);
+      e.tick(f.rx);
+    }
+    return e;
+  }
+
+  it("a backlog (records an hour old, received in one burst): no STATE_MISMATCH for a VIP released with the state change; a real one still opens once the node is quiet", () => {
+    const HOUR = 3600_000;
+    const released = pair({ horizonMs: 0 });
+    // node1 yields at 20 s and releases its VIP 50 ms later
+    released.lines("node1", T0 + 20_000, ["(VI_1) Master received advert from 192.0.2.2 with higher priority 200, ours 150", "(VI_1) Entering BACKUP STATE"]);
+    released.vips("node1", T0 + 20_050, []);
+    const e = afterOutage(released, 60_000);
+    e.tick(T0 + HOUR + 60_000);
+    assert.deepEqual(mismatches(e.incidents()).map((i) => [i.cause.code, i.openedAt - T0, i.closedAt === null ? null : i.closedAt - T0]), [],
+      "the VIP report 50 ms after the BACKUP line, in the same burst, ends the condition before its deadline");
+
+    const kept = pair({ horizonMs: 0 });
+    kept.lines("node1", T0 + 20_000, ["(VI_1) Master received advert from 192.0.2.2 with higher priority 200, ours 150", "(VI_1) Entering BACKUP STATE"]);
+    const e2 = afterOutage(kept, 60_000);
+    e2.tick(T0 + HOUR + 60_000);
+    const [m] = mismatches(e2.incidents());
+    assert.equal(m?.cause.code, "vip_held_not_master", "kept for good: the mismatch opens");
+    assert.equal(m.openedAt, T0 + 20_001, "dated from the line, not from the receipt");
   });
 
   /**
