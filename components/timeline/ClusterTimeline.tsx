@@ -15,7 +15,8 @@ import { Patterns } from "./Patterns";
 import { RangeControls } from "./RangeControls";
 import { Swimlanes, type Selection } from "./Swimlanes";
 import { fixedRange, pan, parseRange, rangeQuery, windowOf, zoom, type RangeSpec } from "./range";
-import { PLOT_ATTR, widthBucket } from "./prefetch";
+import { ChartCard, PlotSlot } from "./ChartFrame";
+import { widthBucket } from "./prefetch";
 import { laneKey } from "./transforms";
 import { useElementWidth } from "./useElementWidth";
 import { useTimeline } from "./useTimeline";
@@ -49,7 +50,8 @@ export function ClusterTimeline({ cluster }: { cluster: string }) {
   }, [cluster]);
 
   const lanesByKey = useMemo(() => new Map((tl.data?.lanes ?? []).map((l) => [laneKey(l), l])), [tl.data]);
-  const rendered = tl.data !== null && plotWidth > 0;
+  // drawn: data, a measured plot, and mounted (the prefetched answer may arrive before the mount's own render)
+  const rendered = tl.data !== null && plotWidth > 0 && mounted;
   const current = rendered && tl.current;
 
   return (
@@ -77,8 +79,8 @@ export function ClusterTimeline({ cluster }: { cluster: string }) {
           Could not load the timeline: {tl.error}
         </p>
       )}
-      <div className="rounded-lg border border-slate-200 bg-white px-3 pb-2 shadow-sm dark:border-slate-800 dark:bg-slate-900">
-        {rendered && mounted ? (
+      <ChartCard>
+        {rendered ? (
           tl.data!.lanes.length === 0 ? (
             <EmptyLanes plotRef={plot.ref} />
           ) : (
@@ -97,20 +99,18 @@ export function ClusterTimeline({ cluster }: { cluster: string }) {
             />
           )
         ) : (
-          <div className="grid grid-cols-1 py-3 sm:grid-cols-[12rem_minmax(0,1fr)] sm:gap-x-3">
-            <div className="max-sm:hidden" />
-            <div ref={plot.ref} {...{ [PLOT_ATTR]: "" }} className="min-w-0 text-sm text-slate-500 dark:text-slate-400" data-testid="loading">
-              {tl.error ? "No data." : "Loading the timeline…"}
-            </div>
-          </div>
+          <PlotSlot plotRef={plot.ref} testId="loading">
+            {tl.error ? "No data." : "Loading the timeline…"}
+          </PlotSlot>
         )}
-      </div>
+      </ChartCard>
       {selection && tl.data && (
         <DetailsPanel
           cluster={cluster}
           selection={selection}
           lanes={lanesByKey}
           incidents={tl.data.incidents}
+          evidenceOmitted={tl.data.evidence === "none"}
           now={now}
           onZoom={onZoom}
           onClose={() => setSelection(null)}
@@ -122,11 +122,8 @@ export function ClusterTimeline({ cluster }: { cluster: string }) {
 
 function EmptyLanes({ plotRef }: { plotRef: (n: HTMLDivElement | null) => void }) {
   return (
-    <div className="grid grid-cols-1 py-3 sm:grid-cols-[12rem_minmax(0,1fr)] sm:gap-x-3">
-      <div className="max-sm:hidden" />
-      <div ref={plotRef} className="min-w-0 text-sm text-slate-500 dark:text-slate-400" data-testid="no-lanes">
-        No node of this cluster has reported a VRRP instance yet.
-      </div>
-    </div>
+    <PlotSlot plotRef={plotRef} testId="no-lanes">
+      No node of this cluster has reported a VRRP instance yet.
+    </PlotSlot>
   );
 }

@@ -5,7 +5,7 @@ import type { LogLine } from "../../server/timeline/types";
 import { INCIDENT_KIND_LOOK, SEVERITY_LOOK } from "../status";
 import { StateBadge } from "../StateBadge";
 import { StatusIcon } from "../StatusIcon";
-import { fetchLogs, type LogRequest } from "./api";
+import { fetchIncident, fetchLogs, type LogRequest } from "./api";
 import type { Selection } from "./Swimlanes";
 import { formatDuration, formatTime, formatTimeOfDay } from "../format";
 import { gapSpan, gapSummary, segmentSpan, type Lane } from "./transforms";
@@ -29,12 +29,38 @@ function useLogs(cluster: string, req: LogRequest | null, key: string): LogsStat
   return state;
 }
 
+type Evidence = IncidentMsg["cause"]["evidence"];
+
+/**
+ * The evidence lines of the incident shown: those it came with, or, when the timeline was loaded without
+ * them (?evidence=none), GET /api/incidents/:id's. Empty while that loads or if it fails (the log lines
+ * are then shown unmarked, the failure said under them).
+ */
+function useEvidence(incident: IncidentMsg | undefined, omitted: boolean): { lines: Evidence; error: string | null } {
+  const need = !!incident && omitted && incident.cause.evidence.length === 0;
+  const [fetched, setFetched] = useState<{ id: string; lines: Evidence; error: string | null } | null>(null);
+  const id = incident?.id ?? null;
+  useEffect(() => {
+    if (!need || id === null) return;
+    const ctl = new AbortController();
+    void fetchIncident(id, ctl.signal).then((r) => {
+      if (r.ok) setFetched({ id, lines: r.data.cause.evidence, error: null });
+      else if (r.error.kind !== "aborted") setFetched({ id, lines: [], error: r.error.message });
+    });
+    return () => ctl.abort();
+  }, [need, id]);
+  if (!incident) return { lines: [], error: null };
+  if (!need) return { lines: incident.cause.evidence, error: null };
+  return fetched?.id === incident.id ? { lines: fetched.lines, error: fetched.error } : { lines: [], error: null };
+}
+
 /** What was clicked, and the keepalived log lines around it. */
 export function DetailsPanel({
   cluster,
   selection,
   lanes,
   incidents,
+  evidenceOmitted,
   now,
   onZoom,
   onClose,
@@ -43,12 +69,15 @@ export function DetailsPanel({
   selection: Selection;
   lanes: Map<string, Lane>;
   incidents: IncidentMsg[];
+  /** the timeline was loaded without the incidents' evidence lines: fetch those of the one shown */
+  evidenceOmitted: boolean;
   now: number;
   onZoom: (from: number, to: number) => void;
   onClose: () => void;
 }) {
   const lane = selection.kind === "segment" ? lanes.get(selection.lane) : undefined;
   const incident = selection.kind === "incident" ? incidents.find((i) => i.id === selection.id) : undefined;
+  const evidence = useEvidence(incident, evidenceOmitted);
   let req: LogRequest | null = null;
   let key = "";
   let mark: (l: LogLine) => boolean = () => false;
@@ -60,7 +89,7 @@ export function DetailsPanel({
   } else if (incident) {
     req = { around: Date.parse(incident.openedAt), limit: 80 };
     key = `inc:${incident.id}`;
-    const ev = new Set(incident.cause.evidence.map((e) => `${e.node}\n${e.line}`));
+    const ev = new Set(evidence.lines.map((e) => `${e.node}\n${e.line}`));
     mark = (l) => ev.has(`${l.node}\n${l.line}`);
   } else if (selection.kind === "gap") {
     const g = selection.gap;
@@ -106,6 +135,11 @@ export function DetailsPanel({
       {logs.status === "error" && <p className="text-sm text-red-700 dark:text-red-300">Could not load log lines: {logs.reason}</p>}
       {logs.status === "ok" && (
         <LogTable lines={nodes ? logs.lines.filter((l) => nodes.has(l.node)) : logs.lines} mark={mark} />
+      )}
+      {evidence.error && (
+        <p className="text-sm text-red-700 dark:text-red-300" data-testid="evidence-error">
+          Could not load the incident&apos;s evidence lines (shown unmarked): {evidence.error}
+        </p>
       )}
     </section>
   );

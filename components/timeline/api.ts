@@ -1,5 +1,6 @@
 /** GET /api/clusters/:name/timeline and /logs through the one fetch helper (../http.ts), and the prefetched first answer. */
 import type { z } from "zod";
+import { IncidentMsg } from "../../server/protocol";
 import { LogLines, TimelineResponse, type LogLine } from "../../server/timeline/types";
 import { getJson, parseAnswer, type HttpResult } from "../http";
 
@@ -23,11 +24,20 @@ export async function takePrefetchedTimeline(key: string): Promise<HttpResult<z.
 
 const base = (cluster: string) => `/api/clusters/${encodeURIComponent(cluster)}`;
 
-/** `to` null: up to the server's now (live). */
+/**
+ * `to` null: up to the server's now (live). Without the incidents' evidence lines (?evidence=none): the
+ * chart does not draw them, and they were most of a long range's answer; the details panel fetches the
+ * one incident it shows (fetchIncident).
+ */
 export function fetchTimeline(cluster: string, from: number, to: number | null, width: number, signal?: AbortSignal) {
-  const q = new URLSearchParams({ from: new Date(from).toISOString(), width: String(Math.round(width)) });
+  const q = new URLSearchParams({ from: new Date(from).toISOString(), width: String(Math.round(width)), evidence: "none" });
   if (to !== null) q.set("to", new Date(to).toISOString());
   return getJson(`${base(cluster)}/timeline?${q}`, TimelineResponse, signal);
+}
+
+/** one incident with its evidence lines */
+export function fetchIncident(id: string, signal?: AbortSignal): Promise<HttpResult<IncidentMsg>> {
+  return getJson(`/api/incidents/${encodeURIComponent(id)}`, IncidentMsg, signal);
 }
 
 export interface LogRequest {

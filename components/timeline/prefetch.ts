@@ -32,7 +32,7 @@ var q=new URLSearchParams(location.search),r=q.get("range"),now=Date.now(),from,
 if(r&&Object.prototype.hasOwnProperty.call(P,r)){spec=r;from=now-P[r];}
 else{var f=Date.parse(q.get("from")||""),t=Date.parse(q.get("to")||"");
 if(isFinite(f)&&isFinite(t)&&f<t&&t-f<=MAX){spec=f+"-"+t;from=f;to=t;}else{spec=D;from=now-P[D];}}
-var u=new URLSearchParams({from:new Date(from).toISOString(),width:String(b)});if(to!==null)u.set("to",new Date(to).toISOString());
+var u=new URLSearchParams({from:new Date(from).toISOString(),width:String(b),evidence:"none"});if(to!==null)u.set("to",new Date(to).toISOString());
 window.__kamTimelinePrefetch={key:C+"|"+spec+"|"+b,answer:fetch("/api/clusters/"+encodeURIComponent(C)+"/timeline?"+u,{cache:"no-store",headers:{accept:"application/json"}}).then(function(res){return res.text().then(function(text){return{status:res.status,text:text};});})};
 }catch(e){}})();`;
 }

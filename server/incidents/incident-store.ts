@@ -165,23 +165,42 @@ const isoSql = (col: string) => `to_char((${col}) AT TIME ZONE 'UTC', 'YYYY-MM-D
  * in storage (possibly fractional: journald is µs; an ISO string is read as a
  * time too), shown like toISOString (whole ms).
  */
-export function incidentListSql(f: { cluster: string; kind: string; open: string; to: string; from: string; limit: string; scope: string }): string {
-  const obj = `json_build_object(
-    'id', i.id::text, 'cluster', c.name, 'kind', i.kind, 'severity', i.severity, 'vrid', i.vrid,
-    'instances', coalesce(i.instances, '{}'::jsonb), 'nodes', i.nodes,
-    'openedAt', ${isoSql("i.opened_at")}, 'closedAt', ${isoSql("i.closed_at")}, 'silenced', i.silenced,
-    'cause', json_build_object('code', i.cause_code, 'summary', i.cause_summary, 'evidence', (
+export function incidentListSql(f: {
+  cluster: string;
+  kind: string;
+  open: string;
+  to: string;
+  from: string;
+  limit: string;
+  scope: string;
+  /** false: cause.evidence is an empty array (the timeline's brief list; GET /api/incidents/:id has the lines) */
+  evidence?: boolean;
+  /**
+   * the cluster's id as an SQL expression, when the caller knows it: the newest incidents are then read
+   * backwards on the (cluster_id, opened_at) index up to the limit, instead of sorting all of the range's
+   */
+  clusterId?: string;
+}): string {
+  const evidence = f.evidence === false
+    ? `'[]'::json`
+    : `(
       SELECT coalesce(json_agg(json_build_object(
         'node', e->'node',
         'at', CASE WHEN jsonb_typeof(e->'at') = 'number' THEN ${isoSql("to_timestamp(0) + floor((e->>'at')::float8) * interval '1 millisecond'")}
                    ELSE ${isoSql("(e->>'at')::timestamptz")} END,
         'line', e->'line', 'kind', e->'kind') ORDER BY o), '[]')
       FROM jsonb_array_elements(CASE WHEN jsonb_typeof(i.evidence) = 'array' THEN i.evidence ELSE '[]'::jsonb END)
-        WITH ORDINALITY AS ev(e, o))))`;
+        WITH ORDINALITY AS ev(e, o))`;
+  const obj = `json_build_object(
+    'id', i.id::text, 'cluster', c.name, 'kind', i.kind, 'severity', i.severity, 'vrid', i.vrid,
+    'instances', coalesce(i.instances, '{}'::jsonb), 'nodes', i.nodes,
+    'openedAt', ${isoSql("i.opened_at")}, 'closedAt', ${isoSql("i.closed_at")}, 'silenced', i.silenced,
+    'cause', json_build_object('code', i.cause_code, 'summary', i.cause_summary, 'evidence', ${evidence}))`;
   return `SELECT coalesce(json_agg(x.j ORDER BY x.opened_at DESC, x.id DESC), '[]') FROM (
   SELECT i.id, i.opened_at, CASE WHEN i.follows_id IS NULL THEN ${obj} ELSE (${obj}::jsonb || jsonb_build_object('follows', i.follows_id::text))::json END AS j
   FROM incident i JOIN cluster c ON c.id = i.cluster_id
-  WHERE (${f.cluster}::text IS NULL OR c.name = ${f.cluster}) AND (${f.kind}::text IS NULL OR i.kind = ${f.kind})
+  WHERE (${f.cluster}::text IS NULL OR c.name = ${f.cluster}) AND (${f.kind}::text IS NULL OR i.kind = ${f.kind})${f.clusterId ? `
+    AND i.cluster_id = ${f.clusterId}` : ""}
     AND (${f.scope}::text[] IS NULL OR c.name = ANY(${f.scope}::text[]))
     AND (${f.open}::boolean IS NULL OR (i.closed_at IS NULL) = ${f.open})
     AND (${f.to}::timestamptz IS NULL OR i.opened_at <= ${f.to})

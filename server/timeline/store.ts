@@ -47,8 +47,9 @@ async function clusterId(db: Db, name: string): Promise<number | null> {
  * - data gaps whose lost span overlaps the range (gaps.ts).
  *
  * $1 cluster name, $2 from, $3 to, $4 sessions from, $5 incident limit.
+ * Without evidence, each incident's cause.evidence is an empty array.
  */
-const TIMELINE_SQL = `WITH RECURSIVE
+const timelineSql = (evidence: boolean) => `WITH RECURSIVE
  cl AS (SELECT id FROM cluster WHERE name = $1),
  nd AS (SELECT n.id, n.name FROM node n WHERE n.cluster_id = (SELECT id FROM cl)),
  p(node_id, instance) AS (
@@ -87,8 +88,10 @@ SELECT (SELECT id FROM cl) AS cid,
  (SELECT json_agg(json_build_array(x.node_id, x.t, x.addresses) ORDER BY x.node_id, x.ts, x.id) FROM (
     SELECT node_id, ${ms("ts")} AS t, ts, id, addresses, lag(addresses) OVER (PARTITION BY node_id ORDER BY ts, id) AS prev FROM obs
   ) x WHERE x.prev IS NULL OR x.prev <> x.addresses) AS vips,
- (${incidentListSql({ cluster: "$1", kind: "NULL", open: "NULL", to: "$3::timestamptz", from: "$2::timestamptz", limit: "$5", scope: "NULL" })}) AS incidents,
+ (${incidentListSql({ cluster: "$1", kind: "NULL", open: "NULL", to: "$3::timestamptz", from: "$2::timestamptz", limit: "$5", scope: "NULL", evidence, clusterId: "(SELECT id FROM cl)" })}) AS incidents,
  (${gapsSql({ cluster: "$1", from: "$2::timestamptz", to: "$3::timestamptz" })}) AS gaps`;
+/** the timeline's statement with the incidents' evidence, and without (?evidence=none) */
+export const TIMELINE_SQL = { full: timelineSql(true), none: timelineSql(false) } as const;
 
 /** a state change: [node id, instance, vrid, state, ts] */
 const StateTuple = z.tuple([z.number(), z.string(), z.number().nullable(), z.string(), z.number()]);
@@ -146,7 +149,7 @@ export async function loadTimeline(
   },
 ): Promise<TimelineResponse | null> {
   const now = o.now ?? Date.now();
-  const [r] = await pgRows(sqlOf(db), "timeline", TimelineRow, TIMELINE_SQL, [
+  const [r] = await pgRows(sqlOf(db), "timeline", TimelineRow, TIMELINE_SQL[q.evidence ?? "full"], [
     q.cluster,
     iso(q.from),
     iso(q.to),
@@ -193,6 +196,7 @@ export async function loadTimeline(
     incidents: incidentsTruncated ? incidents.slice(0, TIMELINE_LIMITS.maxIncidents) : incidents,
     incidentsTruncated,
     gaps: gapsOf(r.gaps).gaps,
+    ...(q.evidence === "none" ? { evidence: "none" as const } : {}),
   };
 }
 

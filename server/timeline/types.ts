@@ -80,6 +80,8 @@ export const TimelineResponse = z.object({
   incidentsTruncated: z.boolean(),
   /** data gaps overlapping the range (see GET /api/clusters/:name/gaps); absent from older servers */
   gaps: z.array(DataGap).optional(),
+  /** "none" when asked with ?evidence=none: the incidents' cause.evidence are left empty (GET /api/incidents/:id has them) */
+  evidence: z.literal("none").optional(),
 });
 export type TimelineResponse = z.infer<typeof TimelineResponse>;
 

@@ -90,6 +90,15 @@ test("cluster timeline: lanes, incidents, logs on click, live updates and the ra
   await signIn(page, server);
   await page.goto(`${server.url}/clusters/${CLUSTER}?range=1h`, { waitUntil: "domcontentloaded" });
   await waitRendered(page);
+  // the first request was started by the inline script while the page loaded (the fallback lays out the
+  // plot it measures), without the incidents' evidence lines
+  const first = await page.evaluate(() => {
+    const tl = performance.getEntriesByType("resource").filter((e) => e.name.includes("/timeline?"));
+    const nav = performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming;
+    return { urls: tl.map((e) => e.name), start: tl[0]?.startTime ?? null, domContentLoaded: nav.domContentLoadedEventStart };
+  });
+  assert.match(first.urls[0] ?? "", /[?&]evidence=none(&|$)/);
+  assert.ok(first.start !== null && first.start < first.domContentLoaded, `prefetched before DOMContentLoaded (${JSON.stringify(first)})`);
   // the silent node turns UNKNOWN (hatched, with its word in the lane's badge), live
   for (const l of ["lb3-51", "lb3-52"]) {
     await page.locator(`[data-testid="lane-${l}"] svg[data-lane] [data-state="UNKNOWN"]`).first().waitFor({ timeout: 20_000 });
@@ -134,6 +143,11 @@ test("cluster timeline: lanes, incidents, logs on click, live updates and the ra
   await page.locator('[data-testid="details-kind"]').waitFor();
   assert.equal(await page.locator('[data-testid="details-kind"]').textContent(), "FAULT");
   await page.locator('[data-testid="log-lines"] tr[data-marked="true"]').first().waitFor({ timeout: 10_000 });
+  // the timeline came without evidence lines: the panel fetched this incident's own to mark them
+  const evidenceMarks = await page.locator('[data-testid="log-lines"] tr[data-marked="true"]').allTextContents();
+  assert.ok(evidenceMarks.some((m) => /Entering FAULT STATE/.test(m)), `the FAULT line is marked as evidence: ${evidenceMarks.join(" | ")}`);
+  const asked = await page.evaluate(() => performance.getEntriesByType("resource").map((e) => e.name));
+  assert.ok(asked.some((u) => u.endsWith(`/api/incidents/${faultId}`)), "the incident's evidence fetched");
 
   // the data gap: on its own track, from lb2's last delivered line to the report, with its details on click
   const gap = page.locator('[data-testid="gap-track"] [data-testid="gap"][data-node="lb2"]');

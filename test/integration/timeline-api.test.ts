@@ -158,15 +158,31 @@ describe(`cluster timeline API (${testDbKind()})`, () => {
       const second = await list();
       return second.length > 0 && JSON.stringify(second) === first ? second : null;
     }, 30_000, 100);
-    const t = await timeline("flap", `from=${iso(Date.now() - 20 * 60_000)}`);
+    const range = `from=${iso(Date.now() - 20 * 60_000)}&to=${iso(Date.now())}`;
+    const t = await timeline("flap", range);
     assert.deepEqual(t.incidents.map((i) => i.id).sort(), settled.map((i) => i.id).sort());
     for (const inc of t.incidents) assert.deepEqual(inc, settled.find((i) => i.id === inc.id));
     const none = await timeline("flap", `from=${iso(t0 - 86_400_000)}&to=${iso(t0 - 3600_000)}`);
     assert.deepEqual(none.incidents, [], "no incident outside the range");
+
+    // ?evidence=none (the page's own request): the same incidents, their evidence lines left out and said so
+    assert.ok(t.incidents.some((i) => i.cause.evidence.length > 0), "the fixture's incidents have evidence lines");
+    assert.equal(t.evidence, undefined, "a full answer does not carry the mark");
+    const brief = await timeline("flap", `${range}&evidence=none`);
+    assert.equal(brief.evidence, "none");
+    assert.deepEqual(brief.incidents.map((i) => i.id).sort(), settled.map((i) => i.id).sort());
+    for (const inc of brief.incidents) {
+      const full = settled.find((i) => i.id === inc.id)!;
+      assert.deepEqual(inc, { ...full, cause: { ...full.cause, evidence: [] } }, "everything but the evidence lines");
+      // the details panel's second request: the one incident, with its lines
+      const one = await get<IncidentMsg>(`/api/incidents/${inc.id}`);
+      assert.deepEqual(one.body.cause.evidence, full.cause.evidence);
+    }
+    assert.deepEqual(brief.lanes, t.lanes, "the lanes do not depend on it");
   });
 
   it("answers bad queries with typed errors and an unknown cluster with 404", async () => {
-    for (const q of ["from=yesterday", "width=0", "width=abc", `from=${iso(t0)}&to=${iso(t0 - 1)}`, `from=${iso(t0 - 40 * 86_400_000)}&to=${iso(t0)}`]) {
+    for (const q of ["from=yesterday", "width=0", "width=abc", "evidence=some", `from=${iso(t0)}&to=${iso(t0 - 1)}`, `from=${iso(t0 - 40 * 86_400_000)}&to=${iso(t0)}`]) {
       const r = await get<{ ok: boolean; code: string; message: string }>(`/api/clusters/tl/timeline?${q}`);
       assert.equal(r.status, 400, q);
       assert.equal(r.body.ok, false);

@@ -8,12 +8,20 @@ const q = (s: string) => new URLSearchParams(s);
 describe("timeline query", () => {
   test("defaults to the last hour up to now, 1200 pixels", () => {
     const r = parseTimelineQuery("edge", q(""), NOW);
-    assert.deepEqual(r, { ok: true, query: { cluster: "edge", from: NOW - 3600_000, to: NOW, width: 1200 } });
+    assert.deepEqual(r, { ok: true, query: { cluster: "edge", from: NOW - 3600_000, to: NOW, width: 1200, evidence: "full" } });
   });
 
   test("takes from, to and width", () => {
     const r = parseTimelineQuery("edge", q("from=2026-03-10T10:00:00Z&to=2026-03-10T11:00:00.500Z&width=640"), NOW);
-    assert.deepEqual(r, { ok: true, query: { cluster: "edge", from: Date.parse("2026-03-10T10:00:00Z"), to: Date.parse("2026-03-10T11:00:00.500Z"), width: 640 } });
+    assert.deepEqual(r, { ok: true, query: { cluster: "edge", from: Date.parse("2026-03-10T10:00:00Z"), to: Date.parse("2026-03-10T11:00:00.500Z"), width: 640, evidence: "full" } });
+  });
+
+  test("evidence=none asks for the incidents without their evidence lines; nothing else is taken", () => {
+    const r = parseTimelineQuery("edge", q("evidence=none"), NOW);
+    assert.ok(r.ok && r.query.evidence === "none");
+    const bad = parseTimelineQuery("edge", q("evidence=some"), NOW);
+    assert.equal(bad.ok, false);
+    if (!bad.ok) assert.match(bad.error.message, /evidence/);
   });
 
   test("a range given only its start runs to now", () => {

@@ -2,6 +2,7 @@ import type { Metadata } from "next";
 import { headers } from "next/headers";
 import Link from "next/link";
 import { Suspense } from "react";
+import { ChartCard, PlotSlot } from "../../../components/timeline/ChartFrame";
 import { ClusterTimeline } from "../../../components/timeline/ClusterTimeline";
 import { prefetchScript } from "../../../components/timeline/prefetch";
 import { IDENTITY } from "../../../server/auth/identity";
@@ -30,7 +31,14 @@ export default async function ClusterTimelinePage({ params }: Props) {
         </Link>{" "}
         / <span className="break-all">{name}</span>
       </nav>
-      <Suspense fallback={<p className="text-slate-500">Loading the timeline…</p>}>
+      {/* the fallback lays the plot out as the chart does: the prefetch script below measures its width */}
+      <Suspense
+        fallback={
+          <ChartCard>
+            <PlotSlot testId="loading">Loading the timeline…</PlotSlot>
+          </ChartCard>
+        }
+      >
         <ClusterTimeline cluster={name} />
       </Suspense>
       {/* starts the first data request while the page's JavaScript loads (components/timeline/prefetch.ts) */}

@@ -1,5 +1,5 @@
 import { loadGaps } from "../../timeline/gaps";
-import { TimelineQueryString, parseTimelineQuery } from "../../timeline/query";
+import { RangeQueryString, parseTimelineQuery } from "../../timeline/query";
 import { GapsResponse } from "../../timeline/types";
 import { ClusterParams, defineRoute, found, queryOf } from "../route";
 
@@ -11,7 +11,7 @@ import { ClusterParams, defineRoute, found, queryOf } from "../route";
 export default defineRoute({
   method: "GET", path: "/api/clusters/:name/gaps", access: "read",
   summary: "records the cluster's agents reported lost in a range",
-  request: { params: ClusterParams, query: TimelineQueryString }, response: GapsResponse,
+  request: { params: ClusterParams, query: RangeQueryString }, response: GapsResponse,
   async handle({ app, params, url, scope }) {
     const { cluster, from, to } = queryOf(parseTimelineQuery(params.name, url.searchParams));
     const r = found(await scope.ifAllows(cluster, () => loadGaps(app.db, cluster, from, to)), `no cluster ${cluster}`);
