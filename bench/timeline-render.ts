@@ -41,6 +41,8 @@ const VRIDS = [
   { vrid: 52, name: "VI_DB", vip: "198.18.0.200" },
 ];
 const SPAN = 7 * 86_400_000;
+/** how long an open page is watched for its own idle cost */
+const IDLE_MS = 20_000;
 
 /** small deterministic PRNG (mulberry32), so every run seeds the same history */
 function rng(seed: number) {
@@ -159,6 +161,9 @@ export async function benchTimelineRender(): Promise<Row[]> {
       row({ bench: B, name: `7-day timeline drawn in the browser (${r.stored} transitions)${DB_MARK}`, unit: "ms", value: r.drawn, stat: `median of ${r.runs}`,
         target: [{ op: "<=", value: 500 }], baseline: { name: "the same page, last 15 min", value: r.quietDrawn },
         detail: `navigation start -> first frame with the timeline; ${r.svg} SVG elements (the 15-minute page: ${r.quietSvg}); Chromium 1920x1080; the request started ${r.apiStart.toFixed(0)} ms after navigation start (DOM ready ${r.domReady.toFixed(0)} ms), its answer in at ${r.apiEnd.toFixed(0)} ms` }),
+      row({ bench: B, name: "7-day live timeline left open: the page's own work", unit: "ms/min", value: r.idle7d, stat: `over ${IDLE_MS / 1000} s`,
+        baseline: { name: "the 15-minute page", value: r.idle15m },
+        detail: `renderer script + style + layout time per minute (CDP Performance metrics) with no data arriving; the chart's clock ticks once per pixel of time (clockTickMs: 60 s here, 1 s for 15 min)` }),
       row({ bench: B, name: `7-day timeline API answer as the page fetched it${DB_MARK}`, unit: "ms", value: r.api, stat: `median of ${r.runs}`, target: [{ op: "<=", value: 150 }],
         baseline: { name: "the same request alone, no page loading", value: r.alone },
         detail: `resource timing of /api/clusters/:name/timeline?evidence=none (width of the page), ${r.incidents} incidents; alone (fetch from the bench, median of 5): ${r.alone.toFixed(0)} ms, ${r.aloneBytes} bytes; with the incidents' evidence (the default): ${r.full.toFixed(0)} ms, ${r.fullBytes} bytes` }),
@@ -284,12 +289,33 @@ async function measure(server: Pick<TestServer, "url" | "token" | "session">, RU
     const quiet = await runsOf("15m", RUNS);
     const rows = await runsOf("7d", RUNS);
     console.log(`screenshot: ${await screenshot(page, "timeline-bench-7d")}`);
+    // an open page's own cost, as on a wall display: the renderer's script and layout time while the page sits
+    // there (no data arriving: the history is seeded, the agents idle), per minute
+    const idleCost = async (range: string) => {
+      await drawOnce(range);
+      const cdp = await page.context().newCDPSession(page);
+      await cdp.send("Performance.enable");
+      const busy = async () => {
+        const { metrics } = (await cdp.send("Performance.getMetrics")) as { metrics: { name: string; value: number }[] };
+        const m = (n: string) => metrics.find((x) => x.name === n)?.value ?? 0;
+        return (m("ScriptDuration") + m("LayoutDuration") + m("RecalcStyleDuration")) * 1000;
+      };
+      const a = await busy();
+      await new Promise((r) => setTimeout(r, IDLE_MS));
+      const ms = ((await busy()) - a) * (60_000 / IDLE_MS);
+      await cdp.detach();
+      console.log(`${range} page idle: ${ms.toFixed(0)} ms of script, style and layout per minute`);
+      return ms;
+    };
+    const idle7d = await idleCost("7d");
+    const idle15m = await idleCost("15m");
     return {
       runs: RUNS, stored, incidents: full.incidents.length,
       drawn: median(rows.map((r) => r.drawn)), api: median(rows.map((r) => r.api)), svg: median(rows.map((r) => r.svg)),
       apiStart: median(rows.map((r) => r.apiStart)), apiEnd: median(rows.map((r) => r.apiEnd)), domReady: median(rows.map((r) => r.domReady)),
       alone: brief.ms, aloneBytes: brief.bytes, full: withEvidence.ms, fullBytes: withEvidence.bytes,
       quietDrawn: median(quiet.map((r) => r.drawn)), quietSvg: median(quiet.map((r) => r.svg)),
+      idle7d, idle15m,
     };
   } finally {
     for (const a of agents) a.close();

@@ -7,6 +7,7 @@
  */
 import { useSearchParams } from "next/navigation";
 import { useCallback, useEffect, useId, useMemo, useState } from "react";
+import type { ConnectionState } from "../live/connection";
 import { ConnectionBar } from "../overview/ConnectionBar";
 import { useNow } from "../useNow";
 import { DetailsPanel } from "./DetailsPanel";
@@ -14,7 +15,7 @@ import { Legend } from "./Legend";
 import { Patterns } from "./Patterns";
 import { RangeControls } from "./RangeControls";
 import { Swimlanes, type Selection } from "./Swimlanes";
-import { fixedRange, pan, parseRange, rangeQuery, windowOf, zoom, type RangeSpec } from "./range";
+import { clockTickMs, fixedRange, pan, parseRange, rangeQuery, windowOf, zoom, type RangeSpec } from "./range";
 import { ChartCard, PlotSlot } from "./ChartFrame";
 import { widthBucket } from "./prefetch";
 import { laneKey } from "./transforms";
@@ -31,7 +32,8 @@ export function ClusterTimeline({ cluster }: { cluster: string }) {
   const plot = useElementWidth<HTMLDivElement>();
   const plotWidth = plot.width;
   const tl = useTimeline(cluster, spec, widthBucket(plotWidth));
-  const now = useNow(spec.kind === "live" ? 1000 : 30_000);
+  // the chart's clock moves a pixel at a time (clockTickMs); the connection bar keeps its own, by the second
+  const now = useNow(clockTickMs(spec, plotWidth));
   const win = windowOf(spec, now);
   const prefix = `tl${useId().replace(/[^A-Za-z0-9_-]/g, "")}`;
   const [selection, setSelection] = useState<Selection | null>(null);
@@ -61,7 +63,7 @@ export function ClusterTimeline({ cluster }: { cluster: string }) {
         <h1 className="text-xl font-bold break-all">
           {cluster} <span className="font-normal text-slate-500 dark:text-slate-400">timeline</span>
         </h1>
-        {mounted && <ConnectionBar connection={tl.connection} lastUpdate={tl.lastUpdate} now={Math.max(now, tl.lastUpdate ?? 0)} />}
+        {mounted && <SecondsConnectionBar connection={tl.connection} lastUpdate={tl.lastUpdate} />}
       </div>
       {mounted && (
         <RangeControls
@@ -118,6 +120,12 @@ export function ClusterTimeline({ cluster }: { cluster: string }) {
       )}
     </div>
   );
+}
+
+/** the connection bar with a clock of its own, ticking every second without redrawing the chart */
+function SecondsConnectionBar({ connection, lastUpdate }: { connection: ConnectionState; lastUpdate: number | null }) {
+  const now = useNow(1000);
+  return <ConnectionBar connection={connection} lastUpdate={lastUpdate} now={Math.max(now, lastUpdate ?? 0)} />;
 }
 
 function EmptyLanes({ plotRef }: { plotRef: (n: HTMLDivElement | null) => void }) {

@@ -60,6 +60,30 @@ export function windowOf(spec: RangeSpec, now: number): Window {
   return { from: spec.from, to: spec.to };
 }
 
+/**
+ * How often a chart of this range needs the clock. A live window moves by one pixel every span / width
+ * ms: ticking faster redraws the same picture (a 7-day range at 1,658 px moves a pixel every 6 min, and
+ * a 1 s tick redrew every lane 365 times per pixel). At least every second, at most every minute; a fixed
+ * range only ages its relative times (open durations), every 30 s. Relative times that need the second
+ * ("updated 3 s ago") keep their own clock.
+ */
+export function clockTickMs(spec: RangeSpec, width: number): number {
+  if (spec.kind !== "live") return 30_000;
+  const perPixel = PRESETS[spec.preset] / Math.max(1, width);
+  return Math.min(60_000, Math.max(1000, Math.round(perPixel)));
+}
+
+/**
+ * How often a live chart reloads its whole range as a safety net (pushes already redraw it, and refetch it
+ * within a second of a change): twice the time of a pixel, between 30 s and 5 min. A 7-day range reloaded
+ * every 30 s cost the server a 1.6 MB answer and the page a full redraw twice a minute, to move 0.2 px.
+ */
+export function liveRefreshMs(spec: RangeSpec, width: number): number {
+  if (spec.kind !== "live") return 30_000;
+  const perPixel = PRESETS[spec.preset] / Math.max(1, width);
+  return Math.min(300_000, Math.max(30_000, Math.round(2 * perPixel)));
+}
+
 /** A fixed range, clamped to the allowed spans and never reaching past `now`. */
 export function fixedRange(from: number, to: number, now: number): RangeSpec {
   let f = Math.min(from, to);

@@ -5,7 +5,7 @@
  * states differ from the lanes ends/starts segments at once (client side) and
  * schedules a refetch of the visible range, at most one per second; an
  * `incident` push updates the bands the same way. Live ranges also refetch
- * every 30 s, and after a reconnect. The socket is the shared channel (../live/useLive.ts).
+ * every 30 s to 5 min (range.liveRefreshMs: twice a pixel's time), and after a reconnect. The socket is the shared channel (../live/useLive.ts).
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { ClusterSummary, IncidentMsg } from "../../server/protocol";
@@ -14,11 +14,10 @@ import type { ConnectionState } from "../live/connection";
 import { useLive } from "../live/useLive";
 import { fetchTimeline, takePrefetchedTimeline } from "./api";
 import { timelineKey } from "./prefetch";
-import { windowOf, type RangeSpec } from "./range";
+import { liveRefreshMs, windowOf, type RangeSpec } from "./range";
 import { applyLiveSummary, upsertIncident } from "./transforms";
 
 export const REFETCH_MIN_GAP_MS = 1000;
-const LIVE_REFRESH_MS = 30_000;
 
 export interface TimelineState {
   data: TimelineResponse | null;
@@ -98,11 +97,12 @@ export function useTimeline(cluster: string, spec: RangeSpec, width: number): Ti
     return () => clearTimeout(t);
   }, [cluster, specKey, width, load]);
 
+  const refreshMs = liveRefreshMs(spec, width);
   useEffect(() => {
     if (spec.kind !== "live") return;
-    const id = setInterval(() => void load(), LIVE_REFRESH_MS);
+    const id = setInterval(() => void load(), refreshMs);
     return () => clearInterval(id);
-  }, [spec.kind, load]);
+  }, [spec.kind, refreshMs, load]);
 
   const isLive = () => req.current.spec.kind === "live";
   const clusters = useMemo(() => [cluster], [cluster]);

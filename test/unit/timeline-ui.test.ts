@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { ClusterSummary, IncidentMsg } from "../../server/protocol";
 import type { DataGap, TimelineLane, TimelineResponse } from "../../server/timeline/types";
-import { fixedRange, MIN_SPAN_MS, pan, parseRange, rangeQuery, windowOf, zoom } from "../../components/timeline/range";
+import { clockTickMs, fixedRange, liveRefreshMs, MIN_SPAN_MS, pan, parseRange, rangeQuery, windowOf, zoom } from "../../components/timeline/range";
 import {
   applyLiveSummary,
   gapSpan,
@@ -61,6 +61,23 @@ describe("range in the URL", () => {
     assert.deepEqual(pan({ kind: "live", preset: "1h" }, -0.5, NOW), { kind: "fixed", from: NOW - 5400_000, to: NOW - 1800_000 });
   });
 
+});
+
+describe("the chart's clock", () => {
+  test("a live range ticks once per pixel of time, between 1 s and 1 min; a fixed range every 30 s", () => {
+    assert.equal(clockTickMs({ kind: "live", preset: "1h" }, 1658), 2171, "1 h over 1,658 px: a pixel every 2.2 s");
+    assert.equal(clockTickMs({ kind: "live", preset: "15m" }, 1658), 1000, "faster than a second: every second");
+    assert.equal(clockTickMs({ kind: "live", preset: "7d" }, 1658), 60_000, "a pixel every 6 min: every minute at most");
+    assert.equal(clockTickMs({ kind: "live", preset: "24h" }, 0), 60_000, "not measured yet: no division by zero");
+    assert.equal(clockTickMs({ kind: "fixed", from: 0, to: 3600_000 }, 1658), 30_000);
+  });
+
+  test("a live range reloads in full every two pixels of time, between 30 s and 5 min", () => {
+    assert.equal(liveRefreshMs({ kind: "live", preset: "1h" }, 1658), 30_000);
+    assert.equal(liveRefreshMs({ kind: "live", preset: "24h" }, 1658), 104_222);
+    assert.equal(liveRefreshMs({ kind: "live", preset: "7d" }, 1658), 300_000);
+    assert.equal(liveRefreshMs({ kind: "fixed", from: 0, to: 3600_000 }, 1658), 30_000, "fixed ranges do not reload on a timer (the hook ignores it)");
+  });
 });
 
 describe("scales and ticks", () => {
