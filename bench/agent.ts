@@ -13,7 +13,8 @@
  * `Environment=` lines, quoted ones too: MALLOC_MMAP_THRESHOLD_=131072, a fixed glibc mmap
  * threshold, so the 16 MiB scrypt buffer of the auth_pass hashing is returned
  * to the system), as deployed; a second agent idles alongside without that
- * setting, to show its effect in the same run. Memory is VmRSS and, from
+ * setting, to show its effect in the same run (neither gets this shell's
+ * NODE_EXTRA_CA_CERTS, nor does the bare node). Memory is VmRSS and, from
  * /proc/<pid>/smaps_rollup, Pss and private memory (what the process alone
  * costs: the node binary's pages are shared by every node process).
  */
@@ -123,7 +124,12 @@ export async function benchAgent(): Promise<Row[]> {
   let agent: AgentProc | null = null;
   let variant: AgentProc | null = null;
   const ablated: AgentProc[] = [];
-  const baseline = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: "ignore" });
+  // A service gets the unit's environment, not this shell's: NODE_EXTRA_CA_CERTS (set on some build machines) makes
+  // every node process load that CA file at start (+1.8 MiB RSS for a system bundle), so the agents and the bare node
+  // run without it unless the unit sets it; the first row's detail says when it was set here.
+  const shellCa = process.env.NODE_EXTRA_CA_CERTS;
+  const noShellCa = { NODE_EXTRA_CA_CERTS: "" };
+  const baseline = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: "ignore", env: { ...process.env, ...noShellCa } });
   const keepalived = idleKeepalived(path.join(tmp, "keepalived"));
   const forget = onInterrupt(async () => {
     baseline.kill("SIGKILL");
@@ -159,12 +165,12 @@ export async function benchAgent(): Promise<Row[]> {
     }
     rows.push(row({ bench: B, name: "start: spawn -> connected to the server", unit: "ms", value: median(connect), stat: "median of 3", detail: `runs ${connect.map((x) => fmt(x)).join(", ")} ms (first start: state directory created)` }));
 
-    const unitEnv = agentUnitEnvironment(); // every Environment= line of the unit, quoted ones (NODE_OPTIONS) too
-    const unitText = Object.entries(unitEnv).map(([k, v]) => `${k}=${v}`).join(" ") || "none";
+    const unitEnv = { ...noShellCa, ...agentUnitEnvironment() }; // every Environment= line of the unit, quoted ones (NODE_OPTIONS) too
+    const unitText = Object.entries(agentUnitEnvironment()).map(([k, v]) => `${k}=${v}`).join(" ") || "none";
     agent = startAgent(args("idle"), { KAM_TOKEN: token, ...unitEnv });
     const plain = { ...process.env };
     for (const k of Object.keys(unitEnv)) delete plain[k];
-    variant = startAgent(args("idle-plain", "idle2"), { ...(plain as Record<string, string>), KAM_TOKEN: token });
+    variant = startAgent(args("idle-plain", "idle2"), { ...(plain as Record<string, string>), ...noShellCa, KAM_TOKEN: token });
     // per-activity breakdown: the same agent (unit environment) with one activity turned off or made rare, in the
     // same window; the activity's cost is the deployed agent's CPU minus this one's. The last has all of them off:
     // what is left is the log file follower, socket.io's own pings and node itself.
@@ -189,7 +195,7 @@ export async function benchAgent(): Promise<Row[]> {
         stat: `max of ${IDLE_S} samples`,
         baseline: { name: "bare node", value: b.rssMax },
         target: [{ op: "<=", value: 45 }],
-        detail: `unit environment: ${unitText}; median ${fmt(a.rssMedian)} MiB; the rest of VmRSS is mostly the node binary's pages, shared by every node process; bare node: ${fmt(b.rssMax)} MiB; its children: ${a.liveKids.join(", ") || "none"}`,
+        detail: `unit environment: ${unitText}; median ${fmt(a.rssMedian)} MiB; the rest of VmRSS is mostly the node binary's pages, shared by every node process; bare node: ${fmt(b.rssMax)} MiB; its children: ${a.liveKids.join(", ") || "none"}${shellCa ? "; this shell's NODE_EXTRA_CA_CERTS not passed on (a service does not inherit it)" : ""}`,
       }),
       row({
         bench: B,
@@ -207,7 +213,7 @@ export async function benchAgent(): Promise<Row[]> {
         value: v.rssMax,
         stat: `max of ${IDLE_S} samples`,
         baseline: { name: "bare node", value: b.rssMax },
-        detail: `without ${Object.keys(unitEnv).join(", ")}: private ${fmt(v.priv, 1)} MiB, Pss ${fmt(v.pss, 1)} MiB (glibc keeps the freed scrypt buffers, V8 sizes its heap freely); CPU ${(v.selfPct + v.reapedPct + v.livePct).toFixed(2)}% of a core`,
+        detail: `without ${Object.keys(agentUnitEnvironment()).join(", ")}: private ${fmt(v.priv, 1)} MiB, Pss ${fmt(v.pss, 1)} MiB (glibc keeps the freed scrypt buffers, V8 sizes its heap freely); CPU ${(v.selfPct + v.reapedPct + v.livePct).toFixed(2)}% of a core`,
       }),
       row({
         bench: B,
