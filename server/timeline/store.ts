@@ -91,7 +91,7 @@ SELECT (SELECT id FROM cl) AS cid,
  (${incidentListSql({ cluster: "$1", kind: "NULL", open: "NULL", to: "$3::timestamptz", from: "$2::timestamptz", limit: "$5", scope: "NULL", evidence, clusterId: "(SELECT id FROM cl)" })}) AS incidents,
  (${gapsSql({ cluster: "$1", from: "$2::timestamptz", to: "$3::timestamptz" })}) AS gaps`;
 /** the timeline's statement with the incidents' evidence, and without (?evidence=none) */
-export const TIMELINE_SQL = { full: timelineSql(true), none: timelineSql(false) } as const;
+const TIMELINE_SQL = { full: timelineSql(true), none: timelineSql(false) } as const;
 
 /** a state change: [node id, instance, vrid, state, ts] */
 const StateTuple = z.tuple([z.number(), z.string(), z.number().nullable(), z.string(), z.number()]);
