@@ -1,6 +1,6 @@
 /**
  * Shape of GET /api/stats: per cluster, over a time range, how the virtual routers fared.
- * Imports only zod/mini (never zod classic, a 136 KB chunk) and the protocol's kinds: safe to
+ * Imports only zod/mini (never zod classic: scripts/client-zod.mjs) and the protocol's kinds: safe to
  * import from the browser, which validates the response with `StatsResponse`.
  */
 import * as z from "zod/mini";

@@ -2,8 +2,8 @@
  * Shapes of GET /api/clusters/:name/timeline and GET /api/clusters/:name/logs
  * (DESIGN.md), as zod schemas with their types: the server builds them, the
  * browser validates what it receives with the same schemas. Imports only zod/mini
- * (never zod classic, a 136 KB chunk) and the wire contract, so it is safe in the
- * browser bundle.
+ * (never zod classic: scripts/client-zod.mjs) and the wire contract, so it is safe
+ * in the browser bundle.
  */
 import * as z from "zod/mini";
 import { IncidentMsg, InstanceState } from "../protocol";
