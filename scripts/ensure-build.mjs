@@ -1,5 +1,5 @@
 // What `npm run build`, `npm start` and `npm test` build (issue 14), each from its own sources:
-//   web UI   .next/ (next build)                             app/, components/, public/, server/, next and postcss config
+//   web UI   .next/ (next build; then scripts/client-zod.mjs)  app/, components/, public/, server/, next and postcss config
 //   server   dist/server.mjs, dist/admin.mjs, dist/token.mjs  server/, scripts/agent-unit.mjs, prisma/schema.prisma (esbuild: build-server.mjs)
 //   agent    dist/keepalived-agent.cjs                        agent/, server/ (protocol.ts) (esbuild: agent/build.mjs)
 // ensureBuild() builds each part that is missing or older than its sources (npm start, npm test, the benches);
@@ -24,7 +24,16 @@ const PARTS = [
     // page server components import server modules (incidents, auth...): any server change may matter
     sources: ["app", "components", "public", "server", "prisma/schema.prisma", "next.config.mjs", "postcss.config.mjs", "tsconfig.next.json", "package.json"],
     outputs: [".next/BUILD_ID"],
-    build: () => run("next build (about a minute)", [path.join(root, "node_modules/next/dist/bin/next"), "build"]),
+    build: () => {
+      run("next build (about a minute)", [path.join(root, "node_modules/next/dist/bin/next"), "build"]);
+      // zod/mini in the browser, never classic (as agent/build.mjs for the agent): the check names the importers;
+      // a build that fails it does not count as built (no BUILD_ID), so the next start or test builds again
+      const check = spawnSync(process.execPath, [path.join(root, "scripts/client-zod.mjs")], { cwd: root, stdio: ["ignore", 2, 2] });
+      if (check.status !== 0) {
+        fs.rmSync(path.join(root, ".next/BUILD_ID"), { force: true });
+        process.exit(check.status ?? 1);
+      }
+    },
   },
   {
     name: "server",

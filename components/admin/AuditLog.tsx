@@ -5,7 +5,7 @@
  * follows its `next` cursor; the CSV link is /api/audit/export with the same filters.
  */
 import { useCallback, useEffect, useState, type FormEvent } from "react";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { formatTime } from "../format";
 import { getJson } from "../http";
 import { useHydrated } from "../useHydrated";
@@ -14,9 +14,9 @@ import { auditSearch, type AuditFilters } from "./forms";
 
 const Entry = z.object({
   id: z.string(), at: z.string(), actorKind: z.string(), actor: z.string(), action: z.string(), target: z.string(),
-  before: z.unknown(), after: z.unknown(), sourceIp: z.string().nullable(),
+  before: z.unknown(), after: z.unknown(), sourceIp: z.nullable(z.string()),
 });
-const Page = z.object({ entries: z.array(Entry), next: z.string().nullable() });
+const Page = z.object({ entries: z.array(Entry), next: z.nullable(z.string()) });
 type Entry = z.infer<typeof Entry>;
 
 const shown = (v: unknown) => (v === null || v === undefined ? "—" : JSON.stringify(v, null, 1));

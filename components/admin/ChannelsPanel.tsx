@@ -7,7 +7,7 @@
  * shown once.
  */
 import { useCallback, useEffect, useState, type FormEvent } from "react";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { formatTime } from "../format";
 import { getJson, send } from "../http";
 import { useSession } from "../auth/session";
@@ -19,17 +19,17 @@ const FORMATS = ["json", "slack", "alertmanager", "pagerduty", "email"] as const
 const SEVERITIES = ["info", "warning", "critical"] as const;
 
 const Delivery = z.object({
-  incident: z.string(), event: z.string(), status: z.string(), attempts: z.number(), error: z.string().nullable(), createdAt: z.string(), at: z.string(),
+  incident: z.string(), event: z.string(), status: z.string(), attempts: z.number(), error: z.nullable(z.string()), createdAt: z.string(), at: z.string(),
 });
 const Channel = z.object({
-  id: z.number(), cluster: z.string(), format: z.string(), url: z.string(), enabled: z.boolean(), minSeverity: z.string(), secret: z.string().nullable(),
-  email: z.object({ to: z.array(z.string()), from: z.string(), user: z.string().nullable(), ca: z.boolean() }).nullable(),
-  lastTest: z.object({ at: z.string(), ok: z.boolean(), answer: z.string() }).nullable(),
-  lastDelivery: Delivery.nullable(),
+  id: z.number(), cluster: z.string(), format: z.string(), url: z.string(), enabled: z.boolean(), minSeverity: z.string(), secret: z.nullable(z.string()),
+  email: z.nullable(z.object({ to: z.array(z.string()), from: z.string(), user: z.nullable(z.string()), ca: z.boolean() })),
+  lastTest: z.nullable(z.object({ at: z.string(), ok: z.boolean(), answer: z.string() })),
+  lastDelivery: z.nullable(Delivery),
 });
 type Channel = z.infer<typeof Channel>;
 type Delivery = z.infer<typeof Delivery>;
-const Added = z.object({ signingSecret: z.string().nullable() });
+const Added = z.object({ signingSecret: z.nullable(z.string()) });
 const Tested = z.object({ delivered: z.boolean(), steps: z.array(z.object({ event: z.string(), ok: z.boolean(), answer: z.string() })) });
 
 function status(c: Channel): string {
@@ -57,7 +57,7 @@ export function ChannelsPanel() {
     void load();
   }, [load]);
 
-  const act = async <S extends z.ZodType>(method: "POST" | "DELETE", url: string, body: unknown, schema: S, done?: (d: z.infer<S>) => void) => {
+  const act = async <S extends z.core.$ZodType>(method: "POST" | "DELETE", url: string, body: unknown, schema: S, done?: (d: z.infer<S>) => void) => {
     setMessage(null);
     setSecret(null);
     const r = await send(method, url, csrf, body, schema);

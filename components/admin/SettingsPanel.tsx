@@ -5,14 +5,14 @@
  * POST /api/clusters/:name/settings; the running server applies them within seconds.
  */
 import { useState, type FormEvent } from "react";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { getJson, send } from "../http";
 import { useSession } from "../auth/session";
 import { useHydrated } from "../useHydrated";
 import { box, btn, field } from "./styles";
 import { SETTING_HELP, settingsPatch } from "./forms";
 
-const Reply = z.object({ cluster: z.string(), settings: z.record(z.string(), z.number()), effective: z.record(z.string(), z.number().nullable()) });
+const Reply = z.object({ cluster: z.string(), settings: z.record(z.string(), z.number()), effective: z.record(z.string(), z.nullable(z.number())) });
 type Reply = z.infer<typeof Reply>;
 
 export function SettingsPanel() {

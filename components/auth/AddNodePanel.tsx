@@ -6,15 +6,15 @@
  * goes through /api/admin/enrolment-codes with the session's CSRF token; a code is shown once.
  */
 import { useCallback, useEffect, useState, type FormEvent } from "react";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { formatTime } from "../format";
 import { getJson, send } from "../http";
 import { useSession } from "./session";
 
 const CodeRow = z.object({
   id: z.number(), cluster: z.string(), node: z.string(), prefix: z.string(), state: z.enum(["pending", "used", "expired", "revoked"]),
-  createdBy: z.string(), createdAt: z.string(), expiresAt: z.string(), usedAt: z.string().nullable(), usedFrom: z.string().nullable(),
-  agentTokenId: z.number().nullable(), revokedAt: z.string().nullable(),
+  createdBy: z.string(), createdAt: z.string(), expiresAt: z.string(), usedAt: z.nullable(z.string()), usedFrom: z.nullable(z.string()),
+  agentTokenId: z.nullable(z.number()), revokedAt: z.nullable(z.string()),
 });
 type CodeRow = z.infer<typeof CodeRow>;
 const NewCode = z.object({ ok: z.literal(true), id: z.number(), code: z.string(), cluster: z.string(), node: z.string(), expiresAt: z.string(), command: z.string() });

@@ -8,25 +8,25 @@
  */
 import Link from "next/link";
 import { useCallback, useEffect, useState, type FormEvent } from "react";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { formatTime } from "../format";
 import { getJson, send } from "../http";
 import { useSession } from "./session";
 import { box, btn, field } from "../admin/styles";
 
 const Answer = z.record(z.string(), z.unknown());
-const UserRow = z.object({ id: z.number(), name: z.string(), role: z.string(), clusters: z.array(z.string()).nullable(), lastLoginAt: z.string().nullable(), sessions: z.number(), signIn: z.enum(["password", "oidc"]).optional() });
+const UserRow = z.object({ id: z.number(), name: z.string(), role: z.string(), clusters: z.nullable(z.array(z.string())), lastLoginAt: z.nullable(z.string()), sessions: z.number(), signIn: z.optional(z.enum(["password", "oidc"])) });
 const TokenRow = z.object({
   id: z.number(),
-  name: z.string().optional(),
-  label: z.string().optional(),
-  cluster: z.string().optional(),
-  node: z.string().nullable().optional(),
+  name: z.optional(z.string()),
+  label: z.optional(z.string()),
+  cluster: z.optional(z.string()),
+  node: z.optional(z.nullable(z.string())),
   prefix: z.string(),
-  lastUsedAt: z.string().nullable(),
-  revokedAt: z.string().nullable(),
-  sessions: z.number().optional(),
-  clusters: z.array(z.string()).nullable().optional(),
+  lastUsedAt: z.nullable(z.string()),
+  revokedAt: z.nullable(z.string()),
+  sessions: z.optional(z.number()),
+  clusters: z.optional(z.nullable(z.array(z.string()))),
 });
 const Tokens = z.object({ api: z.array(TokenRow), wall: z.array(TokenRow), agent: z.array(TokenRow) });
 type UserRow = z.infer<typeof UserRow>;

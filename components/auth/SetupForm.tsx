@@ -1,6 +1,6 @@
 "use client";
 import { useState, type FormEvent } from "react";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { send } from "../http";
 import { useHydrated } from "./useHydrated";
 

@@ -1,7 +1,7 @@
 "use client";
 import Link from "next/link";
 import { useState } from "react";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { send } from "../http";
 import { useSession } from "./session";
 

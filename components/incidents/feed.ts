@@ -4,7 +4,7 @@
  * ignored). A push received while a snapshot request is in flight is re-applied on top of it.
  * Unit-tested in test/unit/incidents-ui-feed.test.ts.
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { IncidentMsg } from "../../server/protocol";
 import { matchesFilters, type IncidentFilters } from "./filters";
 

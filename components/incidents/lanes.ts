@@ -5,7 +5,7 @@
  * else from the state lines among the incident's evidence. Pure; unit-tested in
  * test/unit/incidents-ui-lanes.test.ts.
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { InstanceState, type IncidentMsg } from "../../server/protocol";
 import { parseLine } from "../../server/parser";
 
@@ -37,20 +37,23 @@ export function incidentWindow(inc: Pick<IncidentMsg, "openedAt" | "closedAt">, 
   return { from: Math.floor(opened - pad), to: Math.ceil(inc.closedAt ? end + pad : end) };
 }
 
-const isoMs = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  const t = typeof v === "number" ? v : Date.parse(v);
-  if (!Number.isFinite(t)) ctx.addIssue({ code: "custom", message: "not a time" });
-  return t;
-});
+const isoMs = z.pipe(
+  z.union([z.string(), z.number()]),
+  z.transform((v, ctx) => {
+    const t = typeof v === "number" ? v : Date.parse(v);
+    if (!Number.isFinite(t)) ctx.issues.push({ code: "custom", message: "not a time", input: v });
+    return t;
+  }),
+);
 
 /** GET /api/clusters/:name/timeline, as far as the mini timeline needs it. */
 export const TimelineResponse = z.object({
   lanes: z.array(
     z.object({
       node: z.string(),
-      instance: z.string().nullable().optional(),
-      vrid: z.number().nullable().optional(),
-      segments: z.array(z.object({ state: InstanceState, from: isoMs, to: isoMs.nullable() })),
+      instance: z.optional(z.nullable(z.string())),
+      vrid: z.optional(z.nullable(z.number())),
+      segments: z.array(z.object({ state: InstanceState, from: isoMs, to: z.nullable(isoMs) })),
     }),
   ),
 });

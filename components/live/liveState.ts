@@ -5,7 +5,7 @@
  * Ordering: a push that arrives while a snapshot request is in flight is newer than (or as new as)
  * that snapshot, so it is re-applied on top of the snapshot when the snapshot lands.
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { ClusterSummary, describeZodError } from "../../server/protocol";
 
 export const ClusterList = z.array(ClusterSummary);

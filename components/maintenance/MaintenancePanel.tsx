@@ -6,7 +6,7 @@
  * (the incident list and page say so), and not notified. Everything goes through /api/maintenance with the session's CSRF token.
  */
 import { useCallback, useEffect, useState, type FormEvent } from "react";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { formatDuration, formatTime } from "../format";
 import { getJson, send } from "../http";
 import { atLeast, useSession } from "../auth/session";
@@ -15,7 +15,7 @@ import { useNow } from "../useNow";
 import { box, btn, field } from "../admin/styles";
 import { newWindowBody, windowState } from "./windows";
 
-const Window = z.object({ id: z.number(), cluster: z.string(), from: z.string(), to: z.string(), reason: z.string(), vrid: z.number().nullable(), createdBy: z.string() });
+const Window = z.object({ id: z.number(), cluster: z.string(), from: z.string(), to: z.string(), reason: z.string(), vrid: z.nullable(z.number()), createdBy: z.string() });
 type Window = z.infer<typeof Window>;
 
 export function MaintenancePanel() {

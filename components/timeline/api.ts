@@ -1,5 +1,5 @@
 /** GET /api/clusters/:name/timeline and /logs through the one fetch helper (../http.ts), and the prefetched first answer. */
-import type { z } from "zod";
+import type * as z from "zod/mini";
 import { IncidentMsg } from "../../server/protocol";
 import { LogLines, TimelineResponse, type LogLine } from "../../server/timeline/types";
 import { getJson, parseAnswer, type HttpResult } from "../http";

@@ -1,10 +1,11 @@
 /**
  * Shapes of GET /api/clusters/:name/timeline and GET /api/clusters/:name/logs
  * (DESIGN.md), as zod schemas with their types: the server builds them, the
- * browser validates what it receives with the same schemas. Imports only zod
- * and the wire contract, so it is safe in the browser bundle.
+ * browser validates what it receives with the same schemas. Imports only zod/mini
+ * (never zod classic: scripts/client-zod.mjs) and the wire contract, so it is safe
+ * in the browser bundle.
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { IncidentMsg, InstanceState } from "../protocol";
 
 /** A half-open time interval in epoch ms; `to` null = still going on at `now`. */
@@ -17,28 +18,28 @@ export const TimelineSegment = z.object({
   state: InstanceState,
   from: z.string(),
   /** null: the state still holds now */
-  to: z.string().nullable(),
+  to: z.nullable(z.string()),
   /** several sub-pixel segments merged into one (see server/timeline/downsample.ts) */
-  aggregated: z.literal(true).optional(),
+  aggregated: z.optional(z.literal(true)),
   /** state changes inside an aggregated segment */
-  transitions: z.number().int().optional(),
+  transitions: z.optional(z.int()),
 });
 export type TimelineSegment = z.infer<typeof TimelineSegment>;
 
-export const HeldInterval = z.object({ from: z.string(), to: z.string().nullable() });
+export const HeldInterval = z.object({ from: z.string(), to: z.nullable(z.string()) });
 export type HeldInterval = z.infer<typeof HeldInterval>;
 
 export const TimelineLane = z.object({
   node: z.string(),
   instance: z.string(),
-  vrid: z.number().nullable(),
+  vrid: z.nullable(z.number()),
   segments: z.array(TimelineSegment),
   /** when the node held at least one of the instance's configured VIPs */
   vipHeld: z.array(HeldInterval),
   /** the instance's configured VIP addresses (newest config snapshot) */
   vips: z.array(z.string()),
   /** state changes of this lane inside the range (before aggregation) */
-  transitions: z.number().int(),
+  transitions: z.int(),
 });
 export type TimelineLane = z.infer<typeof TimelineLane>;
 
@@ -48,11 +49,11 @@ export const DataGap = z.object({
   /** when the agent reported the loss */
   at: z.string(),
   /** the newest line the agent did deliver before the lost ones (null: none stored) */
-  since: z.string().nullable(),
+  since: z.nullable(z.string()),
   fromSeq: z.number(),
   toSeq: z.number(),
   /** records lost */
-  dropped: z.number().int(),
+  dropped: z.int(),
   /** the agent's words: "outbox full", a record the server refused, an unreadable source */
   reason: z.string(),
 });
@@ -73,15 +74,15 @@ export const TimelineResponse = z.object({
   /** the server's clock when it answered */
   now: z.string(),
   /** pixels the segments were aggregated for */
-  width: z.number().int(),
+  width: z.int(),
   lanes: z.array(TimelineLane),
   incidents: z.array(IncidentMsg),
   /** more incidents overlap the range than are sent (the newest TIMELINE_LIMITS.maxIncidents are) */
   incidentsTruncated: z.boolean(),
   /** data gaps overlapping the range (see GET /api/clusters/:name/gaps); absent from older servers */
-  gaps: z.array(DataGap).optional(),
+  gaps: z.optional(z.array(DataGap)),
   /** "none" when asked with ?evidence=none: the incidents' cause.evidence are left empty (GET /api/incidents/:id has them) */
-  evidence: z.literal("none").optional(),
+  evidence: z.optional(z.literal("none")),
 });
 export type TimelineResponse = z.infer<typeof TimelineResponse>;
 
