@@ -7,7 +7,8 @@ const root = dirname(fileURLToPath(import.meta.url));
  * Next runs inside our custom Node server (server/main.ts), so no `output: "standalone"`.
  * JavaScript, not next.config.ts: the compiled server loads it at every start, and nothing transpiles
  * TypeScript at run time in production (issue 14).
- * Pages import only server/protocol.ts (zod); everything heavy stays outside the bundles.
+ * The browser bundles carry zod/mini, never zod classic (`npm run build` checks the output: scripts/client-zod.mjs);
+ * page server components import server modules, which stay on the server.
  */
 /** @type {import("next").NextConfig} */
 const nextConfig = {
