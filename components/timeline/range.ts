@@ -69,8 +69,12 @@ export function windowOf(spec: RangeSpec, now: number): Window {
  */
 export function clockTickMs(spec: RangeSpec, width: number): number {
   if (spec.kind !== "live") return 30_000;
-  const perPixel = PRESETS[spec.preset] / Math.max(1, width);
-  return Math.min(60_000, Math.max(1000, Math.round(perPixel)));
+  return Math.min(60_000, Math.max(1000, Math.round(pixelMs(spec, width))));
+}
+
+/** how long a pixel of a live chart `width` pixels wide lasts (a width not measured yet counts as 1 px) */
+function pixelMs(spec: Extract<RangeSpec, { kind: "live" }>, width: number): number {
+  return PRESETS[spec.preset] / Math.max(1, width);
 }
 
 /**
@@ -80,8 +84,7 @@ export function clockTickMs(spec: RangeSpec, width: number): number {
  */
 export function liveRefreshMs(spec: RangeSpec, width: number): number {
   if (spec.kind !== "live") return 30_000;
-  const perPixel = PRESETS[spec.preset] / Math.max(1, width);
-  return Math.min(300_000, Math.max(30_000, Math.round(2 * perPixel)));
+  return Math.min(300_000, Math.max(30_000, Math.round(2 * pixelMs(spec, width))));
 }
 
 /** A fixed range, clamped to the allowed spans and never reaching past `now`. */
