@@ -72,12 +72,16 @@ export function evaluateDual(ctx: Ctx, g: Group, at: number, trigger: Evidence[]
   if (isDual(d)) {
     if (c.slot === null) lastSeen.set(g, snapshot(d));
     if (c.since === null) {
-      c.since = at;
+      // it began with the fact that completed the picture, or later, when a member's stream is ahead of that
+      // fact (agents' backlogs arrive node by node: that member's part may have begun after the fact's time)
+      c.since = Math.max(at, partSince(d));
       c.nodes = new Set(d.involved);
       // A condition learnt late (a reconnected agent replaying its backlog: `at` is already behind the
       // engine's clock) still gets its full grace from now, so the other node's backlog can arrive and
-      // end it; openedAt stays `at`, the moment it really began.
-      ctx.timers.set(timerKey, Math.max(at, ctx.timers.reached) + graceMs(ctx, g), (t) => fireDual(ctx, g, t));
+      // end it; openedAt stays `since`, the moment it really began. At the deadline it also waits for the
+      // members whose backlog is still being delivered, until their streams pass since + G (timers.ts).
+      ctx.timers.set(timerKey, Math.max(c.since, ctx.timers.reached) + graceMs(ctx, g), (t) => fireDual(ctx, g, t),
+        { nodes: d.involved, streamAt: c.since + graceMs(ctx, g) });
       return;
     }
     const added = [...d.involved].filter((n) => !c.nodes.has(n));
@@ -100,9 +104,12 @@ export function evaluateDual(ctx: Ctx, g: Group, at: number, trigger: Evidence[]
   // learnt late (its grace deferred to the engine's clock) and ended before that grace ran out: when it
   // lasted the grace by its members' own times, it was a split brain all the same (truth lab seed 2207: a
   // MASTER line that came with a reconnected agent's backlog 2.5 s late, the peer yielded 4.8 s after the
-  // overlap began). Not when a member's state became unknown: that ends the picture, not the overlap.
+  // overlap began). Not when a member's state became unknown: that ends the picture, not the overlap. Nor
+  // when a member's state was not known through the grace: its stream is behind and its backlog is still
+  // being delivered (its current state is older than the overlap: the 7-day benchmark history, session 34).
   const seen = lastSeen.get(g);
-  if (c.slot === null && deferred && seen && at - c.since > graceMs(ctx, g) && [...c.nodes].every((n) => ctx.model.nodes.get(n)?.online !== false)) {
+  const known = (n: string) => ctx.model.nodes.get(n)?.online !== false && ctx.timers.knownAt(n, c.since! + graceMs(ctx, g));
+  if (c.slot === null && deferred && seen && at - c.since > graceMs(ctx, g) && [...c.nodes].every(known)) {
     openDual(ctx, g, seen, at);
   }
   lastSeen.delete(g);
@@ -111,6 +118,20 @@ export function evaluateDual(ctx: Ctx, g: Group, at: number, trigger: Evidence[]
   c.slot = null;
   c.nodes = new Set();
   c.endedAt = at;
+}
+
+/**
+ * when the condition began by its members' own times: its earliest part (two MASTER nodes: when the second
+ * became MASTER; a VIP held twice: when its second holder took it), each part holding since
+ */
+function partSince(d: DualNow): number {
+  const starts: number[] = [];
+  if (d.masters.size >= 2) {
+    const perNode = [...d.masters.values()].map((rs) => Math.min(...rs.map((r) => r.since ?? -Infinity))).sort((a, b) => a - b);
+    starts.push(perNode[1]);
+  }
+  for (const [a, hs] of d.doubleVips) starts.push(hs.map((h) => h.held.get(a)?.ts ?? -Infinity).sort((x, y) => x - y)[1]);
+  return Math.min(...starts);
 }
 
 function fireDual(ctx: Ctx, g: Group, at: number): void {

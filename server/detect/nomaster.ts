@@ -89,14 +89,14 @@ export function evaluateNoMaster(ctx: Ctx, g: Group, at: number, trigger: Eviden
       // other nodes' backlogs can arrive and end it (as DUAL_MASTER does); openedAt stays `since`
       c.countFrom = electionEnd(ctx, g, since, since);
       c.dueAt = Math.max(c.countFrom, ctx.timers.reached) + noMasterGraceMs(ctx, g);
-      ctx.timers.set(timerKey, c.dueAt, () => fireNoMaster(ctx, g));
+      ctx.timers.set(timerKey, c.dueAt, () => fireNoMaster(ctx, g), memberGate(ctx, g));
     } else if (c.slot === null && c.brokenAt === null && c.countFrom > c.since) {
       // an election in progress when the absence began: a member that starts meanwhile extends it
       const end = electionEnd(ctx, g, c.since, c.countFrom);
       if (end > c.countFrom) {
         c.dueAt += end - c.countFrom;
         c.countFrom = end;
-        ctx.timers.set(timerKey, c.dueAt, () => fireNoMaster(ctx, g));
+        ctx.timers.set(timerKey, c.dueAt, () => fireNoMaster(ctx, g), memberGate(ctx, g));
       }
     } else if (c.brokenAt !== null) {
       const collapsed = [...g.members.values()].every((r) => !c.breakMasters.has(`${r.node}\u0000${r.name}`) || r.state === "BACKUP");
@@ -108,7 +108,7 @@ export function evaluateNoMaster(ctx: Ctx, g: Group, at: number, trigger: Eviden
         c.breakTrigger = [];
         c.breakMasters = new Set();
         c.momentary++;
-        if (c.slot === null) ctx.timers.set(timerKey, Math.max(c.dueAt, at), () => fireNoMaster(ctx, g));
+        if (c.slot === null) ctx.timers.set(timerKey, Math.max(c.dueAt, at), () => fireNoMaster(ctx, g), memberGate(ctx, g));
       } else {
         // it left for FAULT or STOP: it was the MASTER until a failure, which begins a new absence (the
         // takeover it calls for has its full grace again; e2e states.test.ts scenario 5: a MASTER of 164 ms
@@ -141,6 +141,15 @@ export function evaluateNoMaster(ctx: Ctx, g: Group, at: number, trigger: Eviden
   // a state became unknown or keepalived stopped everywhere: nothing is claimed any more (a MASTER that
   // appeared just before ends it when it did)
   endNoMaster(ctx, g, c.brokenAt ?? at, c.brokenAt !== null ? c.breakTrigger : trigger);
+}
+
+/**
+ * at its deadline the absence waits for the members whose backlog is still being delivered, until their
+ * streams pass the grace counted from the absence's own start (timers.ts): a member behind may have been
+ * MASTER meanwhile
+ */
+function memberGate(ctx: Ctx, g: Group): { nodes: Set<string>; streamAt: number } {
+  return { nodes: new Set([...g.members.values()].map((r) => r.node)), streamAt: g.nomaster.countFrom + noMasterGraceMs(ctx, g) };
 }
 
 function endNoMaster(ctx: Ctx, g: Group, at: number, trigger: Evidence[]): void {

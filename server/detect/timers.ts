@@ -18,6 +18,18 @@
  * back after an outage, its records hours old) has every deadline far behind the clock, and measured from
  * the deadline a parked timer fired at once, before the next record of the same batch (the VIP report
  * that ended the condition) was applied: a zero-length STATE_MISMATCH per state change of the backlog.
+ *
+ * A timer of a condition made of several nodes' reports (DUAL_MASTER, NO_MASTER) may be gated on its
+ * members' streams (`set(..., { nodes, streamAt })`): at its deadline it waits only for the members that are
+ * CATCHING UP (`catchingUp`: the newest record received from the node was already older than the allowance
+ * when it arrived, and it arrived less than the allowance ago: a backlog is being delivered) and whose
+ * stream has not reached `streamAt` (the event time up to which the condition must be known). A live member
+ * (its records arrive as they are written) or a quiet one is never waited for, so live detection is not
+ * delayed. The timer is released when the last such member's stream reaches `streamAt`, or fires once they
+ * have all been quiet for the allowance. Why: agents' backlogs arrive node by node, so one member's stream
+ * may be hours behind another's, and its current state is not its state at the other's time (session 34:
+ * 1,783 false DUAL_MASTER in the 7-day history the timeline benchmark seeds, its three nodes' records
+ * delivered in turns).
  */
 export type TimerFn = (at: number) => void;
 
@@ -33,8 +45,14 @@ interface Live {
   due: number;
   fn: TimerFn;
   node?: string;
+  /** cross-node gate: the members, and the event time up to which their streams must be known */
+  nodes?: string[];
+  streamAt?: number;
   parked?: boolean;
 }
+
+/** a single node's stream (STATE_MISMATCH), or a condition's members that may be catching up (DUAL_MASTER, NO_MASTER) */
+export type GateOpts = { node: string } | { nodes: Iterable<string>; streamAt: number };
 
 export interface TimerGate {
   /** event time of the latest record received from the node (-Infinity: none) */
@@ -60,8 +78,9 @@ export class TimerQueue {
     return this.live.size;
   }
 
-  set(key: string, at: number, fn: TimerFn, opts?: { node: string }): void {
-    this.live.set(key, { at, due: at, fn, ...(opts && this.gate ? { node: opts.node } : {}) });
+  set(key: string, at: number, fn: TimerFn, opts?: GateOpts): void {
+    const gated = !opts || !this.gate ? {} : "node" in opts ? { node: opts.node } : { nodes: [...opts.nodes].sort(), streamAt: opts.streamAt };
+    this.live.set(key, { at, due: at, fn, ...gated });
     this.parkedKeys.delete(key);
     this.insert({ at, key });
     if (this.heap.length > 64 + 4 * this.live.size) this.compact();
@@ -83,6 +102,27 @@ export class TimerQueue {
   /** the node a pending timer is gated on, or null (not gated, or no such timer) */
   gatedOn(key: string): string | null {
     return this.live.get(key)?.node ?? null;
+  }
+
+  /**
+   * Is a backlog of the node being delivered? Its newest record was already older than the allowance when it
+   * arrived, and it arrived less than the allowance ago (on the engine's clock). A live node's records arrive
+   * as they are written; a node that sent its whole backlog is quiet once the allowance has passed.
+   */
+  catchingUp(node: string): boolean {
+    if (!this.gate) return false;
+    const rx = this.gate.receivedOf(node);
+    return rx + this.gate.allowanceMs > this.reached && rx - this.gate.streamOf(node) > this.gate.allowanceMs;
+  }
+
+  /** is the node's state known as of `at`: its stream reached it, or no backlog of it is on its way */
+  knownAt(node: string, at: number): boolean {
+    return !this.gate || this.gate.streamOf(node) >= at || !this.catchingUp(node);
+  }
+
+  /** the members of a cross-node timer it still waits for */
+  private blockers(t: Live): string[] {
+    return (t.nodes ?? []).filter((n) => !this.knownAt(n, t.streamAt!));
   }
 
   /** keys of the timers parked waiting for a node's stream (tests, invariants) */
@@ -108,6 +148,18 @@ export class TimerQueue {
       if (at === null || !(at < limit)) return;
       const e = this.pop()!;
       const t = this.live.get(e.key)!;
+      if (t.nodes !== undefined && this.gate) {
+        // members still catching up: wait until their streams reach streamAt, or until they are all quiet (each
+        // is catching up only while its newest receipt is less than the allowance old: that due is ahead)
+        const wait = this.blockers(t);
+        if (wait.length > 0) {
+          t.parked = true;
+          this.parkedKeys.add(e.key);
+          t.due = Math.max(...wait.map((n) => this.gate!.receivedOf(n))) + this.gate.allowanceMs;
+          this.insert({ at: t.due, key: e.key });
+          continue;
+        }
+      }
       if (t.node !== undefined && this.gate && this.gate.streamOf(t.node) < t.at) {
         // the node's stream has not reached the deadline: wait for it, or until the node has been quiet for
         // the allowance (a record received meanwhile, still older than the deadline, moves that on)
@@ -127,15 +179,17 @@ export class TimerQueue {
   }
 
   /**
-   * The node's stream has reached `upTo`: fire its parked timers with a deadline <= upTo, in deadline
-   * order (then key order), each with its deadline.
+   * The node's stream has reached `upTo`: fire its parked timers with a deadline <= upTo, and the parked
+   * cross-node timers it was among the last members to wait for, in deadline order (then key order), each
+   * with its deadline.
    */
   release(node: string, upTo: number): void {
     while (this.parkedKeys.size > 0) {
       let best: [string, Live] | null = null;
       for (const key of this.parkedKeys) {
         const t = this.live.get(key)!;
-        if (t.node !== node || !(t.at <= upTo)) continue;
+        const ready = t.nodes ? t.nodes.includes(node) && this.blockers(t).length === 0 : t.node === node && t.at <= upTo;
+        if (!ready) continue;
         if (!best || t.at < best[1].at || (t.at === best[1].at && key < best[0])) best = [key, t];
       }
       if (!best) return;

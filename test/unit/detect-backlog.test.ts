@@ -1,0 +1,138 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { DetectionEngine, type Incident } from "../../server/detect";
+import type { Fact } from "../../server/detect/types";
+import { TimerQueue } from "../../server/detect/timers";
+import { T0, pair, Timeline } from "../helpers/facts";
+
+/**
+ * Cross-node conditions (DUAL_MASTER, NO_MASTER) over backlogs that arrive node by node: one member's stream
+ * hours ahead of another's. The 7-day history the timeline benchmark seeds (three nodes, their records sent in
+ * turns) held 1,783 DUAL_MASTER incidents although its overlaps last 200 ms (session 34).
+ */
+
+const HOUR = 3600_000;
+const CUT = T0 + 15_000;
+const BACK = T0 + HOUR;
+const other = (n: string) => (n === "node1" ? "node2" : "node1");
+const peerIp = (n: string) => (n === "node1" ? "192.0.2.1" : "192.0.2.2");
+
+/** clean failovers every 20 s from T0 + 20 s to T0 + HOUR: the MASTER yields, the other takes over 800 ms later */
+function failovers(t: Timeline, until = BACK - 30_000): string {
+  let master = "node1";
+  for (let at = T0 + 20_000; at < until; at += 20_000) {
+    const next = other(master);
+    t.lines(master, at, [`(VI_1) Master received advert from ${peerIp(next)} with higher priority 200, ours 100`, "(VI_1) Entering BACKUP STATE", "(VI_1) removing VIPs."]);
+    t.lines(next, at + 800, ["(VI_1) Receive advertisement timeout", "(VI_1) Entering MASTER STATE", "(VI_1) setting VIPs."]);
+    master = next;
+  }
+  return master;
+}
+
+/**
+ * Both agents lose the server at CUT and are back at BACK (their liveness resumes then); every record stamped
+ * after CUT arrives right after, 1 ms apart, in turns: `chunkMs` of node1's history, the same of node2's, the
+ * next of node1's... (an agent sends its backlog in batches). The engine ticks after every fact, then to `until`.
+ */
+function deliveredInTurns(t: Timeline, chunkMs: number, until: number): { e: DetectionEngine; firstSeen: Map<string, number>; lastReceipt: number } {
+  const all = t.facts();
+  const before = all.filter((f) => f.ts <= CUT).map((f) => ({ ...f, rx: f.ts }));
+  const back = new Timeline({ autoVips: false }).seen("node1", BACK, until).seen("node2", BACK, until).facts().map((f) => ({ ...f, rx: f.ts }));
+  const late = all.filter((f) => f.ts > CUT && f.kind !== "seen" && f.kind !== "disconnected");
+  const turns: Fact[] = [];
+  for (let from = CUT; from < BACK; from += chunkMs) {
+    for (const n of ["node1", "node2"]) turns.push(...late.filter((f) => f.node === n && f.ts > from && f.ts <= from + chunkMs));
+  }
+  const burst = turns.map((f, i) => ({ ...f, rx: BACK + 500 + i }));
+  const facts = [...before, ...back, ...burst].map((f, i) => ({ f, i })).sort((a, b) => a.f.rx - b.f.rx || a.i - b.i).map((x) => x.f);
+  const e = new DetectionEngine("c");
+  const firstSeen = new Map<string, number>();
+  const see = (now: number) => {
+    for (const inc of e.incidents()) if (!firstSeen.has(inc.key)) firstSeen.set(inc.key, now);
+  };
+  for (const f of facts) {
+    e.push(f);
+    e.tick(f.rx);
+    see(f.rx);
+  }
+  for (let now = facts.at(-1)!.rx; now <= until; now += 250) {
+    e.tick(now);
+    see(now);
+  }
+  return { e, firstSeen, lastReceipt: burst.at(-1)!.rx };
+}
+
+const kinds = (xs: Incident[]) => xs.filter((i) => i.kind === "DUAL_MASTER" || i.kind === "NO_MASTER").map((i) => `${i.kind} ${i.cause.code} ${(i.openedAt - T0) / 1000}s`);
+
+describe("cross-node conditions over backlogs delivered node by node", () => {
+  it("TimerQueue: a cross-node timer waits only for members catching up (newest record older than the allowance when it arrived), until their streams reach streamAt or they are quiet", () => {
+    const stream = new Map<string, number>();
+    const received = new Map<string, number>();
+    const q = new TimerQueue({ streamOf: (n) => stream.get(n) ?? -Infinity, receivedOf: (n) => received.get(n) ?? -Infinity, allowanceMs: 1000 });
+    const fired: [string, number][] = [];
+    // live: both members' newest records arrived as they were written
+    stream.set("a", 9_900).set("b", 9_950);
+    received.set("a", 9_910).set("b", 9_960);
+    q.set("live", 10_000, (t) => fired.push(["live", t]), { nodes: ["a", "b"], streamAt: 10_000 });
+    q.fireDue(10_001);
+    assert.deepEqual(fired, [["live", 10_000]], "no member catching up: fires at its deadline, no delay");
+    // b delivers a backlog: its newest record, stamped 2_000, arrived at 10_500
+    stream.set("b", 2_000);
+    received.set("b", 10_500);
+    assert.equal(q.catchingUp("b"), true);
+    assert.equal(q.catchingUp("a"), false, "a's newest record arrived as it was written");
+    q.set("late", 10_600, (t) => fired.push(["late", t]), { nodes: ["a", "b"], streamAt: 3_000 });
+    q.fireDue(10_700);
+    assert.deepEqual(q.parked(), ["late"], "waits for b, whose stream is at 2_000 < 3_000");
+    q.release("a", 9_950);
+    assert.deepEqual(q.parked(), ["late"], "a's stream releases nothing: a is not what it waits for");
+    stream.set("b", 3_100);
+    received.set("b", 10_800);
+    q.release("b", 3_100);
+    assert.deepEqual(fired.at(-1), ["late", 10_600], "b's stream passed streamAt: released, with its deadline");
+    // b goes on catching up but its stream never reaches streamAt: fires once b has been quiet for the allowance
+    q.set("quiet", 10_900, (t) => fired.push(["quiet", t]), { nodes: ["a", "b"], streamAt: 5_000 });
+    q.fireDue(11_000);
+    assert.deepEqual(q.parked(), ["quiet"]);
+    stream.set("b", 3_500);
+    received.set("b", 11_200);
+    q.fireDue(11_800);
+    assert.deepEqual(q.parked(), ["quiet"], "quiet since 10_800 + 1_000, but a newer receipt at 11_200 moves the wait on");
+    q.fireDue(12_201);
+    assert.deepEqual(fired.at(-1), ["quiet", 10_900], "quiet for the allowance: fired, with its deadline");
+    assert.equal(q.size, 0);
+  });
+
+  it("an hour of clean failovers (800 ms apart) delivered in turns of 10 minutes per node: no DUAL_MASTER, no NO_MASTER", () => {
+    const t = pair({ horizonMs: 0 }).seen("node1", T0, CUT).seen("node2", T0, CUT);
+    failovers(t);
+    const { e } = deliveredInTurns(t, 600_000, BACK + 60_000);
+    assert.deepEqual(kinds(e.incidents()), []);
+  });
+
+  it("the same history delivered live raises nothing either (control)", () => {
+    const t = pair({ horizonMs: 0 }).seen("node1", T0, BACK).seen("node2", T0, BACK);
+    failovers(t);
+    const e = new DetectionEngine("c");
+    for (const f of t.facts()) {
+      e.push({ ...f, rx: f.ts });
+      e.tick(f.ts);
+    }
+    e.tick(BACK + 60_000);
+    assert.deepEqual(kinds(e.incidents()), []);
+  });
+
+  it("a split brain still going on at the end of the backlogs is reported once both members are quiet, dated by the takeover", () => {
+    const t = pair({ horizonMs: 0 }).seen("node1", T0, CUT).seen("node2", T0, CUT);
+    const master = failovers(t, BACK - 60_000);
+    const at = BACK - 40_000;
+    // the other node takes over while the MASTER stays MASTER (no adverts seen), until the end of the history
+    t.lines(other(master), at, ["(VI_1) Receive advertisement timeout", "(VI_1) Entering MASTER STATE", "(VI_1) setting VIPs."]);
+    const { e, firstSeen, lastReceipt } = deliveredInTurns(t, 600_000, BACK + 60_000);
+    const duals = e.incidents().filter((i) => i.kind === "DUAL_MASTER");
+    assert.deepEqual(kinds(duals), [`DUAL_MASTER adverts_not_received ${(at + 1 - T0) / 1000}s`], "opened at its MASTER line");
+    assert.equal(duals[0].closedAt, null, "still going on");
+    const seen = firstSeen.get(duals[0].key)!;
+    assert.ok(seen <= lastReceipt + 1000 + 5000 + 1500, `seen ${seen - lastReceipt} ms after the last receipt: within the allowance and the grace`);
+  });
+});
