@@ -63,6 +63,14 @@ export class DetectionEngine {
       timers: new TimerQueue({
         streamOf: (n) => model.nodes.get(n)?.streamAt ?? -Infinity,
         receivedOf: (n) => model.nodes.get(n)?.receivedAt ?? -Infinity,
+        awaitedUntil: (n) => {
+          // the server (re)started after the node's newest record: its agent, alive when the server stopped, may
+          // bring a backlog once it reconnects (agents retry every 10 s at most): awaited until the allowance
+          // after it is heard from again, or until it is offline (the offline limit from the start)
+          const node = model.nodes.get(n);
+          if (!node || !node.online || node.receivedAt >= model.serverStartedAt) return -Infinity;
+          return node.backAt !== null ? node.backAt + this.settings.deliveryAllowanceMs : model.serverStartedAt + this.settings.offlineMs;
+        },
         allowanceMs: this.settings.deliveryAllowanceMs,
       }),
     };

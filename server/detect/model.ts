@@ -154,6 +154,11 @@ export interface NodeRec {
   streamAt: number;
   /** the server's receive time of the newest of those records: how long the node has been quiet (timers.ts) */
   receivedAt: number;
+  /**
+   * when the agent was first heard from (a `seen`) after the server's latest start; null until then. Until the
+   * node sends a record after that start, a backlog of it may be on its way (timers.ts, `awaitedUntil`)
+   */
+  backAt: number | null;
   /** parsed lines pushed into `events` so far: which of the ring's entries came after a given moment */
   eventsPushed: number;
   /** while the agent is away (online = false): what was known when it went (absence.ts); null while online */
@@ -226,6 +231,8 @@ export class Model {
   historicLines = 0;
   /** node + sync group -> time of the last MASTER change counted for one of its VRIDs (FLAPPING) */
   readonly syncChanges = new Map<string, number>();
+  /** the server's latest start (fact `server_started`), -Infinity before the engine learns one */
+  serverStartedAt = -Infinity;
 
   node(name: string): NodeRec {
     let n = this.nodes.get(name);
@@ -233,7 +240,7 @@ export class Model {
       n = {
         name, online: true, tracked: false, lastSeen: null, disconnectedAt: null, configTs: null, configRef: null,
         cfgByName: new Map(), insts: new Map(), vipsKnown: false, held: new Map(), lastVips: null,
-        lines: new Ring(RING_LINES), events: new Ring(RING_EVENTS), dumps: new Ring(RING_DUMPS), downSlot: null, keepalived: null, keepaliveSince: null, shutdownAt: null, watchedRunAt: null, startLoggedAt: null, downBefore: null, downEntry: null, pendingFaults: [], streamAt: -Infinity, receivedAt: -Infinity, eventsPushed: 0, away: null, gapAt: null, lastAbsence: null,
+        lines: new Ring(RING_LINES), events: new Ring(RING_EVENTS), dumps: new Ring(RING_DUMPS), downSlot: null, keepalived: null, keepaliveSince: null, shutdownAt: null, watchedRunAt: null, startLoggedAt: null, downBefore: null, downEntry: null, pendingFaults: [], streamAt: -Infinity, receivedAt: -Infinity, backAt: null, eventsPushed: 0, away: null, gapAt: null, lastAbsence: null,
       };
       this.nodes.set(name, n);
     }

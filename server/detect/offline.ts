@@ -22,6 +22,11 @@ export function onSeen(ctx: Ctx, node: NodeRec, ts: number, reevaluate: Reevalua
   node.tracked = true;
   node.lastSeen = node.lastSeen === null ? ts : Math.max(node.lastSeen, ts);
   node.disconnectedAt = null;
+  if (node.backAt === null && ts >= ctx.model.serverStartedAt) {
+    // back after the server's start: a cross-node timer that awaits its backlog waits the allowance from now
+    node.backAt = ts;
+    ctx.timers.release(node.name, node.streamAt);
+  }
   ctx.timers.set(`offline:${node.name}`, node.lastSeen + ctx.s.offlineMs, (t) => offlineDeadline(ctx, node, t, reevaluate));
   const slot = `AGENT_OFFLINE:agent:${node.name}`;
   if (ctx.reg.get(slot)) {
@@ -56,6 +61,8 @@ export function onDisconnected(ctx: Ctx, node: NodeRec, ts: number, reevaluate: 
  * went away keeps its deadline (it is offline by its own doing).
  */
 export function onServerStarted(ctx: Ctx, now: number, reevaluate: Reevaluate): void {
+  ctx.model.serverStartedAt = Math.max(ctx.model.serverStartedAt, now);
+  for (const node of ctx.model.nodes.values()) node.backAt = null;
   let lastHeard = -Infinity;
   for (const n of ctx.model.nodes.values()) if (n.lastSeen !== null && n.lastSeen > lastHeard) lastHeard = n.lastSeen;
   for (const node of ctx.model.nodes.values()) {

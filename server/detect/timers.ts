@@ -22,7 +22,9 @@
  * A timer of a condition made of several nodes' reports (DUAL_MASTER, NO_MASTER) may be gated on its
  * members' streams (`set(..., { nodes, streamAt })`): at its deadline it waits only for the members that are
  * CATCHING UP (`catchingUp`: the newest record received from the node was already older than the allowance
- * when it arrived, and it arrived less than the allowance ago: a backlog is being delivered) and whose
+ * when it arrived, and it arrived less than the allowance ago: a backlog is being delivered; or the server
+ * started after the node's newest record and the node's agent is not back, or back for less than the
+ * allowance, with nothing sent yet: its backlog may be on its way, `awaitedUntil`) and whose
  * stream has not reached `streamAt` (the event time up to which the condition must be known). A live member
  * (its records arrive as they are written) or a quiet one is never waited for, so live detection is not
  * delayed. The timer is released when the last such member's stream reaches `streamAt`, or fires once they
@@ -59,6 +61,11 @@ export interface TimerGate {
   streamOf: (node: string) => number;
   /** server receive time of the latest record received from the node (-Infinity: none) */
   receivedOf: (node: string) => number;
+  /**
+   * until when (engine clock) a node is awaited whatever its stream says, -Infinity if not: the server started
+   * after its newest record, and its agent may bring a backlog (cross-node timers only)
+   */
+  awaitedUntil?: (node: string) => number;
   /** a parked timer fires once the clock is this far past both its deadline and the node's newest receipt */
   allowanceMs: number;
 }
@@ -110,9 +117,15 @@ export class TimerQueue {
    * as they are written; a node that sent its whole backlog is quiet once the allowance has passed.
    */
   catchingUp(node: string): boolean {
-    if (!this.gate) return false;
+    return this.catchingUpUntil(node) > this.reached;
+  }
+
+  /** until when (engine clock) the node counts as catching up, if nothing more arrives from it */
+  private catchingUpUntil(node: string): number {
+    if (!this.gate) return -Infinity;
     const rx = this.gate.receivedOf(node);
-    return rx + this.gate.allowanceMs > this.reached && rx - this.gate.streamOf(node) > this.gate.allowanceMs;
+    const awaited = this.gate.awaitedUntil?.(node) ?? -Infinity;
+    return Math.max(awaited, rx - this.gate.streamOf(node) > this.gate.allowanceMs ? rx + this.gate.allowanceMs : -Infinity);
   }
 
   /** is the node's state known as of `at`: its stream reached it, or no backlog of it is on its way */
@@ -155,7 +168,7 @@ export class TimerQueue {
         if (wait.length > 0) {
           t.parked = true;
           this.parkedKeys.add(e.key);
-          t.due = Math.max(...wait.map((n) => this.gate!.receivedOf(n))) + this.gate.allowanceMs;
+          t.due = Math.max(...wait.map((n) => this.catchingUpUntil(n)));
           this.insert({ at: t.due, key: e.key });
           continue;
         }
@@ -184,6 +197,17 @@ export class TimerQueue {
    * with its deadline.
    */
   release(node: string, upTo: number): void {
+    // the cross-node timers still waiting for others: their wait may end sooner now (the node is back)
+    for (const key of this.parkedKeys) {
+      const t = this.live.get(key)!;
+      if (!t.nodes?.includes(node)) continue;
+      const wait = this.blockers(t);
+      const due = wait.length ? Math.max(...wait.map((n) => this.catchingUpUntil(n))) : -Infinity;
+      if (wait.length && due < t.due) {
+        t.due = due;
+        this.insert({ at: due, key });
+      }
+    }
     while (this.parkedKeys.size > 0) {
       let best: [string, Live] | null = null;
       for (const key of this.parkedKeys) {

@@ -135,4 +135,48 @@ describe("cross-node conditions over backlogs delivered node by node", () => {
     const seen = firstSeen.get(duals[0].key)!;
     assert.ok(seen <= lastReceipt + 1000 + 5000 + 1500, `seen ${seen - lastReceipt} ms after the last receipt: within the allowance and the grace`);
   });
+
+  /**
+   * The server is down from T0 + 15 s to S = T0 + 40 s. Meanwhile node1 (MASTER) yields at T0 + 20 s and node2
+   * takes over 800 ms later (or, `split`, node2 takes over while node1 stays MASTER). The agents reconnect one
+   * after the other (their retry backoff): node2 at S + 1 s with its backlog, node1 `node1Back` ms after S with
+   * its own.
+   */
+  function outage(node1Back: number, split = false): { incidents: Incident[]; firstSeen: Map<string, number> } {
+    const S = T0 + 40_000;
+    const t = pair({ horizonMs: 0 }).seen("node1", T0, T0 + 15_000).seen("node2", T0, T0 + 15_000);
+    if (!split) t.lines("node1", T0 + 20_000, ["(VI_1) Master received advert from 192.0.2.2 with higher priority 200, ours 100", "(VI_1) Entering BACKUP STATE", "(VI_1) removing VIPs."]);
+    t.lines("node2", T0 + 20_800, ["(VI_1) Receive advertisement timeout", "(VI_1) Entering MASTER STATE", "(VI_1) setting VIPs."]);
+    const until = S + 60_000;
+    const all = t.facts();
+    const before = all.filter((f) => f.ts <= T0 + 15_000).map((f) => ({ ...f, rx: f.ts }));
+    const backlog = (n: string, at: number) => all.filter((f) => f.node === n && f.ts > T0 + 15_000 && f.kind !== "seen").map((f, i) => ({ ...f, rx: at + 100 + i }));
+    const live = new Timeline({ autoVips: false }).seen("node2", S + 1000, until).seen("node1", S + node1Back, until).facts().map((f) => ({ ...f, rx: f.ts }));
+    const facts = [...before, { kind: "server_started" as const, node: "" as const, ts: S, rx: S }, ...live, ...backlog("node2", S + 1000), ...backlog("node1", S + node1Back)]
+      .map((f, i) => ({ f, i })).sort((a, b) => a.f.rx - b.f.rx || a.i - b.i).map((x) => x.f);
+    const e = new DetectionEngine("c");
+    const firstSeen = new Map<string, number>();
+    for (const f of facts) {
+      e.push(f);
+      e.tick(f.rx);
+      for (const inc of e.incidents()) if (!firstSeen.has(inc.key)) firstSeen.set(inc.key, f.rx);
+    }
+    e.tick(until);
+    return { incidents: e.incidents(), firstSeen };
+  }
+
+  it("a failover while the server was down, the taker's agent back 4 s before the yielder's: no DUAL_MASTER", () => {
+    for (const back of [2_000, 5_000, 9_000]) {
+      assert.deepEqual(kinds(outage(back).incidents), [], `node1's agent back ${back} ms after the start`);
+    }
+  });
+
+  it("a split brain that began while the server was down is reported once the last agent is back, dated by its own lines", () => {
+    const { incidents, firstSeen } = outage(5_000, true);
+    const duals = incidents.filter((i) => i.kind === "DUAL_MASTER");
+    assert.deepEqual(kinds(duals), [`DUAL_MASTER adverts_not_received ${20.801}s`]);
+    const S = T0 + 40_000;
+    const seen = firstSeen.get(duals[0].key)!;
+    assert.ok(seen >= S + 5_000 && seen <= S + 5_000 + 5_000 + 1_500, `seen ${(seen - S) / 1000} s after the start: after node1 is back, within the allowance and the grace`);
+  });
 });
