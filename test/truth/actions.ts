@@ -29,7 +29,7 @@ export const ACTION_KINDS = [
   "auth_mismatch", "advert_mismatch", "vip_mismatch", "unicast_mismatch", "vrid_mismatch", "planned_failover", "rename", "priority_change",
   "reload", "vip_delete", "agent_restart", "server_restart",
   // drawn as variants (see generateSchedule), never by weight: appended so that earlier schedules stay as they were
-  "block_out", "agent_down",
+  "block_out", "agent_down", "server_outage",
 ] as const;
 export type ActionKind = (typeof ACTION_KINDS)[number];
 
@@ -70,12 +70,14 @@ export const CATALOGUE: Record<ActionKind, ActionInfo> = {
   server_restart: { doc: "the server SIGKILLed and started again: nothing", benign: true, fits: () => true, holdMs: [0, 0], weight: 1 },
   block_out: { doc: "nftables drops VRRP leaving the MASTER (one way, outgoing): its peers take over, it keeps its role: DUAL_MASTER adverts_not_received", benign: false, fits: () => true, holdMs: [7000, 10000], weight: 0 },
   agent_down: { doc: "an agent SIGKILLed and started again after 20-24 s, beyond the offline limit (15 s): AGENT_OFFLINE", benign: false, fits: () => true, holdMs: [20000, 24000], weight: 0 },
+  server_outage: { doc: "the server SIGKILLed for 20-25 s; meanwhile the MASTER's keepalived stops gracefully and starts again 6 s later (a planned failover and its preemption), so the agents bring backlogs with role changes, one after the other as their retries find the server: nothing", benign: true, fits: () => true, holdMs: [20000, 25000], weight: 0 },
 };
 
-/** variants drawn from a stream of their own: a block_in may become a block_out, an agent_restart an agent_down */
+/** variants drawn from a stream of their own: a block_in may become a block_out, an agent_restart an agent_down, a server_restart a server_outage */
 const VARIANTS: Partial<Record<ActionKind, { kind: ActionKind; chance: number }>> = {
   block_in: { kind: "block_out", chance: 0.5 },
   agent_restart: { kind: "agent_down", chance: 0.4 },
+  server_restart: { kind: "server_outage", chance: 0.5 },
 };
 
 /**

@@ -172,6 +172,19 @@ export async function execute(c: TruthCluster, stack: Stack, p: Planned, id: num
       case "server_restart":
         await stack.srv.restart();
         break;
+      case "server_outage": {
+        // a failover and its preemption the server learns only from the agents' backlogs, which arrive node by
+        // node as each agent's retry finds the server again (session 34: cross-node conditions over backlogs)
+        const t0 = Date.now();
+        await stack.srv.kill("SIGKILL");
+        await sleep(2000);
+        await c.stopKa(host!);
+        await sleep(6000);
+        c.startKa(host!);
+        await sleep(Math.max(0, p.holdMs - (Date.now() - t0)));
+        await stack.srv.restart();
+        break;
+      }
     }
   } catch (e) {
     rec.note = `${rec.note ? `${rec.note}; ` : ""}failed: ${(e as Error).message.split("\n")[0]}`;

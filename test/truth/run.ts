@@ -31,9 +31,10 @@ import { formatTable, missedThresholds, scoreSchedule, summarize, type ScheduleS
 import { cloneTopology, generateTopology, usesJournal, type Topology } from "./topology";
 import { CpuPressure, describePressure, raisePriority, STARVED_PCT } from "./cpu";
 
-const USAGE = `npm run truth -- [--schedules N] [--seed S] [--soak MINUTES] [--settings JSON] [--out PATH] [--max-actions N]
+const USAGE = `npm run truth -- [--schedules N] [--seed S | --seeds A,B,...] [--soak MINUTES] [--settings JSON] [--out PATH] [--max-actions N]
   --schedules N   random schedules to run (default 3; seeds S, S+1, ...)
   --seed S        first seed (default 1)
+  --seeds A,B,... exactly these seeds instead (rerun chosen schedules, e.g. those that draw an action kind)
   --soak MINUTES  instead: a healthy cluster with a planned failover every ~33 s; must raise nothing
   --settings JSON detector settings applied to the lab clusters before their agents connect, e.g. '{"flapCount":2}'
   --out PATH      JSON results (default bench-results/truth.json)
@@ -43,6 +44,8 @@ const USAGE = `npm run truth -- [--schedules N] [--seed S] [--soak MINUTES] [--s
 interface Opts {
   schedules: number;
   seed: number;
+  /** the seeds to run: seed, seed + 1, ... (schedules of them), or --seeds */
+  seeds: number[];
   soak: number | null;
   settings: Record<string, number> | null;
   out: string;
@@ -54,7 +57,7 @@ function parse(argv: string[]): Opts {
   const { values } = parseArgs({
     args: argv, strict: true, allowPositionals: false,
     options: {
-      schedules: { type: "string" }, seed: { type: "string" }, soak: { type: "string" }, settings: { type: "string" },
+      schedules: { type: "string" }, seed: { type: "string" }, seeds: { type: "string" }, soak: { type: "string" }, settings: { type: "string" },
       out: { type: "string" }, "max-actions": { type: "string" }, rescore: { type: "string" }, help: { type: "boolean" },
     },
   });
@@ -79,8 +82,12 @@ function parse(argv: string[]): Opts {
       settings[k] = v;
     }
   }
+  if (values.seeds !== undefined && (values.seed !== undefined || values.schedules !== undefined)) throw new Error("--seeds replaces --seed and --schedules: give one or the other");
+  const seeds = values.seeds !== undefined
+    ? values.seeds.split(",").map((x) => int("seeds", x.trim(), 0, 0))
+    : Array.from({ length: int("schedules", values.schedules, 3, 1) }, (_, i) => int("seed", values.seed, 1, 0) + i);
   return {
-    schedules: int("schedules", values.schedules, 3, 1), seed: int("seed", values.seed, 1, 0),
+    seeds, schedules: seeds.length, seed: seeds[0],
     soak: values.soak === undefined ? null : int("soak", values.soak, 0, 1), settings,
     out: values.out ?? path.join(ROOT, "bench-results/truth.json"), maxActions: int("max-actions", values["max-actions"], 8, 1),
     rescore: values.rescore ?? null,
@@ -394,13 +401,13 @@ async function main(): Promise<number> {
         // a private journald per journal schedule: one started for the whole run went away while schedules that
         // did not log to it ran (a journald namespace instance exits when idle), and every later journal host
         // was silent (the long run of 0eecd16 scored them blind)
-        if (usesJournal(opts.seed + i)) {
+        if (usesJournal(opts.seeds[i])) {
           journal = await startLabJournal().catch((e: Error) => {
             throw new Error(`the private journald for the journal-source hosts (even seeds) did not start: ${e.message}`);
           });
         }
         try {
-          keep(await runOne(stack, journal, opts, opts.seed + i, i, opts.schedules, null));
+          keep(await runOne(stack, journal, opts, opts.seeds[i], i, opts.schedules, null));
         } finally {
           await journal?.stop().catch((e: Error) => console.error(`truth lab: stopping the private journald: ${e.message}`));
           journal = null;

@@ -48,7 +48,7 @@ test("over 40 seeds the generator covers what the lab promises", () => {
   has("state MASTER with nopreempt at equal priority on two hosts", ts.some((t) => t.routers.some((r) => t.hosts.filter((h) => t.members[h.name][r.vrid].masterNopreempt).length === 2)));
   const kinds = new Set(SEEDS.flatMap((s) => generateSchedule(s, generateTopology(s)).actions.map((a) => a.kind)));
   assert.ok(kinds.size >= 18, `action kinds drawn: ${[...kinds].join(", ")}`);
-  for (const k of ["block_out", "agent_down"] as const) assert.ok(kinds.has(k), `no seed in 1..40 draws the variant ${k}`);
+  for (const k of ["block_out", "agent_down", "server_outage"] as const) assert.ok(kinds.has(k), `no seed in 1..40 draws the variant ${k}`);
   const lens = SEEDS.map((s) => generateSchedule(s, generateTopology(s)).actions.length);
   assert.ok(Math.min(...lens) >= 4 && Math.max(...lens) <= 8, `schedule lengths ${lens.join(",")}`);
   assert.ok(SEEDS.some((s) => generateSchedule(s, generateTopology(s)).actions.some((a) => a.overlap)), "some schedule overlaps actions");
