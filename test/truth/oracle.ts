@@ -232,6 +232,25 @@ export function deriveTruth(obs: Observations, defs: Defs = DEFS): Truth {
   const idx = (t: number) => Math.max(0, Math.min(n - 1, Math.round((t - t0) / STEP)));
   const union = <T>(xs: T[][], a: number, b: number) => [...new Set(xs.slice(idx(a), idx(b) + 1).flat())].sort() as T[];
 
+  /** FAULT of host h's instance of VRID v, from its per-tick FAULT samples */
+  const faultLabels = (v: number, h: string, f: boolean[], explained: { start: number; end: number }[]) => {
+    for (const r of runs(f, t0)) {
+      intervals.push({ what: "fault", vrid: v, host: h, ...r });
+      explained.push(r);
+      if (r.end - r.start < defs.bandMs) {
+        dontCare.push({ kind: "FAULT", vrid: v, host: h, ...r, why: "FAULT shorter than the band" });
+        continue;
+      }
+      const a = explain("FAULT", r.start, v, [h]);
+      let cause = a?.expect.FAULT ?? null;
+      // a sync-group member that mirrors another member's FAULT: the action did not hit its instance itself
+      // (originsOfRecord), but it hit one of its group
+      const origins = a ? originsOfRecord(a) : [];
+      if (a && !origins.includes(v) && obs.syncGroup.includes(v) && origins.some((o) => obs.syncGroup.includes(o))) cause = "sync_group";
+      label({ kind: "FAULT", vrid: v, hosts: [h], ...r, cause, action: a?.id ?? null, why: `${h} FAULT (keepalived's JSON) for ${((r.end - r.start) / 1000).toFixed(1)} s` });
+    }
+  };
+
   // --- per VRID conditions ---
   const openOf = new Map<number, { start: number; end: number }[]>(); // DUAL/FAULT/KD intervals of the VRID (flapping exclusion)
   for (const v of obs.vrids) {
@@ -295,24 +314,7 @@ export function deriveTruth(obs: Observations, defs: Defs = DEFS): Truth {
       label({ kind: "NO_MASTER", vrid: v, hosts: hosts.filter((h) => running[h][a0]), ...r, cause: a?.expect.NO_MASTER ?? "no_takeover", action: a?.id ?? null, why: `nobody MASTER or holding the VIP for ${(d / 1000).toFixed(1)} s while keepalived ran` });
     }
     // FAULT per host
-    for (const h of hosts) {
-      const f = p.faulted.map((hs) => hs.includes(h));
-      for (const r of runs(f, t0)) {
-        intervals.push({ what: "fault", vrid: v, host: h, ...r });
-        explained.push(r);
-        if (r.end - r.start < defs.bandMs) {
-          dontCare.push({ kind: "FAULT", vrid: v, host: h, ...r, why: "FAULT shorter than the band" });
-          continue;
-        }
-        const a = explain("FAULT", r.start, v, [h]);
-        let cause = a?.expect.FAULT ?? null;
-        // a sync-group member that mirrors another member's FAULT: the action did not hit its instance itself
-        // (originsOfRecord), but it hit one of its group
-        const origins = a ? originsOfRecord(a) : [];
-        if (a && !origins.includes(v) && obs.syncGroup.includes(v) && origins.some((o) => obs.syncGroup.includes(o))) cause = "sync_group";
-        label({ kind: "FAULT", vrid: v, hosts: [h], ...r, cause, action: a?.id ?? null, why: `${h} FAULT (keepalived's JSON) for ${((r.end - r.start) / 1000).toFixed(1)} s` });
-      }
-    }
+    for (const h of hosts) faultLabels(v, h, p.faulted.map((hs) => hs.includes(h)), explained);
     // STATE_MISMATCH: the only holder has no running keepalived, or a MASTER holds none of its VIPs
     const sm = p.holders.map((hs, i) => (hs.length === 1 && !running[hs[0]][i]) || p.masters[i].some((m) => !hs.includes(m)));
     for (const r of runs(sm, t0)) {
@@ -350,6 +352,20 @@ export function deriveTruth(obs: Observations, defs: Defs = DEFS): Truth {
       const a = explain("CONFIG_DRIFT", r.start, v, odd);
       const cause = which.length === 1 ? DRIFT_CAUSE[which[0]] : null;
       label({ kind: "CONFIG_DRIFT", vrid: v, hosts: [vals[0][0], ...odd].sort(), ...r, cause, action: a?.id ?? null, why: `${which.join(", ")} differ` });
+    }
+  }
+
+  // --- FAULT of an instance whose VRID is none of the routers' (a vrid_mismatch restarted it with another VRID):
+  // a FAULT all the same, of that instance, under the VRID it runs with (seed 3906 of session 34: eth0 down on
+  // h1 while it restarted with VRID 169 for router 168; its instance was in FAULT for 3.7 s, unlabelled) ---
+  const routers = new Set(obs.vrids);
+  const foreign = [...new Set(obs.dumps.flatMap((d) => d.instances.map((i) => i.vrid)))].filter((v) => Number.isInteger(v) && !routers.has(v)).sort((a, b) => a - b);
+  for (const v of foreign) {
+    const explained: { start: number; end: number }[] = [];
+    openOf.set(v, explained);
+    for (const h of hosts) {
+      const state = stepper(stateSeries(obs, h, v), "DOWN");
+      faultLabels(v, h, Array.from({ length: n }, (_, i) => running[h][i] && state(T(i)) === "FAULT"), explained);
     }
   }
 
