@@ -281,6 +281,25 @@ test("a host restarted with another VRID for the same VIP: DUAL_MASTER on the ro
   assert.equal(t.labels.filter((l) => l.kind === "KEEPALIVED_DOWN").length, 0);
 });
 
+test("a host restarted with another VRID while its interface is down: its instance's FAULT is labelled under the VRID it runs with (seed 3906)", () => {
+  const o = baseObs();
+  // b's eth0 goes down at 20 s: FAULT of its VRID-10 instance
+  o.dumps.push({ t: s(21), host: "b", instances: [{ iname: "VI_b", vrid: 10, state: 3, lastTransition: s(20.2) }] });
+  // at 24 s b is restarted with VRID 11 for the router, eth0 still down: FAULT again, of VRID 11, until eth0 is up at 30 s
+  o.ka.push({ t: s(24), host: "b", what: "stop" }, { t: s(24.5), host: "b", what: "start" });
+  o.proc.push({ t: s(24.2), host: "b", running: false }, { t: s(24.6), host: "b", running: true });
+  o.configs.push({ t: s(24.1), host: "b", routers: { 11: FIELDS } });
+  o.dumps.push({ t: s(26), host: "b", instances: [{ iname: "VI_b", vrid: 11, state: 3, lastTransition: s(25) }] });
+  o.dumps.push({ t: s(31), host: "b", instances: [{ iname: "VI_b", vrid: 11, state: 1, lastTransition: s(30) }] });
+  action(o, { kind: "link_down", host: "b", at: s(20), until: s(30), expect: { FAULT: "interface_down" } });
+  action(o, { kind: "vrid_mismatch", host: "b", at: s(24), until: s(40), expect: { DUAL_MASTER: "vrid_mismatch", CONFIG_DRIFT: "any" } });
+  const faults = deriveTruth(o).labels.filter((l) => l.kind === "FAULT").map((l) => [l.vrid, l.hosts.join(), (l.start - T0) / 1000, (l.end - T0) / 1000, l.cause]);
+  assert.equal(faults.length, 2, JSON.stringify(faults));
+  assert.deepEqual(faults[0].slice(0, 2), [10, "b"]);
+  assert.deepEqual([faults[1][0], faults[1][1], faults[1][4]], [11, "b", "interface_down"], "the restarted instance's FAULT, under VRID 11, caused by the interface");
+  assert.ok(Math.abs((faults[1][2] as number) - 25) <= 0.2 && Math.abs((faults[1][3] as number) - 30) <= 0.2, JSON.stringify(faults[1]));
+});
+
 test("an incident without a VRID never matches a per-router label (unknown VRID: at most info)", () => {
   const o = killMasterObs();
   const truth = deriveTruth(o);
