@@ -36,6 +36,7 @@ import { GATE_REFUSED, errorCode, gateStatus, retryHint, tlsProblem } from "./co
 
 export { gateStatus, plainHttpWarning, retryHint, tlsProblem } from "./connect-errors";
 import type { Outbox, Peeked } from "./outbox";
+import { every, type Periodic } from "./ticker";
 
 export interface AgentClientOptions {
   server: string;
@@ -110,7 +111,7 @@ export class AgentClient {
   private inFlight = new Set<number>();
   private batches = 0;
   private inFlightBytes = 0;
-  private heartbeat: NodeJS.Timeout | null = null;
+  private heartbeat: Periodic | null = null;
   private retry: NodeJS.Timeout | null = null;
   private pauseTimer: NodeJS.Timeout | null = null;
   private attempt = 0;
@@ -196,7 +197,8 @@ export class AgentClient {
   async stop(): Promise<void> {
     this.stopped = true;
     this.o.outbox.off("flushed", this.onFlushed);
-    for (const t of [this.heartbeat, this.retry, this.pauseTimer]) if (t) clearTimeout(t);
+    this.heartbeat?.cancel();
+    for (const t of [this.retry, this.pauseTimer]) if (t) clearTimeout(t);
     this.heartbeat = null;
     this.gen++;
     this.socket.disconnect();
@@ -220,8 +222,8 @@ export class AgentClient {
     this.inFlightBytes = 0;
     this.o.log.info({ server: this.server, depth: this.o.outbox.depth() }, "connected to the server");
     this.sendHeartbeat();
-    if (this.heartbeat) clearInterval(this.heartbeat);
-    this.heartbeat = setInterval(() => this.sendHeartbeat(), this.o.heartbeatMs);
+    this.heartbeat?.cancel();
+    this.heartbeat = every(this.o.heartbeatMs, () => this.sendHeartbeat());
     this.pump();
   }
 
@@ -230,7 +232,7 @@ export class AgentClient {
     this.inFlight.clear();
     this.batches = 0;
     this.inFlightBytes = 0;
-    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat?.cancel();
     this.heartbeat = null;
     if (this.stopped) return;
     this.o.log.warn({ reason }, "disconnected from the server");

@@ -12,6 +12,7 @@ import type { ConfigRecordMsg } from "../server/protocol";
 import type { Logger } from "./log";
 import { configHash, parseKeepalivedConf, type ConfFs, type ParsedConf } from "./keepalived-conf";
 import type { Position } from "./outbox";
+import { every, type Periodic } from "./ticker";
 
 type ConfigRecord = Omit<ConfigRecordMsg, "seq">;
 
@@ -84,7 +85,7 @@ export class ConfigWatcher {
   private lastHash: string | null;
   private signature = "";
   private watchers = new Map<string, fs.FSWatcher>();
-  private timer: NodeJS.Timeout | null = null;
+  private timer: Periodic | null = null;
   private debounce: NodeJS.Timeout | null = null;
   private problem: string | null = null;
   /** parses that threw (never expected) and config limits hit, per code, since start */
@@ -96,11 +97,11 @@ export class ConfigWatcher {
 
   start(): void {
     this.check(false);
-    this.timer = setInterval(() => this.poll(), this.o.checkIntervalMs ?? 5000);
+    this.timer = every(this.o.checkIntervalMs ?? 5000, () => this.poll());
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.cancel();
     if (this.debounce) clearTimeout(this.debounce);
     for (const w of this.watchers.values()) w.close();
     this.watchers.clear();

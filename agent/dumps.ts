@@ -26,6 +26,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { DUMP_COUNTERS, LIMITS, type DumpCounter, type DumpInstance, type DumpRecordMsg } from "../server/protocol";
 import type { Logger } from "./log";
+import { every, type Periodic } from "./ticker";
 
 export type DumpRecord = Omit<DumpRecordMsg, "seq">;
 type State = NonNullable<DumpInstance["state"]>;
@@ -220,7 +221,7 @@ function run(cmd: string, args: string[]): Promise<{ stdout: string; stderr: str
 const errCode = (e: unknown) => (e as NodeJS.ErrnoException | null)?.code;
 
 export class Dumps {
-  private timer: NodeJS.Timeout | null = null;
+  private timer: Periodic | null = null;
   private busy = false;
   private signals: Signals | null = null;
   private readonly proc: string;
@@ -237,11 +238,11 @@ export class Dumps {
   }
 
   start(): void {
-    this.timer = setInterval(() => void this.tick(), this.o.intervalMs);
+    this.timer = every(this.o.intervalMs, () => void this.tick());
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.cancel();
     this.timer = null;
   }
 

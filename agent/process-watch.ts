@@ -42,6 +42,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { ProcessRecordMsg } from "../server/protocol";
 import type { Logger } from "./log";
+import { every, type Periodic } from "./ticker";
 
 export type ProcessRecord = Omit<ProcessRecordMsg, "seq">;
 type Via = ProcessRecordMsg["via"];
@@ -147,7 +148,7 @@ export class ProcessWatch {
   private readonly proc: string;
   private readonly interval: number;
   private readonly buf = Buffer.alloc(1024);
-  private timer: NodeJS.Timeout | null = null;
+  private timer: Periodic | null = null;
   private confirm: NodeJS.Timeout | null = null;
   private settle: NodeJS.Timeout | null = null;
   private cur: Current | null = null;
@@ -178,12 +179,13 @@ export class ProcessWatch {
 
   start(): void {
     this.tick();
-    this.timer = setInterval(() => this.tick(), this.interval);
+    this.timer = every(this.interval, () => this.tick());
     this.confirm = setInterval(() => this.report(), this.o.confirmMs ?? 3_600_000);
   }
 
   stop(): void {
-    for (const t of [this.timer, this.confirm]) if (t) clearInterval(t);
+    this.timer?.cancel();
+    if (this.confirm) clearInterval(this.confirm);
     if (this.settle) clearTimeout(this.settle);
     this.timer = this.confirm = this.settle = null;
     this.release();

@@ -19,6 +19,7 @@ import { execFile } from "node:child_process";
 import { HeldAddress, LIMITS, type VipRecordMsg } from "../server/protocol";
 import type { Logger } from "./log";
 import { Supervisor } from "./supervise";
+import { every, type Periodic } from "./ticker";
 
 /** Map `ip -j addr show` output to the held addresses, sorted (interface, address). Never throws. */
 export function mapIpAddr(json: unknown): HeldAddress[] {
@@ -56,7 +57,7 @@ export interface VipProbeOptions {
 }
 
 export class VipProbe {
-  private timer: NodeJS.Timeout | null = null;
+  private timer: Periodic | null = null;
   private debounce: NodeJS.Timeout | null = null;
   private monitor: Supervisor;
   private last: string | null = null;
@@ -91,18 +92,18 @@ export class VipProbe {
     this.monitor.start();
     void this.probe(true);
     // wakes every interval, probes every interval only while the monitor is not running
-    this.timer = setInterval(() => this.periodic(), this.o.intervalMs);
+    this.timer = every(this.o.intervalMs, () => this.periodic());
   }
 
   private periodic(): void {
-    const every = this.monitor.running ? this.o.intervalMs * IDLE_FACTOR : this.o.intervalMs;
+    const period = this.monitor.running ? this.o.intervalMs * IDLE_FACTOR : this.o.intervalMs;
     // half an interval of slack: the timer and the probe's own time must not skip a round
-    if (Date.now() - this.lastFull >= every - this.o.intervalMs / 2) void this.probe(true);
+    if (Date.now() - this.lastFull >= period - this.o.intervalMs / 2) void this.probe(true);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.cancel();
     if (this.debounce) clearTimeout(this.debounce);
     await this.monitor.stop();
     await this.running;

@@ -27,7 +27,7 @@ import { AGENT_BUNDLE, agentUnitEnvironment, startAgent, type AgentProc } from "
 import { waitFor } from "../test/helpers/wait";
 import { startBenchServer, q, step, sleep, hasBinary, onInterrupt } from "./lib/env";
 import { createTokens } from "./lib/db";
-import { anonMiB, childPids, clkTck, comm, cpuMs, cpuTicks, privateMiB, rssMiB, sampleRss } from "./lib/proc";
+import { anonMiB, childPids, clkTck, comm, cpuMs, cpuTicks, mainThreadWaits, privateMiB, rssMiB, sampleRss } from "./lib/proc";
 import { row, runStandalone, isMain, unavailable, type Row } from "./lib/result";
 import { fmt, median } from "./lib/stats";
 import { keepalivedConf } from "./latency";
@@ -47,6 +47,7 @@ async function idleFigures(pid: number, seconds: number) {
   const k0 = new Map(liveKids().map((k) => [k.pid, k.ms]));
   const c0 = cpuTicks(pid);
   const m0 = cpuMs(pid);
+  const w0 = mainThreadWaits(pid);
   const t0 = performance.now();
   const rss = sampleRss(pid, 1000);
   await sleep(seconds * 1000);
@@ -54,6 +55,7 @@ async function idleFigures(pid: number, seconds: number) {
   const secs = (performance.now() - t0) / 1000;
   const c1 = cpuTicks(pid);
   const m1 = cpuMs(pid);
+  const w1 = mainThreadWaits(pid);
   const kids = liveKids();
   const live = kids.reduce((s, k) => s + (Number.isFinite(k.ms) ? k.ms - (k0.get(k.pid) ?? 0) : 0), 0);
   const pct = (ticks: number) => (ticks / clkTck() / secs) * 100;
@@ -61,6 +63,8 @@ async function idleFigures(pid: number, seconds: number) {
   return {
     // the process's own threads: schedstat (ns), not the 10 ms ticks; reaped children only exist as ticks
     selfPct: pctMs(m1 - m0),
+    /** the main thread's wake-ups per second (its waits that ended) */
+    wakeups: (w1 - w0) / secs,
     reapedPct: pct(c1.children - c0.children),
     livePct: pctMs(live),
     liveKids: kids.map((k) => `${k.comm} ${fmt(rssMiB(k.pid))} MiB`),
@@ -224,6 +228,15 @@ export async function benchAgent(): Promise<Row[]> {
         baseline: { name: "bare node", value: b.selfPct },
         target: [{ op: "<=", value: 0.2 }], // issue 17 (issue 7: 0.5)
         detail: `agent ${a.selfPct.toFixed(3)}%, reaped children (periodic ip -j addr) ${a.reapedPct.toFixed(3)}%, live children (ip monitor) ${a.livePct.toFixed(3)}%; keepalived running (pidfiles); CPU from schedstat`,
+      }),
+      row({
+        bench: B,
+        name: "idle wake-ups of the agent's main thread",
+        unit: "per s",
+        value: a.wakeups,
+        stat: `${fmt(a.secs, 0)} s window`,
+        baseline: { name: "bare node with one 1 s timer", value: b.wakeups },
+        detail: `voluntary context switches of the main thread (/proc/PID/task/PID/status): the event loop's wake-ups, a count the machine's load does not move (the CPU rows do); the breakdown agents: ${ABLATIONS.map((ab, i) => `${i === ABLATIONS.length - 1 ? "all off" : ab.what.split(" (")[0]} off ${fmt(abl[i].wakeups, 2)}`).join(", ")}`,
       }),
       ...ABLATIONS.map((ab, i) => {
         const last = i === ABLATIONS.length - 1;

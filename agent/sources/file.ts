@@ -40,6 +40,7 @@ import { LIMITS, type LogRecordMsg } from "../../server/protocol";
 import type { Logger } from "../log";
 import type { Position } from "../outbox";
 import { cutLine, storableText } from "../lines";
+import { every, type Periodic } from "../ticker";
 
 export interface FilePosition {
   inode: string;
@@ -89,7 +90,8 @@ export const FILE_POSITION_KEY = "file";
 export class FileSource {
   private cur: Reader | null = null;
   private draining: Reader[] = [];
-  private poll: NodeJS.Timeout | null = null;
+  private poll: Periodic | null = null;
+  private pollMs = 0;
   private watcher: fs.FSWatcher | null = null;
   private state = "starting";
   private first = true;
@@ -137,12 +139,16 @@ export class FileSource {
   private watchEvents = 0;
   private watchMissed = false;
 
+  /** (re)start the poll at the period of the moment: 1 s while the watch runs (on the agent's shared tick), 250 ms without */
   private schedulePoll(): void {
     const ms = this.watcher && !this.watchMissed ? (this.o.watchedPollMs ?? 1000) : (this.o.pollMs ?? 250);
-    this.poll = setTimeout(() => {
+    if (this.poll && ms === this.pollMs) return;
+    this.poll?.cancel();
+    this.pollMs = ms;
+    this.poll = every(ms, () => {
       this.pollTick();
       if (this.poll) this.schedulePoll();
-    }, ms);
+    });
   }
 
   private pollTick(): void {
@@ -158,7 +164,7 @@ export class FileSource {
   }
 
   async stop(): Promise<void> {
-    if (this.poll) clearTimeout(this.poll);
+    this.poll?.cancel();
     this.poll = null;
     this.watcher?.close();
     this.watcher = null;

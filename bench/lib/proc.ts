@@ -180,3 +180,17 @@ export function cpuMs(pid: number): number {
   }
   return ns / 1e6;
 }
+
+/**
+ * Voluntary context switches of a process's main thread (/proc/PID/task/PID/status): each is a wait that
+ * ended, so over an idle window they count the event loop's wake-ups, whatever else the machine does (the
+ * CPU figures move with the machine's load; this count does not). NaN when gone.
+ */
+export function mainThreadWaits(pid: number): number {
+  try {
+    const m = /^voluntary_ctxt_switches:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/task/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) : NaN;
+  } catch {
+    return NaN;
+  }
+}
