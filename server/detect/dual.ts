@@ -80,8 +80,11 @@ export function evaluateDual(ctx: Ctx, g: Group, at: number, trigger: Evidence[]
       // engine's clock) still gets its full grace from now, so the other node's backlog can arrive and
       // end it; openedAt stays `since`, the moment it really began. At the deadline it also waits for the
       // members whose backlog is still being delivered, until their streams pass since + G (timers.ts).
-      ctx.timers.set(timerKey, Math.max(c.since, ctx.timers.reached) + graceMs(ctx, g), (t) => fireDual(ctx, g, t),
-        { nodes: d.involved, streamAt: c.since + graceMs(ctx, g) });
+      // A condition learnt live (the engine's clock within the delivery allowance of its start) is judged at
+      // its deadline as it stands, as before.
+      const G = graceMs(ctx, g);
+      const late = ctx.timers.reached - c.since > ctx.s.deliveryAllowanceMs;
+      ctx.timers.set(timerKey, Math.max(c.since, ctx.timers.reached) + G, (t) => fireDual(ctx, g, t), late ? { nodes: d.involved, streamAt: c.since + G } : undefined);
       return;
     }
     const added = [...d.involved].filter((n) => !c.nodes.has(n));

@@ -144,12 +144,15 @@ export function evaluateNoMaster(ctx: Ctx, g: Group, at: number, trigger: Eviden
 }
 
 /**
- * at its deadline the absence waits for the members whose backlog is still being delivered, until their
- * streams pass the grace counted from the absence's own start (timers.ts): a member behind may have been
+ * at its deadline an absence learnt late waits for the members whose backlog is still being delivered, until
+ * their streams pass the grace counted from the absence's own start (timers.ts): a member behind may have been
  * MASTER meanwhile
  */
-function memberGate(ctx: Ctx, g: Group): { nodes: Set<string>; streamAt: number } {
-  return { nodes: new Set([...g.members.values()].map((r) => r.node)), streamAt: g.nomaster.countFrom + noMasterGraceMs(ctx, g) };
+function memberGate(ctx: Ctx, g: Group): { nodes: Set<string>; streamAt: number } | undefined {
+  const c = g.nomaster;
+  // only for an absence learnt late (its grace deferred to the engine's clock by more than the delivery allowance)
+  if (c.dueAt - noMasterGraceMs(ctx, g) - c.countFrom <= ctx.s.deliveryAllowanceMs) return undefined;
+  return { nodes: new Set([...g.members.values()].map((r) => r.node)), streamAt: c.countFrom + noMasterGraceMs(ctx, g) };
 }
 
 function endNoMaster(ctx: Ctx, g: Group, at: number, trigger: Evidence[]): void {
