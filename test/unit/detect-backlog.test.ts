@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { DetectionEngine, type Incident } from "../../server/detect";
 import type { Fact } from "../../server/detect/types";
 import { TimerQueue } from "../../server/detect/timers";
-import { T0, pair, Timeline } from "../helpers/facts";
+import { T0, pair, threeNode, Timeline } from "../helpers/facts";
 
 /**
  * Cross-node conditions (DUAL_MASTER, NO_MASTER) over backlogs that arrive node by node: one member's stream
@@ -178,5 +178,22 @@ describe("cross-node conditions over backlogs delivered node by node", () => {
     const S = T0 + 40_000;
     const seen = firstSeen.get(duals[0].key)!;
     assert.ok(seen >= S + 5_000 && seen <= S + 5_000 + 5_000 + 1_500, `seen ${(seen - S) / 1000} s after the start: after node1 is back, within the allowance and the grace`);
+  });
+
+  it("a split brain learnt live is judged at its deadline as it stands: the captured three-node run with hx3's lines 6 s late keeps both split brains, dated by their lines", () => {
+    const f = threeNode();
+    const run = (lagMs: number) => {
+      const e = new DetectionEngine("hx");
+      const facts = f.facts.map((x) => ({ ...x, rx: x.kind === "seen" || x.kind === "disconnected" || x.node !== "hx3" ? x.ts : x.ts + lagMs })).sort((a, b) => a.rx - b.rx);
+      for (const x of facts) {
+        e.push(x);
+        e.tick(x.rx);
+      }
+      e.tick(f.end + 60_000);
+      return e.incidents().filter((i) => i.kind === "DUAL_MASTER").map((i) => [i.nodes.join(), i.openedAt, i.closedAt, i.cause.code]).sort();
+    };
+    const onTime = run(0);
+    assert.equal(onTime.length, 2, JSON.stringify(onTime));
+    assert.deepEqual(run(6000), onTime, "hx3 6 s late (beyond the delivery allowance): the same incidents");
   });
 });
