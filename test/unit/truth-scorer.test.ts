@@ -7,73 +7,10 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { IncidentMsg } from "../../server/protocol";
-import { deriveTruth, emptyObservations, mergeWithinHoldDown, type ActionRecord, type Label, type Observations, type RouterFields } from "../truth/oracle";
-import { formatTable, missedThresholds, scoreSchedule, summarize, type SeenIncident } from "../truth/scorer";
+import { deriveTruth, mergeWithinHoldDown, type Label, type Observations } from "../truth/oracle";
+import { formatTable, missedThresholds, scoreSchedule, summarize } from "../truth/scorer";
 import { originsOf } from "../truth/actions";
-import type { Topology } from "../truth/topology";
-
-const T0 = Date.parse("2026-12-04T12:00:00Z");
-const s = (sec: number) => T0 + sec * 1000;
-const VIP = "198.18.0.101";
-const FIELDS: RouterFields = { authPass: "pw", advertInt: 1, vips: [VIP], peers: null };
-
-/** two hosts, VRID 10: a holds the VIP as MASTER from 2 s, b BACKUP; keepalived runs on both */
-function baseObs(endSec = 120): Observations {
-  const o = emptyObservations(1, "c", ["a", "b"], [10], []);
-  o.startedAt = T0;
-  o.endedAt = s(endSec);
-  for (const h of ["a", "b"]) {
-    o.configs.push({ t: T0, host: h, routers: { 10: FIELDS } });
-    o.ka.push({ t: s(0.5), host: h, what: "start" });
-    o.proc.push({ t: s(0.6), host: h, running: true });
-    o.agents.push({ t: T0, host: h, running: true });
-  }
-  o.addr.push({ t: T0, host: "a", ips: ["198.18.0.11"] }, { t: T0, host: "b", ips: ["198.18.0.12"] });
-  o.addr.push({ t: s(2), host: "a", ips: ["198.18.0.11", VIP] });
-  dump(o, 1, "a", 1, 0.7);
-  dump(o, 1, "b", 1, 0.7);
-  dump(o, 3, "a", 2, 2);
-  return o;
-}
-
-/** VRID 10 tracks eth1 on a, VRID 20 does not (only what originsOf reads) */
-const TOPO = {
-  routers: [{ vrid: 10 }, { vrid: 20 }],
-  members: { a: { 10: { trackEth1: true }, 20: { trackEth1: false } }, b: { 10: { trackEth1: false }, 20: { trackEth1: false } } },
-} as unknown as Pick<Topology, "routers" | "members">;
-
-function dump(o: Observations, atSec: number, host: string, state: number, sinceSec: number) {
-  o.dumps.push({ t: s(atSec), host, instances: [{ iname: `VI_${host}`, vrid: 10, state, lastTransition: s(sinceSec) }] });
-}
-
-function action(o: Observations, a: Partial<ActionRecord> & { kind: string; at: number; until: number }): void {
-  o.actions.push({ id: o.actions.length + 1, host: null, vrid: 10, expect: {}, dontCare: [], benign: false, ...a });
-}
-
-let nextId = 0;
-function inc(kind: IncidentMsg["kind"], openSec: number, closeSec: number | null, code: string, nodes: string[], extra: Partial<IncidentMsg> = {}): SeenIncident {
-  const i: IncidentMsg = {
-    id: String(++nextId), cluster: "c", kind, severity: "critical", vrid: 10, instances: {}, nodes, openedAt: new Date(s(openSec)).toISOString(),
-    closedAt: closeSec === null ? null : new Date(s(closeSec)).toISOString(), silenced: false, cause: { code, summary: code, evidence: [] }, ...extra,
-  };
-  return { inc: i, firstSeen: s(openSec) + 400, closedSeen: closeSec === null ? null : s(closeSec) + 300 };
-}
-
-/** the MASTER a SIGKILLed at 20 s: its VIP stays, b takes over at 23.5 s, a starts again at 30 s and removes the VIP */
-function killMasterObs(): Observations {
-  const o = baseObs();
-  o.ka.push({ t: s(20), host: "a", what: "kill" });
-  o.proc.push({ t: s(20.1), host: "a", running: false });
-  dump(o, 24, "b", 2, 23.5);
-  o.addr.push({ t: s(23.6), host: "b", ips: ["198.18.0.12", VIP] });
-  o.ka.push({ t: s(30), host: "a", what: "start" });
-  o.proc.push({ t: s(30.1), host: "a", running: true });
-  o.addr.push({ t: s(30.4), host: "a", ips: ["198.18.0.11"] });
-  dump(o, 31, "a", 1, 30.2);
-  action(o, { kind: "kill_master", host: "a", at: s(20), until: s(30), expect: { KEEPALIVED_DOWN: "any", DUAL_MASTER: "vip_left_behind" } });
-  return o;
-}
+import { action, baseObs, dump, FIELDS, inc, killMasterObs, s, T0, TOPO, VIP } from "../helpers/truth-obs";
 
 test("a killed MASTER gives KEEPALIVED_DOWN and a DUAL_MASTER vip_left_behind over the observed overlap", () => {
   const t = deriveTruth(killMasterObs());
@@ -244,60 +181,6 @@ test("the lab can fail: a FLAPPING threshold at its minimum makes a failover wit
   const sum = summarize([sc]);
   assert.ok(sum.falseAlarmsPerHour! > 0);
   assert.ok(missedThresholds(sum, { recall: 0, precision: 0, causeAccuracy: 0, falseAlarmsPerHour: 0, closeP99Ms: 1e9 }).some((m) => m.startsWith("false alarms/h")));
-});
-
-test("a config mismatch is a CONFIG_DRIFT label while the written configurations differ", () => {
-  const o = baseObs();
-  o.configs.push({ t: s(30), host: "b", routers: { 10: { ...FIELDS, authPass: "other" } } });
-  o.configs.push({ t: s(45), host: "b", routers: { 10: FIELDS } });
-  const t = deriveTruth(o);
-  const d = t.labels.find((l) => l.kind === "CONFIG_DRIFT");
-  assert.ok(d, JSON.stringify(t.labels));
-  assert.ok(Math.abs(d.start - s(30)) <= 100 && Math.abs(d.end - s(45)) <= 100);
-  assert.match(d.why, /auth/);
-});
-
-test("a host restarted with another VRID for the same VIP: DUAL_MASTER on the router and CONFIG_DRIFT vrid_mismatch", () => {
-  const o = baseObs();
-  o.ka.push({ t: s(30), host: "b", what: "stop" }, { t: s(30.5), host: "b", what: "start" });
-  o.proc.push({ t: s(30.2), host: "b", running: false }, { t: s(30.6), host: "b", running: true });
-  o.configs.push({ t: s(30.1), host: "b", routers: { 11: FIELDS } });
-  // b runs VRID 11 alone: MASTER with the same VIP from 34 s until it is put back at 45 s
-  o.dumps.push({ t: s(35), host: "b", instances: [{ iname: "VI_b", vrid: 11, state: 2, lastTransition: s(34) }] });
-  o.addr.push({ t: s(34.1), host: "b", ips: ["198.18.0.12", VIP] });
-  o.configs.push({ t: s(45), host: "b", routers: { 10: FIELDS } });
-  o.addr.push({ t: s(45.3), host: "b", ips: ["198.18.0.12"] });
-  dump(o, 46.5, "b", 1, 45.5);
-  action(o, { kind: "vrid_mismatch", host: "b", at: s(30), until: s(45.5), expect: { DUAL_MASTER: "vrid_mismatch", CONFIG_DRIFT: "any" } });
-  const t = deriveTruth(o);
-  const dual = t.labels.find((l) => l.kind === "DUAL_MASTER");
-  const drift = t.labels.find((l) => l.kind === "CONFIG_DRIFT");
-  assert.ok(dual && drift, JSON.stringify(t.labels));
-  assert.deepEqual(dual.hosts, ["a", "b"]);
-  assert.equal(dual.cause, "vrid_mismatch");
-  assert.equal(drift.cause, "vrid_mismatch");
-  assert.ok(Math.abs(drift.start - s(30.1)) <= 100 && Math.abs(drift.end - s(45)) <= 100, `${(drift.start - T0) / 1000} .. ${(drift.end - T0) / 1000}`);
-  // b's VRID-10 instance is absent meanwhile: it is neither MASTER nor BACKUP of VRID 10
-  assert.equal(t.labels.filter((l) => l.kind === "KEEPALIVED_DOWN").length, 0);
-});
-
-test("a host restarted with another VRID while its interface is down: its instance's FAULT is labelled under the VRID it runs with (seed 3906)", () => {
-  const o = baseObs();
-  // b's eth0 goes down at 20 s: FAULT of its VRID-10 instance
-  o.dumps.push({ t: s(21), host: "b", instances: [{ iname: "VI_b", vrid: 10, state: 3, lastTransition: s(20.2) }] });
-  // at 24 s b is restarted with VRID 11 for the router, eth0 still down: FAULT again, of VRID 11, until eth0 is up at 30 s
-  o.ka.push({ t: s(24), host: "b", what: "stop" }, { t: s(24.5), host: "b", what: "start" });
-  o.proc.push({ t: s(24.2), host: "b", running: false }, { t: s(24.6), host: "b", running: true });
-  o.configs.push({ t: s(24.1), host: "b", routers: { 11: FIELDS } });
-  o.dumps.push({ t: s(26), host: "b", instances: [{ iname: "VI_b", vrid: 11, state: 3, lastTransition: s(25) }] });
-  o.dumps.push({ t: s(31), host: "b", instances: [{ iname: "VI_b", vrid: 11, state: 1, lastTransition: s(30) }] });
-  action(o, { kind: "link_down", host: "b", at: s(20), until: s(30), expect: { FAULT: "interface_down" } });
-  action(o, { kind: "vrid_mismatch", host: "b", at: s(24), until: s(40), expect: { DUAL_MASTER: "vrid_mismatch", CONFIG_DRIFT: "any" } });
-  const faults = deriveTruth(o).labels.filter((l) => l.kind === "FAULT").map((l) => [l.vrid, l.hosts.join(), (l.start - T0) / 1000, (l.end - T0) / 1000, l.cause]);
-  assert.equal(faults.length, 2, JSON.stringify(faults));
-  assert.deepEqual(faults[0].slice(0, 2), [10, "b"]);
-  assert.deepEqual([faults[1][0], faults[1][1], faults[1][4]], [11, "b", "interface_down"], "the restarted instance's FAULT, under VRID 11, caused by the interface");
-  assert.ok(Math.abs((faults[1][2] as number) - 25) <= 0.2 && Math.abs((faults[1][3] as number) - 30) <= 0.2, JSON.stringify(faults[1]));
 });
 
 test("an incident without a VRID never matches a per-router label (unknown VRID: at most info)", () => {
