@@ -19,8 +19,9 @@
  * the deadline a parked timer fired at once, before the next record of the same batch (the VIP report
  * that ended the condition) was applied: a zero-length STATE_MISMATCH per state change of the backlog.
  *
- * A timer of a condition made of several nodes' reports (DUAL_MASTER, NO_MASTER) may be gated on its
- * members' streams (`set(..., { nodes, streamAt })`): at its deadline it waits only for the members that are
+ * A timer of a condition made of several nodes' reports (DUAL_MASTER, NO_MASTER) and learnt late (the engine's
+ * clock past its start by more than the allowance; the detectors decide, a live one is not gated) may be gated on
+ * its members' streams (`set(..., { nodes, streamAt })`): at its deadline it waits only for the members that are
  * CATCHING UP (`catchingUp`: the newest record received from the node was already older than the allowance
  * when it arrived, and it arrived less than the allowance ago: a backlog is being delivered; or the server
  * started after the node's newest record and the node's agent is not back, or back for less than the
