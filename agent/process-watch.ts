@@ -302,15 +302,22 @@ export class ProcessWatch {
     this.cur = null;
   }
 
-  /** pread of the open stat file: false once the process is reaped or a zombie */
+  /**
+   * Every second per process, so no string is made: the descriptor stays bound to the process it was opened for
+   * (a read fails with ESRCH once it is gone, whatever reuses its pid), so only the state letter after the
+   * command's closing parenthesis is read: a zombie or a dead task counts as gone.
+   */
   private alive(t: Tracked): boolean {
+    let n: number;
     try {
-      const n = fs.readSync(t.fd, this.buf, 0, this.buf.length, 0);
-      const st = parseStat(this.buf.toString("latin1", 0, n));
-      return !!st && st.state !== "Z" && st.state !== "X" && st.state !== "x";
+      n = fs.readSync(t.fd, this.buf, 0, this.buf.length, 0);
     } catch {
-      return false;
+      return false; // ESRCH: the process is gone (the only way this read fails on an open /proc/PID/stat)
     }
+    const close = this.buf.lastIndexOf(0x29, n - 1); // ")"
+    if (close < 0 || close + 2 >= n) return false;
+    const state = this.buf[close + 2];
+    return state !== 0x5a && state !== 0x58 && state !== 0x78; // Z, X, x
   }
 
   /**

@@ -29,10 +29,12 @@
  *   (MAX_LINE_BYTES).
  * - fs.watch on the directory for promptness, plus a poll because watch events
  *   are not guaranteed (network filesystems, bind mounts): every 250 ms
- *   (pollMs) without a watch, every 1 s (watchedPollMs) while the watch runs,
+ *   (pollMs) without a watch, every 5 s (watchedPollMs) while the watch runs,
  *   and every 250 ms again for good once a poll finds lines no watch event
- *   announced (the watch misses events here). An idle agent woke 4 times a
- *   second for nothing (docs/PERFORMANCE.md, "Agent").
+ *   announced (the watch misses events here: those first lines came up to 5 s
+ *   late, once). An idle agent woke 4 times a second for nothing, and its
+ *   every-second poll was a quarter of its idle work (docs/PERFORMANCE.md,
+ *   "Agent").
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -139,9 +141,9 @@ export class FileSource {
   private watchEvents = 0;
   private watchMissed = false;
 
-  /** (re)start the poll at the period of the moment: 1 s while the watch runs (on the agent's shared tick), 250 ms without */
+  /** (re)start the poll at the period of the moment: 5 s while the watch runs (on the agent's shared tick), 250 ms without */
   private schedulePoll(): void {
-    const ms = this.watcher && !this.watchMissed ? (this.o.watchedPollMs ?? 1000) : (this.o.pollMs ?? 250);
+    const ms = this.watcher && !this.watchMissed ? (this.o.watchedPollMs ?? 5000) : (this.o.pollMs ?? 250);
     if (this.poll && ms === this.pollMs) return;
     this.poll?.cancel();
     this.pollMs = ms;

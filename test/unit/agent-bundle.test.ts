@@ -43,6 +43,18 @@ test("npm run build:agent builds one file and prints its size", () => {
   assert.ok(fs.statSync(path.join(repo, "dist", "keepalived-agent.cjs")).size > 10_000);
 });
 
+test("the bundle keeps none of the built-in modules its LEAN replacements stand for loaded (worker_threads, assert, module, tty)", () => {
+  // every built-in loaded at start stays in an idle agent's memory (issue 17, agent/build.mjs): listed at exit
+  const pre = path.join(outside(), "list-builtins.cjs");
+  fs.writeFileSync(pre, 'process.on("exit", () => process.stderr.write("BUILTINS " + process.moduleLoadList.filter((m) => m.startsWith("NativeModule ")).map((m) => m.slice(13)).join(" ") + "\\n"));\n');
+  const r = spawnSync(process.execPath, ["--require", pre, "keepalived-agent.cjs", "--version"], { cwd: outside(), env, encoding: "utf8", timeout: 20_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const loaded = new Set(/BUILTINS (.*)/.exec(r.stderr)?.[1].split(" ") ?? []);
+  // the listing itself works: what socket.io's client needs is there
+  for (const m of ["http", "net", "zlib", "crypto"]) assert.ok(loaded.has(m), `${m} not listed: ${[...loaded].join(" ")}`);
+  for (const m of ["worker_threads", "assert", "module", "tty"]) assert.ok(!loaded.has(m), `${m} is loaded by the bundle`);
+});
+
 test("the bundle runs outside the repo: --help explains the options with their env vars", () => {
   assert.ok(!fs.existsSync(path.join(outside(), "node_modules")));
   const r = runAgent(["--help"]);

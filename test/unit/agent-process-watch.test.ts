@@ -6,7 +6,7 @@
  */
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -86,6 +86,28 @@ function collect(o: Partial<ConstructorParameters<typeof ProcessWatch>[0]> & { n
 }
 
 const childPid = keepalivedChildOf;
+
+test("a VRRP child left a zombie (its parent does not reap it) counts as gone: child_vanished, the parent still running", async (t) => {
+  // a copy of `sleep` named keepalived: the parent execs into a long sleep, so its short-lived child is never reaped
+  const dir = path.join(tmp, "zombie");
+  fs.mkdirSync(path.join(dir, "bin"), { recursive: true });
+  const sleepBin = fs.realpathSync(spawnSync("sh", ["-c", "command -v sleep"]).stdout.toString().trim());
+  fs.copyFileSync(sleepBin, path.join(dir, "bin/keepalived"));
+  fs.chmodSync(path.join(dir, "bin/keepalived"), 0o755);
+  const parent = spawn("sh", ["-c", `"${dir}/bin/keepalived" 1.5 & echo $! > "${dir}/vrrp.pid"; echo $$ > "${dir}/keepalived.pid"; exec "${dir}/bin/keepalived" 30`], { stdio: "ignore" });
+  procs.push(parent);
+  const child = await waitFor("pidfiles", () => (fs.existsSync(`${dir}/vrrp.pid`) && fs.existsSync(`${dir}/keepalived.pid`) ? Number(fs.readFileSync(`${dir}/vrrp.pid`, "utf8")) || null : null), 5000);
+  const { w, got } = collect({ netns: null, pidfile: `${dir}/keepalived.pid`, vrrpPidfile: `${dir}/vrrp.pid`, intervalMs: 100 });
+  t.after(() => w.stop());
+  w.start();
+  await waitFor("announced with its child", () => got.find((r) => r.running && r.vrrpPid === child), 5000);
+  await waitFor("the child a zombie", () => parseStat(fs.readFileSync(`/proc/${child}/stat`, "latin1"))?.state === "Z", 5000);
+  const gone = await waitFor("child_vanished", () => got.find((r) => r.event === "child_vanished"), 3000);
+  assert.equal(gone.running, true);
+  assert.equal(gone.pid, parent.pid);
+  assert.equal(gone.vrrpPid, null);
+  assert.ok(!got.some((r) => r.event === "vanished" || r.event === "stopped"), JSON.stringify(got));
+});
 
 test("stand-in keepalived found by /proc scan, only in the watched namespace; SIGKILL -> vanished within 2 s", { skip: skipNs ?? false }, async (t) => {
   const a = netns();
