@@ -6,6 +6,7 @@
  *   SECS=60             how long to watch
  *   EXTRA="--trace-gc"  node options (those NODE_OPTIONS refuses too: --cpu-prof, ...) put before the bundle
  *   TRACE_OUT=1         print the agent's non-JSON output (what --trace-gc writes)
+ *   AGENT_ENV="K=V ..."  more environment for the agent (malloc settings, ...)
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -48,7 +49,7 @@ try {
   const k = idleKeepalived(path.join(tmp, "keepalived"));
   await sleep(300);
   const a = startAgent(["--pidfile", k.pidfile, "--vrrp-pidfile", k.vrrpPidfile, "--server", srv.url, "--node", "t1", "--state-dir", path.join(tmp, "state/a"), "--source", "file", "--log-file", logFile, "--keepalived-conf", conf],
-    { KAM_TOKEN: token, NODE_EXTRA_CA_CERTS: "", ...agentUnitEnvironment() }, bundle);
+    { KAM_TOKEN: token, NODE_EXTRA_CA_CERTS: "", ...agentUnitEnvironment(), ...(process.env.AGENT_ENV ? Object.fromEntries(process.env.AGENT_ENV.split(" ").map((kv) => kv.split("="))) : {}) }, bundle);
   process.execPath = realNode;
   const pid = a.child.pid!;
   const xs: string[] = [];
