@@ -29,7 +29,8 @@
  *   (MAX_LINE_BYTES).
  * - fs.watch on the directory for promptness, plus a poll because watch events
  *   are not guaranteed (network filesystems, bind mounts): every 250 ms
- *   (pollMs) without a watch, every 5 s (watchedPollMs) while the watch runs,
+ *   (pollMs) without a watch, every 5 s (watchedPollMs) while the watch runs
+ *   (every 1 s while reading is paused for want of room: see schedulePoll),
  *   and every 250 ms again for good once a poll finds lines no watch event
  *   announced (the watch misses events here: those first lines came up to 5 s
  *   late, once). An idle agent woke 4 times a second for nothing, and its
@@ -128,7 +129,9 @@ export class FileSource {
         this.o.log.info({ file: this.o.file, pauses: this.stats.pauses }, "backlog: reading paused until the outbox drains (the file offset waits)");
       }
     }
+    const was = this.paused;
     this.paused = !room;
+    if (this.paused !== was && this.poll) this.schedulePoll();
     return room;
   }
 
@@ -141,9 +144,15 @@ export class FileSource {
   private watchEvents = 0;
   private watchMissed = false;
 
-  /** (re)start the poll at the period of the moment: 5 s while the watch runs (on the agent's shared tick), 250 ms without */
+  /**
+   * (re)start the poll at the period of the moment: 5 s while the watch runs (on the agent's shared tick), 250 ms
+   * without, and 1 s while reading is paused for want of room: the outbox says "room" only below its low-water
+   * marks, and a pause for bytes not yet written ends before that, so the poll is what reads on (a backlog is
+   * not idle: its reading must not wait 5 s at each such pause)
+   */
   private schedulePoll(): void {
-    const ms = this.watcher && !this.watchMissed ? (this.o.watchedPollMs ?? 5000) : (this.o.pollMs ?? 250);
+    const watched = this.watcher && !this.watchMissed;
+    const ms = !watched ? (this.o.pollMs ?? 250) : this.paused ? Math.min(1000, this.o.watchedPollMs ?? 5000) : (this.o.watchedPollMs ?? 5000);
     if (this.poll && ms === this.pollMs) return;
     this.poll?.cancel();
     this.pollMs = ms;
