@@ -7,6 +7,7 @@
  *   EXTRA="--trace-gc"  node options (those NODE_OPTIONS refuses too: --cpu-prof, ...) put before the bundle
  *   TRACE_OUT=1         print the agent's non-JSON output (what --trace-gc writes)
  *   AGENT_ENV="K=V ..."  more environment for the agent (malloc settings, ...)
+ *   SNAPSHOT_AT=20      with EXTRA="--heapsnapshot-signal=SIGUSR2": a heap snapshot at that second (in the agent's cwd)
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -59,6 +60,7 @@ try {
     await sleep(1000);
     if (s === 10) t10 = threads();
     if (s === 3 || s === 12) console.log(`smaps at ${s} s:`, smapsBy(pid));
+    if (s === Number(process.env.SNAPSHOT_AT)) process.kill(pid, "SIGUSR2"); // with EXTRA="--heapsnapshot-signal=SIGUSR2"
     xs.push(rssMiB(pid).toFixed(1));
   }
   const t1 = threads();
