@@ -360,29 +360,7 @@ export async function main() {
   }
   const log = createLogger(config.logLevel);
   for (const w of configWarnings()) log.warn(w);
-  // the handlers go in before the start: a SIGTERM that came after "listening" was logged but while the start
-  // still wrote its setup link killed the process with the signal's default action (exit by SIGTERM, not 0),
-  // seen in CI under load (test/integration/start-stop.test.ts). A stop asked during the start is carried out
-  // once the server runs (or the start fails: its own exit); after 10 s the process exits anyway.
-  let running: RunningServer | null = null;
-  let stopAsked: string | null = null;
-  const close = (r: RunningServer) =>
-    r.close().then(
-      () => process.exit(EXIT.ok),
-      (e: unknown) => {
-        log.error({ err: e }, "shutdown failed");
-        process.exit(EXIT.failure);
-      },
-    );
-  const stop = (sig: string) => {
-    if (stopAsked) return;
-    stopAsked = sig;
-    log.info({ sig }, running ? "shutting down" : "shutting down once the start is done");
-    if (running) void close(running);
-    setTimeout(() => process.exit(EXIT.failure), 10_000).unref();
-  };
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
+  let running: RunningServer;
   try {
     running = await startServer(config, log);
   } catch (e) {
@@ -393,7 +371,19 @@ export async function main() {
     log.fatal({ err: e }, `server did not start: ${(e as Error).message}`);
     process.exit(EXIT.failure);
   }
-  if (stopAsked) void close(running);
+  const stop = (sig: string) => {
+    log.info({ sig }, "shutting down");
+    running.close().then(
+      () => process.exit(EXIT.ok),
+      (e: unknown) => {
+        log.error({ err: e }, "shutdown failed");
+        process.exit(EXIT.failure);
+      },
+    );
+    setTimeout(() => process.exit(EXIT.failure), 10_000).unref();
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
