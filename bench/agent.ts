@@ -87,6 +87,16 @@ const ABLATIONS: { what: string; flags: Record<string, string> }[] = [
   { what: "", flags: { "--vip-interval": "3600", "--heartbeat-interval": "300", "--pidfile": "none", "--keepalived-conf": "none" } },
 ];
 
+/** a node's layout under dir: config (a two-router keepalived.conf), log (empty) and state in their own directories */
+export function nodeLayout(dir: string): { conf: string; logFile: string } {
+  for (const d of ["etc", "log", "state"]) fs.mkdirSync(path.join(dir, d));
+  const conf = path.join(dir, "etc/keepalived.conf");
+  fs.writeFileSync(conf, keepalivedConf(2));
+  const logFile = path.join(dir, "log/keepalived.log");
+  fs.writeFileSync(logFile, "");
+  return { conf, logFile };
+}
+
 /**
  * keepalived as the agent sees it on an idle node, without keepalived: a parent process named keepalived (a
  * script of that name) and its VRRP child (a copy of `sleep` named keepalived), their pidfiles written like
@@ -147,12 +157,7 @@ export async function benchAgent(): Promise<Row[]> {
   });
   try {
     const token = (await createTokens(srv, ["idle"])).get("idle")!;
-    // a node's layout: config, log and state in their own directories
-    for (const d of ["etc", "log", "state"]) fs.mkdirSync(path.join(tmp, d));
-    const conf = path.join(tmp, "etc/keepalived.conf");
-    fs.writeFileSync(conf, keepalivedConf(2));
-    const logFile = path.join(tmp, "log/keepalived.log");
-    fs.writeFileSync(logFile, "");
+    const { conf, logFile } = nodeLayout(tmp);
     // as on a node: keepalived runs (its pidfiles), so the process watch follows it instead of scanning /proc
     const args = (dir: string, node = "idle1", over: Record<string, string> = {}) =>
       Object.entries({

@@ -13,7 +13,7 @@ import path from "node:path";
 import { AGENT_BUNDLE } from "../../test/helpers/agent";
 import { startBenchServer, sleep } from "../lib/env";
 import { createTokens } from "../lib/db";
-import { keepalivedConf } from "../latency";
+import { nodeLayout } from "../agent";
 
 const SETTLE_S = Number(process.env.BENCH_AGENT_SETTLE_S ?? 20);
 
@@ -45,11 +45,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kam-agent-mem-"));
 const kids: ChildProcess[] = [];
 try {
   const token = (await createTokens(srv, ["mem"])).get("mem")!;
-  for (const d of ["etc", "log", "state"]) fs.mkdirSync(path.join(tmp, d));
-  const conf = path.join(tmp, "etc/keepalived.conf");
-  fs.writeFileSync(conf, keepalivedConf(2));
-  const logFile = path.join(tmp, "log/keepalived.log");
-  fs.writeFileSync(logFile, "");
+  const { conf, logFile } = nodeLayout(tmp);
   const procs = variants.map((v, i) => {
     const c = spawn(process.execPath, [...v.node, AGENT_BUNDLE, "--server", srv.url, "--node", `m${i}`, "--state-dir", path.join(tmp, "state", `s${i}`),
       "--source", "file", "--log-file", logFile, "--keepalived-conf", conf], { env: { ...process.env, KAM_TOKEN: token, LOG_LEVEL: "warn", ...v.env }, stdio: "ignore" });

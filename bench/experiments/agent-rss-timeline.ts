@@ -16,8 +16,7 @@ import { AGENT_BUNDLE, agentUnitEnvironment, startAgent } from "../../test/helpe
 import { startBenchServer, sleep } from "../lib/env";
 import { createTokens } from "../lib/db";
 import { rssMiB } from "../lib/proc";
-import { keepalivedConf } from "../latency";
-import { idleKeepalived } from "../agent";
+import { idleKeepalived, nodeLayout } from "../agent";
 
 function smapsBy(pid: number): string {
   const by = new Map<string, number>();
@@ -37,11 +36,7 @@ const srv = await startBenchServer("rss-timeline");
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kam-rss-"));
 try {
   const token = (await createTokens(srv, ["t"])).get("t")!;
-  for (const d of ["etc", "log", "state"]) fs.mkdirSync(path.join(tmp, d));
-  const conf = path.join(tmp, "etc/keepalived.conf");
-  fs.writeFileSync(conf, keepalivedConf(2));
-  const logFile = path.join(tmp, "log/keepalived.log");
-  fs.writeFileSync(logFile, "");
+  const { conf, logFile } = nodeLayout(tmp);
   const realNode = process.execPath;
   if (process.env.EXTRA) {
     fs.writeFileSync(path.join(tmp, "node.sh"), `#!/bin/sh\nexec ${realNode} ${process.env.EXTRA} "$@"\n`, { mode: 0o755 });
