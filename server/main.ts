@@ -59,6 +59,8 @@ export interface RunningServer {
   db: Database;
   log: Logger;
   close(): Promise<void>;
+  /** the step close() is at: "not started", a step's name, or "done" */
+  closingStep(): string;
 }
 
 export async function startServer(
@@ -288,36 +290,44 @@ export async function startServer(
   }
 
   let closed = false;
+  /** the step close() is at (named in the log when a stop takes too long) */
+  let closingStep = "not started";
   return {
     url,
     port,
     parts,
     db,
     log,
+    closingStep: () => closingStep,
     async close() {
       if (closed) return;
       closed = true;
+      const step = async <T>(name: string, work: () => T | Promise<T>): Promise<T> => {
+        closingStep = name;
+        return await work();
+      };
       clearInterval(ticker);
       clearInterval(settingsPoll);
       // the leases first: another replica takes this one's clusters on its next poll
-      await leases?.stop();
+      await step("detection leases", () => leases?.stop());
       remoteLiveness?.stop();
       feed.stop();
       stopRevocationSweep();
       recovery.stop();
       access.stop();
-      await retention.stop();
-      await liveness.stop();
+      await step("retention pass", () => retention.stop());
+      await step("agents' last-seen times", () => liveness.stop());
       notifier.stop();
       detection.stop();
-      await detection.idle();
+      await step("detection writes", () => detection.idle());
       // together: each closes its engine's sockets, then the HTTP server, which waits for the other's
-      await Promise.all([io!, agentIo!].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-      await feed.idle();
-      await fanoutPool?.end();
+      await step("socket.io and HTTP connections", () => Promise.all([io!, agentIo!].map((s) => new Promise<void>((resolve) => s.close(() => resolve())))));
+      await step("feed reads", () => feed.idle());
+      await step("fan-out pool", () => fanoutPool?.end());
       server.closeAllConnections?.();
-      await pages.close?.();
-      await db.close();
+      await step("Next", () => pages.close?.());
+      await step("database", () => db.close());
+      closingStep = "done";
       setServerParts(undefined);
     },
   };
@@ -360,7 +370,39 @@ export async function main() {
   }
   const log = createLogger(config.logLevel);
   for (const w of configWarnings()) log.warn(w);
-  let running: RunningServer;
+  // The handlers go in before the start: a SIGTERM that came after "listening" was logged but while the start
+  // still wrote its setup link killed the process with the signal's default action (exit by SIGTERM, not 0),
+  // seen in CI under load (test/integration/start-stop.test.ts). A stop asked during the start is carried out
+  // once the server runs (a failed start exits on its own). The close has 10 s from its own beginning (a start
+  // under load may take longer than that by itself); the start, once a stop is asked, has 60 s.
+  let running: RunningServer | null = null;
+  let stopAsked: string | null = null;
+  const deadline = (ms: number, what: () => string) =>
+    setTimeout(() => {
+      log.error({ sig: stopAsked, step: what() }, `shutdown did not finish within ${ms / 1000} s (still at: ${what()}): exiting with status 1`);
+      process.exit(EXIT.failure);
+    }, ms).unref();
+  let startDeadline: NodeJS.Timeout | null = null;
+  const close = (r: RunningServer) => {
+    if (startDeadline) clearTimeout(startDeadline);
+    deadline(10_000, () => r.closingStep());
+    r.close().then(
+      () => process.exit(EXIT.ok),
+      (e: unknown) => {
+        log.error({ err: e, step: r.closingStep() }, "shutdown failed");
+        process.exit(EXIT.failure);
+      },
+    );
+  };
+  const stop = (sig: string) => {
+    if (stopAsked) return;
+    stopAsked = sig;
+    log.info({ sig }, running ? "shutting down" : "shutting down once the start is done");
+    if (running) close(running);
+    else startDeadline = deadline(60_000, () => "the start");
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
   try {
     running = await startServer(config, log);
   } catch (e) {
@@ -371,19 +413,7 @@ export async function main() {
     log.fatal({ err: e }, `server did not start: ${(e as Error).message}`);
     process.exit(EXIT.failure);
   }
-  const stop = (sig: string) => {
-    log.info({ sig }, "shutting down");
-    running.close().then(
-      () => process.exit(EXIT.ok),
-      (e: unknown) => {
-        log.error({ err: e }, "shutdown failed");
-        process.exit(EXIT.failure);
-      },
-    );
-    setTimeout(() => process.exit(EXIT.failure), 10_000).unref();
-  };
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
+  if (stopAsked) close(running);
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
