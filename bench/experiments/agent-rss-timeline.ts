@@ -1,6 +1,6 @@
 /**
  * Experiment (not part of `npm run bench`): the deployed agent (the unit's environment, a keepalived stand-in with
- * its pidfiles) from its spawn: VmRSS every second, its memory by mapping at 3 s and 12 s (/proc/PID/smaps), and
+ * its pidfiles) from its spawn: VmRSS every second, its memory by mapping at 3 s, 12 s and the end (/proc/PID/smaps), and
  * each thread's CPU from 10 s on (schedstat). docs/PERFORMANCE.md, issue 17, session 35.
  *   npx tsx bench/experiments/agent-rss-timeline.ts [bundle]
  *   SECS=60             how long to watch
@@ -54,7 +54,7 @@ try {
   for (let s = 0; s < SECS; s++) {
     await sleep(1000);
     if (s === 10) t10 = threads();
-    if (s === 3 || s === 12) console.log(`smaps at ${s} s:`, smapsBy(pid));
+    if (s === 3 || s === 12 || s === SECS - 1) console.log(`smaps at ${s} s:`, smapsBy(pid));
     if (s === Number(process.env.SNAPSHOT_AT)) process.kill(pid, "SIGUSR2"); // with EXTRA="--heapsnapshot-signal=SIGUSR2"
     xs.push(rssMiB(pid).toFixed(1));
   }
