@@ -55,16 +55,26 @@ export function inc(kind: IncidentMsg["kind"], openSec: number, closeSec: number
   return { inc: i, firstSeen: s(openSec) + 400, closedSeen: closeSec === null ? null : s(closeSec) + 300 };
 }
 
+const OWN: Record<string, string> = { a: "198.18.0.11", b: "198.18.0.12" };
+
+/**
+ * `killed` (holding the VIP) SIGKILLed at `at` s: its VIP stays, `taker` becomes MASTER 3.5 s later and adds the VIP;
+ * `killed` starts again 10 s after the kill and removes the VIP 0.4 s later
+ */
+export function killedKeepingVip(o: Observations, killed: string, taker: string, at: number): void {
+  o.ka.push({ t: s(at), host: killed, what: "kill" });
+  o.proc.push({ t: s(at + 0.1), host: killed, running: false });
+  dump(o, at + 4, taker, 2, at + 3.5);
+  o.addr.push({ t: s(at + 3.6), host: taker, ips: [OWN[taker], VIP] });
+  o.ka.push({ t: s(at + 10), host: killed, what: "start" });
+  o.proc.push({ t: s(at + 10.1), host: killed, running: true });
+  o.addr.push({ t: s(at + 10.4), host: killed, ips: [OWN[killed]] });
+}
+
 /** the MASTER a SIGKILLed at 20 s: its VIP stays, b takes over at 23.5 s, a starts again at 30 s and removes the VIP */
 export function killMasterObs(): Observations {
   const o = baseObs();
-  o.ka.push({ t: s(20), host: "a", what: "kill" });
-  o.proc.push({ t: s(20.1), host: "a", running: false });
-  dump(o, 24, "b", 2, 23.5);
-  o.addr.push({ t: s(23.6), host: "b", ips: ["198.18.0.12", VIP] });
-  o.ka.push({ t: s(30), host: "a", what: "start" });
-  o.proc.push({ t: s(30.1), host: "a", running: true });
-  o.addr.push({ t: s(30.4), host: "a", ips: ["198.18.0.11"] });
+  killedKeepingVip(o, "a", "b", 20);
   dump(o, 31, "a", 1, 30.2);
   action(o, { kind: "kill_master", host: "a", at: s(20), until: s(30), expect: { KEEPALIVED_DOWN: "any", DUAL_MASTER: "vip_left_behind" } });
   return o;

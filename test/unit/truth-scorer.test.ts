@@ -9,8 +9,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { deriveTruth, mergeWithinHoldDown, type Label, type Observations } from "../truth/oracle";
 import { formatTable, missedThresholds, scoreSchedule, summarize } from "../truth/scorer";
-import { originsOf } from "../truth/actions";
-import { action, baseObs, dump, FIELDS, inc, killMasterObs, s, T0, TOPO, VIP } from "../helpers/truth-obs";
+import { expectationsOf, originsOf } from "../truth/actions";
+import { action, baseObs, dump, FIELDS, inc, killedKeepingVip, killMasterObs, s, T0, TOPO, VIP } from "../helpers/truth-obs";
 
 test("a killed MASTER gives KEEPALIVED_DOWN and a DUAL_MASTER vip_left_behind over the observed overlap", () => {
   const t = deriveTruth(killMasterObs());
@@ -208,6 +208,24 @@ test("the oracle's labels follow the lifecycle: a recurrence within the hold-dow
   const dual = out.filter((l) => l.kind === "DUAL_MASTER");
   assert.deepEqual(dual.map((l) => [l.start, l.end, l.hosts]), [[0, 26_000, ["h1", "h2", "h3"]]], "a per-router kind merges across hosts");
   assert.equal(out.filter((l) => l.kind === "FLAPPING").length, 2, "FLAPPING keeps its own episodes");
+});
+
+test("a kill_backup whose host is MASTER of another router leaves that router's VIP behind: vip_left_behind, one label with a kill_master's 40 s later (seed 4201)", () => {
+  // a is the MASTER of VRID 10 and a BACKUP of the router the action drew: the kill takes all of a's keepalived
+  const o = killMasterObs();
+  o.actions.length = 0;
+  const ctx = { scriptWeight: null, tracksEth1: false };
+  action(o, { kind: "kill_backup", host: "a", at: s(20), until: s(30), ...expectationsOf("kill_backup", ctx) });
+  const first = deriveTruth(o).labels.filter((l) => l.kind === "DUAL_MASTER");
+  assert.deepEqual(first.map((l) => l.cause), ["vip_left_behind"], JSON.stringify(first));
+  // 40 s after that split brain ended, b (now MASTER) is killed the same way: a takes over while b keeps the VIP
+  killedKeepingVip(o, "b", "a", 70);
+  action(o, { kind: "kill_master", host: "b", at: s(70), until: s(80), ...expectationsOf("kill_master", ctx) });
+  const both = deriveTruth(o).labels.filter((l) => l.kind === "DUAL_MASTER");
+  assert.equal(both.length, 1, `the product re-opens its incident (same cause within the hold-down): ${JSON.stringify(both)}`);
+  assert.equal(both[0].cause, "vip_left_behind");
+  assert.ok(Math.abs(both[0].start - s(23.6)) <= 100 && Math.abs(both[0].end - s(80.4)) <= 100, `${both[0].start - T0} .. ${both[0].end - T0}`);
+  assert.match(both[0].why, /\(2 episodes within the hold-down\)$/);
 });
 
 test("an AGENT_OFFLINE episode recurs when the agent went silent again, not at its deadline: within the hold-down it is the same label (seed 1007)", () => {
