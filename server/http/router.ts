@@ -200,7 +200,8 @@ export async function runRoute(route: RouteDef, ctx: RunCtx): Promise<void> {
       res.end();
       return;
     }
-    res.writeHead(reply.status ?? route.success ?? 200, { "content-type": reply.contentType, "cache-control": "no-store", ...reply.headers });
+    const length = typeof reply.raw === "string" ? Buffer.byteLength(reply.raw) : reply.raw.length;
+    res.writeHead(reply.status ?? route.success ?? 200, { "content-type": reply.contentType, "cache-control": "no-store", "content-length": String(length), ...reply.headers });
     res.end(reply.raw);
     return;
   }
