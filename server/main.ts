@@ -43,7 +43,6 @@ import { Access } from "./auth/access";
 import { OidcError, OidcSignIn, oidcSettings } from "./auth/oidc";
 import { createSetupToken } from "./auth/store";
 import { HttpGate } from "./http/gate";
-import { apiCompression } from "./http/compress";
 import { FeedFollower } from "./ingest/feed";
 import { Coordination } from "./incidents/leases";
 import { RemoteLiveness } from "./ingest/remote-liveness";
@@ -160,21 +159,17 @@ export async function startServer(
     },
   });
 
-  // the API's answers are compressed for clients that accept it (server/http/compress.ts)
-  const compress = apiCompression();
   // with --tls-cert/--tls-key everything (pages, API, socket.io) is served over https only
   const server = createWebServer(tlsFiles, (req, res) => {
     // the gate authenticates and authorises before anything reaches Next (server/http/gate.ts)
-    compress(req, res, () => {
-      gate
-        .handle(req, res)
-        .then((answered) => (answered ? undefined : handle(req, res)))
-        .catch((e: unknown) => {
-          log.error({ err: e, url: req.url?.split("?")[0] }, "request failed");
-          if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
-          res.end(JSON.stringify({ ok: false, code: "internal", message: "internal error" }));
-        });
-    });
+    gate
+      .handle(req, res)
+      .then((answered) => (answered ? undefined : handle(req, res)))
+      .catch((e: unknown) => {
+        log.error({ err: e, url: req.url?.split("?")[0] }, "request failed");
+        if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
+        res.end(JSON.stringify({ ok: false, code: "internal", message: "internal error" }));
+      });
   });
   const limiter = new IngestLimiter(
     {

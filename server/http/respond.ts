@@ -20,10 +20,8 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
     res.end();
     return;
   }
-  const text = JSON.stringify(body);
-  // the length lets the compression (server/http/compress.ts) leave a short answer as it is
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", "content-length": String(Buffer.byteLength(text)), ...headers });
-  res.end(text);
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", ...headers });
+  res.end(JSON.stringify(body));
 }
 
 export function sendError(res: ServerResponse, e: HttpError): void {

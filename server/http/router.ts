@@ -200,8 +200,7 @@ export async function runRoute(route: RouteDef, ctx: RunCtx): Promise<void> {
       res.end();
       return;
     }
-    const length = typeof reply.raw === "string" ? Buffer.byteLength(reply.raw) : reply.raw.length;
-    res.writeHead(reply.status ?? route.success ?? 200, { "content-type": reply.contentType, "cache-control": "no-store", "content-length": String(length), ...reply.headers });
+    res.writeHead(reply.status ?? route.success ?? 200, { "content-type": reply.contentType, "cache-control": "no-store", ...reply.headers });
     res.end(reply.raw);
     return;
   }

@@ -4,9 +4,6 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import http from "node:http";
-import zlib from "node:zlib";
-import { COMPRESS_MIN_BYTES } from "../../server/http/compress";
 import type { IncidentMsg } from "../../server/protocol";
 import type { LogLine, TimelineLane, TimelineResponse } from "../../server/timeline/types";
 import { startTestServer, type TestServer } from "../helpers/server";
@@ -55,18 +52,6 @@ const lane = (t: TimelineResponse, nodeName: string, vrid: number): TimelineLane
   return l;
 };
 const iso = (ms: number) => new Date(ms).toISOString();
-
-/** a GET whose body is left as it came (fetch would decode it) */
-function rawGet(path: string, headers: Record<string, string>): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    http.get(`${srv.url}${path}`, { headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on("error", reject);
-    }).on("error", reject);
-  });
-}
 
 before(async () => {
   srv = await startTestServer({ env: { KAM_AGENT_OFFLINE_SECONDS: String(OFFLINE_S) } });
@@ -162,38 +147,6 @@ describe(`cluster timeline API (${testDbKind()})`, () => {
     assert.ok(agg.length > 0, "aggregated segments");
     assert.ok(agg.reduce((n, s) => n + (s.transitions ?? 0), 0) >= 390, "their transitions are counted");
     assert.ok(segs.some((s) => s.state === "FAULT"), "the 20 ms FAULT is still drawn");
-  });
-
-  it("compresses a long answer for a client that accepts it (brotli, gzip), with the same JSON; a short one or a client that does not: as is", { timeout: 60_000 }, async () => {
-    const a = await node("zipped", "a");
-    const start = Date.now() - 5 * 60_000;
-    const recs: Rec[] = [config(start - 1000, 150)];
-    for (let i = 0; i < 300; i++) recs.push(log(start + i * 200, `(VI_1) Entering ${i % 2 ? "BACKUP" : "MASTER"} STATE`));
-    await send(a, recs);
-    // the first line only sets the state: 299 changes
-    await waitFor("the 299 changes stored", async () => lane(await timeline("zipped", `from=${iso(start - 60_000)}&width=10000`), "a", 51).transitions === 299, 20_000);
-    const path = `/api/clusters/zipped/timeline?from=${iso(start - 60_000)}&to=${iso(start + 70_000)}&width=10000`;
-    const plain = await rawGet(path, {});
-    assert.equal(plain.status, 200);
-    assert.equal(plain.headers["content-encoding"], undefined);
-    assert.ok(plain.body.length > COMPRESS_MIN_BYTES, `the answer is ${plain.body.length} bytes: long enough to be compressed`);
-    const same = (b: Buffer) => {
-      const { now: _n, ...rest } = JSON.parse(b.toString("utf8")) as TimelineResponse;
-      return rest;
-    };
-    for (const [accept, encoding, decode] of [["gzip, deflate, br", "br", zlib.brotliDecompressSync], ["gzip", "gzip", zlib.gunzipSync], ["br;q=0, gzip;q=0.5", "gzip", zlib.gunzipSync]] as const) {
-      const z = await rawGet(path, { "accept-encoding": accept });
-      assert.equal(z.status, 200);
-      assert.equal(z.headers["content-encoding"], encoding, accept);
-      assert.match(String(z.headers.vary), /accept-encoding/i);
-      assert.ok(z.body.length * 4 < plain.body.length, `${encoding}: ${z.body.length} of ${plain.body.length} bytes`);
-      assert.deepEqual(same(decode(z.body)), same(plain.body), accept);
-    }
-    const none = await rawGet(path, { "accept-encoding": "identity" });
-    assert.equal(none.headers["content-encoding"], undefined);
-    const short = await rawGet("/api/health", { "accept-encoding": "gzip, br" });
-    assert.equal(short.headers["content-encoding"], undefined, "an answer under the threshold goes as it is");
-    assert.equal((JSON.parse(short.body.toString("utf8")) as { ok: boolean }).ok, true);
   });
 
   it("lists the cluster's incidents in the range in the same shape as /api/incidents", { timeout: 60_000 }, async () => {
