@@ -10,7 +10,10 @@
  * segment for that bucket, whose state is:
  *   - FAULT if any part of the bucket was FAULT (a short FAULT must never vanish);
  *   - otherwise the DOMINANT state: the one that lasted longest in the bucket
- *     (ties go to the worse state: UNKNOWN, STOP, BACKUP, MASTER).
+ *     (ties go to the worse state: UNKNOWN, STOP, BACKUP, MASTER), counting the
+ *     tail of a segment kept whole that ends inside the bucket: so each pixel
+ *     shows what the full-resolution lane shows there (unit test "no visible
+ *     loss at the page's width").
  * Neighbouring aggregated buckets of the same state are then joined (their
  * transition counts add up), so a long flapping stretch is one segment.
  * Every output segment starts in a bucket of its own: at most `width` segments.
@@ -68,13 +71,23 @@ export function downsample(segs: readonly Seg[], range: Range, width: number): S
 
   const out: Agg[] = [];
   let pend: Pending | null = null;
+  /**
+   * the tail of a segment kept whole that ends inside a bucket: its share of that bucket counts when the rest of
+   * the bucket is aggregated, so the pixel shows what the full-resolution lane shows there (FAULT if any, else the
+   * longest state over the whole pixel, not only over its aggregated part)
+   */
+  let tail: { bucket: number; state: LaneState; ms: number } | null = null;
+  const shown = (p: Pending) => {
+    if (!tail || tail.bucket !== p.bucket) return aggregateState(p.mix);
+    return aggregateState({ ...p.mix, [tail.state]: (p.mix[tail.state] ?? 0) + tail.ms });
+  };
   const flush = () => {
     if (!pend) return;
     if (pend.contributors === 1) {
       out.push({ state: pend.firstState, from: pend.from, to: pend.to, ...(pend.open ? { open: true } : {}) });
     } else {
       out.push({
-        state: aggregateState(pend.mix),
+        state: shown(pend),
         from: pend.from,
         to: pend.to,
         ...(pend.open ? { open: true } : {}),
@@ -96,6 +109,8 @@ export function downsample(segs: readonly Seg[], range: Range, width: number): S
       const be = bucketEnd(b);
       if (!pend && s.to > be) {
         out.push({ ...s, from });
+        const end = bucketOf(s.to);
+        tail = end < buckets && s.to > range.from + end * px ? { bucket: end, state: s.state, ms: s.to - (range.from + end * px) } : null;
         break;
       }
       const to = Math.min(s.to, be);
