@@ -14,8 +14,8 @@ export interface StartedCommand {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** starts `command args --port P --host 127.0.0.1` in cwd and waits (up to timeoutMs) for /api/health to answer 200 */
-export async function startCommand(command: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<StartedCommand> {
+/** starts `command args --port P --host 127.0.0.1` in cwd on a free port, without waiting for anything */
+export async function spawnCommand(command: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv }): Promise<StartedCommand & { gone(): boolean }> {
   const port = await freePort();
   const child = spawn(command, [...args, "--port", String(port), "--host", "127.0.0.1"], { cwd: opts.cwd, env: opts.env, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
@@ -27,17 +27,23 @@ export async function startCommand(command: string, args: string[], opts: { cwd:
       gone = true;
       resolve({ code, signal });
     }));
+  return { child, port, output: () => out, exited, gone: () => gone };
+}
+
+/** starts `command args --port P --host 127.0.0.1` in cwd and waits (up to timeoutMs) for /api/health to answer 200 */
+export async function startCommand(command: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<StartedCommand> {
+  const { gone, ...started } = await spawnCommand(command, args, opts);
   const timeoutMs = opts.timeoutMs ?? 90_000;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (gone) throw new Error(`${command} ${args.join(" ")} exited before answering:\n${out}`);
+    if (gone()) throw new Error(`${command} ${args.join(" ")} exited before answering:\n${started.output()}`);
     if (Date.now() > deadline) {
-      child.kill("SIGKILL");
-      throw new Error(`${command} ${args.join(" ")}: no answer on /api/health within ${timeoutMs / 1000} s:\n${out}`);
+      started.child.kill("SIGKILL");
+      throw new Error(`${command} ${args.join(" ")}: no answer on /api/health within ${timeoutMs / 1000} s:\n${started.output()}`);
     }
     // refused until it listens: that is the "not yet" this loop waits out
-    const ok = await fetch(`http://127.0.0.1:${port}/api/health`).then((r) => r.ok, () => false);
-    if (ok) return { child, port, output: () => out, exited };
+    const ok = await fetch(`http://127.0.0.1:${started.port}/api/health`).then((r) => r.ok, () => false);
+    if (ok) return started;
     await sleep(250);
   }
 }

@@ -7,15 +7,14 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { ROOT } from "../../server/paths";
 import { createTestDb, type TestDb } from "../helpers/db";
 import { alive, descendants } from "../helpers/procs";
-import { startCommand, type StartedCommand } from "../helpers/start-command";
-import { freePort } from "../helpers/port";
+import { spawnCommand, startCommand, type StartedCommand } from "../helpers/start-command";
 import { waitFor } from "../helpers/wait";
 
 let db: TestDb;
@@ -72,23 +71,20 @@ describe("npm start and SIGTERM", { timeout: 300_000 }, () => {
     assert.match(await tokenCli(["create", "--cluster", "stop-test", "--node", "lb1"]), /token \d+ for node "lb1" of cluster "stop-test"/);
   });
 
-  it("SIGTERM while the server is still starting (its first log line) stops it once started: exit 0, port closed, database closed", async () => {
+  it("SIGTERM while the server is still starting (its first log line) stops it once started: exit 0, port closed, database closed", async (t) => {
     // before this, a SIGTERM after "listening" but before the start had written its setup link killed the process
     // by the signal's default action (CI, under load); the first log line comes from inside the start, so here the
     // signal always lands in that window, or later
-    const port = await freePort();
-    const child = spawn(process.execPath, [path.join(ROOT, "scripts/start.mjs"), "--port", String(port), "--host", "127.0.0.1"], { cwd: ROOT, env: env(), stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    child.stdout!.on("data", (b: Buffer) => (out += b.toString()));
-    child.stderr!.on("data", (b: Buffer) => (out += b.toString()));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
-    const s: StartedCommand = { child, port, output: () => out, exited };
-    await waitFor("the start's first log line", () => /"svc":"kam-server"/.test(out), 60_000);
-    child.kill("SIGTERM");
-    const { code, signal } = await exited;
-    assert.deepEqual({ code, signal }, { code: 0, signal: null }, out);
-    assert.match(out, /"sig":"SIGTERM".*shutting down/);
-    await assertStopped(s, [child.pid!]);
+    const s = await spawnCommand(process.execPath, [path.join(ROOT, "scripts/start.mjs")], { cwd: ROOT, env: env() });
+    t.after(() => {
+      if (!s.gone()) s.child.kill("SIGKILL"); // a failed assertion leaves nothing running
+    });
+    await waitFor("the start's first log line", () => /"svc":"kam-server"/.test(s.output()), 60_000);
+    s.child.kill("SIGTERM");
+    const { code, signal } = await s.exited;
+    assert.deepEqual({ code, signal }, { code: 0, signal: null }, s.output());
+    assert.match(s.output(), /"sig":"SIGTERM".*shutting down/);
+    await assertStopped(s, [s.child.pid!]);
   });
 
   it("SIGTERM to `npm start` itself stops the server too, leaving nothing running; the data is there", async () => {
