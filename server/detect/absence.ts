@@ -23,10 +23,16 @@
  * one that changed only other fields, a password say, leaves the picture whole), or a returning node whose keepalived is reported
  * stopped or gone (it may have ended at any moment of the absence, and a killed keepalived logs nothing).
  * Only state lines, sync-group lines, VIP-setting lines and keepalived's start/stop lines are read: what the
- * node held while away is unknown (no VIP report), so only keepalived's own word counts.
+ * node held while away is unknown (no VIP report), so only keepalived's own word counts. One exception, by
+ * keepalived's own behaviour: addresses a keepalived gone without a logged shutdown left on the interface
+ * (its last VIP report before the absence, or a start line that follows its MASTER line with no shutdown)
+ * stay there until it starts again and removes them; they claim the router as a MASTER does (truth lab seed
+ * 4603 of session 36: h1's keepalived SIGKILLed as MASTER, its agent stopped 2 s later, the peers took over
+ * while h1 kept the addresses until its keepalived restarted).
  */
-import { graceMs, instancesOf, iso, list, subject, type Ctx } from "./context";
-import type { Absence, Group, InstRec, KState, LogEntry, NodeRec } from "./model";
+import { graceMs, instancesOf, iso, list, logEv, subject, vipEv, type Ctx } from "./context";
+import { vipAddress, type Absence, type Group, type InstRec, type KState, type LogEntry, type NodeRec } from "./model";
+import type { Evidence } from "./types";
 import { dualCause } from "./dual-cause";
 import type { DualNow } from "./dual";
 import { stateChanges } from "./transitions";
@@ -35,7 +41,7 @@ import { stateChanges } from "./transitions";
 const GAP_LOOKBACK_MS = 60_000;
 
 /** the node's agent went away (online -> false): remember what the absence will be judged from */
-export function beginAbsence(ctx: Ctx, node: NodeRec, at: number): void {
+export function beginAbsence(ctx: Ctx, node: NodeRec, at: number, vipsKnown: boolean): void {
   ctx.timers.cancel(absenceKey(node));
   const pushed = new Map<string, number>();
   for (const n of ctx.model.nodes.values()) pushed.set(n.name, n.eventsPushed);
@@ -47,7 +53,16 @@ export function beginAbsence(ctx: Ctx, node: NodeRec, at: number): void {
       if (r.node !== node.name && ctx.model.nodes.get(r.node)?.online !== true) continue; // judged without a node unknown then: see judge()
       members.set(k, { rec: r, state: r.state, entry: r.entry });
     }
-    groups.set(g, { members, pendingDual: g.dual.since !== null && g.dual.slot === null ? g.dual.since : null });
+    // a keepalived gone without a logged shutdown left the VIPs it held on the interface (KEEPALIVED.md): they
+    // stay until keepalived starts again and removes them, whatever its peers do meanwhile
+    const held = node.keepalived === "down" && vipsKnown
+      ? [...g.vips].sort().flatMap((address) => {
+        const h = node.held.get(address);
+        return h ? [{ address, ts: h.ts, id: h.id }] : [];
+      })
+      : [];
+    const leftBehind = held.length ? { vips: held, down: node.downEntry } : null;
+    groups.set(g, { members, pendingDual: g.dual.since !== null && g.dual.slot === null ? g.dual.since : null, leftBehind });
   }
   node.away = { from: at, pushed, groups, back: null };
 }
@@ -112,17 +127,54 @@ function judgeGroup(ctx: Ctx, node: NodeRec, a: Absence, back: number, g: Group,
     }
     return out;
   };
-  const found: { from: number; to: number; masters: Map<string, InstRec[]> }[] = [];
+  // nodes whose keepalived ended without a logged shutdown and whose VIPs of the router stayed on the interface
+  // (KEEPALIVED.md): they claim the addresses as a MASTER does until keepalived starts again and removes them
+  // ("(NAME) removing VIPs.", then its "(init)" state) or a shutdown is logged. Each with the addresses and the
+  // evidence: the VIP report and the process fact (gone before the absence), or its last MASTER line and the
+  // start that followed it with no shutdown logged between (gone during the absence)
+  const left = new Map<string, { vips: string[]; ev: Evidence[] }>();
+  if (snap.leftBehind) {
+    const lb = snap.leftBehind;
+    left.set(node.name, {
+      vips: lb.vips.map((v) => v.address),
+      ev: [
+        ...(lb.down ? [{ ...logEv(lb.down), kind: "liveness" as const, line: `${lb.down.line}; no "Stopping" line was logged` }] : []),
+        ...lb.vips.map((v) => vipEv(node, v.address, true, v.ts, v.id)),
+      ],
+    });
+  }
+  const leftNow = new Set(left.keys());
+  const claimsNow = () => new Set([...mastersNow().keys(), ...leftNow]);
+  const found: { from: number; to: number; masters: Map<string, InstRec[]>; left: Set<string> }[] = [];
   let since: number | null = null;
   let picture = mastersNow();
-  if (picture.size >= 2) since = snap.pendingDual ?? a.from;
+  let pictureLeft = new Set(leftNow);
+  if (claimsNow().size >= 2) since = snap.pendingDual ?? a.from;
   for (const e of lines) {
     const mine = byNode(e.node);
     if (mine.length === 0) continue;
-    const changes = stateChanges(e.event!, mine.map((m) => ({ name: m.rec.name, state: m.state, syncGroup: m.rec.cfg?.syncGroup ?? null })));
+    const x = e.event!;
     let changed = false;
+    if (leftNow.has(e.node)) {
+      // the VIPs left behind are gone: removed at keepalived's start (or set again as MASTER), or by a shutdown
+      const names = new Set(mine.map((m) => m.rec.name));
+      if (((x.type === "vips" || x.type === "state") && names.has(x.instance)) || (x.type === "daemon" && (x.what === "stopping" || x.what === "stopped"))) {
+        leftNow.delete(e.node);
+        left.get(e.node)!.ev.push(logEv(e));
+        changed = true;
+      }
+    } else if (x.type === "daemon" && x.what === "starting") {
+      // a start with no shutdown logged since the node's MASTER line: that run ended (killed, crashed) as MASTER
+      // and its VIPs stayed
+      const m = mine.find((r) => r.state === "MASTER" && (r.rec.cfg?.vips.length ?? 0) > 0);
+      if (m) {
+        left.set(e.node, { vips: (m.rec.cfg?.vips ?? []).map(vipAddress), ev: [...(m.entry ? [logEv(m.entry)] : []), { ...logEv(e), line: `${e.line} (no "Stopping" line was logged before it)` }] });
+        leftNow.add(e.node);
+      }
+    }
+    const changes = stateChanges(x, mine.map((m) => ({ name: m.rec.name, state: m.state, syncGroup: m.rec.cfg?.syncGroup ?? null })));
     for (const ch of changes) {
-      const m = mine.find((x) => x.rec.name === ch.instance);
+      const m = mine.find((r) => r.rec.name === ch.instance);
       if (!m || m.state === ch.state) continue;
       m.state = ch.state;
       m.entry = e;
@@ -130,12 +182,12 @@ function judgeGroup(ctx: Ctx, node: NodeRec, a: Absence, back: number, g: Group,
     }
     if (!changed) continue;
     const t = Math.max(e.ts, a.from);
-    const now = mastersNow();
-    if (now.size >= 2) {
+    if (claimsNow().size >= 2) {
       if (since === null) since = t;
-      picture = now;
+      picture = mastersNow();
+      pictureLeft = new Set(leftNow);
     } else if (since !== null) {
-      found.push({ from: since, to: t, masters: picture });
+      found.push({ from: since, to: t, masters: picture, left: pictureLeft });
       since = null;
     }
   }
@@ -144,11 +196,21 @@ function judgeGroup(ctx: Ctx, node: NodeRec, a: Absence, back: number, g: Group,
   for (const f of found) {
     if (f.to - f.from <= graceMs(ctx, g)) continue;
     if (ctx.reg.reportedDuring(slot, f.from, f.to)) continue;
-    const involved = new Set(f.masters.keys());
-    const d: DualNow = { masters: f.masters, doubleVips: new Map(), involved };
+    const involved = new Set([...f.masters.keys(), ...f.left]);
+    // the addresses left behind, each held by the node that left it and by the MASTERs that took it over
+    const doubleVips = new Map<string, NodeRec[]>();
+    for (const n of [...f.left].sort()) {
+      for (const address of left.get(n)!.vips) {
+        doubleVips.set(address, [...new Set([n, ...f.masters.keys()])].sort().map((h) => ctx.model.nodes.get(h)!));
+      }
+    }
+    const d: DualNow = { masters: new Map([...f.masters].filter(([n]) => !f.left.has(n))), doubleVips, involved };
     const prevEnded = c.endedAt <= f.from ? c.endedAt : -Infinity;
-    const { cause, evidence } = dualCause(ctx, g, d, f.from, f.to, prevEnded);
-    const stayed = [...involved].includes(node.name) ? `, and its lines show ${node.name} ${(f.masters.get(node.name) ?? []).some((r) => r.entry && r.entry.ts > a.from) ? "becoming" : "staying"} MASTER` : "";
+    const leftBehind = new Map([...f.left].map((n) => [n, left.get(n)!.ev]));
+    const { cause, evidence } = dualCause(ctx, g, d, f.from, f.to, prevEnded, leftBehind.size ? { leftBehind } : undefined);
+    const stayed = f.left.has(node.name)
+      ? `, and ${node.name}, its keepalived gone without a logged shutdown, kept the addresses until it started again`
+      : [...involved].includes(node.name) ? `, and its lines show ${node.name} ${(f.masters.get(node.name) ?? []).some((r) => r.entry && r.entry.ts > a.from) ? "becoming" : "staying"} MASTER` : "";
     cause.summary += ` (found after the fact: the agent on ${node.name} was away from ${iso(a.from)} to ${iso(back)}${stayed})`;
     evidence.push({
       node: node.name, at: back, kind: "liveness",

@@ -64,7 +64,17 @@ export interface DualFacts {
   leftBehind: string[];
   /** involved nodes whose keepalived is not running (gone or stopped) */
   notRunning: string[];
+  /** the nodes involved: MASTER, or holding an address of the router held twice */
+  involved: string[];
 }
+
+/**
+ * involved nodes whose keepalived runs: two or more of them MASTER (or holding the address) at once is a split
+ * brain of its own, whatever a node whose keepalived is gone left behind
+ */
+const liveClaimers = (f: DualFacts) => f.involved.filter((n) => !f.notRunning.includes(n)).length;
+/** the split brain needs the address left behind: without it fewer than two running nodes claim the router */
+const onlyLeftBehind = (f: DualFacts) => f.leftBehind.length > 0 && liveClaimers(f) < 2;
 
 export interface CauseRule {
   code: string;
@@ -79,9 +89,9 @@ export interface CauseRule {
 const packetOrConfig = (code: string): CauseRule => ({
   code,
   mustHold: `a packet-check error of this kind logged by a peer, or the must-match config field differs (${code})`,
-  ruledOutBy: "a holder of the VIP whose keepalived is gone (vip_left_behind)",
+  ruledOutBy: "a holder of the VIP whose keepalived is gone, while fewer than two running nodes claim the router (vip_left_behind)",
   must: (f) => f.packetErrors.has(code) || f.wireDiffs.has(code),
-  ruledOut: (f) => f.leftBehind.length > 0,
+  ruledOut: onlyLeftBehind,
 });
 
 /**
@@ -92,24 +102,24 @@ export const DUAL_CAUSE_RULES: CauseRule[] = [
   {
     code: "vip_left_behind",
     mustHold: "a node holding the VIP has no running keepalived and logged no shutdown, while a peer is MASTER",
-    ruledOutBy: "no peer MASTER (then STATE_MISMATCH), or the node's keepalived runs / stopped with a logged shutdown",
+    ruledOutBy: "no peer MASTER (then STATE_MISMATCH), the node's keepalived runs / stopped with a logged shutdown, or two or more running nodes claim the router on their own (their split brain has a cause of its own)",
     must: (f) => f.leftBehind.length > 0 && f.doubleVip,
-    ruledOut: (f) => f.masters < 1,
+    ruledOut: (f) => f.masters < 1 || liveClaimers(f) >= 2,
   },
   ...ORDER.map(packetOrConfig),
   {
     code: "vip_held_by_non_master",
     mustHold: "a VIP held by >= 2 nodes while keepalived reports fewer than two MASTERs",
-    ruledOutBy: "a holder whose keepalived is gone (vip_left_behind)",
+    ruledOutBy: "a holder whose keepalived is gone, while fewer than two running nodes claim the router (vip_left_behind)",
     must: (f) => f.doubleVip && f.masters < 2,
-    ruledOut: (f) => f.leftBehind.length > 0,
+    ruledOut: onlyLeftBehind,
   },
   {
     code: "adverts_not_received",
     mustHold: ">= 2 peers MASTER, each with keepalived running (alive and sending)",
-    ruledOutBy: "an involved peer whose keepalived is not running (a dead peer is not a firewall), or packet-check errors / config differences (adverts arrive)",
+    ruledOutBy: "an involved peer whose keepalived is not running, unless two or more running nodes claim the router without it (a dead peer is not a firewall), or packet-check errors / config differences (adverts arrive)",
     must: (f) => f.masters >= 2,
-    ruledOut: (f) => f.notRunning.length > 0 || f.packetErrors.size > 0 || f.wireDiffs.size > 0,
+    ruledOut: (f) => (f.notRunning.length > 0 && liveClaimers(f) < 2) || f.packetErrors.size > 0 || f.wireDiffs.size > 0,
   },
 ];
 
@@ -151,7 +161,29 @@ export function authCounterRises(nodes: { name: string; dumps: Iterable<DumpSamp
   return out;
 }
 
-export function dualCause(ctx: Ctx, g: Group, d: DualNow, since: number, at: number, prevEnded = -Infinity): { cause: Cause; evidence: Evidence[] } {
+/**
+ * `known.leftBehind`: the holders of d.doubleVips whose keepalived had ended without a logged shutdown while
+ * the overlap lasted, with the evidence of it (the absence judge, which replays a past the nodes' state now no
+ * longer shows); without it, they are the holders whose keepalived is reported gone now.
+ */
+export function dualCause(
+  ctx: Ctx, g: Group, d: DualNow, since: number, at: number, prevEnded = -Infinity,
+  known?: { leftBehind: Map<string, Evidence[]> },
+): { cause: Cause; evidence: Evidence[] } {
+  const r = chooseCause(ctx, g, d, since, at, prevEnded, known);
+  if (r.leftBehind.length === 0 || r.cause.code === "vip_left_behind") return { cause: r.cause, evidence: r.evidence };
+  // running nodes split on their own, an address left behind besides: their cause, the address said too
+  const lb = r.leftBehind;
+  return {
+    cause: { ...r.cause, summary: `${r.cause.summary}; ${list(lb)} also ${known ? "held" : "still holds"} the address, ${lb.length > 1 ? "their" : "its"} keepalived gone without a logged shutdown` },
+    evidence: r.evidence,
+  };
+}
+
+function chooseCause(
+  ctx: Ctx, g: Group, d: DualNow, since: number, at: number, prevEnded: number,
+  known: { leftBehind: Map<string, Evidence[]> } | undefined,
+): { cause: Cause; evidence: Evidence[]; leftBehind: string[] } {
   // the lines of this episode: not those of a previous split brain of the router that ended meanwhile (its
   // packet-check errors would give this one its cause, and the same cause extends the old incident)
   const from = Math.max(since - Math.max(30_000, 2 * graceMs(ctx, g)), prevEnded);
@@ -163,12 +195,12 @@ export function dualCause(ctx: Ctx, g: Group, d: DualNow, since: number, at: num
   const subj = subject(g);
   const masters = [...d.masters.keys()].sort();
   const involved = [...d.involved].sort();
-  const who = masters.length >= 2 ? masters : involved;
   const namesOn = (n: string) => new Set([...g.members.values()].filter((r) => r.node === n).map((r) => r.name));
 
   const ev: Evidence[] = [];
   for (const n of masters) for (const r of d.masters.get(n)!) if (r.entry) ev.push(logEv(r.entry));
-  for (const [a, hs] of d.doubleVips) for (const h of hs) ev.push(vipEv(h, a, true));
+  // (a past overlap: the holders' reports now say nothing about then; the lines and reports of it come with `known`)
+  if (!known) for (const [a, hs] of d.doubleVips) for (const h of hs) ev.push(vipEv(h, a, true));
 
   const timeouts: LogEntry[] = [];
   const errors: LogEntry[] = [];
@@ -201,14 +233,21 @@ export function dualCause(ctx: Ctx, g: Group, d: DualNow, since: number, at: num
       });
     }
   }
-  const leftBehind = [...new Set([...d.doubleVips.values()].flatMap((hs) => hs.filter((h) => h.keepalived === "down").map((h) => h.name)))].sort();
+  const leftBehind = known
+    ? [...known.leftBehind.keys()].sort()
+    : [...new Set([...d.doubleVips.values()].flatMap((hs) => hs.filter((h) => h.keepalived === "down").map((h) => h.name)))].sort();
+  // who is named as MASTER at once: the MASTERs, else the nodes involved but those whose keepalived is gone
+  const running = involved.filter((n) => !leftBehind.includes(n));
+  const who = masters.length >= 2 ? masters : running.length ? running : involved;
   const facts: DualFacts = {
     masters: masters.length,
     doubleVip: d.doubleVips.size > 0,
     packetErrors: new Set(errors.map((e) => PACKET_CAUSE[(e.event as { error: PacketError }).error] ?? "adverts_rejected")),
     wireDiffs: new Set(wire.map((w) => w.code)),
     leftBehind,
+    involved,
     notRunning: involved.filter((n) => {
+      if (known) return known.leftBehind.has(n);
       const k = ctx.model.nodes.get(n)?.keepalived;
       return k === "down" || k === "stopped";
     }),
@@ -231,6 +270,7 @@ export function dualCause(ctx: Ctx, g: Group, d: DualNow, since: number, at: num
           `(keepalived's own count of adverts failing authentication rose on ${list(on)}; no log line named it)`,
       },
       evidence: ev,
+      leftBehind,
     };
   }
 
@@ -238,15 +278,21 @@ export function dualCause(ctx: Ctx, g: Group, d: DualNow, since: number, at: num
     const peers = masters.filter((n) => !leftBehind.includes(n));
     for (const n of leftBehind) {
       const node = ctx.model.nodes.get(n)!;
-      if (node.downEntry) ev.push({ node: n, at: node.downEntry.ts, kind: "liveness", ref: node.downEntry.id, line: `${node.downEntry.line}; no "Stopping" line was logged` });
+      if (known) ev.push(...known.leftBehind.get(n)!);
+      else if (node.downEntry) ev.push({ node: n, at: node.downEntry.ts, kind: "liveness", ref: node.downEntry.id, line: `${node.downEntry.line}; no "Stopping" line was logged` });
     }
     const vips = [...d.doubleVips.keys()].sort();
+    const plural = leftBehind.length > 1;
+    const held = known
+      ? `held ${list(vips)} of ${subj} although ${plural ? "their" : "its"} keepalived had ended without a logged shutdown`
+      : `still ${plural ? "hold" : "holds"} ${list(vips)} of ${subj} although ${plural ? "their" : "its"} keepalived is gone without a logged shutdown`;
     return {
       cause: {
         code,
-        summary: `${list(leftBehind)} still ${leftBehind.length > 1 ? "hold" : "holds"} ${list(vips)} of ${subj} although ${leftBehind.length > 1 ? "their" : "its"} keepalived is gone without a logged shutdown, while ${list(peers.length ? peers : masters)} took over: the same address on two hosts (ARP conflict)`,
+        summary: `${list(leftBehind)} ${held}, while ${list(peers.length ? peers : masters)} took over: the same address on two hosts (ARP conflict)`,
       },
       evidence: ev,
+      leftBehind,
     };
   }
   if (facts.packetErrors.has(code)) {
@@ -254,6 +300,7 @@ export function dualCause(ctx: Ctx, g: Group, d: DualNow, since: number, at: num
     return {
       cause: { code, summary: `${list(who)} ${who.length > 1 ? "were" : "was"} MASTER for ${subj} at the same time because their adverts are rejected: ${REASON[code]}` },
       evidence: ev,
+      leftBehind,
     };
   }
   if (facts.wireDiffs.has(code)) {
@@ -261,6 +308,7 @@ export function dualCause(ctx: Ctx, g: Group, d: DualNow, since: number, at: num
     return {
       cause: { code, summary: `${list(who)} ${who.length > 1 ? "were" : "was"} MASTER for ${subj} at the same time because their configurations disagree: ${REASON[code] ?? code}` },
       evidence: ev,
+      leftBehind,
     };
   }
   if (code === "vip_held_by_non_master") {
@@ -269,6 +317,7 @@ export function dualCause(ctx: Ctx, g: Group, d: DualNow, since: number, at: num
     return {
       cause: { code, summary: `${a} is held by ${list(hs.map((h) => h.name))} at once although keepalived logged ${says} for ${subj}: the address was left behind or added outside keepalived` },
       evidence: ev,
+      leftBehind,
     };
   }
   if (code !== "adverts_not_received") {
@@ -276,6 +325,7 @@ export function dualCause(ctx: Ctx, g: Group, d: DualNow, since: number, at: num
     return {
       cause: { code: "unknown", summary: `${list(who)} ${who.length > 1 ? "were" : "was"} MASTER for ${subj} at the same time and the evidence fits no single cause (${facts.notRunning.length ? `keepalived is not running on ${list(facts.notRunning)}` : "see the lines"})` },
       evidence: ev,
+      leftBehind,
     };
   }
 
@@ -290,5 +340,5 @@ export function dualCause(ctx: Ctx, g: Group, d: DualNow, since: number, at: num
   const summary = late.length && others.length
     ? `${list(late)} became MASTER for ${subj} after "Receive advertisement timeout" while ${list(others)} ${others.length > 1 ? "were" : "was"} still MASTER, so VRRP adverts (IP protocol 112 ${path}) are not getting through between them: firewall, VLAN or network partition`
     : `${list(masters)} were MASTER for ${subj} at the same time without hearing each other's adverts: VRRP (IP protocol 112 ${path}) is blocked between them by a firewall, VLAN or network partition`;
-  return { cause: { code: "adverts_not_received", summary }, evidence: ev };
+  return { cause: { code: "adverts_not_received", summary }, evidence: ev, leftBehind };
 }

@@ -179,7 +179,17 @@ export interface Absence {
   /** node name -> its eventsPushed at `from` */
   pushed: Map<string, number>;
   /** per virtual router of the node: each member's state and the line that made it so, at `from` */
-  groups: Map<Group, { members: Map<string, { rec: InstRec; state: KState | null; entry: LogEntry | null }>; pendingDual: number | null }>;
+  groups: Map<Group, {
+    members: Map<string, { rec: InstRec; state: KState | null; entry: LogEntry | null }>;
+    pendingDual: number | null;
+    /**
+     * the router's VIPs the node held (its last VIP report) while its keepalived was gone without a logged
+     * shutdown: they stay on the interface until keepalived starts again and removes them (KEEPALIVED.md);
+     * each with the report that showed it held, and the fact that reported keepalived gone. Null when it held
+     * none or its keepalived was not gone
+     */
+    leftBehind: { vips: { address: string; ts: number; id: string }[]; down: LogEntry | null } | null;
+  }>;
   /** when the agent came back (the judge's timer is set then) */
   back: number | null;
 }
@@ -408,10 +418,17 @@ export class Model {
   }
 }
 
+/**
+ * The router that checks an address configured under several (a VRID changed on some nodes): the one most
+ * nodes configure it under, the odd ones out being the mismatch (as CONFIG_DRIFT reports it); on a tie the
+ * lowest VRID, then the lowest key. (It was the lowest key as a string, so "100" owned an address of "99"
+ * whatever the nodes said: truth lab seed 3804 of session 33.)
+ */
 function ownerOf(groups: Set<Group>): Group {
-  let best: Group | null = null;
-  for (const g of groups) if (!best || g.key < best.key) best = g;
-  return best!;
+  const nodes = (g: Group) => new Set([...g.members.values()].map((r) => r.node)).size;
+  const rank = (a: Group, b: Group) =>
+    nodes(b) - nodes(a) || (a.vrid ?? Infinity) - (b.vrid ?? Infinity) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+  return [...groups].sort(rank)[0];
 }
 
 /** nodes sorted by name */

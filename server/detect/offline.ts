@@ -45,10 +45,11 @@ export function onDisconnected(ctx: Ctx, node: NodeRec, ts: number, reevaluate: 
   node.lastSeen = ts;
   node.disconnectedAt = ts;
   // what the node holds from now on is unknown until its agent's next VIP report (see NodeRec.vipsKnown)
+  const vipsKnown = node.vipsKnown;
   node.vipsKnown = false;
   ctx.timers.set(`offline:${node.name}`, ts + ctx.s.offlineMs, (t) => offlineDeadline(ctx, node, t, reevaluate));
   if (node.online) {
-    beginAbsence(ctx, node, ts);
+    beginAbsence(ctx, node, ts, vipsKnown);
     node.online = false;
     reevaluate(ctx.model.groupsOfNode(node), ts);
   }
@@ -73,9 +74,10 @@ export function onServerStarted(ctx: Ctx, now: number, reevaluate: Reevaluate): 
 
 function offlineDeadline(ctx: Ctx, node: NodeRec, at: number, reevaluate: Reevaluate): void {
   const last = node.lastSeen ?? at - ctx.s.offlineMs;
+  const vipsKnown = node.vipsKnown;
   node.vipsKnown = false;
   if (node.online) {
-    beginAbsence(ctx, node, at);
+    beginAbsence(ctx, node, at, vipsKnown);
     node.online = false;
     reevaluate(ctx.model.groupsOfNode(node), at);
   }

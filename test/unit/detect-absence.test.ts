@@ -127,3 +127,99 @@ describe("DUAL_MASTER over an agent's absence", () => {
     assert.equal(d[0].closedAt, t + 30_000);
   });
 });
+
+/**
+ * The addresses a killed keepalived left behind, over its agent's absence (truth lab seed 4603 of session 36):
+ * a is MASTER of VRID 51 holding 198.18.0.10; its keepalived ends with no "Stopping" line, a's agent is away
+ * from t to t + 20 s, b takes over at t + 4 s, and a's keepalived starts again at t + 12 s and removes the
+ * address then (KEEPALIVED.md: SIGKILL leaves the VIPs until the next start).
+ */
+describe("DUAL_MASTER over an agent's absence: addresses left behind by a keepalived gone without a shutdown", () => {
+  const VIP = "198.18.0.10";
+  const vcfg = (node: string): Fact => {
+    const c = cfg(node) as Extract<Fact, { kind: "config" }>;
+    return { ...c, instances: [{ ...c.instances[0], vips: [`${VIP}/24`] }] };
+  };
+  const restart = (ts: number): Fact[] => [
+    log("a", ts, "Starting Keepalived v2.2.7 (01/16,2022)"),
+    log("a", ts + 100, "(VI_1) removing VIPs."),
+    log("a", ts + 100, "(VI_1) Entering BACKUP STATE (init)"),
+  ];
+  interface LOpts {
+    /** a's keepalived reported gone by the process watch this long before the agent went away (null: not seen) */
+    killedBefore?: number | null;
+    /** what a's last VIP report before the absence held */
+    held?: string[];
+    /** a's lines logged while away (sent when it is back) */
+    backlog?: Fact[];
+  }
+  function lfacts(o: LOpts = {}): Fact[] {
+    const killed = o.killedBefore === undefined ? 2_000 : o.killedBefore;
+    const live = byTs([
+      vcfg("a"), vcfg("b"),
+      log("a", t - 20_000, "(VI_1) Entering MASTER STATE"), log("b", t - 20_000, "(VI_1) Entering BACKUP STATE"),
+      { kind: "vips", node: "a", ts: t - 19_000, id: "va", addresses: o.held ?? [VIP] },
+      { kind: "vips", node: "b", ts: t - 19_000, id: "vb", addresses: [] },
+      ...seen("a", t - 20_000, t - 1_000), ...seen("b", t - 20_000, t + 40_000),
+      ...(killed === null ? [] : [{ kind: "process", node: "a", ts: t - killed, id: "pa", running: false, event: "vanished", exit: null } as Fact]),
+      { kind: "disconnected", node: "a", ts: t },
+      log("b", t + 3_900, "(VI_1) Receive advertisement timeout"),
+      log("b", t + 4_000, "(VI_1) Entering MASTER STATE"),
+      { kind: "vips", node: "b", ts: t + 4_100, id: "vb2", addresses: [VIP] },
+    ]);
+    const ret = byTs([
+      ...seen("a", t + 20_000, t + 40_000),
+      { kind: "process", node: "a", ts: t + 20_000, id: "pa2", running: true, event: "observed", exit: null },
+      { kind: "vips", node: "a", ts: t + 20_000, id: "va2", addresses: [] },
+    ]);
+    const first = ret.shift()!;
+    const before = live.filter((f) => f.ts < t + 20_000);
+    const after = live.filter((f) => f.ts >= t + 20_000);
+    return [...before, first, ...(o.backlog ?? restart(t + 12_000)), ...byTs([...after, ...ret])];
+  }
+
+  it("killed before the agent went away: from the peer's takeover to the address's removal at the start, cause vip_left_behind", () => {
+    const d = duals(lfacts());
+    assert.equal(d.length, 1);
+    assert.equal(d[0].openedAt, t + 4_000);
+    assert.equal(d[0].closedAt, t + 12_100);
+    assert.deepEqual(d[0].nodes, ["a", "b"]);
+    assert.equal(d[0].cause.code, "vip_left_behind");
+    assert.match(d[0].cause.summary, /^a held 198\.18\.0\.10 of VRID 51 although its keepalived had ended without a logged shutdown, while b took over/);
+    assert.match(d[0].cause.summary, /found after the fact: the agent on a was away/);
+    const lines = d[0].evidence.map((x) => `${x.node} ${x.kind} ${x.line}`);
+    assert.ok(lines.includes(`a vips ip addr on a: holds ${VIP}`), lines.join("\n"));
+    assert.ok(lines.some((l) => /^a liveness keepalived on a vanished without a logged shutdown; no "Stopping" line was logged$/.test(l)), lines.join("\n"));
+    assert.ok(lines.includes("a log (VI_1) removing VIPs."), lines.join("\n"));
+    assert.ok(lines.includes("b log (VI_1) Entering MASTER STATE"), lines.join("\n"));
+  });
+
+  it("killed while the agent was away (its lines: MASTER, then a start with no Stopping): the same, the start's line as the evidence", () => {
+    const d = duals(lfacts({ killedBefore: null }));
+    assert.equal(d.length, 1);
+    assert.equal(d[0].openedAt, t + 4_000);
+    assert.equal(d[0].closedAt, t + 12_100);
+    assert.equal(d[0].cause.code, "vip_left_behind");
+    const lines = d[0].evidence.filter((x) => x.node === "a").map((x) => x.line);
+    assert.ok(lines.includes(`Starting Keepalived v2.2.7 (01/16,2022) (no "Stopping" line was logged before it)`), lines.join("\n"));
+    assert.ok(lines.includes("(VI_1) Entering MASTER STATE"), lines.join("\n"));
+  });
+
+  it("a replay of the same facts finds the same incident", () => {
+    const live = duals(lfacts());
+    const again = replay(lfacts(), t + 60_000, undefined, "c").filter((i) => i.kind === "DUAL_MASTER");
+    assert.deepEqual(again.map((i) => [i.openedAt, i.closedAt, i.cause.code]), live.map((i) => [i.openedAt, i.closedAt, i.cause.code]));
+  });
+
+  it("nothing when the killed node held none of the router's addresses", () => {
+    assert.deepEqual(duals(lfacts({ held: [] })), []);
+  });
+
+  it("nothing when a shutdown was logged before the takeover (keepalived removes its addresses when it stops)", () => {
+    assert.deepEqual(duals(lfacts({ killedBefore: null, backlog: [log("a", t + 1_000, "Stopping"), ...restart(t + 12_000)] })), []);
+  });
+
+  it("nothing when the addresses were removed before the overlap outlasted the grace", () => {
+    assert.deepEqual(duals(lfacts({ backlog: restart(t + 4_500) })), []);
+  });
+});

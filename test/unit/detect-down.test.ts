@@ -147,20 +147,28 @@ describe("KEEPALIVED_DOWN", () => {
 });
 
 describe("DUAL_MASTER causes are checked against contradicting facts (both sides of every rule)", () => {
-  const base: DualFacts = { masters: 2, doubleVip: true, packetErrors: new Set(), wireDiffs: new Set(), leftBehind: [], notRunning: [] };
-  const cases: Record<string, { holds: Partial<DualFacts>; ruledOut: Partial<DualFacts> }> = {
-    vip_left_behind: { holds: { masters: 1, leftBehind: ["n1"], notRunning: ["n1"] }, ruledOut: { masters: 0, leftBehind: ["n1"], notRunning: ["n1"] } },
-    auth_mismatch: { holds: { packetErrors: new Set(["auth_mismatch"]) }, ruledOut: { packetErrors: new Set(["auth_mismatch"]), leftBehind: ["n1"], masters: 0 } },
-    advert_interval_mismatch: { holds: { wireDiffs: new Set(["advert_interval_mismatch"]) }, ruledOut: { wireDiffs: new Set(["advert_interval_mismatch"]), leftBehind: ["n1"], masters: 0 } },
-    vip_held_by_non_master: { holds: { masters: 1 }, ruledOut: { masters: 0, leftBehind: ["n1"] } },
-    adverts_not_received: { holds: {}, ruledOut: { notRunning: ["n2"] } },
+  const base: DualFacts = { masters: 2, doubleVip: true, packetErrors: new Set(), wireDiffs: new Set(), leftBehind: [], notRunning: [], involved: ["n1", "n2"] };
+  // n1's keepalived gone, its address left behind: n2 alone MASTER (the left-behind address is the split brain), or
+  // n2 and n3 running and both claiming the router (a split brain of their own, n1's address besides)
+  const alone: Partial<DualFacts> = { masters: 1, leftBehind: ["n1"], notRunning: ["n1"] };
+  const twoLive: Partial<DualFacts> = { masters: 2, leftBehind: ["n1"], notRunning: ["n1"], involved: ["n1", "n2", "n3"] };
+  const cases: Record<string, { holds: Partial<DualFacts>; ruledOut: Partial<DualFacts>[] }> = {
+    vip_left_behind: { holds: alone, ruledOut: [{ ...alone, masters: 0 }, twoLive] },
+    auth_mismatch: { holds: { packetErrors: new Set(["auth_mismatch"]) }, ruledOut: [{ ...alone, packetErrors: new Set(["auth_mismatch"]) }] },
+    advert_interval_mismatch: { holds: { wireDiffs: new Set(["advert_interval_mismatch"]) }, ruledOut: [{ ...alone, wireDiffs: new Set(["advert_interval_mismatch"]) }] },
+    vrid_mismatch: { holds: { ...twoLive, wireDiffs: new Set(["vrid_mismatch"]) }, ruledOut: [{ ...alone, wireDiffs: new Set(["vrid_mismatch"]) }] },
+    vip_held_by_non_master: { holds: { masters: 1 }, ruledOut: [{ ...alone, masters: 0 }] },
+    adverts_not_received: { holds: {}, ruledOut: [{ notRunning: ["n2"] }, { wireDiffs: new Set(["vip_mismatch"]) }] },
   };
   for (const [code, c] of Object.entries(cases)) {
     it(`${code}: chosen when its facts hold, not when a contradicting fact is present`, () => {
       assert.equal(chooseDualCause({ ...base, ...c.holds }), code);
-      assert.notEqual(chooseDualCause({ ...base, ...c.ruledOut }), code);
+      for (const r of c.ruledOut) assert.notEqual(chooseDualCause({ ...base, ...r }), code, JSON.stringify(r));
     });
   }
+  it("two running MASTERs and an address left behind: not vip_left_behind; their adverts not received when nothing else fits", () => {
+    assert.equal(chooseDualCause({ ...base, ...twoLive }), "adverts_not_received");
+  });
   it("every rule documents what must hold and what rules it out", () => {
     for (const r of DUAL_CAUSE_RULES) assert.ok(r.mustHold.length > 10 && r.ruledOutBy.length > 10, r.code);
   });

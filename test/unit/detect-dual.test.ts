@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { replay, type Incident } from "../../server/detect";
-import { T0, confInstances, fixtureText, node2TakesOver, node2Yields, pair, threeNode, twoNode, withConf } from "../helpers/facts";
+import { T0, Timeline, confInstances, fixtureText, node2TakesOver, node2Yields, pair, threeNode, twoNode, withConf } from "../helpers/facts";
 
 const of = (xs: Incident[], kind: Incident["kind"]) => xs.filter((i) => i.kind === kind);
 const lines = (i: Incident) => i.evidence.map((e) => `${e.node}|${e.kind}|${e.line}`);
@@ -229,5 +229,33 @@ describe("DUAL_MASTER causes from configuration and VIP ownership", () => {
     assert.equal(d.cause.code, "vrid_mismatch");
     assert.deepEqual(d.instances, { node1: "VI_1", node2: "VI_1" });
     assert.ok(lines(d).some((l) => l.startsWith("node2|config|VI_1: virtual_router_id 52")));
+  });
+
+  it("an address left behind while two running nodes claim the router: the split brain is theirs, on the VRID most nodes use (seed 3804)", () => {
+    // node1 and node2 configure the VIP under VRID 99, node3 under 100. node1 (MASTER of 99) is SIGKILLed at 20 s and
+    // keeps the VIP; node3 becomes MASTER of 100 at 23 s and node2 takes 99 over at 23.5 s: three hosts hold the VIP
+    const t = new Timeline();
+    const conf = (vrid: number) => withConf(base1, { vrid });
+    t.config("node1", T0, conf(99)).config("node2", T0, conf(99)).config("node3", T0, conf(100));
+    for (const n of ["node1", "node2", "node3"]) {
+      t.seen(n, T0, T0 + 60_000);
+      t.lines(n, T0 + 10, ["Starting Keepalived v2.2.7 (01/16,2022)", "(VI_1) removing VIPs.", "(VI_1) Entering BACKUP STATE (init)"]);
+    }
+    t.lines("node1", T0 + 3_500, ["(VI_1) Receive advertisement timeout", "(VI_1) Entering MASTER STATE", "(VI_1) setting VIPs."]);
+    t.process("node1", T0 + 20_000, false, "vanished", "signal KILL");
+    t.lines("node3", T0 + 23_000, ["(VI_1) Receive advertisement timeout", "(VI_1) Entering MASTER STATE", "(VI_1) setting VIPs."]);
+    t.lines("node2", T0 + 23_500, ["(VI_1) Receive advertisement timeout", "(VI_1) Entering MASTER STATE", "(VI_1) setting VIPs."]);
+    t.lines("node3", T0 + 35_000, ["Stopping", "(VI_1) sent 0 priority", "(VI_1) removing VIPs."]);
+    t.process("node3", T0 + 35_100, false, "stopped");
+    const duals = of(replay(t.facts(), T0 + 60_000), "DUAL_MASTER");
+    assert.equal(duals.length, 1, JSON.stringify(duals.map((d) => [d.vrid, d.cause.code])));
+    const [d] = duals;
+    assert.equal(d.vrid, 99, "the VRID two of the three nodes use");
+    assert.equal(d.openedAt, T0 + 23_002, "node3 added the VIP node1 still held");
+    assert.deepEqual(d.nodes, ["node1", "node2", "node3"]);
+    assert.equal(d.cause.code, "vrid_mismatch");
+    assert.match(d.cause.summary, /^node2 and node3 were MASTER for VRID 99 at the same time because their configurations disagree: .*; node1 also still holds the address, its keepalived gone without a logged shutdown$/);
+    assert.ok(lines(d).some((l) => l.startsWith("node3|config|VI_1: virtual_router_id 100")), lines(d).join("\n"));
+    assert.ok(lines(d).includes("node1|vips|ip addr on node1: holds 192.0.2.100"), "the address left behind is in the evidence");
   });
 });
