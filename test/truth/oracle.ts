@@ -97,9 +97,14 @@ export function deriveTruth(obs: Observations, defs: Defs = DEFS): Truth {
    * the action that explains a condition starting at t for this kind (latest first; host/vrid match preferred).
    * A condition of one host (FAULT, KEEPALIVED_DOWN) is explained only by an action on that host (or on none):
    * an interface or a process of another host cannot put this one in FAULT (seed 1304: h1's sync-group FAULT,
-   * from its own script, was given the cause of a link_down on h3 that named the same VRID)
+   * from its own script, was given the cause of a link_down on h3 that named the same VRID). A split brain is
+   * explained only by an action on one of the hosts in it (or on none): its cause is why those hosts do not
+   * hear each other, and every action that makes two hosts MASTER at once acts on one of them (the host that
+   * stops hearing, is not heard, or changed what it sends). A change on a host outside it may have made one of
+   * them take over, not made them deaf to each other (seed 4401 of session 35: h1's port cut, h1 and h4 MASTER of
+   * VRID 104, given the cause of a VRID change on h2 that named that router)
    */
-  const PER_HOST: Kind[] = ["FAULT", "KEEPALIVED_DOWN"];
+  const PER_HOST: Kind[] = ["FAULT", "KEEPALIVED_DOWN", "DUAL_MASTER"];
   const explain = (kind: Kind, t: number, vrid: number | null, hs: string[]): ActionRecord | null => {
     const cands = obs.actions.filter((a) => a.expect[kind] !== undefined && a.at - 1000 <= t && t <= a.until + 6000 &&
       (!PER_HOST.includes(kind) || a.host === null || hs.includes(a.host)));

@@ -377,6 +377,24 @@ test("a FAULT of one host is explained only by an action on that host: another h
   assert.equal(fault[0].action, 2);
 });
 
+test("a split brain is explained only by an action on one of its hosts: another host's VRID change naming the router is not its cause (seed 4401)", () => {
+  const o = baseObs();
+  // b's bridge port cut at 20 s (the action drew VRID 20; the cut isolates b for every router it is in): b takes
+  // VRID 10 over at 23.5 s while a stays MASTER, until the port is back at 30 s
+  action(o, { kind: "cut", host: "b", vrid: 20, at: s(20), until: s(30), expect: { DUAL_MASTER: "adverts_not_received" }, origins: [20] });
+  // meanwhile a third host restarted with another VRID for VRID 10's addresses (it takes no part in the overlap)
+  action(o, { kind: "vrid_mismatch", host: "c", vrid: 10, at: s(22), until: s(33), expect: { DUAL_MASTER: "vrid_mismatch", CONFIG_DRIFT: "any" }, origins: [10] });
+  dump(o, 24, "b", 2, 23.5);
+  o.addr.push({ t: s(23.6), host: "b", ips: ["198.18.0.12", VIP] });
+  dump(o, 31, "b", 1, 30.5);
+  o.addr.push({ t: s(30.6), host: "b", ips: ["198.18.0.12"] });
+  const dual = deriveTruth(o).labels.filter((l) => l.kind === "DUAL_MASTER");
+  assert.equal(dual.length, 1, JSON.stringify(dual));
+  assert.deepEqual(dual[0].hosts, ["a", "b"]);
+  assert.equal(dual[0].cause, "adverts_not_received", "the cut on b, one of its hosts");
+  assert.equal(dual[0].action, 1);
+});
+
 test("a keepalived the lab started and not seen running yet is starting, not down; one that never comes up is down after the start-up time (seed 1310)", () => {
   const o = baseObs();
   // b restarted by the lab at 40 s: its pid file appears only 3 s later (a loaded machine)
