@@ -170,20 +170,27 @@ export function dualCause(
   ctx: Ctx, g: Group, d: DualNow, since: number, at: number, prevEnded = -Infinity,
   known?: { leftBehind: Map<string, Evidence[]> },
 ): { cause: Cause; evidence: Evidence[] } {
-  const r = chooseCause(ctx, g, d, since, at, prevEnded, known);
-  if (r.leftBehind.length === 0 || r.cause.code === "vip_left_behind") return { cause: r.cause, evidence: r.evidence };
-  // running nodes split on their own, an address left behind besides: their cause, the address said too
-  const lb = r.leftBehind;
+  const lb = leftBehindOf(d, known);
+  const r = chooseCause(ctx, g, d, since, at, prevEnded, known, lb);
+  if (lb.length === 0 || r.cause.code === "vip_left_behind") return r;
+  // running nodes split on their own, an address left behind besides: their cause, the address said too (with its
+  // evidence, for a past overlap: the live one has every holder's VIP report already)
   return {
     cause: { ...r.cause, summary: `${r.cause.summary}; ${list(lb)} also ${known ? "held" : "still holds"} the address, ${lb.length > 1 ? "their" : "its"} keepalived gone without a logged shutdown` },
-    evidence: r.evidence,
+    evidence: known ? [...r.evidence, ...lb.flatMap((n) => known.leftBehind.get(n) ?? [])] : r.evidence,
   };
+}
+
+/** the holders of a doubly-held address whose keepalived is gone without a logged shutdown (see dualCause's `known`) */
+function leftBehindOf(d: DualNow, known: { leftBehind: Map<string, Evidence[]> } | undefined): string[] {
+  if (known) return [...known.leftBehind.keys()].sort();
+  return [...new Set([...d.doubleVips.values()].flatMap((hs) => hs.filter((h) => h.keepalived === "down").map((h) => h.name)))].sort();
 }
 
 function chooseCause(
   ctx: Ctx, g: Group, d: DualNow, since: number, at: number, prevEnded: number,
-  known: { leftBehind: Map<string, Evidence[]> } | undefined,
-): { cause: Cause; evidence: Evidence[]; leftBehind: string[] } {
+  known: { leftBehind: Map<string, Evidence[]> } | undefined, leftBehind: string[],
+): { cause: Cause; evidence: Evidence[] } {
   // the lines of this episode: not those of a previous split brain of the router that ended meanwhile (its
   // packet-check errors would give this one its cause, and the same cause extends the old incident)
   const from = Math.max(since - Math.max(30_000, 2 * graceMs(ctx, g)), prevEnded);
@@ -233,9 +240,6 @@ function chooseCause(
       });
     }
   }
-  const leftBehind = known
-    ? [...known.leftBehind.keys()].sort()
-    : [...new Set([...d.doubleVips.values()].flatMap((hs) => hs.filter((h) => h.keepalived === "down").map((h) => h.name)))].sort();
   // who is named as MASTER at once: the MASTERs, else the nodes involved but those whose keepalived is gone
   const running = involved.filter((n) => !leftBehind.includes(n));
   const who = masters.length >= 2 ? masters : running.length ? running : involved;
@@ -270,7 +274,6 @@ function chooseCause(
           `(keepalived's own count of adverts failing authentication rose on ${list(on)}; no log line named it)`,
       },
       evidence: ev,
-      leftBehind,
     };
   }
 
@@ -292,7 +295,6 @@ function chooseCause(
         summary: `${list(leftBehind)} ${held}, while ${list(peers.length ? peers : masters)} took over: the same address on two hosts (ARP conflict)`,
       },
       evidence: ev,
-      leftBehind,
     };
   }
   if (facts.packetErrors.has(code)) {
@@ -300,7 +302,6 @@ function chooseCause(
     return {
       cause: { code, summary: `${list(who)} ${who.length > 1 ? "were" : "was"} MASTER for ${subj} at the same time because their adverts are rejected: ${REASON[code]}` },
       evidence: ev,
-      leftBehind,
     };
   }
   if (facts.wireDiffs.has(code)) {
@@ -308,7 +309,6 @@ function chooseCause(
     return {
       cause: { code, summary: `${list(who)} ${who.length > 1 ? "were" : "was"} MASTER for ${subj} at the same time because their configurations disagree: ${REASON[code] ?? code}` },
       evidence: ev,
-      leftBehind,
     };
   }
   if (code === "vip_held_by_non_master") {
@@ -317,7 +317,6 @@ function chooseCause(
     return {
       cause: { code, summary: `${a} is held by ${list(hs.map((h) => h.name))} at once although keepalived logged ${says} for ${subj}: the address was left behind or added outside keepalived` },
       evidence: ev,
-      leftBehind,
     };
   }
   if (code !== "adverts_not_received") {
@@ -325,7 +324,6 @@ function chooseCause(
     return {
       cause: { code: "unknown", summary: `${list(who)} ${who.length > 1 ? "were" : "was"} MASTER for ${subj} at the same time and the evidence fits no single cause (${facts.notRunning.length ? `keepalived is not running on ${list(facts.notRunning)}` : "see the lines"})` },
       evidence: ev,
-      leftBehind,
     };
   }
 
@@ -340,5 +338,5 @@ function chooseCause(
   const summary = late.length && others.length
     ? `${list(late)} became MASTER for ${subj} after "Receive advertisement timeout" while ${list(others)} ${others.length > 1 ? "were" : "was"} still MASTER, so VRRP adverts (IP protocol 112 ${path}) are not getting through between them: firewall, VLAN or network partition`
     : `${list(masters)} were MASTER for ${subj} at the same time without hearing each other's adverts: VRRP (IP protocol 112 ${path}) is blocked between them by a firewall, VLAN or network partition`;
-  return { cause: { code: "adverts_not_received", summary }, evidence: ev, leftBehind };
+  return { cause: { code: "adverts_not_received", summary }, evidence: ev };
 }

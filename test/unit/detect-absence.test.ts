@@ -44,11 +44,19 @@ function facts(o: Opts = {}): Fact[] {
     log("b", t + m1, "(VI_1) Entering BACKUP STATE"),
   ]);
   const ret = byTs([...seen("a", t + 20_000, t + 40_000), log("a", t + 25_000, "(VI_1) received an invalid passwd!")]);
-  const first = ret.shift()!;
   const backlog = o.backlog ?? [log("a", t + 5_200, "(VI_1) received an invalid passwd!")];
+  return deliver(live, ret, [...(o.onReturn ?? []), ...backlog]);
+}
+
+/**
+ * the live facts by time, except what a's agent sends when it is back at t + 20 s: its first `ret` fact, then
+ * `sentBack` (what it reports first, and its backlog), then the rest of `ret` with the live facts from then on
+ */
+function deliver(live: Fact[], ret: Fact[], sentBack: Fact[]): Fact[] {
+  const [first, ...rest] = ret;
   const before = live.filter((f) => f.ts < t + 20_000);
   const after = live.filter((f) => f.ts >= t + 20_000);
-  return [...before, first, ...(o.onReturn ?? []), ...backlog, ...byTs([...after, ...ret])];
+  return [...before, first, ...sentBack, ...byTs([...after, ...rest])];
 }
 
 function duals(fs: Fact[]) {
@@ -172,10 +180,7 @@ describe("DUAL_MASTER over an agent's absence: addresses left behind by a keepal
       { kind: "process", node: "a", ts: t + 20_000, id: "pa2", running: true, event: "observed", exit: null },
       { kind: "vips", node: "a", ts: t + 20_000, id: "va2", addresses: [] },
     ]);
-    const first = ret.shift()!;
-    const before = live.filter((f) => f.ts < t + 20_000);
-    const after = live.filter((f) => f.ts >= t + 20_000);
-    return [...before, first, ...(o.backlog ?? restart(t + 12_000)), ...byTs([...after, ...ret])];
+    return deliver(live, ret, o.backlog ?? restart(t + 12_000));
   }
 
   it("killed before the agent went away: from the peer's takeover to the address's removal at the start, cause vip_left_behind", () => {
